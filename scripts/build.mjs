@@ -1,0 +1,18 @@
+// Bundles the runnable entry points with esbuild. Type checking is `npm run typecheck`.
+import { build } from 'esbuild';
+
+const production = process.argv.includes('--production');
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+};
+
+await Promise.all([
+  build({ ...common, entryPoints: ['src/cli/hmmSim.ts'], outfile: 'dist/hmm-sim.js' }),
+  build({ ...common, entryPoints: ['bench/bench.ts'], outfile: 'dist/bench.js' }),
+]);
