@@ -1,0 +1,107 @@
+// Layer: simulator (src/hmm). Imports only ./constants.
+// Page contents without a buffer per page: a page holds (contentId, contentPage). Id 0 is all
+// zeros; a pattern id gives word k of the page as fn(contentPage * 1024 + k), i.e. `i` counted
+// from the start of the mapping the pattern was written through; a words id owns real bytes
+// (written through the debugger's memory view). Copying a page copies two integers.
+
+import { WORDS_PER_PAGE } from './constants';
+
+/** A pattern compiled by the language layer: word value as a function of `i`. */
+export interface PatternFn {
+  /** Structural key: equal keys mean equal functions (loop variables already substituted). */
+  readonly key: string;
+  readonly word: (i: number) => number;
+  /** Set when the pattern does not depend on `i`. */
+  readonly constant?: number;
+}
+
+type Content =
+  | { readonly kind: 'zero' }
+  | { readonly kind: 'pattern'; readonly fn: PatternFn }
+  | { readonly kind: 'words'; readonly words: Int32Array };
+
+export const ZERO_CONTENT = 0;
+
+export class ContentStore {
+  private readonly contents: Content[] = [{ kind: 'zero' }];
+  private readonly byKey = new Map<string, number>();
+
+  /** The id of a pattern's content; the same pattern always gets the same id. */
+  intern(fn: PatternFn): number {
+    if (fn.constant === 0) return ZERO_CONTENT;
+    const known = this.byKey.get(fn.key);
+    if (known !== undefined) return known;
+    const id = this.contents.length;
+    this.contents.push({ kind: 'pattern', fn });
+    this.byKey.set(fn.key, id);
+    return id;
+  }
+
+  /** A page with its own bytes, starting as a copy of (id, page). */
+  materialize(id: number, page: number): number {
+    const words = new Int32Array(WORDS_PER_PAGE);
+    this.fill(id, page, words);
+    const newId = this.contents.length;
+    this.contents.push({ kind: 'words', words });
+    return newId;
+  }
+
+  /** Raw words of a materialized page (for writes through the memory view). */
+  wordsOf(id: number): Int32Array | undefined {
+    const c = this.contents[id];
+    return c?.kind === 'words' ? c.words : undefined;
+  }
+
+  word(id: number, page: number, k: number): number {
+    const c = this.contents[id];
+    if (c === undefined || c.kind === 'zero') return 0;
+    if (c.kind === 'words') return c.words[k] ?? 0;
+    return c.fn.word(page * WORDS_PER_PAGE + k) | 0;
+  }
+
+  fill(id: number, page: number, out: Int32Array, outOffset = 0): void {
+    const c = this.contents[id];
+    if (c === undefined || c.kind === 'zero') {
+      out.fill(0, outOffset, outOffset + WORDS_PER_PAGE);
+    } else if (c.kind === 'words') {
+      out.set(c.words, outOffset);
+    } else {
+      const base = page * WORDS_PER_PAGE;
+      for (let k = 0; k < WORDS_PER_PAGE; k++) out[outOffset + k] = c.fn.word(base + k) | 0;
+    }
+  }
+
+  /**
+   * Index of the first word of page (id, page) that differs from `expected` evaluated for the
+   * same words, or -1. Same pattern and same page compare without evaluating a word.
+   */
+  firstMismatch(id: number, page: number, expected: PatternFn, expectedPage: number): number {
+    const c = this.contents[id];
+    if (c !== undefined && c.kind === 'pattern' && c.fn.key === expected.key && page === expectedPage) return -1;
+    if ((c === undefined || c.kind === 'zero') && expected.constant === 0) return -1;
+    const base = expectedPage * WORDS_PER_PAGE;
+    for (let k = 0; k < WORDS_PER_PAGE; k++) {
+      if ((this.word(id, page, k) | 0) !== (expected.word(base + k) | 0)) return k;
+    }
+    return -1;
+  }
+
+  /** Whether two pages hold the same words (cheap when they share a content). */
+  samePage(idA: number, pageA: number, idB: number, pageB: number): boolean {
+    if (idA === idB && (pageA === pageB || this.contents[idA]?.kind !== 'pattern')) return true;
+    for (let k = 0; k < WORDS_PER_PAGE; k++) {
+      if (this.word(idA, pageA, k) !== this.word(idB, pageB, k)) return false;
+    }
+    return true;
+  }
+
+  describe(id: number): string {
+    const c = this.contents[id];
+    if (c === undefined || c.kind === 'zero') return '0';
+    return c.kind === 'pattern' ? c.fn.key : 'bytes';
+  }
+
+  get size(): number {
+    return this.contents.length;
+  }
+}

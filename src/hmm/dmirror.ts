@@ -1,0 +1,581 @@
+// Layer: simulator (src/hmm). Imports sibling mechanism modules and types of the world.
+// lib/test_hmm.c: the reference driver. One mirror per (process, device), each with its device
+// page table (an xarray by virtual pfn; here sparse 512-entry pages) and an interval notifier
+// over the whole address space; the HMM_DMIRROR_* commands; migrate_to_ram and page_free.
+
+import {
+  ADDRESS_SPACE_PAGES, EBUSY, EFAULT, EINVAL, ENOENT, EPERM, HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL,
+  HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE, HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL, HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE,
+  HMM_DMIRROR_PROT_ERROR, HMM_DMIRROR_PROT_NONE, HMM_DMIRROR_PROT_PMD, HMM_DMIRROR_PROT_READ, HMM_DMIRROR_PROT_WRITE,
+  HMM_DMIRROR_PROT_ZERO, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE,
+  HPAGE_PMD_NR, HPAGE_PMD_ORDER, MIGRATE_PFN_COMPOUND, MIGRATE_PFN_VALID, MIGRATE_PFN_WRITE,
+  MIGRATE_VMA_SELECT_COMPOUND, MIGRATE_VMA_SELECT_DEVICE_COHERENT, MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+  MIGRATE_VMA_SELECT_SYSTEM, MMU_NOTIFY_NAMES, MmuNotifyEvent, PTRS_PER_PTE, VM_FAULT_OK, VM_FAULT_OOM, VM_FAULT_SIGBUS,
+} from './constants';
+import { HmmRange, hmmRangeFault } from './hmm';
+import { setExpected } from './memory';
+import type { Device, VmFault } from './memremap';
+import {
+  MigrateVma, migrateDeviceRange, migrateVmaFinalize, migrateVmaPages, migrateVmaSetup, migrateVmaSplitCompound,
+} from './migrateDevice';
+import type { Mm } from './mm';
+import {
+  MmuIntervalNotifier, type MmuIntervalNotifierOps, type MmuNotifierRange, mmuIntervalNotifierInsert,
+  mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq,
+} from './mmuNotifier';
+import { NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_TAIL, Zone } from './page';
+import { makeDeviceExclusive } from './rmap';
+import type { Simulator } from './simulator';
+import { enter, type Step } from './step';
+import { copyTimeNs, LINK_PRESETS, DEFAULT_LINK } from './timing';
+import { VM_READ } from './vma';
+
+/** Device page-table entry tags (DPT_XA_TAG_*): 0 = no entry. */
+export const enum Dpt {
+  NONE = 0,
+  ATOMIC = 1,
+  READ = 2,
+  WRITE = 3,
+}
+
+/** newest dmirror_fault / snapshot chunk, and the migrate chunk (PTRS_PER_PTE). */
+const FAULT_CHUNK = 32;
+const MIGRATE_CHUNK = PTRS_PER_PTE;
+/** dmirror's 1000 ms deadline, counted in hmm_range_fault attempts. */
+const MAX_RANGE_FAULT_ATTEMPTS = 1000;
+
+class DptPage {
+  readonly pfn = new Int32Array(PTRS_PER_PTE);
+  readonly tag = new Uint8Array(PTRS_PER_PTE);
+  used = 0;
+}
+
+/** The words a command read, page by page, without copying them: (content id, content page). */
+export interface PageData {
+  readonly ids: Int32Array;
+  readonly pages: Int32Array;
+}
+
+/** Result of one HMM_DMIRROR_* command, as struct hmm_dmirror_cmd comes back. */
+export interface DmirrorResult {
+  rc: number;
+  cpages: number;
+  faults: number;
+  data?: PageData;
+  flags?: Uint8Array;
+}
+
+export class Dmirror implements MmuIntervalNotifierOps {
+  readonly pt = new Map<number, DptPage>();
+  /** dpt pages changed since the last invariant check. */
+  readonly dirty = new Set<number>();
+  readonly notifier: MmuIntervalNotifier;
+  /** HMM_DMIRROR_FLAG_FAIL_ALLOC. */
+  failAlloc = false;
+  constructor(
+    readonly sim: Simulator,
+    readonly id: number,
+    readonly device: Device,
+    readonly mm: Mm,
+  ) {
+    this.notifier = new MmuIntervalNotifier(0, ADDRESS_SPACE_PAGES, this, device.name);
+  }
+
+  get label(): string {
+    return `${this.device.name}/${this.mm.name}`;
+  }
+
+  entry(vpn: number): { pfn: number; tag: Dpt } {
+    const p = this.pt.get(Math.floor(vpn / PTRS_PER_PTE));
+    const s = vpn % PTRS_PER_PTE;
+    return p === undefined ? { pfn: NO_PFN, tag: Dpt.NONE } : { pfn: p.pfn[s]!, tag: p.tag[s] as Dpt };
+  }
+
+  tagAt(vpn: number): Dpt {
+    const p = this.pt.get(Math.floor(vpn / PTRS_PER_PTE));
+    return p === undefined ? Dpt.NONE : (p.tag[vpn % PTRS_PER_PTE] as Dpt);
+  }
+
+  store(vpn: number, pfn: number, tag: Dpt): void {
+    const idx = Math.floor(vpn / PTRS_PER_PTE);
+    let p = this.pt.get(idx);
+    if (p === undefined) {
+      p = new DptPage();
+      this.pt.set(idx, p);
+    }
+    const s = vpn % PTRS_PER_PTE;
+    if (p.tag[s] === Dpt.NONE) p.used++;
+    p.pfn[s] = pfn;
+    p.tag[s] = tag;
+    this.dirty.add(idx);
+  }
+
+  /** xa_erase over [start, end); returns how many entries went. */
+  erase(start: number, end: number): number {
+    let erased = 0;
+    for (const [idx, p] of this.pt) {
+      const base = idx * PTRS_PER_PTE;
+      if (base + PTRS_PER_PTE <= start || base >= end) continue;
+      const lo = Math.max(start, base) - base;
+      const hi = Math.min(end, base + PTRS_PER_PTE) - base;
+      for (let s = lo; s < hi; s++) {
+        if (p.tag[s] !== Dpt.NONE) {
+          p.tag[s] = Dpt.NONE;
+          p.pfn[s] = 0;
+          p.used--;
+          erased++;
+        }
+      }
+      if (p.used === 0) this.pt.delete(idx);
+      this.dirty.add(idx);
+    }
+    return erased;
+  }
+
+  /** dmirror_interval_invalidate (lib/test_hmm.c). */
+  *invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): Step<boolean> {
+    const before = sub.invalidateSeq;
+    const event = MMU_NOTIFY_NAMES[range.event];
+    // Our own migrations update the device page table themselves: ignore them, no set_seq.
+    if (range.event === MmuNotifyEvent.MIGRATE && range.owner === this.device) {
+      this.sim.recordNotifier(this, range, before, before, 'ignored-own-migrate', 0);
+      return true;
+    }
+    mmuIntervalSetSeq(sub, curSeq);
+    // The kernel erases [start >> PAGE_SHIFT, end >> PAGE_SHIFT] inclusive: one page past end.
+    const erased = this.erase(range.start, Math.min(range.end + 1, ADDRESS_SPACE_PAGES));
+    if (erased > 0) this.sim.clock.advance(this.sim.timing.devicePteUpdateNs);
+    this.sim.recordNotifier(this, range, before, curSeq, 'invalidated', erased);
+    void event;
+    return true;
+  }
+}
+
+function errorResult(rc: number): DmirrorResult {
+  return { rc, cpages: 0, faults: 0 };
+}
+
+/** One mirror per (process, device), created on first use (open of /dev/hmm_dmirrorN). */
+export class DmirrorDriver {
+  readonly mirrors: Dmirror[] = [];
+  private nextId = 1;
+  constructor(private readonly sim: Simulator) {}
+
+  mirrorOf(mm: Mm, device: Device): Dmirror | undefined {
+    return this.mirrors.find((m) => m.mm === mm && m.device === device);
+  }
+
+  /** dmirror_fops_open: a device page table and an interval notifier on the opener's mm. */
+  open(mm: Mm, device: Device): Dmirror {
+    const existing = this.mirrorOf(mm, device);
+    if (existing) return existing;
+    const m = new Dmirror(this.sim, this.nextId++, device, mm);
+    mmuIntervalNotifierInsert(m.notifier, mm, 0, ADDRESS_SPACE_PAGES);
+    this.mirrors.push(m);
+    return m;
+  }
+
+  byId(id: number): Dmirror | undefined {
+    return this.mirrors.find((m) => m.id === id);
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------
+
+  private bandwidth(device: Device, dir: 'h2d' | 'd2h'): number {
+    const link = LINK_PRESETS[device.link] ?? LINK_PRESETS[DEFAULT_LINK]!;
+    return dir === 'h2d' ? link.h2dGBps : link.d2hGBps;
+  }
+
+  /** Copy a page's contents (its bytes cost link time) from src to dst. */
+  private copyPage(src: number, dst: number): void {
+    const f = this.sim.frames;
+    if (src === NO_PFN || f.zone[src] === Zone.ZERO) {
+      f.contentId[dst] = 0;
+      f.contentPage[dst] = 0;
+    } else {
+      f.contentId[dst] = f.contentId[src]!;
+      f.contentPage[dst] = f.contentPage[src]!;
+    }
+  }
+
+  /** Read [start, end) from the dpt without faulting (dmirror_do_read); stops at a missing entry. */
+  private doRead(m: Dmirror, start: number, end: number, out: PageData, from: number): number {
+    const f = this.sim.frames;
+    let v = from;
+    for (; v < end; v++) {
+      const e = m.entry(v);
+      if (e.tag === Dpt.NONE) return v;
+      out.ids[v - start] = f.contentId[e.pfn]!;
+      out.pages[v - start] = f.contentPage[e.pfn]!;
+    }
+    return v;
+  }
+
+  /** dmirror_range_fault: the documented hmm_range_fault retry loop for one chunk. */
+  private *rangeFault(m: Dmirror, range: HmmRange): Step<number> {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt >= MAX_RANGE_FAULT_ATTEMPTS) return -EBUSY;
+      range.notifierSeq = mmuIntervalReadBegin(m.notifier);
+      const rc = yield* hmmRangeFault(this.sim, range);
+      if (rc === -EBUSY) {
+        this.sim.stats.hmmRetries++;
+        continue;
+      }
+      if (rc) return rc;
+      // Under the driver lock: a collision since read_begin means start again.
+      if (mmuIntervalReadRetry(m.notifier, range.notifierSeq)) {
+        this.sim.stats.hmmRetries++;
+        continue;
+      }
+      return 0;
+    }
+  }
+
+  /** dmirror_fault: fault [start, end) into the dpt, chunk by chunk. */
+  private *fault(m: Dmirror, start: number, end: number, write: boolean): Step<number> {
+    this.sim.deviceStats(m.device).faults++;
+    this.sim.clock.advance(this.sim.timing.faultBatchNs + this.sim.timing.faultPerPageNs * (end - start));
+    const rc = yield* enter(this.sim.kstack, { name: 'dmirror_fault', detail: `${m.label} ${this.sim.describeRange(start, end)}${write ? ' write' : ''}` }, () => this.faultChunks(m, start, end, write));
+    this.sim.emit(m.mm.name, start, end, { kind: 'deviceFault', device: m.device.name, write, rc, retries: 0 });
+    return rc;
+  }
+
+  private *faultChunks(m: Dmirror, start: number, end: number, write: boolean): Step<number> {
+    for (let addr = start; addr < end; ) {
+      const next = Math.min(addr + FAULT_CHUNK, end);
+      const range = new HmmRange(m.notifier, addr, next, HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0), 0, m.device);
+      const rc = yield* this.rangeFault(m, range);
+      if (rc) return rc;
+      // dmirror_do_fault: store each page, tagged WRITE iff HMM_PFN_WRITE.
+      for (let i = 0; i < next - addr; i++) {
+        const fl = range.flags[i]!;
+        if (write && (fl & HMM_PFN_WRITE) === 0) return -EFAULT;
+        this.store(m, addr + i, range.pfns[i]!, (fl & HMM_PFN_WRITE) !== 0 ? Dpt.WRITE : Dpt.READ);
+      }
+      addr = next;
+    }
+    return 0;
+  }
+
+  private store(m: Dmirror, vpn: number, pfn: number, tag: Dpt): void {
+    m.store(vpn, pfn, tag);
+    const what = tag === Dpt.WRITE ? 'map-write' : tag === Dpt.ATOMIC ? 'map-atomic' : 'map-read';
+    this.sim.emit(m.mm.name, vpn, vpn + 1, { kind: 'mirror', device: m.device.name, what }, `dpt:${m.id}:${what}`);
+  }
+
+  // ---- commands ---------------------------------------------------------------------------
+
+  /** HMM_DMIRROR_READ. */
+  *read(m: Dmirror, start: number, npages: number): Step<DmirrorResult> {
+    if (npages <= 0) return errorResult(-EINVAL);
+    const end = start + npages;
+    const data: PageData = { ids: new Int32Array(npages), pages: new Int32Array(npages) };
+    let faults = 0;
+    let pos = start;
+    for (;;) {
+      pos = this.doRead(m, start, end, data, pos);
+      if (pos >= end) break;
+      const rc = yield* this.fault(m, pos, end, false);
+      if (rc) return errorResult(rc);
+      faults++;
+    }
+    return { rc: 0, cpages: npages, faults, data };
+  }
+
+  /** HMM_DMIRROR_WRITE: the device writes `pattern` through its page table. */
+  *write(m: Dmirror, start: number, npages: number, contentId: number, mapStart: number): Step<DmirrorResult> {
+    if (npages <= 0) return errorResult(-EINVAL);
+    const end = start + npages;
+    let faults = 0;
+    let pos = start;
+    const f = this.sim.frames;
+    for (;;) {
+      for (; pos < end; pos++) {
+        const e = m.entry(pos);
+        if (e.tag !== Dpt.WRITE) break;
+        f.contentId[e.pfn] = contentId;
+        f.contentPage[e.pfn] = pos - mapStart;
+        this.noteCpuView(m.mm, pos, contentId, pos - mapStart);
+      }
+      if (pos >= end) break;
+      const rc = yield* this.fault(m, pos, end, true);
+      if (rc) return errorResult(rc);
+      faults++;
+    }
+    return { rc: 0, cpages: npages, faults };
+  }
+
+  /** The process now reads what the device wrote (for the data invariant). */
+  private noteCpuView(mm: Mm, vpn: number, id: number, page: number): void {
+    const t = mm.pt.lookup(vpn);
+    const vma = mm.vmas.find(vpn);
+    if (t !== undefined) setExpected(t, vpn % PTRS_PER_PTE, vma?.isShared ? -1 : id, page);
+  }
+
+  private *migrateChunks(m: Dmirror, start: number, npages: number, toDevice: boolean): Step<number> {
+    const mm = m.mm;
+    const end = start + npages;
+    let cpages = 0;
+    for (let addr = start; addr < end; ) {
+      const vma = mm.vmas.find(addr);
+      if (vma === undefined || (vma.flags & VM_READ) === 0) return -EINVAL;
+      const next = Math.min(end, addr + MIGRATE_CHUNK, vma.end);
+      const dev = m.device;
+      const select = toDevice
+        ? MIGRATE_VMA_SELECT_SYSTEM
+        : dev.type === 'private' ? MIGRATE_VMA_SELECT_DEVICE_PRIVATE : MIGRATE_VMA_SELECT_DEVICE_COHERENT;
+      const args = new MigrateVma(mm, addr, next, select | MIGRATE_VMA_SELECT_COMPOUND, dev, NO_PFN, toDevice ? 'migrate' : 'migrate-to-system');
+      const rc = yield* migrateVmaSetup(this.sim, args);
+      if (rc) return rc;
+      if (toDevice) this.allocAndCopyToDevice(m, args);
+      else this.allocAndCopyToSystem(m, args);
+      yield* migrateVmaPages(this.sim, args);
+      if (toDevice) this.finalizeAndMap(m, args);
+      else for (let i = 0; i < args.npages; i++) if (args.migrating(i) && (args.srcFlags[i]! & MIGRATE_PFN_VALID)) cpages += (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) ? HPAGE_PMD_NR : 1;
+      yield* migrateVmaFinalize(this.sim, args);
+      addr = next;
+    }
+    return toDevice ? 0 : cpages;
+  }
+
+  /** dmirror_migrate_alloc_and_copy. */
+  private allocAndCopyToDevice(m: Dmirror, args: MigrateVma): void {
+    const f = this.sim.frames;
+    let bytes = 0;
+    for (let i = 0; i < args.npages; i++) {
+      if (!args.migrating(i)) continue;
+      const src = args.src[i]!;
+      if (src !== NO_PFN && (f.zone[src] === Zone.DEVICE_PRIVATE || f.zone[src] === Zone.DEVICE_COHERENT)) {
+        args.markSkip(i, 'already-on-device');
+        continue;
+      }
+      let compound = (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0;
+      let dpage = this.allocDevicePage(m, compound ? 9 : 0);
+      if (dpage === NO_PFN && compound) {
+        // The THP allocation failed: fall back to base pages; the source folio is split.
+        migrateVmaSplitCompound(this.sim, args, i);
+        compound = false;
+        dpage = this.allocDevicePage(m, 0);
+      }
+      if (dpage === NO_PFN) continue;
+      const n = compound ? HPAGE_PMD_NR : 1;
+      for (let k = 0; k < n; k++) this.copyPage(src === NO_PFN ? NO_PFN : src + k, dpage + k);
+      f.deviceData[dpage] = m.id;
+      f.flags[dpage] = f.flags[dpage]! | PG_ANON;
+      args.dst[i] = dpage;
+      args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | (compound ? MIGRATE_PFN_COMPOUND : 0);
+      bytes += n * 4096;
+      if (!compound) continue;
+    }
+    this.sim.clock.advance(this.sim.timing.dmaSetupNs + copyTimeNs(bytes, this.bandwidth(m.device, 'h2d')));
+  }
+
+  private allocDevicePage(m: Dmirror, order: 0 | 9): number {
+    if (m.failAlloc) {
+      // HMM_DMIRROR_FLAG_FAIL_ALLOC: the next allocation fails once.
+      m.failAlloc = false;
+      this.sim.emit(m.mm.name, 0, 0, { kind: 'alloc', device: m.device.name, pages: 1 << order, what: 'alloc-failed' });
+      return NO_PFN;
+    }
+    const pfn = m.device.alloc(this.sim.frames, order);
+    if (pfn < 0) {
+      this.sim.emit(m.mm.name, 0, 0, { kind: 'alloc', device: m.device.name, pages: 1 << order, what: 'alloc-failed' }, `allocfail:${m.device.index}`);
+      return NO_PFN;
+    }
+    this.sim.emit(m.mm.name, 0, 0, { kind: 'alloc', device: m.device.name, pages: 1 << order, what: 'alloc' }, `alloc:${m.device.index}`);
+    return pfn;
+  }
+
+  /** dmirror_migrate_finalize_and_map: the dpt maps each migrated page, WRITE iff dst WRITE. */
+  private finalizeAndMap(m: Dmirror, args: MigrateVma): void {
+    for (let i = 0; i < args.npages; i++) {
+      if (!args.migrating(i) || args.dst[i] === NO_PFN) continue;
+      const n = (args.dstFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0 ? HPAGE_PMD_NR : 1;
+      const tag = (args.dstFlags[i]! & MIGRATE_PFN_WRITE) !== 0 ? Dpt.WRITE : Dpt.READ;
+      for (let k = 0; k < n; k++) this.store(m, args.start + i + k, args.dst[i]! + k, tag);
+    }
+  }
+
+  /** dmirror_devmem_fault_alloc_and_copy / MIGRATE_TO_SYS: system pages for device sources. */
+  private allocAndCopyToSystem(m: Dmirror, args: MigrateVma): boolean {
+    const f = this.sim.frames;
+    let bytes = 0;
+    for (let i = 0; i < args.npages; i++) {
+      if (!args.migrating(i)) continue;
+      const src = args.src[i]!;
+      if (src === NO_PFN || (f.zone[src] !== Zone.DEVICE_PRIVATE && f.zone[src] !== Zone.DEVICE_COHERENT)) continue;
+      let compound = (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0;
+      if (compound && m.failAlloc) {
+        m.failAlloc = false;
+        migrateVmaSplitCompound(this.sim, args, i);
+        compound = false;
+      }
+      const dst = f.allocSystem(compound ? 9 : 0, PG_ANON | PG_ANON_EXCLUSIVE);
+      const n = compound ? HPAGE_PMD_NR : 1;
+      // The page's owning mirror loses its dpt entry (xa_erase in the migrating dmirror).
+      const owner = this.byId(f.deviceData[src]!) ?? m;
+      owner.erase(args.start + i, args.start + i + n);
+      for (let k = 0; k < n; k++) this.copyPage(src + k, dst + k);
+      args.dst[i] = dst;
+      args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | (compound ? MIGRATE_PFN_COMPOUND : 0);
+      bytes += n * 4096;
+    }
+    this.sim.clock.advance(this.sim.timing.dmaSetupNs + copyTimeNs(bytes, this.bandwidth(m.device, 'd2h')));
+    return true;
+  }
+
+  /** HMM_DMIRROR_MIGRATE_TO_DEV, then a dpt read of the range without faulting. */
+  *migrateToDevice(m: Dmirror, start: number, npages: number): Step<DmirrorResult> {
+    if (npages <= 0) return errorResult(-EINVAL);
+    const rc = yield* this.migrateChunks(m, start, npages, true);
+    if (rc < 0) return errorResult(rc);
+    const data: PageData = { ids: new Int32Array(npages), pages: new Int32Array(npages) };
+    const pos = this.doRead(m, start, start + npages, data, start);
+    if (pos < start + npages) return errorResult(-ENOENT);
+    return { rc: 0, cpages: npages, faults: 0, data };
+  }
+
+  /** HMM_DMIRROR_MIGRATE_TO_SYS. */
+  *migrateToSystem(m: Dmirror, start: number, npages: number): Step<DmirrorResult> {
+    if (npages <= 0) return errorResult(-EINVAL);
+    const rc = yield* this.migrateChunks(m, start, npages, false);
+    if (rc < 0) return errorResult(rc);
+    return { rc: 0, cpages: rc, faults: 0 };
+  }
+
+  /** HMM_DMIRROR_SNAPSHOT: hmm_range_fault without faulting; one byte per page. */
+  *snapshot(m: Dmirror, start: number, npages: number): Step<DmirrorResult> {
+    if (npages <= 0) return errorResult(-EINVAL);
+    const out = new Uint8Array(npages);
+    const f = this.sim.frames;
+    let cpages = 0;
+    for (let addr = start; addr < start + npages; ) {
+      const next = Math.min(addr + FAULT_CHUNK, start + npages);
+      // A temporary interval notifier over exactly the chunk, whose invalidate only bumps the seq.
+      const tmp = new MmuIntervalNotifier(addr, next, {
+        *invalidate(sub: MmuIntervalNotifier, _r: MmuNotifierRange, cur: number): Step<boolean> {
+          mmuIntervalSetSeq(sub, cur);
+          return true;
+        },
+      }, `${m.device.name}(snapshot)`);
+      mmuIntervalNotifierInsert(tmp, m.mm, addr, next - addr);
+      const range = new HmmRange(tmp, addr, next, 0, 0, m.device);
+      let rc = 0;
+      for (let attempt = 0; ; attempt++) {
+        if (attempt >= MAX_RANGE_FAULT_ATTEMPTS) { rc = -EBUSY; break; }
+        range.notifierSeq = mmuIntervalReadBegin(tmp);
+        rc = yield* hmmRangeFault(this.sim, range);
+        if (rc === -EBUSY) continue;
+        if (rc === 0 && mmuIntervalReadRetry(tmp, range.notifierSeq)) continue;
+        break;
+      }
+      mmuIntervalNotifierRemove(tmp);
+      if (rc) return errorResult(rc);
+      for (let i = 0; i < next - addr; i++) out[addr - start + i] = this.mkentry(m, range.pfns[i]!, range.flags[i]!, range.order[i]!);
+      cpages += next - addr;
+      addr = next;
+      void f;
+    }
+    return { rc: 0, cpages, faults: 0, flags: out };
+  }
+
+  /** dmirror_mkentry. */
+  private mkentry(m: Dmirror, pfn: number, flags: number, order: number): number {
+    if (flags & HMM_PFN_ERROR) return HMM_DMIRROR_PROT_ERROR;
+    if ((flags & HMM_PFN_VALID) === 0) return HMM_DMIRROR_PROT_NONE;
+    const f = this.sim.frames;
+    let v = 0;
+    const zone = f.zone[pfn] as Zone;
+    const local = f.device[pfn] === m.device.index;
+    if (zone === Zone.DEVICE_PRIVATE) v = local ? HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL : HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE;
+    else if (zone === Zone.DEVICE_COHERENT) v = local ? HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL : HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE;
+    else if (zone === Zone.ZERO) v = HMM_DMIRROR_PROT_ZERO;
+    v |= (flags & HMM_PFN_WRITE) !== 0 ? HMM_DMIRROR_PROT_WRITE : HMM_DMIRROR_PROT_READ;
+    if (order === HPAGE_PMD_ORDER) v |= HMM_DMIRROR_PROT_PMD;
+    return v;
+  }
+
+  /** HMM_DMIRROR_EXCLUSIVE: make_device_exclusive per page, an ATOMIC dpt entry, then a dpt read. */
+  *exclusive(m: Dmirror, start: number, npages: number): Step<DmirrorResult> {
+    if (npages <= 0) return errorResult(-EINVAL);
+    for (let v = start; v < start + npages; v++) {
+      const pfn = yield* makeDeviceExclusive(this.sim, m.mm, v, null);
+      if (pfn < 0) return errorResult(pfn);
+      this.store(m, v, pfn, Dpt.ATOMIC);
+    }
+    const data: PageData = { ids: new Int32Array(npages), pages: new Int32Array(npages) };
+    const pos = this.doRead(m, start, start + npages, data, start);
+    if (pos < start + npages) return errorResult(-ENOENT);
+    return { rc: 0, cpages: npages, faults: 0, data };
+  }
+
+  /** HMM_DMIRROR_CHECK_EXCLUSIVE: -EPERM while an ATOMIC entry remains. */
+  checkExclusive(m: Dmirror, start: number, npages: number): DmirrorResult {
+    if (npages <= 0) return errorResult(-EINVAL);
+    for (let v = start; v < start + npages; v++) if (m.tagAt(v) === Dpt.ATOMIC) return errorResult(-EPERM);
+    return { rc: 0, cpages: 0, faults: 0 };
+  }
+
+  /** HMM_DMIRROR_RELEASE and close: evict every page of the device to system memory. */
+  *evictDevice(device: Device, cause: string): Step<number> {
+    const f = this.sim.frames;
+    const pfns: number[] = [];
+    for (const c of device.chunks) {
+      for (let p = c.start; p < c.start + c.pages; p++) {
+        if (f.zone[p] === device.zone && (f.flags[p]! & PG_TAIL) === 0) pfns.push(p);
+      }
+    }
+    if (pfns.length === 0) return 0;
+    return yield* migrateDeviceRange(this.sim, device, pfns, cause);
+  }
+
+  /** Close the process's handle: remove the notifier, evict the device, drop the dpt. */
+  *close(m: Dmirror): Step<void> {
+    mmuIntervalNotifierRemove(m.notifier);
+    const i = this.mirrors.indexOf(m);
+    if (i >= 0) this.mirrors.splice(i, 1);
+    yield* this.evictDevice(m.device, 'close');
+    m.erase(0, ADDRESS_SPACE_PAGES);
+  }
+
+  /** dmirror_devmem_fault: the pagemap's migrate_to_ram for a device-private page. */
+  *migrateToRam(vmf: VmFault): Step<number> {
+    const sim = this.sim;
+    const f = sim.frames;
+    const mm = sim.mms.find((x) => x.id === vmf.mmId)!;
+    const device = sim.deviceOfPfn(vmf.pfn);
+    const owner = this.byId(f.deviceData[f.head(vmf.pfn)]!);
+    const t = mm.pt.lookup(vmf.vpn)!;
+    // Newest: the whole device THP when it is PMD-mapped.
+    const start = t.pmd ? vmf.vpn - (vmf.vpn % HPAGE_PMD_NR) : vmf.vpn;
+    const end = t.pmd ? start + HPAGE_PMD_NR : vmf.vpn + 1;
+    const select = (device.type === 'private' ? MIGRATE_VMA_SELECT_DEVICE_PRIVATE : MIGRATE_VMA_SELECT_DEVICE_COHERENT) | MIGRATE_VMA_SELECT_COMPOUND;
+    const args = new MigrateVma(mm, start, end, select, device, vmf.pfn, 'migrate_to_ram');
+    const rc = yield* migrateVmaSetup(sim, args);
+    if (rc) return VM_FAULT_SIGBUS;
+    const m = owner ?? this.mirrors.find((x) => x.device === device);
+    let bytes = 0;
+    for (let i = 0; i < args.npages; i++) {
+      if (!args.migrating(i) || args.src[i] === NO_PFN) continue;
+      const src = args.src[i]!;
+      const compound = (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0;
+      const dst = f.allocSystem(compound ? 9 : 0, PG_ANON | PG_ANON_EXCLUSIVE);
+      if (dst < 0) return VM_FAULT_OOM;
+      const n = compound ? HPAGE_PMD_NR : 1;
+      m?.erase(args.start + i, args.start + i + n);
+      for (let k = 0; k < n; k++) this.copyPage(src + k, dst + k);
+      args.dst[i] = dst;
+      args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | (compound ? MIGRATE_PFN_COMPOUND : 0);
+      bytes += n * 4096;
+    }
+    sim.clock.advance(copyTimeNs(bytes, this.bandwidth(device, 'd2h')));
+    yield* migrateVmaPages(sim, args);
+    yield* migrateVmaFinalize(sim, args);
+    return VM_FAULT_OK;
+  }
+
+  /** dmirror_devmem_free: the backing page goes and the device page returns to the free list. */
+  pageFree(_pfn: number): void {
+    // Nothing to do beyond memremap's free-list handling: the model keeps data in the frame.
+  }
+}

@@ -1,0 +1,125 @@
+// Layer: simulator (src/hmm). Imports nothing.
+// The event stream: everything the simulator does, each event tagged with the statement that
+// caused it. Events over adjacent pages of the same kind within one statement coalesce into one
+// event with a range and a count, so a million-page operation yields a handful of events.
+
+export interface SourceLoc {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
+/** Why migrate_vma_setup / _pages left a page behind. */
+export type SkipReason =
+  | 'hole-not-anonymous'
+  | 'not-selected'
+  | 'other-owner'
+  | 'pinned'
+  | 'file-backed'
+  | 'non-present-entry'
+  | 'no-destination'
+  | 'already-on-device'
+  | 'not-anonymous-destination'
+  | 'still-mapped';
+
+export interface SkipRun {
+  readonly start: number;
+  count: number;
+  readonly reason: SkipReason;
+}
+
+interface Base {
+  /** Position in the stream. */
+  seq: number;
+  /** Simulated time in ns when it happened. */
+  time: number;
+  /** Index of the statement execution that caused it (monotonic across the run). */
+  step: number;
+  loc: SourceLoc | undefined;
+  /** Process (mm) name. */
+  mm: string;
+  /** First and one-past-last virtual page number it concerns (0, 0 when not about pages). */
+  start: number;
+  end: number;
+  /** How many occurrences coalesced into this event. */
+  count: number;
+}
+
+export type SimEventBody =
+  | { kind: 'cpuFault'; write: boolean; found: string; action: string }
+  | { kind: 'deviceFault'; device: string; write: boolean; rc: number; retries: number }
+  | {
+      kind: 'notifier';
+      event: string;
+      owner: string | null;
+      mirror: string;
+      seqBefore: number;
+      seqAfter: number;
+      action: 'ignored-own-migrate' | 'invalidated' | 'seq-only';
+      erased: number;
+    }
+  | {
+      kind: 'migrate';
+      phase: 'setup' | 'pages' | 'finalize';
+      device: string;
+      direction: 'to-device' | 'to-system';
+      collected: number;
+      migrated: number;
+      skipped: SkipRun[];
+      cause: string;
+    }
+  | { kind: 'pte'; what: string }
+  | { kind: 'mirror'; device: string; what: 'map-read' | 'map-write' | 'map-atomic' | 'unmap' }
+  | { kind: 'alloc'; device: string; pages: number; what: 'alloc' | 'free' | 'alloc-failed' }
+  | { kind: 'process'; what: 'fork' | 'exit'; child: string }
+  | { kind: 'invariant'; message: string }
+  | { kind: 'print'; text: string };
+
+export type SimEvent = Base & SimEventBody;
+export type SimEventKind = SimEvent['kind'];
+
+type Context = Pick<Base, 'time' | 'step' | 'loc'>;
+
+export class EventLog {
+  readonly events: SimEvent[] = [];
+  private readonly open = new Map<string, SimEvent>();
+  private lastStep = -1;
+  /** Listeners see each event once, when first recorded (coalesced growth is not re-sent). */
+  readonly listeners: ((e: SimEvent) => void)[] = [];
+
+  /**
+   * Record an event. `coalesceKey`, when given, lets it merge into the previous event with the
+   * same key in the same statement if that one ends where this one starts.
+   */
+  emit(ctx: Context, mm: string, start: number, end: number, body: SimEventBody, coalesceKey?: string): SimEvent {
+    if (ctx.step !== this.lastStep) {
+      this.open.clear();
+      this.lastStep = ctx.step;
+    }
+    if (coalesceKey !== undefined) {
+      const prev = this.open.get(coalesceKey);
+      if (prev !== undefined && prev.end === start) {
+        prev.end = end;
+        prev.count++;
+        if (prev.kind === 'notifier' && body.kind === 'notifier') prev.seqAfter = body.seqAfter;
+        return prev;
+      }
+    }
+    const e = { seq: this.events.length, time: ctx.time, step: ctx.step, loc: ctx.loc, mm, start, end, count: 1, ...body } as SimEvent;
+    this.events.push(e);
+    if (coalesceKey !== undefined) this.open.set(coalesceKey, e);
+    for (const l of this.listeners) l(e);
+    return e;
+  }
+
+  /** Events caused by one statement execution. */
+  ofStep(step: number): SimEvent[] {
+    const out: SimEvent[] = [];
+    for (let i = this.events.length - 1; i >= 0; i--) {
+      const e = this.events[i]!;
+      if (e.step < step) break;
+      if (e.step === step) out.push(e);
+    }
+    return out.reverse();
+  }
+}

@@ -1,0 +1,91 @@
+// Layer: simulator (src/hmm). Imports sibling mechanism modules and types of the world.
+// kernel/fork.c dup_mmap + mm/memory.c copy_page_range / copy_present_ptes / copy_nonpresent_pte:
+// what fork does to CPU pages, COW, device-private and device-exclusive entries.
+
+import { MmuNotifyEvent, PTRS_PER_PTE } from './constants';
+import { setExpected } from './memory';
+import { Mm } from './mm';
+import { mmuNotifierInvalidate } from './mmuNotifier';
+import { PG_ANON, PG_ANON_EXCLUSIVE, Zone } from './page';
+import { Pte, PTE_DIRTY, PTE_WRITE, type PteTable } from './pgtable';
+import type { Simulator } from './simulator';
+import { enter, type Step } from './step';
+import type { Vma } from './vma';
+
+/** fork(): a child mm with copies of the VMAs and, where needed, of the page tables. */
+export function* forkMm(sim: Simulator, parent: Mm, child: Mm): Step<void> {
+  yield* enter(sim.kstack, { name: 'fork', detail: `${parent.name} → ${child.name}` }, function* () {
+    child.vmas = parent.vmas.clone();
+    for (const vma of parent.vmas.list) {
+      // vma_needs_copy: only VMAs with anonymous pages; shared ones refault in the child.
+      if (!vma.anonVma || vma.isShared) continue;
+      if (vma.isCow) {
+        const range = { mm: parent, start: vma.start, end: vma.end, event: MmuNotifyEvent.PROTECTION_PAGE, owner: null, blockable: true };
+        yield* mmuNotifierInvalidate(sim, range, function* () {
+          copyPageRange(sim, parent, child, vma);
+        });
+      } else {
+        copyPageRange(sim, parent, child, vma);
+      }
+    }
+    sim.emit(parent.name, 0, 0, { kind: 'process', what: 'fork', child: child.name });
+  });
+}
+
+function copyPageRange(sim: Simulator, parent: Mm, child: Mm, vma: Vma): void {
+  const f = sim.frames;
+  for (const [idx, src] of parent.pt.tables) {
+    const base = idx * PTRS_PER_PTE;
+    if (base + PTRS_PER_PTE <= vma.start || base >= vma.end || src.used === 0) continue;
+    if (src.pmd) {
+      // A THP shared across fork is PTE-mapped in both (model simplification; the kernel keeps PMDs).
+      const head = src.pfn[0]!;
+      if (f.zone[head] !== Zone.ZERO) f.splitFolio(head);
+      src.pmd = false;
+      parent.pt.markDirty(base);
+      if (f.zone[head] !== Zone.ZERO) for (let k = 0; k < PTRS_PER_PTE; k++) f.index[head + k] = base + k;
+    }
+    const dst = child.pt.alloc(base);
+    for (let k = Math.max(vma.start, base) - base; k < Math.min(vma.end, base + PTRS_PER_PTE) - base; k++) {
+      copyOne(sim, parent, child, vma, src, dst, base + k, k);
+    }
+  }
+}
+
+function copyOne(sim: Simulator, parent: Mm, child: Mm, vma: Vma, src: PteTable, dst: PteTable, vpn: number, k: number): void {
+  const f = sim.frames;
+  let kind = src.kind[k] as Pte;
+  if (kind === Pte.NONE) return;
+  setExpected(dst, k, src.expectId[k]!, src.expectPage[k]!);
+  if (kind === Pte.DEVICE_EXCLUSIVE) {
+    // The parent's original pte is restored first, then copied as a present pte.
+    parent.pt.set(vpn, Pte.PRESENT, src.pfn[k]!, (vma.flags & 2) !== 0 ? PTE_WRITE | PTE_DIRTY : PTE_DIRTY);
+    kind = Pte.PRESENT;
+  }
+  const pfn = src.pfn[k]!;
+  let bits = src.bits[k]!;
+  if (kind === Pte.PRESENT && f.zone[pfn] === Zone.ZERO) {
+    child.pt.set(vpn, Pte.PRESENT, pfn, 0);
+    return;
+  }
+  if (kind === Pte.PRESENT && (f.flags[pfn]! & PG_ANON) !== 0 && f.pincount[f.head(pfn)]! > 0 && vma.isCow) {
+    // A page that may be pinned is copied for the child at once (copy_present_page).
+    const copy = f.allocSystem(0, PG_ANON | PG_ANON_EXCLUSIVE);
+    f.contentId[copy] = f.contentId[pfn]!;
+    f.contentPage[copy] = f.contentPage[pfn]!;
+    f.mapcount[copy] = 1;
+    f.index[copy] = vpn;
+    child.pt.set(vpn, Pte.PRESENT, copy, bits);
+    return;
+  }
+  if (vma.isCow && (bits & PTE_WRITE) !== 0) {
+    // COW: write-protect in both (for device-private: the readable entry kind in both).
+    bits &= ~PTE_WRITE;
+    src.bits[k] = bits;
+    parent.pt.markDirty(vpn);
+  }
+  if (kind === Pte.PRESENT || kind === Pte.DEVICE_PRIVATE) f.flags[pfn] = f.flags[pfn]! & ~PG_ANON_EXCLUSIVE;
+  f.mapcount[pfn]!++;
+  sim.getPage(pfn);
+  child.pt.set(vpn, kind, pfn, bits);
+}

@@ -1,0 +1,85 @@
+// Layer: simulator (src/hmm). Imports types of the world only.
+// The simulator's own checks after every statement, over the page tables that changed:
+//  - a device never keeps a mapping the CPU revoked (each dpt entry matches the CPU entry);
+//  - every page lives in exactly one place (entry kinds agree with the frame's zone, no entry
+//    points at a free frame, no migration entry survives a statement);
+//  - data survives every migration (each page holds what the process last wrote).
+
+import { PTRS_PER_PTE } from './constants';
+import { Zone } from './page';
+import { Pte, PTE_WRITE } from './pgtable';
+import type { Simulator } from './simulator';
+
+const ZONE_FOR_ENTRY: Readonly<Record<number, readonly Zone[]>> = {
+  [Pte.PRESENT]: [Zone.SYSTEM, Zone.ZERO, Zone.DEVICE_COHERENT],
+  [Pte.DEVICE_PRIVATE]: [Zone.DEVICE_PRIVATE],
+  [Pte.DEVICE_EXCLUSIVE]: [Zone.SYSTEM],
+};
+const ZONE_NAME = ['free', 'system', 'device-private', 'device-coherent', 'zero'];
+const ENTRY_NAME = ['none', 'present', 'device-private', 'device-exclusive', 'migration'];
+
+export function checkInvariants(sim: Simulator): string[] {
+  const problems: string[] = [];
+  const f = sim.frames;
+  for (const mm of sim.mms) {
+    if (!mm.alive) {
+      mm.pt.dirty.clear();
+      continue;
+    }
+    for (const idx of mm.pt.dirty) {
+      const t = mm.pt.tables.get(idx);
+      if (t === undefined) continue;
+      for (let s = 0; s < PTRS_PER_PTE; s++) {
+        const kind = t.kind[s] as Pte;
+        if (kind === Pte.NONE) continue;
+        const vpn = idx * PTRS_PER_PTE + s;
+        const where = `${mm.name}:${sim.describeRange(vpn, vpn + 1)}`;
+        const pfn = t.pfn[s]!;
+        if (kind === Pte.MIGRATION) {
+          problems.push(`${where}: a migration entry outlived its migration`);
+          continue;
+        }
+        const zone = f.zone[pfn] as Zone;
+        if (!ZONE_FOR_ENTRY[kind]!.includes(zone)) {
+          problems.push(`${where}: ${ENTRY_NAME[kind]} entry points at a frame in zone ${ZONE_NAME[zone] ?? zone} (pfn ${pfn})`);
+          continue;
+        }
+        const expectId = t.expectId[s]!;
+        if (expectId >= 0 && !sim.contents.samePage(expectId, t.expectPage[s]!, f.contentId[pfn]!, f.contentPage[pfn]!)) {
+          problems.push(`${where}: data lost: the page holds ${sim.contents.describe(f.contentId[pfn]!)} but ${sim.contents.describe(expectId)} was last written`);
+        }
+      }
+    }
+  }
+  for (const m of sim.driver.mirrors) {
+    const pages = new Set([...m.dirty, ...m.mm.pt.dirty]);
+    for (const idx of pages) {
+      const d = m.pt.get(idx);
+      if (d === undefined) continue;
+      const t = m.mm.pt.tables.get(idx);
+      for (let s = 0; s < PTRS_PER_PTE; s++) {
+        const tag = d.tag[s]!;
+        if (tag === 0) continue;
+        const vpn = idx * PTRS_PER_PTE + s;
+        const where = `${m.device.name} mirror of ${m.mm.name}:${sim.describeRange(vpn, vpn + 1)}`;
+        const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
+        if (kind === Pte.NONE || t!.pfn[s] !== d.pfn[s]) {
+          problems.push(`${where}: the device still maps a page the CPU no longer maps there`);
+          continue;
+        }
+        if (tag === 3 && (t!.bits[s]! & PTE_WRITE) === 0) {
+          problems.push(`${where}: the device maps writable a page the CPU maps read-only`);
+        }
+        if (tag === 1 && kind !== Pte.DEVICE_EXCLUSIVE) {
+          problems.push(`${where}: an atomic device mapping without a device-exclusive CPU entry`);
+        }
+      }
+    }
+    m.dirty.clear();
+  }
+  for (const mm of sim.mms) mm.pt.dirty.clear();
+  for (const d of sim.devices) {
+    if (d.used < 0 || d.used > d.capacityPages) problems.push(`${d.name}: ${d.used} pages in use of ${d.capacityPages}`);
+  }
+  return problems;
+}

@@ -1,0 +1,363 @@
+// Layer: simulator (src/hmm). Imports sibling mechanism modules and types of the world.
+// mm/memory.c and mm/huge_memory.c: the CPU fault paths (handle_mm_fault: do_anonymous_page,
+// do_wp_page/wp_page_copy, do_swap_page for device-private and device-exclusive entries,
+// THP faults), zapping ranges (munmap, MADV_DONTNEED/FREE, exit) and PMD splitting.
+
+import {
+  HPAGE_PMD_NR, MmuNotifyEvent, PTRS_PER_PTE, VM_FAULT_OK, VM_FAULT_SIGSEGV,
+} from './constants';
+import type { Mm } from './mm';
+import { mmuNotifierInvalidate } from './mmuNotifier';
+import { HUGE_ZERO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, ZERO_PFN, Zone } from './page';
+import { Pte, PTE_DIRTY, PTE_WRITE, type PteTable } from './pgtable';
+import type { Simulator } from './simulator';
+import { enter, type Step } from './step';
+import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma';
+
+export interface FaultFlags {
+  readonly write: boolean;
+  /** FAULT_FLAG_REMOTE: on behalf of a device (hmm_range_fault) or GUP. */
+  readonly remote: boolean;
+}
+
+function slot(vpn: number): number {
+  return vpn % PTRS_PER_PTE;
+}
+
+/** Whether `vpn`'s PMD-aligned 2 MiB range may hold a THP in this VMA (madvise mode). */
+export function thpEligible(vma: Vma, vpn: number): boolean {
+  if (!vma.isPrivateAnon || (vma.flags & VM_HUGEPAGE) === 0 || (vma.flags & VM_NOHUGEPAGE) !== 0) return false;
+  const h = vpn - (vpn % HPAGE_PMD_NR);
+  return h >= vma.start && h + HPAGE_PMD_NR <= vma.end;
+}
+
+/** Record what the process expects a page to hold, for the data invariant. */
+export function setExpected(t: PteTable, i: number, contentId: number, contentPage: number): void {
+  t.expectId[i] = contentId;
+  t.expectPage[i] = contentPage;
+}
+
+/**
+ * Drop one mapping of the entry at `vpn` (present, device-private or device-exclusive) and
+ * clear it: page_remove_rmap + put_page.
+ */
+export function zapEntry(sim: Simulator, mm: Mm, vpn: number): void {
+  const t = mm.pt.lookup(vpn);
+  if (t === undefined) return;
+  const i = slot(vpn);
+  const kind = t.kind[i] as Pte;
+  if (kind === Pte.NONE) return;
+  const pfn = t.pfn[i]!;
+  if (t.pmd) {
+    // A PMD mapping goes as a whole; callers split first when only part of it is zapped.
+    const head = pfn - i;
+    for (let k = 0; k < PTRS_PER_PTE; k++) mm.pt.clear(vpn - i + k);
+    t.pmd = false;
+    if (sim.frames.zone[head] !== Zone.ZERO) {
+      sim.frames.mapcount[head]!--;
+      sim.putPage(head);
+    }
+    return;
+  }
+  mm.pt.clear(vpn);
+  if (kind === Pte.MIGRATION) return;
+  if (sim.frames.zone[pfn] === Zone.ZERO) return;
+  sim.frames.mapcount[pfn]!--;
+  sim.putPage(pfn);
+}
+
+/** __split_huge_pmd: a PMD mapping becomes 512 PTEs (CLEAR over the PMD range), and the folio is split. */
+export function* splitHugePmd(sim: Simulator, mm: Mm, vpn: number): Step<void> {
+  const t = mm.pt.lookup(vpn);
+  if (t === undefined || !t.pmd) return;
+  const haddr = vpn - slot(vpn);
+  const range = { mm, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
+  yield* mmuNotifierInvalidate(sim, range, function* () {
+    const head = t.pfn[0]!;
+    t.pmd = false;
+    mm.pt.markDirty(haddr);
+    if (sim.frames.zone[head] === Zone.ZERO) {
+      // The huge zero page splits into 512 mappings of the small zero page.
+      for (let k = 0; k < PTRS_PER_PTE; k++) t.pfn[k] = ZERO_PFN;
+      return;
+    }
+    sim.frames.splitFolio(head);
+    sim.emit(mm.name, haddr, haddr + HPAGE_PMD_NR, { kind: 'pte', what: 'split-pmd' });
+  });
+}
+
+/** Split the PMD mappings that straddle either end of [start, end). */
+export function* splitPmdsAtEdges(sim: Simulator, mm: Mm, start: number, end: number): Step<void> {
+  if (start % HPAGE_PMD_NR !== 0) yield* splitHugePmd(sim, mm, start);
+  if (end % HPAGE_PMD_NR !== 0) yield* splitHugePmd(sim, mm, end);
+}
+
+/** The page-cache page of a file or shmem object at `vpn`, created on first use. */
+function findOrCreatePageCachePage(sim: Simulator, vma: Vma, vpn: number): number {
+  const obj = vma.object!;
+  const index = vma.filePage(vpn);
+  let pfn = obj.pages.get(index);
+  if (pfn === undefined) {
+    pfn = sim.frames.allocSystem(0, PG_FILE);
+    sim.frames.contentId[pfn] = obj.initContent;
+    sim.frames.contentPage[pfn] = index;
+    obj.pages.set(index, pfn);
+  }
+  return pfn;
+}
+
+/** Content id and page a freshly faulted private page of `vma` starts with. */
+function initialExpectation(vma: Vma): [number, number] {
+  return vma.isPrivateAnon ? [0, 0] : [-1, 0];
+}
+
+/** do_anonymous_page / do_read_fault / do_cow_fault / do_shared_fault for a pte_none entry. */
+function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: boolean): number {
+  const t = mm.pt.alloc(vpn);
+  const i = slot(vpn);
+  if (vma.object === undefined && !vma.isShared) {
+    vma.anonVma = true;
+    if (!write) {
+      mm.pt.set(vpn, Pte.PRESENT, ZERO_PFN, 0);
+      sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'map-zero-page' }, `zero:${mm.id}`);
+    } else {
+      const pfn = sim.frames.allocSystem(0, PG_ANON | PG_ANON_EXCLUSIVE);
+      sim.frames.mapcount[pfn] = 1;
+      mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
+      sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'new-anon-page' }, `anon:${mm.id}`);
+    }
+    setExpected(t, i, 0, 0);
+    return VM_FAULT_OK;
+  }
+  const cache = findOrCreatePageCachePage(sim, vma, vpn);
+  if (vma.isShared) {
+    sim.getPage(cache);
+    sim.frames.mapcount[cache]!++;
+    mm.pt.set(vpn, Pte.PRESENT, cache, (vma.flags & VM_WRITE) !== 0 ? PTE_WRITE : 0);
+    sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'map-page-cache' }, `shared:${mm.id}`);
+    setExpected(t, i, -1, 0);
+    return VM_FAULT_OK;
+  }
+  if (!write) {
+    // Private file mapping, read: map the page-cache page read-only.
+    sim.getPage(cache);
+    sim.frames.mapcount[cache]!++;
+    mm.pt.set(vpn, Pte.PRESENT, cache, 0);
+    sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'map-page-cache' }, `file:${mm.id}`);
+    setExpected(t, i, -1, 0);
+    return VM_FAULT_OK;
+  }
+  // do_cow_fault: a private anonymous copy of the file page, no notifier (the pte was none).
+  vma.anonVma = true;
+  const pfn = sim.frames.allocSystem(0, PG_ANON | PG_ANON_EXCLUSIVE);
+  sim.frames.contentId[pfn] = sim.frames.contentId[cache]!;
+  sim.frames.contentPage[pfn] = sim.frames.contentPage[cache]!;
+  sim.frames.mapcount[pfn] = 1;
+  mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
+  setExpected(t, i, -1, 0);
+  sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'cow-file-page' }, `cowfile:${mm.id}`);
+  return VM_FAULT_OK;
+}
+
+/** do_huge_pmd_anonymous_page: the huge zero page for a read, a new THP for a write. */
+function doHugePmdAnonymousPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: boolean): number {
+  const haddr = vpn - slot(vpn);
+  const t = mm.pt.alloc(haddr);
+  vma.anonVma = true;
+  let pfn: number;
+  if (write) {
+    pfn = sim.frames.allocSystem(9, PG_ANON | PG_ANON_EXCLUSIVE);
+    sim.frames.mapcount[pfn] = 1;
+  } else {
+    pfn = HUGE_ZERO_PFN;
+  }
+  for (let k = 0; k < PTRS_PER_PTE; k++) {
+    mm.pt.set(haddr + k, Pte.PRESENT, pfn + k, write ? PTE_WRITE | PTE_DIRTY : 0);
+    setExpected(t, k, 0, 0);
+  }
+  t.pmd = true;
+  sim.emit(mm.name, haddr, haddr + HPAGE_PMD_NR, { kind: 'cpuFault', write, found: 'none', action: write ? 'new-thp' : 'map-huge-zero-page' });
+  return VM_FAULT_OK;
+}
+
+/** wp_page_copy: a private copy of the page for the writer, with MMU_NOTIFY_CLEAR on that page. */
+function* wpPageCopy(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number> {
+  const t = mm.pt.lookup(vpn)!;
+  const i = slot(vpn);
+  const old = t.pfn[i]!;
+  const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
+  const found = sim.frames.zone[old] === Zone.ZERO ? 'zero-page' : (sim.frames.flags[old]! & PG_FILE) ? 'file-page' : 'shared-anon-page';
+  yield* mmuNotifierInvalidate(sim, range, function* () {
+    vma.anonVma = true;
+    const pfn = sim.frames.allocSystem(0, PG_ANON | PG_ANON_EXCLUSIVE);
+    sim.frames.contentId[pfn] = sim.frames.contentId[old]!;
+    sim.frames.contentPage[pfn] = sim.frames.contentPage[old]!;
+    sim.frames.mapcount[pfn] = 1;
+    mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
+    if (sim.frames.zone[old] !== Zone.ZERO) {
+      sim.frames.mapcount[old]!--;
+      sim.putPage(old);
+    }
+  });
+  sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write: true, found, action: 'cow-copy' }, `cow:${mm.id}:${found}`);
+  return VM_FAULT_OK;
+}
+
+/** do_wp_page: write fault on a present read-only entry of a writable VMA. */
+function* doWpPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number> {
+  const t = mm.pt.lookup(vpn)!;
+  const i = slot(vpn);
+  const pfn = t.pfn[i]!;
+  const f = sim.frames;
+  if ((vma.flags & VM_SHARED) !== 0) {
+    t.bits[i] = t.bits[i]! | PTE_WRITE | PTE_DIRTY;
+    mm.pt.markDirty(vpn);
+    return VM_FAULT_OK;
+  }
+  if (f.zone[pfn] !== Zone.ZERO && (f.flags[pfn]! & PG_ANON) !== 0) {
+    // wp_can_reuse_anon_folio: exclusively owned (or the last user left): reuse in place.
+    if ((f.flags[pfn]! & PG_ANON_EXCLUSIVE) !== 0 || (f.mapcount[pfn] === 1 && f.refcount[pfn] === 1)) {
+      f.flags[pfn] = f.flags[pfn]! | PG_ANON_EXCLUSIVE;
+      t.bits[i] = t.bits[i]! | PTE_WRITE | PTE_DIRTY;
+      mm.pt.markDirty(vpn);
+      sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write: true, found: 'read-only-exclusive', action: 'reuse' }, `reuse:${mm.id}`);
+      return VM_FAULT_OK;
+    }
+  }
+  return yield* wpPageCopy(sim, mm, vma, vpn);
+}
+
+/** Write fault on a PMD-mapped read-only THP or huge zero page (do_huge_pmd_wp_page). */
+function* doHugePmdWpPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number> {
+  const haddr = vpn - slot(vpn);
+  const t = mm.pt.lookup(vpn)!;
+  const head = t.pfn[0]!;
+  const f = sim.frames;
+  if (f.zone[head] === Zone.ZERO) {
+    // do_huge_zero_wp_pmd: a new THP replaces the huge zero page.
+    const range = { mm, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
+    yield* mmuNotifierInvalidate(sim, range, function* () {
+      const pfn = f.allocSystem(9, PG_ANON | PG_ANON_EXCLUSIVE);
+      f.mapcount[pfn] = 1;
+      for (let k = 0; k < PTRS_PER_PTE; k++) mm.pt.set(haddr + k, Pte.PRESENT, pfn + k, PTE_WRITE | PTE_DIRTY);
+    });
+    sim.emit(mm.name, haddr, haddr + HPAGE_PMD_NR, { kind: 'cpuFault', write: true, found: 'huge-zero-page', action: 'new-thp' });
+    return VM_FAULT_OK;
+  }
+  if ((f.flags[head]! & PG_ANON_EXCLUSIVE) !== 0 || (f.mapcount[head] === 1 && f.refcount[head] === 1)) {
+    for (let k = 0; k < PTRS_PER_PTE; k++) t.bits[k] = t.bits[k]! | PTE_WRITE | PTE_DIRTY;
+    mm.pt.markDirty(haddr);
+    return VM_FAULT_OK;
+  }
+  yield* splitHugePmd(sim, mm, vpn);
+  return yield* doWpPage(sim, mm, vma, vpn);
+}
+
+/**
+ * remove_device_exclusive_entry: MMU_NOTIFY_CLEAR (owner NULL) on the page, then the original
+ * present pte comes back (writable if the VMA allows writes).
+ */
+export function* removeDeviceExclusiveEntry(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<void> {
+  const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
+  yield* mmuNotifierInvalidate(sim, range, function* () {
+    const t = mm.pt.lookup(vpn)!;
+    const i = slot(vpn);
+    const writable = (vma.flags & VM_WRITE) !== 0;
+    mm.pt.set(vpn, Pte.PRESENT, t.pfn[i]!, (writable ? PTE_WRITE : 0) | PTE_DIRTY);
+  });
+  sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write: false, found: 'device-exclusive', action: 'restore-exclusive' }, `restore:${mm.id}`);
+}
+
+/**
+ * handle_mm_fault for one page. The caller has checked the VMA's permissions (the CPU's access
+ * check or hmm_range_fault's). Returns VM_FAULT_OK or a VM_FAULT_* error.
+ */
+export function* handleMmFault(sim: Simulator, mm: Mm, vpn: number, flags: FaultFlags): Step<number> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const vma = mm.vmas.find(vpn);
+    if (vma === undefined || (vma.flags & VM_READ) === 0 || (flags.write && (vma.flags & VM_WRITE) === 0)) {
+      return VM_FAULT_SIGSEGV;
+    }
+    const t = mm.pt.lookup(vpn);
+    const i = slot(vpn);
+    const kind = t === undefined ? Pte.NONE : (t.kind[i] as Pte);
+    if (kind === Pte.NONE) {
+      if (thpEligible(vma, vpn) && (t === undefined || t.used === 0)) return doHugePmdAnonymousPage(sim, mm, vma, vpn, flags.write);
+      return doPteNone(sim, mm, vma, vpn, flags.write);
+    }
+    const tt = t!;
+    if (kind === Pte.PRESENT) {
+      if (!flags.write || (tt.bits[i]! & PTE_WRITE) !== 0) return VM_FAULT_OK;
+      if (tt.pmd) return yield* doHugePmdWpPage(sim, mm, vma, vpn);
+      return yield* doWpPage(sim, mm, vma, vpn);
+    }
+    if (kind === Pte.DEVICE_PRIVATE) {
+      // do_swap_page: the page's pagemap migrates it back, then the access is retried.
+      const pfn = tt.pfn[i]!;
+      const dev = sim.deviceOfPfn(pfn);
+      sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write: flags.write, found: `device-private ${dev.name}`, action: 'migrate_to_ram' }, `m2r:${mm.id}:${dev.index}`);
+      sim.clock.advance(sim.timing.cpuFaultDeviceNs);
+      const vmf = { mmId: mm.id, vpn, write: flags.write, pfn };
+      const ret = yield* enter(sim.kstack, { name: 'migrate_to_ram', detail: `${dev.name} ${sim.describeRange(vpn, vpn + 1)}` }, () => dev.ops!.migrateToRam(sim, vmf));
+      if (ret !== VM_FAULT_OK) return ret;
+      continue;
+    }
+    if (kind === Pte.DEVICE_EXCLUSIVE) {
+      yield* removeDeviceExclusiveEntry(sim, mm, vma, vpn);
+      continue;
+    }
+    throw new Error(`fault on a migration entry at ${sim.describeRange(vpn, vpn + 1)}: no migration may be in flight between statements`);
+  }
+  throw new Error(`handle_mm_fault did not settle at ${sim.describeRange(vpn, vpn + 1)}`);
+}
+
+/**
+ * Zap [start, end) of `mm` (munmap, MADV_DONTNEED/FREE, exit) inside one notifier of `event`.
+ * Device-private and device-exclusive entries drop their page reference like present ones.
+ */
+export function* zapPageRange(sim: Simulator, mm: Mm, start: number, end: number, event: MmuNotifyEvent): Step<void> {
+  yield* splitPmdsAtEdges(sim, mm, start, end);
+  const range = { mm, start, end, event, owner: null, blockable: true };
+  yield* mmuNotifierInvalidate(sim, range, function* () {
+    let zapped = 0;
+    for (const [idx, t] of [...mm.pt.tables]) {
+      const base = idx * PTRS_PER_PTE;
+      if (base + PTRS_PER_PTE <= start || base >= end || t.used === 0) continue;
+      if (t.pmd) {
+        zapEntry(sim, mm, base);
+        zapped += PTRS_PER_PTE;
+      } else {
+        const lo = Math.max(start, base) - base;
+        const hi = Math.min(end, base + PTRS_PER_PTE) - base;
+        for (let k = lo; k < hi; k++) {
+          if (t.kind[k] !== Pte.NONE) {
+            zapEntry(sim, mm, base + k);
+            zapped++;
+          }
+        }
+      }
+      // The data that reads back after a zap: zeros for anonymous memory, the file otherwise.
+      for (let k = Math.max(start, base) - base; k < Math.min(end, base + PTRS_PER_PTE) - base; k++) {
+        const vma = mm.vmas.find(base + k);
+        const [id, page] = vma === undefined ? [0, 0] : initialExpectation(vma);
+        setExpected(t, k, id, page);
+      }
+    }
+    if (zapped > 0) sim.emit(mm.name, start, end, { kind: 'pte', what: `zap ${zapped} entries` });
+  });
+}
+
+/** Free PTE pages that no VMA covers any more (free_pgtables after munmap). */
+export function freePgtables(mm: Mm, start: number, end: number): void {
+  for (const [idx, t] of [...mm.pt.tables]) {
+    const base = idx * PTRS_PER_PTE;
+    if (base + PTRS_PER_PTE <= start || base >= end || t.used !== 0) continue;
+    if (mm.vmas.intersecting(base, base + PTRS_PER_PTE).length === 0) mm.pt.tables.delete(idx);
+  }
+}
+
+/** Whether the VMA lets the CPU access the page so (access_error in the arch fault handler). */
+export function cpuAccessAllowed(vma: Vma | undefined, write: boolean): boolean {
+  if (vma === undefined) return false;
+  return write ? (vma.flags & VM_WRITE) !== 0 : (vma.flags & VM_READ) !== 0;
+}

@@ -1,0 +1,130 @@
+// Layer: simulator (src/hmm). Imports ./page, ./step and types.
+// ZONE_DEVICE memory (mm/memremap.c, struct dev_pagemap): device-private or device-coherent
+// frames hot-plugged in chunks, a LIFO free list of base pages and one of PMD-sized folios,
+// as lib/test_hmm.c keeps them, and the pagemap ops migrate_to_ram / page_free.
+
+import { HPAGE_PMD_NR } from './constants';
+import { type PageFrames, Zone } from './page';
+import type { Simulator } from './simulator';
+import type { Step } from './step';
+
+/** lib/test_hmm.c DEVMEM_CHUNK_SIZE: 256 MiB of 4 KiB pages. */
+export const DEVMEM_CHUNK_PAGES = 65536;
+
+export type DeviceMemoryType = 'private' | 'coherent';
+
+/** What the CPU fault path needs to hand a device-private page back: struct vm_fault. */
+export interface VmFault {
+  readonly mmId: number;
+  readonly vpn: number;
+  readonly write: boolean;
+  /** The faulting device page (vmf->page). */
+  readonly pfn: number;
+}
+
+/** struct dev_pagemap_ops. */
+export interface DevPagemapOps {
+  migrateToRam(sim: Simulator, vmf: VmFault): Step<number>;
+  pageFree(sim: Simulator, pfn: number): void;
+}
+
+interface Chunk {
+  readonly start: number;
+  readonly pages: number;
+  /** Never-used frames start here. */
+  fresh: number;
+}
+
+export class Device {
+  readonly chunks: Chunk[] = [];
+  private readonly freeList: number[] = [];
+  private readonly freeHuge: number[] = [];
+  /** Frames holding pages (allocated, not yet freed). */
+  used = 0;
+  ops: DevPagemapOps | undefined;
+  constructor(
+    /** Index in the simulator's device table; also the pgmap owner identity. */
+    readonly index: number,
+    readonly name: string,
+    readonly type: DeviceMemoryType,
+    readonly capacityPages: number,
+    readonly link: string,
+    readonly policy: 'migrate' | 'mirror',
+  ) {}
+
+  get zone(): Zone {
+    return this.type === 'private' ? Zone.DEVICE_PRIVATE : Zone.DEVICE_COHERENT;
+  }
+
+  private addChunk(frames: PageFrames): Chunk | undefined {
+    const have = this.chunks.reduce((n, c) => n + c.pages, 0);
+    const pages = Math.min(DEVMEM_CHUNK_PAGES, this.capacityPages - have);
+    if (pages <= 0) return undefined;
+    const start = frames.reserve(pages, HPAGE_PMD_NR);
+    const chunk = { start, pages, fresh: start };
+    this.chunks.push(chunk);
+    return chunk;
+  }
+
+  /** Allocate a device page (order 0) or a PMD-sized folio (order 9); -1 when full. */
+  alloc(frames: PageFrames, order: 0 | 9): number {
+    let pfn = order === 0 ? this.allocBase(frames) : this.allocHuge(frames);
+    if (pfn < 0) return -1;
+    frames.initFrame(pfn, order, this.zone, this.index, 0);
+    this.used += 1 << order;
+    return pfn;
+  }
+
+  private allocBase(frames: PageFrames): number {
+    const free = this.freeList.pop();
+    if (free !== undefined) return free;
+    for (const c of this.chunks) if (c.fresh < c.start + c.pages) return c.fresh++;
+    const c = this.addChunk(frames);
+    if (c !== undefined) return c.fresh++;
+    const huge = this.freeHuge.pop();
+    if (huge === undefined) return -1;
+    for (let p = huge + HPAGE_PMD_NR - 1; p > huge; p--) this.freeList.push(p);
+    return huge;
+  }
+
+  private allocHuge(frames: PageFrames): number {
+    const free = this.freeHuge.pop();
+    if (free !== undefined) return free;
+    const take = (c: Chunk): number => {
+      const aligned = Math.ceil(c.fresh / HPAGE_PMD_NR) * HPAGE_PMD_NR;
+      if (aligned + HPAGE_PMD_NR > c.start + c.pages) return -1;
+      for (let p = c.fresh; p < aligned; p++) this.freeList.push(p);
+      c.fresh = aligned + HPAGE_PMD_NR;
+      return aligned;
+    };
+    for (const c of this.chunks) {
+      const p = take(c);
+      if (p >= 0) return p;
+    }
+    const c = this.addChunk(frames);
+    return c === undefined ? -1 : take(c);
+  }
+
+  /** Called when a device frame's last reference goes: page_free, then back on a free list. */
+  free(sim: Simulator, pfn: number): void {
+    const frames = sim.frames;
+    const order = frames.order[pfn]!;
+    const n = 1 << order;
+    this.ops?.pageFree(sim, pfn);
+    for (let p = pfn; p < pfn + n; p++) {
+      frames.zone[p] = Zone.FREE;
+      frames.flags[p] = 0;
+      frames.order[p] = 0;
+      frames.refcount[p] = 0;
+      frames.mapcount[p] = 0;
+      frames.deviceData[p] = -1;
+    }
+    this.used -= n;
+    if (order === 0) this.freeList.push(pfn);
+    else this.freeHuge.push(pfn);
+  }
+
+  get freePages(): number {
+    return this.capacityPages - this.used;
+  }
+}

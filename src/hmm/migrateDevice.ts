@@ -1,0 +1,501 @@
+// Layer: simulator (src/hmm). Imports sibling mechanism modules and types of the world.
+// mm/migrate_device.c: migrate_vma_setup (collect + unmap), migrate_vma_pages,
+// migrate_vma_finalize, and migrate_device_range for eviction by pfn.
+
+import {
+  EINVAL, HPAGE_PMD_NR, MIGRATE_PFN_COMPOUND, MIGRATE_PFN_MIGRATE, MIGRATE_PFN_VALID, MIGRATE_PFN_WRITE,
+  MIGRATE_VMA_SELECT_COMPOUND, MIGRATE_VMA_SELECT_DEVICE_COHERENT, MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+  MIGRATE_VMA_SELECT_SYSTEM, MmuNotifyEvent, PTRS_PER_PTE,
+} from './constants';
+import type { SkipReason, SkipRun } from './events';
+import type { Device } from './memremap';
+import { splitHugePmd } from './memory';
+import type { Mm } from './mm';
+import { mmuNotifierInvalidate } from './mmuNotifier';
+import { NO_PFN, PG_FILE, PG_HEAD, PG_TAIL, Zone } from './page';
+import { Pte, PTE_DIRTY, PTE_WRITE } from './pgtable';
+import type { Simulator } from './simulator';
+import { enter, type Step } from './step';
+import { VM_WRITE, type Vma } from './vma';
+
+const SKIP_CODES: readonly SkipReason[] = [
+  'hole-not-anonymous', 'not-selected', 'other-owner', 'pinned', 'file-backed', 'non-present-entry',
+  'no-destination', 'already-on-device', 'not-anonymous-destination', 'still-mapped',
+];
+
+/** struct migrate_vma: src/dst pfns and MIGRATE_PFN_* flags, per page of [start, end). */
+export class MigrateVma {
+  readonly npages: number;
+  readonly src: Int32Array;
+  readonly srcFlags: Uint8Array;
+  readonly dst: Int32Array;
+  readonly dstFlags: Uint8Array;
+  /** Why an entry is not migrating (index into SKIP_CODES, plus one; 0 = not skipped). */
+  readonly skip: Uint8Array;
+  /** Other processes whose mappings of a collected page became migration entries (rmap). */
+  readonly otherMms = new Map<number, Mm[]>();
+  cpages = 0;
+  vma: Vma | undefined;
+  constructor(
+    readonly mm: Mm,
+    readonly start: number,
+    readonly end: number,
+    readonly flags: number,
+    readonly pgmapOwner: Device,
+    /** vmf->page when called from migrate_to_ram, else NO_PFN. */
+    readonly faultPage = NO_PFN,
+    /** What asked for it, for the event stream: `migrate`, `migrate_to_ram`, `release`. */
+    readonly cause = 'migrate',
+  ) {
+    this.npages = Math.max(0, end - start);
+    this.src = new Int32Array(this.npages).fill(NO_PFN);
+    this.srcFlags = new Uint8Array(this.npages);
+    this.dst = new Int32Array(this.npages).fill(NO_PFN);
+    this.dstFlags = new Uint8Array(this.npages);
+    this.skip = new Uint8Array(this.npages);
+  }
+
+  markSkip(i: number, reason: SkipReason): void {
+    this.skip[i] = SKIP_CODES.indexOf(reason) + 1;
+  }
+
+  /** Runs of skipped pages with their reason, for events and views. */
+  skippedRuns(): SkipRun[] {
+    const runs: SkipRun[] = [];
+    for (let i = 0; i < this.npages; i++) {
+      const code = this.skip[i]!;
+      if (code === 0) continue;
+      const reason = SKIP_CODES[code - 1]!;
+      const prev = runs[runs.length - 1];
+      if (prev !== undefined && prev.reason === reason && prev.start + prev.count === this.start + i) prev.count++;
+      else runs.push({ start: this.start + i, count: 1, reason });
+    }
+    return runs;
+  }
+
+  migrating(i: number): boolean {
+    return (this.srcFlags[i]! & MIGRATE_PFN_MIGRATE) !== 0;
+  }
+
+  get direction(): 'to-device' | 'to-system' {
+    return (this.flags & MIGRATE_VMA_SELECT_SYSTEM) !== 0 ? 'to-device' : 'to-system';
+  }
+}
+
+function pmdAlignedWithin(args: MigrateVma, vpn: number): boolean {
+  return vpn % HPAGE_PMD_NR === 0 && vpn >= args.start && vpn + HPAGE_PMD_NR <= args.end;
+}
+
+/** Whether a present or device page is selected by the migration's flags and owner. */
+function selected(sim: Simulator, args: MigrateVma, pfn: number, kind: Pte): SkipReason | undefined {
+  const zone = sim.frames.zone[pfn] as Zone;
+  if (kind === Pte.DEVICE_PRIVATE) {
+    if ((args.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) === 0) return 'not-selected';
+    return sim.frames.device[pfn] === args.pgmapOwner.index ? undefined : 'other-owner';
+  }
+  if (zone === Zone.DEVICE_COHERENT) {
+    if ((args.flags & MIGRATE_VMA_SELECT_DEVICE_COHERENT) === 0) return 'not-selected';
+    return sim.frames.device[pfn] === args.pgmapOwner.index ? undefined : 'other-owner';
+  }
+  return (args.flags & MIGRATE_VMA_SELECT_SYSTEM) !== 0 ? undefined : 'not-selected';
+}
+
+/** migrate_vma_collect_pmd for one page of a PTE-mapped range. */
+function collectPte(sim: Simulator, args: MigrateVma, vma: Vma, vpn: number): void {
+  const mm = args.mm;
+  const i = vpn - args.start;
+  const t = mm.pt.lookup(vpn);
+  const s = vpn % PTRS_PER_PTE;
+  const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
+  const f = sim.frames;
+  if (kind === Pte.NONE) {
+    if (!vma.isAnonymous || vma.isShared) {
+      args.markSkip(i, 'hole-not-anonymous');
+      return;
+    }
+    args.srcFlags[i] = MIGRATE_PFN_MIGRATE;
+    args.cpages++;
+    return;
+  }
+  const pfn = t!.pfn[s]!;
+  if (kind === Pte.PRESENT && f.zone[pfn] === Zone.ZERO) {
+    if ((args.flags & MIGRATE_VMA_SELECT_SYSTEM) === 0) {
+      args.markSkip(i, 'not-selected');
+      return;
+    }
+    args.srcFlags[i] = MIGRATE_PFN_MIGRATE;
+    args.cpages++;
+    return;
+  }
+  if (kind !== Pte.PRESENT && kind !== Pte.DEVICE_PRIVATE) {
+    args.markSkip(i, 'non-present-entry');
+    return;
+  }
+  const why = selected(sim, args, pfn, kind);
+  if (why !== undefined) {
+    args.markSkip(i, why);
+    return;
+  }
+  // An anonymous-exclusive page that may be pinned cannot be shared with a migration entry.
+  if (f.pincount[f.head(pfn)]! > 0) {
+    args.markSkip(i, 'pinned');
+    return;
+  }
+  const writable = (t!.bits[s]! & PTE_WRITE) !== 0;
+  args.src[i] = pfn;
+  args.srcFlags[i] = MIGRATE_PFN_VALID | MIGRATE_PFN_MIGRATE | (writable ? MIGRATE_PFN_WRITE : 0);
+  args.cpages++;
+  // The pte becomes a migration entry; the page keeps the reference, loses the mapping.
+  mm.pt.set(vpn, Pte.MIGRATION, pfn, writable ? PTE_WRITE : 0);
+  f.mapcount[pfn]!--;
+}
+
+/** Collect one PMD-mapped THP (or device THP) whole, as MIGRATE_PFN_COMPOUND. */
+function collectPmd(sim: Simulator, args: MigrateVma, haddr: number): void {
+  const mm = args.mm;
+  const t = mm.pt.lookup(haddr)!;
+  const head = t.pfn[0]!;
+  const i = haddr - args.start;
+  const f = sim.frames;
+  if (f.zone[head] === Zone.ZERO) {
+    args.srcFlags[i] = MIGRATE_PFN_MIGRATE | MIGRATE_PFN_COMPOUND;
+  } else {
+    const writable = (t.bits[0]! & PTE_WRITE) !== 0;
+    args.src[i] = head;
+    args.srcFlags[i] = MIGRATE_PFN_VALID | MIGRATE_PFN_MIGRATE | MIGRATE_PFN_COMPOUND | (writable ? MIGRATE_PFN_WRITE : 0);
+    for (let k = 0; k < PTRS_PER_PTE; k++) mm.pt.set(haddr + k, Pte.MIGRATION, head + k, writable ? PTE_WRITE : 0);
+    f.mapcount[head]!--;
+  }
+  args.cpages += HPAGE_PMD_NR;
+}
+
+/** Whether a PMD-mapped entry at `haddr` migrates whole under this migration's flags. */
+function* preparePmd(sim: Simulator, args: MigrateVma, haddr: number): Step<'compound' | 'pte' | 'skip'> {
+  const mm = args.mm;
+  const t = mm.pt.lookup(haddr);
+  if (t === undefined || !t.pmd) return 'pte';
+  const head = t.pfn[0]!;
+  const kind = t.kind[0] as Pte;
+  const compoundOk = (args.flags & MIGRATE_VMA_SELECT_COMPOUND) !== 0 && pmdAlignedWithin(args, haddr);
+  const isZero = sim.frames.zone[head] === Zone.ZERO;
+  const why = isZero ? ((args.flags & MIGRATE_VMA_SELECT_SYSTEM) !== 0 ? undefined : 'not-selected') : selected(sim, args, head, kind);
+  if (why !== undefined) return 'skip';
+  if (compoundOk && (isZero || sim.frames.pincount[head] === 0)) return 'compound';
+  // Older kernels, or a partial range: split the THP and migrate base pages.
+  yield* splitHugePmd(sim, mm, haddr);
+  return 'pte';
+}
+
+/** migrate_vma_setup: validate, collect (bracketed by MMU_NOTIFY_MIGRATE) and unmap. */
+export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number> {
+  const frame = { name: 'migrate_vma_setup', detail: `${sim.describeRange(args.start, args.end)} ${args.direction} ${args.pgmapOwner.name}` };
+  return yield* enter(sim.kstack, frame, function* () {
+    const mm = args.mm;
+    const vma = mm.vmas.find(args.start);
+    if (vma === undefined || args.npages <= 0 || args.end > vma.end) return -EINVAL;
+    if (args.faultPage !== NO_PFN && sim.frames.zone[args.faultPage] !== Zone.DEVICE_PRIVATE) return -EINVAL;
+    args.vma = vma;
+    // THPs that cannot move whole are split before the walk (split_huge_pmd has its own CLEAR).
+    const pmdMode = new Map<number, 'compound' | 'pte' | 'skip'>();
+    for (let h = args.start - (args.start % HPAGE_PMD_NR); h < args.end; h += HPAGE_PMD_NR) {
+      pmdMode.set(h, yield* preparePmd(sim, args, h));
+    }
+    const range = { mm, start: args.start, end: args.end, event: MmuNotifyEvent.MIGRATE, owner: args.pgmapOwner, blockable: true };
+    yield* mmuNotifierInvalidate(sim, range, function* () {
+      for (let vpn = args.start; vpn < args.end; vpn++) {
+        const h = vpn - (vpn % HPAGE_PMD_NR);
+        const mode = pmdMode.get(h);
+        if (mode === 'compound') {
+          if (vpn === h) collectPmd(sim, args, h);
+          continue;
+        }
+        if (mode === 'skip') {
+          args.markSkip(vpn - args.start, 'not-selected');
+          continue;
+        }
+        // A PMD-aligned hole may move as one compound entry (SELECT_COMPOUND, anonymous VMA).
+        if (vpn === h && (args.flags & MIGRATE_VMA_SELECT_COMPOUND) !== 0 && (args.flags & MIGRATE_VMA_SELECT_SYSTEM) !== 0 &&
+          pmdAlignedWithin(args, h) && vma.isPrivateAnon && (mm.pt.lookup(h)?.used ?? 0) === 0) {
+          args.srcFlags[vpn - args.start] = MIGRATE_PFN_MIGRATE | MIGRATE_PFN_COMPOUND;
+          args.cpages += HPAGE_PMD_NR;
+          vpn += HPAGE_PMD_NR - 1;
+          continue;
+        }
+        collectPte(sim, args, vma, vpn);
+      }
+    });
+    yield* migrateVmaUnmap(sim, args);
+    sim.emit(mm.name, args.start, args.end, {
+      kind: 'migrate', phase: 'setup', device: args.pgmapOwner.name, direction: args.direction,
+      collected: args.cpages, migrated: 0, skipped: args.skippedRuns(), cause: args.cause,
+    }, `mig-setup:${args.cause}:${mm.id}:${args.pgmapOwner.index}`);
+    return 0;
+  });
+}
+
+/** Other processes that map `pfn` at `vpn` (rmap: fork keeps addresses, so page->index finds them). */
+function otherMappers(sim: Simulator, self: Mm, pfn: number, vpn: number, kinds: readonly Pte[]): Mm[] {
+  const out: Mm[] = [];
+  for (const other of sim.mms) {
+    if (other === self || !other.alive) continue;
+    const t = other.pt.lookup(vpn);
+    if (t === undefined) continue;
+    const s = vpn % PTRS_PER_PTE;
+    if (t.pfn[s] === pfn && kinds.includes(t.kind[s] as Pte)) out.push(other);
+  }
+  return out;
+}
+
+/**
+ * migrate_device_unmap: pages still mapped elsewhere (a COW page shared with a forked child)
+ * are unmapped there too via try_to_migrate (MMU_NOTIFY_CLEAR in that mm); pinned pages and
+ * file pages stay, with their mappings restored.
+ */
+function* migrateVmaUnmap(sim: Simulator, args: MigrateVma): Step<void> {
+  const f = sim.frames;
+  for (let i = 0; i < args.npages; i++) {
+    const pfn = args.src[i]!;
+    if (pfn === NO_PFN || !args.migrating(i) || (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0) continue;
+    if (f.mapcount[pfn]! <= 0) continue;
+    const vpn = args.start + i;
+    const others = otherMappers(sim, args.mm, pfn, vpn, [Pte.PRESENT, Pte.DEVICE_PRIVATE]);
+    for (const other of others) {
+      const range = { mm: other, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
+      yield* mmuNotifierInvalidate(sim, range, function* () {
+        const t = other.pt.lookup(vpn)!;
+        const w = t.bits[vpn % PTRS_PER_PTE]! & PTE_WRITE;
+        other.pt.set(vpn, Pte.MIGRATION, pfn, w);
+        f.mapcount[pfn]!--;
+      });
+    }
+    if (others.length > 0) args.otherMms.set(i, others);
+  }
+  args.cpages = 0;
+  for (let i = 0; i < args.npages; i++) {
+    if (!args.migrating(i)) continue;
+    args.cpages += (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0 ? HPAGE_PMD_NR : 1;
+  }
+}
+
+/** Install a new page at a hole / zero-page entry (migrate_vma_insert_page). */
+function insertPage(sim: Simulator, args: MigrateVma, vpn: number, dst: number, compound: boolean): boolean {
+  const mm = args.mm;
+  const vma = args.vma!;
+  if (!vma.isPrivateAnon) return false;
+  const t = mm.pt.alloc(vpn);
+  const s = vpn % PTRS_PER_PTE;
+  const n = compound ? HPAGE_PMD_NR : 1;
+  for (let k = 0; k < n; k++) {
+    const kind = t.kind[s + k] as Pte;
+    if (kind !== Pte.NONE && !(kind === Pte.PRESENT && sim.frames.zone[t.pfn[s + k]!] === Zone.ZERO)) return false;
+  }
+  const writable = (vma.flags & VM_WRITE) !== 0;
+  const isPrivate = sim.frames.zone[dst] === Zone.DEVICE_PRIVATE;
+  t.pmd = false;
+  for (let k = 0; k < n; k++) {
+    mm.pt.set(vpn + k, isPrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT, dst + k, writable ? PTE_WRITE | (isPrivate ? 0 : PTE_DIRTY) : 0);
+    if (!compound) sim.frames.index[dst + k] = vpn + k;
+  }
+  if (compound) t.pmd = true;
+  sim.frames.index[dst] = vpn;
+  sim.frames.mapcount[dst] = 1;
+  vma.anonVma = true;
+  return true;
+}
+
+/** migrate_vma_pages: holes get their new pages (under MMU_NOTIFY_MIGRATE); checks per page. */
+export function* migrateVmaPages(sim: Simulator, args: MigrateVma): Step<void> {
+  const frame = { name: 'migrate_vma_pages', detail: sim.describeRange(args.start, args.end) };
+  yield* enter(sim.kstack, frame, function* () {
+    const f = sim.frames;
+    let firstHole = -1;
+    for (let i = 0; i < args.npages; i++) {
+      if (!args.migrating(i)) continue;
+      if (args.dst[i] === NO_PFN || (args.dstFlags[i]! & MIGRATE_PFN_VALID) === 0) {
+        args.srcFlags[i] = args.srcFlags[i]! & ~MIGRATE_PFN_MIGRATE;
+        args.markSkip(i, 'no-destination');
+        continue;
+      }
+      if (args.src[i] === NO_PFN) {
+        if (firstHole < 0) firstHole = i;
+        continue;
+      }
+      const dstZone = f.zone[args.dst[i]!] as Zone;
+      if ((dstZone === Zone.DEVICE_PRIVATE || dstZone === Zone.DEVICE_COHERENT) && (f.flags[args.src[i]!]! & PG_FILE) !== 0) {
+        // Only anonymous memory can live in device memory.
+        args.srcFlags[i] = args.srcFlags[i]! & ~MIGRATE_PFN_MIGRATE;
+        args.markSkip(i, 'file-backed');
+      }
+    }
+    if (firstHole >= 0) {
+      const range = { mm: args.mm, start: args.start + firstHole, end: args.end, event: MmuNotifyEvent.MIGRATE, owner: args.pgmapOwner, blockable: true };
+      yield* mmuNotifierInvalidate(sim, range, function* () {
+        for (let i = firstHole; i < args.npages; i++) {
+          if (!args.migrating(i) || args.src[i] !== NO_PFN) continue;
+          const compound = (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0;
+          const vpn = args.start + i;
+          // A zero-page mapping being replaced drops nothing: the zero page is not counted.
+          if (!insertPage(sim, args, vpn, args.dst[i]!, compound)) {
+            args.srcFlags[i] = args.srcFlags[i]! & ~MIGRATE_PFN_MIGRATE;
+            args.markSkip(i, 'not-anonymous-destination');
+          }
+        }
+      });
+    }
+    sim.emit(args.mm.name, args.start, args.end, {
+      kind: 'migrate', phase: 'pages', device: args.pgmapOwner.name, direction: args.direction,
+      collected: args.cpages, migrated: countMigrating(args), skipped: args.skippedRuns(), cause: args.cause,
+    }, `mig-pages:${args.cause}:${args.mm.id}:${args.pgmapOwner.index}`);
+  });
+}
+
+function countMigrating(args: MigrateVma): number {
+  let n = 0;
+  for (let i = 0; i < args.npages; i++) {
+    if (args.migrating(i)) n += (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0 ? HPAGE_PMD_NR : 1;
+  }
+  return n;
+}
+
+/** Replace one process's migration entries for entry i with the new (or the original) page. */
+function removeMigrationPtes(sim: Simulator, mm: Mm, vpn: number, n: number, oldPfn: number, newPfn: number, compound: boolean): void {
+  const f = sim.frames;
+  const t = mm.pt.lookup(vpn)!;
+  const s = vpn % PTRS_PER_PTE;
+  const writable = (t.bits[s]! & PTE_WRITE) !== 0;
+  const devicePrivate = f.zone[newPfn] === Zone.DEVICE_PRIVATE;
+  for (let k = 0; k < n; k++) {
+    if (t.kind[s + k] !== Pte.MIGRATION || t.pfn[s + k] !== oldPfn + k) continue;
+    mm.pt.set(vpn + k, devicePrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT, newPfn + k, writable ? PTE_WRITE | (devicePrivate ? 0 : PTE_DIRTY) : 0);
+    if (!compound) {
+      f.mapcount[newPfn + k]!++;
+      f.index[newPfn + k] = vpn + k;
+    }
+  }
+  if (compound) {
+    f.mapcount[newPfn]!++;
+    f.index[newPfn] = vpn;
+  }
+  t.pmd = compound;
+}
+
+/** migrate_vma_finalize: migration entries point at dst (migrated) or src again; old pages go. */
+export function* migrateVmaFinalize(sim: Simulator, args: MigrateVma): Step<void> {
+  const frame = { name: 'migrate_vma_finalize', detail: sim.describeRange(args.start, args.end) };
+  yield* enter(sim.kstack, frame, function* () {
+    yield* finalizeEntries(sim, args);
+  });
+}
+
+function* finalizeEntries(sim: Simulator, args: MigrateVma): Step<void> {
+  const f = sim.frames;
+  let moved = 0;
+  for (let i = 0; i < args.npages; i++) {
+    const src = args.src[i]!;
+    const dst = args.dst[i]!;
+    const migrating = args.migrating(i);
+    const compound = (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0 && (args.dstFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0;
+    const n = compound ? HPAGE_PMD_NR : 1;
+    if (migrating && dst !== NO_PFN) {
+      moved += n;
+      sim.countMigration(args.pgmapOwner, f.zone[dst] === Zone.SYSTEM ? 'out' : 'in', n);
+    }
+    if (src === NO_PFN) {
+      // A hole: the new page was inserted by migrate_vma_pages, or is dropped here.
+      if (!migrating && dst !== NO_PFN) sim.putPage(dst);
+      continue;
+    }
+    const mms = [args.mm, ...(args.otherMms.get(i) ?? [])];
+    const target = migrating && dst !== NO_PFN ? dst : src;
+    let first = true;
+    for (const mm of mms) {
+      removeMigrationPtes(sim, mm, args.start + i, n, src, target, compound);
+      // The new page's allocation reference becomes its first mapping's; later ones take their own.
+      if (target === dst && !first) sim.getPage(dst);
+      first = false;
+      // Each migration entry held a reference on the source page.
+      if (target === dst) sim.putPage(src);
+    }
+    if (target === src && dst !== NO_PFN) sim.putPage(dst);
+  }
+  if (moved > 0 || args.npages > 0) {
+    sim.emit(args.mm.name, args.start, args.end, {
+      kind: 'migrate', phase: 'finalize', device: args.pgmapOwner.name, direction: args.direction,
+      collected: args.cpages, migrated: moved, skipped: args.skippedRuns(), cause: args.cause,
+    }, `mig-fin:${args.cause}:${args.mm.id}:${args.pgmapOwner.index}`);
+  }
+}
+
+/**
+ * Split a compound source entry into 512 base entries (the driver could not get a huge
+ * destination page): the source folio is split, and so is its PMD mapping.
+ */
+export function migrateVmaSplitCompound(sim: Simulator, args: MigrateVma, i: number): void {
+  const src = args.src[i]!;
+  const flags = args.srcFlags[i]! & ~MIGRATE_PFN_COMPOUND;
+  const vpn = args.start + i;
+  const t = args.mm.pt.lookup(vpn);
+  if (src !== NO_PFN) {
+    // The folio's single PMD mapping becomes 512 pte mappings of base pages.
+    sim.frames.splitFolio(src);
+    for (let k = 0; k < HPAGE_PMD_NR; k++) sim.frames.mapcount[src + k] = sim.frames.mapcount[src]!;
+  }
+  if (t !== undefined) t.pmd = false;
+  for (let k = 0; k < HPAGE_PMD_NR; k++) {
+    args.src[i + k] = src === NO_PFN ? NO_PFN : src + k;
+    args.srcFlags[i + k] = flags;
+  }
+}
+
+/**
+ * migrate_device_range + migrate_device_pages + migrate_device_finalize: evict device pages by
+ * pfn, without a VMA (RELEASE, close, eviction). Every mapping is replaced via rmap, which
+ * raises MMU_NOTIFY_CLEAR in each process that mapped the page.
+ */
+export function* migrateDeviceRange(sim: Simulator, device: Device, pfns: readonly number[], cause: string): Step<number> {
+  const frame = { name: 'migrate_device_range', detail: `${device.name} ${pfns.length} pages (${cause})` };
+  return yield* enter(sim.kstack, frame, function* () {
+    const f = sim.frames;
+    let evicted = 0;
+    for (const pfn of pfns) {
+      if (f.zone[pfn] !== device.zone || f.flags[pfn]! & PG_TAIL /* moved with its head */) continue;
+      const order = f.order[pfn]!;
+      const n = 1 << order;
+      const vpn = f.index[pfn]!;
+      const kind = device.type === 'private' ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
+      const mappers = sim.mms.filter((mm) => mm.alive && mm.pt.lookup(vpn)?.pfn[vpn % PTRS_PER_PTE] === pfn &&
+        mm.pt.kindAt(vpn) === kind);
+      const dst = f.allocSystem(order === 9 ? 9 : 0, f.flags[pfn]! & ~(PG_HEAD | PG_TAIL));
+      for (let k = 0; k < n; k++) {
+        f.contentId[dst + k] = f.contentId[pfn + k]!;
+        f.contentPage[dst + k] = f.contentPage[pfn + k]!;
+      }
+      // The device page's driver reference (the source's "backing" mapping) goes at the end.
+      let first = true;
+      for (const mm of mappers) {
+        const range = { mm, start: vpn, end: vpn + n, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
+        yield* mmuNotifierInvalidate(sim, range, function* () {
+          const t = mm.pt.lookup(vpn)!;
+          const w = t.bits[vpn % PTRS_PER_PTE]! & PTE_WRITE;
+          const pmd = t.pmd;
+          for (let k = 0; k < n; k++) mm.pt.set(vpn + k, Pte.PRESENT, dst + k, w ? w | PTE_DIRTY : 0);
+          t.pmd = pmd && n === HPAGE_PMD_NR;
+          if (!first) sim.getPage(dst);
+          first = false;
+          f.mapcount[dst]!++;
+          if (n === 1) f.index[dst] = vpn;
+          f.mapcount[pfn]!--;
+          sim.putPage(pfn);
+        });
+      }
+      if (first) sim.putPage(dst);
+      f.index[dst] = vpn;
+      evicted += n;
+      sim.countMigration(device, 'out', n);
+      sim.emit(mappers[0]?.name ?? '-', vpn, vpn + n, {
+        kind: 'migrate', phase: 'finalize', device: device.name, direction: 'to-system', collected: n, migrated: n, skipped: [], cause,
+      }, `evict:${device.index}:${cause}`);
+    }
+    return evicted;
+  });
+}

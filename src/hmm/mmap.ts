@@ -1,0 +1,195 @@
+// Layer: simulator (src/hmm). Imports sibling mechanism modules and types of the world.
+// mm/mmap.c, mm/mprotect.c, mm/madvise.c and exit_mmap: the syscalls that change VMAs, with
+// the notifier events of the kernel's table (UNMAP, PROTECTION_VMA, CLEAR, RELEASE).
+
+import { ADDRESS_SPACE_PAGES, EINVAL, ENOMEM, HPAGE_PMD_NR, MmuNotifyEvent, PTRS_PER_PMD, PTRS_PER_PTE } from './constants';
+import { freePgtables, splitPmdsAtEdges, zapPageRange } from './memory';
+import type { Mm } from './mm';
+import { mmuNotifierInvalidate } from './mmuNotifier';
+import { PG_ANON, PG_ANON_EXCLUSIVE, Zone } from './page';
+import { Pte, PTE_WRITE } from './pgtable';
+import type { Simulator } from './simulator';
+import { enter, type Step } from './step';
+import { MemObject, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE, Vma } from './vma';
+
+export type ProtName = 'none' | 'r' | 'rw';
+
+export function protFlags(prot: ProtName): number {
+  return prot === 'none' ? 0 : prot === 'r' ? VM_READ : VM_READ | VM_WRITE;
+}
+
+/** mmap at a fixed, already reserved place. */
+export function doMmap(mm: Mm, start: number, pages: number, prot: ProtName, opts: {
+  name: string; shared: boolean; huge: boolean; object?: MemObject;
+}): Vma {
+  const flags = protFlags(prot) | (opts.shared ? VM_SHARED : 0) | (opts.huge ? VM_HUGEPAGE : 0);
+  const vma = new Vma(start, start + pages, flags, opts.name, start, opts.object, -start);
+  mm.vmas.insert(vma);
+  return vma;
+}
+
+/** munmap: MMU_NOTIFY_UNMAP over the range, zap, drop the VMAs and their page tables. */
+export function* doMunmap(sim: Simulator, mm: Mm, start: number, end: number): Step<number> {
+  if (end <= start) return -EINVAL;
+  return yield* enter(sim.kstack, { name: 'munmap', detail: sim.describeRange(start, end) }, function* () {
+    yield* zapPageRange(sim, mm, start, end, MmuNotifyEvent.UNMAP);
+    mm.vmas.remove(start, end);
+    freePgtables(mm, start, end);
+    return 0;
+  });
+}
+
+/**
+ * mprotect: PROTECTION_VMA, raised only where page tables exist (one per PUD-sized stretch,
+ * from the first populated PMD); present ptes and device-private entries lose write permission
+ * when it is removed; exclusive anonymous pages regain it when it is added.
+ */
+export function* doMprotect(sim: Simulator, mm: Mm, start: number, end: number, prot: ProtName): Step<number> {
+  const vmas = mm.vmas.intersecting(start, end);
+  if (vmas.length === 0 || vmas[0]!.start > start || vmas[vmas.length - 1]!.end < end) return -ENOMEM;
+  for (let i = 1; i < vmas.length; i++) if (vmas[i]!.start !== vmas[i - 1]!.end) return -ENOMEM;
+  return yield* enter(sim.kstack, { name: 'mprotect', detail: `${sim.describeRange(start, end)} ${prot}` }, function* () {
+    yield* splitPmdsAtEdges(sim, mm, start, end);
+    const newFlags = protFlags(prot);
+    const pieces = mm.vmas.isolate(start, end);
+    for (const v of pieces) v.flags = (v.flags & ~(VM_READ | VM_WRITE)) | newFlags;
+    const writable = (newFlags & VM_WRITE) !== 0;
+    const pudPages = PTRS_PER_PTE * PTRS_PER_PMD;
+    for (let s = start; s < end; ) {
+      const pudEnd = Math.min(end, s - (s % pudPages) + pudPages);
+      const first = mm.pt.firstPopulated(s, pudEnd);
+      if (first !== undefined) {
+        const range = { mm, start: first, end: pudEnd, event: MmuNotifyEvent.PROTECTION_VMA, owner: null, blockable: true };
+        yield* mmuNotifierInvalidate(sim, range, function* () {
+          changeProtection(sim, mm, first, pudEnd, writable);
+        });
+      }
+      s = pudEnd;
+    }
+    mm.vmas.mergeAdjacent();
+    return 0;
+  });
+}
+
+function changeProtection(sim: Simulator, mm: Mm, start: number, end: number, writable: boolean): void {
+  const f = sim.frames;
+  for (const [idx, t] of mm.pt.tables) {
+    const base = idx * PTRS_PER_PTE;
+    if (base + PTRS_PER_PTE <= start || base >= end) continue;
+    for (let k = Math.max(start, base) - base; k < Math.min(end, base + PTRS_PER_PTE) - base; k++) {
+      const kind = t.kind[k] as Pte;
+      if (kind === Pte.PRESENT || kind === Pte.DEVICE_PRIVATE) {
+        if (!writable) t.bits[k] = t.bits[k]! & ~PTE_WRITE;
+        else if (kind === Pte.PRESENT) {
+          // MM_CP_TRY_CHANGE_WRITABLE: only exclusively owned anonymous pages become writable.
+          const pfn = f.head(t.pfn[k]!);
+          const vma = mm.vmas.find(base + k);
+          if (f.zone[pfn] !== Zone.ZERO && (vma?.isShared || ((f.flags[pfn]! & PG_ANON) !== 0 && (f.flags[pfn]! & PG_ANON_EXCLUSIVE) !== 0))) {
+            t.bits[k] = t.bits[k]! | PTE_WRITE;
+          }
+        }
+      }
+      // Device-exclusive entries are left as they are (newest kernels).
+    }
+    mm.pt.markDirty(base);
+  }
+}
+
+export type MadviseName = 'dontneed' | 'free' | 'hugepage' | 'nohugepage' | 'collapse';
+
+/** madvise(2) for the advice the language has. */
+export function* doMadvise(sim: Simulator, mm: Mm, start: number, end: number, advice: MadviseName): Step<number> {
+  const vmas = mm.vmas.intersecting(start, end);
+  if (vmas.length === 0) return -ENOMEM;
+  return yield* enter(sim.kstack, { name: 'madvise', detail: `${sim.describeRange(start, end)} ${advice}` }, function* () {
+    switch (advice) {
+      case 'dontneed':
+      case 'free':
+        // MADV_FREE frees lazily in the kernel; with no reclaim here it behaves like DONTNEED
+        // for what a later read returns only once reclaimed, so the pages are kept but clean.
+        if (advice === 'dontneed') {
+          for (const v of vmas) yield* zapPageRange(sim, mm, Math.max(start, v.start), Math.min(end, v.end), MmuNotifyEvent.CLEAR);
+        } else {
+          yield* madviseFree(sim, mm, start, end);
+        }
+        return 0;
+      case 'hugepage':
+      case 'nohugepage':
+        for (const v of mm.vmas.isolate(start, end)) {
+          v.flags = (v.flags & ~(VM_HUGEPAGE | VM_NOHUGEPAGE)) | (advice === 'hugepage' ? VM_HUGEPAGE : VM_NOHUGEPAGE);
+        }
+        mm.vmas.mergeAdjacent();
+        return 0;
+      case 'collapse':
+        return yield* madviseCollapse(sim, mm, start, end);
+    }
+  });
+}
+
+/**
+ * MADV_FREE: the kernel raises MMU_NOTIFY_CLEAR and marks the pages lazily freeable; without
+ * memory pressure they keep their data. Device entries and THPs are split/left alone.
+ */
+function* madviseFree(sim: Simulator, mm: Mm, start: number, end: number): Step<void> {
+  yield* splitPmdsAtEdges(sim, mm, start, end);
+  const range = { mm, start, end, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
+  yield* mmuNotifierInvalidate(sim, range, function* () {
+    for (let v = start; v < end; v += PTRS_PER_PTE) mm.pt.markDirty(v);
+  });
+}
+
+/**
+ * MADV_COLLAPSE: each fully covered, 2 MiB aligned range whose pages are all present system
+ * pages becomes one PMD-mapped THP (copying the data), with MMU_NOTIFY_CLEAR over it.
+ */
+function* madviseCollapse(sim: Simulator, mm: Mm, start: number, end: number): Step<number> {
+  const f = sim.frames;
+  for (let h = Math.ceil(start / HPAGE_PMD_NR) * HPAGE_PMD_NR; h + HPAGE_PMD_NR <= end; h += HPAGE_PMD_NR) {
+    const vma = mm.vmas.find(h);
+    if (vma === undefined || !vma.isPrivateAnon || vma.end < h + HPAGE_PMD_NR) return -EINVAL;
+    const t = mm.pt.lookup(h);
+    if (t !== undefined && t.pmd) continue;
+    let ok = t !== undefined;
+    for (let k = 0; ok && k < PTRS_PER_PTE; k++) {
+      const kind = t!.kind[k] as Pte;
+      if (kind !== Pte.PRESENT && kind !== Pte.NONE) ok = false;
+      else if (kind === Pte.PRESENT && f.pincount[t!.pfn[k]!]! > 0) ok = false;
+    }
+    if (!ok) continue;
+    const range = { mm, start: h, end: h + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
+    yield* mmuNotifierInvalidate(sim, range, function* () {
+      const thp = f.allocSystem(9, PG_ANON | PG_ANON_EXCLUSIVE);
+      const writable = (vma.flags & VM_WRITE) !== 0;
+      for (let k = 0; k < PTRS_PER_PTE; k++) {
+        const old = t!.pfn[k]!;
+        const present = t!.kind[k] === Pte.PRESENT;
+        f.contentId[thp + k] = present && f.zone[old] !== Zone.ZERO ? f.contentId[old]! : 0;
+        f.contentPage[thp + k] = present && f.zone[old] !== Zone.ZERO ? f.contentPage[old]! : 0;
+        if (present && f.zone[old] !== Zone.ZERO) {
+          f.mapcount[old]!--;
+          sim.putPage(old);
+        }
+        mm.pt.set(h + k, Pte.PRESENT, thp + k, writable ? PTE_WRITE : 0);
+      }
+      f.mapcount[thp] = 1;
+      f.index[thp] = h;
+      t!.pmd = true;
+    });
+    sim.emit(mm.name, h, h + HPAGE_PMD_NR, { kind: 'pte', what: 'collapse-thp' });
+  }
+  return 0;
+}
+
+/** exit_mmap: RELEASE to every interval notifier over [0, ULONG_MAX), then unmap everything. */
+export function* exitMmap(sim: Simulator, mm: Mm): Step<void> {
+  yield* enter(sim.kstack, { name: 'exit_mmap', detail: mm.name }, function* () {
+    const range = { mm, start: 0, end: ADDRESS_SPACE_PAGES, event: MmuNotifyEvent.RELEASE, owner: null, blockable: true };
+    yield* mmuNotifierInvalidate(sim, range, function* () {});
+    for (const v of [...mm.vmas.list]) {
+      yield* zapPageRange(sim, mm, v.start, v.end, MmuNotifyEvent.UNMAP);
+      mm.vmas.remove(v.start, v.end);
+    }
+    freePgtables(mm, 0, ADDRESS_SPACE_PAGES);
+  });
+}
+

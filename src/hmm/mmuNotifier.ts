@@ -1,0 +1,111 @@
+// Layer: simulator (src/hmm). Imports ./constants, ./step and types of the world.
+// mm/mmu_notifier.c: interval notifiers and the collision-retry sequence protocol
+// (mmu_interval_read_begin / read_retry / check_retry / set_seq).
+
+import { EINVAL, EOVERFLOW, MMU_NOTIFY_NAMES, MmuNotifyEvent } from './constants';
+import type { Device } from './memremap';
+import type { Mm } from './mm';
+import type { Simulator } from './simulator';
+import { enter, type Step } from './step';
+
+/** struct mmu_notifier_range; start/end are virtual page numbers, end exclusive. */
+export interface MmuNotifierRange {
+  readonly mm: Mm;
+  readonly start: number;
+  readonly end: number;
+  readonly event: MmuNotifyEvent;
+  /** Set by mmu_notifier_range_init_owner (MIGRATE, EXCLUSIVE); null otherwise. */
+  readonly owner: Device | null;
+  readonly blockable: boolean;
+}
+
+export interface MmuIntervalNotifierOps {
+  /** ops->invalidate; returns false only for a non-blockable range it could not lock. */
+  invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): Step<boolean>;
+}
+
+export class MmuIntervalNotifier {
+  invalidateSeq = 0;
+  mm: Mm | undefined;
+  constructor(
+    public start: number,
+    public end: number,
+    readonly ops: MmuIntervalNotifierOps,
+    /** Who subscribed, for events: the mirror's device name. */
+    readonly label: string,
+  ) {}
+}
+
+/** mmu_interval_notifier_insert. */
+export function mmuIntervalNotifierInsert(sub: MmuIntervalNotifier, mm: Mm, start: number, length: number): number {
+  if (length <= 0 || start + length < start) return -EOVERFLOW;
+  if (!mm.alive) return -EINVAL;
+  sub.mm = mm;
+  sub.start = start;
+  sub.end = start + length;
+  // Odd and different from the mm's sequence: the first read_begin never collides.
+  sub.invalidateSeq = mm.invalidateSeq - 1;
+  mm.notifiers.push(sub);
+  return 0;
+}
+
+/** mmu_interval_notifier_remove: after it returns no callback runs. */
+export function mmuIntervalNotifierRemove(sub: MmuIntervalNotifier): void {
+  const mm = sub.mm;
+  if (mm === undefined) return;
+  const i = mm.notifiers.indexOf(sub);
+  if (i >= 0) mm.notifiers.splice(i, 1);
+  sub.mm = undefined;
+}
+
+/** mmu_interval_read_begin. The simulator is single-threaded, so no invalidation can be running. */
+export function mmuIntervalReadBegin(sub: MmuIntervalNotifier): number {
+  const mm = sub.mm!;
+  if (sub.invalidateSeq === mm.invalidateSeq && mm.activeInvalidateRanges > 0) {
+    throw new Error('mmu_interval_read_begin while an invalidation of this notifier is running');
+  }
+  return sub.invalidateSeq;
+}
+
+/** mmu_interval_read_retry: under the driver lock. */
+export function mmuIntervalReadRetry(sub: MmuIntervalNotifier, seq: number): boolean {
+  return sub.invalidateSeq !== seq;
+}
+
+/** mmu_interval_check_retry: the same test without the lock (hmm_range_fault's early bail-out). */
+export function mmuIntervalCheckRetry(sub: MmuIntervalNotifier, seq: number): boolean {
+  return sub.invalidateSeq !== seq;
+}
+
+/** mmu_interval_set_seq: called by ops->invalidate under the driver lock. */
+export function mmuIntervalSetSeq(sub: MmuIntervalNotifier, curSeq: number): void {
+  sub.invalidateSeq = curSeq;
+}
+
+/**
+ * mmu_notifier_invalidate_range_start + _end around `body`: every interval notifier that
+ * intersects the range is called once with the (odd) current sequence.
+ */
+export function* mmuNotifierInvalidate<T>(sim: Simulator, range: MmuNotifierRange, body: () => Step<T>): Step<T> {
+  const mm = range.mm;
+  mm.activeInvalidateRanges++;
+  const subs = mm.notifiers.filter((s) => s.start < range.end && s.end > range.start);
+  if (subs.length > 0) mm.invalidateSeq |= 1;
+  const curSeq = mm.invalidateSeq;
+  sim.stats.notifierCalls += subs.length;
+  for (const sub of subs) {
+    const frame = {
+      name: 'invalidate',
+      detail: `${sub.label} ${MMU_NOTIFY_NAMES[range.event]} ${sim.describeRange(range.start, range.end)}` +
+        (range.owner ? ` owner ${range.owner.name}` : ''),
+    };
+    sim.clock.advance(sim.timing.notifierCallbackNs);
+    yield* enter(sim.kstack, frame, () => sub.ops.invalidate(sub, range, curSeq));
+  }
+  try {
+    return yield* body();
+  } finally {
+    mm.activeInvalidateRanges--;
+    if (mm.activeInvalidateRanges === 0 && (mm.invalidateSeq & 1) === 1) mm.invalidateSeq++;
+  }
+}

@@ -1,0 +1,194 @@
+// Layer: simulator (src/hmm). Imports only ./constants.
+// struct page / struct folio: one slot per physical frame in growable typed arrays (no object
+// per page). System frames and ZONE_DEVICE frames share one pfn space; device frames are
+// handed out by memremap.ts. Frame 0 is the shared zero page, frames 512..1023 the huge zero
+// page. A THP is 512 contiguous frames starting at a 512-aligned head.
+
+import { HPAGE_PMD_NR } from './constants';
+
+export const enum Zone {
+  FREE = 0,
+  SYSTEM = 1,
+  DEVICE_PRIVATE = 2,
+  DEVICE_COHERENT = 3,
+  ZERO = 4,
+}
+
+/** Page flags (a subset of PG_* that the model needs). */
+export const PG_ANON = 1 << 0;
+/** A page-cache page of a file or shmem object: not migratable to device memory. */
+export const PG_FILE = 1 << 1;
+export const PG_HEAD = 1 << 2;
+export const PG_TAIL = 1 << 3;
+/** PageAnonExclusive: only one mm maps this anonymous page, so a write may reuse it. */
+export const PG_ANON_EXCLUSIVE = 1 << 4;
+
+export const ZERO_PFN = 0;
+export const HUGE_ZERO_PFN = HPAGE_PMD_NR;
+/** No page: used in entries without a frame. */
+export const NO_PFN = -1;
+
+export class PageFrames {
+  zone: Uint8Array;
+  /** Device index for ZONE_DEVICE frames. */
+  device: Uint8Array;
+  flags: Uint8Array;
+  order: Uint8Array;
+  refcount: Int32Array;
+  mapcount: Int32Array;
+  pincount: Int32Array;
+  contentId: Int32Array;
+  contentPage: Int32Array;
+  /** zone_device_data: the id of the mirror that migrated a device page there (dmirror). */
+  deviceData: Int32Array;
+  /** page->index: the virtual page an anonymous page is mapped at (fork keeps addresses, so one suffices). */
+  index: Float64Array;
+  private capacity: number;
+  /** Bump pointer for never-used system frames (THP-aligned when needed). */
+  private nextSystem = 2 * HPAGE_PMD_NR;
+  private readonly freeSystem: number[] = [];
+  private readonly freeSystemHuge: number[] = [];
+  /** Frames in use per zone, for accounting and invariants. */
+  systemInUse = 0;
+
+  constructor(initialCapacity = 1 << 16) {
+    this.capacity = initialCapacity;
+    this.zone = new Uint8Array(initialCapacity);
+    this.device = new Uint8Array(initialCapacity);
+    this.flags = new Uint8Array(initialCapacity);
+    this.order = new Uint8Array(initialCapacity);
+    this.refcount = new Int32Array(initialCapacity);
+    this.mapcount = new Int32Array(initialCapacity);
+    this.pincount = new Int32Array(initialCapacity);
+    this.contentId = new Int32Array(initialCapacity);
+    this.contentPage = new Int32Array(initialCapacity);
+    this.deviceData = new Int32Array(initialCapacity).fill(-1);
+    this.index = new Float64Array(initialCapacity);
+    this.zone[ZERO_PFN] = Zone.ZERO;
+    this.refcount[ZERO_PFN] = 1;
+    for (let p = HUGE_ZERO_PFN; p < HUGE_ZERO_PFN + HPAGE_PMD_NR; p++) {
+      this.zone[p] = Zone.ZERO;
+      this.refcount[p] = 1;
+      this.flags[p] = p === HUGE_ZERO_PFN ? PG_HEAD : PG_TAIL;
+    }
+    this.order[HUGE_ZERO_PFN] = 9;
+  }
+
+  /** Reserve `count` never-used frames (aligned to `align`) for a caller's own allocator. */
+  reserve(count: number, align = 1): number {
+    const start = Math.ceil(this.nextSystem / align) * align;
+    this.nextSystem = start + count;
+    this.ensure(this.nextSystem);
+    return start;
+  }
+
+  private ensure(limit: number): void {
+    if (limit <= this.capacity) return;
+    let cap = this.capacity;
+    while (cap < limit) cap *= 2;
+    const grow = <T extends Uint8Array | Int32Array | Float64Array>(a: T, fill = 0): T => {
+      const b = new (a.constructor as { new (n: number): T })(cap);
+      b.set(a);
+      if (fill !== 0) b.fill(fill, a.length);
+      return b;
+    };
+    this.zone = grow(this.zone);
+    this.device = grow(this.device);
+    this.flags = grow(this.flags);
+    this.order = grow(this.order);
+    this.refcount = grow(this.refcount);
+    this.mapcount = grow(this.mapcount);
+    this.pincount = grow(this.pincount);
+    this.contentId = grow(this.contentId);
+    this.contentPage = grow(this.contentPage);
+    this.deviceData = grow(this.deviceData, -1);
+    this.index = grow(this.index);
+    this.capacity = cap;
+  }
+
+  /** alloc_page / folio_alloc for system memory; returns the (head) pfn. */
+  allocSystem(order: 0 | 9, flags: number): number {
+    let pfn: number | undefined;
+    if (order === 0) {
+      pfn = this.freeSystem.pop();
+      if (pfn === undefined) {
+        const huge = this.freeSystemHuge.pop();
+        if (huge !== undefined) {
+          // Split a free huge block into base pages; hand out its head.
+          for (let p = huge + HPAGE_PMD_NR - 1; p > huge; p--) this.freeSystem.push(p);
+          pfn = huge;
+        } else {
+          pfn = this.reserve(1);
+        }
+      }
+    } else {
+      pfn = this.freeSystemHuge.pop() ?? this.reserve(HPAGE_PMD_NR, HPAGE_PMD_NR);
+    }
+    this.initFrame(pfn, order, Zone.SYSTEM, 0, flags);
+    this.systemInUse += 1 << order;
+    return pfn;
+  }
+
+  /** Set up a freshly allocated frame (or THP) with one reference and no mappings. */
+  initFrame(pfn: number, order: 0 | 9, zone: Zone, device: number, flags: number): void {
+    const n = 1 << order;
+    for (let p = pfn; p < pfn + n; p++) {
+      this.zone[p] = zone;
+      this.device[p] = device;
+      this.flags[p] = flags | (order === 0 ? 0 : p === pfn ? PG_HEAD : PG_TAIL);
+      this.order[p] = p === pfn ? order : 0;
+      this.refcount[p] = p === pfn ? 1 : 0;
+      this.mapcount[p] = 0;
+      this.pincount[p] = 0;
+      this.contentId[p] = 0;
+      this.contentPage[p] = 0;
+      this.deviceData[p] = -1;
+    }
+  }
+
+  /** The folio head of a frame. */
+  head(pfn: number): number {
+    return this.flags[pfn]! & PG_TAIL ? pfn - (pfn % HPAGE_PMD_NR) : pfn;
+  }
+
+  isCompound(pfn: number): boolean {
+    return (this.flags[pfn]! & (PG_HEAD | PG_TAIL)) !== 0;
+  }
+
+  /** split_folio: a THP becomes 512 independent base pages, each with the head's counts. */
+  splitFolio(head: number): void {
+    const ref = this.refcount[head]!;
+    const map = this.mapcount[head]!;
+    const pin = this.pincount[head]!;
+    const flags = this.flags[head]! & ~(PG_HEAD | PG_TAIL);
+    for (let p = head; p < head + HPAGE_PMD_NR; p++) {
+      this.flags[p] = flags;
+      this.order[p] = 0;
+      this.refcount[p] = ref;
+      this.mapcount[p] = map;
+      this.pincount[p] = pin;
+    }
+  }
+
+  /** Return a system frame (or a whole THP) to the allocator. */
+  freeSystemFrame(pfn: number): void {
+    const order = this.order[pfn]!;
+    const n = 1 << order;
+    for (let p = pfn; p < pfn + n; p++) {
+      this.zone[p] = Zone.FREE;
+      this.flags[p] = 0;
+      this.order[p] = 0;
+      this.refcount[p] = 0;
+      this.mapcount[p] = 0;
+      this.pincount[p] = 0;
+    }
+    this.systemInUse -= n;
+    if (order === 0) this.freeSystem.push(pfn);
+    else this.freeSystemHuge.push(pfn);
+  }
+
+  /** Bytes held by the page arrays (for the benchmark's bytes-per-page figure). */
+  get bytes(): number {
+    return this.capacity * (1 + 1 + 1 + 1 + 4 * 6 + 8);
+  }
+}

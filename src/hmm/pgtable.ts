@@ -1,0 +1,115 @@
+// Layer: simulator (src/hmm). Imports only ./constants.
+// A process's CPU page table: sparse PTE pages of 512 entries keyed by PMD index, allocated on
+// first use, so untouched address space costs nothing. A PTE page flagged `pmd` stands for one
+// PMD-level entry mapping a THP (its 512 slots then hold head+k for convenience).
+
+import { PTRS_PER_PTE } from './constants';
+
+/** What a page-table entry holds (pte_none, present, or one of the swap-entry kinds). */
+export const enum Pte {
+  NONE = 0,
+  PRESENT = 1,
+  /** Non-present device-private entry (readable or writable kind). */
+  DEVICE_PRIVATE = 2,
+  /** Non-present device-exclusive entry (always the writable kind, newest kernels). */
+  DEVICE_EXCLUSIVE = 3,
+  /** Migration entry: transient, between migrate_vma_setup and migrate_vma_finalize. */
+  MIGRATION = 4,
+}
+
+/** Entry bits. */
+export const PTE_WRITE = 1 << 0;
+export const PTE_DIRTY = 1 << 1;
+
+export class PteTable {
+  readonly kind = new Uint8Array(PTRS_PER_PTE);
+  readonly bits = new Uint8Array(PTRS_PER_PTE);
+  readonly pfn = new Int32Array(PTRS_PER_PTE);
+  /**
+   * What the process last wrote to each page (content id and page; id -1 = not known, e.g.
+   * a file page never written): the invariant checker compares it with the page's contents.
+   */
+  readonly expectId = new Int32Array(PTRS_PER_PTE);
+  readonly expectPage = new Int32Array(PTRS_PER_PTE);
+  /** PMD-mapped THP (pmd_trans_huge or a PMD-level device-private entry). */
+  pmd = false;
+  /** Entries that are not pte_none. */
+  used = 0;
+}
+
+export function pmdIndex(vpn: number): number {
+  return Math.floor(vpn / PTRS_PER_PTE);
+}
+
+export class PageTable {
+  readonly tables = new Map<number, PteTable>();
+  /** PMD indices whose entries changed since the last invariant check. */
+  readonly dirty = new Set<number>();
+
+  lookup(vpn: number): PteTable | undefined {
+    return this.tables.get(pmdIndex(vpn));
+  }
+
+  /** pte_alloc: the PTE page for `vpn`, created on demand. */
+  alloc(vpn: number): PteTable {
+    const idx = pmdIndex(vpn);
+    let t = this.tables.get(idx);
+    if (t === undefined) {
+      t = new PteTable();
+      this.tables.set(idx, t);
+    }
+    return t;
+  }
+
+  kindAt(vpn: number): Pte {
+    const t = this.lookup(vpn);
+    return t === undefined ? Pte.NONE : (t.kind[vpn % PTRS_PER_PTE]! as Pte);
+  }
+
+  set(vpn: number, kind: Pte, pfn: number, bits: number): void {
+    const t = this.alloc(vpn);
+    const i = vpn % PTRS_PER_PTE;
+    if (t.kind[i] === Pte.NONE && kind !== Pte.NONE) t.used++;
+    else if (t.kind[i] !== Pte.NONE && kind === Pte.NONE) t.used--;
+    t.kind[i] = kind;
+    t.pfn[i] = pfn;
+    t.bits[i] = bits;
+    this.dirty.add(pmdIndex(vpn));
+  }
+
+  clear(vpn: number): void {
+    const t = this.lookup(vpn);
+    if (t === undefined) return;
+    const i = vpn % PTRS_PER_PTE;
+    if (t.kind[i] !== Pte.NONE) t.used--;
+    t.kind[i] = Pte.NONE;
+    t.pfn[i] = 0;
+    t.bits[i] = 0;
+    this.dirty.add(pmdIndex(vpn));
+  }
+
+  markDirty(vpn: number): void {
+    this.dirty.add(pmdIndex(vpn));
+  }
+
+  /** Whether any PTE page exists in [start, end): mprotect notifies only populated ranges. */
+  firstPopulated(start: number, end: number): number | undefined {
+    let best: number | undefined;
+    if (end - start < this.tables.size * PTRS_PER_PTE) {
+      for (let idx = pmdIndex(start); idx * PTRS_PER_PTE < end; idx++) {
+        if (this.tables.has(idx)) return Math.max(start, idx * PTRS_PER_PTE);
+      }
+      return undefined;
+    }
+    for (const idx of this.tables.keys()) {
+      const s = idx * PTRS_PER_PTE;
+      if (s + PTRS_PER_PTE > start && s < end && (best === undefined || s < best)) best = s;
+    }
+    return best === undefined ? undefined : Math.max(start, best);
+  }
+
+  /** Bytes the page table holds (benchmark). */
+  get bytes(): number {
+    return this.tables.size * (PTRS_PER_PTE * (1 + 1 + 4 + 4 + 4) + 64);
+  }
+}

@@ -1,0 +1,42 @@
+// Layer: simulator (src/hmm). Imports sibling mechanism modules and types of the world.
+// mm/rmap.c: make_device_exclusive (newest single-page API) — a present anonymous pte becomes a
+// device-exclusive entry so the device may do atomics while the CPU cannot touch the page.
+
+import { EOPNOTSUPP, MmuNotifyEvent, PTRS_PER_PTE } from './constants';
+import { gupFaultIn } from './gup';
+import type { Device } from './memremap';
+import type { Mm } from './mm';
+import { mmuNotifierInvalidate } from './mmuNotifier';
+import { PG_ANON, PG_FILE } from './page';
+import { Pte, PTE_DIRTY, PTE_WRITE } from './pgtable';
+import type { Simulator } from './simulator';
+import { enter, type Step } from './step';
+
+/** make_device_exclusive(mm, addr, owner): the page's pfn, or -errno. */
+export function* makeDeviceExclusive(sim: Simulator, mm: Mm, vpn: number, owner: Device | null): Step<number> {
+  const frame = { name: 'make_device_exclusive', detail: sim.describeRange(vpn, vpn + 1) };
+  return yield* enter(sim.kstack, frame, function* () {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      // GUP with FOLL_WRITE | FOLL_SPLIT_PMD write-faults the page in (undoing an older exclusive entry).
+      const pfn = yield* gupFaultIn(sim, mm, vpn, { write: true, splitPmd: true });
+      if (pfn < 0) return pfn;
+      const flags = sim.frames.flags[pfn]!;
+      if ((flags & PG_ANON) === 0 || (flags & PG_FILE) !== 0) return -EOPNOTSUPP;
+      let done = false;
+      const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.EXCLUSIVE, owner, blockable: true };
+      yield* mmuNotifierInvalidate(sim, range, function* () {
+        const t = mm.pt.lookup(vpn);
+        const s = vpn % PTRS_PER_PTE;
+        // Re-check that the same page is still mapped writable; else retry.
+        if (t === undefined || t.kind[s] !== Pte.PRESENT || t.pfn[s] !== pfn || (t.bits[s]! & PTE_WRITE) === 0) return;
+        mm.pt.set(vpn, Pte.DEVICE_EXCLUSIVE, pfn, PTE_WRITE | PTE_DIRTY);
+        done = true;
+      });
+      if (done) {
+        sim.emit(mm.name, vpn, vpn + 1, { kind: 'pte', what: 'device-exclusive' }, `excl:${mm.id}`);
+        return pfn;
+      }
+    }
+    return -EOPNOTSUPP;
+  });
+}

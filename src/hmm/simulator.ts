@@ -1,0 +1,407 @@
+// Layer: simulator (src/hmm). Imports the mechanism modules; no vscode, no DAP.
+// The simulated machine: physical frames, devices, processes, the reference driver, the clock
+// and the event stream, with the process-level operations the interpreter drives. Each
+// operation is a Step (a generator) so a debugger can pause inside it.
+
+import { ContentStore, type PatternFn } from './content';
+import {
+  ADDRESS_SPACE_PAGES, EFAULT, EINVAL, MMU_NOTIFY_NAMES, PAGE_SIZE, PTRS_PER_PTE, VM_FAULT_ERROR,
+} from './constants';
+import { DmirrorDriver, type Dmirror } from './dmirror';
+import { EventLog, type SimEvent, type SimEventBody, type SourceLoc } from './events';
+import { forkMm } from './fork';
+import { pinUserPage, unpinUserPage } from './gup';
+import { checkInvariants } from './invariants';
+import { cpuAccessAllowed, handleMmFault, setExpected } from './memory';
+import { Device, type DeviceMemoryType } from './memremap';
+import { Mm } from './mm';
+import { doMadvise, doMmap, doMprotect, doMunmap, exitMmap, type MadviseName, type ProtName } from './mmap';
+import type { MmuNotifierRange } from './mmuNotifier';
+import { PageFrames, Zone } from './page';
+import { Pte, PTE_WRITE } from './pgtable';
+import { drain, type KernelFrame, type Step } from './step';
+import { Clock, DEFAULT_TIMING, type TimingModel } from './timing';
+import { MemObject } from './vma';
+
+/** First virtual page the deterministic mmap placement uses (0x7f00_0000_0000 >> 12). */
+export const MMAP_BASE_VPN = 0x7f0000000;
+
+export interface DeviceStats {
+  faults: number;
+  pagesIn: number;
+  pagesOut: number;
+  evictions: number;
+}
+
+/** A notifier callback as `expect notified` sees it. */
+export interface NotifierRecord {
+  readonly mirror: Dmirror;
+  readonly event: string;
+  readonly start: number;
+  readonly end: number;
+  readonly owner: string | null;
+  readonly step: number;
+}
+
+/** A name the script bound to addresses (`a = mmap …`). */
+export interface MappingBinding {
+  readonly name: string;
+  readonly start: number;
+  readonly pages: number;
+}
+
+/** What one page is, in the terms of `expect RANGE is STATE`. */
+export interface PageState {
+  kind: 'unmapped' | 'empty' | 'zero' | 'system' | 'device' | 'exclusive';
+  device?: string;
+  writable?: boolean;
+  shared?: boolean;
+  pinned?: boolean;
+  pfn?: number;
+  huge?: boolean;
+}
+
+export class SimError extends Error {}
+
+export class Simulator {
+  readonly frames = new PageFrames();
+  readonly contents = new ContentStore();
+  readonly log = new EventLog();
+  readonly clock = new Clock();
+  readonly timing: TimingModel;
+  readonly devices: Device[] = [];
+  readonly mms: Mm[] = [];
+  readonly files = new Map<string, MemObject>();
+  readonly driver: DmirrorDriver;
+  readonly kstack: KernelFrame[] = [];
+  readonly stats = { cpuFaults: 0, notifierCalls: 0, hmmRetries: 0, devices: new Map<string, DeviceStats>() };
+  /** Every notifier callback, for `expect notified` (a statement looks at its own step). */
+  readonly notifierRecords: NotifierRecord[] = [];
+  /** Mapping names → their current addresses; `reservations` holds every live range. */
+  readonly bindings = new Map<string, MappingBinding>();
+  private readonly reservations: MappingBinding[] = [];
+  /** The statement execution currently running and where it is in the script. */
+  step = 0;
+  loc: SourceLoc | undefined;
+  private nextMmId = 1;
+  readonly checkInvariantsAfterStep: boolean;
+
+  constructor(opts: { timing?: Partial<TimingModel>; checkInvariants?: boolean } = {}) {
+    this.timing = { ...DEFAULT_TIMING, ...opts.timing };
+    this.driver = new DmirrorDriver(this);
+    this.checkInvariantsAfterStep = opts.checkInvariants ?? true;
+    this.newMm('main', undefined);
+  }
+
+  // ---- plumbing used by the mechanisms ---------------------------------------------------
+
+  emit(mm: string, start: number, end: number, body: SimEventBody, coalesceKey?: string): SimEvent {
+    return this.log.emit({ time: this.clock.now, step: this.step, loc: this.loc }, mm, start, end, body, coalesceKey);
+  }
+
+  recordNotifier(m: Dmirror, range: MmuNotifierRange, seqBefore: number, seqAfter: number,
+    action: 'ignored-own-migrate' | 'invalidated' | 'seq-only', erased: number): void {
+    const event = MMU_NOTIFY_NAMES[range.event];
+    this.notifierRecords.push({ mirror: m, event, start: range.start, end: range.end, owner: range.owner?.name ?? null, step: this.step });
+    this.emit(range.mm.name, range.start, range.end, {
+      kind: 'notifier', event, owner: range.owner?.name ?? null, mirror: m.device.name, seqBefore, seqAfter, action, erased,
+    }, `notif:${m.id}:${event}:${range.owner?.name ?? '-'}:${action}`);
+  }
+
+  deviceStats(d: Device): DeviceStats {
+    let s = this.stats.devices.get(d.name);
+    if (s === undefined) {
+      s = { faults: 0, pagesIn: 0, pagesOut: 0, evictions: 0 };
+      this.stats.devices.set(d.name, s);
+    }
+    return s;
+  }
+
+  countMigration(d: Device, dir: 'in' | 'out', pages: number): void {
+    const s = this.deviceStats(d);
+    if (dir === 'in') s.pagesIn += pages;
+    else s.pagesOut += pages;
+  }
+
+  getPage(pfn: number): void {
+    const head = this.frames.head(pfn);
+    if (this.frames.zone[head] === Zone.ZERO) return;
+    this.frames.refcount[head]!++;
+  }
+
+  /** put_page: the last reference frees the frame (page_free for device pages). */
+  putPage(pfn: number): void {
+    const f = this.frames;
+    const head = f.head(pfn);
+    const zone = f.zone[head] as Zone;
+    if (zone === Zone.ZERO) return;
+    if (zone === Zone.FREE) throw new SimError(`put_page on a free frame ${head}`);
+    if (--f.refcount[head]! > 0) return;
+    if (zone === Zone.SYSTEM) f.freeSystemFrame(head);
+    else this.deviceOfPfn(head).free(this, head);
+  }
+
+  deviceOfPfn(pfn: number): Device {
+    const d = this.devices[this.frames.device[pfn]!];
+    if (d === undefined) throw new SimError(`frame ${pfn} belongs to no device`);
+    return d;
+  }
+
+  /** `a[2..6]` when the pages belong to a bound mapping, else hex addresses. */
+  describeRange(start: number, end: number): string {
+    if (end >= ADDRESS_SPACE_PAGES) return '[0, ULONG_MAX)';
+    const b = this.reservations.find((r) => start >= r.start && start < r.start + r.pages);
+    if (b !== undefined && end <= b.start + b.pages) {
+      const s = start - b.start;
+      const e = end - b.start;
+      if (s === 0 && e === b.pages) return b.name;
+      return e - s === 1 ? `${b.name}[${s}]` : `${b.name}[${s}..${e}]`;
+    }
+    return `[0x${(start * PAGE_SIZE).toString(16)}, 0x${(end * PAGE_SIZE).toString(16)})`;
+  }
+
+  bindingAt(vpn: number): MappingBinding | undefined {
+    return this.reservations.find((r) => vpn >= r.start && vpn < r.start + r.pages);
+  }
+
+  // ---- setup ------------------------------------------------------------------------------
+
+  addDevice(name: string, type: DeviceMemoryType, capacityPages: number, link: string, policy: 'migrate' | 'mirror'): Device {
+    const d = new Device(this.devices.length, name, type, capacityPages, link, policy);
+    const driver = this.driver;
+    d.ops = {
+      migrateToRam: (_sim, vmf) => driver.migrateToRam(vmf),
+      pageFree: (_sim, pfn) => driver.pageFree(pfn),
+    };
+    this.devices.push(d);
+    this.deviceStats(d);
+    return d;
+  }
+
+  device(name: string): Device {
+    const d = this.devices.find((x) => x.name === name);
+    if (d === undefined) throw new SimError(`no device ${name}`);
+    return d;
+  }
+
+  addFile(name: string, pages: number, init: PatternFn | undefined): MemObject {
+    const obj = new MemObject(name, 'file', pages, init === undefined ? 0 : this.contents.intern(init));
+    this.files.set(name, obj);
+    return obj;
+  }
+
+  private newMm(name: string, parent: Mm | undefined): Mm {
+    const mm = new Mm(this.nextMmId++, name, parent);
+    this.mms.push(mm);
+    return mm;
+  }
+
+  process(name: string): Mm | undefined {
+    for (let i = this.mms.length - 1; i >= 0; i--) if (this.mms[i]!.name === name) return this.mms[i];
+    return undefined;
+  }
+
+  // ---- address placement ------------------------------------------------------------------
+
+  /** First fit above MMAP_BASE, one guard page apart; huge mappings 2 MiB aligned. */
+  private place(pages: number, align: number): number {
+    const taken = [...this.reservations].sort((a, b) => a.start - b.start);
+    let cand = MMAP_BASE_VPN;
+    for (;;) {
+      cand = Math.ceil(cand / align) * align;
+      const clash = taken.find((r) => cand < r.start + r.pages + 1 && cand + pages + 1 > r.start);
+      if (clash === undefined) return cand;
+      cand = clash.start + clash.pages + 1;
+    }
+  }
+
+  /** Drop reservations no process maps any part of (after munmap / exit). */
+  private releaseUnusedReservations(): void {
+    for (let i = this.reservations.length - 1; i >= 0; i--) {
+      const r = this.reservations[i]!;
+      const used = this.mms.some((mm) => mm.alive && mm.vmas.intersecting(r.start, r.start + r.pages).length > 0);
+      if (!used) this.reservations.splice(i, 1);
+    }
+  }
+
+  // ---- process-level operations -----------------------------------------------------------
+
+  mmap(mm: Mm, name: string, source: { pages: number } | { file: string }, prot: ProtName, shared: boolean, huge: boolean): MappingBinding {
+    let pages: number;
+    let object: MemObject | undefined;
+    if ('file' in source) {
+      object = this.files.get(source.file);
+      if (object === undefined) throw new SimError(`no file ${source.file}`);
+      pages = object.sizePages;
+    } else {
+      pages = source.pages;
+      if (shared) object = new MemObject(name, 'shmem', pages, 0);
+    }
+    const start = this.place(pages, huge ? PTRS_PER_PTE : 1);
+    const b = { name, start, pages };
+    this.reservations.push(b);
+    this.bindings.set(name, b);
+    const vma = doMmap(mm, start, pages, prot, { name, shared, huge, object });
+    // A shared anonymous object's page index runs from the mapping's start.
+    void vma;
+    this.emit(mm.name, start, start + pages, { kind: 'pte', what: `mmap ${prot}${shared ? ' shared' : ''}${huge ? ' huge' : ''}` });
+    return b;
+  }
+
+  *munmap(mm: Mm, start: number, end: number): Step<number> {
+    const rc = yield* doMunmap(this, mm, start, end);
+    this.releaseUnusedReservations();
+    return rc;
+  }
+
+  mprotect(mm: Mm, start: number, end: number, prot: ProtName): Step<number> {
+    return doMprotect(this, mm, start, end, prot);
+  }
+
+  madvise(mm: Mm, start: number, end: number, advice: MadviseName): Step<number> {
+    return doMadvise(this, mm, start, end, advice);
+  }
+
+  /** The CPU touches every page of [start, end): a read of one word, or a write of every word. */
+  *cpuAccess(mm: Mm, start: number, end: number, write: PatternFn | undefined): Step<{ vpn: number; rc: number } | undefined> {
+    const contentId = write === undefined ? -1 : this.contents.intern(write);
+    const f = this.frames;
+    for (let vpn = start; vpn < end; vpn++) {
+      const vma = mm.vmas.find(vpn);
+      if (!cpuAccessAllowed(vma, write !== undefined)) return { vpn, rc: -EFAULT };
+      let t = mm.pt.lookup(vpn);
+      let s = vpn % PTRS_PER_PTE;
+      const ok = t !== undefined && t.kind[s] === Pte.PRESENT && (write === undefined || (t.bits[s]! & PTE_WRITE) !== 0);
+      if (!ok) {
+        this.stats.cpuFaults++;
+        this.clock.advance(this.timing.cpuFaultNs);
+        const r = yield* handleMmFault(this, mm, vpn, { write: write !== undefined, remote: false });
+        if (r & VM_FAULT_ERROR) return { vpn, rc: -EFAULT };
+        t = mm.pt.lookup(vpn);
+        s = vpn % PTRS_PER_PTE;
+      }
+      if (write !== undefined) {
+        const pfn = t!.pfn[s]!;
+        const page = vpn - vma!.mapStart;
+        f.contentId[pfn] = contentId;
+        f.contentPage[pfn] = page;
+        setExpected(t!, s, vma!.isShared ? -1 : contentId, page);
+        mm.pt.markDirty(vpn);
+      }
+    }
+    return undefined;
+  }
+
+  *pin(mm: Mm, start: number, end: number, longterm: boolean): Step<{ vpn: number; rc: number } | undefined> {
+    for (let vpn = start; vpn < end; vpn++) {
+      const rc = yield* pinUserPage(this, mm, vpn, longterm);
+      if (rc < 0) return { vpn, rc };
+    }
+    return undefined;
+  }
+
+  unpin(mm: Mm, start: number, end: number): { vpn: number; rc: number } | undefined {
+    for (let vpn = start; vpn < end; vpn++) {
+      const st = this.pageState(mm, vpn);
+      if (st.pfn === undefined || !st.pinned) return { vpn, rc: -EINVAL };
+      unpinUserPage(this, st.pfn);
+    }
+    return undefined;
+  }
+
+  *fork(parent: Mm, childName: string): Step<Mm> {
+    const child = this.newMm(childName, parent);
+    yield* forkMm(this, parent, child);
+    return child;
+  }
+
+  /** Process exit: mm teardown (RELEASE, UNMAP), then its device handles close. */
+  *exit(mm: Mm): Step<void> {
+    if (!mm.alive) return;
+    yield* exitMmap(this, mm);
+    mm.alive = false;
+    for (const m of this.driver.mirrors.filter((x) => x.mm === mm)) yield* this.driver.close(m);
+    this.releaseUnusedReservations();
+    this.emit(mm.name, 0, 0, { kind: 'process', what: 'exit', child: mm.name });
+  }
+
+  mirror(mm: Mm, device: Device): Dmirror {
+    return this.driver.open(mm, device);
+  }
+
+  // ---- inspection (never changes state) ---------------------------------------------------
+
+  pageState(mm: Mm, vpn: number): PageState {
+    const vma = mm.vmas.find(vpn);
+    if (vma === undefined) return { kind: 'unmapped' };
+    const t = mm.pt.lookup(vpn);
+    const s = vpn % PTRS_PER_PTE;
+    const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
+    if (kind === Pte.NONE) return { kind: 'empty' };
+    const f = this.frames;
+    const pfn = t!.pfn[s]!;
+    const head = f.head(pfn);
+    const writable = (t!.bits[s]! & PTE_WRITE) !== 0;
+    const shared = f.mapcount[t!.pmd ? head : pfn]! > 1 || (vma.isShared && this.mms.filter((m) => m.alive && m.pt.lookup(vpn)?.pfn[s] === pfn).length > 1);
+    const pinned = f.pincount[head]! > 0;
+    const huge = t!.pmd;
+    const zone = f.zone[pfn] as Zone;
+    if (kind === Pte.DEVICE_EXCLUSIVE) return { kind: 'exclusive', device: this.exclusiveOwner(mm, vpn), writable, shared, pinned, pfn, huge };
+    if (zone === Zone.ZERO) return { kind: 'zero', writable: false, shared: true, pfn, huge };
+    if (zone === Zone.DEVICE_PRIVATE || zone === Zone.DEVICE_COHERENT) {
+      return { kind: 'device', device: this.devices[f.device[pfn]!]!.name, writable, shared, pinned, pfn, huge };
+    }
+    return { kind: 'system', writable, shared, pinned, pfn, huge };
+  }
+
+  /** The device whose mirror holds an atomic entry for an exclusive page (dmirror passes owner NULL). */
+  private exclusiveOwner(mm: Mm, vpn: number): string | undefined {
+    const m = this.driver.mirrors.find((x) => x.mm === mm && x.tagAt(vpn) === 1);
+    return m?.device.name;
+  }
+
+  /** Content of what the process would read at `vpn` without faulting: [id, page] or undefined. */
+  pageContent(mm: Mm, vpn: number): [number, number] | undefined {
+    const vma = mm.vmas.find(vpn);
+    if (vma === undefined) return undefined;
+    const t = mm.pt.lookup(vpn);
+    const s = vpn % PTRS_PER_PTE;
+    if (t === undefined || t.kind[s] === Pte.NONE) {
+      if (vma.object === undefined) return [0, 0];
+      const idx = vma.filePage(vpn);
+      const cached = vma.object.pages.get(idx);
+      if (cached !== undefined) return [this.frames.contentId[cached]!, this.frames.contentPage[cached]!];
+      return [vma.object.initContent, idx];
+    }
+    const pfn = t.pfn[s]!;
+    return [this.frames.contentId[pfn]!, this.frames.contentPage[pfn]!];
+  }
+
+  /** The mirror's mapping of a page: 'none' | 'read' | 'write' | 'atomic'. */
+  mirrorMapping(mm: Mm, device: Device, vpn: number): 'none' | 'read' | 'write' | 'atomic' {
+    const m = this.driver.mirrorOf(mm, device);
+    if (m === undefined) return 'none';
+    const tag = m.tagAt(vpn);
+    return tag === 1 ? 'atomic' : tag === 2 ? 'read' : tag === 3 ? 'write' : 'none';
+  }
+
+  /** Check the invariants over what changed; throws SimError naming the first violation. */
+  checkInvariants(): void {
+    const problems = checkInvariants(this);
+    if (problems.length > 0) {
+      for (const p of problems) this.emit('-', 0, 0, { kind: 'invariant', message: p });
+      throw new SimError(`invariant violated: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`);
+    }
+  }
+
+  /** Run a step to its end (no pausing). */
+  run<T>(g: Step<T>): T {
+    return drain(g);
+  }
+
+  get bytesUsed(): number {
+    let pt = 0;
+    for (const mm of this.mms) pt += mm.pt.bytes;
+    return this.frames.bytes + pt;
+  }
+}

@@ -1,0 +1,38 @@
+// Layer: simulator (src/hmm). Imports nothing.
+// Kernel work is written as generators so the debugger can pause inside a statement: each
+// kernel function that is a frame of its own (migrate_vma_setup, hmm_range_fault, a notifier's
+// invalidate, …) yields once when entered. Running a statement to its end drains the generator.
+
+export interface KernelFrame {
+  /** Kernel function name, e.g. `migrate_vma_setup`. */
+  readonly name: string;
+  /** One line for the call stack: range, device, event. */
+  readonly detail: string;
+}
+
+export interface Phase {
+  readonly frame: KernelFrame;
+  /** Kernel frames on the stack including this one. */
+  readonly depth: number;
+}
+
+export type Step<T> = Generator<Phase, T, void>;
+
+/** Run `body` as the kernel frame `frame`: push it, yield once, run, pop. */
+export function* enter<T>(stack: KernelFrame[], frame: KernelFrame, body: () => Step<T>): Step<T> {
+  stack.push(frame);
+  try {
+    yield { frame, depth: stack.length };
+    return yield* body();
+  } finally {
+    stack.pop();
+  }
+}
+
+/** Run a step to its end without pausing. */
+export function drain<T>(g: Step<T>): T {
+  for (;;) {
+    const r = g.next();
+    if (r.done) return r.value;
+  }
+}

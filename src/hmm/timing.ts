@@ -1,0 +1,59 @@
+// Layer: simulator (src/hmm). Imports nothing.
+// The simulated clock and the cost model. Every figure is a named parameter; link presets give
+// per-direction bandwidths. Sources for the defaults are listed in the README.
+
+export interface LinkPreset {
+  /** Host→device and device→host bandwidth, bytes per ns (= GB/s). */
+  readonly h2dGBps: number;
+  readonly d2hGBps: number;
+}
+
+export const LINK_PRESETS: Readonly<Record<string, LinkPreset>> = {
+  pcie3: { h2dGBps: 12, d2hGBps: 12 },
+  pcie4: { h2dGBps: 25, d2hGBps: 25 },
+  pcie5: { h2dGBps: 55, d2hGBps: 55 },
+  c2c: { h2dGBps: 375, d2hGBps: 297 },
+};
+export const DEFAULT_LINK = 'pcie4';
+
+export interface TimingModel {
+  /** CPU fault that maps the zero page or a new anonymous page. */
+  cpuFaultNs: number;
+  /** Extra cost of a CPU fault on a device page (before the copy). */
+  cpuFaultDeviceNs: number;
+  /** DMA setup per migration chunk. */
+  dmaSetupNs: number;
+  /** Device fault batch: fixed cost and per page. */
+  faultBatchNs: number;
+  faultPerPageNs: number;
+  /** Device PTE update plus TLB invalidate, per invalidation. */
+  devicePteUpdateNs: number;
+  /** One notifier callback. */
+  notifierCallbackNs: number;
+  /** CPU memory bandwidth for page copies and initialisation, bytes per ns. */
+  cpuCopyGBps: number;
+}
+
+export const DEFAULT_TIMING: TimingModel = {
+  cpuFaultNs: 1_000,
+  cpuFaultDeviceNs: 10_000,
+  dmaSetupNs: 2_000,
+  faultBatchNs: 20_000,
+  faultPerPageNs: 500,
+  devicePteUpdateNs: 1_000,
+  notifierCallbackNs: 200,
+  cpuCopyGBps: 10,
+};
+
+export class Clock {
+  /** Simulated time in ns. */
+  now = 0;
+  advance(ns: number): void {
+    this.now += ns;
+  }
+}
+
+/** Time to move `bytes` over a link in one direction. */
+export function copyTimeNs(bytes: number, GBps: number): number {
+  return Math.round(bytes / GBps);
+}

@@ -1,0 +1,140 @@
+// Layer: simulator (src/hmm). Imports only ./constants.
+// struct vm_area_struct and the per-mm VMA list (mm/mmap.c, mm/vma.c): sorted, non-overlapping
+// ranges of virtual page numbers, split and merged by mprotect/munmap/madvise.
+
+export const VM_READ = 1 << 0;
+export const VM_WRITE = 1 << 1;
+export const VM_SHARED = 1 << 2;
+export const VM_HUGEPAGE = 1 << 3;
+export const VM_NOHUGEPAGE = 1 << 4;
+
+/** A file or a shmem object (MAP_SHARED|MAP_ANONYMOUS): its page cache, sparse. */
+export class MemObject {
+  /** Page index → pfn of the page-cache page. */
+  readonly pages = new Map<number, number>();
+  constructor(
+    readonly name: string,
+    readonly kind: 'file' | 'shmem',
+    readonly sizePages: number,
+    /** Content id of the initial contents (content page = file page index). */
+    readonly initContent: number,
+  ) {}
+}
+
+export class Vma {
+  constructor(
+    public start: number,
+    public end: number,
+    public flags: number,
+    /** The mapping name the script bound (`a`), and the page its index 0 is at. */
+    readonly name: string,
+    readonly mapStart: number,
+    readonly object: MemObject | undefined,
+    /** File page index of `start`'s page minus `start` (vm_pgoff relative to the vpn). */
+    readonly pgoffDelta: number,
+    /** anon_vma prepared: an anonymous page was ever placed here (fork copies only then). */
+    public anonVma = false,
+  ) {}
+
+  get pages(): number {
+    return this.end - this.start;
+  }
+  get isAnonymous(): boolean {
+    return this.object === undefined;
+  }
+  get isShared(): boolean {
+    return (this.flags & VM_SHARED) !== 0;
+  }
+  /** A private mapping that may be written: fork makes its pages copy-on-write. */
+  get isCow(): boolean {
+    return !this.isShared && (this.flags & VM_WRITE) !== 0;
+  }
+  /** vma_is_anonymous() and private: only such memory may move to device memory. */
+  get isPrivateAnon(): boolean {
+    return this.object === undefined && !this.isShared;
+  }
+  /** File page index of virtual page `vpn`. */
+  filePage(vpn: number): number {
+    return vpn + this.pgoffDelta;
+  }
+  clone(): Vma {
+    return new Vma(this.start, this.end, this.flags, this.name, this.mapStart, this.object, this.pgoffDelta, this.anonVma);
+  }
+  sameAttributes(o: Vma): boolean {
+    return this.flags === o.flags && this.name === o.name && this.mapStart === o.mapStart &&
+      this.object === o.object && this.pgoffDelta === o.pgoffDelta;
+  }
+}
+
+export class VmaList {
+  readonly list: Vma[] = [];
+
+  /** find_vma_intersection for one page. */
+  find(vpn: number): Vma | undefined {
+    let lo = 0;
+    let hi = this.list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.list[mid]!;
+      if (vpn < v.start) hi = mid - 1;
+      else if (vpn >= v.end) lo = mid + 1;
+      else return v;
+    }
+    return undefined;
+  }
+
+  /** VMAs intersecting [start, end), in address order. */
+  intersecting(start: number, end: number): Vma[] {
+    return this.list.filter((v) => v.end > start && v.start < end);
+  }
+
+  insert(v: Vma): void {
+    let i = 0;
+    while (i < this.list.length && this.list[i]!.start < v.start) i++;
+    this.list.splice(i, 0, v);
+  }
+
+  /** split_vma at `vpn` if a VMA straddles it. */
+  splitAt(vpn: number): void {
+    const v = this.find(vpn);
+    if (v === undefined || v.start === vpn) return;
+    const tail = v.clone();
+    tail.start = vpn;
+    v.end = vpn;
+    this.insert(tail);
+  }
+
+  /** Cut [start, end) into whole VMAs and return them. */
+  isolate(start: number, end: number): Vma[] {
+    this.splitAt(start);
+    this.splitAt(end);
+    return this.intersecting(start, end);
+  }
+
+  remove(start: number, end: number): void {
+    this.isolate(start, end);
+    for (let i = this.list.length - 1; i >= 0; i--) {
+      const v = this.list[i]!;
+      if (v.start >= start && v.end <= end) this.list.splice(i, 1);
+    }
+  }
+
+  /** vma_merge: adjacent pieces of the same mapping with equal attributes become one again. */
+  mergeAdjacent(): void {
+    for (let i = this.list.length - 1; i > 0; i--) {
+      const a = this.list[i - 1]!;
+      const b = this.list[i]!;
+      if (a.end === b.start && a.sameAttributes(b)) {
+        a.end = b.end;
+        a.anonVma ||= b.anonVma;
+        this.list.splice(i, 1);
+      }
+    }
+  }
+
+  clone(): VmaList {
+    const c = new VmaList();
+    for (const v of this.list) c.list.push(v.clone());
+    return c;
+  }
+}
