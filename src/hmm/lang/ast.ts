@@ -114,6 +114,7 @@ export type DeviceMemoryKind = 'private' | 'coherent';
 export interface DeviceDecl extends Base {
   readonly kind: 'device';
   readonly name: string;
+  readonly nameLoc?: Loc;
   readonly memoryKind: DeviceMemoryKind;
   /** Capacity in pages (default 256 MiB). */
   readonly memoryPages?: number;
@@ -125,6 +126,7 @@ export interface DeviceDecl extends Base {
 export interface FileDecl extends Base {
   readonly kind: 'file';
   readonly name: string;
+  readonly nameLoc?: Loc;
   readonly pages: number;
   readonly init?: Expr;
 }
@@ -139,7 +141,7 @@ export interface MmapStmt extends Base {
   readonly huge: boolean;
 }
 
-export interface FnDecl extends Base { readonly kind: 'fn'; readonly name: string; readonly body: Stmt[]; readonly endLoc: Loc }
+export interface FnDecl extends Base { readonly kind: 'fn'; readonly name: string; readonly nameLoc?: Loc; readonly body: Stmt[]; readonly endLoc: Loc }
 
 export type KernelStmt =
   | { readonly kind: 'kread'; readonly range: RangeRef; readonly loc: Loc }
@@ -150,6 +152,7 @@ export type KernelStmt =
 export interface KernelDecl extends Base {
   readonly kind: 'kernel';
   readonly name: string;
+  readonly nameLoc?: Loc;
   readonly params: readonly { readonly name: string; readonly loc: Loc }[];
   readonly body: KernelStmt[];
   readonly endLoc: Loc;
@@ -181,7 +184,7 @@ export type Stmt =
   | (Base & { readonly kind: 'failNextAlloc'; readonly device: string; readonly deviceLoc: Loc })
   | (Base & { readonly kind: 'close'; readonly device: string; readonly deviceLoc: Loc })
   // processes
-  | (Base & { readonly kind: 'fork'; readonly name: string })
+  | (Base & { readonly kind: 'fork'; readonly name: string; readonly nameLoc?: Loc })
   | (Base & { readonly kind: 'forkBlock'; readonly body: Stmt[]; readonly endLoc: Loc })
   | (Base & { readonly kind: 'as'; readonly process: string; readonly processLoc: Loc; readonly body: Stmt[]; readonly endLoc: Loc })
   | (Base & { readonly kind: 'exit'; readonly process: string; readonly processLoc: Loc })
@@ -214,7 +217,7 @@ export type Stmt =
     })
   // structure
   | (Base & { readonly kind: 'call'; readonly name: string; readonly nameLoc: Loc })
-  | (Base & { readonly kind: 'repeat'; readonly count: Expr; readonly var?: string; readonly body: Stmt[]; readonly endLoc: Loc })
+  | (Base & { readonly kind: 'repeat'; readonly count: Expr; readonly var?: string; readonly varLoc?: Loc; readonly body: Stmt[]; readonly endLoc: Loc })
   | (Base & { readonly kind: 'print'; readonly what: { readonly kind: 'range'; readonly range: RangeRef } | { readonly kind: 'text'; readonly text: string } })
   // GPU work, placement hints and time
   | (Base & {
@@ -225,6 +228,7 @@ export type Stmt =
       readonly device: string;
       readonly deviceLoc: Loc;
       readonly job?: string;
+      readonly jobLoc?: Loc;
     })
   | (Base & { readonly kind: 'wait'; readonly target: WaitTarget })
   | (Base & { readonly kind: 'advise'; readonly range: RangeRef; readonly advice: AdviceKind })
