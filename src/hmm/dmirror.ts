@@ -296,6 +296,7 @@ export class DmirrorDriver {
         f.contentId[e.pfn] = contentId;
         f.contentPage[e.pfn] = pos - mapStart;
         this.noteCpuView(m.mm, pos, contentId, pos - mapStart);
+        this.sim.contentChanged(pos);
       }
       if (pos >= end) break;
       const rc = yield* this.fault(m, pos, end, true);

@@ -12,7 +12,7 @@ import type { Device } from './memremap';
 import { splitHugePmd } from './memory';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
-import { NO_PFN, PG_FILE, PG_HEAD, PG_TAIL, Zone } from './page';
+import { NO_PFN, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_TAIL, Zone } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE } from './pgtable';
 import type { Simulator } from './simulator';
 import { enter, type Step } from './step';
@@ -407,6 +407,8 @@ function* finalizeEntries(sim: Simulator, args: MigrateVma): Step<void> {
     }
     const mms = [args.mm, ...(args.otherMms.get(i) ?? [])];
     const target = migrating && dst !== NO_PFN ? dst : src;
+    // A page that comes back mapped by several processes is COW-shared, not exclusively owned.
+    if (mms.length > 1) f.flags[target] = f.flags[target]! & ~PG_ANON_EXCLUSIVE;
     let first = true;
     for (const mm of mms) {
       removeMigrationPtes(sim, mm, args.start + i, n, src, target, compound);
@@ -489,6 +491,7 @@ export function* migrateDeviceRange(sim: Simulator, device: Device, pfns: readon
         });
       }
       if (first) sim.putPage(dst);
+      if (mappers.length > 1) f.flags[dst] = f.flags[dst]! & ~PG_ANON_EXCLUSIVE;
       f.index[dst] = vpn;
       evicted += n;
       sim.countMigration(device, 'out', n);

@@ -141,6 +141,14 @@ export class Simulator {
     else this.deviceOfPfn(head).free(this, head);
   }
 
+  /**
+   * A page's bytes changed at `vpn`: every process with a page table there gets re-checked, so
+   * a write that leaks into another process's page is caught by the data invariant.
+   */
+  contentChanged(vpn: number): void {
+    for (const mm of this.mms) if (mm.alive && mm.pt.lookup(vpn) !== undefined) mm.pt.markDirty(vpn);
+  }
+
   deviceOfPfn(pfn: number): Device {
     const d = this.devices[this.frames.device[pfn]!];
     if (d === undefined) throw new SimError(`frame ${pfn} belongs to no device`);
@@ -286,7 +294,7 @@ export class Simulator {
         f.contentId[pfn] = contentId;
         f.contentPage[pfn] = page;
         setExpected(t!, s, vma!.isShared ? -1 : contentId, page);
-        mm.pt.markDirty(vpn);
+        this.contentChanged(vpn);
       }
     }
     return undefined;

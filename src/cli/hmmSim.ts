@@ -1,0 +1,102 @@
+// Layer: command-line front end (src/cli). Imports the simulator and the language; no vscode.
+// `hmm-sim run FILE... [--trace FILE.json] [--verbose]`: runs .hmm scripts headless and exits
+// 0 when every script ran to its end, 1 on a runtime error, 2 when a script was rejected.
+
+import * as fs from 'node:fs';
+import { runScriptText, type ScriptRun } from '../hmm/lang/runner';
+import { formatDiagnostic } from '../hmm/lang/ast';
+import { RESIDENCY_LEGEND } from '../hmm/lang/residency';
+import { toChromeTrace } from '../hmm/trace';
+
+const USAGE = `usage: hmm-sim run FILE... [--trace FILE.json] [--verbose]
+
+Runs .hmm scripts on the HMM simulator.
+  --trace FILE.json   write the event stream (Chrome trace JSON; opens in Perfetto)
+  --verbose           print each statement's events and the residency maps at the end
+Exit status: 0 all scripts ran to the end, 1 a runtime error or failed expectation,
+2 a script was rejected before running (parse or check errors, unreadable file).`;
+
+interface Options {
+  files: string[];
+  trace?: string;
+  verbose: boolean;
+}
+
+function parseArgs(argv: string[]): Options | string {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') return 'help';
+  if (cmd !== 'run') return `unknown command '${cmd}'`;
+  const o: Options = { files: [], verbose: false };
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (a === '--verbose' || a === '-v') o.verbose = true;
+    else if (a === '--trace') {
+      const f = rest[++i];
+      if (f === undefined) return '--trace needs a file name';
+      o.trace = f;
+    } else if (a.startsWith('--trace=')) o.trace = a.slice('--trace='.length);
+    else if (a === '--help' || a === '-h') return 'help';
+    else if (a.startsWith('-')) return `unknown option '${a}'`;
+    else o.files.push(a);
+  }
+  if (o.files.length === 0) return 'no script given';
+  return o;
+}
+
+function main(argv: string[]): number {
+  const o = parseArgs(argv);
+  if (o === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (typeof o === 'string') {
+    console.error(`hmm-sim: ${o}\n\n${USAGE}`);
+    return 2;
+  }
+  let passed = 0;
+  let failed = 0;
+  let rejected = 0;
+  const runs: ScriptRun[] = [];
+  const t0 = Date.now();
+  for (const file of o.files) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      console.error(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      rejected++;
+      continue;
+    }
+    const run = runScriptText(file, text, {
+      output: (s) => console.log(s),
+      onStatement: o.verbose ? (line) => console.log(line) : undefined,
+    });
+    runs.push(run);
+    if (run.diagnostics.length > 0) {
+      for (const d of run.diagnostics) console.error(formatDiagnostic(d));
+      rejected++;
+      continue;
+    }
+    if (o.verbose) {
+      console.log(run.residency);
+      console.log(RESIDENCY_LEGEND);
+    }
+    if (run.error) {
+      console.error(run.error);
+      failed++;
+    } else passed++;
+  }
+  if (o.trace !== undefined) {
+    try {
+      fs.writeFileSync(o.trace, JSON.stringify(toChromeTrace(runs.map((r) => ({ file: r.file, events: r.events })))));
+    } catch (e) {
+      console.error(`hmm-sim: cannot write ${o.trace}: ${(e as Error).message}`);
+      return 2;
+    }
+  }
+  const total = o.files.length;
+  console.log(`hmm-sim: ${total} script${total === 1 ? '' : 's'}: ${passed} passed, ${failed} failed, ${rejected} rejected (${Date.now() - t0} ms)`);
+  return rejected > 0 ? 2 : failed > 0 ? 1 : 0;
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,92 @@
+// Layer: the .hmm language (src/hmm/lang). Imports the parser, checker, interpreter, simulator.
+// Parse, check and run one script headless: what `hmm-sim run` and the tests do per file.
+
+import type { SimEvent } from '../events';
+import { Simulator } from '../simulator';
+import type { Diagnostic } from './ast';
+import { checkScript } from './checker';
+import { Interpreter } from './interpreter';
+import { parseScript } from './parser';
+import { renderResidency } from './residency';
+
+export interface ScriptRun {
+  readonly file: string;
+  /** Parse and check problems: the script did not run. */
+  readonly diagnostics: Diagnostic[];
+  /** `file:line:col: message` of the runtime error, if any. */
+  readonly error: string | undefined;
+  readonly events: readonly SimEvent[];
+  readonly sim: Simulator | undefined;
+  readonly statements: number;
+  /** Residency maps of every mapping still bound, per live process. */
+  readonly residency: string;
+}
+
+export interface RunOptions {
+  readonly output?: (text: string) => void;
+  /** Called after each statement with a one-line summary (`--verbose`). */
+  readonly onStatement?: (line: string) => void;
+}
+
+/** Parse and check: every problem, sorted by position. */
+export function diagnose(file: string, text: string): { diagnostics: Diagnostic[]; script: ReturnType<typeof parseScript>['script'] } {
+  const parsed = parseScript(file, text);
+  const checked = checkScript(parsed.script);
+  const seen = new Set<string>();
+  const diagnostics = [...parsed.diagnostics, ...checked]
+    .filter((d) => {
+      const k = `${d.line}:${d.col}:${d.message}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    })
+    .sort((a, b) => a.line - b.line || a.col - b.col);
+  return { diagnostics, script: parsed.script };
+}
+
+export function runScriptText(file: string, text: string, opts: RunOptions = {}): ScriptRun {
+  const { diagnostics, script } = diagnose(file, text);
+  if (diagnostics.length > 0) {
+    return { file, diagnostics, error: undefined, events: [], sim: undefined, statements: 0, residency: '' };
+  }
+  const sim = new Simulator();
+  const interp = new Interpreter(script, { sim, output: opts.output });
+  let error: string | undefined;
+  let statements = 0;
+  for (;;) {
+    const r = interp.step();
+    if (r.kind === 'done') break;
+    if (r.kind === 'error') {
+      error = r.error.formatted;
+      break;
+    }
+    statements++;
+    if (opts.onStatement) {
+      const evs = sim.log.ofStep(sim.step);
+      const summary = summarize(evs);
+      opts.onStatement(`${file}:${r.stmt.loc.line}: ${r.stmt.kind}${summary ? ` — ${summary}` : ''}`);
+    }
+  }
+  return { file, diagnostics: [], error, events: sim.log.events, sim, statements, residency: residencyOf(sim) };
+}
+
+function summarize(evs: readonly SimEvent[]): string {
+  const counts = new Map<string, number>();
+  for (const e of evs) {
+    const k = e.kind === 'notifier' ? `notifier ${e.event}` : e.kind === 'migrate' ? `migrate ${e.phase}` : e.kind === 'cpuFault' ? `cpu fault (${e.action})` : e.kind;
+    counts.set(k, (counts.get(k) ?? 0) + (e.kind === 'cpuFault' ? e.end - e.start : e.count));
+  }
+  return [...counts].map(([k, n]) => `${n}× ${k}`).join(', ');
+}
+
+export function residencyOf(sim: Simulator): string {
+  const out: string[] = [];
+  for (const mm of sim.mms) {
+    if (!mm.alive) continue;
+    for (const b of sim.bindings.values()) {
+      if (mm.vmas.intersecting(b.start, b.start + b.pages).length === 0) continue;
+      out.push(renderResidency(sim, mm, b.start, b.start + b.pages, b.name));
+    }
+  }
+  return out.join('\n');
+}

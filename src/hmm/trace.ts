@@ -1,0 +1,58 @@
+// Layer: simulator (src/hmm). Imports ./events only.
+// The event stream as Chrome trace JSON (the Trace Event Format Perfetto and chrome://tracing
+// open): one track per process and device, instant events for faults and notifier callbacks,
+// complete events for migrations. Times are the simulated clock, in microseconds.
+
+import type { SimEvent } from './events';
+
+interface TraceEvent {
+  name: string;
+  cat: string;
+  ph: 'i' | 'X' | 'M';
+  ts: number;
+  dur?: number;
+  pid: number;
+  tid: number;
+  s?: 't';
+  args: Record<string, unknown>;
+}
+
+export function toChromeTrace(runs: readonly { file: string; events: readonly SimEvent[] }[]): { traceEvents: TraceEvent[]; displayTimeUnit: string } {
+  const out: TraceEvent[] = [];
+  runs.forEach((run, r) => {
+    const pid = r + 1;
+    const tids = new Map<string, number>();
+    const tid = (track: string): number => {
+      let t = tids.get(track);
+      if (t === undefined) {
+        t = tids.size + 1;
+        tids.set(track, t);
+        out.push({ name: 'thread_name', cat: '__metadata', ph: 'M', ts: 0, pid, tid: t, args: { name: track } });
+      }
+      return t;
+    };
+    out.push({ name: 'process_name', cat: '__metadata', ph: 'M', ts: 0, pid, tid: 0, args: { name: run.file } });
+    for (const e of run.events) {
+      const ts = e.time / 1000;
+      const where = e.loc ? `${e.loc.file}:${e.loc.line}` : '';
+      const common = { pages: [e.start, e.end], count: e.count, line: where };
+      switch (e.kind) {
+        case 'cpuFault':
+          out.push({ name: `cpu fault: ${e.action}`, cat: 'fault', ph: 'i', s: 't', ts, pid, tid: tid(`cpu ${e.mm}`), args: { ...common, found: e.found, write: e.write } });
+          break;
+        case 'deviceFault':
+          out.push({ name: `device fault ${e.device}`, cat: 'fault', ph: 'i', s: 't', ts, pid, tid: tid(`device ${e.device}`), args: { ...common, rc: e.rc, write: e.write } });
+          break;
+        case 'notifier':
+          out.push({ name: `invalidate ${e.event}`, cat: 'notifier', ph: 'i', s: 't', ts, pid, tid: tid(`notifier ${e.mirror}`), args: { ...common, owner: e.owner, action: e.action, erased: e.erased, seq: [e.seqBefore, e.seqAfter] } });
+          break;
+        case 'migrate':
+          out.push({ name: `migrate ${e.phase} ${e.direction}`, cat: 'migrate', ph: 'X', ts, dur: 0.001, pid, tid: tid(`migrate ${e.device}`), args: { ...common, collected: e.collected, migrated: e.migrated, skipped: e.skipped, cause: e.cause } });
+          break;
+        default:
+          out.push({ name: e.kind, cat: e.kind, ph: 'i', s: 't', ts, pid, tid: tid(`cpu ${e.mm}`), args: { ...common, ...e } });
+      }
+    }
+  });
+  return { traceEvents: out, displayTimeUnit: 'ns' };
+}
