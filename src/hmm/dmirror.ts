@@ -113,7 +113,16 @@ export class Dmirror implements MmuIntervalNotifierOps {
   /** xa_erase over [start, end); returns how many entries went. */
   erase(start: number, end: number): number {
     let erased = 0;
-    for (const [idx, p] of this.pt) {
+    const first = Math.floor(start / PTRS_PER_PTE);
+    const last = Math.floor((end - 1) / PTRS_PER_PTE);
+    // Walk the index range when it is short, else the populated pages (RELEASE covers everything).
+    const short = last - first < this.pt.size;
+    const keys = short ? undefined : [...this.pt.keys()];
+    const count = short ? last - first + 1 : keys!.length;
+    for (let n = 0; n < count; n++) {
+      const idx = short ? first + n : keys![n]!;
+      const p = this.pt.get(idx);
+      if (p === undefined) continue;
       const base = idx * PTRS_PER_PTE;
       if (base + PTRS_PER_PTE <= start || base >= end) continue;
       const lo = Math.max(start, base) - base;
@@ -252,6 +261,7 @@ export class DmirrorDriver {
         if (write && (fl & HMM_PFN_WRITE) === 0) return -EFAULT;
         this.store(m, addr + i, range.pfns[i]!, (fl & HMM_PFN_WRITE) !== 0 ? Dpt.WRITE : Dpt.READ);
       }
+      this.emitMappings(m, addr, next);
       addr = next;
     }
     return 0;
@@ -259,8 +269,22 @@ export class DmirrorDriver {
 
   private store(m: Dmirror, vpn: number, pfn: number, tag: Dpt): void {
     m.store(vpn, pfn, tag);
-    const what = tag === Dpt.WRITE ? 'map-write' : tag === Dpt.ATOMIC ? 'map-atomic' : 'map-read';
-    this.sim.emit(m.mm.name, vpn, vpn + 1, { kind: 'mirror', device: m.device.name, what }, `dpt:${m.id}:${what}`);
+  }
+
+  /** One `mirror` event per run of equal tags in [start, end): what the device now maps. */
+  private emitMappings(m: Dmirror, start: number, end: number): void {
+    let runStart = start;
+    let prev = m.tagAt(start);
+    for (let v = start + 1; v <= end; v++) {
+      const tag = v < end ? m.tagAt(v) : -1;
+      if (tag === prev) continue;
+      if (prev !== Dpt.NONE) {
+        const what = prev === Dpt.WRITE ? 'map-write' : prev === Dpt.ATOMIC ? 'map-atomic' : 'map-read';
+        this.sim.emit(m.mm.name, runStart, v, { kind: 'mirror', device: m.device.name, what }, `dpt:${m.id}:${what}`);
+      }
+      runStart = v;
+      prev = tag as Dpt;
+    }
   }
 
   // ---- commands ---------------------------------------------------------------------------
@@ -366,8 +390,8 @@ export class DmirrorDriver {
       args.dst[i] = dpage;
       args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | (compound ? MIGRATE_PFN_COMPOUND : 0);
       bytes += n * 4096;
-      if (!compound) continue;
     }
+    if (bytes > 0) this.sim.emit(m.mm.name, args.start, args.end, { kind: 'alloc', device: m.device.name, pages: bytes / 4096, what: 'alloc' }, `alloc:${m.id}`);
     this.sim.clock.advance(this.sim.timing.dmaSetupNs + copyTimeNs(bytes, this.bandwidth(m.device, 'h2d')));
   }
 
@@ -383,7 +407,6 @@ export class DmirrorDriver {
       this.sim.emit(m.mm.name, 0, 0, { kind: 'alloc', device: m.device.name, pages: 1 << order, what: 'alloc-failed' }, `allocfail:${m.device.index}`);
       return NO_PFN;
     }
-    this.sim.emit(m.mm.name, 0, 0, { kind: 'alloc', device: m.device.name, pages: 1 << order, what: 'alloc' }, `alloc:${m.device.index}`);
     return pfn;
   }
 
@@ -395,6 +418,7 @@ export class DmirrorDriver {
       const tag = (args.dstFlags[i]! & MIGRATE_PFN_WRITE) !== 0 ? Dpt.WRITE : Dpt.READ;
       for (let k = 0; k < n; k++) this.store(m, args.start + i + k, args.dst[i]! + k, tag);
     }
+    this.emitMappings(m, args.start, args.end);
   }
 
   /** dmirror_devmem_fault_alloc_and_copy / MIGRATE_TO_SYS: system pages for device sources. */
@@ -504,6 +528,7 @@ export class DmirrorDriver {
       if (pfn < 0) return errorResult(pfn);
       this.store(m, v, pfn, Dpt.ATOMIC);
     }
+    this.emitMappings(m, start, start + npages);
     const data: PageData = { ids: new Int32Array(npages), pages: new Int32Array(npages) };
     const pos = this.doRead(m, start, start + npages, data, start);
     if (pos < start + npages) return errorResult(-ENOENT);

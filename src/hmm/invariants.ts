@@ -10,11 +10,15 @@ import { Zone } from './page';
 import { Pte, PTE_WRITE } from './pgtable';
 import type { Simulator } from './simulator';
 
-const ZONE_FOR_ENTRY: Readonly<Record<number, readonly Zone[]>> = {
-  [Pte.PRESENT]: [Zone.SYSTEM, Zone.ZERO, Zone.DEVICE_COHERENT],
-  [Pte.DEVICE_PRIVATE]: [Zone.DEVICE_PRIVATE],
-  [Pte.DEVICE_EXCLUSIVE]: [Zone.SYSTEM],
-};
+/** Whether a frame in `zone` may sit behind an entry of `kind`. */
+function zoneFits(kind: Pte, zone: Zone): boolean {
+  switch (kind) {
+    case Pte.PRESENT: return zone === Zone.SYSTEM || zone === Zone.ZERO || zone === Zone.DEVICE_COHERENT;
+    case Pte.DEVICE_PRIVATE: return zone === Zone.DEVICE_PRIVATE;
+    case Pte.DEVICE_EXCLUSIVE: return zone === Zone.SYSTEM;
+    default: return false;
+  }
+}
 const ZONE_NAME = ['free', 'system', 'device-private', 'device-coherent', 'zero'];
 const ENTRY_NAME = ['none', 'present', 'device-private', 'device-exclusive', 'migration'];
 
@@ -33,20 +37,20 @@ export function checkInvariants(sim: Simulator): string[] {
         const kind = t.kind[s] as Pte;
         if (kind === Pte.NONE) continue;
         const vpn = idx * PTRS_PER_PTE + s;
-        const where = `${mm.name}:${sim.describeRange(vpn, vpn + 1)}`;
+        const where = (): string => `${mm.name}:${sim.describeRange(vpn, vpn + 1)}`;
         const pfn = t.pfn[s]!;
         if (kind === Pte.MIGRATION) {
-          problems.push(`${where}: a migration entry outlived its migration`);
+          problems.push(`${where()}: a migration entry outlived its migration`);
           continue;
         }
         const zone = f.zone[pfn] as Zone;
-        if (!ZONE_FOR_ENTRY[kind]!.includes(zone)) {
-          problems.push(`${where}: ${ENTRY_NAME[kind]} entry points at a frame in zone ${ZONE_NAME[zone] ?? zone} (pfn ${pfn})`);
+        if (!zoneFits(kind, zone)) {
+          problems.push(`${where()}: ${ENTRY_NAME[kind]} entry points at a frame in zone ${ZONE_NAME[zone] ?? zone} (pfn ${pfn})`);
           continue;
         }
         const expectId = t.expectId[s]!;
-        if (expectId >= 0 && !sim.contents.samePage(expectId, t.expectPage[s]!, f.contentId[pfn]!, f.contentPage[pfn]!)) {
-          problems.push(`${where}: data lost: the page holds ${sim.contents.describe(f.contentId[pfn]!)} but ${sim.contents.describe(expectId)} was last written`);
+        if (expectId >= 0 && (expectId !== f.contentId[pfn] || t.expectPage[s] !== f.contentPage[pfn]) && !sim.contents.samePage(expectId, t.expectPage[s]!, f.contentId[pfn]!, f.contentPage[pfn]!)) {
+          problems.push(`${where()}: data lost: the page holds ${sim.contents.describe(f.contentId[pfn]!)} but ${sim.contents.describe(expectId)} was last written`);
         }
       }
     }
@@ -61,17 +65,17 @@ export function checkInvariants(sim: Simulator): string[] {
         const tag = d.tag[s]!;
         if (tag === 0) continue;
         const vpn = idx * PTRS_PER_PTE + s;
-        const where = `${m.device.name} mirror of ${m.mm.name}:${sim.describeRange(vpn, vpn + 1)}`;
+        const where = (): string => `${m.device.name} mirror of ${m.mm.name}:${sim.describeRange(vpn, vpn + 1)}`;
         const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
         if (kind === Pte.NONE || t!.pfn[s] !== d.pfn[s]) {
-          problems.push(`${where}: the device still maps a page the CPU no longer maps there`);
+          problems.push(`${where()}: the device still maps a page the CPU no longer maps there`);
           continue;
         }
         if (tag === 3 && (t!.bits[s]! & PTE_WRITE) === 0) {
-          problems.push(`${where}: the device maps writable a page the CPU maps read-only`);
+          problems.push(`${where()}: the device maps writable a page the CPU maps read-only`);
         }
         if (tag === 1 && kind !== Pte.DEVICE_EXCLUSIVE) {
-          problems.push(`${where}: an atomic device mapping without a device-exclusive CPU entry`);
+          problems.push(`${where()}: an atomic device mapping without a device-exclusive CPU entry`);
         }
       }
     }

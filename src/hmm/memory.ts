@@ -111,8 +111,8 @@ function initialExpectation(vma: Vma): [number, number] {
   return vma.isPrivateAnon ? [0, 0] : [-1, 0];
 }
 
-/** do_anonymous_page / do_read_fault / do_cow_fault / do_shared_fault for a pte_none entry. */
-function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: boolean): number {
+/** do_anonymous_page / do_read_fault / do_cow_fault / do_shared_fault for a pte_none entry (never sleeps). */
+export function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   const t = mm.pt.alloc(vpn);
   const i = slot(vpn);
   if (vma.object === undefined && !vma.isShared) {

@@ -396,30 +396,32 @@ function* finalizeEntries(sim: Simulator, args: MigrateVma): Step<void> {
     const migrating = args.migrating(i);
     const compound = (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0 && (args.dstFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0;
     const n = compound ? HPAGE_PMD_NR : 1;
-    if (migrating && dst !== NO_PFN) {
-      moved += n;
-      sim.countMigration(args.pgmapOwner, f.zone[dst] === Zone.SYSTEM ? 'out' : 'in', n);
-    }
+    if (migrating && dst !== NO_PFN) moved += n;
     if (src === NO_PFN) {
       // A hole: the new page was inserted by migrate_vma_pages, or is dropped here.
       if (!migrating && dst !== NO_PFN) sim.putPage(dst);
       continue;
     }
-    const mms = [args.mm, ...(args.otherMms.get(i) ?? [])];
     const target = migrating && dst !== NO_PFN ? dst : src;
-    // A page that comes back mapped by several processes is COW-shared, not exclusively owned.
-    if (mms.length > 1) f.flags[target] = f.flags[target]! & ~PG_ANON_EXCLUSIVE;
-    let first = true;
-    for (const mm of mms) {
-      removeMigrationPtes(sim, mm, args.start + i, n, src, target, compound);
-      // The new page's allocation reference becomes its first mapping's; later ones take their own.
-      if (target === dst && !first) sim.getPage(dst);
-      first = false;
-      // Each migration entry held a reference on the source page.
-      if (target === dst) sim.putPage(src);
+    removeMigrationPtes(sim, args.mm, args.start + i, n, src, target, compound);
+    // Each migration entry held a reference on the source page; the new page's allocation
+    // reference becomes its first mapping's.
+    if (target === dst) sim.putPage(src);
+    const others = args.otherMms.get(i);
+    if (others !== undefined) {
+      // A page that comes back mapped by several processes is COW-shared, not exclusively owned.
+      f.flags[target] = f.flags[target]! & ~PG_ANON_EXCLUSIVE;
+      for (const mm of others) {
+        removeMigrationPtes(sim, mm, args.start + i, n, src, target, compound);
+        if (target === dst) {
+          sim.getPage(dst);
+          sim.putPage(src);
+        }
+      }
     }
     if (target === src && dst !== NO_PFN) sim.putPage(dst);
   }
+  if (moved > 0) sim.countMigration(args.pgmapOwner, args.direction === 'to-device' ? 'in' : 'out', moved);
   if (moved > 0 || args.npages > 0) {
     sim.emit(args.mm.name, args.start, args.end, {
       kind: 'migrate', phase: 'finalize', device: args.pgmapOwner.name, direction: args.direction,

@@ -12,7 +12,7 @@ import { EventLog, type SimEvent, type SimEventBody, type SourceLoc } from './ev
 import { forkMm } from './fork';
 import { pinUserPage, unpinUserPage } from './gup';
 import { checkInvariants } from './invariants';
-import { cpuAccessAllowed, handleMmFault, setExpected } from './memory';
+import { cpuAccessAllowed, doPteNone, handleMmFault, setExpected, thpEligible } from './memory';
 import { Device, type DeviceMemoryType } from './memremap';
 import { Mm } from './mm';
 import { doMadvise, doMmap, doMprotect, doMunmap, exitMmap, type MadviseName, type ProtName } from './mmap';
@@ -283,7 +283,10 @@ export class Simulator {
       if (!ok) {
         this.stats.cpuFaults++;
         this.clock.advance(this.timing.cpuFaultNs);
-        const r = yield* handleMmFault(this, mm, vpn, { write: write !== undefined, remote: false });
+        // pte_none outside THP ranges never yields: take it without a generator (hot path).
+        const r = (t === undefined || t.kind[s] === Pte.NONE) && !thpEligible(vma!, vpn)
+          ? doPteNone(this, mm, vma!, vpn, write !== undefined)
+          : yield* handleMmFault(this, mm, vpn, { write: write !== undefined, remote: false });
         if (r & VM_FAULT_ERROR) return { vpn, rc: -EFAULT };
         t = mm.pt.lookup(vpn);
         s = vpn % PTRS_PER_PTE;
