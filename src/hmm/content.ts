@@ -46,12 +46,6 @@ export class ContentStore {
     return newId;
   }
 
-  /** Raw words of a materialized page (for writes through the memory view). */
-  wordsOf(id: number): Int32Array | undefined {
-    const c = this.contents[id];
-    return c?.kind === 'words' ? c.words : undefined;
-  }
-
   word(id: number, page: number, k: number): number {
     const c = this.contents[id];
     if (c === undefined || c.kind === 'zero') return 0;
@@ -103,5 +97,21 @@ export class ContentStore {
 
   get size(): number {
     return this.contents.length;
+  }
+
+  /** Contents are never changed once made, so a checkpoint is the count and a restore truncates. */
+  truncate(size: number): void {
+    for (let id = size; id < this.contents.length; id++) {
+      const c = this.contents[id]!;
+      if (c.kind === 'pattern') this.byKey.delete(c.fn.key);
+    }
+    this.contents.length = size;
+  }
+
+  /** A new words content: (id, page) with `words` written at word `offset` (copy on write). */
+  withWords(id: number, page: number, offset: number, words: Int32Array): number {
+    const newId = this.materialize(id, page);
+    (this.contents[newId] as { words: Int32Array }).words.set(words, offset);
+    return newId;
   }
 }

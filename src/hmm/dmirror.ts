@@ -48,6 +48,21 @@ class DptPage {
   readonly pfn = new Int32Array(PTRS_PER_PTE);
   readonly tag = new Uint8Array(PTRS_PER_PTE);
   used = 0;
+  clone(): DptPage {
+    const c = new DptPage();
+    c.pfn.set(this.pfn);
+    c.tag.set(this.tag);
+    c.used = this.used;
+    return c;
+  }
+}
+
+export interface DmirrorState {
+  readonly mirror: Dmirror;
+  readonly pt: Map<number, DptPage>;
+  readonly failAlloc: boolean;
+  readonly seq: number;
+  readonly registered: boolean;
 }
 
 /** The words a command read, page by page, without copying them: (content id, content page). */
@@ -83,6 +98,20 @@ export class Dmirror implements MmuIntervalNotifierOps {
 
   get label(): string {
     return `${this.device.name}/${this.mm.name}`;
+  }
+
+  save(): DmirrorState {
+    const pt = new Map<number, DptPage>();
+    for (const [k, p] of this.pt) pt.set(k, p.clone());
+    return { mirror: this, pt, failAlloc: this.failAlloc, seq: this.notifier.invalidateSeq, registered: this.notifier.mm !== undefined };
+  }
+
+  load(s: DmirrorState): void {
+    this.pt.clear();
+    for (const [k, p] of s.pt) this.pt.set(k, p.clone());
+    this.failAlloc = s.failAlloc;
+    this.notifier.invalidateSeq = s.seq;
+    this.notifier.mm = s.registered ? this.mm : undefined;
   }
 
   entry(vpn: number): { pfn: number; tag: Dpt } {
@@ -169,6 +198,19 @@ export class DmirrorDriver {
   readonly mirrors: Dmirror[] = [];
   private nextId = 1;
   constructor(private readonly sim: Simulator) {}
+
+  save(): { mirrors: DmirrorState[]; nextId: number } {
+    return { mirrors: this.mirrors.map((m) => m.save()), nextId: this.nextId };
+  }
+
+  load(s: { mirrors: DmirrorState[]; nextId: number }): void {
+    this.mirrors.length = 0;
+    for (const ms of s.mirrors) {
+      ms.mirror.load(ms);
+      this.mirrors.push(ms.mirror);
+    }
+    this.nextId = s.nextId;
+  }
 
   mirrorOf(mm: Mm, device: Device): Dmirror | undefined {
     return this.mirrors.find((m) => m.mm === mm && m.device === device);

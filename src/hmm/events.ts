@@ -112,6 +112,16 @@ export class EventLog {
     return e;
   }
 
+  save(): { length: number; lastStep: number } {
+    return { length: this.events.length, lastStep: this.lastStep };
+  }
+
+  load(s: { length: number; lastStep: number }): void {
+    this.events.length = s.length;
+    this.lastStep = s.lastStep;
+    this.open.clear();
+  }
+
   /** Events caused by one statement execution. */
   ofStep(step: number): SimEvent[] {
     const out: SimEvent[] = [];

@@ -35,6 +35,13 @@ interface Chunk {
   fresh: number;
 }
 
+export interface DeviceState {
+  readonly chunks: readonly Chunk[];
+  readonly freeList: readonly number[];
+  readonly freeHuge: readonly number[];
+  readonly used: number;
+}
+
 export class Device {
   readonly chunks: Chunk[] = [];
   private readonly freeList: number[] = [];
@@ -122,6 +129,20 @@ export class Device {
     this.used -= n;
     if (order === 0) this.freeList.push(pfn);
     else this.freeHuge.push(pfn);
+  }
+
+  save(): DeviceState {
+    return { chunks: this.chunks.map((c) => ({ ...c })), freeList: this.freeList.slice(), freeHuge: this.freeHuge.slice(), used: this.used };
+  }
+
+  load(s: DeviceState): void {
+    this.chunks.length = 0;
+    this.chunks.push(...s.chunks.map((c) => ({ ...c })));
+    this.freeList.length = 0;
+    this.freeList.push(...s.freeList);
+    this.freeHuge.length = 0;
+    this.freeHuge.push(...s.freeHuge);
+    this.used = s.used;
   }
 
   get freePages(): number {

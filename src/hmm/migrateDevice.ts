@@ -36,6 +36,8 @@ export class MigrateVma {
   readonly otherMms = new Map<number, Mm[]>();
   cpages = 0;
   vma: Vma | undefined;
+  /** Where the migration is: set by each phase as it starts. */
+  phase: 'setup' | 'copy' | 'pages' | 'finalize' = 'setup';
   constructor(
     readonly mm: Mm,
     readonly start: number,
@@ -195,6 +197,7 @@ export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number>
     if (vma === undefined || args.npages <= 0 || args.end > vma.end) return -EINVAL;
     if (args.faultPage !== NO_PFN && sim.frames.zone[args.faultPage] !== Zone.DEVICE_PRIVATE) return -EINVAL;
     args.vma = vma;
+    sim.pendingMigrations.push(args);
     // THPs that cannot move whole are split before the walk (split_huge_pmd has its own CLEAR).
     const pmdMode = new Map<number, 'compound' | 'pte' | 'skip'>();
     for (let h = args.start - (args.start % HPAGE_PMD_NR); h < args.end; h += HPAGE_PMD_NR) {
@@ -225,6 +228,7 @@ export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number>
       }
     });
     yield* migrateVmaUnmap(sim, args);
+    args.phase = 'copy';
     sim.emit(mm.name, args.start, args.end, {
       kind: 'migrate', phase: 'setup', device: args.pgmapOwner.name, direction: args.direction,
       collected: args.cpages, migrated: 0, skipped: args.skippedRuns(), cause: args.cause,
@@ -306,6 +310,7 @@ function insertPage(sim: Simulator, args: MigrateVma, vpn: number, dst: number, 
 /** migrate_vma_pages: holes get their new pages (under MMU_NOTIFY_MIGRATE); checks per page. */
 export function* migrateVmaPages(sim: Simulator, args: MigrateVma): Step<void> {
   const frame = { name: 'migrate_vma_pages', detail: sim.describeRange(args.start, args.end) };
+  args.phase = 'pages';
   yield* enter(sim.kstack, frame, function* () {
     const f = sim.frames;
     let firstHole = -1;
@@ -382,9 +387,12 @@ function removeMigrationPtes(sim: Simulator, mm: Mm, vpn: number, n: number, old
 /** migrate_vma_finalize: migration entries point at dst (migrated) or src again; old pages go. */
 export function* migrateVmaFinalize(sim: Simulator, args: MigrateVma): Step<void> {
   const frame = { name: 'migrate_vma_finalize', detail: sim.describeRange(args.start, args.end) };
+  args.phase = 'finalize';
   yield* enter(sim.kstack, frame, function* () {
     yield* finalizeEntries(sim, args);
   });
+  const i = sim.pendingMigrations.indexOf(args);
+  if (i >= 0) sim.pendingMigrations.splice(i, 1);
 }
 
 function* finalizeEntries(sim: Simulator, args: MigrateVma): Step<void> {

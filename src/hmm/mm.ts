@@ -5,6 +5,15 @@ import type { MmuIntervalNotifier } from './mmuNotifier';
 import { PageTable } from './pgtable';
 import { VmaList } from './vma';
 
+export interface MmState {
+  readonly vmas: VmaList;
+  readonly pt: PageTable;
+  readonly notifiers: MmuIntervalNotifier[];
+  readonly invalidateSeq: number;
+  readonly activeInvalidateRanges: number;
+  readonly alive: boolean;
+}
+
 export class Mm {
   vmas = new VmaList();
   pt = new PageTable();
@@ -14,6 +23,23 @@ export class Mm {
   invalidateSeq = 2;
   activeInvalidateRanges = 0;
   alive = true;
+  save(): MmState {
+    return {
+      vmas: this.vmas.clone(), pt: this.pt.clone(), notifiers: this.notifiers.slice(),
+      invalidateSeq: this.invalidateSeq, activeInvalidateRanges: this.activeInvalidateRanges, alive: this.alive,
+    };
+  }
+
+  load(s: MmState): void {
+    this.vmas = s.vmas.clone();
+    this.pt = s.pt.clone();
+    this.notifiers.length = 0;
+    this.notifiers.push(...s.notifiers);
+    this.invalidateSeq = s.invalidateSeq;
+    this.activeInvalidateRanges = s.activeInvalidateRanges;
+    this.alive = s.alive;
+  }
+
   constructor(
     readonly id: number,
     /** The process name the script uses (`main`, or the name given to fork). */

@@ -23,6 +23,14 @@ export const PG_TAIL = 1 << 3;
 /** PageAnonExclusive: only one mm maps this anonymous page, so a write may reuse it. */
 export const PG_ANON_EXCLUSIVE = 1 << 4;
 
+export interface FramesState {
+  readonly arrays: (Uint8Array | Int32Array | Float64Array)[];
+  readonly nextSystem: number;
+  readonly freeSystem: number[];
+  readonly freeSystemHuge: number[];
+  readonly systemInUse: number;
+}
+
 export const ZERO_PFN = 0;
 export const HUGE_ZERO_PFN = HPAGE_PMD_NR;
 /** No page: used in entries without a frame. */
@@ -185,6 +193,34 @@ export class PageFrames {
     this.systemInUse -= n;
     if (order === 0) this.freeSystem.push(pfn);
     else this.freeSystemHuge.push(pfn);
+  }
+
+  /** A copy of every frame in use and of the allocator (checkpoints for reverse debugging). */
+  save(): FramesState {
+    const n = this.nextSystem;
+    return {
+      arrays: [this.zone, this.device, this.flags, this.order, this.refcount, this.mapcount, this.pincount,
+        this.contentId, this.contentPage, this.deviceData, this.index].map((a) => a.slice(0, n)),
+      nextSystem: n,
+      freeSystem: this.freeSystem.slice(),
+      freeSystemHuge: this.freeSystemHuge.slice(),
+      systemInUse: this.systemInUse,
+    };
+  }
+
+  load(s: FramesState): void {
+    const targets = [this.zone, this.device, this.flags, this.order, this.refcount, this.mapcount, this.pincount,
+      this.contentId, this.contentPage, this.deviceData, this.index];
+    targets.forEach((a, i) => {
+      a.set(s.arrays[i]!);
+      a.fill(i === 9 ? -1 : 0, s.nextSystem);
+    });
+    this.nextSystem = s.nextSystem;
+    this.freeSystem.length = 0;
+    this.freeSystem.push(...s.freeSystem);
+    this.freeSystemHuge.length = 0;
+    this.freeSystemHuge.push(...s.freeSystemHuge);
+    this.systemInUse = s.systemInUse;
   }
 
   /** Bytes held by the page arrays (for the benchmark's bytes-per-page figure). */

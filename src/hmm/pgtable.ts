@@ -35,6 +35,18 @@ export class PteTable {
   pmd = false;
   /** Entries that are not pte_none. */
   used = 0;
+
+  clone(): PteTable {
+    const t = new PteTable();
+    t.kind.set(this.kind);
+    t.bits.set(this.bits);
+    t.pfn.set(this.pfn);
+    t.expectId.set(this.expectId);
+    t.expectPage.set(this.expectPage);
+    t.pmd = this.pmd;
+    t.used = this.used;
+    return t;
+  }
 }
 
 export function pmdIndex(vpn: number): number {
@@ -42,9 +54,15 @@ export function pmdIndex(vpn: number): number {
 }
 
 export class PageTable {
-  readonly tables = new Map<number, PteTable>();
+  tables = new Map<number, PteTable>();
   /** PMD indices whose entries changed since the last invariant check. */
   readonly dirty = new Set<number>();
+
+  clone(): PageTable {
+    const c = new PageTable();
+    for (const [idx, t] of this.tables) c.tables.set(idx, t.clone());
+    return c;
+  }
 
   lookup(vpn: number): PteTable | undefined {
     return this.tables.get(pmdIndex(vpn));

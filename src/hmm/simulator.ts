@@ -13,11 +13,12 @@ import { forkMm } from './fork';
 import { pinUserPage, unpinUserPage } from './gup';
 import { checkInvariants } from './invariants';
 import { cpuAccessAllowed, doPteNone, handleMmFault, setExpected, thpEligible } from './memory';
-import { Device, type DeviceMemoryType } from './memremap';
-import { Mm } from './mm';
+import { Device, type DeviceMemoryType, type DeviceState } from './memremap';
+import { Mm, type MmState } from './mm';
 import { doMadvise, doMmap, doMprotect, doMunmap, exitMmap, type MadviseName, type ProtName } from './mmap';
+import type { MigrateVma } from './migrateDevice';
 import type { MmuNotifierRange } from './mmuNotifier';
-import { PageFrames, Zone } from './page';
+import { type FramesState, PageFrames, Zone } from './page';
 import { Pte, PTE_WRITE } from './pgtable';
 import { drain, type KernelFrame, type Step } from './step';
 import { Clock, DEFAULT_TIMING, type TimingModel } from './timing';
@@ -63,6 +64,25 @@ export interface PageState {
 
 export class SimError extends Error {}
 
+export interface SimState {
+  readonly frames: FramesState;
+  readonly contents: number;
+  readonly log: { length: number; lastStep: number };
+  readonly now: number;
+  readonly devices: DeviceState[];
+  readonly mms: { mm: Mm; state: MmState }[];
+  readonly files: { name: string; obj: MemObject; pages: Map<number, number> }[];
+  readonly driver: ReturnType<DmirrorDriver['save']>;
+  readonly stats: { cpuFaults: number; notifierCalls: number; hmmRetries: number; devices: [string, DeviceStats][] };
+  readonly notifierRecords: number;
+  readonly bindings: [string, MappingBinding][];
+  readonly reservations: MappingBinding[];
+  readonly step: number;
+  readonly loc: SourceLoc | undefined;
+  readonly nextMmId: number;
+  readonly pendingMigrations: number;
+}
+
 export class Simulator {
   readonly frames = new PageFrames();
   readonly contents = new ContentStore();
@@ -75,6 +95,8 @@ export class Simulator {
   readonly driver: DmirrorDriver;
   readonly kstack: KernelFrame[] = [];
   readonly stats = { cpuFaults: 0, notifierCalls: 0, hmmRetries: 0, devices: new Map<string, DeviceStats>() };
+  /** migrate_vma calls between setup and finalize (shown by the debugger while paused inside). */
+  readonly pendingMigrations: MigrateVma[] = [];
   /** Every notifier callback, for `expect notified` (a statement looks at its own step). */
   readonly notifierRecords: NotifierRecord[] = [];
   /** Mapping names → their current addresses; `reservations` holds every live range. */
@@ -403,6 +425,70 @@ export class Simulator {
       for (const p of problems) this.emit('-', 0, 0, { kind: 'invariant', message: p });
       throw new SimError(`invariant violated: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`);
     }
+  }
+
+  /**
+   * Everything the machine holds, copied (at a statement boundary): a checkpoint for reverse
+   * debugging. Objects keep their identity across save/load, so references stay valid.
+   */
+  save(): SimState {
+    if (this.kstack.length > 0) throw new SimError('checkpoint inside a statement');
+    return {
+      frames: this.frames.save(),
+      contents: this.contents.size,
+      log: this.log.save(),
+      now: this.clock.now,
+      devices: this.devices.map((d) => d.save()),
+      mms: this.mms.map((mm) => ({ mm, state: mm.save() })),
+      files: [...this.files].map(([name, obj]) => ({ name, obj, pages: new Map(obj.pages) })),
+      driver: this.driver.save(),
+      stats: {
+        cpuFaults: this.stats.cpuFaults, notifierCalls: this.stats.notifierCalls, hmmRetries: this.stats.hmmRetries,
+        devices: [...this.stats.devices].map(([k, v]) => [k, { ...v }] as [string, DeviceStats]),
+      },
+      notifierRecords: this.notifierRecords.length,
+      bindings: [...this.bindings],
+      reservations: this.reservations.slice(),
+      step: this.step,
+      loc: this.loc,
+      nextMmId: this.nextMmId,
+      pendingMigrations: this.pendingMigrations.length,
+    };
+  }
+
+  load(s: SimState): void {
+    this.frames.load(s.frames);
+    this.contents.truncate(s.contents);
+    this.log.load(s.log);
+    this.clock.now = s.now;
+    this.devices.length = s.devices.length;
+    s.devices.forEach((d, i) => this.devices[i]!.load(d));
+    this.mms.length = 0;
+    for (const { mm, state } of s.mms) {
+      mm.load(state);
+      this.mms.push(mm);
+    }
+    this.files.clear();
+    for (const f of s.files) {
+      f.obj.pages.clear();
+      for (const [k, v] of f.pages) f.obj.pages.set(k, v);
+      this.files.set(f.name, f.obj);
+    }
+    this.driver.load(s.driver);
+    this.stats.cpuFaults = s.stats.cpuFaults;
+    this.stats.notifierCalls = s.stats.notifierCalls;
+    this.stats.hmmRetries = s.stats.hmmRetries;
+    this.stats.devices.clear();
+    for (const [k, v] of s.stats.devices) this.stats.devices.set(k, { ...v });
+    this.notifierRecords.length = s.notifierRecords;
+    this.bindings.clear();
+    for (const [k, v] of s.bindings) this.bindings.set(k, v);
+    this.reservations.length = 0;
+    this.reservations.push(...s.reservations);
+    this.step = s.step;
+    this.loc = s.loc;
+    this.nextMmId = s.nextMmId;
+    this.pendingMigrations.length = s.pendingMigrations;
   }
 
   /** Run a step to its end (no pausing). */

@@ -32,8 +32,19 @@ export interface Frame {
   iter: number;
   readonly count: number;
   readonly varName: string | undefined;
-  /** Where the block started (its header line). */
+  /** Where the block started (its header line) and where its `}` is. */
   readonly headerLoc: Loc | undefined;
+  readonly endLoc: Loc | undefined;
+}
+
+/** What an interpreter checkpoint holds (the simulator saves its own state). */
+export interface InterpreterState {
+  readonly frames: Frame[];
+  readonly last: LastResult;
+  readonly lastActionStep: number;
+  readonly forkCount: number;
+  readonly finished: boolean;
+  readonly error: RuntimeError | undefined;
 }
 
 /** `last`: the result of the last device operation. */
@@ -99,15 +110,44 @@ export class Interpreter {
   }
 
   private newFrame(kind: FrameKind, name: string, body: readonly Stmt[], process: Mm, vars: Map<string, number>,
-    headerLoc: Loc | undefined, count = 1, varName?: string): Frame {
-    return { kind, name, body, pc: 0, process, vars, iter: 0, count, varName, headerLoc };
+    headerLoc: Loc | undefined, count = 1, varName?: string, endLoc?: Loc): Frame {
+    return { kind, name, body, pc: 0, process, vars, iter: 0, count, varName, headerLoc, endLoc };
   }
 
-  /** The statement that runs next (after popping finished frames), or undefined at the end. */
+  save(): InterpreterState {
+    return {
+      frames: this.frames.map((f) => ({ ...f, vars: new Map(f.vars) })),
+      last: { ...this.last },
+      lastActionStep: this.lastActionStep,
+      forkCount: this.forkCount,
+      finished: this.finished,
+      error: this.error,
+    };
+  }
+
+  load(s: InterpreterState): void {
+    this.frames.length = 0;
+    for (const f of s.frames) this.frames.push({ ...f, vars: new Map(f.vars) });
+    Object.assign(this.last, s.last);
+    this.lastActionStep = s.lastActionStep;
+    this.forkCount = s.forkCount;
+    this.finished = s.finished;
+    this.error = s.error;
+  }
+
+  /**
+   * The statement that runs next (after popping finished blocks), or undefined at the end. At
+   * the end of a `fork {` block it is the child's exit, located at the block's `}`.
+   */
   nextStatement(): Stmt | undefined {
     this.settle();
     const f = this.frames[this.frames.length - 1];
-    return f?.body[f.pc];
+    if (f === undefined) return undefined;
+    if (f.kind === 'fork' && f.pc >= f.body.length) {
+      const loc = f.endLoc ?? f.headerLoc ?? { line: 1, col: 1 };
+      return { kind: 'exit', process: f.process.name, processLoc: loc, loc };
+    }
+    return f.body[f.pc];
   }
 
   get process(): Mm {
@@ -128,13 +168,8 @@ export class Interpreter {
         if (f.varName !== undefined) f.vars.set(f.varName, f.iter);
         continue;
       }
-      if (f.kind === 'fork') {
-        // The child exits at the block's end: run its teardown as part of this settle.
-        this.frames.pop();
-        drain(this.sim.exit(f.process));
-        continue;
-      }
-      if (f.kind === 'script') return;
+      // A fork block's end is a step of its own: the child's exit (see nextStatement).
+      if (f.kind === 'fork' || f.kind === 'script') return;
       this.frames.pop();
     }
   }
@@ -148,7 +183,8 @@ export class Interpreter {
       return { kind: 'done' };
     }
     const frame = this.frames[this.frames.length - 1]!;
-    frame.pc++;
+    if (frame.kind === 'fork' && frame.pc >= frame.body.length) this.frames.pop();
+    else frame.pc++;
     this.sim.step++;
     this.sim.loc = { file: this.file, line: stmt.loc.line, col: stmt.loc.col };
     try {
@@ -402,14 +438,14 @@ export class Interpreter {
         this.requireAlive(mm, stmt.loc);
         const name = `${mm.name}.child${++this.forkCount}`;
         const child = yield* sim.fork(mm, name);
-        this.frames.push(this.newFrame('fork', `fork ${name}`, stmt.body, child, new Map(frame.vars), stmt.loc));
+        this.frames.push(this.newFrame('fork', `fork ${name}`, stmt.body, child, new Map(frame.vars), stmt.loc, 1, undefined, stmt.endLoc));
         return;
       }
       case 'as': {
         const p = sim.process(stmt.process);
         if (p === undefined) throw new Fail(stmt.processLoc, `no process ${stmt.process}`);
         this.requireAlive(p, stmt.processLoc);
-        this.frames.push(this.newFrame('as', `as ${stmt.process}`, stmt.body, p, new Map(frame.vars), stmt.loc));
+        this.frames.push(this.newFrame('as', `as ${stmt.process}`, stmt.body, p, new Map(frame.vars), stmt.loc, 1, undefined, stmt.endLoc));
         return;
       }
       case 'exit': {
@@ -422,7 +458,7 @@ export class Interpreter {
       case 'call': {
         const fn = this.fns.get(stmt.name);
         if (fn === undefined) throw new Fail(stmt.nameLoc, `no fn ${stmt.name}`);
-        this.frames.push(this.newFrame('fn', stmt.name, fn.body, mm, new Map(frame.vars), stmt.loc));
+        this.frames.push(this.newFrame('fn', stmt.name, fn.body, mm, new Map(frame.vars), stmt.loc, 1, undefined, fn.endLoc));
         return;
       }
       case 'repeat': {
@@ -430,7 +466,7 @@ export class Interpreter {
         if (n <= 0) return;
         const vars = new Map(frame.vars);
         if (stmt.var !== undefined) vars.set(stmt.var, 0);
-        this.frames.push(this.newFrame('repeat', stmt.var ? `repeat ${stmt.var}` : 'repeat', stmt.body, mm, vars, stmt.loc, n, stmt.var));
+        this.frames.push(this.newFrame('repeat', stmt.var ? `repeat ${stmt.var}` : 'repeat', stmt.body, mm, vars, stmt.loc, n, stmt.var, stmt.endLoc));
         return;
       }
       case 'print':
