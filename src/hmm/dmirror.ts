@@ -23,7 +23,7 @@ import {
   MmuIntervalNotifier, type MmuIntervalNotifierOps, type MmuNotifierRange, mmuIntervalNotifierInsert,
   mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq,
 } from './mmuNotifier';
-import { NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_TAIL, Zone } from './page';
+import { NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_TAIL, Zone, ZERO_PFN } from './page';
 import { makeDeviceExclusive } from './rmap';
 import type { Simulator } from './simulator';
 import { enter, type Step } from './step';
@@ -556,7 +556,8 @@ export class DmirrorDriver {
     const local = f.device[pfn] === m.device.index;
     if (zone === Zone.DEVICE_PRIVATE) v = local ? HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL : HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE;
     else if (zone === Zone.DEVICE_COHERENT) v = local ? HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL : HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE;
-    else if (zone === Zone.ZERO) v = HMM_DMIRROR_PROT_ZERO;
+    // is_zero_pfn: only the 4 KiB zero page; the huge zero page reports no ZERO bit.
+    else if (zone === Zone.ZERO && pfn === ZERO_PFN) v = HMM_DMIRROR_PROT_ZERO;
     v |= (flags & HMM_PFN_WRITE) !== 0 ? HMM_DMIRROR_PROT_WRITE : HMM_DMIRROR_PROT_READ;
     if (order === HPAGE_PMD_ORDER) v |= HMM_DMIRROR_PROT_PMD;
     return v;
@@ -566,7 +567,7 @@ export class DmirrorDriver {
   *exclusive(m: Dmirror, start: number, npages: number): Step<DmirrorResult> {
     if (npages <= 0) return errorResult(-EINVAL);
     for (let v = start; v < start + npages; v++) {
-      const pfn = yield* makeDeviceExclusive(this.sim, m.mm, v, null);
+      const pfn = yield* makeDeviceExclusive(this.sim, m.mm, v, null, m.device);
       if (pfn < 0) return errorResult(pfn);
       this.store(m, v, pfn, Dpt.ATOMIC);
     }

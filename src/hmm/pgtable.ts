@@ -20,6 +20,14 @@ export const enum Pte {
 /** Entry bits. */
 export const PTE_WRITE = 1 << 0;
 export const PTE_DIRTY = 1 << 1;
+/** Device-exclusive entries: which device made them, plus one, in bits 4..7 (model bookkeeping). */
+const PTE_MAKER_SHIFT = 4;
+export function exclusiveMakerBits(deviceIndex: number): number {
+  return ((deviceIndex + 1) & 0xf) << PTE_MAKER_SHIFT;
+}
+export function exclusiveMaker(bits: number): number {
+  return (bits >> PTE_MAKER_SHIFT) - 1;
+}
 
 export class PteTable {
   readonly kind = new Uint8Array(PTRS_PER_PTE);

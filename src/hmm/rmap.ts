@@ -8,12 +8,15 @@ import type { Device } from './memremap';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_FILE } from './page';
-import { Pte, PTE_DIRTY, PTE_WRITE } from './pgtable';
+import { exclusiveMakerBits, Pte, PTE_DIRTY, PTE_WRITE } from './pgtable';
 import type { Simulator } from './simulator';
 import { enter, type Step } from './step';
 
-/** make_device_exclusive(mm, addr, owner): the page's pfn, or -errno. */
-export function* makeDeviceExclusive(sim: Simulator, mm: Mm, vpn: number, owner: Device | null): Step<number> {
+/**
+ * make_device_exclusive(mm, addr, owner): the page's pfn, or -errno. `madeBy` is recorded in the
+ * entry (the kernel keeps no such field; the script's `is exclusive DEV` names it).
+ */
+export function* makeDeviceExclusive(sim: Simulator, mm: Mm, vpn: number, owner: Device | null, madeBy: Device): Step<number> {
   const frame = { name: 'make_device_exclusive', detail: sim.describeRange(vpn, vpn + 1) };
   return yield* enter(sim.kstack, frame, function* () {
     for (let attempt = 0; attempt < 8; attempt++) {
@@ -29,7 +32,7 @@ export function* makeDeviceExclusive(sim: Simulator, mm: Mm, vpn: number, owner:
         const s = vpn % PTRS_PER_PTE;
         // Re-check that the same page is still mapped writable; else retry.
         if (t === undefined || t.kind[s] !== Pte.PRESENT || t.pfn[s] !== pfn || (t.bits[s]! & PTE_WRITE) === 0) return;
-        mm.pt.set(vpn, Pte.DEVICE_EXCLUSIVE, pfn, PTE_WRITE | PTE_DIRTY);
+        mm.pt.set(vpn, Pte.DEVICE_EXCLUSIVE, pfn, PTE_WRITE | PTE_DIRTY | exclusiveMakerBits(madeBy.index));
         done = true;
       });
       if (done) {

@@ -19,7 +19,7 @@ import { doMadvise, doMmap, doMprotect, doMunmap, exitMmap, type MadviseName, ty
 import type { MigrateVma } from './migrateDevice';
 import type { MmuNotifierRange } from './mmuNotifier';
 import { type FramesState, PageFrames, Zone } from './page';
-import { Pte, PTE_WRITE } from './pgtable';
+import { exclusiveMaker, Pte, PTE_WRITE } from './pgtable';
 import { drain, type KernelFrame, type Step } from './step';
 import { Clock, DEFAULT_TIMING, type TimingModel } from './timing';
 import { MemObject } from './vma';
@@ -379,18 +379,14 @@ export class Simulator {
     const pinned = f.pincount[head]! > 0;
     const huge = t!.pmd;
     const zone = f.zone[pfn] as Zone;
-    if (kind === Pte.DEVICE_EXCLUSIVE) return { kind: 'exclusive', device: this.exclusiveOwner(mm, vpn), writable, shared, pinned, pfn, huge };
+    if (kind === Pte.DEVICE_EXCLUSIVE) {
+      return { kind: 'exclusive', device: this.devices[exclusiveMaker(t!.bits[s]!)]?.name, writable, shared, pinned, pfn, huge };
+    }
     if (zone === Zone.ZERO) return { kind: 'zero', writable: false, shared: true, pfn, huge };
     if (zone === Zone.DEVICE_PRIVATE || zone === Zone.DEVICE_COHERENT) {
       return { kind: 'device', device: this.devices[f.device[pfn]!]!.name, writable, shared, pinned, pfn, huge };
     }
     return { kind: 'system', writable, shared, pinned, pfn, huge };
-  }
-
-  /** The device whose mirror holds an atomic entry for an exclusive page (dmirror passes owner NULL). */
-  private exclusiveOwner(mm: Mm, vpn: number): string | undefined {
-    const m = this.driver.mirrors.find((x) => x.mm === mm && x.tagAt(vpn) === 1);
-    return m?.device.name;
   }
 
   /** Content of what the process would read at `vpn` without faulting: [id, page] or undefined. */

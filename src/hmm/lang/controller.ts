@@ -1,0 +1,674 @@
+// Layer: the .hmm language (src/hmm/lang). Imports the interpreter and the simulator; no DAP.
+// Execution control for a debugger: line breakpoints (conditions, hit counts, logpoints), event
+// breakpoints on what the simulator does (device faults, CPU faults on device pages, skipped
+// migrations, notifier invalidations, failures, invariant violations), data breakpoints on page
+// residency, stepping through statements and into kernel phases, pause, and reverse execution
+// that really rewinds state: checkpoints of the whole machine plus deterministic replay.
+
+import type { SimEvent } from '../events';
+import type { Mm } from '../mm';
+import { Simulator, type SimState } from '../simulator';
+import type { Step } from '../step';
+import type { Diagnostic, Script, Stmt } from './ast';
+import { type InterpreterState, Interpreter, type RuntimeError, type StatementOutcome } from './interpreter';
+import { diagnose } from './runner';
+
+export type EventFilterId = 'deviceFault' | 'cpuFaultOnDevice' | 'migrationSkip' | 'notifier' | 'failure' | 'invariant';
+
+export const EVENT_FILTERS: readonly { id: EventFilterId; label: string; description: string; conditionDescription: string; default: boolean }[] = [
+  { id: 'deviceFault', label: 'Device fault', description: 'A device touched a page its page table does not map', conditionDescription: 'e.g. gpu0 a[0..4] write', default: false },
+  { id: 'cpuFaultOnDevice', label: 'CPU fault on a device page', description: 'The CPU touched a device-private page (migrate_to_ram)', conditionDescription: 'e.g. gpu0 a[3] read', default: false },
+  { id: 'migrationSkip', label: 'Migration skipped a page', description: 'migrate_vma left a page behind (pinned, shared, other owner, …)', conditionDescription: 'e.g. gpu0 a', default: false },
+  { id: 'notifier', label: 'Notifier invalidation', description: "A mirror's interval notifier invalidated a range", conditionDescription: 'e.g. CLEAR gpu0 a[0..8]', default: false },
+  { id: 'failure', label: 'Failed operation or expectation', description: 'A runtime error: a failed device operation, expect, or SIGSEGV', conditionDescription: '', default: true },
+  { id: 'invariant', label: 'Invariant violation', description: 'The simulator caught itself breaking an invariant (a bug report)', conditionDescription: '', default: true },
+];
+
+/** What an event breakpoint's condition narrows to: device, page range, access, event kind. */
+export interface EventCondition {
+  device?: string;
+  range?: { start: number; end: number };
+  access?: 'read' | 'write';
+  event?: string;
+}
+
+export interface LineBreakpoint {
+  readonly id: number;
+  /** The line asked for and the statement line it was moved to. */
+  readonly requestedLine: number;
+  readonly line: number;
+  readonly verified: boolean;
+  readonly message?: string;
+  readonly condition?: string;
+  readonly hitCondition?: string;
+  readonly logMessage?: string;
+  hits: number;
+}
+
+export interface DataWatch {
+  readonly id: number;
+  readonly label: string;
+  readonly mmId: number;
+  readonly start: number;
+  readonly end: number;
+  fingerprint: string;
+}
+
+export type StopReason = 'entry' | 'step' | 'breakpoint' | 'exception' | 'pause' | 'data breakpoint' | 'goto';
+
+export interface StopInfo {
+  readonly reason: StopReason;
+  readonly description: string;
+  readonly breakpointIds?: number[];
+  /** The simulator event that stopped us (event breakpoints). */
+  readonly event?: SimEvent;
+  readonly filter?: EventFilterId;
+  readonly error?: RuntimeError;
+}
+
+export type RunResult =
+  | { readonly kind: 'stopped'; readonly stop: StopInfo }
+  | { readonly kind: 'ended'; readonly error?: RuntimeError };
+
+/** Where execution is: statements completed, and kernel frames entered in the next one. */
+export interface Position {
+  readonly done: number;
+  readonly phase: number;
+}
+
+type Mode =
+  | { kind: 'continue' }
+  | { kind: 'over'; depth: number; kdepth: number }
+  | { kind: 'in' }
+  | { kind: 'out'; depth: number; kdepth: number };
+
+interface Checkpoint {
+  readonly done: number;
+  readonly sim: SimState;
+  readonly interp: InterpreterState;
+}
+
+/** Checkpoint spacing starts here and doubles whenever the list is thinned. */
+const FIRST_CHECKPOINT_INTERVAL = 32;
+const MAX_CHECKPOINTS = 64;
+/** How long one slice of a run holds the event loop before letting requests (pause) in. */
+const SLICE_MS = 20;
+
+export interface ControllerHost {
+  /** Logpoint output and `print` text. */
+  output(text: string, line: number | undefined): void;
+}
+
+export class ScriptController {
+  sim!: Simulator;
+  interp!: Interpreter;
+  readonly script: Script;
+  readonly diagnostics: Diagnostic[];
+  private current: Step<StatementOutcome> | undefined;
+  private phase = 0;
+  private lineBps: LineBreakpoint[] = [];
+  private filters = new Map<EventFilterId, EventCondition | undefined>();
+  private watches: DataWatch[] = [];
+  private nextId = 1;
+  private checkpoints: Checkpoint[] = [];
+  private checkpointInterval = FIRST_CHECKPOINT_INTERVAL;
+  private pendingStop: StopInfo | undefined;
+  private pauseRequested = false;
+  private replaying = false;
+  /** A stop before statement N must not fire again when resuming at N. */
+  private resumeFrom: Position | undefined;
+  ended = false;
+  endError: RuntimeError | undefined;
+
+  constructor(readonly file: string, readonly text: string, private readonly host: ControllerHost) {
+    const d = diagnose(file, text);
+    this.script = d.script;
+    this.diagnostics = d.diagnostics;
+    for (const f of EVENT_FILTERS) if (f.default) this.filters.set(f.id, undefined);
+    this.reset();
+  }
+
+  /** A fresh machine at the first statement (launch and restart). */
+  reset(): void {
+    this.sim = new Simulator();
+    this.interp = new Interpreter(this.script, { sim: this.sim, output: (t) => this.host.output(t, this.sim.loc?.line) });
+    this.sim.log.listeners.push((e) => this.onEvent(e));
+    this.current = undefined;
+    this.phase = 0;
+    this.checkpoints = [];
+    this.checkpointInterval = FIRST_CHECKPOINT_INTERVAL;
+    this.pendingStop = undefined;
+    this.resumeFrom = undefined;
+    this.ended = false;
+    this.endError = undefined;
+    for (const b of this.lineBps) b.hits = 0;
+    for (const w of this.watches) w.fingerprint = '';
+  }
+
+  get position(): Position {
+    return this.current === undefined ? { done: this.sim.step, phase: 0 } : { done: this.sim.step - 1, phase: this.phase };
+  }
+
+  /** Inside a statement, paused at a kernel frame. */
+  get inKernel(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** The statement about to run (or running, when paused in a kernel frame). */
+  currentStatement(): Stmt | undefined {
+    if (this.current !== undefined) {
+      const loc = this.sim.loc;
+      return loc === undefined ? undefined : this.statementAtLine(loc.line);
+    }
+    return this.interp.nextStatement();
+  }
+
+  // ---- breakpoints ------------------------------------------------------------------------
+
+  /** Lines that hold a statement, for moving breakpoints to the next one. */
+  private statementLines(): number[] {
+    const lines = new Set<number>();
+    const walk = (body: readonly Stmt[]): void => {
+      for (const s of body) {
+        if (s.kind !== 'fn' && s.kind !== 'kernel') lines.add(s.loc.line);
+        if ('body' in s && Array.isArray(s.body) && s.kind !== 'kernel') {
+          walk(s.body as Stmt[]);
+          if ((s.kind === 'forkBlock') && 'endLoc' in s) lines.add(s.endLoc.line);
+        }
+      }
+    };
+    walk(this.script.body);
+    return [...lines].sort((a, b) => a - b);
+  }
+
+  private statementAtLine(line: number): Stmt | undefined {
+    let found: Stmt | undefined;
+    const walk = (body: readonly Stmt[]): void => {
+      for (const s of body) {
+        if (s.loc.line === line) found ??= s;
+        if ('body' in s && Array.isArray(s.body) && s.kind !== 'kernel') walk(s.body as Stmt[]);
+      }
+    };
+    walk(this.script.body);
+    return found;
+  }
+
+  setLineBreakpoints(reqs: readonly { line: number; condition?: string; hitCondition?: string; logMessage?: string }[]): LineBreakpoint[] {
+    const lines = this.statementLines();
+    this.lineBps = reqs.map((r) => {
+      const line = lines.find((l) => l >= r.line);
+      const problem = r.condition !== undefined ? conditionProblem(r.condition) : undefined;
+      const hitProblem = r.hitCondition !== undefined && parseHitCondition(r.hitCondition) === undefined
+        ? `hit count '${r.hitCondition}' is not N, >= N, > N, == N or % N` : undefined;
+      return {
+        id: this.nextId++, requestedLine: r.line, line: line ?? r.line, verified: line !== undefined && !problem && !hitProblem,
+        message: line === undefined ? 'no statement at or after this line' : problem ?? hitProblem,
+        condition: r.condition, hitCondition: r.hitCondition, logMessage: r.logMessage, hits: 0,
+      };
+    });
+    return this.lineBps;
+  }
+
+  setEventFilters(filters: readonly { id: string; condition?: string }[]): { verified: boolean; message?: string }[] {
+    this.filters.clear();
+    return filters.map((f) => {
+      if (!EVENT_FILTERS.some((x) => x.id === f.id)) return { verified: false, message: `unknown filter ${f.id}` };
+      const parsed = f.condition ? this.parseEventCondition(f.condition) : undefined;
+      if (typeof parsed === 'string') return { verified: false, message: parsed };
+      this.filters.set(f.id as EventFilterId, parsed);
+      return { verified: true };
+    });
+  }
+
+  /** `gpu0 a[0..4] write CLEAR`: any order; every term narrows. */
+  parseEventCondition(text: string): EventCondition | string {
+    const c: EventCondition = {};
+    for (const term of text.trim().split(/\s+/).filter(Boolean)) {
+      if (term === 'read' || term === 'write') c.access = term;
+      else if (/^[A-Z_]+$/.test(term)) c.event = term;
+      else if (this.sim.devices.some((d) => d.name === term) || this.script.body.some((s) => s.kind === 'device' && s.name === term)) c.device = term;
+      else {
+        const r = this.resolveRangeText(term);
+        if (typeof r === 'string') return `'${term}': ${r}`;
+        c.range = r;
+      }
+    }
+    return c;
+  }
+
+  /** `a`, `a[3]`, `a[2..6]`, `a[..4]`, `a[4..]` → virtual pages, once the mapping exists. */
+  resolveRangeText(text: string): { start: number; end: number; label: string } | string {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d*)(\.\.)?(\d*)\])?$/.exec(text.trim());
+    if (!m) return 'not a range (write a, a[3] or a[2..6])';
+    const name = m[1]!;
+    const declared = this.script.body.some((s) => s.kind === 'mmap' && s.name === name) || hasMmap(this.script.body, name);
+    const b = this.sim.bindings.get(name);
+    if (b === undefined) return declared ? `${name} is not mapped yet` : `no mapping named ${name}`;
+    const single = m[2] !== undefined && m[2] !== '' && m[3] === undefined;
+    const s = m[2] ? Number(m[2]) : 0;
+    const e = single ? s + 1 : m[4] ? Number(m[4]) : b.pages;
+    if (m[1] && m[2] === undefined && m[3] === undefined) return { start: b.start, end: b.start + b.pages, label: name };
+    if (s >= e || e > b.pages) return `outside ${name} (${b.pages} pages)`;
+    return { start: b.start + s, end: b.start + e, label: text.trim() };
+  }
+
+  /** Watch a page range's residency and device mappings (data breakpoint). */
+  addWatch(text: string, mm: Mm = this.interp.process): DataWatch | string {
+    const r = this.resolveRangeText(text);
+    if (typeof r === 'string') return r;
+    const w: DataWatch = { id: this.nextId++, label: r.label, mmId: mm.id, start: r.start, end: r.end, fingerprint: '' };
+    w.fingerprint = this.fingerprint(w);
+    this.watches.push(w);
+    return w;
+  }
+
+  setWatches(texts: readonly string[]): (DataWatch | string)[] {
+    this.watches = [];
+    return texts.map((t) => this.addWatch(t));
+  }
+
+  get dataWatches(): readonly DataWatch[] {
+    return this.watches;
+  }
+
+  private fingerprint(w: DataWatch): string {
+    const mm = this.sim.mms.find((m) => m.id === w.mmId);
+    if (mm === undefined) return 'gone';
+    const parts: string[] = [];
+    for (let v = w.start; v < w.end; v++) {
+      const st = this.sim.pageState(mm, v);
+      let s = `${st.kind}${st.device ?? ''}${st.writable ? 'w' : ''}`;
+      for (const d of this.sim.devices) s += this.sim.mirrorMapping(mm, d, v)[0];
+      parts.push(s);
+    }
+    return parts.join(',');
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  private onEvent(e: SimEvent): void {
+    if (this.replaying || this.pendingStop !== undefined) return;
+    const hit = this.matchEvent(e);
+    if (hit !== undefined) this.pendingStop = hit;
+  }
+
+  private matchEvent(e: SimEvent): StopInfo | undefined {
+    const check = (id: EventFilterId, device: string | undefined, access: 'read' | 'write' | undefined, event?: string): StopInfo | undefined => {
+      if (!this.filters.has(id)) return undefined;
+      const c = this.filters.get(id);
+      if (c?.device !== undefined && c.device !== device) return undefined;
+      if (c?.access !== undefined && c.access !== access) return undefined;
+      if (c?.event !== undefined && c.event !== event) return undefined;
+      if (c?.range !== undefined && (e.end <= c.range.start || e.start >= c.range.end)) return undefined;
+      return { reason: 'exception', description: describeEvent(this.sim, e), event: e, filter: id };
+    };
+    switch (e.kind) {
+      case 'deviceFault': return check('deviceFault', e.device, e.write ? 'write' : 'read');
+      case 'cpuFault':
+        return e.found.startsWith('device-private') ? check('cpuFaultOnDevice', e.found.split(' ')[1], e.write ? 'write' : 'read') : undefined;
+      case 'migrate': return e.phase === 'setup' && e.skipped.length > 0 ? check('migrationSkip', e.device, undefined) : undefined;
+      case 'notifier': return e.action === 'invalidated' ? check('notifier', e.mirror, undefined, e.event) : undefined;
+      case 'invariant': return check('invariant', undefined, undefined);
+      default: return undefined;
+    }
+  }
+
+  // ---- running -------------------------------------------------------------------------------
+
+  requestPause(): void {
+    this.pauseRequested = true;
+  }
+
+  continue(): Promise<RunResult> {
+    return this.run({ kind: 'continue' });
+  }
+
+  stepOver(): Promise<RunResult> {
+    return this.run({ kind: 'over', depth: this.interp.frames.length, kdepth: this.sim.kstack.length });
+  }
+
+  stepIn(): Promise<RunResult> {
+    return this.run({ kind: 'in' });
+  }
+
+  stepOut(): Promise<RunResult> {
+    return this.run({ kind: 'out', depth: this.interp.frames.length, kdepth: this.sim.kstack.length });
+  }
+
+  /** Stop on entry: at the first statement, before it runs. */
+  entryStop(): StopInfo {
+    this.resumeFrom = this.position;
+    return { reason: 'entry', description: 'Paused on entry' };
+  }
+
+  private async run(mode: Mode): Promise<RunResult> {
+    this.pauseRequested = false;
+    for (;;) {
+      const deadline = Date.now() + SLICE_MS;
+      while (Date.now() < deadline) {
+        const r = this.unit(mode);
+        if (r !== undefined) {
+          this.resumeFrom = this.position;
+          return r;
+        }
+      }
+      // Let other requests (pause, disconnect) in.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.pauseRequested) {
+        this.pauseRequested = false;
+        this.resumeFrom = this.position;
+        return { kind: 'stopped', stop: { reason: 'pause', description: 'Paused' } };
+      }
+    }
+  }
+
+  /** One unit of progress: start a statement, or run the current one to its next kernel frame or end. */
+  private unit(mode: Mode): RunResult | undefined {
+    if (this.ended) return { kind: 'ended', error: this.endError };
+    if (this.current === undefined) {
+      const stmt = this.interp.nextStatement();
+      if (stmt === undefined) return this.end(undefined);
+      const pos = this.position;
+      const resuming = this.resumeFrom !== undefined && this.resumeFrom.done === pos.done && this.resumeFrom.phase === 0;
+      this.resumeFrom = undefined;
+      if (!resuming) {
+        const stop = this.boundaryStop(mode, stmt);
+        if (stop !== undefined) return { kind: 'stopped', stop };
+      }
+      this.maybeCheckpoint();
+      this.current = this.interp.stepStatement();
+      this.phase = 0;
+    }
+    const r = this.current.next();
+    if (!r.done) {
+      this.phase++;
+      if (this.pendingStop !== undefined) return this.takePending();
+      const depth = r.value.depth;
+      if (mode.kind === 'in') return { kind: 'stopped', stop: { reason: 'step', description: `Entered ${r.value.frame.name}` } };
+      if (mode.kind === 'over' && mode.kdepth > 0 && depth <= mode.kdepth) return { kind: 'stopped', stop: { reason: 'step', description: `Entered ${r.value.frame.name}` } };
+      if (mode.kind === 'out' && mode.kdepth > 1 && depth < mode.kdepth) return { kind: 'stopped', stop: { reason: 'step', description: `Entered ${r.value.frame.name}` } };
+      return undefined;
+    }
+    this.current = undefined;
+    this.phase = 0;
+    const outcome = r.value;
+    if (outcome.kind === 'done') return this.end(undefined);
+    if (outcome.kind === 'error') {
+      const isInvariant = outcome.error.message.startsWith('invariant violated');
+      const filter: EventFilterId = isInvariant ? 'invariant' : 'failure';
+      this.pendingStop = undefined;
+      if (this.filters.has(filter)) {
+        return { kind: 'stopped', stop: { reason: 'exception', description: outcome.error.message, error: outcome.error, filter } };
+      }
+      return this.end(outcome.error);
+    }
+    if (this.pendingStop !== undefined) return this.takePending();
+    const watchStop = this.checkWatches();
+    if (watchStop !== undefined) return { kind: 'stopped', stop: watchStop };
+    return undefined;
+  }
+
+  private takePending(): RunResult {
+    const stop = this.pendingStop!;
+    this.pendingStop = undefined;
+    return { kind: 'stopped', stop };
+  }
+
+  private end(error: RuntimeError | undefined): RunResult {
+    this.ended = true;
+    this.endError = error;
+    return { kind: 'ended', error };
+  }
+
+  /** Before a statement runs: line breakpoints and the end of a step. */
+  private boundaryStop(mode: Mode, stmt: Stmt): StopInfo | undefined {
+    const line = stmt.loc.line;
+    const hits: number[] = [];
+    for (const b of this.lineBps) {
+      if (!b.verified || b.line !== line) continue;
+      if (b.condition !== undefined && !this.evalCondition(b.condition)) continue;
+      b.hits++;
+      if (b.hitCondition !== undefined && !hitConditionHolds(b.hitCondition, b.hits)) continue;
+      if (b.logMessage !== undefined) {
+        if (!this.replaying) this.host.output(this.interpolate(b.logMessage), line);
+        continue;
+      }
+      hits.push(b.id);
+    }
+    if (hits.length > 0) return { reason: 'breakpoint', description: 'Paused on breakpoint', breakpointIds: hits };
+    const depth = this.interp.frames.length;
+    switch (mode.kind) {
+      case 'in': return { reason: 'step', description: 'Step' };
+      case 'over': return depth <= mode.depth || mode.kdepth > 0 ? { reason: 'step', description: 'Step' } : undefined;
+      case 'out': return mode.kdepth > 0 || depth < mode.depth ? { reason: 'step', description: 'Step out' } : undefined;
+      default: return undefined;
+    }
+  }
+
+  private checkWatches(): StopInfo | undefined {
+    if (this.watches.length === 0 || this.replaying) return undefined;
+    const evs = this.sim.log.ofStep(this.sim.step);
+    for (const w of this.watches) {
+      if (!evs.some((e) => e.end > w.start && e.start < w.end) && w.fingerprint !== '') continue;
+      const fp = this.fingerprint(w);
+      if (fp !== w.fingerprint) {
+        const first = w.fingerprint === '';
+        w.fingerprint = fp;
+        if (!first) return { reason: 'data breakpoint', description: `${w.label} changed (residency or device mapping)`, breakpointIds: [w.id] };
+      }
+    }
+    return undefined;
+  }
+
+  // ---- conditions -----------------------------------------------------------------------------
+
+  /** `last.rc == EFAULT`, `c >= 3`, `stats.gpu0.faults > 0`, `time > 1000`. */
+  evalCondition(text: string): boolean {
+    const m = /^\s*(.+?)\s*(==|!=|<=|>=|<|>)\s*(.+?)\s*$/.exec(text);
+    if (!m) return Boolean(this.valueOf(text.trim()));
+    const a = this.valueOf(m[1]!);
+    const b = this.valueOf(m[3]!);
+    switch (m[2]) {
+      case '==': return a === b;
+      case '!=': return a !== b;
+      case '<': return a < b;
+      case '<=': return a <= b;
+      case '>': return a > b;
+      default: return a >= b;
+    }
+  }
+
+  /** The value of a name in conditions and logpoint `{…}`: numbers, loop variables, last.*, stats.*. */
+  valueOf(name: string): number {
+    const errnos: Record<string, number> = { EFAULT: -14, EPERM: -1, EINVAL: -22, ENOENT: -2, ENOMEM: -12, EBUSY: -16, EOPNOTSUPP: -95 };
+    if (/^-?(0x[0-9a-fA-F]+|\d+)$/.test(name)) return Number(name);
+    if (name in errnos) return errnos[name]!;
+    const frame = this.interp.frames[this.interp.frames.length - 1];
+    const v = frame?.vars.get(name);
+    if (v !== undefined) return v;
+    if (name === 'last.rc') return this.interp.last.rc;
+    if (name === 'last.cpages') return this.interp.last.cpages;
+    if (name === 'last.faults') return this.interp.last.faults;
+    if (name === 'time' || name === 'stats.time') return this.sim.clock.now;
+    if (name === 'stats.cpu.faults' || name === 'cpu.faults') return this.sim.stats.cpuFaults;
+    const sm = /^(?:stats\.)?([A-Za-z_]\w*)\.(faults|pages_in|pages_out|evictions)$/.exec(name);
+    if (sm) {
+      const s = this.sim.stats.devices.get(sm[1]!);
+      if (s) return { faults: s.faults, pages_in: s.pagesIn, pages_out: s.pagesOut, evictions: s.evictions }[sm[2] as 'faults'];
+    }
+    return NaN;
+  }
+
+  interpolate(message: string): string {
+    return message.replace(/\{([^}]+)\}/g, (_, expr: string) => {
+      const v = this.valueOf(expr.trim());
+      return Number.isNaN(v) ? `{${expr}?}` : String(v);
+    });
+  }
+
+  // ---- reverse execution -------------------------------------------------------------------
+
+  private maybeCheckpoint(): void {
+    if (this.replaying && this.checkpoints.some((c) => c.done === this.sim.step)) return;
+    const last = this.checkpoints[this.checkpoints.length - 1];
+    if (last !== undefined && this.sim.step - last.done < this.checkpointInterval && this.sim.step !== 0) return;
+    if (last !== undefined && last.done >= this.sim.step) return;
+    this.checkpoints.push({ done: this.sim.step, sim: this.sim.save(), interp: this.interp.save() });
+    if (this.checkpoints.length > MAX_CHECKPOINTS) {
+      // Thin: keep the first and every other one, and space new ones twice as far apart.
+      this.checkpoints = this.checkpoints.filter((_, i) => i === 0 || i % 2 === 0);
+      this.checkpointInterval *= 2;
+    }
+  }
+
+  /**
+   * Put the machine at `target` by restoring the nearest checkpoint and replaying (no stops, no
+   * output). Deterministic, so the state is exactly what it was.
+   */
+  goTo(target: Position): void {
+    let cp: Checkpoint | undefined;
+    for (const c of this.checkpoints) if (c.done <= target.done) cp = c;
+    this.replaying = true;
+    try {
+      if (cp === undefined) this.reset();
+      else {
+        this.sim.load(cp.sim);
+        this.interp.load(cp.interp);
+        this.current = undefined;
+        this.phase = 0;
+        this.ended = false;
+        this.endError = undefined;
+      }
+      this.checkpoints = this.checkpoints.filter((c) => c.done <= target.done);
+      while (this.sim.step < target.done) {
+        if (this.interp.nextStatement() === undefined) break;
+        this.maybeCheckpoint();
+        const r = this.interp.step();
+        if (r.kind !== 'ok') break;
+      }
+      if (target.phase > 0 && this.interp.nextStatement() !== undefined) {
+        this.current = this.interp.stepStatement();
+        this.phase = 0;
+        while (this.phase < target.phase) {
+          const r = this.current.next();
+          if (r.done) {
+            this.current = undefined;
+            this.phase = 0;
+            break;
+          }
+          this.phase++;
+        }
+      }
+    } finally {
+      this.replaying = false;
+      this.pendingStop = undefined;
+    }
+    this.resumeFrom = this.position;
+  }
+
+  /** One step backwards: the previous kernel frame of this statement, or the previous statement. */
+  stepBack(): RunResult {
+    const p = this.position;
+    if (p.done === 0 && p.phase === 0) return { kind: 'stopped', stop: { reason: 'entry', description: 'At the start' } };
+    this.goTo(p.phase > 0 ? { done: p.done, phase: p.phase - 1 } : { done: p.done - 1, phase: 0 });
+    return { kind: 'stopped', stop: { reason: 'step', description: 'Stepped back' } };
+  }
+
+  /**
+   * Run backwards to the latest earlier position where a breakpoint (line, event or data) would
+   * have stopped, or to the start. Replays from the beginning recording candidate positions.
+   */
+  reverseContinue(): RunResult {
+    const target = this.position;
+    const hits: { pos: Position; stop: StopInfo }[] = [];
+    this.reset();
+    const savedHost = this.host.output;
+    this.host.output = () => undefined;
+    try {
+      let lastBoundaryStopAt = -1;
+      for (;;) {
+        const p = this.position;
+        if (p.done > target.done || (p.done === target.done && p.phase >= target.phase)) break;
+        if (this.current === undefined) {
+          const stmt = this.interp.nextStatement();
+          if (stmt === undefined) break;
+          if (lastBoundaryStopAt !== p.done) {
+            const b = this.boundaryStop({ kind: 'continue' }, stmt);
+            if (b !== undefined) hits.push({ pos: p, stop: b });
+            lastBoundaryStopAt = p.done;
+          }
+          this.maybeCheckpoint();
+          this.current = this.interp.stepStatement();
+          this.phase = 0;
+        }
+        const r = this.current.next();
+        if (!r.done) {
+          this.phase++;
+          if (this.pendingStop !== undefined) {
+            hits.push({ pos: this.position, stop: this.pendingStop });
+            this.pendingStop = undefined;
+          }
+          continue;
+        }
+        this.current = undefined;
+        this.phase = 0;
+        if (r.value.kind !== 'ok') break;
+        if (this.pendingStop !== undefined) {
+          hits.push({ pos: this.position, stop: this.pendingStop });
+          this.pendingStop = undefined;
+        }
+        const w = this.checkWatches();
+        if (w !== undefined) hits.push({ pos: this.position, stop: w });
+      }
+    } finally {
+      this.host.output = savedHost;
+    }
+    for (const b of this.lineBps) b.hits = 0;
+    const hit = hits.filter((h) => h.pos.done < target.done || (h.pos.done === target.done && h.pos.phase < target.phase)).pop();
+    this.goTo(hit?.pos ?? { done: 0, phase: 0 });
+    return { kind: 'stopped', stop: hit?.stop ?? { reason: 'entry', description: 'Reached the start' } };
+  }
+}
+
+function hasMmap(body: readonly Stmt[], name: string): boolean {
+  return body.some((s) => (s.kind === 'mmap' && s.name === name) || ('body' in s && Array.isArray(s.body) && s.kind !== 'kernel' && hasMmap(s.body as Stmt[], name)));
+}
+
+function parseHitCondition(text: string): { op: string; n: number } | undefined {
+  const m = /^\s*(>=|>|==|%)?\s*(\d+)\s*$/.exec(text);
+  return m ? { op: m[1] ?? '>=', n: Number(m[2]) } : undefined;
+}
+
+function hitConditionHolds(text: string, hits: number): boolean {
+  const h = parseHitCondition(text);
+  if (h === undefined) return true;
+  switch (h.op) {
+    case '>': return hits > h.n;
+    case '==': return hits === h.n;
+    case '%': return h.n > 0 && hits % h.n === 0;
+    default: return hits >= h.n;
+  }
+}
+
+function conditionProblem(text: string): string | undefined {
+  if (text.trim() === '') return 'empty condition';
+  const m = /^\s*(.+?)\s*(==|!=|<=|>=|<|>)\s*(.+?)\s*$/.exec(text);
+  const names = m ? [m[1]!, m[3]!] : [text.trim()];
+  for (const n of names) {
+    if (!/^(-?(0x[0-9a-fA-F]+|\d+)|[A-Za-z_][\w.]*)$/.test(n)) return `cannot evaluate '${n}' (use numbers, loop variables, last.rc/cpages/faults, stats.DEV.faults, time)`;
+  }
+  return undefined;
+}
+
+/** One line for a stopped event: what happened, where. */
+export function describeEvent(sim: Simulator, e: SimEvent): string {
+  const where = e.end > e.start ? sim.describeRange(e.start, e.end) : '';
+  switch (e.kind) {
+    case 'deviceFault': return `Device fault: ${e.device} ${e.write ? 'write' : 'read'} of ${where}`;
+    case 'cpuFault': return `CPU ${e.write ? 'write' : 'read'} fault on ${e.found} page ${where} (${e.action})`;
+    case 'migrate': return `Migration to ${e.direction === 'to-device' ? e.device : 'system'} skipped ${e.skipped.reduce((n, r) => n + r.count, 0)} page(s) of ${where}: ${[...new Set(e.skipped.map((r) => r.reason))].join(', ')}`;
+    case 'notifier': return `Notifier: ${e.mirror} mirror of ${e.mm} invalidated ${where} (${e.event}${e.owner ? `, owner ${e.owner}` : ''})`;
+    case 'invariant': return `Invariant violated: ${e.message}`;
+    default: return `${e.kind} ${where}`;
+  }
+}
