@@ -15,4 +15,5 @@ const common = {
 await Promise.all([
   build({ ...common, entryPoints: ['src/cli/hmmSim.ts'], outfile: 'dist/hmm-sim.js' }),
   build({ ...common, entryPoints: ['bench/bench.ts'], outfile: 'dist/bench.js' }),
+  build({ ...common, entryPoints: ['src/adapter/main.ts'], outfile: 'dist/adapter.js' }),
 ]);

@@ -5,12 +5,12 @@
 
 import { ContentStore, type PatternFn } from './content';
 import {
-  ADDRESS_SPACE_PAGES, EFAULT, EINVAL, MMU_NOTIFY_NAMES, PAGE_SIZE, PTRS_PER_PTE, VM_FAULT_ERROR,
+  ADDRESS_SPACE_PAGES, EFAULT, EINVAL, MMU_NOTIFY_NAMES, PAGE_SIZE, PTRS_PER_PTE, VM_FAULT_ERROR, WORDS_PER_PAGE,
 } from './constants';
 import { DmirrorDriver, type Dmirror } from './dmirror';
 import { EventLog, type SimEvent, type SimEventBody, type SourceLoc } from './events';
 import { forkMm } from './fork';
-import { pinUserPage, unpinUserPage } from './gup';
+import { gupFaultIn, pinUserPage, unpinUserPage } from './gup';
 import { checkInvariants } from './invariants';
 import { cpuAccessAllowed, doPteNone, handleMmFault, setExpected, thpEligible } from './memory';
 import { Device, type DeviceMemoryType, type DeviceState } from './memremap';
@@ -404,6 +404,57 @@ export class Simulator {
     }
     const pfn = t.pfn[s]!;
     return [this.frames.contentId[pfn]!, this.frames.contentPage[pfn]!];
+  }
+
+  /**
+   * Bytes the process would read at [addr, addr + count) without faulting (the debugger's
+   * memory view). Stops at the first unmapped page: `bytes` holds the readable prefix.
+   */
+  readBytes(mm: Mm, addr: number, count: number): Uint8Array {
+    const out = new Uint8Array(count);
+    const words = new Int32Array(WORDS_PER_PAGE);
+    const bytes = new Uint8Array(words.buffer);
+    let done = 0;
+    while (done < count) {
+      const a = addr + done;
+      const vpn = Math.floor(a / PAGE_SIZE);
+      const c = this.pageContent(mm, vpn);
+      if (c === undefined) return out.subarray(0, done);
+      this.contents.fill(c[0], c[1], words);
+      const off = a - vpn * PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, count - done);
+      out.set(bytes.subarray(off, off + n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  /**
+   * Write bytes as ptrace/`/proc/pid/mem` does: each page is faulted in for writing through GUP
+   * (a device-private page comes back to system memory), then its bytes change. Returns the
+   * count written (less than asked where a page cannot be written).
+   */
+  *writeBytes(mm: Mm, addr: number, data: Uint8Array): Step<number> {
+    let done = 0;
+    while (done < data.length) {
+      const a = addr + done;
+      const vpn = Math.floor(a / PAGE_SIZE);
+      const pfn = yield* gupFaultIn(this, mm, vpn, { write: true });
+      if (pfn < 0) return done;
+      const off = a - vpn * PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, data.length - done);
+      const words = new Int32Array(WORDS_PER_PAGE);
+      this.contents.fill(this.frames.contentId[pfn]!, this.frames.contentPage[pfn]!, words);
+      new Uint8Array(words.buffer).set(data.subarray(done, done + n), off);
+      const id = this.contents.withWords(0, 0, 0, words);
+      this.frames.contentId[pfn] = id;
+      this.frames.contentPage[pfn] = 0;
+      const t = mm.pt.lookup(vpn)!;
+      setExpected(t, vpn % PTRS_PER_PTE, mm.vmas.find(vpn)?.isShared ? -1 : id, 0);
+      this.contentChanged(vpn);
+      done += n;
+    }
+    return done;
   }
 
   /** The mirror's mapping of a page: 'none' | 'read' | 'write' | 'atomic'. */

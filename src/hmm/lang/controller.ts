@@ -128,8 +128,23 @@ export class ScriptController {
     this.reset();
   }
 
+  /** Drop a statement paused in a kernel frame: its frames unwind (finally blocks run). */
+  private abandonCurrent(): void {
+    if (this.current === undefined) return;
+    const g = this.current;
+    this.current = undefined;
+    this.replaying = true;
+    try {
+      g.return({ kind: 'done' });
+    } finally {
+      this.replaying = false;
+    }
+    this.sim.kstack.length = 0;
+  }
+
   /** A fresh machine at the first statement (launch and restart). */
   reset(): void {
+    if (this.sim !== undefined) this.abandonCurrent();
     this.sim = new Simulator();
     this.interp = new Interpreter(this.script, { sim: this.sim, output: (t) => this.host.output(t, this.sim.loc?.line) });
     this.sim.log.listeners.push((e) => this.onEvent(e));
@@ -528,6 +543,7 @@ export class ScriptController {
   goTo(target: Position): void {
     let cp: Checkpoint | undefined;
     for (const c of this.checkpoints) if (c.done <= target.done) cp = c;
+    this.abandonCurrent();
     this.replaying = true;
     try {
       if (cp === undefined) this.reset();
@@ -580,6 +596,7 @@ export class ScriptController {
    */
   reverseContinue(): RunResult {
     const target = this.position;
+    this.abandonCurrent();
     const hits: { pos: Position; stop: StopInfo }[] = [];
     this.reset();
     const savedHost = this.host.output;

@@ -1,0 +1,159 @@
+// Layer: the .hmm language (src/hmm/lang). Imports the simulator; no DAP.
+// Read-only questions a debugger asks about the machine: a page's full state and history, why a
+// page is where it is, recent events, in plain text and plain data for the REPL and the views.
+
+import { PAGE_SIZE, PTRS_PER_PTE } from '../constants';
+import type { SimEvent } from '../events';
+import type { Mm } from '../mm';
+import { Zone } from '../page';
+import { Pte, PTE_WRITE } from '../pgtable';
+import type { PageState, Simulator } from '../simulator';
+import { flagText, foundText } from './interpreter';
+
+const ENTRY = ['none', 'present', 'device-private entry', 'device-exclusive entry', 'migration entry'];
+const ZONE = ['free', 'system', 'device-private', 'device-coherent', 'zero page'];
+
+export function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
+/** One line per event, as the REPL and the notifier log show it. */
+export function eventLine(sim: Simulator, e: SimEvent): string {
+  const where = e.end > e.start ? ` ${sim.describeRange(e.start, e.end)}` : '';
+  const at = e.loc ? `line ${e.loc.line}` : 'setup';
+  const times = e.count > 1 ? ` ×${e.count}` : '';
+  let what: string;
+  switch (e.kind) {
+    case 'cpuFault': what = `CPU ${e.write ? 'write' : 'read'} fault on ${e.found}${where}: ${e.action}`; break;
+    case 'deviceFault': what = `${e.device} device fault (${e.write ? 'write' : 'read'})${where}${e.rc ? ` → ${e.rc}` : ''}`; break;
+    case 'notifier': what = `invalidate ${e.event}${where} owner ${e.owner ?? 'none'} → ${e.mirror} mirror: ${e.action}${e.erased ? ` (${e.erased} entries)` : ''}, seq ${e.seqBefore}→${e.seqAfter}`; break;
+    case 'migrate': {
+      const skipped = e.skipped.reduce((n, r) => n + r.count, 0);
+      what = `migrate_vma ${e.phase} ${e.direction === 'to-device' ? `to ${e.device}` : `to system from ${e.device}`}${where}: ${e.phase === 'setup' ? `collected ${e.collected}` : `migrated ${e.migrated}`}${skipped ? `, skipped ${skipped} (${[...new Set(e.skipped.map((r) => r.reason))].join(', ')})` : ''} [${e.cause}]`;
+      break;
+    }
+    case 'pte': what = `page table: ${e.what}${where}`; break;
+    case 'mirror': what = `${e.device} mirror ${e.what}${where}`; break;
+    case 'alloc': what = `${e.device} ${e.what} ${e.pages} page(s)`; break;
+    case 'process': what = e.what === 'fork' ? `fork → ${e.child}` : `exit ${e.child}`; break;
+    case 'invariant': what = `INVARIANT VIOLATED: ${e.message}`; break;
+    case 'print': what = `print`; break;
+  }
+  return `#${e.seq} ${at} [${e.mm}]${times} ${what}`;
+}
+
+/** Events that concern page `vpn` of `mm` (its range covers the page). */
+export function pageHistory(sim: Simulator, mm: Mm, vpn: number): SimEvent[] {
+  return sim.log.events.filter((e) => e.start <= vpn && vpn < e.end && (e.mm === mm.name || e.mm === '-'));
+}
+
+export interface PageDetails {
+  readonly state: PageState;
+  readonly address: number;
+  readonly entry: string;
+  readonly entryWritable: boolean;
+  readonly pfn?: number;
+  readonly zone?: string;
+  readonly refcount?: number;
+  readonly mapcount?: number;
+  readonly pincount?: number;
+  readonly mirrors: { device: string; mapping: string }[];
+  readonly firstWords: number[];
+}
+
+export function pageDetails(sim: Simulator, mm: Mm, vpn: number): PageDetails {
+  const state = sim.pageState(mm, vpn);
+  const t = mm.pt.lookup(vpn);
+  const s = vpn % PTRS_PER_PTE;
+  const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
+  const f = sim.frames;
+  const pfn = kind === Pte.NONE ? undefined : t!.pfn[s]!;
+  const head = pfn === undefined ? undefined : f.head(pfn);
+  const content = sim.pageContent(mm, vpn);
+  const firstWords: number[] = [];
+  if (content !== undefined) for (let k = 0; k < 4; k++) firstWords.push(sim.contents.word(content[0], content[1], k));
+  return {
+    state,
+    address: vpn * PAGE_SIZE,
+    entry: (t?.pmd ? 'PMD ' : '') + ENTRY[kind]!,
+    entryWritable: t !== undefined && (t.bits[s]! & PTE_WRITE) !== 0,
+    pfn,
+    zone: pfn === undefined ? undefined : ZONE[f.zone[pfn] as Zone],
+    refcount: head === undefined ? undefined : f.refcount[head],
+    mapcount: head === undefined ? undefined : f.mapcount[t!.pmd ? head : pfn!],
+    pincount: head === undefined ? undefined : f.pincount[head],
+    mirrors: sim.devices.map((d) => ({ device: d.name, mapping: sim.mirrorMapping(mm, d, vpn) })),
+    firstWords,
+  };
+}
+
+/** `page a[3]`: full state and history. */
+export function pageReport(sim: Simulator, mm: Mm, vpn: number): string {
+  const d = pageDetails(sim, mm, vpn);
+  const lines = [
+    `${sim.describeRange(vpn, vpn + 1)} in ${mm.name} at ${hex(d.address)}: ${foundText(d.state)}${d.state.huge ? ' (PMD-mapped THP)' : ''}`,
+    `  CPU entry: ${d.entry}${d.pfn !== undefined ? `, ${d.entryWritable ? 'writable' : 'read-only'}, pfn ${hex(d.pfn)} (${d.zone})` : ''}`,
+  ];
+  if (d.refcount !== undefined) lines.push(`  struct page: refcount ${d.refcount}, mapcount ${d.mapcount}, pins ${d.pincount}`);
+  lines.push(`  device mappings: ${d.mirrors.length ? d.mirrors.map((m) => `${m.device} ${m.mapping}`).join(', ') : 'no devices'}`);
+  if (d.firstWords.length) lines.push(`  first words: ${d.firstWords.join(', ')}`);
+  const hist = pageHistory(sim, mm, vpn);
+  lines.push(`  history (${hist.length} event${hist.length === 1 ? '' : 's'}):`);
+  for (const e of hist.slice(-40)) lines.push(`    ${eventLine(sim, e)}`);
+  if (hist.length > 40) lines.push(`    … ${hist.length - 40} earlier events (see 'events')`);
+  return lines.join('\n');
+}
+
+/** Kinds of events that move a page or change its CPU entry. */
+function changesResidency(e: SimEvent): boolean {
+  return e.kind === 'cpuFault' || (e.kind === 'migrate' && e.phase === 'finalize' && e.migrated > 0) ||
+    e.kind === 'pte' || e.kind === 'process' || (e.kind === 'notifier' && e.event === 'CLEAR');
+}
+
+/** `why a[3]`: the chain of events that put the page where it is, newest first. */
+export function whyReport(sim: Simulator, mm: Mm, vpn: number): string {
+  const st = sim.pageState(mm, vpn);
+  const chain = pageHistory(sim, mm, vpn).filter(changesResidency).reverse();
+  const lines = [`${sim.describeRange(vpn, vpn + 1)} is ${foundText(st)} because:`];
+  if (chain.length === 0) lines.push(st.kind === 'empty' ? '  nothing has touched it since it was mapped' : '  (no recorded event)');
+  for (const e of chain.slice(0, 12)) lines.push(`  ← ${eventLine(sim, e)}`);
+  if (chain.length > 12) lines.push(`  … ${chain.length - 12} earlier`);
+  return lines.join('\n');
+}
+
+/** `events [N]`: the last N events. */
+export function eventsReport(sim: Simulator, n = 30): string {
+  const evs = sim.log.events.slice(-n);
+  return evs.length === 0 ? 'no events yet' : evs.map((e) => eventLine(sim, e)).join('\n');
+}
+
+/** A one-line residency summary of [start, end): counts per state. */
+export function residencySummary(sim: Simulator, mm: Mm, start: number, end: number): string {
+  const counts = new Map<string, number>();
+  const step = Math.max(1, Math.floor((end - start) / 65536));
+  for (let v = start; v < end; v += step) {
+    const k = foundText(sim.pageState(mm, v)).replace(/ (shared|pinned)/g, '');
+    counts.set(k, (counts.get(k) ?? 0) + step);
+  }
+  return [...counts].map(([k, n]) => `${n} ${k}`).join(', ') + (step > 1 ? ' (sampled)' : '');
+}
+
+/** Runs of equal state over [start, end), for the residency views (capped). */
+export function residencyRuns(sim: Simulator, mm: Mm, start: number, end: number, max = 4096): { start: number; end: number; state: PageState }[] {
+  const runs: { start: number; end: number; state: PageState }[] = [];
+  let cur: { start: number; end: number; state: PageState; key: string } | undefined;
+  for (let v = start; v < end; v++) {
+    const st = sim.pageState(mm, v);
+    const key = `${foundText(st)}${st.huge ? 'h' : ''}`;
+    if (cur !== undefined && cur.key === key) {
+      cur.end = v + 1;
+      continue;
+    }
+    if (runs.length >= max) break;
+    cur = { start: v, end: v + 1, state: st, key };
+    runs.push(cur);
+  }
+  return runs.map((r) => ({ start: r.start, end: r.end, state: r.state }));
+}
+
+export { flagText };
