@@ -287,16 +287,8 @@ export class HmmDebugSession extends LoggingDebugSession {
   protected override dataBreakpointInfoRequest(response: DebugProtocol.DataBreakpointInfoResponse, args: DebugProtocol.DataBreakpointInfoArguments): void {
     const ctl = this.ctl;
     const name = args.name;
-    let target: string | undefined;
-    if (ctl !== undefined) {
-      // A page node is `[3]` under its mapping; the evaluate name is what we can resolve.
-      const candidate = /^\[\d+\]$/.test(name) ? undefined : name;
-      if (candidate !== undefined && typeof ctl.resolveRangeText(candidate) !== 'string') target = candidate;
-      else if (args.variablesReference !== undefined && /^\[(\d+)\]$/.test(name)) {
-        const parent = this.vars?.variables(args.variablesReference, 0, 0);
-        void parent;
-      }
-    }
+    const candidate = this.vars?.rangeOf(args.variablesReference, name);
+    const target = ctl !== undefined && candidate !== undefined && typeof ctl.resolveRangeText(candidate) !== 'string' ? candidate : undefined;
     response.body = target === undefined
       ? { dataId: null, description: `${name} is not a mapping or page` }
       : { dataId: target, description: `residency of ${target}`, accessTypes: ['write'], canPersist: true };
@@ -435,6 +427,8 @@ export class HmmDebugSession extends LoggingDebugSession {
     if (r.stop.breakpointIds) ev.body.hitBreakpointIds = r.stop.breakpointIds;
     this.sendEvent(ev);
     this.sendEvent(new InvalidatedEvent(['variables']));
+    // Open binary views of the mappings re-read their bytes.
+    for (const b of ctl.sim.bindings.values()) this.sendEvent(new MemoryEvent(hex(b.start * PAGE_SIZE), 0, b.pages * PAGE_SIZE));
     this.stateChanged(r.stop.reason);
   }
 
@@ -513,7 +507,7 @@ export class HmmDebugSession extends LoggingDebugSession {
     if (typeof r !== 'string' && this.vars) {
       const b = sim.bindings.get(expr.replace(/\[.*$/, ''))!;
       const v = r.end - r.start === b.pages ? this.vars.mappingVar(mm, b) : r.end - r.start === 1
-        ? this.vars.pageVar(mm, b.name, r.start, expr, expr)
+        ? this.vars.pageVar(mm, r.start, expr, expr)
         : { name: expr, value: renderResidency(sim, mm, r.start, r.end, r.label), variablesReference: 0 };
       return { result: v.value, variablesReference: v.variablesReference, indexedVariables: v.indexedVariables, memoryReference: v.memoryReference };
     }

@@ -21,6 +21,8 @@ const NOTIFIER_LOG_LIMIT = 200;
 
 export class VariableStore {
   private readonly handles = new Map<number, Container>();
+  /** Containers whose indexed children are pages of a mapping: ref → mapping name. */
+  private readonly pageParents = new Map<number, string>();
   private next = 1;
 
   constructor(private readonly ctl: ScriptController) {}
@@ -28,6 +30,7 @@ export class VariableStore {
   /** Handles are valid until the next stop. */
   reset(): void {
     this.handles.clear();
+    this.pageParents.clear();
     this.next = 1;
   }
 
@@ -35,6 +38,16 @@ export class VariableStore {
     const id = this.next++;
     this.handles.set(id, c);
     return id;
+  }
+
+  /** The range text a variable stands for (`a`, `a[3]`), for data breakpoints. */
+  rangeOf(parentRef: number | undefined, name: string): string | undefined {
+    const m = /^\[(\d+)\]$/.exec(name);
+    if (m && parentRef !== undefined) {
+      const mapping = this.pageParents.get(parentRef);
+      return mapping === undefined ? undefined : `${mapping}[${m[1]}]`;
+    }
+    return m ? undefined : name;
   }
 
   variables(ref: number, start = 0, count = 0): DebugProtocol.Variable[] | undefined {
@@ -75,11 +88,13 @@ export class VariableStore {
     const sim = this.ctl.sim;
     const vma = mm.vmas.find(b.start) ?? mm.vmas.intersecting(b.start, b.start + b.pages)[0];
     const prot = vma === undefined ? '' : `${vma.flags & 1 ? 'r' : '-'}${vma.flags & 2 ? 'w' : '-'}${vma.isShared ? ' shared' : ''}`;
+    const ref = this.ref({ children: (start, count) => this.pageVars(mm, b, start, count) });
+    this.pageParents.set(ref, b.name);
     return {
       name: b.name,
       value: `${b.pages} pages @${hex(b.start * PAGE_SIZE)} ${prot} — ${residencySummary(sim, mm, b.start, b.start + b.pages)}`,
       type: 'mapping',
-      variablesReference: this.ref({ children: (start, count) => this.pageVars(mm, b, start, count) }),
+      variablesReference: ref,
       indexedVariables: b.pages,
       memoryReference: hex(b.start * PAGE_SIZE),
       evaluateName: b.name,
@@ -89,11 +104,11 @@ export class VariableStore {
   private pageVars(mm: Mm, b: { name: string; start: number; pages: number }, start: number, count: number): DebugProtocol.Variable[] {
     const n = count > 0 ? Math.min(count, b.pages - start) : Math.min(b.pages, 1000);
     const out: DebugProtocol.Variable[] = [];
-    for (let i = start; i < start + n; i++) out.push(this.pageVar(mm, b.name, b.start + i, `[${i}]`, `${b.name}[${i}]`));
+    for (let i = start; i < start + n; i++) out.push(this.pageVar(mm, b.start + i, `[${i}]`, `${b.name}[${i}]`));
     return out;
   }
 
-  pageVar(mm: Mm, mapping: string, vpn: number, name: string, evaluateName: string): DebugProtocol.Variable {
+  pageVar(mm: Mm, vpn: number, name: string, evaluateName: string): DebugProtocol.Variable {
     const sim = this.ctl.sim;
     const st = sim.pageState(mm, vpn);
     return {
@@ -115,7 +130,6 @@ export class VariableStore {
           }
           for (const m of d.mirrors) v.push({ name: `${m.device} maps`, value: m.mapping, variablesReference: 0 });
           v.push({ name: 'first words', value: d.firstWords.join(', '), variablesReference: 0 });
-          void mapping;
           return v;
         },
       }),

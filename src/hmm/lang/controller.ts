@@ -86,7 +86,11 @@ interface Checkpoint {
   readonly done: number;
   readonly sim: SimState;
   readonly interp: InterpreterState;
+  readonly bytes: number;
 }
+
+/** Past this much memory in checkpoints, they are thinned (a big machine gets fewer). */
+const CHECKPOINT_BUDGET_BYTES = 512 * 2 ** 20;
 
 /** Checkpoint spacing starts here and doubles whenever the list is thinned. */
 const FIRST_CHECKPOINT_INTERVAL = 32;
@@ -528,8 +532,10 @@ export class ScriptController {
     const last = this.checkpoints[this.checkpoints.length - 1];
     if (last !== undefined && this.sim.step - last.done < this.checkpointInterval && this.sim.step !== 0) return;
     if (last !== undefined && last.done >= this.sim.step) return;
-    this.checkpoints.push({ done: this.sim.step, sim: this.sim.save(), interp: this.interp.save() });
-    if (this.checkpoints.length > MAX_CHECKPOINTS) {
+    const sim = this.sim.save();
+    this.checkpoints.push({ done: this.sim.step, sim, interp: this.interp.save(), bytes: stateBytes(sim) });
+    const total = this.checkpoints.reduce((n, c) => n + c.bytes, 0);
+    if (this.checkpoints.length > MAX_CHECKPOINTS || (total > CHECKPOINT_BUDGET_BYTES && this.checkpoints.length > 2)) {
       // Thin: keep the first and every other one, and space new ones twice as far apart.
       this.checkpoints = this.checkpoints.filter((_, i) => i === 0 || i % 2 === 0);
       this.checkpointInterval *= 2;
@@ -645,6 +651,13 @@ export class ScriptController {
     this.goTo(hit?.pos ?? { done: 0, phase: 0 });
     return { kind: 'stopped', stop: hit?.stop ?? { reason: 'entry', description: 'Reached the start' } };
   }
+}
+
+/** Approximate memory held by a checkpoint: frame arrays and page tables. */
+function stateBytes(s: SimState): number {
+  let n = s.frames.arrays.reduce((a, x) => a + x.byteLength, 0);
+  for (const m of s.mms) n += m.state.pt.bytes;
+  return n;
 }
 
 function hasMmap(body: readonly Stmt[], name: string): boolean {
