@@ -2,8 +2,11 @@
 // Figures: mapping 64 GiB untouched, writing / migrating 1M pages (4 GiB) to a device and back,
 // a CPU touch of 64k device pages (one migrate_to_ram each), the conformance suite.
 
+import { DebugClient } from '@vscode/debugadapter-testsupport';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { ScriptController } from '../src/hmm/lang/controller';
 import { Interpreter } from '../src/hmm/lang/interpreter';
 import { parseScript } from '../src/hmm/lang/parser';
 import { runScriptText } from '../src/hmm/lang/runner';
@@ -93,4 +96,86 @@ function main(): void {
   }
 }
 
+/** The adapter over DAP: step round trip, answering a stop at 1M resident pages. */
+async function dapFigures(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hmm-bench-'));
+  const adapter = path.resolve(__dirname, 'adapter.js');
+  const small = path.join(dir, 'small.hmm');
+  fs.writeFileSync(small, 'device gpu0\na = mmap 64 pages rw\nrepeat 1000 {\n  write a = i\n  migrate a to gpu0\n  read a\n}\n');
+  const big = path.join(dir, 'big.hmm');
+  fs.writeFileSync(big, 'device gpu0 private memory 8 GiB\na = mmap 1048576 pages rw\nwrite a = i\nmigrate a[..524288] to gpu0\nprint "done"\n');
+
+  const dc = new DebugClient('node', adapter, 'hmm');
+  dc.defaultTimeout = 120_000;
+  await dc.start();
+  try {
+    await dc.initializeRequest();
+    const first = dc.waitForEvent('stopped');
+    await dc.launch({ program: small, stopOnEntry: true });
+    await dc.configurationDoneRequest();
+    await first;
+    const n = 200;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      const stopped = dc.waitForEvent('stopped');
+      await dc.stepInRequest({ threadId: 1 });
+      await stopped;
+      await dc.stackTraceRequest({ threadId: 1 });
+    }
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6 / n;
+    row('DAP step round trip (stepIn + stopped + stack)', `${fmt(ms, 2)} ms`, `over ${n} steps of a small script`);
+  } finally {
+    await dc.stop();
+  }
+
+  const dc2 = new DebugClient('node', adapter, 'hmm');
+  dc2.defaultTimeout = 120_000;
+  await dc2.start();
+  try {
+    await dc2.initializeRequest();
+    await dc2.setBreakpointsRequest({ source: { path: big }, breakpoints: [{ line: 5 }] });
+    const stopped = dc2.waitForEvent('stopped');
+    await dc2.launch({ program: big });
+    await dc2.configurationDoneRequest();
+    await stopped;
+    const t0 = process.hrtime.bigint();
+    const st = await dc2.stackTraceRequest({ threadId: 1 });
+    const sc = await dc2.scopesRequest({ frameId: st.body.stackFrames[0]!.id });
+    const vars = await dc2.variablesRequest({ variablesReference: sc.body.scopes[0]!.variablesReference });
+    const mapping = vars.body.variables[0]!;
+    await dc2.variablesRequest({ variablesReference: mapping.variablesReference, filter: 'indexed', start: 524000, count: 100 });
+    await dc2.customRequest('hmm/residency', { maxRuns: 1000 });
+    await dc2.customRequest('hmm/notifiers', { limit: 200 });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    row('answer a stop at 1M resident pages', `${fmt(ms)} ms`, 'stack + scopes + variables + 100 pages + residency + notifiers');
+  } finally {
+    await dc2.stop();
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Reverse step latency deep into a run (checkpoints + replay). */
+async function reverseFigures(): Promise<void> {
+  const steps = 100_000;
+  const text = `device gpu0\na = mmap 16 pages rw\nrepeat ${steps} as k {\n  write a[3] = i + k\n}\nprint "end"\n`;
+  const ctl = new ScriptController('reverse.hmm', text, { output: () => undefined });
+  ctl.setLineBreakpoints([{ line: 6 }]);
+  const t0 = Date.now();
+  await ctl.continue();
+  const runMs = Date.now() - t0;
+  const at = ctl.position.done;
+  const t1 = process.hrtime.bigint();
+  ctl.stepBack();
+  const back1 = Number(process.hrtime.bigint() - t1) / 1e6;
+  const t2 = process.hrtime.bigint();
+  ctl.stepBack();
+  const back2 = Number(process.hrtime.bigint() - t2) / 1e6;
+  row(`forward run to statement ${at}`, `${fmt(runMs, 0)} ms`, 'with checkpoints');
+  row(`reverse step at statement ${at}`, `${fmt(back1)} ms`, `then ${fmt(back2)} ms (restore + replay)`);
+}
+
 main();
+void dapFigures().then(reverseFigures).catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});

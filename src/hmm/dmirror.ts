@@ -226,6 +226,21 @@ export class DmirrorDriver {
     return m;
   }
 
+  /**
+   * A device page is leaving: every mirror of its device that maps it at [vpn, vpn + n) drops
+   * the entries. dmirror erases only in the mirror that migrated the page, but in the model a
+   * mirror may also have mapped it in place (a forked child); a real driver unmaps them all.
+   */
+  dropDeviceMappings(device: Device, vpn: number, n: number, pfn: number): void {
+    for (const m of this.mirrors) {
+      if (m.device !== device) continue;
+      for (let k = 0; k < n; k++) {
+        const e = m.entry(vpn + k);
+        if (e.tag !== Dpt.NONE && e.pfn === pfn + k) m.erase(vpn + k, vpn + k + 1);
+      }
+    }
+  }
+
   byId(id: number): Dmirror | undefined {
     return this.mirrors.find((m) => m.id === id);
   }
@@ -479,9 +494,9 @@ export class DmirrorDriver {
       }
       const dst = f.allocSystem(compound ? 9 : 0, PG_ANON | PG_ANON_EXCLUSIVE);
       const n = compound ? HPAGE_PMD_NR : 1;
-      // The page's owning mirror loses its dpt entry (xa_erase in the migrating dmirror).
-      const owner = this.byId(f.deviceData[src]!) ?? m;
-      owner.erase(args.start + i, args.start + i + n);
+      // xa_erase in the calling mirror, and in any other mirror that maps the page.
+      m.erase(args.start + i, args.start + i + n);
+      this.dropDeviceMappings(m.device, args.start + i, n, src);
       for (let k = 0; k < n; k++) this.copyPage(src + k, dst + k);
       args.dst[i] = dst;
       args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | (compound ? MIGRATE_PFN_COMPOUND : 0);
@@ -632,6 +647,7 @@ export class DmirrorDriver {
       if (dst < 0) return VM_FAULT_OOM;
       const n = compound ? HPAGE_PMD_NR : 1;
       m?.erase(args.start + i, args.start + i + n);
+      this.dropDeviceMappings(device, args.start + i, n, src);
       for (let k = 0; k < n; k++) this.copyPage(src + k, dst + k);
       args.dst[i] = dst;
       args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | (compound ? MIGRATE_PFN_COMPOUND : 0);

@@ -15,7 +15,8 @@ function zoneFits(kind: Pte, zone: Zone): boolean {
   switch (kind) {
     case Pte.PRESENT: return zone === Zone.SYSTEM || zone === Zone.ZERO || zone === Zone.DEVICE_COHERENT;
     case Pte.DEVICE_PRIVATE: return zone === Zone.DEVICE_PRIVATE;
-    case Pte.DEVICE_EXCLUSIVE: return zone === Zone.SYSTEM;
+    // make_device_exclusive takes any anonymous folio, a device-coherent one included.
+    case Pte.DEVICE_EXCLUSIVE: return zone === Zone.SYSTEM || zone === Zone.DEVICE_COHERENT;
     default: return false;
   }
 }

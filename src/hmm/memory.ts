@@ -257,7 +257,7 @@ function* doHugePmdWpPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<n
  * remove_device_exclusive_entry: MMU_NOTIFY_CLEAR (owner NULL) on the page, then the original
  * present pte comes back (writable if the VMA allows writes).
  */
-export function* removeDeviceExclusiveEntry(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<void> {
+export function* removeDeviceExclusiveEntry(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: boolean): Step<void> {
   const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
   yield* mmuNotifierInvalidate(sim, range, function* () {
     const t = mm.pt.lookup(vpn)!;
@@ -265,7 +265,7 @@ export function* removeDeviceExclusiveEntry(sim: Simulator, mm: Mm, vma: Vma, vp
     const writable = (vma.flags & VM_WRITE) !== 0;
     mm.pt.set(vpn, Pte.PRESENT, t.pfn[i]!, (writable ? PTE_WRITE : 0) | PTE_DIRTY);
   });
-  sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write: false, found: 'device-exclusive', action: 'restore-exclusive' }, `restore:${mm.id}`);
+  sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'device-exclusive', action: 'restore-exclusive' }, `restore:${mm.id}:${write}`);
 }
 
 /**
@@ -303,7 +303,7 @@ export function* handleMmFault(sim: Simulator, mm: Mm, vpn: number, flags: Fault
       continue;
     }
     if (kind === Pte.DEVICE_EXCLUSIVE) {
-      yield* removeDeviceExclusiveEntry(sim, mm, vma, vpn);
+      yield* removeDeviceExclusiveEntry(sim, mm, vma, vpn, flags.write);
       continue;
     }
     throw new Error(`fault on a migration entry at ${sim.describeRange(vpn, vpn + 1)}: no migration may be in flight between statements`);
