@@ -268,11 +268,17 @@ export class DmirrorDriver {
   private doRead(m: Dmirror, start: number, end: number, out: PageData, from: number): number {
     const f = this.sim.frames;
     let v = from;
-    for (; v < end; v++) {
-      const e = m.entry(v);
-      if (e.tag === Dpt.NONE) return v;
-      out.ids[v - start] = f.contentId[e.pfn]!;
-      out.pages[v - start] = f.contentPage[e.pfn]!;
+    while (v < end) {
+      const p = m.pt.get(Math.floor(v / PTRS_PER_PTE));
+      if (p === undefined) return v;
+      const stop = Math.min(end, v - (v % PTRS_PER_PTE) + PTRS_PER_PTE);
+      for (; v < stop; v++) {
+        const s = v % PTRS_PER_PTE;
+        if (p.tag[s] === Dpt.NONE) return v;
+        const pfn = p.pfn[s]!;
+        out.ids[v - start] = f.contentId[pfn]!;
+        out.pages[v - start] = f.contentPage[pfn]!;
+      }
     }
     return v;
   }

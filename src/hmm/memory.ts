@@ -119,12 +119,12 @@ export function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: 
     vma.anonVma = true;
     if (!write) {
       mm.pt.set(vpn, Pte.PRESENT, ZERO_PFN, 0);
-      sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'map-zero-page' }, `zero:${mm.id}`);
+      sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'map-zero-page' }, mm.key('zero'));
     } else {
       const pfn = sim.frames.allocSystem(0, PG_ANON | PG_ANON_EXCLUSIVE);
       sim.frames.mapcount[pfn] = 1;
       mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
-      sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'new-anon-page' }, `anon:${mm.id}`);
+      sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'new-anon-page' }, mm.key('anon'));
     }
     setExpected(t, i, 0, 0);
     return VM_FAULT_OK;

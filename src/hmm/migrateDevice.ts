@@ -49,12 +49,14 @@ export class MigrateVma {
     /** What asked for it, for the event stream: `migrate`, `migrate_to_ram`, `release`. */
     readonly cause = 'migrate',
   ) {
-    this.npages = Math.max(0, end - start);
-    this.src = new Int32Array(this.npages).fill(NO_PFN);
-    this.srcFlags = new Uint8Array(this.npages);
-    this.dst = new Int32Array(this.npages).fill(NO_PFN);
-    this.dstFlags = new Uint8Array(this.npages);
-    this.skip = new Uint8Array(this.npages);
+    const n = (this.npages = Math.max(0, end - start));
+    // One backing store for all five arrays: allocating buffers dominates small migrations.
+    const buf = new ArrayBuffer(n * 11);
+    this.src = new Int32Array(buf, 0, n).fill(NO_PFN);
+    this.dst = new Int32Array(buf, n * 4, n).fill(NO_PFN);
+    this.srcFlags = new Uint8Array(buf, n * 8, n);
+    this.dstFlags = new Uint8Array(buf, n * 9, n);
+    this.skip = new Uint8Array(buf, n * 10, n);
   }
 
   markSkip(i: number, reason: SkipReason): void {
@@ -143,12 +145,15 @@ function collectPte(sim: Simulator, args: MigrateVma, vma: Vma, vpn: number): vo
     args.markSkip(i, 'pinned');
     return;
   }
-  const writable = (t!.bits[s]! & PTE_WRITE) !== 0;
+  const tt = t!;
+  const writable = (tt.bits[s]! & PTE_WRITE) !== 0;
   args.src[i] = pfn;
   args.srcFlags[i] = MIGRATE_PFN_VALID | MIGRATE_PFN_MIGRATE | (writable ? MIGRATE_PFN_WRITE : 0);
   args.cpages++;
   // The pte becomes a migration entry; the page keeps the reference, loses the mapping.
-  mm.pt.set(vpn, Pte.MIGRATION, pfn, writable ? PTE_WRITE : 0);
+  tt.kind[s] = Pte.MIGRATION;
+  tt.bits[s] = writable ? PTE_WRITE : 0;
+  mm.pt.markDirty(vpn);
   f.mapcount[pfn]!--;
 }
 
@@ -205,9 +210,14 @@ export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number>
     }
     const range = { mm, start: args.start, end: args.end, event: MmuNotifyEvent.MIGRATE, owner: args.pgmapOwner, blockable: true };
     yield* mmuNotifierInvalidate(sim, range, function* () {
+      let modeFor = -1;
+      let mode: 'compound' | 'pte' | 'skip' | undefined;
       for (let vpn = args.start; vpn < args.end; vpn++) {
         const h = vpn - (vpn % HPAGE_PMD_NR);
-        const mode = pmdMode.get(h);
+        if (h !== modeFor) {
+          modeFor = h;
+          mode = pmdMode.get(h);
+        }
         if (mode === 'compound') {
           if (vpn === h) collectPmd(sim, args, h);
           continue;
@@ -369,14 +379,20 @@ function removeMigrationPtes(sim: Simulator, mm: Mm, vpn: number, n: number, old
   const s = vpn % PTRS_PER_PTE;
   const writable = (t.bits[s]! & PTE_WRITE) !== 0;
   const devicePrivate = f.zone[newPfn] === Zone.DEVICE_PRIVATE;
+  const kind = devicePrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
+  const bits = writable ? PTE_WRITE | (devicePrivate ? 0 : PTE_DIRTY) : 0;
   for (let k = 0; k < n; k++) {
     if (t.kind[s + k] !== Pte.MIGRATION || t.pfn[s + k] !== oldPfn + k) continue;
-    mm.pt.set(vpn + k, devicePrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT, newPfn + k, writable ? PTE_WRITE | (devicePrivate ? 0 : PTE_DIRTY) : 0);
+    // A migration entry is not pte_none, so `used` does not change.
+    t.kind[s + k] = kind;
+    t.pfn[s + k] = newPfn + k;
+    t.bits[s + k] = bits;
     if (!compound) {
       f.mapcount[newPfn + k]!++;
       f.index[newPfn + k] = vpn + k;
     }
   }
+  mm.pt.markDirty(vpn);
   if (compound) {
     f.mapcount[newPfn]!++;
     f.index[newPfn] = vpn;

@@ -40,6 +40,17 @@ export class Mm {
     this.alive = s.alive;
   }
 
+  private readonly keys = new Map<string, string>();
+  /** Event coalescing keys per process, built once (hot fault paths emit per page). */
+  key(what: string): string {
+    let k = this.keys.get(what);
+    if (k === undefined) {
+      k = `${what}:${this.id}`;
+      this.keys.set(what, k);
+    }
+    return k;
+  }
+
   constructor(
     readonly id: number,
     /** The process name the script uses (`main`, or the name given to fork). */

@@ -141,11 +141,24 @@ export class PageFrames {
 
   /** Set up a freshly allocated frame (or THP) with one reference and no mappings. */
   initFrame(pfn: number, order: 0 | 9, zone: Zone, device: number, flags: number): void {
+    if (order === 0) {
+      this.zone[pfn] = zone;
+      this.device[pfn] = device;
+      this.flags[pfn] = flags;
+      this.order[pfn] = 0;
+      this.refcount[pfn] = 1;
+      this.mapcount[pfn] = 0;
+      this.pincount[pfn] = 0;
+      this.contentId[pfn] = 0;
+      this.contentPage[pfn] = 0;
+      this.deviceData[pfn] = -1;
+      return;
+    }
     const n = 1 << order;
     for (let p = pfn; p < pfn + n; p++) {
       this.zone[p] = zone;
       this.device[p] = device;
-      this.flags[p] = flags | (order === 0 ? 0 : p === pfn ? PG_HEAD : PG_TAIL);
+      this.flags[p] = flags | (p === pfn ? PG_HEAD : PG_TAIL);
       this.order[p] = p === pfn ? order : 0;
       this.refcount[p] = p === pfn ? 1 : 0;
       this.mapcount[p] = 0;
