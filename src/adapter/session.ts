@@ -99,7 +99,7 @@ export class HmmDebugSession extends LoggingDebugSession {
   }
 
   protected override async launchRequest(response: DebugProtocol.LaunchResponse, raw: DebugProtocol.LaunchRequestArguments): Promise<void> {
-    const args = raw as Partial<HmmLaunchArguments>;
+    const args = (raw ?? {}) as Partial<HmmLaunchArguments>;
     const problem = validateLaunch(args);
     if (problem !== undefined) return this.fail(response, ErrorCode.BadLaunch, problem);
     const program = path.resolve(args.program!);
@@ -172,7 +172,7 @@ export class HmmDebugSession extends LoggingDebugSession {
     const source = this.source();
     const frames: DebugProtocol.StackFrame[] = [];
     if (args.threadId === ctl.interp.process.id) {
-      const line = ctl.currentStatement()?.loc.line ?? ctl.sim.loc?.line ?? 1;
+      const line = ctl.displayLine() ?? ctl.sim.loc?.line ?? 1;
       // Kernel frames of the statement in progress, innermost first.
       for (let i = ctl.sim.kstack.length - 1; i >= 0; i--) {
         const k = ctl.sim.kstack[i]!;
@@ -435,7 +435,7 @@ export class HmmDebugSession extends LoggingDebugSession {
   private stateChanged(reason: string): void {
     const ctl = this.ctl;
     if (ctl === undefined) return;
-    const body: StateChangedEventBody = { step: ctl.sim.step, reason, line: ctl.currentStatement()?.loc.line };
+    const body: StateChangedEventBody = { step: ctl.sim.step, reason, line: ctl.displayLine() };
     this.sendEvent(new DapEvent(CUSTOM_EVENTS.stateChanged, body));
   }
 

@@ -354,6 +354,24 @@ export class ScriptController {
     return this.run({ kind: 'out', depth: this.interp.frames.length, kdepth: this.sim.kstack.length });
   }
 
+  /**
+   * A stop taken after the statement that caused it (an event seen at its end, a runtime error)
+   * is shown at that statement's line, not at the next one.
+   */
+  private stopLine: number | undefined;
+
+  private noteStopLine(r: RunResult): void {
+    if (r.kind !== 'stopped' || this.current !== undefined) return;
+    const loc = r.stop.error?.loc ?? (r.stop.reason === 'exception' ? r.stop.event?.loc ?? this.sim.loc : undefined);
+    this.stopLine = loc?.line;
+  }
+
+  /** The line to show as the current one: the running statement, or where the last stop happened. */
+  displayLine(): number | undefined {
+    if (this.current !== undefined) return this.sim.loc?.line;
+    return this.stopLine ?? this.interp.nextStatement()?.loc.line;
+  }
+
   /** Stop on entry: at the first statement, before it runs. */
   entryStop(): StopInfo {
     this.resumeFrom = this.position;
@@ -362,12 +380,14 @@ export class ScriptController {
 
   private async run(mode: Mode): Promise<RunResult> {
     this.pauseRequested = false;
+    this.stopLine = undefined;
     for (;;) {
       const deadline = Date.now() + SLICE_MS;
       while (Date.now() < deadline) {
         const r = this.unit(mode);
         if (r !== undefined) {
           this.resumeFrom = this.position;
+          this.noteStopLine(r);
           return r;
         }
       }
@@ -384,6 +404,8 @@ export class ScriptController {
   /** One unit of progress: start a statement, or run the current one to its next kernel frame or end. */
   private unit(mode: Mode): RunResult | undefined {
     if (this.ended) return { kind: 'ended', error: this.endError };
+    // Resuming after a stop on a runtime error: the script cannot go on.
+    if (this.interp.error !== undefined && this.current === undefined) return this.end(this.interp.error);
     if (this.current === undefined) {
       const stmt = this.interp.nextStatement();
       if (stmt === undefined) return this.end(undefined);
@@ -586,6 +608,7 @@ export class ScriptController {
       this.pendingStop = undefined;
     }
     this.resumeFrom = this.position;
+    this.stopLine = undefined;
   }
 
   /** One step backwards: the previous kernel frame of this statement, or the previous statement. */
