@@ -15,6 +15,7 @@ import { EVENT_FILTERS, type RunResult, ScriptController, type StopInfo } from '
 import { eventLine, eventsReport, hex, pageReport, residencyRuns, whyReport } from '../hmm/lang/inspect';
 import { residencyOf } from '../hmm/lang/runner';
 import { renderResidency } from '../hmm/lang/residency';
+import { formatPlacementReport, placementReport } from '../hmm/placementReport';
 import { drain } from '../hmm/step';
 import {
   CUSTOM_EVENTS, CUSTOM_REQUESTS, type HmmLaunchArguments, type LineEffectsResponseBody, type MigrationsResponseBody,
@@ -29,7 +30,9 @@ export interface FileAccess {
 
 const nodeFiles: FileAccess = { readFile: (f) => fs.readFileSync(f, 'utf8') };
 
-const REPL_COMMANDS = ['page', 'residency', 'events', 'why', 'watch', 'unwatch', 'help'];
+const REPL_COMMANDS = ['page', 'residency', 'events', 'why', 'watch', 'unwatch', 'report', 'help'];
+/** GPU jobs are threads too, numbered above any process id. */
+const JOB_THREAD_BASE = 100000;
 const REPL_HELP = [
   'page a[3]        full state and history of a page',
   'residency a      residency map of a mapping (or all mappings)',
@@ -37,6 +40,7 @@ const REPL_HELP = [
   'why a[3]         the chain of events that put the page where it is',
   'watch a[3]       stop when the residency or device mapping of a page or range changes',
   'unwatch          remove every watch',
+  'report           the placement report so far (faults, bytes moved, time per device and line)',
   'a, a[3], last.rc, stats.gpu0.faults, time   values',
 ].join('\n');
 
@@ -162,8 +166,20 @@ export class HmmDebugSession extends LoggingDebugSession {
 
   protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
     const mms = this.ctl?.sim.mms.filter((m) => m.alive) ?? [];
-    response.body = { threads: mms.length ? mms.map((m) => new Thread(m.id, m.name)) : [new Thread(1, 'main')] };
+    const jobs = this.ctl?.sim.gpu.jobs.filter((j) => !j.done) ?? [];
+    response.body = {
+      threads: [
+        ...(mms.length ? mms.map((m) => new Thread(m.id, m.name)) : [new Thread(1, 'main')]),
+        ...jobs.map((j) => new Thread(JOB_THREAD_BASE + j.id, `GPU ${j.name} on ${j.device.name}`)),
+      ],
+    };
     this.sendResponse(response);
+  }
+
+  /** The thread a stop belongs to: the GPU job whose action was running, else the process. */
+  private stoppedThread(ctl: ScriptController): number {
+    const job = ctl.sim.gpu.current;
+    return job !== undefined ? JOB_THREAD_BASE + job.id : ctl.interp.process.id;
   }
 
   protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
@@ -171,10 +187,23 @@ export class HmmDebugSession extends LoggingDebugSession {
     if (ctl === undefined) return this.fail(response, ErrorCode.NotRunning, 'not running');
     const source = this.source();
     const frames: DebugProtocol.StackFrame[] = [];
-    if (args.threadId === ctl.interp.process.id) {
+    const job = args.threadId >= JOB_THREAD_BASE ? ctl.sim.gpu.jobs.find((j) => j.id === args.threadId - JOB_THREAD_BASE) : undefined;
+    const running = ctl.sim.gpu.current;
+    if (job !== undefined) {
+      const line = job.op?.pos.line ?? job.launchPos?.line ?? 1;
+      if (running === job) {
+        for (let i = ctl.sim.kstack.length - 1; i >= 0; i--) {
+          const k = ctl.sim.kstack[i]!;
+          frames.push({ id: 1000 + i, name: `${k.name} (${k.detail})`, source, line, column: 1, presentationHint: 'subtle' });
+        }
+      }
+      const op = job.op;
+      const what = op === undefined ? '' : op.kind === 'compute' ? ' compute' : ` ${op.access} page ${op.start + job.cursor - op.mapStart} of ${ctl.sim.describeRange(op.start, op.end)}`;
+      frames.push({ id: 900, name: `kernel ${job.kernel}${what} (t=${job.time} ns)`, source, line, column: 1 });
+    } else if (args.threadId === ctl.interp.process.id) {
       const line = ctl.displayLine() ?? ctl.sim.loc?.line ?? 1;
-      // Kernel frames of the statement in progress, innermost first.
-      for (let i = ctl.sim.kstack.length - 1; i >= 0; i--) {
+      // Kernel frames of the statement in progress (not a GPU job's), innermost first.
+      for (let i = running !== undefined ? -1 : ctl.sim.kstack.length - 1; i >= 0; i--) {
         const k = ctl.sim.kstack[i]!;
         frames.push({ id: 1000 + i, name: `${k.name} (${k.detail})`, source, line, column: 1, presentationHint: 'subtle' });
       }
@@ -416,12 +445,15 @@ export class HmmDebugSession extends LoggingDebugSession {
     this.vars?.reset();
     if (r.kind === 'ended') {
       if (r.error) this.sendEvent(new OutputEvent(`${r.error.formatted}\n`, 'stderr'));
+      if (ctl.sim.gpu.jobs.length > 0 || ctl.sim.gpu.copies.length > 0) {
+        this.sendEvent(new OutputEvent(`${formatPlacementReport(placementReport(ctl.sim))}\n`, 'console'));
+      }
       this.sendEvent(new OutputEvent(`${path.basename(ctl.file)}: ${r.error ? 'stopped on a runtime error' : 'ran to the end'} after ${ctl.sim.step} statements, ${ctl.sim.log.events.length} events, simulated time ${ctl.sim.clock.now} ns\n`, 'console'));
       this.sendEvent(new TerminatedEvent());
       return;
     }
     this.lastStop = r.stop;
-    const ev = new StoppedEvent(r.stop.reason, ctl.interp.process.id, r.stop.reason === 'exception' ? r.stop.description : undefined) as DebugProtocol.StoppedEvent;
+    const ev = new StoppedEvent(r.stop.reason, this.stoppedThread(ctl), r.stop.reason === 'exception' ? r.stop.description : undefined) as DebugProtocol.StoppedEvent;
     ev.body.description = r.stop.description;
     ev.body.allThreadsStopped = true;
     if (r.stop.breakpointIds) ev.body.hitBreakpointIds = r.stop.breakpointIds;
@@ -499,6 +531,8 @@ export class HmmDebugSession extends LoggingDebugSession {
       case 'unwatch':
         ctl.setWatches([]);
         return { result: 'no watches', variablesReference: 0 };
+      case 'report':
+        return { result: formatPlacementReport(placementReport(sim)), variablesReference: 0 };
       default:
         break;
     }
@@ -553,11 +587,19 @@ export class HmmDebugSession extends LoggingDebugSession {
     const sim = ctl.sim;
     return {
       step: sim.step,
-      migrations: sim.pendingMigrations.map((m) => ({
-        process: m.mm.name, range: sim.describeRange(m.start, m.end), start: m.start, end: m.end, direction: m.direction,
-        device: m.pgmapOwner.name, phase: m.phase, cpages: m.cpages, cause: m.cause,
-        skipped: m.skippedRuns().map((r) => ({ start: r.start, count: r.count, reason: r.reason })),
-      })),
+      migrations: [
+        ...sim.pendingMigrations.map((m) => ({
+          process: m.mm.name, range: sim.describeRange(m.start, m.end), start: m.start, end: m.end, direction: m.direction,
+          device: m.pgmapOwner.name, phase: m.phase, cpages: m.cpages, cause: m.cause,
+          skipped: m.skippedRuns().map((r) => ({ start: r.start, count: r.count, reason: r.reason })),
+        })),
+        ...sim.gpu.pendingCopies().map((c) => ({
+          process: c.mm.name, range: sim.describeRange(c.start, c.end), start: c.start, end: c.end,
+          direction: (c.toDevice ? 'to-device' : 'to-system') as 'to-device' | 'to-system', device: c.device.name,
+          phase: `copying until t=${c.endTime} ns (${Math.round(Math.min(1, Math.max(0, (sim.clock.now - c.startTime) / Math.max(1, c.endTime - c.startTime))) * 100)}%)`,
+          cpages: c.end - c.start, cause: 'prefetch', skipped: [],
+        })),
+      ],
     };
   }
 

@@ -73,6 +73,19 @@ export class VariableStore {
       namedVariables: Math.min(notifs.length, NOTIFIER_LOG_LIMIT), expensive: false,
     });
     scopes.push({ name: 'last', variablesReference: this.ref({ children: () => this.lastVars() }), expensive: false });
+    const jobs = ctl.sim.gpu.jobs;
+    if (jobs.length > 0 || ctl.sim.gpu.copies.length > 0) {
+      scopes.push({ name: 'GPU jobs', variablesReference: this.ref({ children: () => this.jobVars() }), namedVariables: jobs.length, expensive: false });
+    }
+    const current = ctl.sim.gpu.current;
+    if (current !== undefined && current.batch.length > 0) {
+      const batch = current.batch;
+      scopes.push({
+        name: `Fault batch (${batch.length} pages, ${current.name})`,
+        variablesReference: this.ref({ children: () => batch.slice(0, 1000).map((v, i) => this.pageVar(current.mm, v, `[${i}] ${ctl.sim.describeRange(v, v + 1)}`, ctl.sim.describeRange(v, v + 1))) }),
+        indexedVariables: batch.length, expensive: false,
+      });
+    }
     if (frame !== undefined && frame.vars.size > 0) {
       scopes.push({ name: 'Loop variables', variablesReference: this.ref({ children: () => [...frame.vars].map(([k, v]) => ({ name: k, value: String(v), variablesReference: 0 })) }), expensive: false });
     }
@@ -200,6 +213,31 @@ export class VariableStore {
       indexedVariables: m.npages,
       namedVariables: 2 + skipped.length,
     };
+  }
+
+  private jobVars(): DebugProtocol.Variable[] {
+    const sim = this.ctl.sim;
+    const out: DebugProtocol.Variable[] = sim.gpu.jobs.map((j) => {
+      const st = j.stats;
+      const state = j.done ? `done at ${j.endTime} ns` : `running, t=${j.time} ns, statement ${j.pc + 1} of ${j.ops.length}`;
+      return {
+        name: j.name,
+        value: `${j.kernel} on ${j.device.name}: ${state}; ${st.faults} faults in ${st.batches} batches`,
+        variablesReference: this.ref({
+          children: () => [
+            { name: 'launched', value: `${j.launchTime} ns`, variablesReference: 0 },
+            { name: 'faults', value: `${st.faults} pages in ${st.batches} batches, ${st.faultNs} ns`, variablesReference: 0 },
+            { name: 'copies', value: `${st.copyNs} ns`, variablesReference: 0 },
+            { name: 'compute', value: `${st.computeNs} ns`, variablesReference: 0 },
+            { name: 'access', value: `${st.accessNs} ns (${st.bytesLocal} B local, ${st.bytesRemote} B remote)`, variablesReference: 0 },
+          ],
+        }),
+      };
+    });
+    for (const c of sim.gpu.pendingCopies()) {
+      out.push({ name: `prefetch#${c.id}`, value: `${sim.describeRange(c.start, c.end)} to ${c.toDevice ? c.device.name : 'system'}, copy ${c.startTime}–${c.endTime} ns`, variablesReference: 0 });
+    }
+    return out;
   }
 
   private lastVars(): DebugProtocol.Variable[] {

@@ -8,11 +8,12 @@ import { formatDiagnostic } from '../hmm/lang/ast';
 import { RESIDENCY_LEGEND } from '../hmm/lang/residency';
 import { toChromeTrace } from '../hmm/trace';
 
-const USAGE = `usage: hmm-sim run FILE... [--trace FILE.json] [--verbose]
+const USAGE = `usage: hmm-sim run FILE... [--trace FILE.json] [--verbose] [--report]
 
 Runs .hmm scripts on the HMM simulator.
   --trace FILE.json   write the event stream (Chrome trace JSON; opens in Perfetto)
   --verbose           print each statement's events and the residency maps at the end
+  --report            print the placement report (always printed when GPU work ran)
 Exit status: 0 all scripts ran to the end, 1 a runtime error or failed expectation,
 2 a script was rejected before running (parse or check errors, unreadable file).`;
 
@@ -20,16 +21,18 @@ interface Options {
   files: string[];
   trace?: string;
   verbose: boolean;
+  report: boolean;
 }
 
 function parseArgs(argv: string[]): Options | string {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') return 'help';
   if (cmd !== 'run') return `unknown command '${cmd}'`;
-  const o: Options = { files: [], verbose: false };
+  const o: Options = { files: [], verbose: false, report: false };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     if (a === '--verbose' || a === '-v') o.verbose = true;
+    else if (a === '--report') o.report = true;
     else if (a === '--trace') {
       const f = rest[++i];
       if (f === undefined) return '--trace needs a file name';
@@ -70,6 +73,7 @@ function main(argv: string[]): number {
     const run = runScriptText(file, text, {
       output: (s) => console.log(s),
       onStatement: o.verbose ? (line) => console.log(line) : undefined,
+      report: o.report,
     });
     runs.push(run);
     if (run.diagnostics.length > 0) {
@@ -81,6 +85,7 @@ function main(argv: string[]): number {
       console.log(run.residency);
       console.log(RESIDENCY_LEGEND);
     }
+    if (run.report !== undefined) console.log(`${file}: ${run.report}`);
     if (run.error) {
       console.error(run.error);
       failed++;

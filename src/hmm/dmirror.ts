@@ -400,7 +400,28 @@ export class DmirrorDriver {
     if (t !== undefined) setExpected(t, vpn % PTRS_PER_PTE, vma?.isShared ? -1 : id, page);
   }
 
-  private *migrateChunks(m: Dmirror, start: number, npages: number, toDevice: boolean): Step<number> {
+  /** Fault [start, end) into the device page table without counting a command's fault (kernels). */
+  faultRange(m: Dmirror, start: number, end: number, write: boolean): Step<number> {
+    return this.faultChunks(m, start, end, write);
+  }
+
+  /** Migrate [start, end) to the device or back for a kernel fault or a prefetch (no dpt read). */
+  *migrateRange(m: Dmirror, start: number, end: number, toDevice: boolean, cause: string): Step<number> {
+    return yield* this.migrateChunks(m, start, end - start, toDevice, cause);
+  }
+
+  /** Device-exclusive entries for a kernel's atomics on pages that stay in system memory. */
+  *makeExclusive(m: Dmirror, start: number, end: number): Step<number> {
+    for (let v = start; v < end; v++) {
+      const pfn = yield* makeDeviceExclusive(this.sim, m.mm, v, null, m.device);
+      if (pfn < 0) return pfn;
+      this.store(m, v, pfn, Dpt.ATOMIC);
+    }
+    this.emitMappings(m, start, end);
+    return 0;
+  }
+
+  private *migrateChunks(m: Dmirror, start: number, npages: number, toDevice: boolean, cause?: string): Step<number> {
     const mm = m.mm;
     const end = start + npages;
     let cpages = 0;
@@ -412,7 +433,7 @@ export class DmirrorDriver {
       const select = toDevice
         ? MIGRATE_VMA_SELECT_SYSTEM
         : dev.type === 'private' ? MIGRATE_VMA_SELECT_DEVICE_PRIVATE : MIGRATE_VMA_SELECT_DEVICE_COHERENT;
-      const args = new MigrateVma(mm, addr, next, select | MIGRATE_VMA_SELECT_COMPOUND, dev, NO_PFN, toDevice ? 'migrate' : 'migrate-to-system');
+      const args = new MigrateVma(mm, addr, next, select | MIGRATE_VMA_SELECT_COMPOUND, dev, NO_PFN, cause ?? (toDevice ? 'migrate' : 'migrate-to-system'));
       const rc = yield* migrateVmaSetup(this.sim, args);
       if (rc) return rc;
       if (toDevice) this.allocAndCopyToDevice(m, args);

@@ -43,6 +43,8 @@ interface Base {
   end: number;
   /** How many occurrences coalesced into this event. */
   count: number;
+  /** The GPU job whose work caused it, when not the CPU. */
+  job: string | undefined;
 }
 
 export type SimEventBody =
@@ -73,12 +75,14 @@ export type SimEventBody =
   | { kind: 'alloc'; device: string; pages: number; what: 'alloc' | 'free' | 'alloc-failed' }
   | { kind: 'process'; what: 'fork' | 'exit'; child: string }
   | { kind: 'invariant'; message: string }
+  | { kind: 'job'; what: 'launch' | 'end' | 'prefetch'; job: string; device: string }
+  | { kind: 'thrashing'; verdict: 'throttle' | 'pin'; device: string }
   | { kind: 'print'; text: string };
 
 export type SimEvent = Base & SimEventBody;
 export type SimEventKind = SimEvent['kind'];
 
-type Context = Pick<Base, 'time' | 'step' | 'loc'>;
+type Context = Pick<Base, 'time' | 'step' | 'loc' | 'job'>;
 
 export class EventLog {
   readonly events: SimEvent[] = [];
@@ -105,7 +109,7 @@ export class EventLog {
         return prev;
       }
     }
-    const e = { seq: this.events.length, time: ctx.time, step: ctx.step, loc: ctx.loc, mm, start, end, count: 1, ...body } as SimEvent;
+    const e = { seq: this.events.length, time: ctx.time, step: ctx.step, loc: ctx.loc, job: ctx.job, mm, start, end, count: 1, ...body } as SimEvent;
     this.events.push(e);
     if (coalesceKey !== undefined) this.open.set(coalesceKey, e);
     for (const l of this.listeners) l(e);

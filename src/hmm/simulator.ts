@@ -10,6 +10,7 @@ import {
 import { DmirrorDriver, type Dmirror } from './dmirror';
 import { EventLog, type SimEvent, type SimEventBody, type SourceLoc } from './events';
 import { forkMm } from './fork';
+import { GpuEngine, type GpuState } from './gpu';
 import { gupFaultIn, pinUserPage, unpinUserPage } from './gup';
 import { checkInvariants } from './invariants';
 import { cpuAccessAllowed, doPteNone, handleMmFault, setExpected, thpEligible } from './memory';
@@ -81,6 +82,8 @@ export interface SimState {
   readonly loc: SourceLoc | undefined;
   readonly nextMmId: number;
   readonly pendingMigrations: number;
+  readonly gpu: GpuState;
+  readonly prefetcherEnabled: boolean;
 }
 
 export class Simulator {
@@ -102,6 +105,12 @@ export class Simulator {
   /** Mapping names → their current addresses; `reservations` holds every live range. */
   readonly bindings = new Map<string, MappingBinding>();
   private readonly reservations: MappingBinding[] = [];
+  /** GPU work in simulated time. */
+  readonly gpu: GpuEngine;
+  /** The GPU job whose action is running, if any (events name it). */
+  currentJob: string | undefined;
+  /** The density prefetcher of fault-driven migrations (UVM's perf_prefetch). */
+  prefetcherEnabled = true;
   /** The statement execution currently running and where it is in the script. */
   step = 0;
   loc: SourceLoc | undefined;
@@ -111,6 +120,7 @@ export class Simulator {
   constructor(opts: { timing?: Partial<TimingModel>; checkInvariants?: boolean } = {}) {
     this.timing = { ...DEFAULT_TIMING, ...opts.timing };
     this.driver = new DmirrorDriver(this);
+    this.gpu = new GpuEngine(this);
     this.checkInvariantsAfterStep = opts.checkInvariants ?? true;
     this.newMm('main', undefined);
   }
@@ -118,7 +128,8 @@ export class Simulator {
   // ---- plumbing used by the mechanisms ---------------------------------------------------
 
   emit(mm: string, start: number, end: number, body: SimEventBody, coalesceKey?: string): SimEvent {
-    return this.log.emit({ time: this.clock.now, step: this.step, loc: this.loc }, mm, start, end, body, coalesceKey);
+    const key = coalesceKey !== undefined && this.currentJob !== undefined ? `${coalesceKey}@${this.currentJob}` : coalesceKey;
+    return this.log.emit({ time: this.clock.now, step: this.step, loc: this.loc, job: this.currentJob }, mm, start, end, body, key);
   }
 
   recordNotifier(m: Dmirror, range: MmuNotifierRange, seqBefore: number, seqAfter: number,
@@ -500,6 +511,8 @@ export class Simulator {
       loc: this.loc,
       nextMmId: this.nextMmId,
       pendingMigrations: this.pendingMigrations.length,
+      gpu: this.gpu.save(),
+      prefetcherEnabled: this.prefetcherEnabled,
     };
   }
 
@@ -536,6 +549,9 @@ export class Simulator {
     this.loc = s.loc;
     this.nextMmId = s.nextMmId;
     this.pendingMigrations.length = s.pendingMigrations;
+    this.gpu.load(s.gpu);
+    this.prefetcherEnabled = s.prefetcherEnabled;
+    this.currentJob = undefined;
   }
 
   /** Run a step to its end (no pausing). */

@@ -32,6 +32,8 @@ export interface TimingModel {
   notifierCallbackNs: number;
   /** CPU memory bandwidth for page copies and initialisation, bytes per ns. */
   cpuCopyGBps: number;
+  /** A kernel's access to its own device memory (HBM), bytes per ns. */
+  deviceLocalGBps: number;
 }
 
 export const DEFAULT_TIMING: TimingModel = {
@@ -43,6 +45,7 @@ export const DEFAULT_TIMING: TimingModel = {
   devicePteUpdateNs: 1_000,
   notifierCallbackNs: 200,
   cpuCopyGBps: 10,
+  deviceLocalGBps: 1000,
 };
 
 export class Clock {

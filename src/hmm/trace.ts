@@ -32,7 +32,27 @@ export function toChromeTrace(runs: readonly { file: string; events: readonly Si
       return t;
     };
     out.push({ name: 'process_name', cat: '__metadata', ph: 'M', ts: 0, pid, tid: 0, args: { name: run.file } });
+    const launched = new Map<string, number>();
     for (const e of run.events) {
+      // Jobs and prefetches are spans on their own tracks; everything a job caused sits on its track.
+      if (e.kind === 'job') {
+        const ts = e.time / 1000;
+        if (e.what === 'launch') launched.set(e.job, ts);
+        else if (e.what === 'end') {
+          const start = launched.get(e.job) ?? ts;
+          out.push({ name: e.job, cat: 'job', ph: 'X', ts: start, dur: Math.max(ts - start, 0.001), pid, tid: tid(`gpu job ${e.job} (${e.device})`), args: { device: e.device } });
+        } else {
+          out.push({ name: `${e.job} issued`, cat: 'copy', ph: 'i', s: 't', ts, pid, tid: tid(`copy engine ${e.device}`), args: { pages: [e.start, e.end] } });
+        }
+        continue;
+      }
+      if (e.kind === 'migrate' && e.phase === 'finalize' && (e.cause === 'prefetch' || e.cause === 'gpu-fault' || e.cause === 'eviction')) {
+        out.push({ name: `copy ${e.direction} (${e.cause})`, cat: 'copy', ph: 'i', s: 't', ts: e.time / 1000, pid, tid: tid(`copy engine ${e.device}`), args: { pages: [e.start, e.end], migrated: e.migrated } });
+      }
+      if (e.job !== undefined && e.kind !== 'migrate') {
+        out.push({ name: e.kind === 'deviceFault' ? `fault batch (${e.end - e.start} pages)` : e.kind, cat: e.kind, ph: 'i', s: 't', ts: e.time / 1000, pid, tid: tid(`gpu job ${e.job}`), args: { pages: [e.start, e.end], count: e.count } });
+        continue;
+      }
       const ts = e.time / 1000;
       const where = e.loc ? `${e.loc.file}:${e.loc.line}` : '';
       const common = { pages: [e.start, e.end], count: e.count, line: where };

@@ -38,8 +38,10 @@ export function eventLine(sim: Simulator, e: SimEvent): string {
     case 'process': what = e.what === 'fork' ? `fork → ${e.child}` : `exit ${e.child}`; break;
     case 'invariant': what = `INVARIANT VIOLATED: ${e.message}`; break;
     case 'print': what = `print`; break;
+    case 'job': what = e.what === 'launch' ? `launch ${e.job} on ${e.device}` : e.what === 'end' ? `${e.job} finished on ${e.device}` : `prefetch to ${e.device}${where}`; break;
+    case 'thrashing': what = `thrashing${where} on ${e.device}: ${e.verdict}`; break;
   }
-  return `#${e.seq} ${at} [${e.mm}]${times} ${what}`;
+  return `#${e.seq} ${at} [${e.job ?? e.mm}]${times} ${what}`;
 }
 
 /** Events that concern page `vpn` of `mm` (its range covers the page). */

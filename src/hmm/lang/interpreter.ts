@@ -7,11 +7,13 @@ import { errnoName, WORDS_PER_PAGE } from '../constants';
 import type { PageData } from '../dmirror';
 import type { SourceLoc } from '../events';
 import type { Device } from '../memremap';
+import type { GpuJob, KernelOp } from '../gpu';
 import type { Mm } from '../mm';
+import { type Advice, NO_ADVICE } from '../uvm';
 import { type PageState, SimError, Simulator } from '../simulator';
 import { drain, type Step } from '../step';
 import { DEFAULT_LINK, LINK_PRESETS } from '../timing';
-import type { CompareOp, Errno, IndexRange, Loc, PageStatePattern, RangeRef, Script, Stmt } from './ast';
+import type { CompareOp, Errno, IndexRange, KernelDecl, Loc, PageStatePattern, RangeRef, Script, Stmt } from './ast';
 import { compile, evalConst, patternText } from './pattern';
 import { renderResidency } from './residency';
 
@@ -43,6 +45,7 @@ export interface InterpreterState {
   readonly last: LastResult;
   readonly lastActionStep: number;
   readonly forkCount: number;
+  readonly drained: boolean;
   readonly finished: boolean;
   readonly error: RuntimeError | undefined;
 }
@@ -91,6 +94,10 @@ export class Interpreter {
   readonly frames: Frame[] = [];
   readonly last: LastResult = { rc: 0, cpages: 0, faults: 0, data: undefined, flags: undefined };
   private readonly fns = new Map<string, Stmt & { kind: 'fn' }>();
+  private readonly kernels = new Map<string, KernelDecl>();
+  private readonly jobs = new Map<string, GpuJob>();
+  /** The script's end waits for GPU work still running (an implicit `wait all`), once. */
+  private drained = false;
   private readonly output: (text: string) => void;
   /** Step number of the last statement that was not an expectation (`expect notified` looks at it). */
   private lastActionStep = -1;
@@ -101,7 +108,10 @@ export class Interpreter {
   constructor(readonly script: Script, opts: InterpreterOptions = {}) {
     this.sim = opts.sim ?? new Simulator();
     this.output = opts.output ?? (() => undefined);
-    for (const s of script.body) if (s.kind === 'fn') this.fns.set(s.name, s);
+    for (const s of script.body) {
+      if (s.kind === 'fn') this.fns.set(s.name, s);
+      if (s.kind === 'kernel') this.kernels.set(s.name, s);
+    }
     this.frames.push(this.newFrame('script', script.file, script.body, this.sim.process('main')!, new Map(), undefined));
   }
 
@@ -120,6 +130,7 @@ export class Interpreter {
       last: { ...this.last },
       lastActionStep: this.lastActionStep,
       forkCount: this.forkCount,
+      drained: this.drained,
       finished: this.finished,
       error: this.error,
     };
@@ -131,6 +142,7 @@ export class Interpreter {
     Object.assign(this.last, s.last);
     this.lastActionStep = s.lastActionStep;
     this.forkCount = s.forkCount;
+    this.drained = s.drained;
     this.finished = s.finished;
     this.error = s.error;
   }
@@ -146,6 +158,10 @@ export class Interpreter {
     if (f.kind === 'fork' && f.pc >= f.body.length) {
       const loc = f.endLoc ?? f.headerLoc ?? { line: 1, col: 1 };
       return { kind: 'exit', process: f.process.name, processLoc: loc, loc };
+    }
+    if (f.kind === 'script' && f.pc >= f.body.length && !this.drained && !this.sim.gpu.idle) {
+      const last = f.body[f.body.length - 1];
+      return { kind: 'wait', target: { kind: 'all' }, loc: last?.loc ?? { line: 1, col: 1 } };
     }
     return f.body[f.pc];
   }
@@ -184,10 +200,13 @@ export class Interpreter {
     }
     const frame = this.frames[this.frames.length - 1]!;
     if (frame.kind === 'fork' && frame.pc >= frame.body.length) this.frames.pop();
+    else if (frame.kind === 'script' && frame.pc >= frame.body.length) this.drained = true;
     else frame.pc++;
     this.sim.step++;
     this.sim.loc = { file: this.file, line: stmt.loc.line, col: stmt.loc.col };
     try {
+      // GPU work due by now takes its turn first (see gpu.ts for the interleaving order).
+      if (!this.sim.gpu.idle) yield* this.sim.gpu.advanceTo(this.sim.clock.now);
       yield* this.exec(stmt, frame);
       if (!isExpectation(stmt)) this.lastActionStep = this.sim.step;
       if (this.sim.checkInvariantsAfterStep) this.sim.checkInvariants();
@@ -476,11 +495,63 @@ export class Interpreter {
           this.print(renderResidency(sim, mm, r.start, r.end, r.text));
         }
         return;
-      case 'launch':
-      case 'wait':
-      case 'advise':
-      case 'prefetch':
-        throw new Fail(stmt.loc, `'${stmt.kind}' (GPU work, placement hints and time) is not simulated yet`);
+      case 'launch': {
+        this.requireAlive(mm, stmt.loc);
+        const k = this.kernels.get(stmt.kernel);
+        if (k === undefined) throw new Fail(stmt.kernelLoc, `no kernel ${stmt.kernel}`);
+        const dev = this.device(stmt.device, stmt.deviceLoc);
+        if (stmt.args.length !== k.params.length) throw new Fail(stmt.loc, `${k.name} takes ${k.params.length} argument(s), got ${stmt.args.length}`);
+        const args = new Map<string, { start: number; end: number; mapStart: number }>();
+        k.params.forEach((p, i) => args.set(p.name, this.range(stmt.args[i]!, frame)));
+        const ops: KernelOp[] = k.body.map((ks) => {
+          const pos = { line: ks.loc.line, col: ks.loc.col };
+          if (ks.kind === 'kcompute') return { kind: 'compute', ns: ks.ns, pos };
+          const a = args.get(ks.range.mapping);
+          if (a === undefined) throw new Fail(ks.range.mappingLoc, `${ks.range.mapping} is not a parameter of ${k.name}`);
+          const n = a.end - a.start;
+          const s0 = ks.range.start === undefined ? 0 : evalConst(ks.range.start, frame.vars);
+          const e0 = ks.range.single ? s0 + 1 : ks.range.end === undefined ? n : evalConst(ks.range.end, frame.vars);
+          if (s0 < 0 || e0 > n || s0 >= e0) throw new Fail(ks.range.loc, `${ks.range.mapping}[${s0}..${e0}] is outside the argument (${n} pages)`);
+          const access = ks.kind === 'kread' ? 'read' : ks.kind === 'kwrite' ? 'write' : 'atomic';
+          const pattern = ks.kind === 'kwrite' ? compile(ks.pattern, frame.vars) : undefined;
+          return { kind: 'access', access, start: a.start + s0, end: a.start + e0, mapStart: a.mapStart, pattern, pos };
+        });
+        const job = sim.gpu.launch(stmt.job, k.name, dev, mm, ops, { line: stmt.loc.line, col: stmt.loc.col });
+        if (stmt.job !== undefined) this.jobs.set(stmt.job, job);
+        return;
+      }
+      case 'wait': {
+        const t = stmt.target;
+        if (t.kind === 'all') yield* sim.gpu.waitAll();
+        else {
+          const job = this.jobs.get(t.name);
+          if (job !== undefined) yield* sim.gpu.waitJob(job);
+          else yield* sim.gpu.waitDevice(this.device(t.name, t.loc));
+        }
+        return;
+      }
+      case 'advise': {
+        const r = this.range(stmt.range, frame);
+        const a = stmt.advice;
+        const change = ((): ((x: Advice) => Advice) => {
+          switch (a.kind) {
+            case 'preferred': return (x) => ({ ...x, preferred: a.target.kind === 'system' ? -1 : this.device(a.target.name, a.target.loc).index });
+            case 'accessed-by': return (x) => ({ ...x, accessedBy: x.accessedBy | (1 << this.device(a.device, a.deviceLoc).index) });
+            case 'read-mostly': return (x) => ({ ...x, readMostly: true });
+            case 'unset': return () => NO_ADVICE;
+          }
+        })();
+        sim.gpu.adviceOf(mm).update(r.start, r.end, change);
+        return;
+      }
+      case 'prefetch': {
+        this.requireAlive(mm, stmt.loc);
+        const r = this.range(stmt.range, frame);
+        const pos = { line: stmt.loc.line, col: stmt.loc.col };
+        if (stmt.target.kind === 'device') sim.gpu.prefetch(mm, r.start, r.end, this.device(stmt.target.name, stmt.target.loc), true, pos);
+        else for (const d of sim.devices) sim.gpu.prefetch(mm, r.start, r.end, d, false, pos);
+        return;
+      }
       default:
         this.expect(stmt, frame);
     }

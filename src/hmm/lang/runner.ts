@@ -2,6 +2,7 @@
 // Parse, check and run one script headless: what `hmm-sim run` and the tests do per file.
 
 import type { SimEvent } from '../events';
+import { formatPlacementReport, placementReport } from '../placementReport';
 import { Simulator } from '../simulator';
 import type { Diagnostic } from './ast';
 import { checkScript } from './checker';
@@ -20,12 +21,16 @@ export interface ScriptRun {
   readonly statements: number;
   /** Residency maps of every mapping still bound, per live process. */
   readonly residency: string;
+  /** The placement report, when the script ran GPU work (or `report` was asked for). */
+  readonly report: string | undefined;
 }
 
 export interface RunOptions {
   readonly output?: (text: string) => void;
   /** Called after each statement with a one-line summary (`--verbose`). */
   readonly onStatement?: (line: string) => void;
+  /** Always produce the placement report. */
+  readonly report?: boolean;
 }
 
 /** Parse and check: every problem, sorted by position. */
@@ -47,7 +52,7 @@ export function diagnose(file: string, text: string): { diagnostics: Diagnostic[
 export function runScriptText(file: string, text: string, opts: RunOptions = {}): ScriptRun {
   const { diagnostics, script } = diagnose(file, text);
   if (diagnostics.length > 0) {
-    return { file, diagnostics, error: undefined, events: [], sim: undefined, statements: 0, residency: '' };
+    return { file, diagnostics, error: undefined, events: [], sim: undefined, statements: 0, residency: '', report: undefined };
   }
   const sim = new Simulator();
   const interp = new Interpreter(script, { sim, output: opts.output });
@@ -67,7 +72,9 @@ export function runScriptText(file: string, text: string, opts: RunOptions = {})
       opts.onStatement(`${file}:${r.stmt.loc.line}: ${r.stmt.kind}${summary ? ` — ${summary}` : ''}`);
     }
   }
-  return { file, diagnostics: [], error, events: sim.log.events, sim, statements, residency: residencyOf(sim) };
+  const gpuWork = sim.gpu.jobs.length > 0 || sim.gpu.copies.length > 0;
+  const report = opts.report || gpuWork ? formatPlacementReport(placementReport(sim)) : undefined;
+  return { file, diagnostics: [], error, events: sim.log.events, sim, statements, residency: residencyOf(sim), report };
 }
 
 function summarize(evs: readonly SimEvent[]): string {

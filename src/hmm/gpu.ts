@@ -1,0 +1,575 @@
+// Layer: simulator (src/hmm). Imports sibling mechanism modules and types of the world.
+// GPU work in simulated time: kernels launched on a device run as jobs beside the CPU; their
+// accesses to pages the device does not map are device faults, batched per device, serviced
+// with hmm_range_fault and migrate_vma under the device's policy (UVM-style hints, prefetcher,
+// thrashing detection, eviction when full); prefetches are asynchronous migrations on the copy
+// engines. A discrete-event loop orders everything by simulated time, then by id.
+//
+// Interleaving (documented contract): before each CPU statement runs at CPU time t, every job
+// and asynchronous copy whose next action is due at or before t takes it, earliest first (ties:
+// lower id first). A job's action is one of: a run of accesses to mapped pages, one fault batch
+// (collected, serviced, and its effects applied at the batch's start time), or a compute.
+
+import { HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE } from './constants';
+import type { PatternFn } from './content';
+import { Dpt, type Dmirror } from './dmirror';
+import { setExpected } from './memory';
+import type { Device } from './memremap';
+import { migrateDeviceRange } from './migrateDevice';
+import type { Mm } from './mm';
+import { Zone } from './page';
+import { Pte } from './pgtable';
+import type { Simulator } from './simulator';
+import { enter, type Step } from './step';
+import { copyTimeNs, DEFAULT_LINK, LINK_PRESETS } from './timing';
+import { AdviceMap, blockOf, decideFault, prefetchExpansion, ThrashingDetector, THRASH_THROTTLE_NS } from './uvm';
+
+/** UVM services up to this many faults per batch (uvm_perf_fault_batch_count). */
+export const FAULT_BATCH_PAGES = 256;
+
+export interface SourcePos {
+  readonly line: number;
+  readonly col: number;
+}
+
+/** A kernel body statement with its argument resolved to pages. */
+export type KernelOp =
+  | { readonly kind: 'access'; readonly access: 'read' | 'write' | 'atomic'; readonly start: number; readonly end: number; readonly mapStart: number; readonly pattern?: PatternFn; readonly pos: SourcePos }
+  | { readonly kind: 'compute'; readonly ns: number; readonly pos: SourcePos };
+
+export interface JobStats {
+  faults: number;
+  batches: number;
+  faultNs: number;
+  copyNs: number;
+  computeNs: number;
+  accessNs: number;
+  bytesLocal: number;
+  bytesRemote: number;
+}
+
+export class GpuJob {
+  pc = 0;
+  /** Page offset inside the current access. */
+  cursor = 0;
+  time: number;
+  endTime: number | undefined;
+  readonly stats: JobStats = { faults: 0, batches: 0, faultNs: 0, copyNs: 0, computeNs: 0, accessNs: 0, bytesLocal: 0, bytesRemote: 0 };
+  /** The fault batch being serviced (for the debugger), virtual pages. */
+  batch: number[] = [];
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly kernel: string,
+    readonly device: Device,
+    readonly mm: Mm,
+    readonly ops: readonly KernelOp[],
+    readonly launchTime: number,
+    start: number,
+    readonly launchPos: SourcePos | undefined,
+  ) {
+    this.time = start;
+  }
+
+  get done(): boolean {
+    return this.endTime !== undefined;
+  }
+
+  /** The kernel statement the job is executing (or its last one when done). */
+  get op(): KernelOp | undefined {
+    return this.ops[Math.min(this.pc, this.ops.length - 1)];
+  }
+}
+
+/** An asynchronous prefetch: pending until its copy completes. */
+export interface AsyncCopy {
+  readonly id: number;
+  readonly mm: Mm;
+  readonly start: number;
+  readonly end: number;
+  readonly device: Device;
+  readonly toDevice: boolean;
+  readonly startTime: number;
+  readonly endTime: number;
+  applied: boolean;
+  readonly pos: SourcePos | undefined;
+}
+
+interface DeviceTimeline {
+  /** Copy engines: one per direction. */
+  h2dBusyUntil: number;
+  d2hBusyUntil: number;
+  /** 2 MiB blocks with pages on the device, oldest first (eviction order). */
+  blocks: { mmId: number; block: number }[];
+}
+
+export interface LineCost {
+  faults: number;
+  faultNs: number;
+  copyNs: number;
+  computeNs: number;
+  bytesToDevice: number;
+  bytesToSystem: number;
+}
+
+export class GpuEngine {
+  readonly jobs: GpuJob[] = [];
+  readonly copies: AsyncCopy[] = [];
+  readonly advice = new Map<number, AdviceMap>();
+  readonly thrashing = new ThrashingDetector();
+  private readonly timelines = new Map<number, DeviceTimeline>();
+  /** Costs per kernel/script line for the placement report. */
+  readonly lines = new Map<number, LineCost>();
+  /** The job whose action is running (the debugger's current thread). */
+  current: GpuJob | undefined;
+  private nextId = 1;
+
+  constructor(private readonly sim: Simulator) {}
+
+  adviceOf(mm: Mm): AdviceMap {
+    let a = this.advice.get(mm.id);
+    if (a === undefined) {
+      a = new AdviceMap();
+      this.advice.set(mm.id, a);
+    }
+    return a;
+  }
+
+  private timeline(d: Device): DeviceTimeline {
+    let t = this.timelines.get(d.index);
+    if (t === undefined) {
+      t = { h2dBusyUntil: 0, d2hBusyUntil: 0, blocks: [] };
+      this.timelines.set(d.index, t);
+    }
+    return t;
+  }
+
+  lineCost(line: number): LineCost {
+    let c = this.lines.get(line);
+    if (c === undefined) {
+      c = { faults: 0, faultNs: 0, copyNs: 0, computeNs: 0, bytesToDevice: 0, bytesToSystem: 0 };
+      this.lines.set(line, c);
+    }
+    return c;
+  }
+
+  private bandwidth(d: Device, dir: 'h2d' | 'd2h'): number {
+    const link = LINK_PRESETS[d.link] ?? LINK_PRESETS[DEFAULT_LINK]!;
+    return dir === 'h2d' ? link.h2dGBps : link.d2hGBps;
+  }
+
+  // ---- launching ---------------------------------------------------------------------------
+
+  /**
+   * Launch a kernel. Jobs on one device run in launch order, each after the prefetches issued
+   * to that device before it (one stream per device); the CPU goes on at once.
+   */
+  launch(name: string | undefined, kernel: string, device: Device, mm: Mm, ops: readonly KernelOp[], pos: SourcePos | undefined): GpuJob {
+    const now = this.sim.clock.now;
+    const id = this.nextId++;
+    const job = new GpuJob(id, name ?? `${kernel}#${id}`, kernel, device, mm, ops, now, now, pos);
+    this.jobs.push(job);
+    this.sim.emit(mm.name, 0, 0, { kind: 'job', what: 'launch', job: job.name, device: device.name });
+    return job;
+  }
+
+  /** cudaMemPrefetchAsync: a copy on the device's copy engine, applied when it completes. */
+  prefetch(mm: Mm, start: number, end: number, device: Device, toDevice: boolean, pos: SourcePos | undefined): AsyncCopy {
+    const now = this.sim.clock.now;
+    const tl = this.timeline(device);
+    const dir = toDevice ? 'h2d' : 'd2h';
+    const ready = Math.max(now, toDevice ? tl.h2dBusyUntil : tl.d2hBusyUntil);
+    const dur = this.sim.timing.dmaSetupNs + copyTimeNs((end - start) * PAGE_SIZE, this.bandwidth(device, dir));
+    const copy: AsyncCopy = { id: this.nextId++, mm, start, end, device, toDevice, startTime: ready, endTime: ready + dur, applied: false, pos };
+    if (toDevice) tl.h2dBusyUntil = copy.endTime;
+    else tl.d2hBusyUntil = copy.endTime;
+    this.copies.push(copy);
+    this.sim.emit(mm.name, start, end, { kind: 'job', what: 'prefetch', job: `prefetch#${copy.id}`, device: device.name });
+    return copy;
+  }
+
+  pendingCopies(): AsyncCopy[] {
+    return this.copies.filter((c) => !c.applied);
+  }
+
+  // ---- the event loop ----------------------------------------------------------------------
+
+  private nextActor(): { job?: GpuJob; copy?: AsyncCopy; time: number } | undefined {
+    let best: { job?: GpuJob; copy?: AsyncCopy; time: number; id: number } | undefined;
+    for (const j of this.jobs) {
+      if (j.done) continue;
+      const t = this.jobReadyTime(j);
+      if (best === undefined || t < best.time || (t === best.time && j.id < best.id)) best = { job: j, time: t, id: j.id };
+    }
+    for (const c of this.copies) {
+      if (c.applied) continue;
+      if (best === undefined || c.endTime < best.time || (c.endTime === best.time && c.id < best.id)) best = { copy: c, time: c.endTime, id: c.id };
+    }
+    return best;
+  }
+
+  /** A job starts after the work queued before it on its device's stream. */
+  private jobReadyTime(j: GpuJob): number {
+    if (j.pc === 0 && j.cursor === 0) {
+      let t = j.time;
+      for (const o of this.jobs) if (o.device === j.device && o.id < j.id && !o.done) return Number.POSITIVE_INFINITY;
+      for (const o of this.jobs) if (o.device === j.device && o.id < j.id) t = Math.max(t, o.endTime!);
+      for (const c of this.copies) if (c.device === j.device && c.id < j.id) t = Math.max(t, c.endTime);
+      j.time = t;
+      return t;
+    }
+    return j.time;
+  }
+
+  /** Run every action due at or before `until` (the CPU's clock). */
+  *advanceTo(until: number): Step<void> {
+    for (;;) {
+      const a = this.nextActor();
+      if (a === undefined || a.time > until) return;
+      yield* this.act(a);
+    }
+  }
+
+  /** Run until `done()` holds; the CPU then waits until the latest completion. */
+  *waitFor(done: () => boolean, what: string): Step<void> {
+    yield* enter(this.sim.kstack, { name: 'wait', detail: what }, function* (this: GpuEngine) {
+      while (!done()) {
+        const a = this.nextActor();
+        if (a === undefined || !Number.isFinite(a.time)) break;
+        yield* this.act(a);
+        this.sim.clock.now = Math.max(this.sim.clock.now, a.time);
+      }
+    }.bind(this));
+  }
+
+  *waitJob(job: GpuJob): Step<void> {
+    yield* this.waitFor(() => job.done, job.name);
+    this.sim.clock.now = Math.max(this.sim.clock.now, job.endTime ?? 0);
+  }
+
+  *waitDevice(device: Device): Step<void> {
+    const mine = (): boolean => this.jobs.every((j) => j.device !== device || j.done) && this.copies.every((c) => c.device !== device || c.applied);
+    yield* this.waitFor(mine, device.name);
+    for (const j of this.jobs) if (j.device === device) this.sim.clock.now = Math.max(this.sim.clock.now, j.endTime ?? 0);
+    for (const c of this.copies) if (c.device === device) this.sim.clock.now = Math.max(this.sim.clock.now, c.endTime);
+  }
+
+  *waitAll(): Step<void> {
+    yield* this.waitFor(() => this.idle, 'all');
+    for (const j of this.jobs) this.sim.clock.now = Math.max(this.sim.clock.now, j.endTime ?? 0);
+    for (const c of this.copies) this.sim.clock.now = Math.max(this.sim.clock.now, c.endTime);
+  }
+
+  get idle(): boolean {
+    return this.jobs.every((j) => j.done) && this.copies.every((c) => c.applied);
+  }
+
+  /** Run one action in its own time: the simulator's clock is the actor's while it runs. */
+  private *act(a: { job?: GpuJob; copy?: AsyncCopy; time: number }): Step<void> {
+    const sim = this.sim;
+    const cpuNow = sim.clock.now;
+    const cpuLoc = sim.loc;
+    sim.clock.now = a.time;
+    try {
+      if (a.copy !== undefined) {
+        yield* this.applyCopy(a.copy);
+      } else if (a.job !== undefined) {
+        this.current = a.job;
+        sim.currentJob = a.job.name;
+        yield* this.jobAction(a.job);
+        a.job.time = sim.clock.now;
+      }
+    } finally {
+      this.current = undefined;
+      sim.currentJob = undefined;
+      sim.clock.now = cpuNow;
+      sim.loc = cpuLoc;
+    }
+  }
+
+  private *applyCopy(c: AsyncCopy): Step<void> {
+    const sim = this.sim;
+    sim.loc = c.pos === undefined ? sim.loc : { file: sim.loc?.file ?? '', line: c.pos.line, col: c.pos.col };
+    const frame = { name: 'prefetch', detail: `${sim.describeRange(c.start, c.end)} to ${c.toDevice ? c.device.name : 'system'}` };
+    yield* enter(sim.kstack, frame, function* (this: GpuEngine) {
+      const m = sim.mirror(c.mm, c.device);
+      if (c.toDevice) {
+        yield* this.makeRoom(c.device, c.end - c.start);
+        yield* sim.driver.migrateRange(m, c.start, c.end, true, 'prefetch');
+        this.noteBlocks(c.device, c.mm, c.start, c.end);
+      } else {
+        yield* sim.driver.migrateRange(m, c.start, c.end, false, 'prefetch');
+      }
+    }.bind(this));
+    c.applied = true;
+    const line = this.lineCost(c.pos?.line ?? 0);
+    line.copyNs += c.endTime - c.startTime;
+    if (c.toDevice) line.bytesToDevice += (c.end - c.start) * PAGE_SIZE;
+    else line.bytesToSystem += (c.end - c.start) * PAGE_SIZE;
+  }
+
+  // ---- a job's actions ---------------------------------------------------------------------
+
+  private *jobAction(job: GpuJob): Step<void> {
+    const sim = this.sim;
+    const op = job.ops[job.pc];
+    if (op === undefined) {
+      this.finish(job);
+      return;
+    }
+    sim.loc = { file: sim.loc?.file ?? '', line: op.pos.line, col: op.pos.col };
+    if (op.kind === 'compute') {
+      sim.clock.advance(op.ns);
+      job.stats.computeNs += op.ns;
+      this.lineCost(op.pos.line).computeNs += op.ns;
+      this.nextOp(job);
+      return;
+    }
+    const m = sim.mirror(job.mm, job.device);
+    const pages = op.end - op.start;
+    // A run of pages the device maps well enough: access them at local or remote bandwidth.
+    let v = op.start + job.cursor;
+    let local = 0;
+    let remote = 0;
+    while (v < op.end && this.mapped(m, v, op.access)) {
+      if (this.isLocal(m, v)) local++;
+      else remote++;
+      if (op.access !== 'read') this.writeWord(m, v, op);
+      v++;
+    }
+    if (local + remote > 0) {
+      const ns = copyTimeNs(local * PAGE_SIZE, sim.timing.deviceLocalGBps) + copyTimeNs(remote * PAGE_SIZE, this.bandwidth(job.device, 'h2d'));
+      sim.clock.advance(ns);
+      job.stats.accessNs += ns;
+      job.stats.bytesLocal += local * PAGE_SIZE;
+      job.stats.bytesRemote += remote * PAGE_SIZE;
+      job.cursor = v - op.start;
+      if (job.cursor >= pages) this.nextOp(job);
+      return;
+    }
+    // A fault batch: the next unmapped pages, up to the batch size.
+    const batch: number[] = [];
+    for (let p = v; p < op.end && batch.length < FAULT_BATCH_PAGES; p++) if (!this.mapped(m, p, op.access)) batch.push(p);
+    job.batch = batch;
+    yield* this.serviceBatch(job, m, op, batch);
+    job.batch = [];
+  }
+
+  private nextOp(job: GpuJob): void {
+    job.pc++;
+    job.cursor = 0;
+    if (job.pc >= job.ops.length) this.finish(job);
+  }
+
+  private finish(job: GpuJob): void {
+    job.endTime = this.sim.clock.now;
+    this.sim.emit(job.mm.name, 0, 0, { kind: 'job', what: 'end', job: job.name, device: job.device.name });
+  }
+
+  private mapped(m: Dmirror, vpn: number, access: 'read' | 'write' | 'atomic'): boolean {
+    const tag = m.tagAt(vpn);
+    if (access === 'read') return tag !== Dpt.NONE;
+    if (access === 'write') return tag === Dpt.WRITE;
+    return tag === Dpt.ATOMIC || (tag === Dpt.WRITE && this.isLocal(m, vpn));
+  }
+
+  private isLocal(m: Dmirror, vpn: number): boolean {
+    const pfn = m.entry(vpn).pfn;
+    return pfn >= 0 && this.sim.frames.device[pfn] === m.device.index &&
+      (this.sim.frames.zone[pfn] === Zone.DEVICE_PRIVATE || this.sim.frames.zone[pfn] === Zone.DEVICE_COHERENT);
+  }
+
+  /** A kernel write (or atomic) changes the page's words. */
+  private writeWord(m: Dmirror, vpn: number, op: KernelOp & { kind: 'access' }): void {
+    if (op.pattern === undefined) return;
+    const sim = this.sim;
+    const pfn = m.entry(vpn).pfn;
+    const id = sim.contents.intern(op.pattern);
+    sim.frames.contentId[pfn] = id;
+    sim.frames.contentPage[pfn] = vpn - op.mapStart;
+    const t = m.mm.pt.lookup(vpn);
+    const vma = m.mm.vmas.find(vpn);
+    if (t !== undefined) setExpected(t, vpn % PTRS_PER_PTE, vma?.isShared ? -1 : id, vpn - op.mapStart);
+    sim.contentChanged(vpn);
+  }
+
+  /**
+   * Service one fault batch: fixed and per-page cost, then per page the policy's decision —
+   * migrate (with the prefetcher's expansion) or map remotely — and thrashing bookkeeping.
+   */
+  private *serviceBatch(job: GpuJob, m: Dmirror, op: KernelOp & { kind: 'access' }, batch: number[]): Step<void> {
+    const sim = this.sim;
+    const dev = job.device;
+    const write = op.access !== 'read';
+    const startNs = sim.clock.now;
+    const cost = sim.timing.faultBatchNs + sim.timing.faultPerPageNs * batch.length;
+    sim.clock.advance(cost);
+    sim.deviceStats(dev).faults += batch.length;
+    job.stats.faults += batch.length;
+    job.stats.batches++;
+    const line = this.lineCost(op.pos.line);
+    line.faults += batch.length;
+    sim.emit(job.mm.name, batch[0]!, batch[batch.length - 1]! + 1, {
+      kind: 'deviceFault', device: dev.name, write, rc: 0, retries: 0,
+    });
+    const frame = { name: 'service_fault_batch', detail: `${dev.name} ${batch.length} page(s) ${sim.describeRange(batch[0]!, batch[batch.length - 1]! + 1)}` };
+    yield* enter(sim.kstack, frame, function* (this: GpuEngine) {
+      const advice = this.adviceOf(job.mm);
+      const migrate: number[] = [];
+      for (const v of batch) {
+        const pinned = this.thrashing.isPinned(job.mm.id, v);
+        if (dev.policy === 'migrate' && decideFault(advice.get(v), dev.index, write, pinned) === 'migrate') migrate.push(v);
+      }
+      const toMigrate = this.expandWithPrefetcher(m, migrate);
+      const copyBefore = sim.clock.now;
+      for (const [s, e] of runs(toMigrate)) {
+        yield* this.makeRoom(dev, e - s);
+        const tl = this.timeline(dev);
+        sim.clock.now = Math.max(sim.clock.now, tl.h2dBusyUntil);
+        yield* sim.driver.migrateRange(m, s, e, true, 'gpu-fault');
+        tl.h2dBusyUntil = sim.clock.now;
+        this.noteBlocks(dev, job.mm, s, e);
+        line.bytesToDevice += (e - s) * PAGE_SIZE;
+      }
+      job.stats.copyNs += sim.clock.now - copyBefore;
+      line.copyNs += sim.clock.now - copyBefore;
+      // Whatever is still not mapped (remote decision, or a page migration could not move)
+      // is mapped where it lives: hmm_range_fault through the mirror.
+      const rest = batch.filter((v) => !this.mapped(m, v, op.access));
+      for (const [s, e] of runs(rest)) {
+        if (op.access === 'atomic') yield* sim.driver.makeExclusive(m, s, e);
+        else yield* sim.driver.faultRange(m, s, e, write);
+      }
+      for (const v of migrate) {
+        const verdict = this.thrashing.record(job.mm.id, v, sim.clock.now);
+        if (verdict === 'throttle') sim.clock.advance(THRASH_THROTTLE_NS);
+        if (verdict !== 'none') sim.emit(job.mm.name, v, v + 1, { kind: 'thrashing', verdict, device: dev.name });
+      }
+    }.bind(this));
+    const ns = sim.clock.now - startNs;
+    job.stats.faultNs += ns;
+    line.faultNs += ns;
+  }
+
+  /** The prefetcher: grow each 2 MiB block's migration by subtree density. */
+  private expandWithPrefetcher(m: Dmirror, faulted: number[]): number[] {
+    if (faulted.length === 0 || !this.sim.prefetcherEnabled) return faulted;
+    const out = new Set(faulted);
+    const byBlock = new Map<number, number[]>();
+    for (const v of faulted) {
+      const b = blockOf(v);
+      const list = byBlock.get(b) ?? [];
+      list.push(v - b * HPAGE_PMD_NR);
+      byBlock.set(b, list);
+    }
+    for (const [b, rel] of byBlock) {
+      const base = b * HPAGE_PMD_NR;
+      const vma = m.mm.vmas.find(base + rel[0]!);
+      const resident = new Uint8Array(HPAGE_PMD_NR);
+      for (let p = 0; p < HPAGE_PMD_NR; p++) if (this.isLocal(m, base + p)) resident[p] = 1;
+      for (const r of rel) resident[r] = 1;
+      for (const p of prefetchExpansion(resident, rel)) {
+        const v = base + p;
+        if (vma !== undefined && v >= vma.start && v < vma.end && vma.isPrivateAnon) out.add(v);
+      }
+    }
+    return [...out].sort((a, b) => a - b);
+  }
+
+  /** Remember which 2 MiB blocks hold device pages, oldest first. */
+  private noteBlocks(device: Device, mm: Mm, start: number, end: number): void {
+    const tl = this.timeline(device);
+    for (let b = blockOf(start); b <= blockOf(end - 1); b++) {
+      if (!tl.blocks.some((x) => x.mmId === mm.id && x.block === b)) tl.blocks.push({ mmId: mm.id, block: b });
+    }
+  }
+
+  /** Evict the oldest 2 MiB blocks until `pages` fit on the device. */
+  *makeRoom(device: Device, pages: number): Step<void> {
+    const sim = this.sim;
+    const tl = this.timeline(device);
+    while (device.freePages < pages && tl.blocks.length > 0) {
+      const victim = tl.blocks.shift()!;
+      const mm = sim.mms.find((x) => x.id === victim.mmId);
+      if (mm === undefined || !mm.alive) continue;
+      const pfns: number[] = [];
+      const base = victim.block * HPAGE_PMD_NR;
+      const t = mm.pt.lookup(base);
+      if (t === undefined) continue;
+      for (let s = 0; s < PTRS_PER_PTE; s++) {
+        const pfn = t.pfn[s]!;
+        if (t.kind[s] === Pte.DEVICE_PRIVATE && sim.frames.device[pfn] === device.index) pfns.push(pfn);
+      }
+      if (pfns.length === 0) continue;
+      const before = sim.clock.now;
+      const tlc = this.timeline(device);
+      sim.clock.now = Math.max(sim.clock.now, tlc.d2hBusyUntil);
+      sim.clock.advance(sim.timing.dmaSetupNs + copyTimeNs(pfns.length * PAGE_SIZE, this.bandwidth(device, 'd2h')));
+      tlc.d2hBusyUntil = sim.clock.now;
+      yield* migrateDeviceRange(sim, device, pfns, 'eviction');
+      sim.deviceStats(device).evictions += pfns.length;
+      this.lineCost(sim.loc?.line ?? 0).bytesToSystem += pfns.length * PAGE_SIZE;
+      this.lineCost(sim.loc?.line ?? 0).copyNs += sim.clock.now - before;
+    }
+  }
+
+  save(): GpuState {
+    return {
+      jobs: this.jobs.map((j) => ({ job: j, pc: j.pc, cursor: j.cursor, time: j.time, endTime: j.endTime, stats: { ...j.stats } })),
+      copies: this.copies.map((c) => ({ copy: c, applied: c.applied })),
+      advice: [...this.advice].map(([k, v]) => [k, v.clone()] as [number, AdviceMap]),
+      thrashing: this.thrashing.save(),
+      timelines: [...this.timelines].map(([k, v]) => [k, { ...v, blocks: v.blocks.slice() }] as [number, DeviceTimeline]),
+      lines: [...this.lines].map(([k, v]) => [k, { ...v }] as [number, LineCost]),
+      nextId: this.nextId,
+    };
+  }
+
+  load(s: GpuState): void {
+    this.jobs.length = 0;
+    for (const j of s.jobs) {
+      j.job.pc = j.pc;
+      j.job.cursor = j.cursor;
+      j.job.time = j.time;
+      j.job.endTime = j.endTime;
+      Object.assign(j.job.stats, j.stats);
+      j.job.batch = [];
+      this.jobs.push(j.job);
+    }
+    this.copies.length = 0;
+    for (const c of s.copies) {
+      c.copy.applied = c.applied;
+      this.copies.push(c.copy);
+    }
+    this.advice.clear();
+    for (const [k, v] of s.advice) this.advice.set(k, v.clone());
+    this.thrashing.load(s.thrashing);
+    this.timelines.clear();
+    for (const [k, v] of s.timelines) this.timelines.set(k, { ...v, blocks: v.blocks.slice() });
+    this.lines.clear();
+    for (const [k, v] of s.lines) this.lines.set(k, { ...v });
+    this.nextId = s.nextId;
+    this.current = undefined;
+  }
+}
+
+export interface GpuState {
+  readonly jobs: { job: GpuJob; pc: number; cursor: number; time: number; endTime: number | undefined; stats: JobStats }[];
+  readonly copies: { copy: AsyncCopy; applied: boolean }[];
+  readonly advice: [number, AdviceMap][];
+  readonly thrashing: ReturnType<ThrashingDetector['save']>;
+  readonly timelines: [number, DeviceTimeline][];
+  readonly lines: [number, LineCost][];
+  readonly nextId: number;
+}
+
+/** Sorted pages → [start, end) runs. */
+function runs(pages: readonly number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const v of pages) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last[1] === v) last[1] = v + 1;
+    else out.push([v, v + 1]);
+  }
+  return out;
+}

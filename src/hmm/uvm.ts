@@ -1,0 +1,161 @@
+// Layer: simulator (src/hmm). Imports ./constants only.
+// Placement policy of a unified-memory driver on top of HMM (NVIDIA UVM's uvm_va_policy /
+// perf_prefetch / perf_thrashing, AMD SVM's attributes): cudaMemAdvise-style hints per range,
+// the per-fault decision (migrate here or map remotely), the tree-based density prefetcher
+// inside 2 MiB blocks, and thrashing detection.
+
+import { HPAGE_PMD_NR } from './constants';
+
+/** Hints of one page range (cudaMemAdvise). */
+export interface Advice {
+  /** Preferred location: a device index, -1 for system memory, undefined when unset. */
+  readonly preferred?: number;
+  /** Devices that keep a mapping wherever the page lives (bit per device index). */
+  readonly accessedBy: number;
+  readonly readMostly: boolean;
+}
+
+export const NO_ADVICE: Advice = { accessedBy: 0, readMostly: false };
+
+/** Advice per process as sorted, non-overlapping segments of virtual pages. */
+export class AdviceMap {
+  segments: { start: number; end: number; advice: Advice }[] = [];
+
+  get(vpn: number): Advice {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = this.segments[mid]!;
+      if (vpn < s.start) hi = mid - 1;
+      else if (vpn >= s.end) lo = mid + 1;
+      else return s.advice;
+    }
+    return NO_ADVICE;
+  }
+
+  /** Apply `change` to every page of [start, end), splitting segments as needed. */
+  update(start: number, end: number, change: (a: Advice) => Advice): void {
+    const out: { start: number; end: number; advice: Advice }[] = [];
+    let cursor = start;
+    for (const s of this.segments) {
+      if (s.end <= start || s.start >= end) {
+        out.push(s);
+        continue;
+      }
+      if (s.start < start) out.push({ start: s.start, end: start, advice: s.advice });
+      if (cursor < s.start) out.push({ start: cursor, end: s.start, advice: change(NO_ADVICE) });
+      out.push({ start: Math.max(s.start, start), end: Math.min(s.end, end), advice: change(s.advice) });
+      cursor = Math.min(s.end, end);
+      if (s.end > end) out.push({ start: end, end: s.end, advice: s.advice });
+    }
+    if (cursor < end) out.push({ start: cursor, end, advice: change(NO_ADVICE) });
+    out.sort((a, b) => a.start - b.start);
+    this.segments = out.filter((s) => s.advice.preferred !== undefined || s.advice.accessedBy !== 0 || s.advice.readMostly);
+  }
+
+  clone(): AdviceMap {
+    const c = new AdviceMap();
+    c.segments = this.segments.slice();
+    return c;
+  }
+}
+
+export type FaultDecision = 'migrate' | 'remote';
+
+/**
+ * What a device fault on a page does under the `migrate` policy, in the order of the UVM
+ * driver: read-mostly (HMM cannot duplicate a device-private page: reads map the system page
+ * remotely), thrashing-pinned pages stay put, the preferred location, accessed-by mappings,
+ * then first touch migrates to the faulting device.
+ */
+export function decideFault(advice: Advice, device: number, write: boolean, pinnedByThrashing: boolean): FaultDecision {
+  if (advice.readMostly && !write) return 'remote';
+  if (pinnedByThrashing) return 'remote';
+  if (advice.preferred !== undefined) return advice.preferred === device ? 'migrate' : 'remote';
+  if ((advice.accessedBy & (1 << device)) !== 0) return 'remote';
+  return 'migrate';
+}
+
+/** Prefetcher parameters (UVM: 64 KiB granularity inside 2 MiB blocks, 51 % threshold). */
+export const PREFETCH_LEAF_PAGES = 16;
+export const PREFETCH_THRESHOLD_PERCENT = 51;
+
+/**
+ * The tree-based density prefetcher for one 2 MiB block: `resident` marks pages of the block
+ * already on the device or being migrated by this batch (`faulted`). For each faulted page,
+ * the largest subtree (16, 32, … 512 pages) whose occupancy exceeds the threshold is migrated
+ * whole. Returns the block-relative page indices to add.
+ */
+export function prefetchExpansion(resident: Uint8Array, faulted: readonly number[]): number[] {
+  const add = new Set<number>();
+  for (const f of faulted) {
+    let best: [number, number] | undefined;
+    for (let size = PREFETCH_LEAF_PAGES; size <= HPAGE_PMD_NR; size *= 2) {
+      const lo = f - (f % size);
+      let n = 0;
+      for (let p = lo; p < lo + size; p++) n += resident[p]!;
+      if (n * 100 > size * PREFETCH_THRESHOLD_PERCENT) best = [lo, lo + size];
+    }
+    if (best === undefined) continue;
+    for (let p = best[0]; p < best[1]; p++) if (!resident[p]) add.add(p);
+  }
+  return [...add].sort((a, b) => a - b);
+}
+
+/** Thrashing detection: 3 migrations of one page within 500 µs → throttle, again → pin. */
+export const THRASH_COUNT = 3;
+export const THRASH_WINDOW_NS = 500_000;
+export const THRASH_THROTTLE_NS = 100_000;
+
+export type ThrashVerdict = 'none' | 'throttle' | 'pin';
+
+export class ThrashingDetector {
+  /** Per (process, page): recent migration times; and the pages already throttled / pinned. */
+  private readonly history = new Map<string, number[]>();
+  readonly throttled = new Set<string>();
+  readonly pinned = new Set<string>();
+
+  key(mmId: number, vpn: number): string {
+    return `${mmId}:${vpn}`;
+  }
+
+  /** Record a migration of the page at `now`; says whether it thrashes. */
+  record(mmId: number, vpn: number, now: number): ThrashVerdict {
+    const k = this.key(mmId, vpn);
+    const h = (this.history.get(k) ?? []).filter((t) => now - t <= THRASH_WINDOW_NS);
+    h.push(now);
+    this.history.set(k, h);
+    if (h.length < THRASH_COUNT) return 'none';
+    if (this.pinned.has(k)) return 'pin';
+    if (this.throttled.has(k)) {
+      this.pinned.add(k);
+      return 'pin';
+    }
+    this.throttled.add(k);
+    this.history.set(k, []);
+    return 'throttle';
+  }
+
+  isPinned(mmId: number, vpn: number): boolean {
+    return this.pinned.has(this.key(mmId, vpn));
+  }
+
+  save(): { history: [string, number[]][]; throttled: string[]; pinned: string[] } {
+    return { history: [...this.history].map(([k, v]) => [k, v.slice()]), throttled: [...this.throttled], pinned: [...this.pinned] };
+  }
+
+  load(s: { history: [string, number[]][]; throttled: string[]; pinned: string[] }): void {
+    this.history.clear();
+    for (const [k, v] of s.history) this.history.set(k, v.slice());
+    this.throttled.clear();
+    for (const k of s.throttled) this.throttled.add(k);
+    this.pinned.clear();
+    for (const k of s.pinned) this.pinned.add(k);
+  }
+}
+
+/** The 2 MiB block index of a page (eviction and prefetch granularity). */
+export function blockOf(vpn: number): number {
+  return Math.floor(vpn / HPAGE_PMD_NR);
+}
