@@ -46,6 +46,8 @@ export interface JobStats {
   accessNs: number;
   bytesLocal: number;
   bytesRemote: number;
+  /** Remote reads of read-mostly pages: what a duplicating driver would have read locally. */
+  bytesRemoteReadMostly: number;
 }
 
 export class GpuJob {
@@ -54,7 +56,7 @@ export class GpuJob {
   cursor = 0;
   time: number;
   endTime: number | undefined;
-  readonly stats: JobStats = { faults: 0, batches: 0, faultNs: 0, copyNs: 0, computeNs: 0, accessNs: 0, bytesLocal: 0, bytesRemote: 0 };
+  readonly stats: JobStats = { faults: 0, batches: 0, faultNs: 0, copyNs: 0, computeNs: 0, accessNs: 0, bytesLocal: 0, bytesRemote: 0, bytesRemoteReadMostly: 0 };
   /** The fault batch being serviced (for the debugger), virtual pages. */
   batch: number[] = [];
   constructor(
@@ -331,9 +333,13 @@ export class GpuEngine {
     let v = op.start + job.cursor;
     let local = 0;
     let remote = 0;
+    const advice = this.adviceOf(job.mm);
     while (v < op.end && this.mapped(m, v, op.access)) {
       if (this.isLocal(m, v)) local++;
-      else remote++;
+      else {
+        remote++;
+        if (advice.get(v).readMostly) job.stats.bytesRemoteReadMostly += PAGE_SIZE;
+      }
       if (op.access !== 'read') this.writeWord(m, v, op);
       v++;
     }
@@ -439,12 +445,17 @@ export class GpuEngine {
       for (const [s, e] of runs(rest)) {
         if (op.access === 'atomic') yield* sim.driver.makeExclusive(m, s, e);
         else yield* sim.driver.faultRange(m, s, e, write);
+        // Read-mostly pages are mapped read-only, so a device write faults (and migrates).
+        if (!write) for (let v = s; v < e; v++) if (advice.get(v).readMostly && m.tagAt(v) === Dpt.WRITE) m.store(v, m.entry(v).pfn, Dpt.READ);
       }
+      // Thrashing bookkeeping per page; a throttled batch waits once (not once per page).
+      let throttle = false;
       for (const v of migrate) {
         const verdict = this.thrashing.record(job.mm.id, v, sim.clock.now);
-        if (verdict === 'throttle') sim.clock.advance(THRASH_THROTTLE_NS);
-        if (verdict !== 'none') sim.emit(job.mm.name, v, v + 1, { kind: 'thrashing', verdict, device: dev.name });
+        if (verdict === 'throttle') throttle = true;
+        if (verdict !== 'none') sim.emit(job.mm.name, v, v + 1, { kind: 'thrashing', verdict, device: dev.name }, `thrash:${verdict}`);
       }
+      if (throttle) sim.clock.advance(THRASH_THROTTLE_NS);
     }.bind(this));
     const ns = sim.clock.now - startNs;
     job.stats.faultNs += ns;

@@ -300,7 +300,7 @@ export function* handleMmFault(sim: Simulator, mm: Mm, vpn: number, flags: Fault
       const vmf = { mmId: mm.id, vpn, write: flags.write, pfn };
       // A page bouncing between CPU and device is what thrashing detection looks for.
       const verdict = sim.gpu.thrashing.record(mm.id, vpn, sim.clock.now);
-      if (verdict !== 'none') sim.emit(mm.name, vpn, vpn + 1, { kind: 'thrashing', verdict, device: dev.name });
+      if (verdict !== 'none') sim.emit(mm.name, vpn, vpn + 1, { kind: 'thrashing', verdict, device: dev.name }, mm.key(`thrash-${verdict}`));
       const ret = yield* enter(sim.kstack, { name: 'migrate_to_ram', detail: `${dev.name} ${sim.describeRange(vpn, vpn + 1)}` }, () => dev.ops!.migrateToRam(sim, vmf));
       if (ret !== VM_FAULT_OK) return ret;
       continue;

@@ -46,7 +46,7 @@ export function placementReport(sim: Simulator): PlacementReport {
     if (e.kind === 'thrashing') thrashing += e.end - e.start;
   }
   // A duplicating driver would have copied read-mostly pages once and read them locally after.
-  for (const j of sim.gpu.jobs) readMostlyRemoteReads += j.stats.bytesRemote;
+  for (const j of sim.gpu.jobs) readMostlyRemoteReads += j.stats.bytesRemoteReadMostly;
   // Perfect placement (an estimate): the run without the time spent servicing faults and
   // copying data for kernels, and without the CPU's faults on device pages, but never less
   // than the longest kernel's compute plus local accesses.
@@ -75,7 +75,7 @@ function us(ns: number): string {
 }
 
 function mib(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(0)} KiB`;
 }
 
 export function formatPlacementReport(r: PlacementReport): string {
@@ -88,10 +88,11 @@ export function formatPlacementReport(r: PlacementReport): string {
       `${d.evictions ? `, ${d.evictions} pages evicted` : ''}; time: faults ${us(d.faultNs)}, copies ${us(d.copyNs)}, compute ${us(d.computeNs)}, access ${us(d.accessNs)}`);
   }
   for (const l of r.lines) {
+    if (l.faults === 0 && l.copyNs === 0 && l.computeNs === 0) continue;
     out.push(`  line ${l.line}: ${l.faults} faults (${us(l.faultNs)}), copies ${us(l.copyNs)}, compute ${us(l.computeNs)}` +
       `${l.bytesToDevice ? `, ${mib(l.bytesToDevice)} to device` : ''}${l.bytesToSystem ? `, ${mib(l.bytesToSystem)} to system` : ''}`);
   }
   if (r.thrashingPages) out.push(`  thrashing: ${r.thrashingPages} page event(s) (throttled, then pinned to system memory)`);
-  if (r.readMostlySavings) out.push(`  remote reads: ${mib(r.readMostlySavings)} read over the link (a duplicating driver would read read-mostly data locally)`);
+  if (r.readMostlySavings) out.push(`  read-mostly: ${mib(r.readMostlySavings)} read over the link; a duplicating driver would have read it locally`);
   return out.join('\n');
 }

@@ -1,0 +1,120 @@
+// Layer: extension (src/extension): UI only. Imports vscode and the modules whose commands it
+// registers. One small factory per command (rust-analyzer's commands.ts).
+
+import * as vscode from 'vscode';
+import type { Ctx } from './context';
+import { startScript } from './debug';
+import { exportTrace, runHeadless, scriptUri } from './headless';
+import type { MapPanel } from './mapPanel';
+import { copyAddress, viewBinaryData, watchPages } from './pageActions';
+import { isPageTarget, type PageTarget } from './residencyNodes';
+import type { ResidencyTree } from './residencyTree';
+import type { SessionWatcher } from './sessionWatcher';
+
+export interface CommandDeps {
+  readonly watcher: SessionWatcher;
+  readonly residency: ResidencyTree;
+  readonly map: MapPanel;
+}
+
+type Factory = (ctx: Ctx, deps: CommandDeps) => (...args: unknown[]) => unknown;
+
+function needScript(arg: unknown): vscode.Uri | undefined {
+  const uri = scriptUri(arg);
+  if (uri === undefined) void vscode.window.showInformationMessage('Open a .hmm script first.');
+  return uri;
+}
+
+/** The node a context-menu action was invoked on, or the selected Page Residency node. */
+function pageTarget(deps: CommandDeps, arg: unknown): PageTarget | undefined {
+  const node = arg ?? deps.residency.view.selection[0];
+  if (isPageTarget(node)) return node.target();
+  void vscode.window.showInformationMessage('Pick a mapping, run or page in the Page Residency view.');
+  return undefined;
+}
+
+const debugFile: Factory = () => (arg) => {
+  const uri = needScript(arg);
+  return uri && startScript(uri, false);
+};
+
+const runFile: Factory = () => (arg) => {
+  const uri = needScript(arg);
+  return uri && startScript(uri, true);
+};
+
+const runScriptHeadless: Factory = (ctx) => async (arg) => {
+  const uri = needScript(arg);
+  if (uri === undefined) return undefined;
+  const run = await runHeadless(ctx, uri);
+  return { diagnostics: run.diagnostics.length, error: run.error, statements: run.statements, events: run.events.length };
+};
+
+const exportEventTrace: Factory = (ctx) => async (arg, target) => {
+  const uri = needScript(arg);
+  if (uri === undefined) return undefined;
+  return exportTrace(ctx, uri, target instanceof vscode.Uri || target === 'nextToScript' ? target : undefined);
+};
+
+const openMap: Factory = (_ctx, deps) => () => deps.map.open(deps.watcher.current);
+
+const refreshViews: Factory = (_ctx, deps) => () => {
+  deps.watcher.refreshNow();
+  return deps.watcher.whenRefreshed();
+};
+
+const revealInMap: Factory = (_ctx, deps) => (arg) => {
+  const t = pageTarget(deps, arg);
+  return t && deps.map.highlight(t.mapping.name, t.start, t.end, t.process);
+};
+
+const watchPage: Factory = (_ctx, deps) => async (arg) => {
+  const t = pageTarget(deps, arg);
+  if (t === undefined) return undefined;
+  try {
+    return await watchPages(t);
+  } catch (e) {
+    void vscode.window.showErrorMessage(`watch failed: ${(e as Error).message}`);
+    return undefined;
+  }
+};
+
+const copyPageAddress: Factory = (_ctx, deps) => (arg) => {
+  const t = pageTarget(deps, arg);
+  return t && copyAddress(t);
+};
+
+const viewPageBinaryData: Factory = (_ctx, deps) => async (arg) => {
+  const t = pageTarget(deps, arg);
+  if (t === undefined) return undefined;
+  try {
+    return await viewBinaryData(t);
+  } catch (e) {
+    void vscode.window.showErrorMessage(`could not read the memory of ${t.mapping.name}: ${(e as Error).message}`);
+    return undefined;
+  }
+};
+
+/** Used by the map: select a page in Page Residency. */
+const revealPage: Factory = (_ctx, deps) => (mapping, page, process) =>
+  typeof mapping === 'string' && typeof page === 'number'
+    ? deps.residency.reveal(mapping, page, typeof process === 'string' ? process : undefined)
+    : false;
+
+const COMMANDS: Record<string, Factory> = {
+  'hmm.debugFile': debugFile,
+  'hmm.runFile': runFile,
+  'hmm.runHeadless': runScriptHeadless,
+  'hmm.exportTrace': exportEventTrace,
+  'hmm.openMap': openMap,
+  'hmm.refreshViews': refreshViews,
+  'hmm.revealInMap': revealInMap,
+  'hmm.watchPage': watchPage,
+  'hmm.copyAddress': copyPageAddress,
+  'hmm.viewBinaryData': viewPageBinaryData,
+  'hmm.revealPage': revealPage,
+};
+
+export function registerCommands(ctx: Ctx, deps: CommandDeps): void {
+  for (const [id, factory] of Object.entries(COMMANDS)) ctx.own(vscode.commands.registerCommand(id, factory(ctx, deps)));
+}

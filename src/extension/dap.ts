@@ -1,0 +1,34 @@
+// Layer: extension (src/extension): UI only. Imports vscode and the adapter's protocol types
+// (src/adapter/protocol.ts, which imports nothing). Every request the UI makes, typed.
+
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import * as vscode from 'vscode';
+import {
+  CUSTOM_REQUESTS, type LineEffectsResponseBody, type MigrationsResponseBody, type NotifierArguments,
+  type NotifiersResponseBody, type ResidencyArguments, type ResidencyResponseBody,
+} from '../adapter/protocol';
+
+export const HMM_DEBUG_TYPE = 'hmm';
+
+/** `customRequest` answers `any`; each wrapper below names the body the adapter sends. */
+async function request<T>(session: vscode.DebugSession, command: string, args?: unknown): Promise<T> {
+  return (await session.customRequest(command, args)) as T;
+}
+
+export const dap = {
+  residency: (s: vscode.DebugSession, args: ResidencyArguments = {}) => request<ResidencyResponseBody>(s, CUSTOM_REQUESTS.residency, args),
+  migrations: (s: vscode.DebugSession) => request<MigrationsResponseBody>(s, CUSTOM_REQUESTS.migrations),
+  notifiers: (s: vscode.DebugSession, args: NotifierArguments = {}) => request<NotifiersResponseBody>(s, CUSTOM_REQUESTS.notifiers, args),
+  lineEffects: (s: vscode.DebugSession) => request<LineEffectsResponseBody>(s, CUSTOM_REQUESTS.lineEffects),
+  threads: (s: vscode.DebugSession) => request<DebugProtocol.ThreadsResponse['body']>(s, 'threads'),
+  evaluate: (s: vscode.DebugSession, expression: string, context: 'hover' | 'repl' | 'watch') =>
+    request<DebugProtocol.EvaluateResponse['body']>(s, 'evaluate', { expression, context } satisfies DebugProtocol.EvaluateArguments),
+  readMemory: (s: vscode.DebugSession, memoryReference: string, count: number) =>
+    request<DebugProtocol.ReadMemoryResponse['body']>(s, 'readMemory', { memoryReference, count } satisfies DebugProtocol.ReadMemoryArguments),
+};
+
+/** The active debug session when it is an hmm session. */
+export function activeHmmSession(): vscode.DebugSession | undefined {
+  const s = vscode.debug.activeDebugSession;
+  return s?.type === HMM_DEBUG_TYPE ? s : undefined;
+}

@@ -1,0 +1,35 @@
+// Layer: extension (src/extension): UI only. Imports vscode and node:fs.
+// How the inline debug adapter reads scripts: the text of an open editor first (what the user
+// sees), then a copy read through vscode.workspace.fs before launch (any file system), then
+// node:fs. The adapter's FileAccess is synchronous, hence the preload.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { FileAccess } from '../adapter/session';
+
+export class WorkspaceFileAccess implements FileAccess {
+  private readonly preloaded = new Map<string, string>();
+
+  /** Reads `file` through the workspace file system so readFile can answer synchronously. */
+  async preload(file: string): Promise<void> {
+    try {
+      const bytes = await vscode.workspace.fs.readFile(vscode.Uri.file(file));
+      this.preloaded.set(path.resolve(file), new TextDecoder('utf-8').decode(bytes));
+    } catch {
+      // Not readable this way: readFile falls back to node:fs and reports the error itself.
+    }
+  }
+
+  readFile(file: string): string {
+    const abs = path.resolve(file);
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && path.resolve(d.uri.fsPath) === abs);
+    if (open !== undefined) return open.getText();
+    const pre = this.preloaded.get(abs);
+    if (pre !== undefined) {
+      this.preloaded.delete(abs);
+      return pre;
+    }
+    return fs.readFileSync(abs, 'utf8');
+  }
+}

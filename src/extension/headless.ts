@@ -1,0 +1,71 @@
+// Layer: extension (src/extension): UI only. Imports vscode, the language runner and the trace
+// writer (src/hmm/lang/runner, src/hmm/trace): these run a script to its end in the extension
+// host, outside any debug session, for the "run headless" and "export trace" commands.
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { formatDiagnostic } from '../hmm/lang/ast';
+import { runScriptText, type ScriptRun } from '../hmm/lang/runner';
+import { toChromeTrace } from '../hmm/trace';
+import type { Ctx } from './context';
+import { HMM_LANGUAGE } from './diagnostics';
+
+/** The script a command works on: its argument, else the active .hmm editor. */
+export function scriptUri(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  const doc = vscode.window.activeTextEditor?.document;
+  return doc?.languageId === HMM_LANGUAGE ? doc.uri : undefined;
+}
+
+/** The text to run: an open editor's (unsaved edits included), else the file's. */
+async function scriptText(uri: vscode.Uri): Promise<string> {
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+  if (open !== undefined) return open.getText();
+  return new TextDecoder('utf-8').decode(await vscode.workspace.fs.readFile(uri));
+}
+
+const fileName = (uri: vscode.Uri): string => (uri.scheme === 'file' ? uri.fsPath : uri.path);
+
+/** Runs a script to its end and writes what happened to the HMM output channel. */
+export async function runHeadless(ctx: Ctx, uri: vscode.Uri): Promise<ScriptRun> {
+  const out = ctx.output;
+  const file = fileName(uri);
+  out.show(true);
+  out.appendLine(`── ${path.basename(file)} ${'─'.repeat(Math.max(0, 60 - path.basename(file).length))}`);
+  const started = Date.now();
+  const run = runScriptText(file, await scriptText(uri), { output: (text) => out.appendLine(text) });
+  if (run.diagnostics.length > 0) {
+    for (const d of run.diagnostics) out.appendLine(formatDiagnostic(d));
+    out.appendLine(`rejected: ${run.diagnostics.length} problem(s), nothing ran`);
+    return run;
+  }
+  if (run.residency) out.appendLine(run.residency);
+  if (run.error !== undefined) out.appendLine(run.error);
+  const time = run.sim?.clock.now ?? 0;
+  out.appendLine(`${run.error === undefined ? 'ran to the end' : 'stopped on a runtime error'}: ${run.statements} statements, ${run.events.length} events, simulated time ${time} ns (${Date.now() - started} ms)`);
+  return run;
+}
+
+/**
+ * Runs a script and writes its event stream as Chrome trace JSON (opens in Perfetto).
+ * `target`: where to write; 'nextToScript' for `<name>.trace.json` beside it; a save dialog
+ * when absent. Returns the file written.
+ */
+export async function exportTrace(ctx: Ctx, uri: vscode.Uri, target?: vscode.Uri | 'nextToScript'): Promise<vscode.Uri | undefined> {
+  const file = fileName(uri);
+  const run = runScriptText(file, await scriptText(uri));
+  if (run.diagnostics.length > 0) {
+    const first = run.diagnostics[0]!;
+    void vscode.window.showErrorMessage(`${path.basename(file)} does not check (${run.diagnostics.length} problem(s)); first: line ${first.line}: ${first.message}`);
+    return undefined;
+  }
+  const beside = vscode.Uri.joinPath(uri, '..', `${path.basename(file).replace(/\.hmm$/, '')}.trace.json`);
+  let dest: vscode.Uri | undefined = target === 'nextToScript' ? beside : target;
+  dest ??= await vscode.window.showSaveDialog({ defaultUri: beside, filters: { 'Chrome trace (Perfetto)': ['json'] }, title: 'Export the event trace' });
+  if (dest === undefined) return undefined;
+  const json = JSON.stringify(toChromeTrace([{ file, events: run.events }]));
+  await vscode.workspace.fs.writeFile(dest, new TextEncoder().encode(json));
+  ctx.output.appendLine(`trace of ${path.basename(file)}: ${run.events.length} events → ${fileName(dest)}${run.error ? ` (the run stopped: ${run.error})` : ''}`);
+  void vscode.window.showInformationMessage(`Trace written to ${path.basename(fileName(dest))} (${run.events.length} events). Open it in Perfetto (ui.perfetto.dev) or chrome://tracing.`);
+  return dest;
+}
