@@ -1,0 +1,319 @@
+// Layer: integration tests, inside the VS Code extension host (see index.ts). Drives real debug
+// sessions of the fixture scripts in test/integration/workspace through VS Code's API (the
+// breakpoints VS Code sends, its step and continue commands) and reads what the user sees
+// through the extension's API (api.ts): the trees after every stop, the decorations, the map.
+// Imports nothing from src at runtime.
+
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { DecorationSnapshot, HmmExtensionApi, TreeSnapshot } from '../../src/extension/api';
+
+const EXTENSION_ID = 'hmm-debug.hmm-debug';
+const DEBUG_TYPE = 'hmm';
+
+function workspaceFile(name: string): string {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'the fixture workspace is open');
+  return path.join(folder.uri.fsPath, name);
+}
+
+/** The 1-based line of the first line of `file` that contains `text`. */
+function lineOf(file: string, text: string): number {
+  const i = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(text));
+  assert.ok(i >= 0, `${path.basename(file)} has no line containing '${text}'`);
+  return i + 1;
+}
+
+const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls `probe` until it returns a value `ok` accepts; fails with the last value seen otherwise.
+ * (A stop and the views' refresh are asynchronous: the assertion is on what they settle to.)
+ */
+async function eventually<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, ms = 15000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: T | undefined;
+  let error: unknown;
+  for (;;) {
+    try {
+      last = await probe();
+      error = undefined;
+      if (ok(last)) return last;
+    } catch (e) {
+      error = e;
+    }
+    if (Date.now() > deadline) break;
+    await delay(100);
+  }
+  const seen = error !== undefined ? `error ${String(error)}` : JSON.stringify(last, null, 1)?.slice(0, 3000);
+  throw new assert.AssertionError({ message: `timed out after ${ms} ms waiting for ${what}; last seen: ${seen}` });
+}
+
+interface Stop {
+  readonly reason: string;
+  readonly threadId?: number;
+  readonly description?: string;
+  readonly text?: string;
+}
+
+/** Watches one named hmm session's DAP traffic (a tracker the test registers itself). */
+class SessionWatch implements vscode.Disposable {
+  session: vscode.DebugSession | undefined;
+  readonly events: string[] = [];
+  private readonly stops: Stop[] = [];
+  private wake: (() => void) | undefined;
+  private endedFlag = false;
+  private readonly disposables: vscode.Disposable[];
+
+  constructor(readonly name: string) {
+    this.disposables = [
+      vscode.debug.registerDebugAdapterTrackerFactory(DEBUG_TYPE, {
+        createDebugAdapterTracker: (s) => {
+          if (s.name !== name) return undefined;
+          this.session = s;
+          return {
+            onDidSendMessage: (m: { type: string; event?: string; body?: Stop }) => {
+              if (m.type !== 'event' || m.event === undefined) return;
+              this.events.push(m.event);
+              if (m.event === 'stopped' && m.body) this.stops.push(m.body);
+              if (m.event === 'stopped' || m.event === 'terminated') this.wake?.();
+            },
+          };
+        },
+      }),
+      vscode.debug.onDidTerminateDebugSession((s) => {
+        if (s.name === name) { this.endedFlag = true; this.wake?.(); }
+      }),
+    ];
+  }
+
+  get ended(): boolean {
+    return this.endedFlag;
+  }
+
+  /** The next `stopped` event (in order), or a failure naming what came instead. */
+  async nextStop(ms = 30000): Promise<Stop> {
+    const deadline = Date.now() + ms;
+    while (this.stops.length === 0) {
+      if (this.endedFlag) throw new assert.AssertionError({ message: `the session ended instead of stopping; events: ${this.events.join(', ')}` });
+      const left = deadline - Date.now();
+      if (left <= 0) throw new assert.AssertionError({ message: `no stop within ${ms} ms; events: ${this.events.join(', ')}` });
+      await new Promise<void>((r) => { this.wake = r; setTimeout(r, Math.min(left, 500)); });
+    }
+    return this.stops.shift()!;
+  }
+
+  async waitEnded(ms = 30000): Promise<void> {
+    await eventually('the session to end', () => this.endedFlag, (v) => v, ms);
+  }
+
+  /** The line of the top stack frame of `threadId`. */
+  async topLine(threadId: number): Promise<{ line: number; name: string }> {
+    const st = await this.session!.customRequest('stackTrace', { threadId, startFrame: 0, levels: 1 }) as { stackFrames: { line: number; name: string }[] };
+    const f = st.stackFrames[0];
+    assert.ok(f, 'a stack frame');
+    return { line: f.line, name: f.name };
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+/** The runs of mapping `mapping` of process `process` in a Page Residency snapshot, as `label: description`. */
+function runsOf(tree: readonly TreeSnapshot[], process: string, mapping: string): string[] {
+  const proc = tree.find((p) => p.label === process);
+  const m = proc?.children?.find((c) => c.label === mapping);
+  return (m?.children ?? []).map((r) => `${r.label}: ${r.description ?? ''}`);
+}
+
+function decorationAt(decos: readonly DecorationSnapshot[], line: number): DecorationSnapshot | undefined {
+  return decos.find((d) => d.line === line);
+}
+
+async function continueTo(watch: SessionWatch): Promise<Stop> {
+  await vscode.commands.executeCommand('workbench.action.debug.continue');
+  return watch.nextStop();
+}
+
+let api: HmmExtensionApi;
+
+describe('hmm-debug in real VS Code', function () {
+  before(async function () {
+    const ext = vscode.extensions.getExtension<HmmExtensionApi>(EXTENSION_ID);
+    assert.ok(ext, `extension ${EXTENSION_ID} is installed`);
+    const wasActive = ext.isActive;
+    const t0 = performance.now();
+    api = await ext.activate();
+    const ms = performance.now() - t0;
+    console.log(`      VS Code ${vscode.version} (${vscode.env.appName}, uiKind ${vscode.UIKind[vscode.env.uiKind]}, remote ${vscode.env.remoteName ?? 'none'}), Node ${process.version}`);
+    console.log(`      extension activation: ${wasActive ? 'already active (activation event fired first)' : `${ms.toFixed(0)} ms`}`);
+    assert.equal(typeof api?.snapshotTree, 'function', 'activate() returns the HmmExtensionApi');
+  });
+
+  after(async function () {
+    await vscode.debug.stopDebugging();
+    vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
+  });
+
+  describe('a debug session of tour.hmm', function () {
+    let file: string;
+    let watch: SessionWatch;
+    let line: (text: string) => number;
+    let threadId = 1;
+
+    before(async function () {
+      file = workspaceFile('tour.hmm');
+      line = (text) => lineOf(file, text);
+      watch = new SessionWatch('itest tour');
+      vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
+      const uri = vscode.Uri.file(file);
+      await vscode.window.showTextDocument(uri);
+      vscode.debug.addBreakpoints(['migrate a to gpu0', 'gpu0 read a', 'read a[2]'].map((t) =>
+        new vscode.SourceBreakpoint(new vscode.Location(uri, new vscode.Position(line(t) - 1, 0)))));
+    });
+
+    after(function () {
+      watch.dispose();
+    });
+
+    it('stops at the breakpoint before the migration; Page Residency shows 8 system pages', async function () {
+      const ok = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: DEBUG_TYPE, request: 'launch', name: 'itest tour', program: file });
+      assert.ok(ok, 'startDebugging returned true');
+      const stop = await watch.nextStop();
+      assert.equal(stop.reason, 'breakpoint');
+      threadId = stop.threadId ?? 1;
+      assert.equal((await watch.topLine(threadId)).line, line('migrate a to gpu0'));
+      const tree = await eventually('Page Residency to show main → a', async () => { await api.whenRefreshed(); return api.snapshotTree('residency', 3); },
+        (t) => runsOf(t, 'main', 'a').length > 0);
+      assert.deepEqual(tree.map((p) => p.label), ['main']);
+      const runs = runsOf(tree, 'main', 'a');
+      assert.equal(runs.length, 1, runs.join('\n'));
+      assert.match(runs[0]!, /^a: system rw · 8 pages/);
+    });
+
+    it('steps over the migration: the pages are on gpu0, the notifier saw MIGRATE, the line is decorated', async function () {
+      await vscode.commands.executeCommand('workbench.action.debug.stepOver');
+      const stop = await watch.nextStop();
+      assert.equal(stop.reason, 'step');
+      assert.equal((await watch.topLine(threadId)).line, line('expect a is device gpu0 rw'));
+      const tree = await eventually('a on gpu0', async () => { await api.whenRefreshed(); return api.snapshotTree('residency', 3); },
+        (t) => runsOf(t, 'main', 'a').some((r) => r.includes('device gpu0')));
+      assert.deepEqual(runsOf(tree, 'main', 'a').map((r) => r.split(' · ').slice(0, 2).join(' · ')), ['a: device gpu0 rw · 8 pages']);
+      const notifiers = await api.snapshotTree('notifiers', 2);
+      assert.match(JSON.stringify(notifiers), /MIGRATE/, 'Notifier Callbacks lists the MIGRATE invalidation');
+      const decos = await eventually('a decoration on the migrate line', () => api.decorations(file), (d) => decorationAt(d, line('migrate a to gpu0')) !== undefined);
+      const d = decorationAt(decos, line('migrate a to gpu0'))!;
+      assert.match(d.text, /8/, `the decoration counts the 8 pages migrated: ${d.text}`);
+      assert.match(d.text, /gpu0|device/, d.text);
+    });
+
+    it('continues to the next breakpoint: the CPU faulted two pages back', async function () {
+      const stop = await continueTo(watch);
+      assert.equal(stop.reason, 'breakpoint');
+      assert.equal((await watch.topLine(threadId)).line, line('gpu0 read a'));
+      const tree = await eventually('a split in two runs', async () => { await api.whenRefreshed(); return api.snapshotTree('residency', 3); },
+        (t) => runsOf(t, 'main', 'a').length === 2);
+      const runs = runsOf(tree, 'main', 'a').map((r) => r.split(' · ').slice(0, 2).join(' · '));
+      assert.deepEqual(runs, ['a[0..2]: system rw · 2 pages', 'a[2..8]: device gpu0 rw · 6 pages']);
+      const decos = api.decorations(file);
+      const read = decorationAt(decos, line('read a[0..2]'));
+      assert.ok(read, `the CPU read is decorated: ${JSON.stringify(decos)}`);
+      assert.match(read.text, /2|fault/, read.text);
+    });
+
+    it('after fork: both processes in Page Residency, the child stopped at its breakpoint', async function () {
+      const stop = await continueTo(watch);
+      assert.equal(stop.reason, 'breakpoint');
+      assert.ok(stop.threadId !== undefined);
+      threadId = stop.threadId;
+      assert.equal((await watch.topLine(threadId)).line, line('read a[2]'));
+      const tree = await eventually('two processes', async () => { await api.whenRefreshed(); return api.snapshotTree('residency', 3); },
+        (t) => t.length === 2);
+      assert.deepEqual(tree.map((p) => p.label).sort(), ['child', 'main']);
+      const child = runsOf(tree, 'child', 'a');
+      assert.ok(child.some((r) => /device gpu0 ro shared/.test(r)), child.join('\n'));
+    });
+
+    it('the cpuFaultOnDevice filter stops inside the child\'s read, in migrate_to_ram', async function () {
+      const session = watch.session!;
+      await session.customRequest('setExceptionBreakpoints', { filters: ['cpuFaultOnDevice', 'failure', 'invariant'] });
+      await vscode.commands.executeCommand('workbench.action.debug.stepOver');
+      const stop = await watch.nextStop();
+      assert.equal(stop.reason, 'exception', JSON.stringify(stop));
+      const info = await session.customRequest('exceptionInfo', { threadId: stop.threadId ?? threadId }) as { exceptionId: string; description?: string; details?: { stackTrace?: string } };
+      assert.equal(info.exceptionId, 'cpuFaultOnDevice');
+      assert.match(JSON.stringify(info), /a\[2\]/, 'the event names the page');
+      const top = await watch.topLine(stop.threadId ?? threadId);
+      assert.match(top.name, /migrate_to_ram|fault/, `the top frame is the kernel's: ${top.name}`);
+      const decos = await eventually('the faulting line highlighted', () => api.decorations(file), (d) => d.some((x) => x.highlighted));
+      assert.deepEqual(decos.filter((x) => x.highlighted).map((x) => x.line), [line('read a[2]')]);
+      await session.customRequest('setExceptionBreakpoints', { filters: ['failure', 'invariant'] });
+    });
+
+    it('the default-on failure filter stops on the failed expect', async function () {
+      const stop = await continueTo(watch);
+      assert.equal(stop.reason, 'exception', JSON.stringify(stop));
+      const info = await watch.session!.customRequest('exceptionInfo', { threadId: stop.threadId ?? threadId }) as { exceptionId: string; description?: string };
+      assert.equal(info.exceptionId, 'failure');
+      assert.match(info.description ?? '', /expected a\[7\] is system rw, found device gpu0 ro/);
+      assert.equal((await watch.topLine(stop.threadId ?? threadId)).line, line('expect a[7] is system rw'));
+      const decos = await eventually('the failed line highlighted', () => api.decorations(file), (d) => d.some((x) => x.highlighted && x.line === line('expect a[7] is system rw')));
+      assert.ok(decos.length >= 3, `decorations on the lines that did something: ${JSON.stringify(decos)}`);
+    });
+
+    it('the address-space map opens and is sent the state', async function () {
+      assert.equal(api.mapPanel().open, false, 'no map before the command');
+      await vscode.commands.executeCommand('hmm.openMap');
+      const panel = await eventually('the map panel open with a state', () => api.mapPanel(), (p) => p.open && p.lastState !== undefined);
+      assert.match(JSON.stringify(panel.lastState), /gpu0/, 'the map state shows the device');
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    });
+
+    it('continuing ends the session; the views and decorations are cleared', async function () {
+      await vscode.commands.executeCommand('workbench.action.debug.continue');
+      await watch.waitEnded();
+      await eventually('no decorations', () => api.decorations(file), (d) => d.length === 0);
+      await eventually('an empty Page Residency', () => api.snapshotTree('residency', 1), (t) => t.length === 0);
+    });
+  });
+
+  describe('a stop with a million resident pages', function () {
+    it('refreshes the views quickly', async function () {
+      this.timeout(120000);
+      const file = workspaceFile('million.hmm');
+      const uri = vscode.Uri.file(file);
+      const watch = new SessionWatch('itest million');
+      try {
+        vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
+        await vscode.window.showTextDocument(uri);
+        vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(uri, new vscode.Position(lineOf(file, 'migrate a[..4096]') - 1, 0)))]);
+        const t0 = performance.now();
+        assert.ok(await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: DEBUG_TYPE, request: 'launch', name: 'itest million', program: file }));
+        assert.equal((await watch.nextStop(60000)).reason, 'breakpoint');
+        await api.whenRefreshed();
+        const tStart = performance.now() - t0;
+        // The measured stop: a step over the migration of 4096 of the 1M resident pages.
+        const t1 = performance.now();
+        await vscode.commands.executeCommand('workbench.action.debug.stepOver');
+        assert.equal((await watch.nextStop(60000)).reason, 'step');
+        const tStopped = performance.now() - t1;
+        const tree = await eventually('the migrated run', async () => { await api.whenRefreshed(); return api.snapshotTree('residency', 3); },
+          (t) => runsOf(t, 'main', 'a').some((r) => r.includes('device gpu0')));
+        const tRefreshed = performance.now() - t1;
+        const t2 = performance.now();
+        await api.snapshotTree('residency', 3);
+        const tSnapshot = performance.now() - t2;
+        const runs = runsOf(tree, 'main', 'a').map((r) => r.split(' · ').slice(0, 2).join(' · '));
+        assert.deepEqual(runs, ['a[0..4096]: device gpu0 rw · 4096 pages', 'a[4096..1048576]: system rw · 1044480 pages']);
+        console.log(`      1M resident pages: start to first stop ${tStart.toFixed(0)} ms; step over migrate 4096 pages → stopped ${tStopped.toFixed(0)} ms, views refreshed ${tRefreshed.toFixed(0)} ms; residency snapshot (3 levels) ${tSnapshot.toFixed(0)} ms`);
+        await vscode.commands.executeCommand('workbench.action.debug.continue');
+        await watch.waitEnded(60000);
+      } finally {
+        watch.dispose();
+      }
+    });
+  });
+});
