@@ -101,10 +101,12 @@ export class ScriptDecorations implements StateView, vscode.Disposable {
 
 function snapshotLines(state: HmmState): DecorationSnapshot[] {
   const faulted = state.stop.reason === 'exception' ? state.stop.line : undefined;
-  const out: DecorationSnapshot[] = state.lineEffects.map((l) => {
+  const out: DecorationSnapshot[] = [];
+  for (const l of state.lineEffects) {
     const gutter = gutterOf(l);
-    return { line: l.line, text: effectsText(l), ...(gutter ? { gutter } : {}), highlighted: l.line === faulted };
-  });
+    const text = effectsText(l);
+    if (text !== '' || l.line === faulted) out.push({ line: l.line, text, ...(gutter ? { gutter } : {}), highlighted: l.line === faulted });
+  }
   if (faulted !== undefined && !out.some((l) => l.line === faulted)) out.push({ line: faulted, text: '', highlighted: true });
   return out.sort((a, b) => a.line - b.line);
 }
