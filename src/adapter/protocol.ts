@@ -12,6 +12,8 @@ export interface HmmLaunchArguments {
   noDebug?: boolean;
   /** Every statement's events as a collapsed output group (noisy in loops). */
   traceStatements?: boolean;
+  /** The density prefetcher of fault-driven migrations (default true). */
+  prefetcher?: boolean;
 }
 
 /** Residency runs of one mapping in one process. */

@@ -121,6 +121,8 @@ export class HmmDebugSession extends LoggingDebugSession {
         `${path.basename(program)} was rejected: ${ctl.diagnostics.length} problem(s), first: line ${first.line}: ${first.message}`);
     }
     this.args = { ...args, program } as HmmLaunchArguments;
+    ctl.prefetcher = args.prefetcher ?? true;
+    ctl.reset();
     this.ctl = ctl;
     this.vars = new VariableStore(ctl);
     ctl.setLineBreakpoints(this.bpRequests);
@@ -668,7 +670,7 @@ export class HmmDebugSession extends LoggingDebugSession {
 
 function validateLaunch(args: Partial<HmmLaunchArguments>): string | undefined {
   if (typeof args.program !== 'string' || args.program.trim() === '') return "launch: 'program' must be the path of a .hmm script";
-  for (const k of ['stopOnEntry', 'noDebug', 'traceStatements'] as const) {
+  for (const k of ['stopOnEntry', 'noDebug', 'traceStatements', 'prefetcher'] as const) {
     if (args[k] !== undefined && typeof args[k] !== 'boolean') return `launch: '${k}' must be true or false`;
   }
   return undefined;

@@ -8,12 +8,13 @@ import { formatDiagnostic } from '../hmm/lang/ast';
 import { RESIDENCY_LEGEND } from '../hmm/lang/residency';
 import { toChromeTrace } from '../hmm/trace';
 
-const USAGE = `usage: hmm-sim run FILE... [--trace FILE.json] [--verbose] [--report]
+const USAGE = `usage: hmm-sim run FILE... [--trace FILE.json] [--verbose] [--report] [--no-prefetcher]
 
 Runs .hmm scripts on the HMM simulator.
   --trace FILE.json   write the event stream (Chrome trace JSON; opens in Perfetto)
   --verbose           print each statement's events and the residency maps at the end
   --report            print the placement report (always printed when GPU work ran)
+  --no-prefetcher     switch off the density prefetcher of fault-driven migrations
 Exit status: 0 all scripts ran to the end, 1 a runtime error or failed expectation,
 2 a script was rejected before running (parse or check errors, unreadable file).`;
 
@@ -22,17 +23,19 @@ interface Options {
   trace?: string;
   verbose: boolean;
   report: boolean;
+  prefetcher: boolean;
 }
 
 function parseArgs(argv: string[]): Options | string {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') return 'help';
   if (cmd !== 'run') return `unknown command '${cmd}'`;
-  const o: Options = { files: [], verbose: false, report: false };
+  const o: Options = { files: [], verbose: false, report: false, prefetcher: true };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     if (a === '--verbose' || a === '-v') o.verbose = true;
     else if (a === '--report') o.report = true;
+    else if (a === '--no-prefetcher') o.prefetcher = false;
     else if (a === '--trace') {
       const f = rest[++i];
       if (f === undefined) return '--trace needs a file name';
@@ -74,6 +77,7 @@ function main(argv: string[]): number {
       output: (s) => console.log(s),
       onStatement: o.verbose ? (line) => console.log(line) : undefined,
       report: o.report,
+      prefetcher: o.prefetcher,
     });
     runs.push(run);
     if (run.diagnostics.length > 0) {

@@ -123,6 +123,8 @@ export class ScriptController {
   private resumeFrom: Position | undefined;
   ended = false;
   endError: RuntimeError | undefined;
+  /** Launch option: the density prefetcher (applied at every reset). */
+  prefetcher = true;
 
   constructor(readonly file: string, readonly text: string, private readonly host: ControllerHost) {
     const d = diagnose(file, text);
@@ -150,6 +152,7 @@ export class ScriptController {
   reset(): void {
     if (this.sim !== undefined) this.abandonCurrent();
     this.sim = new Simulator();
+    this.sim.prefetcherEnabled = this.prefetcher;
     this.interp = new Interpreter(this.script, { sim: this.sim, output: (t) => this.host.output(t, this.sim.loc?.line) });
     this.sim.log.listeners.push((e) => this.onEvent(e));
     this.current = undefined;

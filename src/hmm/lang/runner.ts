@@ -31,6 +31,8 @@ export interface RunOptions {
   readonly onStatement?: (line: string) => void;
   /** Always produce the placement report. */
   readonly report?: boolean;
+  /** The density prefetcher of fault-driven migrations (on by default). */
+  readonly prefetcher?: boolean;
 }
 
 /** Parse and check: every problem, sorted by position. */
@@ -55,6 +57,7 @@ export function runScriptText(file: string, text: string, opts: RunOptions = {})
     return { file, diagnostics, error: undefined, events: [], sim: undefined, statements: 0, residency: '', report: undefined };
   }
   const sim = new Simulator();
+  sim.prefetcherEnabled = opts.prefetcher ?? true;
   const interp = new Interpreter(script, { sim, output: opts.output });
   let error: string | undefined;
   let statements = 0;
