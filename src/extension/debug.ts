@@ -1,12 +1,11 @@
-// Layer: extension (src/extension): UI only. Imports vscode and the debug adapter's session
-// class (src/adapter/session, run inline in the extension host).
+// Layer: extension (src/extension): UI only. Imports vscode and, on the first debug session,
+// the debug adapter's session class (src/adapter/session, run inline in the extension host).
 // The `hmm` debugger: adapter descriptors (inline by default, a process when
 // `hmm.debug.adapterProcess` is set) and launch configurations (initial, dynamic, F5 on a file).
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { HmmLaunchArguments } from '../adapter/protocol';
-import { HmmDebugSession } from '../adapter/session';
 import type { Ctx } from './context';
 import { HMM_DEBUG_TYPE } from './dap';
 import { HMM_LANGUAGE } from './diagnostics';
@@ -29,12 +28,14 @@ function activeScript(): vscode.Uri | undefined {
 class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
   constructor(private readonly ctx: Ctx, private readonly files: WorkspaceFileAccess) {}
 
-  createDebugAdapterDescriptor(): vscode.DebugAdapterDescriptor {
+  async createDebugAdapterDescriptor(): Promise<vscode.DebugAdapterDescriptor> {
     if (settings.adapterProcess()) {
       return new vscode.DebugAdapterExecutable(process.execPath, [vscode.Uri.joinPath(this.ctx.extensionUri, 'dist', 'adapter.js').fsPath]);
     }
     // @vscode/debugadapter's session already has vscode.DebugAdapter's shape (handleMessage,
     // onDidSendMessage), so it runs in the extension host as is.
+    // Loaded on first use: activation does not pay for the adapter and the simulator.
+    const { HmmDebugSession } = await import('../adapter/session.js');
     return new vscode.DebugAdapterInlineImplementation(new HmmDebugSession(this.files));
   }
 }

@@ -1,9 +1,8 @@
-// Layer: extension (src/extension): UI only. Imports vscode and the language front end
-// (src/hmm/lang/runner: `diagnose`, parse and check only; nothing runs).
+// Layer: extension (src/extension): UI only. Imports vscode and, when the first .hmm document
+// is checked, the language front end (src/hmm/lang/runner: `diagnose`, parse and check only).
 // Live diagnostics for .hmm documents: every parse/check problem, as you type (debounced).
 
 import * as vscode from 'vscode';
-import { diagnose } from '../hmm/lang/runner';
 import type { Ctx } from './context';
 import { settings } from './settings';
 
@@ -13,8 +12,10 @@ export function registerDiagnostics(ctx: Ctx): void {
   const collection = ctx.own(vscode.languages.createDiagnosticCollection('hmm'));
   const timers = new Map<string, ReturnType<typeof setTimeout>>();
 
-  const check = (doc: vscode.TextDocument): void => {
+  const check = async (doc: vscode.TextDocument): Promise<void> => {
     if (doc.languageId !== HMM_LANGUAGE) return;
+    const { diagnose } = await import('../hmm/lang/runner.js');
+    if (doc.isClosed) return;
     const file = doc.uri.scheme === 'file' ? doc.uri.fsPath : doc.uri.path;
     const found = diagnose(file, doc.getText()).diagnostics;
     collection.set(doc.uri, found.map((d) => {
@@ -36,12 +37,12 @@ export function registerDiagnostics(ctx: Ctx): void {
     if (t !== undefined) clearTimeout(t);
     timers.set(key, setTimeout(() => {
       timers.delete(key);
-      if (!doc.isClosed) check(doc);
+      if (!doc.isClosed) void check(doc);
     }, settings.diagnosticsDelay()));
   };
 
   ctx.own(
-    vscode.workspace.onDidOpenTextDocument(check),
+    vscode.workspace.onDidOpenTextDocument((doc) => void check(doc)),
     vscode.workspace.onDidChangeTextDocument((e) => later(e.document)),
     vscode.workspace.onDidCloseTextDocument((doc) => {
       collection.delete(doc.uri);
@@ -51,5 +52,5 @@ export function registerDiagnostics(ctx: Ctx): void {
     { dispose: () => timers.forEach((t) => clearTimeout(t)) },
   );
   // Documents already open when the extension activated (checked after activation returns).
-  setTimeout(() => vscode.workspace.textDocuments.forEach(check), 0);
+  setTimeout(() => vscode.workspace.textDocuments.forEach((doc) => void check(doc)), 0);
 }

@@ -1,12 +1,10 @@
-// Layer: extension (src/extension): UI only. Imports vscode, the language runner and the trace
-// writer (src/hmm/lang/runner, src/hmm/trace): these run a script to its end in the extension
-// host, outside any debug session, for the "run headless" and "export trace" commands.
+// Layer: extension (src/extension): UI only. Imports vscode and, when a command runs, the
+// language runner and the trace writer (src/hmm/lang/runner, src/hmm/trace): they run a script
+// to its end in the extension host, outside any debug session ("run headless", "export trace").
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { formatDiagnostic } from '../hmm/lang/ast';
-import { runScriptText, type ScriptRun } from '../hmm/lang/runner';
-import { toChromeTrace } from '../hmm/trace';
+import type { ScriptRun } from '../hmm/lang/runner';
 import type { Ctx } from './context';
 import { HMM_LANGUAGE } from './diagnostics';
 
@@ -32,6 +30,8 @@ export async function runHeadless(ctx: Ctx, uri: vscode.Uri): Promise<ScriptRun>
   const file = fileName(uri);
   out.show(true);
   out.appendLine(`── ${path.basename(file)} ${'─'.repeat(Math.max(0, 60 - path.basename(file).length))}`);
+  const { runScriptText } = await import('../hmm/lang/runner.js');
+  const { formatDiagnostic } = await import('../hmm/lang/ast.js');
   const started = Date.now();
   const run = runScriptText(file, await scriptText(uri), { output: (text) => out.appendLine(text) });
   if (run.diagnostics.length > 0) {
@@ -53,6 +53,8 @@ export async function runHeadless(ctx: Ctx, uri: vscode.Uri): Promise<ScriptRun>
  */
 export async function exportTrace(ctx: Ctx, uri: vscode.Uri, target?: vscode.Uri | 'nextToScript'): Promise<vscode.Uri | undefined> {
   const file = fileName(uri);
+  const { runScriptText } = await import('../hmm/lang/runner.js');
+  const { toChromeTrace } = await import('../hmm/trace.js');
   const run = runScriptText(file, await scriptText(uri));
   if (run.diagnostics.length > 0) {
     const first = run.diagnostics[0]!;

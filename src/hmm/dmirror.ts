@@ -120,6 +120,12 @@ export class Dmirror implements MmuIntervalNotifierOps {
     return p === undefined ? { pfn: NO_PFN, tag: Dpt.NONE } : { pfn: p.pfn[s]!, tag: p.tag[s] as Dpt };
   }
 
+  /** The frame an entry maps (meaningful only when tagAt(vpn) is not NONE). */
+  pfnAt(vpn: number): number {
+    const p = this.pt.get(Math.floor(vpn / PTRS_PER_PTE));
+    return p === undefined ? NO_PFN : p.pfn[vpn % PTRS_PER_PTE]!;
+  }
+
   tagAt(vpn: number): Dpt {
     const p = this.pt.get(Math.floor(vpn / PTRS_PER_PTE));
     return p === undefined ? Dpt.NONE : (p.tag[vpn % PTRS_PER_PTE] as Dpt);

@@ -380,8 +380,9 @@ export class GpuEngine {
   }
 
   private isLocal(m: Dmirror, vpn: number): boolean {
-    const pfn = m.entry(vpn).pfn;
-    return pfn >= 0 && this.sim.frames.device[pfn] === m.device.index &&
+    if (m.tagAt(vpn) === Dpt.NONE) return false;
+    const pfn = m.pfnAt(vpn);
+    return this.sim.frames.device[pfn] === m.device.index &&
       (this.sim.frames.zone[pfn] === Zone.DEVICE_PRIVATE || this.sim.frames.zone[pfn] === Zone.DEVICE_COHERENT);
   }
 
@@ -451,7 +452,7 @@ export class GpuEngine {
       // Thrashing bookkeeping per page; a throttled batch waits once (not once per page).
       let throttle = false;
       for (const v of migrate) {
-        const verdict = this.thrashing.record(job.mm.id, v, sim.clock.now);
+        const verdict = this.thrashing.recordIfBouncing(job.mm.id, v, sim.clock.now);
         if (verdict === 'throttle') throttle = true;
         if (verdict !== 'none') sim.emit(job.mm.name, v, v + 1, { kind: 'thrashing', verdict, device: dev.name }, `thrash:${verdict}`);
       }

@@ -88,19 +88,29 @@ export const PREFETCH_THRESHOLD_PERCENT = 51;
  * whole. Returns the block-relative page indices to add.
  */
 export function prefetchExpansion(resident: Uint8Array, faulted: readonly number[]): number[] {
-  const add = new Set<number>();
+  // Prefix sums make every subtree's occupancy one subtraction.
+  const sum = new Int32Array(HPAGE_PMD_NR + 1);
+  for (let p = 0; p < HPAGE_PMD_NR; p++) sum[p + 1] = sum[p]! + resident[p]!;
+  const take = new Uint8Array(HPAGE_PMD_NR);
+  const seen = new Set<number>();
   for (const f of faulted) {
-    let best: [number, number] | undefined;
+    const leaf = f - (f % PREFETCH_LEAF_PAGES);
+    if (seen.has(leaf)) continue;
+    seen.add(leaf);
+    let best = -1;
+    let bestSize = 0;
     for (let size = PREFETCH_LEAF_PAGES; size <= HPAGE_PMD_NR; size *= 2) {
       const lo = f - (f % size);
-      let n = 0;
-      for (let p = lo; p < lo + size; p++) n += resident[p]!;
-      if (n * 100 > size * PREFETCH_THRESHOLD_PERCENT) best = [lo, lo + size];
+      if ((sum[lo + size]! - sum[lo]!) * 100 > size * PREFETCH_THRESHOLD_PERCENT) {
+        best = lo;
+        bestSize = size;
+      }
     }
-    if (best === undefined) continue;
-    for (let p = best[0]; p < best[1]; p++) if (!resident[p]) add.add(p);
+    if (best >= 0) take.fill(1, best, best + bestSize);
   }
-  return [...add].sort((a, b) => a - b);
+  const out: number[] = [];
+  for (let p = 0; p < HPAGE_PMD_NR; p++) if (take[p] && !resident[p]) out.push(p);
+  return out;
 }
 
 /** Thrashing detection: 3 migrations of one page within 500 µs → throttle, again → pin. */
@@ -118,6 +128,14 @@ export class ThrashingDetector {
 
   key(mmId: number, vpn: number): string {
     return `${mmId}:${vpn}`;
+  }
+
+  /**
+   * Record a device-side migration only for a page that already bounced (has history): a
+   * first-touch stream of a million pages then costs nothing here.
+   */
+  recordIfBouncing(mmId: number, vpn: number, now: number): ThrashVerdict {
+    return this.history.has(this.key(mmId, vpn)) ? this.record(mmId, vpn, now) : 'none';
   }
 
   /** Record a migration of the page at `now`; says whether it thrashes. */
