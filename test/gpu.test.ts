@@ -153,7 +153,7 @@ expect stats.gpu0.pages_in == 0
     assert.deepEqual(stats(sim, 'gpu0'), { faults: 80, pagesIn: 64, pagesOut: 64, evictions: 0 });
     // Later rounds no longer migrate: the last jobs take no fault.
     assert.deepEqual(sim.gpu.jobs.map((j) => j.stats.faults), [16, 16, 16, 16, 16, 0]);
-    assert.equal(placementReport(sim).thrashingPages, 32);
+    assert.equal(placementReport(sim).thrashingPages, 16);
   });
 
   it('read-mostly: two devices read the table remotely, nothing migrates; the report counts the cost', () => {

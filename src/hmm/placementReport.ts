@@ -43,8 +43,8 @@ export function placementReport(sim: Simulator): PlacementReport {
   let readMostlyRemoteReads = 0;
   for (const e of sim.log.events) {
     if (e.kind === 'cpuFault' && e.found.startsWith('device-private')) cpuOnDevice += e.end - e.start;
-    if (e.kind === 'thrashing') thrashing += e.end - e.start;
   }
+  thrashing = new Set([...sim.gpu.thrashing.throttled, ...sim.gpu.thrashing.pinned]).size;
   // A duplicating driver would have copied read-mostly pages once and read them locally after.
   for (const j of sim.gpu.jobs) readMostlyRemoteReads += j.stats.bytesRemoteReadMostly;
   // Perfect placement (an estimate): the run without the time spent servicing faults and
@@ -92,7 +92,7 @@ export function formatPlacementReport(r: PlacementReport): string {
     out.push(`  line ${l.line}: ${l.faults} faults (${us(l.faultNs)}), copies ${us(l.copyNs)}, compute ${us(l.computeNs)}` +
       `${l.bytesToDevice ? `, ${mib(l.bytesToDevice)} to device` : ''}${l.bytesToSystem ? `, ${mib(l.bytesToSystem)} to system` : ''}`);
   }
-  if (r.thrashingPages) out.push(`  thrashing: ${r.thrashingPages} page event(s) (throttled, then pinned to system memory)`);
+  if (r.thrashingPages) out.push(`  thrashing: ${r.thrashingPages} page(s) bounced between CPU and device (throttled, then pinned to system memory)`);
   if (r.readMostlySavings) out.push(`  read-mostly: ${mib(r.readMostlySavings)} read over the link; a duplicating driver would have read it locally`);
   return out.join('\n');
 }

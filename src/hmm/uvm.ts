@@ -144,8 +144,7 @@ export class ThrashingDetector {
     const h = (this.history.get(k) ?? []).filter((t) => now - t <= THRASH_WINDOW_NS);
     h.push(now);
     this.history.set(k, h);
-    if (h.length < THRASH_COUNT) return 'none';
-    if (this.pinned.has(k)) return 'pin';
+    if (h.length < THRASH_COUNT || this.pinned.has(k)) return 'none';
     if (this.throttled.has(k)) {
       this.pinned.add(k);
       return 'pin';
