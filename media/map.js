@@ -12,7 +12,7 @@
   const MAX_CELL = 28;
   const saved = vscode.getState() || {};
   /** Cell size in px, and per mapping name the window of pages shown ({start, end}). */
-  let cellSize = typeof saved.cellSize === 'number' ? saved.cellSize : 12;
+  let cellSize = typeof saved.cellSize === 'number' ? saved.cellSize : 16;
   /** @type {Record<string, {start: number, end: number}>} */
   let windows = saved.windows || {};
   /** @type {any} the MapState sent by the extension, or null */
@@ -284,7 +284,7 @@
   processSel.addEventListener('change', () => vscode.postMessage({ type: 'process', name: processSel.value }));
   $('zoom-in').addEventListener('click', () => { cellSize = Math.min(MAX_CELL, cellSize + 2); persist(); render(); });
   $('zoom-out').addEventListener('click', () => { cellSize = Math.max(MIN_CELL, cellSize - 2); persist(); render(); });
-  $('zoom-reset').addEventListener('click', () => { cellSize = 12; windows = {}; persist(); render(); });
+  $('zoom-reset').addEventListener('click', () => { cellSize = 16; windows = {}; persist(); render(); });
   let resizeTimer = 0;
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);

@@ -1,12 +1,13 @@
 // Layer: extension (src/extension): UI only. Imports vscode, ./pages, ./state.
 // Inline values while stopped: on each line up to the stop that names a mapping, that
-// mapping's residency summary (`a: 512 device gpu0 rw, 512 system rw`).
+// mapping's residency as `hmm-sim` draws it (`a |SS00aa..|`: S/s system rw/ro, 0-9/a-j device
+// N rw/ro, z zero, . empty, X exclusive, P pinned; buckets of pages beyond 32 pages).
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Ctx } from './context';
 import { HMM_LANGUAGE } from './diagnostics';
-import { residencySummary } from './pages';
+import { residencyStrip } from './pages';
 import type { SessionWatcher } from './sessionWatcher';
 
 /** The code of a line without its comment (a `#` outside a string). */
@@ -42,7 +43,7 @@ export function registerInlineValues(ctx: Ctx, watcher: SessionWatcher): void {
           if (mapping === undefined || seen.has(m[0])) continue;
           seen.add(m[0]);
           const range = new vscode.Range(line, m.index, line, m.index + m[0].length);
-          values.push(new vscode.InlineValueText(range, `${m[0]}: ${residencySummary(mapping, 2)}`));
+          values.push(new vscode.InlineValueText(range, `${m[0]} ${residencyStrip(mapping)}`));
         }
       }
       return values;

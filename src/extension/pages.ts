@@ -91,3 +91,48 @@ function overlapping(mappings: readonly ResidencyMapping[], start: number, end: 
   }
   return undefined;
 }
+
+/** One character per page state, as `hmm-sim`'s residency maps draw them. */
+export function stateChar(r: ResidencyRun, devices: readonly string[]): string {
+  switch (r.kind) {
+    case 'unmapped': return ' ';
+    case 'empty': return '.';
+    case 'zero': return 'z';
+    case 'exclusive': return 'X';
+    case 'system': return r.pinned ? 'P' : r.writable === false ? 's' : 'S';
+    case 'device': {
+      const n = Math.max(0, devices.indexOf(r.device ?? ''));
+      return r.writable === false ? String.fromCharCode(97 + (n % 10)) : String(n % 10);
+    }
+    default: return '?';
+  }
+}
+
+/**
+ * A mapping's residency as a short strip, `|SS00aa..|`: one character per page, or per bucket
+ * of pages (the state covering most of it) when it has more pages than `width`.
+ */
+export function residencyStrip(m: ResidencyMapping, width = 32): string {
+  const devices = Object.keys(m.runs[0]?.mirrors ?? {});
+  const cells = Math.min(width, m.pages);
+  const per = m.pages / cells;
+  let out = '';
+  let i = 0;
+  for (let c = 0; c < cells; c++) {
+    const s = Math.floor(c * per);
+    const e = Math.max(s + 1, Math.floor((c + 1) * per));
+    while (i < m.runs.length && m.runs[i]!.end <= s) i++;
+    let best: ResidencyRun | undefined;
+    let most = 0;
+    for (let j = i; j < m.runs.length && m.runs[j]!.start < e; j++) {
+      const r = m.runs[j]!;
+      const n = Math.min(e, r.end) - Math.max(s, r.start);
+      if (n > most) {
+        best = r;
+        most = n;
+      }
+    }
+    out += best === undefined ? '?' : stateChar(best, devices);
+  }
+  return `|${out}|`;
+}
