@@ -45,8 +45,9 @@ const MIGRATE_CHUNK = PTRS_PER_PTE;
 const MAX_RANGE_FAULT_ATTEMPTS = 1000;
 
 class DptPage {
-  readonly pfn = new Int32Array(PTRS_PER_PTE);
-  readonly tag = new Uint8Array(PTRS_PER_PTE);
+  private readonly buf = new ArrayBuffer(PTRS_PER_PTE * 5);
+  readonly pfn = new Int32Array(this.buf, 0, PTRS_PER_PTE);
+  readonly tag = new Uint8Array(this.buf, PTRS_PER_PTE * 4, PTRS_PER_PTE);
   used = 0;
   clone(): DptPage {
     const c = new DptPage();
@@ -448,6 +449,7 @@ export class DmirrorDriver {
       if (toDevice) this.finalizeAndMap(m, args);
       else for (let i = 0; i < args.npages; i++) if (args.migrating(i) && (args.srcFlags[i]! & MIGRATE_PFN_VALID)) cpages += (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) ? HPAGE_PMD_NR : 1;
       yield* migrateVmaFinalize(this.sim, args);
+      args.release();
       addr = next;
     }
     return toDevice ? 0 : cpages;
@@ -689,6 +691,7 @@ export class DmirrorDriver {
     sim.clock.advance(copyTimeNs(bytes, this.bandwidth(device, 'd2h')));
     yield* migrateVmaPages(sim, args);
     yield* migrateVmaFinalize(sim, args);
+    args.release();
     return VM_FAULT_OK;
   }
 

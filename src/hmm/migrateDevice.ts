@@ -18,6 +18,21 @@ import type { Simulator } from './simulator';
 import { enter, type Step } from './step';
 import { VM_WRITE, type Vma } from './vma';
 
+/** Reusable backing stores for MigrateVma arrays (chunks are at most 512 pages). */
+const bufferPool: ArrayBuffer[] = [];
+
+function takeBuffer(bytes: number): ArrayBuffer {
+  for (let i = bufferPool.length - 1; i >= 0; i--) {
+    const b = bufferPool[i]!;
+    if (b.byteLength === bytes) {
+      bufferPool.splice(i, 1);
+      new Uint8Array(b).fill(0);
+      return b;
+    }
+  }
+  return new ArrayBuffer(bytes);
+}
+
 const SKIP_CODES: readonly SkipReason[] = [
   'hole-not-anonymous', 'not-selected', 'other-owner', 'pinned', 'file-backed', 'non-present-entry',
   'no-destination', 'already-on-device', 'not-anonymous-destination', 'still-mapped',
@@ -36,6 +51,13 @@ export class MigrateVma {
   readonly otherMms = new Map<number, Mm[]>();
   cpages = 0;
   vma: Vma | undefined;
+  private buffer: ArrayBuffer | undefined;
+
+  /** Give the arrays back for reuse; the object must not be used afterwards. */
+  release(): void {
+    if (this.buffer !== undefined) bufferPool.push(this.buffer);
+    this.buffer = undefined;
+  }
   /** Where the migration is: set by each phase as it starts. */
   phase: 'setup' | 'copy' | 'pages' | 'finalize' = 'setup';
   constructor(
@@ -50,8 +72,10 @@ export class MigrateVma {
     readonly cause = 'migrate',
   ) {
     const n = (this.npages = Math.max(0, end - start));
-    // One backing store for all five arrays: allocating buffers dominates small migrations.
-    const buf = new ArrayBuffer(n * 11);
+    // One backing store for all five arrays, reused across migrations: allocating buffers
+    // (and the garbage collections they cause) dominated chunked migrations.
+    const buf = takeBuffer(n * 11);
+    this.buffer = buf;
     this.src = new Int32Array(buf, 0, n).fill(NO_PFN);
     this.dst = new Int32Array(buf, n * 4, n).fill(NO_PFN);
     this.srcFlags = new Uint8Array(buf, n * 8, n);

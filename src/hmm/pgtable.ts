@@ -30,15 +30,17 @@ export function exclusiveMaker(bits: number): number {
 }
 
 export class PteTable {
-  readonly kind = new Uint8Array(PTRS_PER_PTE);
-  readonly bits = new Uint8Array(PTRS_PER_PTE);
-  readonly pfn = new Int32Array(PTRS_PER_PTE);
+  /** All five arrays share one backing store (one allocation per page-table page). */
+  private readonly buf = new ArrayBuffer(PTRS_PER_PTE * 14);
+  readonly pfn = new Int32Array(this.buf, 0, PTRS_PER_PTE);
   /**
    * What the process last wrote to each page (content id and page; id -1 = not known, e.g.
    * a file page never written): the invariant checker compares it with the page's contents.
    */
-  readonly expectId = new Int32Array(PTRS_PER_PTE);
-  readonly expectPage = new Int32Array(PTRS_PER_PTE);
+  readonly expectId = new Int32Array(this.buf, PTRS_PER_PTE * 4, PTRS_PER_PTE);
+  readonly expectPage = new Int32Array(this.buf, PTRS_PER_PTE * 8, PTRS_PER_PTE);
+  readonly kind = new Uint8Array(this.buf, PTRS_PER_PTE * 12, PTRS_PER_PTE);
+  readonly bits = new Uint8Array(this.buf, PTRS_PER_PTE * 13, PTRS_PER_PTE);
   /** PMD-mapped THP (pmd_trans_huge or a PMD-level device-private entry). */
   pmd = false;
   /** Entries that are not pte_none. */

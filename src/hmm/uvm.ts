@@ -122,12 +122,13 @@ export type ThrashVerdict = 'none' | 'throttle' | 'pin';
 
 export class ThrashingDetector {
   /** Per (process, page): recent migration times; and the pages already throttled / pinned. */
-  private readonly history = new Map<string, number[]>();
-  readonly throttled = new Set<string>();
-  readonly pinned = new Set<string>();
+  private readonly history = new Map<number, number[]>();
+  readonly throttled = new Set<number>();
+  readonly pinned = new Set<number>();
 
-  key(mmId: number, vpn: number): string {
-    return `${mmId}:${vpn}`;
+  /** One number per (process, page): virtual page numbers stay below 2^40. */
+  key(mmId: number, vpn: number): number {
+    return mmId * 2 ** 40 + vpn;
   }
 
   /**
@@ -158,11 +159,11 @@ export class ThrashingDetector {
     return this.pinned.has(this.key(mmId, vpn));
   }
 
-  save(): { history: [string, number[]][]; throttled: string[]; pinned: string[] } {
+  save(): { history: [number, number[]][]; throttled: number[]; pinned: number[] } {
     return { history: [...this.history].map(([k, v]) => [k, v.slice()]), throttled: [...this.throttled], pinned: [...this.pinned] };
   }
 
-  load(s: { history: [string, number[]][]; throttled: string[]; pinned: string[] }): void {
+  load(s: { history: [number, number[]][]; throttled: number[]; pinned: number[] }): void {
     this.history.clear();
     for (const [k, v] of s.history) this.history.set(k, v.slice());
     this.throttled.clear();
