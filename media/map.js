@@ -10,6 +10,7 @@
   const KINDS = ['system', 'device', 'zero', 'empty', 'exclusive', 'unmapped'];
   const MIN_CELL = 4;
   const MAX_CELL = 28;
+  const MAX_ROWS = 48;
   const saved = vscode.getState() || {};
   /** Cell size in px, and per mapping name the window of pages shown ({start, end}). */
   let cellSize = typeof saved.cellSize === 'number' ? saved.cellSize : 16;
@@ -154,10 +155,12 @@
   function renderMapping(m, mi, width, tables) {
     const win = windows[m.name] && windows[m.name].end <= m.pages ? windows[m.name] : { start: 0, end: m.pages };
     const n = Math.max(1, win.end - win.start);
-    const per = Math.max(1, Math.ceil(n / Math.max(1, state.maxCells)));
-    const count = Math.ceil(n / per);
     const perTable = (width - 90) / tables - 12;
-    const cols = Math.max(1, Math.min(count, 64, Math.floor(perTable / (cellSize + 1))));
+    const fit = Math.max(1, Math.min(64, Math.floor(perTable / (cellSize + 1))));
+    // At most maxCells cells, and at most MAX_ROWS rows: bigger ranges are bucketed (zoom in for detail).
+    const per = Math.max(1, Math.ceil(n / Math.max(1, Math.min(state.maxCells, fit * MAX_ROWS))));
+    const count = Math.ceil(n / per);
+    const cols = Math.max(1, Math.min(count, fit));
     const rows = Math.ceil(count / cols);
     const cells = bucketize(m.runs, win.start, win.end, per, count);
     model[mi] = { m, cells };

@@ -47,7 +47,10 @@ class ConfigurationProvider implements vscode.DebugConfigurationProvider {
     return [launchConfig('${file}')];
   }
 
-  /** F5 without a launch.json: debug the .hmm file in the active editor. */
+  /**
+   * F5 without a launch.json: debug the .hmm file in the active editor. (DebugConfiguration's
+   * extra fields are `any` in vscode's types; they are read as unknown and checked.)
+   */
   resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration | undefined {
     if (!config.type && !config.request && !config.name) {
       if (activeScript() === undefined) {
@@ -73,8 +76,9 @@ class ConfigurationProvider implements vscode.DebugConfigurationProvider {
     const program: unknown = config['program'];
     if (typeof program === 'string' && program !== '') {
       const base = folder?.uri.scheme === 'file' ? folder.uri.fsPath : process.cwd();
-      config['program'] = path.resolve(base, program);
-      if (!settings.adapterProcess()) await this.files.preload(config['program'] as string);
+      const absolute = path.resolve(base, program);
+      config['program'] = absolute;
+      if (!settings.adapterProcess()) await this.files.preload(absolute);
     }
     return config;
   }

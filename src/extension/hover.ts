@@ -27,7 +27,8 @@ export function registerHover(ctx: Ctx, watcher: SessionWatcher): void {
       if (mapping === undefined) return undefined;
       let value: string;
       try {
-        // The standard DAP request, as VS Code's own debug hover sends it.
+        // The standard DAP request, as VS Code's own debug hover sends it (customRequest answers
+        // `any`: the body of an evaluate response).
         const body = (await session.customRequest('evaluate', { expression, context: 'hover' })) as { result: string };
         value = body.result;
       } catch (e) {

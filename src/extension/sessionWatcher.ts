@@ -44,6 +44,8 @@ export class SessionWatcher implements vscode.Disposable {
   private readonly sessions = new Map<string, SessionProgress>();
   private readonly stoppedThread = new Map<string, number>();
   private readonly liveSessions = new Set<string>();
+  /** Sessions that ended: late tracker messages about them are ignored. */
+  private readonly endedSessions = new Set<string>();
   private target: Target | undefined;
   private dirty = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -59,7 +61,7 @@ export class SessionWatcher implements vscode.Disposable {
       this.changed,
       vscode.debug.registerDebugAdapterTrackerFactory(HMM_DEBUG_TYPE, { createDebugAdapterTracker: (s) => this.tracker(s) }),
       vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => {
-        if (e.session.type !== HMM_DEBUG_TYPE || e.event !== CUSTOM_EVENTS.stateChanged) return;
+        if (e.session.type !== HMM_DEBUG_TYPE || e.event !== CUSTOM_EVENTS.stateChanged || this.endedSessions.has(e.session.id)) return;
         this.progress(e.session.id).received++;
         this.schedule({ session: e.session, stop: e.body as StateChangedEventBody }); // body: untyped DAP event body
       }),
@@ -101,11 +103,13 @@ export class SessionWatcher implements vscode.Disposable {
   }
 
   private tracker(session: vscode.DebugSession): vscode.DebugAdapterTracker {
+    const live = (): boolean => !this.endedSessions.has(session.id);
     return {
       onWillReceiveMessage: (m: DebugProtocol.ProtocolMessage) => {
-        if (m.type === 'request' && RUN_REQUESTS.has((m as DebugProtocol.Request).command)) this.progress(session.id).awaitingStop = true;
+        if (live() && m.type === 'request' && RUN_REQUESTS.has((m as DebugProtocol.Request).command)) this.progress(session.id).awaitingStop = true;
       },
       onDidSendMessage: (m: DebugProtocol.ProtocolMessage) => {
+        if (!live()) return;
         const p = this.progress(session.id);
         if (m.type === 'response') {
           const r = m as DebugProtocol.Response;
@@ -126,6 +130,7 @@ export class SessionWatcher implements vscode.Disposable {
         this.settle();
       },
       onExit: () => {
+        if (!live()) return;
         const p = this.progress(session.id);
         p.awaitingStop = false;
         p.ending = true;
@@ -136,6 +141,7 @@ export class SessionWatcher implements vscode.Disposable {
 
   private ended(session: vscode.DebugSession): void {
     if (session.type !== HMM_DEBUG_TYPE) return;
+    this.endedSessions.add(session.id);
     this.sessions.delete(session.id);
     this.stoppedThread.delete(session.id);
     this.liveSessions.delete(session.id);
