@@ -84,6 +84,26 @@ export type SimEventKind = SimEvent['kind'];
 
 type Context = Pick<Base, 'time' | 'step' | 'loc' | 'job'>;
 
+/** Merge the counters of a coalesced occurrence into the event that stands for the run. */
+function accumulate(prev: SimEvent, body: SimEventBody): void {
+  if (prev.kind === 'notifier' && body.kind === 'notifier') {
+    prev.seqAfter = body.seqAfter;
+    prev.erased += body.erased;
+  } else if (prev.kind === 'migrate' && body.kind === 'migrate') {
+    prev.collected += body.collected;
+    prev.migrated += body.migrated;
+    for (const r of body.skipped) {
+      const last = prev.skipped[prev.skipped.length - 1];
+      if (last !== undefined && last.reason === r.reason && last.start + last.count === r.start) last.count += r.count;
+      else prev.skipped.push({ ...r });
+    }
+  } else if (prev.kind === 'alloc' && body.kind === 'alloc') {
+    prev.pages += body.pages;
+  } else if (prev.kind === 'deviceFault' && body.kind === 'deviceFault') {
+    prev.retries += body.retries;
+  }
+}
+
 export class EventLog {
   readonly events: SimEvent[] = [];
   private readonly open = new Map<string, SimEvent>();
@@ -105,7 +125,7 @@ export class EventLog {
       if (prev !== undefined && prev.end === start) {
         prev.end = end;
         prev.count++;
-        if (prev.kind === 'notifier' && body.kind === 'notifier') prev.seqAfter = body.seqAfter;
+        accumulate(prev, body);
         return prev;
       }
     }

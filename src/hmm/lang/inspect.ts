@@ -140,22 +140,64 @@ export function residencySummary(sim: Simulator, mm: Mm, start: number, end: num
   return [...counts].map(([k, n]) => `${n} ${k}`).join(', ') + (step > 1 ? ' (sampled)' : '');
 }
 
-/** Runs of equal state over [start, end), for the residency views (capped). */
+/**
+ * Runs of equal state over [start, end), for the residency views (capped): equal residency,
+ * permissions, sharing, pinning, THP mapping and device page-table entries. Walks the page
+ * tables a PTE page at a time with a numeric key per page, so a million pages take
+ * milliseconds; a PageState object is made only where a run starts.
+ */
 export function residencyRuns(sim: Simulator, mm: Mm, start: number, end: number, max = 4096): { start: number; end: number; state: PageState }[] {
   const runs: { start: number; end: number; state: PageState }[] = [];
-  let cur: { start: number; end: number; state: PageState; key: string } | undefined;
-  for (let v = start; v < end; v++) {
-    const st = sim.pageState(mm, v);
-    const key = `${foundText(st)}${st.huge ? 'h' : ''}`;
-    if (cur !== undefined && cur.key === key) {
+  const mirrors = sim.devices.map((d) => sim.driver.mirrorOf(mm, d));
+  const f = sim.frames;
+  let curKey = -1;
+  let cur: { start: number; end: number; state: PageState } | undefined;
+  const push = (v: number, key: number): boolean => {
+    if (cur !== undefined && key === curKey) {
       cur.end = v + 1;
+      return true;
+    }
+    if (runs.length >= max) return false;
+    curKey = key;
+    cur = { start: v, end: v + 1, state: sim.pageState(mm, v) };
+    runs.push(cur);
+    return true;
+  };
+  const mirrorBits = (v: number): number => {
+    let bits = 0;
+    for (let i = 0; i < mirrors.length; i++) bits |= (mirrors[i]?.tagAt(v) ?? 0) << (2 * i);
+    return bits * 4096;
+  };
+  let v = start;
+  while (v < end) {
+    const vma = mm.vmas.find(v);
+    if (vma === undefined) {
+      const next = mm.vmas.list.find((x) => x.start > v)?.start ?? end;
+      const stop = Math.min(end, next);
+      if (!push(v, 0)) break;
+      cur!.end = stop;
+      v = stop;
       continue;
     }
-    if (runs.length >= max) break;
-    cur = { start: v, end: v + 1, state: st, key };
-    runs.push(cur);
+    const stop = Math.min(end, vma.end);
+    for (; v < stop; v++) {
+      const t = mm.pt.lookup(v);
+      const s = v % PTRS_PER_PTE;
+      const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
+      let key: number;
+      if (kind === Pte.NONE) key = 1;
+      else {
+        const pfn = t!.pfn[s]!;
+        const head = f.head(pfn);
+        const zone = f.zone[pfn] as Zone;
+        const code = kind === Pte.DEVICE_EXCLUSIVE ? 5 : zone === Zone.ZERO ? 2 : zone === Zone.SYSTEM ? 3 : 4;
+        key = code | (f.device[pfn]! << 3) | ((t!.bits[s]! & PTE_WRITE) << 7) | ((f.mapcount[t!.pmd ? head : pfn]! > 1 ? 1 : 0) << 8) |
+          ((f.pincount[head]! > 0 ? 1 : 0) << 9) | ((t!.pmd ? 1 : 0) << 10) | (((t!.bits[s]! >> 4) & 0xf) << 11) | (kind << 15);
+      }
+      if (!push(v, key + mirrorBits(v) * 65536)) return runs;
+    }
   }
-  return runs.map((r) => ({ start: r.start, end: r.end, state: r.state }));
+  return runs;
 }
 
 export { flagText };
