@@ -176,6 +176,30 @@ async function main(): Promise<number> {
     });
     await shot('runs-expanded');
 
+    await stage('ticking "Device fault" in Breakpoints and pressing F5 stops on the device\'s fault', async () => {
+      const row = paneOf(p, 'Breakpoints').locator('.monaco-list-row', { hasText: 'Device fault' });
+      await row.waitFor({ timeout: 10000 });
+      // VS Code draws its own checkbox (role=checkbox, aria-checked), older ones an <input>
+      const box = row.locator('[role=checkbox], input[type=checkbox]').first();
+      const checked = async (): Promise<boolean> => (await box.getAttribute('aria-checked')) === 'true' || await box.isChecked().catch(() => false);
+      if (await checked()) throw new Error('Device fault is on before it was ticked');
+      await box.click();
+      await until('the Device fault checkbox to tick', checked, (v) => v, 5000);
+      await p.keyboard.press('F5');
+      const widget = p.locator('.monaco-editor .exception-widget');
+      await widget.waitFor({ timeout: 30000 });
+      const text = (await widget.innerText()).replace(/\s+/g, ' ');
+      console.log(`         exception widget: ${text.slice(0, 200)}`);
+      if (!/gpu0/.test(text) || !/fault/i.test(text)) throw new Error(`not a gpu0 fault: ${text}`);
+      const current = p.locator('.monaco-editor .view-overlays .debug-top-stack-frame-line');
+      await current.first().waitFor({ timeout: 10000 });
+      const line = await editor.locator('.view-lines .view-line', { hasText: 'gpu0 read a' }).boundingBox();
+      const top = await current.first().boundingBox();
+      if (line === null || top === null || Math.abs(line.y - top.y) > 2) throw new Error('the stopped line is not `gpu0 read a`');
+      await until('Page Residency: 4 pages back in system memory', () => paneText(p, 'Page Residency'), (t) => /4 system rw/.test(t));
+    });
+    await shot('device-fault');
+
     await stage('F5 continues to the end; the session ends', async () => {
       await p.keyboard.press('F5');
       await p.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 30000 });

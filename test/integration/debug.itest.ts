@@ -206,8 +206,8 @@ describe('hmm-debug in real VS Code', function () {
       assert.match(JSON.stringify(notifiers), /MIGRATE/, 'Notifier Callbacks lists the MIGRATE invalidation');
       const decos = await eventually('a decoration on the migrate line', () => api.decorations(file), (d) => decorationAt(d, line('migrate a to gpu0')) !== undefined);
       const d = decorationAt(decos, line('migrate a to gpu0'))!;
-      assert.match(d.text, /8/, `the decoration counts the 8 pages migrated: ${d.text}`);
-      assert.match(d.text, /gpu0|device/, d.text);
+      assert.match(d.text, /\b8 pages to device\b/, `the decoration counts the 8 pages migrated: ${d.text}`);
+      assert.equal(d.gutter, 'migrate');
     });
 
     it('continues to the next breakpoint: the CPU faulted two pages back', async function () {
@@ -221,7 +221,21 @@ describe('hmm-debug in real VS Code', function () {
       const decos = api.decorations(file);
       const read = decorationAt(decos, line('read a[0..2]'));
       assert.ok(read, `the CPU read is decorated: ${JSON.stringify(decos)}`);
-      assert.match(read.text, /2|fault/, read.text);
+      assert.match(read.text, /\b2 CPU faults\b/, read.text);
+      assert.equal(read.gutter, 'fault');
+    });
+
+    it('the deviceFault filter stops on gpu0\'s fault on the pages the CPU took back', async function () {
+      const session = watch.session!;
+      await session.customRequest('setExceptionBreakpoints', { filters: ['failure', 'invariant'], filterOptions: [{ filterId: 'deviceFault', condition: 'gpu0 read' }] });
+      await vscode.commands.executeCommand('workbench.action.debug.stepOver');
+      const stop = await watch.nextStop();
+      assert.equal(stop.reason, 'exception', JSON.stringify(stop));
+      const info = await session.customRequest('exceptionInfo', { threadId: stop.threadId ?? threadId }) as { exceptionId: string; description?: string };
+      assert.equal(info.exceptionId, 'deviceFault');
+      assert.match(info.description ?? '', /gpu0 read/);
+      await eventually('the faulting line highlighted', () => api.decorations(file), (d) => d.some((x) => x.highlighted && x.line === line('gpu0 read a')));
+      await session.customRequest('setExceptionBreakpoints', { filters: ['failure', 'invariant'] });
     });
 
     it('after fork: both processes in Page Residency, the child stopped at its breakpoint', async function () {
