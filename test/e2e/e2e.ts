@@ -191,11 +191,11 @@ async function main(): Promise<number> {
       const text = (await widget.innerText()).replace(/\s+/g, ' ');
       console.log(`         exception widget: ${text.slice(0, 200)}`);
       if (!/gpu0/.test(text) || !/fault/i.test(text)) throw new Error(`not a gpu0 fault: ${text}`);
-      const current = p.locator('.monaco-editor .view-overlays .debug-top-stack-frame-line');
-      await current.first().waitFor({ timeout: 10000 });
-      const line = await editor.locator('.view-lines .view-line', { hasText: 'gpu0 read a' }).boundingBox();
-      const top = await current.first().boundingBox();
-      if (line === null || top === null || Math.abs(line.y - top.y) > 2) throw new Error('the stopped line is not `gpu0 read a`');
+      // the editor marks the top stack frame's line (an overlay row at that line's height)
+      await until('the top stack frame marked on `gpu0 read a` alone', async () => ({
+        line: (await editor.locator('.view-lines .view-line', { hasText: 'gpu0 read a' }).boundingBox())?.y,
+        marked: await editor.locator('.view-overlays .debug-top-stack-frame-line').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().top)),
+      }), (v) => v.line !== undefined && v.marked.length === 1 && Math.abs(v.marked[0]! - v.line) <= 2, 10000);
       await until('Page Residency: 4 pages back in system memory', () => paneText(p, 'Page Residency'), (t) => /4 system rw/.test(t));
     });
     await shot('device-fault');
