@@ -80,6 +80,9 @@ function stop(code) {
   }, 100);
 }
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => { console.log(); stop(0); });
+// `npm start` killed with a signal does not pass it on: stop when this process is orphaned.
+const parent = process.ppid;
+setInterval(() => { if (process.ppid !== parent) stop(0); }, 1000).unref();
 process.on('exit', () => { try { process.kill(-server.pid, 'SIGKILL'); } catch { /* gone */ } });
 server.on('exit', (code) => {
   if (stopping) return;
