@@ -114,7 +114,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } finally {
     await ctx?.close().catch(() => undefined);
     await server?.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 5 });
     if (verbose) console.error(`[shim] exit ${code} after ${secs(t0)}`);
   }
   return code;
