@@ -127,14 +127,25 @@ async function main(): Promise<number> {
 
     await stage(`a click in the gutter of line ${migrateLine} sets a breakpoint`, async () => {
       const lineNumber = editor.locator('.margin-view-overlays .line-numbers', { hasText: new RegExp(`^${migrateLine}$`) });
-      await lineNumber.waitFor({ timeout: 10000 });
-      const row = await lineNumber.boundingBox();
-      const glyph = await editor.locator('.margin .glyph-margin').boundingBox();
-      if (row === null || glyph === null) throw new Error('no line number / glyph margin box');
-      const at = { x: glyph.x + glyph.width / 2, y: row.y + row.height / 2 };
-      await p.mouse.move(at.x, at.y);
-      await p.mouse.click(at.x, at.y);
-      await editor.locator('.codicon-debug-breakpoint').first().waitFor({ timeout: 10000 });
+      await lineNumber.waitFor({ timeout: 20000 });
+      // On a loaded machine the editor may still be laying out: measure, hover, click, and try
+      // again (measuring afresh) when no breakpoint glyph shows up.
+      let row: { x: number; y: number; width: number; height: number } | null = null;
+      let at = { x: 0, y: 0 };
+      for (let attempt = 1; ; attempt++) {
+        row = await lineNumber.boundingBox();
+        const glyph = await editor.locator('.margin .glyph-margin').boundingBox();
+        if (row === null || glyph === null) throw new Error('no line number / glyph margin box');
+        at = { x: glyph.x + glyph.width / 2, y: row.y + row.height / 2 };
+        await p.mouse.move(at.x, at.y);
+        await p.waitForTimeout(300);
+        await p.mouse.click(at.x, at.y);
+        const shown = await editor.locator('.codicon-debug-breakpoint').first().waitFor({ timeout: 8000 }).then(() => true, () => false);
+        if (shown) break;
+        if (attempt === 4) throw new Error(`no breakpoint glyph after ${attempt} clicks in the gutter of line ${migrateLine}`);
+        console.log(`         no breakpoint glyph after click ${attempt}; trying again`);
+      }
+      if (row === null) throw new Error('no line number box');
       const n = await editor.locator('.codicon-debug-breakpoint').count();
       if (n !== 1) throw new Error(`${n} breakpoint glyphs`);
       const box = await editor.locator('.codicon-debug-breakpoint').first().boundingBox();
