@@ -10,7 +10,7 @@ import {
   HMM_DMIRROR_PROT_ZERO, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE,
   HPAGE_PMD_NR, HPAGE_PMD_ORDER, MIGRATE_PFN_COMPOUND, MIGRATE_PFN_VALID, MIGRATE_PFN_WRITE,
   MIGRATE_VMA_SELECT_COMPOUND, MIGRATE_VMA_SELECT_DEVICE_COHERENT, MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
-  MIGRATE_VMA_SELECT_SYSTEM, MMU_NOTIFY_NAMES, MmuNotifyEvent, PTRS_PER_PTE, VM_FAULT_OK, VM_FAULT_OOM, VM_FAULT_SIGBUS,
+  MIGRATE_VMA_SELECT_SYSTEM, MmuNotifyEvent, PTRS_PER_PTE, VM_FAULT_OK, VM_FAULT_OOM, VM_FAULT_SIGBUS,
 } from './constants';
 import { HmmRange, hmmRangeFault } from './hmm';
 import { setExpected } from './memory';
@@ -180,7 +180,6 @@ export class Dmirror implements MmuIntervalNotifierOps {
   /** dmirror_interval_invalidate (lib/test_hmm.c). */
   *invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): Step<boolean> {
     const before = sub.invalidateSeq;
-    const event = MMU_NOTIFY_NAMES[range.event];
     // Our own migrations update the device page table themselves: ignore them, no set_seq.
     if (range.event === MmuNotifyEvent.MIGRATE && range.owner === this.device) {
       this.sim.recordNotifier(this, range, before, before, 'ignored-own-migrate', 0);
@@ -191,7 +190,6 @@ export class Dmirror implements MmuIntervalNotifierOps {
     const erased = this.erase(range.start, Math.min(range.end + 1, ADDRESS_SPACE_PAGES));
     if (erased > 0) this.sim.clock.advance(this.sim.timing.devicePteUpdateNs);
     this.sim.recordNotifier(this, range, before, curSeq, 'invalidated', erased);
-    void event;
     return true;
   }
 }
@@ -514,7 +512,7 @@ export class DmirrorDriver {
   }
 
   /** dmirror_devmem_fault_alloc_and_copy / MIGRATE_TO_SYS: system pages for device sources. */
-  private allocAndCopyToSystem(m: Dmirror, args: MigrateVma): boolean {
+  private allocAndCopyToSystem(m: Dmirror, args: MigrateVma): void {
     const f = this.sim.frames;
     let bytes = 0;
     for (let i = 0; i < args.npages; i++) {
@@ -538,7 +536,6 @@ export class DmirrorDriver {
       bytes += n * 4096;
     }
     this.sim.clock.advance(this.sim.timing.dmaSetupNs + copyTimeNs(bytes, this.bandwidth(m.device, 'd2h')));
-    return true;
   }
 
   /** HMM_DMIRROR_MIGRATE_TO_DEV, then a dpt read of the range without faulting. */
@@ -564,7 +561,6 @@ export class DmirrorDriver {
   *snapshot(m: Dmirror, start: number, npages: number): Step<DmirrorResult> {
     if (npages <= 0) return errorResult(-EINVAL);
     const out = new Uint8Array(npages);
-    const f = this.sim.frames;
     let cpages = 0;
     for (let addr = start; addr < start + npages; ) {
       const next = Math.min(addr + FAULT_CHUNK, start + npages);
@@ -591,7 +587,6 @@ export class DmirrorDriver {
       for (let i = 0; i < next - addr; i++) out[addr - start + i] = this.mkentry(m, range.pfns[i]!, range.flags[i]!, range.order[i]!);
       cpages += next - addr;
       addr = next;
-      void f;
     }
     return { rc: 0, cpages, faults: 0, flags: out };
   }

@@ -282,9 +282,7 @@ export class Simulator {
     const b = { name, start, pages };
     this.reservations.push(b);
     this.bindings.set(name, b);
-    const vma = doMmap(mm, start, pages, prot, { name, shared, huge, object });
-    // A shared anonymous object's page index runs from the mapping's start.
-    void vma;
+    doMmap(mm, start, pages, prot, { name, shared, huge, object });
     this.emit(mm.name, start, start + pages, { kind: 'pte', what: `mmap ${prot}${shared ? ' shared' : ''}${huge ? ' huge' : ''}` });
     return b;
   }

@@ -8,7 +8,7 @@ import type { Mm } from '../mm';
 import { Zone } from '../page';
 import { Pte, PTE_WRITE } from '../pgtable';
 import type { PageState, Simulator } from '../simulator';
-import { flagText, foundText } from './interpreter';
+import { foundText } from './interpreter';
 
 const ENTRY = ['none', 'present', 'device-private entry', 'device-exclusive entry', 'migration entry'];
 const ZONE = ['free', 'system', 'device-private', 'device-coherent', 'zero page'];
@@ -200,4 +200,3 @@ export function residencyRuns(sim: Simulator, mm: Mm, start: number, end: number
   return runs;
 }
 
-export { flagText };
