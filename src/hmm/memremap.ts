@@ -118,13 +118,11 @@ export class Device {
     const order = frames.order[pfn]!;
     const n = 1 << order;
     this.ops?.pageFree(sim, pfn);
+    // The other fields are set again when the frame is next allocated (initFrame).
     for (let p = pfn; p < pfn + n; p++) {
       frames.zone[p] = Zone.FREE;
-      frames.flags[p] = 0;
-      frames.order[p] = 0;
       frames.refcount[p] = 0;
       frames.mapcount[p] = 0;
-      frames.deviceData[p] = -1;
     }
     this.used -= n;
     if (order === 0) this.freeList.push(pfn);

@@ -47,7 +47,7 @@ export class PageFrames {
   pincount: Int32Array;
   contentId: Int32Array;
   contentPage: Int32Array;
-  /** zone_device_data: the id of the mirror that migrated a device page there (dmirror). */
+  /** zone_device_data: the id of the mirror that migrated a device page there (ids start at 1; 0 = none). */
   deviceData: Int32Array;
   /** page->index: the virtual page an anonymous page is mapped at (fork keeps addresses, so one suffices). */
   index: Float64Array;
@@ -70,7 +70,7 @@ export class PageFrames {
     this.pincount = new Int32Array(initialCapacity);
     this.contentId = new Int32Array(initialCapacity);
     this.contentPage = new Int32Array(initialCapacity);
-    this.deviceData = new Int32Array(initialCapacity).fill(-1);
+    this.deviceData = new Int32Array(initialCapacity);
     this.index = new Float64Array(initialCapacity);
     this.zone[ZERO_PFN] = Zone.ZERO;
     this.refcount[ZERO_PFN] = 1;
@@ -96,10 +96,10 @@ export class PageFrames {
     // large runs; fresh typed arrays are zero pages until written, so spare room is cheap.
     let cap = this.capacity;
     while (cap < limit) cap *= 8;
-    const grow = <T extends Uint8Array | Int32Array | Float64Array>(a: T, fill = 0): T => {
+    // Fresh arrays are zero: every field's "nothing" is 0, so only the used part is copied.
+    const grow = <T extends Uint8Array | Int32Array | Float64Array>(a: T): T => {
       const b = new (a.constructor as { new (n: number): T })(cap);
       b.set(a);
-      if (fill !== 0) b.fill(fill, a.length);
       return b;
     };
     this.zone = grow(this.zone);
@@ -111,7 +111,7 @@ export class PageFrames {
     this.pincount = grow(this.pincount);
     this.contentId = grow(this.contentId);
     this.contentPage = grow(this.contentPage);
-    this.deviceData = grow(this.deviceData, -1);
+    this.deviceData = grow(this.deviceData);
     this.index = grow(this.index);
     this.capacity = cap;
   }
@@ -151,7 +151,7 @@ export class PageFrames {
       this.pincount[pfn] = 0;
       this.contentId[pfn] = 0;
       this.contentPage[pfn] = 0;
-      this.deviceData[pfn] = -1;
+      this.deviceData[pfn] = 0;
       return;
     }
     const n = 1 << order;
@@ -165,7 +165,7 @@ export class PageFrames {
       this.pincount[p] = 0;
       this.contentId[p] = 0;
       this.contentPage[p] = 0;
-      this.deviceData[p] = -1;
+      this.deviceData[p] = 0;
     }
   }
 
@@ -197,13 +197,11 @@ export class PageFrames {
   freeSystemFrame(pfn: number): void {
     const order = this.order[pfn]!;
     const n = 1 << order;
+    // The other fields are set again when the frame is next allocated (initFrame).
     for (let p = pfn; p < pfn + n; p++) {
       this.zone[p] = Zone.FREE;
-      this.flags[p] = 0;
-      this.order[p] = 0;
       this.refcount[p] = 0;
       this.mapcount[p] = 0;
-      this.pincount[p] = 0;
     }
     this.systemInUse -= n;
     if (order === 0) this.freeSystem.push(pfn);
@@ -228,7 +226,7 @@ export class PageFrames {
       this.contentId, this.contentPage, this.deviceData, this.index];
     targets.forEach((a, i) => {
       a.set(s.arrays[i]!);
-      a.fill(i === 9 ? -1 : 0, s.nextSystem);
+      a.fill(0, s.nextSystem, Math.max(s.nextSystem, this.nextSystem));
     });
     this.nextSystem = s.nextSystem;
     this.freeSystem.length = 0;
