@@ -2,23 +2,13 @@
 // at runtime). What the address-space map webview is sent: JSON only, positions in pages
 // relative to each mapping (media/map.js draws it).
 
-import type { ResidencyMapping } from '../adapter/protocol';
+import type { ResidencyMapping, ResidencyRun } from '../adapter/protocol';
 import { firstPage, locate, parseRange } from './pages';
 import type { ResidencyKind } from './settings';
 import type { HmmState } from './state';
 
-export interface MapRun {
-  start: number;
-  end: number;
-  kind: string;
-  device?: string;
-  writable?: boolean;
-  shared?: boolean;
-  pinned?: boolean;
-  huge?: boolean;
-  /** Device page-table entry per device (for the run's first page): none, read, write, atomic. */
-  mirrors: Record<string, string>;
-}
+/** A run as the map draws it: the adapter's residency run, positions relative to the mapping. */
+export type MapRun = ResidencyRun;
 
 export interface MapMapping {
   name: string;
