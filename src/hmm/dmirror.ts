@@ -240,8 +240,7 @@ export class DmirrorDriver {
     for (const m of this.mirrors) {
       if (m.device !== device) continue;
       for (let k = 0; k < n; k++) {
-        const e = m.entry(vpn + k);
-        if (e.tag !== Dpt.NONE && e.pfn === pfn + k) m.erase(vpn + k, vpn + k + 1);
+        if (m.tagAt(vpn + k) !== Dpt.NONE && m.pfnAt(vpn + k) === pfn + k) m.erase(vpn + k, vpn + k + 1);
       }
     }
   }

@@ -4,7 +4,7 @@
 // as lib/test_hmm.c keeps them, and the pagemap ops migrate_to_ram / page_free.
 
 import { HPAGE_PMD_NR } from './constants';
-import { type PageFrames, Zone } from './page';
+import { FrameStack, type PageFrames, Zone } from './page';
 import type { Simulator } from './simulator';
 import type { Step } from './step';
 
@@ -37,15 +37,15 @@ interface Chunk {
 
 export interface DeviceState {
   readonly chunks: readonly Chunk[];
-  readonly freeList: readonly number[];
-  readonly freeHuge: readonly number[];
+  readonly freeList: Int32Array;
+  readonly freeHuge: Int32Array;
   readonly used: number;
 }
 
 export class Device {
   readonly chunks: Chunk[] = [];
-  private readonly freeList: number[] = [];
-  private readonly freeHuge: number[] = [];
+  private readonly freeList = new FrameStack();
+  private readonly freeHuge = new FrameStack();
   /** Frames holding pages (allocated, not yet freed). */
   used = 0;
   ops: DevPagemapOps | undefined;
@@ -85,6 +85,8 @@ export class Device {
   private allocBase(frames: PageFrames): number {
     const free = this.freeList.pop();
     if (free !== undefined) return free;
+    const last = this.chunks[this.chunks.length - 1];
+    if (last !== undefined && last.fresh < last.start + last.pages) return last.fresh++;
     for (const c of this.chunks) if (c.fresh < c.start + c.pages) return c.fresh++;
     const c = this.addChunk(frames);
     if (c !== undefined) return c.fresh++;
@@ -130,16 +132,14 @@ export class Device {
   }
 
   save(): DeviceState {
-    return { chunks: this.chunks.map((c) => ({ ...c })), freeList: this.freeList.slice(), freeHuge: this.freeHuge.slice(), used: this.used };
+    return { chunks: this.chunks.map((c) => ({ ...c })), freeList: this.freeList.save(), freeHuge: this.freeHuge.save(), used: this.used };
   }
 
   load(s: DeviceState): void {
     this.chunks.length = 0;
     this.chunks.push(...s.chunks.map((c) => ({ ...c })));
-    this.freeList.length = 0;
-    this.freeList.push(...s.freeList);
-    this.freeHuge.length = 0;
-    this.freeHuge.push(...s.freeHuge);
+    this.freeList.load(s.freeList);
+    this.freeHuge.load(s.freeHuge);
     this.used = s.used;
   }
 

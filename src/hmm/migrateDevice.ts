@@ -177,7 +177,6 @@ function collectPte(sim: Simulator, args: MigrateVma, vma: Vma, vpn: number): vo
   // The pte becomes a migration entry; the page keeps the reference, loses the mapping.
   tt.kind[s] = Pte.MIGRATION;
   tt.bits[s] = writable ? PTE_WRITE : 0;
-  mm.pt.markDirty(vpn);
   f.mapcount[pfn]!--;
 }
 
@@ -260,6 +259,8 @@ export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number>
         }
         collectPte(sim, args, vma, vpn);
       }
+      // The walk changed entries of these PTE pages (marked once, not per page).
+      markRangeDirty(mm, args.start, args.end);
     });
     yield* migrateVmaUnmap(sim, args);
     args.phase = 'copy';
@@ -416,7 +417,6 @@ function removeMigrationPtes(sim: Simulator, mm: Mm, vpn: number, n: number, old
       f.index[newPfn + k] = vpn + k;
     }
   }
-  mm.pt.markDirty(vpn);
   if (compound) {
     f.mapcount[newPfn]!++;
     f.index[newPfn] = vpn;
@@ -435,9 +435,15 @@ export function* migrateVmaFinalize(sim: Simulator, args: MigrateVma): Step<void
   if (i >= 0) sim.pendingMigrations.splice(i, 1);
 }
 
+/** Mark every PTE page of [start, end) changed, for the invariant checker. */
+function markRangeDirty(mm: Mm, start: number, end: number): void {
+  for (let v = start - (start % PTRS_PER_PTE); v < end; v += PTRS_PER_PTE) mm.pt.markDirty(v);
+}
+
 function* finalizeEntries(sim: Simulator, args: MigrateVma): Step<void> {
   const f = sim.frames;
   let moved = 0;
+  markRangeDirty(args.mm, args.start, args.end);
   for (let i = 0; i < args.npages; i++) {
     const src = args.src[i]!;
     const dst = args.dst[i]!;
@@ -461,6 +467,7 @@ function* finalizeEntries(sim: Simulator, args: MigrateVma): Step<void> {
       f.flags[target] = f.flags[target]! & ~PG_ANON_EXCLUSIVE;
       for (const mm of others) {
         removeMigrationPtes(sim, mm, args.start + i, n, src, target, compound);
+        markRangeDirty(mm, args.start + i, args.start + i + n);
         if (target === dst) {
           sim.getPage(dst);
           sim.putPage(src);

@@ -23,11 +23,41 @@ export const PG_TAIL = 1 << 3;
 /** PageAnonExclusive: only one mm maps this anonymous page, so a write may reuse it. */
 export const PG_ANON_EXCLUSIVE = 1 << 4;
 
+/** A LIFO of frame numbers in a growable Int32Array (free lists of a million frames stay cheap). */
+export class FrameStack {
+  private items = new Int32Array(1024);
+  length = 0;
+
+  push(pfn: number): void {
+    if (this.length === this.items.length) {
+      const bigger = new Int32Array(this.items.length * 2);
+      bigger.set(this.items);
+      this.items = bigger;
+    }
+    this.items[this.length++] = pfn;
+  }
+
+  pop(): number | undefined {
+    return this.length === 0 ? undefined : this.items[--this.length];
+  }
+
+  save(): Int32Array {
+    return this.items.slice(0, this.length);
+  }
+
+  load(saved: Int32Array): void {
+    this.length = 0;
+    if (this.items.length < saved.length) this.items = new Int32Array(Math.max(1024, saved.length * 2));
+    this.items.set(saved);
+    this.length = saved.length;
+  }
+}
+
 export interface FramesState {
   readonly arrays: (Uint8Array | Int32Array | Float64Array)[];
   readonly nextSystem: number;
-  readonly freeSystem: number[];
-  readonly freeSystemHuge: number[];
+  readonly freeSystem: Int32Array;
+  readonly freeSystemHuge: Int32Array;
   readonly systemInUse: number;
 }
 
@@ -54,8 +84,8 @@ export class PageFrames {
   private capacity: number;
   /** Bump pointer for never-used system frames (THP-aligned when needed). */
   private nextSystem = 2 * HPAGE_PMD_NR;
-  private readonly freeSystem: number[] = [];
-  private readonly freeSystemHuge: number[] = [];
+  private readonly freeSystem = new FrameStack();
+  private readonly freeSystemHuge = new FrameStack();
   /** Frames in use per zone, for accounting and invariants. */
   systemInUse = 0;
 
@@ -215,8 +245,8 @@ export class PageFrames {
       arrays: [this.zone, this.device, this.flags, this.order, this.refcount, this.mapcount, this.pincount,
         this.contentId, this.contentPage, this.deviceData, this.index].map((a) => a.slice(0, n)),
       nextSystem: n,
-      freeSystem: this.freeSystem.slice(),
-      freeSystemHuge: this.freeSystemHuge.slice(),
+      freeSystem: this.freeSystem.save(),
+      freeSystemHuge: this.freeSystemHuge.save(),
       systemInUse: this.systemInUse,
     };
   }
@@ -229,10 +259,8 @@ export class PageFrames {
       a.fill(0, s.nextSystem, Math.max(s.nextSystem, this.nextSystem));
     });
     this.nextSystem = s.nextSystem;
-    this.freeSystem.length = 0;
-    this.freeSystem.push(...s.freeSystem);
-    this.freeSystemHuge.length = 0;
-    this.freeSystemHuge.push(...s.freeSystemHuge);
+    this.freeSystem.load(s.freeSystem);
+    this.freeSystemHuge.load(s.freeSystemHuge);
     this.systemInUse = s.systemInUse;
   }
 
