@@ -461,7 +461,7 @@ function* finalizeEntries(sim: Simulator, args: MigrateVma): Step<void> {
     // Each migration entry held a reference on the source page; the new page's allocation
     // reference becomes its first mapping's.
     if (target === dst) sim.putPage(src);
-    const others = args.otherMms.get(i);
+    const others = args.otherMms.size === 0 ? undefined : args.otherMms.get(i);
     if (others !== undefined) {
       // A page that comes back mapped by several processes is COW-shared, not exclusively owned.
       f.flags[target] = f.flags[target]! & ~PG_ANON_EXCLUSIVE;
