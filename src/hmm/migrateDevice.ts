@@ -440,10 +440,54 @@ function markRangeDirty(mm: Mm, start: number, end: number): void {
   for (let v = start - (start % PTRS_PER_PTE); v < end; v += PTRS_PER_PTE) mm.pt.markDirty(v);
 }
 
+/**
+ * The common case, a PTE page at a time: base pages, one process, a system source page freed
+ * as its last reference goes. Returns the pages moved, or -1 when the general path is needed.
+ */
+function finalizeBasePages(sim: Simulator, args: MigrateVma): number {
+  const start = args.start;
+  if (args.otherMms.size > 0 || Math.floor(start / PTRS_PER_PTE) !== Math.floor((args.end - 1) / PTRS_PER_PTE)) return -1;
+  for (let i = 0; i < args.npages; i++) if ((args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0) return -1;
+  const t = args.mm.pt.lookup(start);
+  if (t === undefined) return -1;
+  const f = sim.frames;
+  const base = start % PTRS_PER_PTE;
+  let moved = 0;
+  for (let i = 0; i < args.npages; i++) {
+    const src = args.src[i]!;
+    const dst = args.dst[i]!;
+    const migrating = (args.srcFlags[i]! & MIGRATE_PFN_MIGRATE) !== 0 && dst !== NO_PFN;
+    if (migrating) moved++;
+    if (src === NO_PFN) {
+      if (!migrating && dst !== NO_PFN) sim.putPage(dst);
+      continue;
+    }
+    const s = base + i;
+    const target = migrating ? dst : src;
+    if (t.kind[s] === Pte.MIGRATION && t.pfn[s] === src) {
+      const devicePrivate = f.zone[target] === Zone.DEVICE_PRIVATE;
+      t.kind[s] = devicePrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
+      t.bits[s] = (t.bits[s]! & PTE_WRITE) !== 0 ? PTE_WRITE | (devicePrivate ? 0 : PTE_DIRTY) : 0;
+      t.pfn[s] = target;
+      f.mapcount[target]!++;
+      f.index[target] = start + i;
+    }
+    if (migrating) sim.putPage(src);
+    else if (dst !== NO_PFN) sim.putPage(dst);
+  }
+  t.pmd = false;
+  return moved;
+}
+
 function* finalizeEntries(sim: Simulator, args: MigrateVma): Step<void> {
   const f = sim.frames;
-  let moved = 0;
+  let moved = finalizeBasePages(sim, args);
   markRangeDirty(args.mm, args.start, args.end);
+  if (moved >= 0) {
+    finishFinalize(sim, args, moved);
+    return;
+  }
+  moved = 0;
   for (let i = 0; i < args.npages; i++) {
     const src = args.src[i]!;
     const dst = args.dst[i]!;
@@ -476,6 +520,10 @@ function* finalizeEntries(sim: Simulator, args: MigrateVma): Step<void> {
     }
     if (target === src && dst !== NO_PFN) sim.putPage(dst);
   }
+  finishFinalize(sim, args, moved);
+}
+
+function finishFinalize(sim: Simulator, args: MigrateVma, moved: number): void {
   if (moved > 0) sim.countMigration(args.pgmapOwner, args.direction === 'to-device' ? 'in' : 'out', moved);
   if (moved > 0 || args.npages > 0) {
     sim.emit(args.mm.name, args.start, args.end, {
