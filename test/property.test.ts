@@ -112,28 +112,6 @@ interface Adaptation {
   readonly split: Set<number>;
 }
 
-/**
- * Known simulator bug (reproduced in simulator.test.ts): `DEV exclusive` on a page in
- * device-coherent memory trips the invariant checker. While it is present, scenarios with a
- * coherent device leave out exclusive; the probe notices the fix by itself.
- */
-const EXCLUSIVE_ON_COHERENT_BROKEN =
-  runScriptText('probe.hmm', 'device cxl0 coherent\na = mmap 1 page rw\nmigrate a to cxl0\ncxl0 exclusive a\n').error !== undefined;
-
-/**
- * Known simulator bug (reproduced in simulator.test.ts): after fork, when the child's mirror
- * maps a device page that the parent's mirror migrated, the child's CPU fault (or its
- * MIGRATE_TO_SYS) moves the page back without erasing the child's device mapping. While it is
- * present, device operations meant for the child run in the parent, so no child mirror maps
- * anything; the probes notice the fix by themselves.
- */
-const CHILD_MIRROR_BROKEN = [
-  'device gpu0\na = mmap 1 page rw\nmigrate a to gpu0\nfork c\nas c {\n  gpu0 read a\n  read a\n}\n',
-  'device gpu0\na = mmap 1 page rw\nmigrate a to gpu0\nfork c\nas c {\n  gpu0 read a\n  migrate a to system\n}\n',
-].some((text) => runScriptText('probe.hmm', text).error !== undefined);
-
-const DEVICE_MAPPING_OPS: ReadonlySet<Op['k']> = new Set(['devRead', 'devWrite', 'exclusive', 'migDev']);
-
 const pat = (K: number): string => (K === 0 ? '0' : `i + ${K}`);
 const devName = (d: number): string => `gpu${d}`;
 
@@ -183,8 +161,7 @@ function render(sc: Scenario, ad: Adaptation): Rendered {
       models.set('c', { data: sc.shared ? main.data : [...main.data], writable: [...main.writable], pins: new Map() });
       return;
     }
-    const childOk = !(CHILD_MIRROR_BROKEN && DEVICE_MAPPING_OPS.has(op.k));
-    const pname = op.p === 1 && models.has('c') && childOk ? 'c' : 'main';
+    const pname = op.p === 1 && models.has('c') ? 'c' : 'main';
     const m = models.get(pname)!;
     const ind = pname === 'c' ? '  ' : '';
     if (pname === 'c') emit('as c {');
@@ -254,7 +231,6 @@ function render(sc: Scenario, ad: Adaptation): Rendered {
         }
         break;
       case 'exclusive':
-        if (EXCLUSIVE_ON_COHERENT_BROKEN && sc.devices.some((x) => x.coherent)) break;
         makeWritable();
         // Only anonymous pages can be made exclusive.
         emit(`${ind}${d} exclusive ${R}${suffix}`, info(sc.shared ? ['EOPNOTSUPP'] : []));

@@ -711,13 +711,12 @@ describe('simulator: the invariant checker catches broken state', () => {
   });
 });
 
-// Genuine simulator bugs found by these tests (see the property tests), reported rather than
-// fixed here: each test states the behaviour the spec asks for and fails until it is fixed.
-describe('simulator: known bugs (reported, not fixed here)', () => {
-  it('BUG: make_device_exclusive of a device-coherent page trips the invariant checker', () => {
-    // rmap.ts installs a device-exclusive entry over the coherent frame (as the kernel would:
-    // GUP without FOLL_LONGTERM leaves the anonymous coherent folio in place), but
-    // invariants.ts only accepts system frames under a device-exclusive entry.
+// Regressions: simulator bugs these tests found (since fixed); each states the behaviour the
+// spec asks for.
+describe('simulator: regressions', () => {
+  it('make_device_exclusive of a device-coherent page is accepted by the invariant checker', () => {
+    // The kernel makes a device-exclusive entry over an anonymous coherent folio (GUP without
+    // FOLL_LONGTERM leaves it in place); the invariant checker once accepted only system frames.
     const r = run([
       'device cxl0 coherent',
       'a = mmap 1 page rw',
@@ -729,9 +728,9 @@ describe('simulator: known bugs (reported, not fixed here)', () => {
     assert.equal(r.error, undefined);
   });
 
-  it('BUG: a child\'s CPU fault on a device page the parent migrated keeps the child\'s device mapping', () => {
-    // migrate_to_ram erases the dpt entry of the page's owning mirror (the parent's), and the
-    // child's mirror ignores the MIGRATE event of its own device: its entry goes stale.
+  it('a child\'s CPU fault on a device page the parent migrated drops the child\'s device mapping', () => {
+    // The child's mirror ignores its own device's MIGRATE event, so migrate_to_ram must drop
+    // every mirror's mapping of the leaving device page, not only the migrating mirror's.
     const r = run([
       'device gpu0',
       'a = mmap 1 page rw',
@@ -747,9 +746,9 @@ describe('simulator: known bugs (reported, not fixed here)', () => {
     assert.equal(r.error, undefined);
   });
 
-  it('BUG: MIGRATE_TO_SYS in a child erases the parent\'s dpt entry instead of the caller\'s', () => {
+  it('MIGRATE_TO_SYS in a child erases the caller\'s dpt entry', () => {
     // dmirror_migrate_to_system passes the calling mirror to the alloc-and-copy step, which
-    // xa_erases there; the simulator erases in the page's owning mirror (zone_device_data).
+    // xa_erases there (the simulator once erased in the page's owning mirror instead).
     const r = run([
       'device gpu0',
       'a = mmap 1 page rw',

@@ -70,11 +70,7 @@ function copyOne(sim: Simulator, parent: Mm, child: Mm, vma: Vma, src: PteTable,
   }
   if (kind === Pte.PRESENT && (f.flags[pfn]! & PG_ANON) !== 0 && f.pincount[f.head(pfn)]! > 0 && vma.isCow) {
     // A page that may be pinned is copied for the child at once (copy_present_page).
-    const copy = f.allocSystem(0, PG_ANON | PG_ANON_EXCLUSIVE);
-    f.contentId[copy] = f.contentId[pfn]!;
-    f.contentPage[copy] = f.contentPage[pfn]!;
-    f.mapcount[copy] = 1;
-    f.index[copy] = vpn;
+    const copy = f.allocAnonPage(vpn, pfn);
     child.pt.set(vpn, Pte.PRESENT, copy, bits);
     return;
   }

@@ -121,8 +121,7 @@ export function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: 
       mm.pt.set(vpn, Pte.PRESENT, ZERO_PFN, 0);
       sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'map-zero-page' }, mm.key('zero'));
     } else {
-      const pfn = sim.frames.allocSystem(0, PG_ANON | PG_ANON_EXCLUSIVE);
-      sim.frames.mapcount[pfn] = 1;
+      const pfn = sim.frames.allocAnonPage(vpn);
       mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
       sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'new-anon-page' }, mm.key('anon'));
     }
@@ -149,10 +148,7 @@ export function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: 
   }
   // do_cow_fault: a private anonymous copy of the file page, no notifier (the pte was none).
   vma.anonVma = true;
-  const pfn = sim.frames.allocSystem(0, PG_ANON | PG_ANON_EXCLUSIVE);
-  sim.frames.contentId[pfn] = sim.frames.contentId[cache]!;
-  sim.frames.contentPage[pfn] = sim.frames.contentPage[cache]!;
-  sim.frames.mapcount[pfn] = 1;
+  const pfn = sim.frames.allocAnonPage(vpn, cache);
   mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
   setExpected(t, i, -1, 0);
   sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'cow-file-page' }, `cowfile:${mm.id}`);
@@ -189,10 +185,7 @@ function* wpPageCopy(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number
   const found = sim.frames.zone[old] === Zone.ZERO ? 'zero-page' : (sim.frames.flags[old]! & PG_FILE) ? 'file-page' : 'shared-anon-page';
   yield* mmuNotifierInvalidate(sim, range, function* () {
     vma.anonVma = true;
-    const pfn = sim.frames.allocSystem(0, PG_ANON | PG_ANON_EXCLUSIVE);
-    sim.frames.contentId[pfn] = sim.frames.contentId[old]!;
-    sim.frames.contentPage[pfn] = sim.frames.contentPage[old]!;
-    sim.frames.mapcount[pfn] = 1;
+    const pfn = sim.frames.allocAnonPage(vpn, old);
     mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
     if (sim.frames.zone[old] !== Zone.ZERO) {
       sim.frames.mapcount[old]!--;

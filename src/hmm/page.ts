@@ -199,6 +199,22 @@ export class PageFrames {
     }
   }
 
+  /**
+   * A new exclusively owned anonymous page mapped once at `vpn`, holding a copy of `src`'s
+   * contents (zeros without `src`): do_anonymous_page, do_cow_fault, wp_page_copy, and fork's
+   * copy of a maybe-pinned page all start a page so.
+   */
+  allocAnonPage(vpn: number, src?: number): number {
+    const pfn = this.allocSystem(0, PG_ANON | PG_ANON_EXCLUSIVE);
+    if (src !== undefined) {
+      this.contentId[pfn] = this.contentId[src]!;
+      this.contentPage[pfn] = this.contentPage[src]!;
+    }
+    this.mapcount[pfn] = 1;
+    this.index[pfn] = vpn;
+    return pfn;
+  }
+
   /** The folio head of a frame. */
   head(pfn: number): number {
     return this.flags[pfn]! & PG_TAIL ? pfn - (pfn % HPAGE_PMD_NR) : pfn;
