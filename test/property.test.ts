@@ -19,6 +19,7 @@ import * as fc from 'fast-check';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WORDS_PER_PAGE } from '../src/hmm/constants';
+import { FrameStack } from '../src/hmm/page';
 import type { Simulator } from '../src/hmm/simulator';
 import { formatDiagnostic } from '../src/hmm/lang/ast';
 import { runScriptText, type ScriptRun } from '../src/hmm/lang/runner';
@@ -376,6 +377,43 @@ describe('property: random operation sequences', function () {
         assert.equal(one.residency, two.residency);
       }),
       { numRuns: 40, seed: 7 },
+    );
+  });
+});
+
+describe('property: FrameStack (free lists kept as runs)', () => {
+  it('pops exactly what an array stack pops, across save and load', () => {
+    const opArb = fc.oneof(
+      fc.record({ k: fc.constant('push' as const), pfn: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({ k: fc.constant('run' as const), pfn: fc.integer({ min: 0, max: 4000 }), n: fc.integer({ min: 1, max: 600 }), down: fc.boolean() }),
+      fc.record({ k: fc.constant('pop' as const), n: fc.integer({ min: 1, max: 700 }) }),
+      fc.constant({ k: 'reload' as const }),
+    );
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => {
+        let stack = new FrameStack();
+        const ref: number[] = [];
+        for (const op of ops) {
+          if (op.k === 'push') {
+            stack.push(op.pfn);
+            ref.push(op.pfn);
+          } else if (op.k === 'run') {
+            for (let j = 0; j < op.n; j++) {
+              const pfn = op.down ? op.pfn + op.n - j : op.pfn + j;
+              stack.push(pfn);
+              ref.push(pfn);
+            }
+          } else if (op.k === 'pop') {
+            for (let j = 0; j < op.n; j++) assert.equal(stack.pop(), ref.pop());
+          } else {
+            const saved = stack.save();
+            stack = new FrameStack();
+            stack.load(saved);
+          }
+          assert.equal(stack.length, ref.length);
+        }
+      }),
+      { numRuns: 300, seed: 11 },
     );
   });
 });

@@ -23,33 +23,69 @@ export const PG_TAIL = 1 << 3;
 /** PageAnonExclusive: only one mm maps this anonymous page, so a write may reuse it. */
 export const PG_ANON_EXCLUSIVE = 1 << 4;
 
-/** A LIFO of frame numbers in a growable Int32Array (free lists of a million frames stay cheap). */
+/**
+ * A LIFO of frame numbers kept as runs of consecutive pfns (first, count, step ±1). Frames are
+ * freed and reused in address order, so a million free frames are usually one run: freeing a
+ * migrated range costs no memory, and a checkpoint of the free list is a few numbers.
+ */
 export class FrameStack {
-  private items = new Int32Array(1024);
+  /** Triples (first, count, step); the top of the stack is the last run's last pfn. */
+  private runs = new Int32Array(3 * 64);
+  private nruns = 0;
   length = 0;
 
   push(pfn: number): void {
-    if (this.length === this.items.length) {
-      const bigger = new Int32Array(this.items.length * 2);
-      bigger.set(this.items);
-      this.items = bigger;
+    const r = this.runs;
+    const top = 3 * (this.nruns - 1);
+    if (top >= 0) {
+      const first = r[top]!;
+      const count = r[top + 1]!;
+      if (count === 1 && (pfn === first + 1 || pfn === first - 1)) {
+        r[top + 1] = 2;
+        r[top + 2] = pfn - first;
+        this.length++;
+        return;
+      }
+      if (count > 1 && pfn === first + count * r[top + 2]!) {
+        r[top + 1] = count + 1;
+        this.length++;
+        return;
+      }
     }
-    this.items[this.length++] = pfn;
+    if (3 * this.nruns === r.length) {
+      const bigger = new Int32Array(r.length * 2);
+      bigger.set(r);
+      this.runs = bigger;
+    }
+    const at = 3 * this.nruns++;
+    this.runs[at] = pfn;
+    this.runs[at + 1] = 1;
+    this.runs[at + 2] = 1;
+    this.length++;
   }
 
   pop(): number | undefined {
-    return this.length === 0 ? undefined : this.items[--this.length];
+    if (this.length === 0) return undefined;
+    const r = this.runs;
+    const top = 3 * (this.nruns - 1);
+    const count = r[top + 1]! - 1;
+    const pfn = r[top]! + count * r[top + 2]!;
+    if (count === 0) this.nruns--;
+    else r[top + 1] = count;
+    this.length--;
+    return pfn;
   }
 
   save(): Int32Array {
-    return this.items.slice(0, this.length);
+    return this.runs.slice(0, 3 * this.nruns);
   }
 
   load(saved: Int32Array): void {
+    if (this.runs.length < saved.length) this.runs = new Int32Array(Math.max(3 * 64, saved.length * 2));
+    this.runs.set(saved);
+    this.nruns = saved.length / 3;
     this.length = 0;
-    if (this.items.length < saved.length) this.items = new Int32Array(Math.max(1024, saved.length * 2));
-    this.items.set(saved);
-    this.length = saved.length;
+    for (let i = 1; i < saved.length; i += 3) this.length += saved[i]!;
   }
 }
 
