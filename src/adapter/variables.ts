@@ -258,7 +258,7 @@ export class VariableStore {
             const out: DebugProtocol.Variable[] = [];
             for (let k = start; k < start + n; k++) {
               const words: number[] = [];
-              for (let w = 0; w < 4; w++) words.push(sim.contents.word(data.pages.ids[k]!, data.pages.pages[k]!, w));
+              for (let w = 0; w < 4; w++) words.push(sim.contents.word(data.pages.idAt(k), data.pages.pageAt(k), w));
               out.push({ name: `[${data.start - data.mapStart + k}]`, value: `${words.join(', ')}, …`, variablesReference: 0 });
             }
             return out;

@@ -115,3 +115,59 @@ export class ContentStore {
     return newId;
   }
 }
+
+/**
+ * The contents of consecutive pages as a device read them, kept as runs: page j of a run holds
+ * (id, page + j). Data written with one pattern and read back in order is one run, so reading
+ * a million pages stores a few numbers (a snapshot, not a view: frames may change later).
+ */
+export class PageContents {
+  /** Per run: index of its first page, content id, content page of its first page. */
+  private readonly first: number[] = [];
+  private readonly ids: number[] = [];
+  private readonly pages: number[] = [];
+  /** Pages appended so far. */
+  length = 0;
+
+  append(id: number, page: number): void {
+    const r = this.ids.length - 1;
+    if (r >= 0 && this.ids[r] === id && this.pages[r]! + (this.length - this.first[r]!) === page) {
+      this.length++;
+      return;
+    }
+    this.first.push(this.length);
+    this.ids.push(id);
+    this.pages.push(page);
+    this.length++;
+  }
+
+  private runOf(j: number): number {
+    let lo = 0;
+    let hi = this.first.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.first[mid]! <= j) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  idAt(j: number): number {
+    return this.ids[this.runOf(j)]!;
+  }
+
+  pageAt(j: number): number {
+    const r = this.runOf(j);
+    return this.pages[r]! + (j - this.first[r]!);
+  }
+
+  /** The runs that overlap pages [from, to), clipped: (index, count, id, page of index). */
+  *runs(from: number, to: number): Generator<{ index: number; count: number; id: number; page: number }> {
+    if (from >= to) return;
+    for (let r = this.runOf(from); r < this.first.length && this.first[r]! < to; r++) {
+      const start = Math.max(from, this.first[r]!);
+      const end = Math.min(to, this.first[r + 1] ?? this.length);
+      yield { index: start, count: end - start, id: this.ids[r]!, page: this.pages[r]! + (start - this.first[r]!) };
+    }
+  }
+}

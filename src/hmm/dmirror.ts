@@ -12,6 +12,7 @@ import {
   MIGRATE_VMA_SELECT_COMPOUND, MIGRATE_VMA_SELECT_DEVICE_COHERENT, MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
   MIGRATE_VMA_SELECT_SYSTEM, MmuNotifyEvent, PTRS_PER_PTE, VM_FAULT_OK, VM_FAULT_OOM, VM_FAULT_SIGBUS,
 } from './constants';
+import { PageContents } from './content';
 import { HmmRange, hmmRangeFault } from './hmm';
 import { setExpected } from './memory';
 import type { Device, VmFault } from './memremap';
@@ -26,7 +27,7 @@ import {
 import { NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_TAIL, Zone, ZERO_PFN } from './page';
 import { makeDeviceExclusive } from './rmap';
 import type { Simulator } from './simulator';
-import { enter, type Step } from './step';
+import { enter, kernelFrame, type Step } from './step';
 import { copyTimeNs, LINK_PRESETS, DEFAULT_LINK } from './timing';
 import { VM_READ } from './vma';
 
@@ -41,6 +42,8 @@ export const enum Dpt {
 /** newest dmirror_fault / snapshot chunk, and the migrate chunk (PTRS_PER_PTE). */
 const FAULT_CHUNK = 32;
 const MIGRATE_CHUNK = PTRS_PER_PTE;
+/** Empty dpt pages the driver keeps for reuse: enough for 2M pages (10 MiB). */
+const DPT_POOL_PAGES = 4096;
 /** dmirror's 1000 ms deadline, counted in hmm_range_fault attempts. */
 const MAX_RANGE_FAULT_ATTEMPTS = 1000;
 
@@ -66,18 +69,12 @@ export interface DmirrorState {
   readonly registered: boolean;
 }
 
-/** The words a command read, page by page, without copying them: (content id, content page). */
-export interface PageData {
-  readonly ids: Int32Array;
-  readonly pages: Int32Array;
-}
-
 /** Result of one HMM_DMIRROR_* command, as struct hmm_dmirror_cmd comes back. */
 export interface DmirrorResult {
   rc: number;
   cpages: number;
   faults: number;
-  data?: PageData;
+  data?: PageContents;
   flags?: Uint8Array;
 }
 
@@ -88,11 +85,18 @@ export class Dmirror implements MmuIntervalNotifierOps {
   readonly notifier: MmuIntervalNotifier;
   /** HMM_DMIRROR_FLAG_FAIL_ALLOC. */
   failAlloc = false;
+  /** The dpt page looked up last (walks go a page at a time, so most lookups repeat it). */
+  private cachedIdx = -1;
+  private cachedPage: DptPage | undefined;
+  /** The dpt page last added to `dirty` since it was cleared. */
+  private dirtyIdx = -1;
   constructor(
     readonly sim: Simulator,
     readonly id: number,
     readonly device: Device,
     readonly mm: Mm,
+    /** Empty dpt pages kept for reuse, shared by the driver's mirrors (a slab cache). */
+    private readonly pagePool: DptPage[] = [],
   ) {
     this.notifier = new MmuIntervalNotifier(0, ADDRESS_SPACE_PAGES, this, device.name);
   }
@@ -110,40 +114,63 @@ export class Dmirror implements MmuIntervalNotifierOps {
   load(s: DmirrorState): void {
     this.pt.clear();
     for (const [k, p] of s.pt) this.pt.set(k, p.clone());
+    this.cachedIdx = -1;
+    this.cachedPage = undefined;
     this.failAlloc = s.failAlloc;
     this.notifier.invalidateSeq = s.seq;
     this.notifier.mm = s.registered ? this.mm : undefined;
   }
 
+  private page(idx: number): DptPage | undefined {
+    if (idx !== this.cachedIdx) {
+      this.cachedIdx = idx;
+      this.cachedPage = this.pt.get(idx);
+    }
+    return this.cachedPage;
+  }
+
+  private markDirty(idx: number): void {
+    if (idx === this.dirtyIdx) return;
+    this.dirty.add(idx);
+    this.dirtyIdx = idx;
+  }
+
+  /** After the invariant checker has looked at the changed pages. */
+  clearDirty(): void {
+    this.dirty.clear();
+    this.dirtyIdx = -1;
+  }
+
   entry(vpn: number): { pfn: number; tag: Dpt } {
-    const p = this.pt.get(Math.floor(vpn / PTRS_PER_PTE));
+    const p = this.page(Math.floor(vpn / PTRS_PER_PTE));
     const s = vpn % PTRS_PER_PTE;
     return p === undefined ? { pfn: NO_PFN, tag: Dpt.NONE } : { pfn: p.pfn[s]!, tag: p.tag[s] as Dpt };
   }
 
   /** The frame an entry maps (meaningful only when tagAt(vpn) is not NONE). */
   pfnAt(vpn: number): number {
-    const p = this.pt.get(Math.floor(vpn / PTRS_PER_PTE));
+    const p = this.page(Math.floor(vpn / PTRS_PER_PTE));
     return p === undefined ? NO_PFN : p.pfn[vpn % PTRS_PER_PTE]!;
   }
 
   tagAt(vpn: number): Dpt {
-    const p = this.pt.get(Math.floor(vpn / PTRS_PER_PTE));
+    const p = this.page(Math.floor(vpn / PTRS_PER_PTE));
     return p === undefined ? Dpt.NONE : (p.tag[vpn % PTRS_PER_PTE] as Dpt);
   }
 
   store(vpn: number, pfn: number, tag: Dpt): void {
     const idx = Math.floor(vpn / PTRS_PER_PTE);
-    let p = this.pt.get(idx);
+    let p = this.page(idx);
     if (p === undefined) {
-      p = new DptPage();
+      p = this.pagePool.pop() ?? new DptPage();
       this.pt.set(idx, p);
+      this.cachedPage = p;
     }
     const s = vpn % PTRS_PER_PTE;
     if (p.tag[s] === Dpt.NONE) p.used++;
     p.pfn[s] = pfn;
     p.tag[s] = tag;
-    this.dirty.add(idx);
+    this.markDirty(idx);
   }
 
   /** xa_erase over [start, end); returns how many entries went. */
@@ -157,7 +184,7 @@ export class Dmirror implements MmuIntervalNotifierOps {
     const count = short ? last - first + 1 : keys!.length;
     for (let n = 0; n < count; n++) {
       const idx = short ? first + n : keys![n]!;
-      const p = this.pt.get(idx);
+      const p = this.page(idx);
       if (p === undefined) continue;
       const base = idx * PTRS_PER_PTE;
       if (base + PTRS_PER_PTE <= start || base >= end) continue;
@@ -171,8 +198,12 @@ export class Dmirror implements MmuIntervalNotifierOps {
           erased++;
         }
       }
-      if (p.used === 0) this.pt.delete(idx);
-      this.dirty.add(idx);
+      if (p.used === 0) {
+        this.pt.delete(idx);
+        this.cachedPage = undefined;
+        if (this.pagePool.length < DPT_POOL_PAGES) this.pagePool.push(p);
+      }
+      this.markDirty(idx);
     }
     return erased;
   }
@@ -202,6 +233,7 @@ function errorResult(rc: number): DmirrorResult {
 export class DmirrorDriver {
   readonly mirrors: Dmirror[] = [];
   private nextId = 1;
+  private readonly dptPagePool: DptPage[] = [];
   constructor(private readonly sim: Simulator) {}
 
   save(): { mirrors: DmirrorState[]; nextId: number } {
@@ -225,7 +257,7 @@ export class DmirrorDriver {
   open(mm: Mm, device: Device): Dmirror {
     const existing = this.mirrorOf(mm, device);
     if (existing) return existing;
-    const m = new Dmirror(this.sim, this.nextId++, device, mm);
+    const m = new Dmirror(this.sim, this.nextId++, device, mm, this.dptPagePool);
     mmuIntervalNotifierInsert(m.notifier, mm, 0, ADDRESS_SPACE_PAGES);
     this.mirrors.push(m);
     return m;
@@ -269,7 +301,7 @@ export class DmirrorDriver {
   }
 
   /** Read [start, end) from the dpt without faulting (dmirror_do_read); stops at a missing entry. */
-  private doRead(m: Dmirror, start: number, end: number, out: PageData, from: number): number {
+  private doRead(m: Dmirror, end: number, out: PageContents, from: number): number {
     const f = this.sim.frames;
     let v = from;
     while (v < end) {
@@ -280,8 +312,7 @@ export class DmirrorDriver {
         const s = v % PTRS_PER_PTE;
         if (p.tag[s] === Dpt.NONE) return v;
         const pfn = p.pfn[s]!;
-        out.ids[v - start] = f.contentId[pfn]!;
-        out.pages[v - start] = f.contentPage[pfn]!;
+        out.append(f.contentId[pfn]!, f.contentPage[pfn]!);
       }
     }
     return v;
@@ -311,7 +342,7 @@ export class DmirrorDriver {
   private *fault(m: Dmirror, start: number, end: number, write: boolean): Step<number> {
     this.sim.deviceStats(m.device).faults++;
     this.sim.clock.advance(this.sim.timing.faultBatchNs + this.sim.timing.faultPerPageNs * (end - start));
-    const rc = yield* enter(this.sim.kstack, { name: 'dmirror_fault', detail: `${m.label} ${this.sim.describeRange(start, end)}${write ? ' write' : ''}` }, () => this.faultChunks(m, start, end, write));
+    const rc = yield* enter(this.sim.kstack, kernelFrame('dmirror_fault', () => `${m.label} ${this.sim.describeRange(start, end)}${write ? ' write' : ''}`), () => this.faultChunks(m, start, end, write));
     this.sim.emit(m.mm.name, start, end, { kind: 'deviceFault', device: m.device.name, write, rc, retries: 0 });
     return rc;
   }
@@ -360,11 +391,11 @@ export class DmirrorDriver {
   *read(m: Dmirror, start: number, npages: number): Step<DmirrorResult> {
     if (npages <= 0) return errorResult(-EINVAL);
     const end = start + npages;
-    const data: PageData = { ids: new Int32Array(npages), pages: new Int32Array(npages) };
+    const data = new PageContents();
     let faults = 0;
     let pos = start;
     for (;;) {
-      pos = this.doRead(m, start, end, data, pos);
+      pos = this.doRead(m, end, data, pos);
       if (pos >= end) break;
       const rc = yield* this.fault(m, pos, end, false);
       if (rc) return errorResult(rc);
@@ -542,8 +573,8 @@ export class DmirrorDriver {
     if (npages <= 0) return errorResult(-EINVAL);
     const rc = yield* this.migrateChunks(m, start, npages, true);
     if (rc < 0) return errorResult(rc);
-    const data: PageData = { ids: new Int32Array(npages), pages: new Int32Array(npages) };
-    const pos = this.doRead(m, start, start + npages, data, start);
+    const data = new PageContents();
+    const pos = this.doRead(m, start + npages, data, start);
     if (pos < start + npages) return errorResult(-ENOENT);
     return { rc: 0, cpages: npages, faults: 0, data };
   }
@@ -616,8 +647,8 @@ export class DmirrorDriver {
       this.store(m, v, pfn, Dpt.ATOMIC);
     }
     this.emitMappings(m, start, start + npages);
-    const data: PageData = { ids: new Int32Array(npages), pages: new Int32Array(npages) };
-    const pos = this.doRead(m, start, start + npages, data, start);
+    const data = new PageContents();
+    const pos = this.doRead(m, start + npages, data, start);
     if (pos < start + npages) return errorResult(-ENOENT);
     return { rc: 0, cpages: npages, faults: 0, data };
   }

@@ -20,7 +20,7 @@ import type { Mm } from './mm';
 import { Zone } from './page';
 import { Pte } from './pgtable';
 import type { Simulator } from './simulator';
-import { enter, type Step } from './step';
+import { enter, kernelFrame, type Step } from './step';
 import { copyTimeNs, DEFAULT_LINK, LINK_PRESETS } from './timing';
 import { AdviceMap, blockOf, decideFault, prefetchExpansion, ThrashingDetector, THRASH_THROTTLE_NS } from './uvm';
 
@@ -292,7 +292,7 @@ export class GpuEngine {
   private *applyCopy(c: AsyncCopy): Step<void> {
     const sim = this.sim;
     sim.loc = c.pos === undefined ? sim.loc : { file: sim.loc?.file ?? '', line: c.pos.line, col: c.pos.col };
-    const frame = { name: 'prefetch', detail: `${sim.describeRange(c.start, c.end)} to ${c.toDevice ? c.device.name : 'system'}` };
+    const frame = kernelFrame('prefetch', () => `${sim.describeRange(c.start, c.end)} to ${c.toDevice ? c.device.name : 'system'}`);
     yield* enter(sim.kstack, frame, function* (this: GpuEngine) {
       const m = sim.mirror(c.mm, c.device);
       if (c.toDevice) {
@@ -419,7 +419,7 @@ export class GpuEngine {
     sim.emit(job.mm.name, batch[0]!, batch[batch.length - 1]! + 1, {
       kind: 'deviceFault', device: dev.name, write, rc: 0, retries: 0,
     });
-    const frame = { name: 'service_fault_batch', detail: `${dev.name} ${batch.length} page(s) ${sim.describeRange(batch[0]!, batch[batch.length - 1]! + 1)}` };
+    const frame = kernelFrame('service_fault_batch', () => `${dev.name} ${batch.length} page(s) ${sim.describeRange(batch[0]!, batch[batch.length - 1]! + 1)}`);
     yield* enter(sim.kstack, frame, function* (this: GpuEngine) {
       const advice = this.adviceOf(job.mm);
       const migrate: number[] = [];

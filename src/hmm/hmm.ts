@@ -12,7 +12,7 @@ import { type MmuIntervalNotifier, mmuIntervalCheckRetry } from './mmuNotifier';
 import { Zone } from './page';
 import { Pte, PTE_WRITE } from './pgtable';
 import type { Simulator } from './simulator';
-import { enter, type Step } from './step';
+import { enter, kernelFrame, type Step } from './step';
 import { VM_READ, VM_WRITE } from './vma';
 
 /** struct hmm_range. `flags` holds the request bits on input and the HMM_PFN_* bits on output. */
@@ -159,7 +159,7 @@ function* walk(sim: Simulator, range: HmmRange, last: number): Step<WalkResult> 
 
 /** hmm_range_fault(range): 0 or -EFAULT / -EPERM / -EBUSY. */
 export function* hmmRangeFault(sim: Simulator, range: HmmRange): Step<number> {
-  const frame = { name: 'hmm_range_fault', detail: `${range.notifier.label} ${sim.describeRange(range.start, range.end)}` };
+  const frame = kernelFrame('hmm_range_fault', () => `${range.notifier.label} ${sim.describeRange(range.start, range.end)}`);
   return yield* enter(sim.kstack, frame, function* () {
     let last = range.start;
     for (;;) {

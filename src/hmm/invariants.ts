@@ -80,7 +80,7 @@ export function checkInvariants(sim: Simulator): string[] {
         }
       }
     }
-    m.dirty.clear();
+    m.clearDirty();
   }
   for (const mm of sim.mms) mm.pt.dirty.clear();
   for (const d of sim.devices) {

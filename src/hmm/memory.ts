@@ -11,7 +11,7 @@ import { mmuNotifierInvalidate } from './mmuNotifier';
 import { HUGE_ZERO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, ZERO_PFN, Zone } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE, type PteTable } from './pgtable';
 import type { Simulator } from './simulator';
-import { enter, type Step } from './step';
+import { enter, kernelFrame, type Step } from './step';
 import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma';
 
 export interface FaultFlags {
@@ -294,7 +294,7 @@ export function* handleMmFault(sim: Simulator, mm: Mm, vpn: number, flags: Fault
       // A page bouncing between CPU and device is what thrashing detection looks for.
       const verdict = sim.gpu.thrashing.record(mm.id, vpn, sim.clock.now);
       if (verdict !== 'none') sim.emit(mm.name, vpn, vpn + 1, { kind: 'thrashing', verdict, device: dev.name }, mm.key(`thrash-${verdict}`));
-      const ret = yield* enter(sim.kstack, { name: 'migrate_to_ram', detail: `${dev.name} ${sim.describeRange(vpn, vpn + 1)}` }, () => dev.ops!.migrateToRam(sim, vmf));
+      const ret = yield* enter(sim.kstack, kernelFrame('migrate_to_ram', () => `${dev.name} ${sim.describeRange(vpn, vpn + 1)}`), () => dev.ops!.migrateToRam(sim, vmf));
       if (ret !== VM_FAULT_OK) return ret;
       continue;
     }

@@ -13,9 +13,9 @@ import { splitHugePmd } from './memory';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { NO_PFN, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_TAIL, Zone } from './page';
-import { Pte, PTE_DIRTY, PTE_WRITE } from './pgtable';
+import { Pte, PTE_DIRTY, PTE_WRITE, type PteTable } from './pgtable';
 import type { Simulator } from './simulator';
-import { enter, type Step } from './step';
+import { enter, kernelFrame, type Step } from './step';
 import { VM_WRITE, type Vma } from './vma';
 
 /** Reusable backing stores for MigrateVma arrays (chunks are at most 512 pages). */
@@ -50,6 +50,8 @@ export class MigrateVma {
   /** Other processes whose mappings of a collected page became migration entries (rmap). */
   readonly otherMms = new Map<number, Mm[]>();
   cpages = 0;
+  /** Entries with a skip reason (most migrations have none, and then need no scan for them). */
+  private skippedCount = 0;
   vma: Vma | undefined;
   private buffer: ArrayBuffer | undefined;
 
@@ -84,12 +86,14 @@ export class MigrateVma {
   }
 
   markSkip(i: number, reason: SkipReason): void {
+    if (this.skip[i] === 0) this.skippedCount++;
     this.skip[i] = SKIP_CODES.indexOf(reason) + 1;
   }
 
   /** Runs of skipped pages with their reason, for events and views. */
   skippedRuns(): SkipRun[] {
     const runs: SkipRun[] = [];
+    if (this.skippedCount === 0) return runs;
     for (let i = 0; i < this.npages; i++) {
       const code = this.skip[i]!;
       if (code === 0) continue;
@@ -128,12 +132,8 @@ function selected(sim: Simulator, args: MigrateVma, pfn: number, kind: Pte): Ski
   return (args.flags & MIGRATE_VMA_SELECT_SYSTEM) !== 0 ? undefined : 'not-selected';
 }
 
-/** migrate_vma_collect_pmd for one page of a PTE-mapped range. */
-function collectPte(sim: Simulator, args: MigrateVma, vma: Vma, vpn: number): void {
-  const mm = args.mm;
-  const i = vpn - args.start;
-  const t = mm.pt.lookup(vpn);
-  const s = vpn % PTRS_PER_PTE;
+/** migrate_vma_collect_pmd for one page of a PTE-mapped range: slot `s` of PTE page `t`. */
+function collectPte(sim: Simulator, args: MigrateVma, vma: Vma, t: PteTable | undefined, s: number, i: number): void {
   const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
   const f = sim.frames;
   if (kind === Pte.NONE) {
@@ -145,7 +145,8 @@ function collectPte(sim: Simulator, args: MigrateVma, vma: Vma, vpn: number): vo
     args.cpages++;
     return;
   }
-  const pfn = t!.pfn[s]!;
+  const tt = t!;
+  const pfn = tt.pfn[s]!;
   if (kind === Pte.PRESENT && f.zone[pfn] === Zone.ZERO) {
     if ((args.flags & MIGRATE_VMA_SELECT_SYSTEM) === 0) {
       args.markSkip(i, 'not-selected');
@@ -169,7 +170,6 @@ function collectPte(sim: Simulator, args: MigrateVma, vma: Vma, vpn: number): vo
     args.markSkip(i, 'pinned');
     return;
   }
-  const tt = t!;
   const writable = (tt.bits[s]! & PTE_WRITE) !== 0;
   args.src[i] = pfn;
   args.srcFlags[i] = MIGRATE_PFN_VALID | MIGRATE_PFN_MIGRATE | (writable ? MIGRATE_PFN_WRITE : 0);
@@ -218,7 +218,7 @@ function* preparePmd(sim: Simulator, args: MigrateVma, haddr: number): Step<'com
 
 /** migrate_vma_setup: validate, collect (bracketed by MMU_NOTIFY_MIGRATE) and unmap. */
 export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number> {
-  const frame = { name: 'migrate_vma_setup', detail: `${sim.describeRange(args.start, args.end)} ${args.direction} ${args.pgmapOwner.name}` };
+  const frame = kernelFrame('migrate_vma_setup', () => `${sim.describeRange(args.start, args.end)} ${args.direction} ${args.pgmapOwner.name}`);
   return yield* enter(sim.kstack, frame, function* () {
     const mm = args.mm;
     const vma = mm.vmas.find(args.start);
@@ -227,37 +227,33 @@ export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number>
     args.vma = vma;
     sim.pendingMigrations.push(args);
     // THPs that cannot move whole are split before the walk (split_huge_pmd has its own CLEAR).
-    const pmdMode = new Map<number, 'compound' | 'pte' | 'skip'>();
-    for (let h = args.start - (args.start % HPAGE_PMD_NR); h < args.end; h += HPAGE_PMD_NR) {
-      pmdMode.set(h, yield* preparePmd(sim, args, h));
-    }
+    const pmdModeBase = args.start - (args.start % HPAGE_PMD_NR);
+    const pmdMode: ('compound' | 'pte' | 'skip')[] = [];
+    for (let h = pmdModeBase; h < args.end; h += HPAGE_PMD_NR) pmdMode.push(yield* preparePmd(sim, args, h));
     const range = { mm, start: args.start, end: args.end, event: MmuNotifyEvent.MIGRATE, owner: args.pgmapOwner, blockable: true };
     yield* mmuNotifierInvalidate(sim, range, function* () {
-      let modeFor = -1;
-      let mode: 'compound' | 'pte' | 'skip' | undefined;
-      for (let vpn = args.start; vpn < args.end; vpn++) {
-        const h = vpn - (vpn % HPAGE_PMD_NR);
-        if (h !== modeFor) {
-          modeFor = h;
-          mode = pmdMode.get(h);
-        }
+      // A PMD (one PTE page) at a time, as walk_page_range does.
+      for (let h = args.start - (args.start % HPAGE_PMD_NR); h < args.end; h += HPAGE_PMD_NR) {
+        const lo = Math.max(h, args.start);
+        const hi = Math.min(h + HPAGE_PMD_NR, args.end);
+        const mode = pmdMode[(h - pmdModeBase) / HPAGE_PMD_NR];
         if (mode === 'compound') {
-          if (vpn === h) collectPmd(sim, args, h);
+          collectPmd(sim, args, h);
           continue;
         }
         if (mode === 'skip') {
-          args.markSkip(vpn - args.start, 'not-selected');
+          for (let vpn = lo; vpn < hi; vpn++) args.markSkip(vpn - args.start, 'not-selected');
           continue;
         }
+        const t = mm.pt.lookup(h);
         // A PMD-aligned hole may move as one compound entry (SELECT_COMPOUND, anonymous VMA).
-        if (vpn === h && (args.flags & MIGRATE_VMA_SELECT_COMPOUND) !== 0 && (args.flags & MIGRATE_VMA_SELECT_SYSTEM) !== 0 &&
-          pmdAlignedWithin(args, h) && vma.isPrivateAnon && (mm.pt.lookup(h)?.used ?? 0) === 0) {
-          args.srcFlags[vpn - args.start] = MIGRATE_PFN_MIGRATE | MIGRATE_PFN_COMPOUND;
+        if ((args.flags & MIGRATE_VMA_SELECT_COMPOUND) !== 0 && (args.flags & MIGRATE_VMA_SELECT_SYSTEM) !== 0 &&
+          pmdAlignedWithin(args, h) && vma.isPrivateAnon && (t?.used ?? 0) === 0) {
+          args.srcFlags[h - args.start] = MIGRATE_PFN_MIGRATE | MIGRATE_PFN_COMPOUND;
           args.cpages += HPAGE_PMD_NR;
-          vpn += HPAGE_PMD_NR - 1;
           continue;
         }
-        collectPte(sim, args, vma, vpn);
+        for (let vpn = lo; vpn < hi; vpn++) collectPte(sim, args, vma, t, vpn - h, vpn - args.start);
       }
       // The walk changed entries of these PTE pages (marked once, not per page).
       markRangeDirty(mm, args.start, args.end);
@@ -292,10 +288,14 @@ function otherMappers(sim: Simulator, self: Mm, pfn: number, vpn: number, kinds:
  */
 function* migrateVmaUnmap(sim: Simulator, args: MigrateVma): Step<void> {
   const f = sim.frames;
+  args.cpages = 0;
   for (let i = 0; i < args.npages; i++) {
+    const flags = args.srcFlags[i]!;
+    if ((flags & MIGRATE_PFN_MIGRATE) === 0) continue;
+    const compound = (flags & MIGRATE_PFN_COMPOUND) !== 0;
+    args.cpages += compound ? HPAGE_PMD_NR : 1;
     const pfn = args.src[i]!;
-    if (pfn === NO_PFN || !args.migrating(i) || (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0) continue;
-    if (f.mapcount[pfn]! <= 0) continue;
+    if (pfn === NO_PFN || compound || f.mapcount[pfn]! <= 0) continue;
     const vpn = args.start + i;
     const others = otherMappers(sim, args.mm, pfn, vpn, [Pte.PRESENT, Pte.DEVICE_PRIVATE]);
     for (const other of others) {
@@ -308,11 +308,6 @@ function* migrateVmaUnmap(sim: Simulator, args: MigrateVma): Step<void> {
       });
     }
     if (others.length > 0) args.otherMms.set(i, others);
-  }
-  args.cpages = 0;
-  for (let i = 0; i < args.npages; i++) {
-    if (!args.migrating(i)) continue;
-    args.cpages += (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0 ? HPAGE_PMD_NR : 1;
   }
 }
 
@@ -344,7 +339,7 @@ function insertPage(sim: Simulator, args: MigrateVma, vpn: number, dst: number, 
 
 /** migrate_vma_pages: holes get their new pages (under MMU_NOTIFY_MIGRATE); checks per page. */
 export function* migrateVmaPages(sim: Simulator, args: MigrateVma): Step<void> {
-  const frame = { name: 'migrate_vma_pages', detail: sim.describeRange(args.start, args.end) };
+  const frame = kernelFrame('migrate_vma_pages', () => sim.describeRange(args.start, args.end));
   args.phase = 'pages';
   yield* enter(sim.kstack, frame, function* () {
     const f = sim.frames;
@@ -426,7 +421,7 @@ function removeMigrationPtes(sim: Simulator, mm: Mm, vpn: number, n: number, old
 
 /** migrate_vma_finalize: migration entries point at dst (migrated) or src again; old pages go. */
 export function* migrateVmaFinalize(sim: Simulator, args: MigrateVma): Step<void> {
-  const frame = { name: 'migrate_vma_finalize', detail: sim.describeRange(args.start, args.end) };
+  const frame = kernelFrame('migrate_vma_finalize', () => sim.describeRange(args.start, args.end));
   args.phase = 'finalize';
   yield* enter(sim.kstack, frame, function* () {
     yield* finalizeEntries(sim, args);

@@ -6,7 +6,7 @@ import { EINVAL, EOVERFLOW, MMU_NOTIFY_NAMES, MmuNotifyEvent } from './constants
 import type { Device } from './memremap';
 import type { Mm } from './mm';
 import type { Simulator } from './simulator';
-import { enter, type Step } from './step';
+import { enter, kernelFrame, type Step } from './step';
 
 /** struct mmu_notifier_range; start/end are virtual page numbers, end exclusive. */
 export interface MmuNotifierRange {
@@ -94,11 +94,9 @@ export function* mmuNotifierInvalidate<T>(sim: Simulator, range: MmuNotifierRang
   const curSeq = mm.invalidateSeq;
   sim.stats.notifierCalls += subs.length;
   for (const sub of subs) {
-    const frame = {
-      name: 'invalidate',
-      detail: `${sub.label} ${MMU_NOTIFY_NAMES[range.event]} ${sim.describeRange(range.start, range.end)}` +
-        (range.owner ? ` owner ${range.owner.name}` : ''),
-    };
+    const frame = kernelFrame('invalidate', () =>
+      `${sub.label} ${MMU_NOTIFY_NAMES[range.event]} ${sim.describeRange(range.start, range.end)}` +
+      (range.owner ? ` owner ${range.owner.name}` : ''));
     sim.clock.advance(sim.timing.notifierCallbackNs);
     yield* enter(sim.kstack, frame, () => sub.ops.invalidate(sub, range, curSeq));
   }

@@ -10,14 +10,14 @@ import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_FILE } from './page';
 import { exclusiveMakerBits, Pte, PTE_DIRTY, PTE_WRITE } from './pgtable';
 import type { Simulator } from './simulator';
-import { enter, type Step } from './step';
+import { enter, kernelFrame, type Step } from './step';
 
 /**
  * make_device_exclusive(mm, addr, owner): the page's pfn, or -errno. `madeBy` is recorded in the
  * entry (the kernel keeps no such field; the script's `is exclusive DEV` names it).
  */
 export function* makeDeviceExclusive(sim: Simulator, mm: Mm, vpn: number, owner: Device | null, madeBy: Device): Step<number> {
-  const frame = { name: 'make_device_exclusive', detail: sim.describeRange(vpn, vpn + 1) };
+  const frame = kernelFrame('make_device_exclusive', () => sim.describeRange(vpn, vpn + 1));
   return yield* enter(sim.kstack, frame, function* () {
     for (let attempt = 0; attempt < 8; attempt++) {
       // GUP with FOLL_WRITE | FOLL_SPLIT_PMD write-faults the page in (undoing an older exclusive entry).

@@ -18,6 +18,20 @@ export interface Phase {
 
 export type Step<T> = Generator<Phase, T, void>;
 
+/**
+ * A frame whose detail line is formatted only when someone reads it (a call stack): kernel
+ * work enters thousands of frames per statement, and most are never shown.
+ */
+export function kernelFrame(name: string, describe: () => string): KernelFrame {
+  let detail: string | undefined;
+  return {
+    name,
+    get detail(): string {
+      return (detail ??= describe());
+    },
+  };
+}
+
 /** Run `body` as the kernel frame `frame`: push it, yield once, run, pop. */
 export function* enter<T>(stack: KernelFrame[], frame: KernelFrame, body: () => Step<T>): Step<T> {
   stack.push(frame);

@@ -4,7 +4,7 @@
 // runtime errors as `file:line:col: message`.
 
 import { errnoName, WORDS_PER_PAGE } from '../constants';
-import type { PageData } from '../dmirror';
+import type { PageContents } from '../content';
 import type { SourceLoc } from '../events';
 import type { Device } from '../memremap';
 import type { GpuJob, KernelOp } from '../gpu';
@@ -55,7 +55,7 @@ export interface LastResult {
   rc: number;
   cpages: number;
   faults: number;
-  data: { pages: PageData; start: number; mapStart: number; count: number } | undefined;
+  data: { pages: PageContents; start: number; mapStart: number; count: number } | undefined;
   flags: { bytes: Uint8Array; start: number; mapStart: number } | undefined;
 }
 
@@ -562,7 +562,7 @@ export class Interpreter {
     this.output(text);
   }
 
-  private setData(data: PageData | undefined, r: { start: number; end: number; mapStart: number }): void {
+  private setData(data: PageContents | undefined, r: { start: number; end: number; mapStart: number }): void {
     if (data === undefined) return;
     this.last.data = { pages: data, start: r.start, mapStart: r.mapStart, count: r.end - r.start };
   }
@@ -625,13 +625,16 @@ export class Interpreter {
         if (d === undefined) throw new Fail(stmt.loc, 'expected last.data, but no device operation has read data yet');
         const [s, e] = this.indexRange(stmt.index, d.start - d.mapStart, d.count, frame, 'last.data');
         const p = compile(stmt.pattern, frame.vars);
-        for (let pi = s; pi < e; pi++) {
-          const j = pi - (d.start - d.mapStart);
-          const k = sim.contents.firstMismatch(d.pages.ids[j]!, d.pages.pages[j]!, p, pi);
-          if (k >= 0) {
-            const idx = pi * WORDS_PER_PAGE + k;
-            throw new Fail(stmt.loc, `expected last.data == ${patternText(stmt.pattern)}, found page ${pi} word ${k} (i = ${idx}) = ` +
-              `${sim.contents.word(d.pages.ids[j]!, d.pages.pages[j]!, k)}, expected ${p.word(idx) | 0}`);
+        const off = d.start - d.mapStart;
+        for (const run of d.pages.runs(s - off, e - off)) {
+          for (let j = 0; j < run.count; j++) {
+            const pi = run.index + off + j;
+            const k = sim.contents.firstMismatch(run.id, run.page + j, p, pi);
+            if (k >= 0) {
+              const idx = pi * WORDS_PER_PAGE + k;
+              throw new Fail(stmt.loc, `expected last.data == ${patternText(stmt.pattern)}, found page ${pi} word ${k} (i = ${idx}) = ` +
+                `${sim.contents.word(run.id, run.page + j, k)}, expected ${p.word(idx) | 0}`);
+            }
           }
         }
         return;
