@@ -229,6 +229,15 @@ function errorResult(rc: number): DmirrorResult {
   return { rc, cpages: 0, faults: 0 };
 }
 
+/** Device pages a MIGRATE_TO_SYS chunk moves (cpages counts sources, not holes). */
+function migratedDevicePages(args: MigrateVma): number {
+  let n = 0;
+  for (let i = 0; i < args.npages; i++) {
+    if (args.migrating(i) && (args.srcFlags[i]! & MIGRATE_PFN_VALID)) n += (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) ? HPAGE_PMD_NR : 1;
+  }
+  return n;
+}
+
 /** One mirror per (process, device), created on first use (open of /dev/hmm_dmirrorN). */
 export class DmirrorDriver {
   readonly mirrors: Dmirror[] = [];
@@ -353,14 +362,20 @@ export class DmirrorDriver {
       const range = new HmmRange(m.notifier, addr, next, HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0), 0, m.device);
       const rc = yield* this.rangeFault(m, range);
       if (rc) return rc;
-      // dmirror_do_fault: store each page, tagged WRITE iff HMM_PFN_WRITE.
-      for (let i = 0; i < next - addr; i++) {
-        const fl = range.flags[i]!;
-        if (write && (fl & HMM_PFN_WRITE) === 0) return -EFAULT;
-        this.store(m, addr + i, range.pfns[i]!, (fl & HMM_PFN_WRITE) !== 0 ? Dpt.WRITE : Dpt.READ);
-      }
+      const rcStore = this.doFault(m, range, write);
+      if (rcStore) return rcStore;
       this.emitMappings(m, addr, next);
       addr = next;
+    }
+    return 0;
+  }
+
+  /** dmirror_do_fault: store each page, tagged WRITE iff HMM_PFN_WRITE. */
+  private doFault(m: Dmirror, range: HmmRange, write: boolean): number {
+    for (let i = 0; i < range.end - range.start; i++) {
+      const fl = range.flags[i]!;
+      if (write && (fl & HMM_PFN_WRITE) === 0) return -EFAULT;
+      this.store(m, range.start + i, range.pfns[i]!, (fl & HMM_PFN_WRITE) !== 0 ? Dpt.WRITE : Dpt.READ);
     }
     return 0;
   }
@@ -410,22 +425,28 @@ export class DmirrorDriver {
     const end = start + npages;
     let faults = 0;
     let pos = start;
-    const f = this.sim.frames;
     for (;;) {
-      for (; pos < end; pos++) {
-        const e = m.entry(pos);
-        if (e.tag !== Dpt.WRITE) break;
-        f.contentId[e.pfn] = contentId;
-        f.contentPage[e.pfn] = pos - mapStart;
-        this.noteCpuView(m.mm, pos, contentId, pos - mapStart);
-        this.sim.contentChanged(pos);
-      }
+      pos = this.doWrite(m, pos, end, contentId, mapStart);
       if (pos >= end) break;
       const rc = yield* this.fault(m, pos, end, true);
       if (rc) return errorResult(rc);
       faults++;
     }
     return { rc: 0, cpages: npages, faults };
+  }
+
+  /** dmirror_do_write: write through WRITE entries from `pos` on; returns where it stopped. */
+  private doWrite(m: Dmirror, pos: number, end: number, contentId: number, mapStart: number): number {
+    const f = this.sim.frames;
+    for (; pos < end; pos++) {
+      if (m.tagAt(pos) !== Dpt.WRITE) break;
+      const pfn = m.pfnAt(pos);
+      f.contentId[pfn] = contentId;
+      f.contentPage[pfn] = pos - mapStart;
+      this.noteCpuView(m.mm, pos, contentId, pos - mapStart);
+      this.sim.contentChanged(pos);
+    }
+    return pos;
   }
 
   /** The process now reads what the device wrote (for the data invariant). */
@@ -475,7 +496,7 @@ export class DmirrorDriver {
       else this.allocAndCopyToSystem(m, args);
       yield* migrateVmaPages(this.sim, args);
       if (toDevice) this.finalizeAndMap(m, args);
-      else for (let i = 0; i < args.npages; i++) if (args.migrating(i) && (args.srcFlags[i]! & MIGRATE_PFN_VALID)) cpages += (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) ? HPAGE_PMD_NR : 1;
+      else cpages += migratedDevicePages(args);
       yield* migrateVmaFinalize(this.sim, args);
       args.release();
       addr = next;

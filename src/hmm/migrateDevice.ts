@@ -216,6 +216,38 @@ function* preparePmd(sim: Simulator, args: MigrateVma, haddr: number): Step<'com
   return 'pte';
 }
 
+/**
+ * migrate_vma_collect: walk [start, end) a PMD (one PTE page) at a time, as walk_page_range
+ * does. A plain function, not a generator: V8 optimizes its loops while they run.
+ */
+function migrateVmaCollect(sim: Simulator, args: MigrateVma, vma: Vma, pmdMode: readonly ('compound' | 'pte' | 'skip')[], pmdModeBase: number): void {
+  const mm = args.mm;
+  for (let h = args.start - (args.start % HPAGE_PMD_NR); h < args.end; h += HPAGE_PMD_NR) {
+    const lo = Math.max(h, args.start);
+    const hi = Math.min(h + HPAGE_PMD_NR, args.end);
+    const mode = pmdMode[(h - pmdModeBase) / HPAGE_PMD_NR];
+    if (mode === 'compound') {
+      collectPmd(sim, args, h);
+      continue;
+    }
+    if (mode === 'skip') {
+      for (let vpn = lo; vpn < hi; vpn++) args.markSkip(vpn - args.start, 'not-selected');
+      continue;
+    }
+    const t = mm.pt.lookup(h);
+    // A PMD-aligned hole may move as one compound entry (SELECT_COMPOUND, anonymous VMA).
+    if ((args.flags & MIGRATE_VMA_SELECT_COMPOUND) !== 0 && (args.flags & MIGRATE_VMA_SELECT_SYSTEM) !== 0 &&
+      pmdAlignedWithin(args, h) && vma.isPrivateAnon && (t?.used ?? 0) === 0) {
+      args.srcFlags[h - args.start] = MIGRATE_PFN_MIGRATE | MIGRATE_PFN_COMPOUND;
+      args.cpages += HPAGE_PMD_NR;
+      continue;
+    }
+    for (let vpn = lo; vpn < hi; vpn++) collectPte(sim, args, vma, t, vpn - h, vpn - args.start);
+  }
+  // The walk changed entries of these PTE pages (marked once, not per page).
+  markRangeDirty(mm, args.start, args.end);
+}
+
 /** migrate_vma_setup: validate, collect (bracketed by MMU_NOTIFY_MIGRATE) and unmap. */
 export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number> {
   const frame = kernelFrame('migrate_vma_setup', () => `${sim.describeRange(args.start, args.end)} ${args.direction} ${args.pgmapOwner.name}`);
@@ -232,31 +264,7 @@ export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number>
     for (let h = pmdModeBase; h < args.end; h += HPAGE_PMD_NR) pmdMode.push(yield* preparePmd(sim, args, h));
     const range = { mm, start: args.start, end: args.end, event: MmuNotifyEvent.MIGRATE, owner: args.pgmapOwner, blockable: true };
     yield* mmuNotifierInvalidate(sim, range, function* () {
-      // A PMD (one PTE page) at a time, as walk_page_range does.
-      for (let h = args.start - (args.start % HPAGE_PMD_NR); h < args.end; h += HPAGE_PMD_NR) {
-        const lo = Math.max(h, args.start);
-        const hi = Math.min(h + HPAGE_PMD_NR, args.end);
-        const mode = pmdMode[(h - pmdModeBase) / HPAGE_PMD_NR];
-        if (mode === 'compound') {
-          collectPmd(sim, args, h);
-          continue;
-        }
-        if (mode === 'skip') {
-          for (let vpn = lo; vpn < hi; vpn++) args.markSkip(vpn - args.start, 'not-selected');
-          continue;
-        }
-        const t = mm.pt.lookup(h);
-        // A PMD-aligned hole may move as one compound entry (SELECT_COMPOUND, anonymous VMA).
-        if ((args.flags & MIGRATE_VMA_SELECT_COMPOUND) !== 0 && (args.flags & MIGRATE_VMA_SELECT_SYSTEM) !== 0 &&
-          pmdAlignedWithin(args, h) && vma.isPrivateAnon && (t?.used ?? 0) === 0) {
-          args.srcFlags[h - args.start] = MIGRATE_PFN_MIGRATE | MIGRATE_PFN_COMPOUND;
-          args.cpages += HPAGE_PMD_NR;
-          continue;
-        }
-        for (let vpn = lo; vpn < hi; vpn++) collectPte(sim, args, vma, t, vpn - h, vpn - args.start);
-      }
-      // The walk changed entries of these PTE pages (marked once, not per page).
-      markRangeDirty(mm, args.start, args.end);
+      migrateVmaCollect(sim, args, vma, pmdMode, pmdModeBase);
     });
     yield* migrateVmaUnmap(sim, args);
     args.phase = 'copy';
@@ -288,14 +296,8 @@ function otherMappers(sim: Simulator, self: Mm, pfn: number, vpn: number, kinds:
  */
 function* migrateVmaUnmap(sim: Simulator, args: MigrateVma): Step<void> {
   const f = sim.frames;
-  args.cpages = 0;
-  for (let i = 0; i < args.npages; i++) {
-    const flags = args.srcFlags[i]!;
-    if ((flags & MIGRATE_PFN_MIGRATE) === 0) continue;
-    const compound = (flags & MIGRATE_PFN_COMPOUND) !== 0;
-    args.cpages += compound ? HPAGE_PMD_NR : 1;
+  for (const i of countCollected(sim, args)) {
     const pfn = args.src[i]!;
-    if (pfn === NO_PFN || compound || f.mapcount[pfn]! <= 0) continue;
     const vpn = args.start + i;
     const others = otherMappers(sim, args.mm, pfn, vpn, [Pte.PRESENT, Pte.DEVICE_PRIVATE]);
     for (const other of others) {
@@ -309,6 +311,22 @@ function* migrateVmaUnmap(sim: Simulator, args: MigrateVma): Step<void> {
     }
     if (others.length > 0) args.otherMms.set(i, others);
   }
+}
+
+/** Count the collected pages into cpages; returns the base-page entries still mapped elsewhere. */
+function countCollected(sim: Simulator, args: MigrateVma): number[] {
+  const mapcount = sim.frames.mapcount;
+  const stillMapped: number[] = [];
+  args.cpages = 0;
+  for (let i = 0; i < args.npages; i++) {
+    const flags = args.srcFlags[i]!;
+    if ((flags & MIGRATE_PFN_MIGRATE) === 0) continue;
+    const compound = (flags & MIGRATE_PFN_COMPOUND) !== 0;
+    args.cpages += compound ? HPAGE_PMD_NR : 1;
+    const pfn = args.src[i]!;
+    if (pfn !== NO_PFN && !compound && mapcount[pfn]! > 0) stillMapped.push(i);
+  }
+  return stillMapped;
 }
 
 /** Install a new page at a hole / zero-page entry (migrate_vma_insert_page). */
@@ -337,44 +355,54 @@ function insertPage(sim: Simulator, args: MigrateVma, vpn: number, dst: number, 
   return true;
 }
 
+/** The per-entry checks of migrate_vma_pages; returns the first hole to fill, or -1. */
+function migrateVmaCheckDestinations(sim: Simulator, args: MigrateVma): number {
+  const f = sim.frames;
+  let firstHole = -1;
+  for (let i = 0; i < args.npages; i++) {
+    if (!args.migrating(i)) continue;
+    if (args.dst[i] === NO_PFN || (args.dstFlags[i]! & MIGRATE_PFN_VALID) === 0) {
+      args.srcFlags[i] = args.srcFlags[i]! & ~MIGRATE_PFN_MIGRATE;
+      args.markSkip(i, 'no-destination');
+      continue;
+    }
+    if (args.src[i] === NO_PFN) {
+      if (firstHole < 0) firstHole = i;
+      continue;
+    }
+    const dstZone = f.zone[args.dst[i]!] as Zone;
+    if ((dstZone === Zone.DEVICE_PRIVATE || dstZone === Zone.DEVICE_COHERENT) && (f.flags[args.src[i]!]! & PG_FILE) !== 0) {
+      // Only anonymous memory can live in device memory.
+      args.srcFlags[i] = args.srcFlags[i]! & ~MIGRATE_PFN_MIGRATE;
+      args.markSkip(i, 'file-backed');
+    }
+  }
+  return firstHole;
+}
+
+/** Holes and zero-page entries from `firstHole` on get their new pages (migrate_vma_insert_page). */
+function insertHoles(sim: Simulator, args: MigrateVma, firstHole: number): void {
+  for (let i = firstHole; i < args.npages; i++) {
+    if (!args.migrating(i) || args.src[i] !== NO_PFN) continue;
+    const compound = (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0;
+    // A zero-page mapping being replaced drops nothing: the zero page is not counted.
+    if (!insertPage(sim, args, args.start + i, args.dst[i]!, compound)) {
+      args.srcFlags[i] = args.srcFlags[i]! & ~MIGRATE_PFN_MIGRATE;
+      args.markSkip(i, 'not-anonymous-destination');
+    }
+  }
+}
+
 /** migrate_vma_pages: holes get their new pages (under MMU_NOTIFY_MIGRATE); checks per page. */
 export function* migrateVmaPages(sim: Simulator, args: MigrateVma): Step<void> {
   const frame = kernelFrame('migrate_vma_pages', () => sim.describeRange(args.start, args.end));
   args.phase = 'pages';
   yield* enter(sim.kstack, frame, function* () {
-    const f = sim.frames;
-    let firstHole = -1;
-    for (let i = 0; i < args.npages; i++) {
-      if (!args.migrating(i)) continue;
-      if (args.dst[i] === NO_PFN || (args.dstFlags[i]! & MIGRATE_PFN_VALID) === 0) {
-        args.srcFlags[i] = args.srcFlags[i]! & ~MIGRATE_PFN_MIGRATE;
-        args.markSkip(i, 'no-destination');
-        continue;
-      }
-      if (args.src[i] === NO_PFN) {
-        if (firstHole < 0) firstHole = i;
-        continue;
-      }
-      const dstZone = f.zone[args.dst[i]!] as Zone;
-      if ((dstZone === Zone.DEVICE_PRIVATE || dstZone === Zone.DEVICE_COHERENT) && (f.flags[args.src[i]!]! & PG_FILE) !== 0) {
-        // Only anonymous memory can live in device memory.
-        args.srcFlags[i] = args.srcFlags[i]! & ~MIGRATE_PFN_MIGRATE;
-        args.markSkip(i, 'file-backed');
-      }
-    }
+    const firstHole = migrateVmaCheckDestinations(sim, args);
     if (firstHole >= 0) {
       const range = { mm: args.mm, start: args.start + firstHole, end: args.end, event: MmuNotifyEvent.MIGRATE, owner: args.pgmapOwner, blockable: true };
       yield* mmuNotifierInvalidate(sim, range, function* () {
-        for (let i = firstHole; i < args.npages; i++) {
-          if (!args.migrating(i) || args.src[i] !== NO_PFN) continue;
-          const compound = (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0;
-          const vpn = args.start + i;
-          // A zero-page mapping being replaced drops nothing: the zero page is not counted.
-          if (!insertPage(sim, args, vpn, args.dst[i]!, compound)) {
-            args.srcFlags[i] = args.srcFlags[i]! & ~MIGRATE_PFN_MIGRATE;
-            args.markSkip(i, 'not-anonymous-destination');
-          }
-        }
+        insertHoles(sim, args, firstHole);
       });
     }
     sim.emit(args.mm.name, args.start, args.end, {
@@ -424,7 +452,7 @@ export function* migrateVmaFinalize(sim: Simulator, args: MigrateVma): Step<void
   const frame = kernelFrame('migrate_vma_finalize', () => sim.describeRange(args.start, args.end));
   args.phase = 'finalize';
   yield* enter(sim.kstack, frame, function* () {
-    yield* finalizeEntries(sim, args);
+    finalizeEntries(sim, args);
   });
   const i = sim.pendingMigrations.indexOf(args);
   if (i >= 0) sim.pendingMigrations.splice(i, 1);
@@ -474,7 +502,7 @@ function finalizeBasePages(sim: Simulator, args: MigrateVma): number {
   return moved;
 }
 
-function* finalizeEntries(sim: Simulator, args: MigrateVma): Step<void> {
+function finalizeEntries(sim: Simulator, args: MigrateVma): void {
   const f = sim.frames;
   let moved = finalizeBasePages(sim, args);
   markRangeDirty(args.mm, args.start, args.end);
