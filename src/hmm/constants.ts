@@ -10,6 +10,10 @@ export const HPAGE_PMD_ORDER = 9;
 export const HPAGE_PMD_NR = 1 << HPAGE_PMD_ORDER;
 /** PUD-sized region: mprotect raises one notifier per PUD that has page tables. */
 export const PTRS_PER_PMD = 512;
+/** First virtual page the deterministic mmap placement uses (0x7f00_0000_0000 >> 12). */
+export const MMAP_BASE_VPN = 0x7f0000000;
+/** TASK_SIZE on x86-64 with 4-level paging (47-bit user addresses), in pages. */
+export const TASK_SIZE_VPN = 0x800000000;
 /** The whole address space in pages: `[0, ULONG_MAX)` for MMU_NOTIFY_RELEASE. */
 export const ADDRESS_SPACE_PAGES = 2 ** 52;
 

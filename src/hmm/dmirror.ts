@@ -173,6 +173,28 @@ export class Dmirror implements MmuIntervalNotifierOps {
     this.markDirty(idx);
   }
 
+  /**
+   * xa_erase of slot `slot` of dpt page `idx` (small integers, so per-page callers do no
+   * double arithmetic), only where it maps `pfn` unless that is NO_PFN. Returns whether it went.
+   */
+  eraseSlot(idx: number, slot: number, pfn: number): boolean {
+    const p = this.page(idx);
+    if (p === undefined || p.tag[slot] === Dpt.NONE || (pfn !== NO_PFN && p.pfn[slot] !== pfn)) return false;
+    p.tag[slot] = Dpt.NONE;
+    p.pfn[slot] = 0;
+    p.used--;
+    this.markDirty(idx);
+    if (p.used === 0) this.dropPage(idx, p);
+    return true;
+  }
+
+  /** An empty dpt page goes back to the pool. */
+  private dropPage(idx: number, p: DptPage): void {
+    this.pt.delete(idx);
+    this.cachedPage = undefined;
+    if (this.pagePool.length < DPT_POOL_PAGES) this.pagePool.push(p);
+  }
+
   /** xa_erase over [start, end); returns how many entries went. */
   erase(start: number, end: number): number {
     let erased = 0;
@@ -198,12 +220,8 @@ export class Dmirror implements MmuIntervalNotifierOps {
           erased++;
         }
       }
-      if (p.used === 0) {
-        this.pt.delete(idx);
-        this.cachedPage = undefined;
-        if (this.pagePool.length < DPT_POOL_PAGES) this.pagePool.push(p);
-      }
       this.markDirty(idx);
+      if (p.used === 0) this.dropPage(idx, p);
     }
     return erased;
   }
@@ -273,16 +291,24 @@ export class DmirrorDriver {
   }
 
   /**
-   * A device page is leaving: every mirror of its device that maps it at [vpn, vpn + n) drops
-   * the entries. dmirror erases only in the mirror that migrated the page, but in the model a
-   * mirror may also have mapped it in place (a forked child); a real driver unmaps them all.
+   * A device page is leaving (slot `slot` of PTE page `idx`, device frame `pfn`): the mirror
+   * that migrated it erases its entry (xa_erase), and so does every other mirror of the device
+   * that maps that frame there. dmirror erases only in its own mirror, but in the model a
+   * mirror may also have mapped the page in place (a forked child); a real driver unmaps them all.
    */
-  dropDeviceMappings(device: Device, vpn: number, n: number, pfn: number): void {
-    for (const m of this.mirrors) {
-      if (m.device !== device) continue;
-      for (let k = 0; k < n; k++) {
-        if (m.tagAt(vpn + k) !== Dpt.NONE && m.pfnAt(vpn + k) === pfn + k) m.erase(vpn + k, vpn + k + 1);
-      }
+  dropDeviceMapping(owner: Dmirror | undefined, device: Device, idx: number, slot: number, pfn: number): void {
+    owner?.eraseSlot(idx, slot, NO_PFN);
+    for (const m of this.mirrors) if (m.device === device && m !== owner) m.eraseSlot(idx, slot, pfn);
+  }
+
+  /** dropDeviceMapping for the n pages of entry i of a migration (a base page or a THP). */
+  private dropMigratedEntry(owner: Dmirror | undefined, device: Device, args: MigrateVma, i: number, n: number): void {
+    const idx0 = Math.floor(args.start / PTRS_PER_PTE);
+    const s0 = (args.start % PTRS_PER_PTE) + i;
+    const src = args.src[i]!;
+    for (let k = 0; k < n; k++) {
+      const s = s0 + k;
+      this.dropDeviceMapping(owner, device, idx0 + Math.floor(s / PTRS_PER_PTE), s % PTRS_PER_PTE, src + k);
     }
   }
 
@@ -316,16 +342,21 @@ export class DmirrorDriver {
     while (v < end) {
       const p = m.pt.get(Math.floor(v / PTRS_PER_PTE));
       if (p === undefined) return v;
-      const stop = Math.min(end, v - (v % PTRS_PER_PTE) + PTRS_PER_PTE);
-      for (; v < stop; v++) {
-        const s = v % PTRS_PER_PTE;
-        if (p.tag[s] === Dpt.NONE) return v;
+      // Slots of this dpt page as small integers (a vpn is beyond 2^31: no arithmetic on it per page).
+      const first = v % PTRS_PER_PTE;
+      const stop = Math.min(PTRS_PER_PTE, first + (end - v));
+      let s = first;
+      for (; s < stop; s++) {
+        if (p.tag[s] === Dpt.NONE) break;
         const pfn = p.pfn[s]!;
         out.append(f.contentId[pfn]!, f.contentPage[pfn]!);
       }
+      v += s - first;
+      if (s < stop) return v;
     }
     return v;
   }
+
 
   /** dmirror_range_fault: the documented hmm_range_fault retry loop for one chunk. */
   private *rangeFault(m: Dmirror, range: HmmRange): Step<number> {
@@ -579,8 +610,7 @@ export class DmirrorDriver {
       const dst = f.allocSystem(compound ? 9 : 0, PG_ANON | PG_ANON_EXCLUSIVE);
       const n = compound ? HPAGE_PMD_NR : 1;
       // xa_erase in the calling mirror, and in any other mirror that maps the page.
-      m.erase(args.start + i, args.start + i + n);
-      this.dropDeviceMappings(m.device, args.start + i, n, src);
+      this.dropMigratedEntry(m, m.device, args, i, n);
       for (let k = 0; k < n; k++) this.copyPage(src + k, dst + k);
       args.dst[i] = dst;
       args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | (compound ? MIGRATE_PFN_COMPOUND : 0);
@@ -727,8 +757,7 @@ export class DmirrorDriver {
       const dst = f.allocSystem(compound ? 9 : 0, PG_ANON | PG_ANON_EXCLUSIVE);
       if (dst < 0) return VM_FAULT_OOM;
       const n = compound ? HPAGE_PMD_NR : 1;
-      m?.erase(args.start + i, args.start + i + n);
-      this.dropDeviceMappings(device, args.start + i, n, src);
+      this.dropMigratedEntry(m, device, args, i, n);
       for (let k = 0; k < n; k++) this.copyPage(src + k, dst + k);
       args.dst[i] = dst;
       args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | (compound ? MIGRATE_PFN_COMPOUND : 0);

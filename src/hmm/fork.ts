@@ -43,7 +43,7 @@ function copyPageRange(sim: Simulator, parent: Mm, child: Mm, vma: Vma): void {
       if (f.zone[head] !== Zone.ZERO) f.splitFolio(head);
       src.pmd = false;
       parent.pt.markDirty(base);
-      if (f.zone[head] !== Zone.ZERO) for (let k = 0; k < PTRS_PER_PTE; k++) f.index[head + k] = base + k;
+      if (f.zone[head] !== Zone.ZERO) for (let k = 0; k < PTRS_PER_PTE; k++) f.setIndex(head + k, base + k);
     }
     const dst = child.pt.alloc(base);
     for (let k = Math.max(vma.start, base) - base; k < Math.min(vma.end, base + PTRS_PER_PTE) - base; k++) {

@@ -23,6 +23,12 @@ function zoneFits(kind: Pte, zone: Zone): boolean {
 const ZONE_NAME = ['free', 'system', 'device-private', 'device-coherent', 'zero'];
 const ENTRY_NAME = ['none', 'present', 'device-private', 'device-exclusive', 'migration'];
 
+/** `owner:page` for a problem at slot s of PTE page idx (built only when there is a problem). */
+function where(sim: Simulator, owner: string, idx: number, s: number): string {
+  const vpn = idx * PTRS_PER_PTE + s;
+  return `${owner}:${sim.describeRange(vpn, vpn + 1)}`;
+}
+
 export function checkInvariants(sim: Simulator): string[] {
   const problems: string[] = [];
   const f = sim.frames;
@@ -37,21 +43,19 @@ export function checkInvariants(sim: Simulator): string[] {
       for (let s = 0; s < PTRS_PER_PTE; s++) {
         const kind = t.kind[s] as Pte;
         if (kind === Pte.NONE) continue;
-        const vpn = idx * PTRS_PER_PTE + s;
-        const where = (): string => `${mm.name}:${sim.describeRange(vpn, vpn + 1)}`;
         const pfn = t.pfn[s]!;
         if (kind === Pte.MIGRATION) {
-          problems.push(`${where()}: a migration entry outlived its migration`);
+          problems.push(`${where(sim, mm.name, idx, s)}: a migration entry outlived its migration`);
           continue;
         }
         const zone = f.zone[pfn] as Zone;
         if (!zoneFits(kind, zone)) {
-          problems.push(`${where()}: ${ENTRY_NAME[kind]} entry points at a frame in zone ${ZONE_NAME[zone] ?? zone} (pfn ${pfn})`);
+          problems.push(`${where(sim, mm.name, idx, s)}: ${ENTRY_NAME[kind]} entry points at a frame in zone ${ZONE_NAME[zone] ?? zone} (pfn ${pfn})`);
           continue;
         }
         const expectId = t.expectId[s]!;
         if (expectId >= 0 && (expectId !== f.contentId[pfn] || t.expectPage[s] !== f.contentPage[pfn]) && !sim.contents.samePage(expectId, t.expectPage[s]!, f.contentId[pfn]!, f.contentPage[pfn]!)) {
-          problems.push(`${where()}: data lost: the page holds ${sim.contents.describe(f.contentId[pfn]!)} but ${sim.contents.describe(expectId)} was last written`);
+          problems.push(`${where(sim, mm.name, idx, s)}: data lost: the page holds ${sim.contents.describe(f.contentId[pfn]!)} but ${sim.contents.describe(expectId)} was last written`);
         }
       }
     }
@@ -65,18 +69,16 @@ export function checkInvariants(sim: Simulator): string[] {
       for (let s = 0; s < PTRS_PER_PTE; s++) {
         const tag = d.tag[s]!;
         if (tag === 0) continue;
-        const vpn = idx * PTRS_PER_PTE + s;
-        const where = (): string => `${m.device.name} mirror of ${m.mm.name}:${sim.describeRange(vpn, vpn + 1)}`;
         const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
         if (kind === Pte.NONE || t!.pfn[s] !== d.pfn[s]) {
-          problems.push(`${where()}: the device still maps a page the CPU no longer maps there`);
+          problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: the device still maps a page the CPU no longer maps there`);
           continue;
         }
         if (tag === 3 && (t!.bits[s]! & PTE_WRITE) === 0) {
-          problems.push(`${where()}: the device maps writable a page the CPU maps read-only`);
+          problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: the device maps writable a page the CPU maps read-only`);
         }
         if (tag === 1 && kind !== Pte.DEVICE_EXCLUSIVE) {
-          problems.push(`${where()}: an atomic device mapping without a device-exclusive CPU entry`);
+          problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: an atomic device mapping without a device-exclusive CPU entry`);
         }
       }
     }

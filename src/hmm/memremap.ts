@@ -49,6 +49,8 @@ export class Device {
   /** Frames holding pages (allocated, not yet freed). */
   used = 0;
   ops: DevPagemapOps | undefined;
+  /** Whether the last allocation came from a chunk's never-used frames (see initFrame). */
+  private tookNeverUsed = false;
   constructor(
     /** Index in the simulator's device table; also the pgmap owner identity. */
     readonly index: number,
@@ -75,9 +77,10 @@ export class Device {
 
   /** Allocate a device page (order 0) or a PMD-sized folio (order 9); -1 when full. */
   alloc(frames: PageFrames, order: 0 | 9): number {
-    let pfn = order === 0 ? this.allocBase(frames) : this.allocHuge(frames);
+    this.tookNeverUsed = false;
+    const pfn = order === 0 ? this.allocBase(frames) : this.allocHuge(frames);
     if (pfn < 0) return -1;
-    frames.initFrame(pfn, order, this.zone, this.index, 0);
+    frames.initFrame(pfn, order, this.zone, this.index, 0, this.tookNeverUsed);
     this.used += 1 << order;
     return pfn;
   }
@@ -85,11 +88,13 @@ export class Device {
   private allocBase(frames: PageFrames): number {
     const free = this.freeList.pop();
     if (free !== undefined) return free;
+    this.tookNeverUsed = true;
     const last = this.chunks[this.chunks.length - 1];
     if (last !== undefined && last.fresh < last.start + last.pages) return last.fresh++;
     for (const c of this.chunks) if (c.fresh < c.start + c.pages) return c.fresh++;
     const c = this.addChunk(frames);
     if (c !== undefined) return c.fresh++;
+    this.tookNeverUsed = false;
     const huge = this.freeHuge.pop();
     if (huge === undefined) return -1;
     for (let p = huge + HPAGE_PMD_NR - 1; p > huge; p--) this.freeList.push(p);
@@ -99,6 +104,7 @@ export class Device {
   private allocHuge(frames: PageFrames): number {
     const free = this.freeHuge.pop();
     if (free !== undefined) return free;
+    this.tookNeverUsed = true;
     const take = (c: Chunk): number => {
       const aligned = Math.ceil(c.fresh / HPAGE_PMD_NR) * HPAGE_PMD_NR;
       if (aligned + HPAGE_PMD_NR > c.start + c.pages) return -1;

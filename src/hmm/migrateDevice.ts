@@ -5,7 +5,7 @@
 import {
   EINVAL, HPAGE_PMD_NR, MIGRATE_PFN_COMPOUND, MIGRATE_PFN_MIGRATE, MIGRATE_PFN_VALID, MIGRATE_PFN_WRITE,
   MIGRATE_VMA_SELECT_COMPOUND, MIGRATE_VMA_SELECT_DEVICE_COHERENT, MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
-  MIGRATE_VMA_SELECT_SYSTEM, MmuNotifyEvent, PTRS_PER_PTE,
+  MIGRATE_VMA_SELECT_SYSTEM, MMAP_BASE_VPN, MmuNotifyEvent, PTRS_PER_PTE,
 } from './constants';
 import type { SkipReason, SkipRun } from './events';
 import type { Device } from './memremap';
@@ -346,10 +346,10 @@ function insertPage(sim: Simulator, args: MigrateVma, vpn: number, dst: number, 
   t.pmd = false;
   for (let k = 0; k < n; k++) {
     mm.pt.set(vpn + k, isPrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT, dst + k, writable ? PTE_WRITE | (isPrivate ? 0 : PTE_DIRTY) : 0);
-    if (!compound) sim.frames.index[dst + k] = vpn + k;
+    if (!compound) sim.frames.setIndex(dst + k, vpn + k);
   }
   if (compound) t.pmd = true;
-  sim.frames.index[dst] = vpn;
+  sim.frames.setIndex(dst, vpn);
   sim.frames.mapcount[dst] = 1;
   vma.anonVma = true;
   return true;
@@ -437,12 +437,12 @@ function removeMigrationPtes(sim: Simulator, mm: Mm, vpn: number, n: number, old
     t.bits[s + k] = bits;
     if (!compound) {
       f.mapcount[newPfn + k]!++;
-      f.index[newPfn + k] = vpn + k;
+      f.setIndex(newPfn + k, vpn + k);
     }
   }
   if (compound) {
     f.mapcount[newPfn]!++;
-    f.index[newPfn] = vpn;
+    f.setIndex(newPfn, vpn);
   }
   t.pmd = compound;
 }
@@ -475,6 +475,8 @@ function finalizeBasePages(sim: Simulator, args: MigrateVma): number {
   if (t === undefined) return -1;
   const f = sim.frames;
   const base = start % PTRS_PER_PTE;
+  // page->index of entry i is index0 + i (small integers: no double arithmetic per page).
+  const index0 = start - MMAP_BASE_VPN;
   let moved = 0;
   for (let i = 0; i < args.npages; i++) {
     const src = args.src[i]!;
@@ -493,7 +495,7 @@ function finalizeBasePages(sim: Simulator, args: MigrateVma): number {
       t.bits[s] = (t.bits[s]! & PTE_WRITE) !== 0 ? PTE_WRITE | (devicePrivate ? 0 : PTE_DIRTY) : 0;
       t.pfn[s] = target;
       f.mapcount[target]!++;
-      f.index[target] = start + i;
+      f.indexOffset[target] = index0 + i;
     }
     if (migrating) sim.putPage(src);
     else if (dst !== NO_PFN) sim.putPage(dst);
@@ -591,7 +593,7 @@ export function* migrateDeviceRange(sim: Simulator, device: Device, pfns: readon
       if (f.zone[pfn] !== device.zone || f.flags[pfn]! & PG_TAIL /* moved with its head */) continue;
       const order = f.order[pfn]!;
       const n = 1 << order;
-      const vpn = f.index[pfn]!;
+      const vpn = f.indexOf(pfn);
       const kind = device.type === 'private' ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
       const mappers = sim.mms.filter((mm) => mm.alive && mm.pt.lookup(vpn)?.pfn[vpn % PTRS_PER_PTE] === pfn &&
         mm.pt.kindAt(vpn) === kind);
@@ -613,14 +615,14 @@ export function* migrateDeviceRange(sim: Simulator, device: Device, pfns: readon
           if (!first) sim.getPage(dst);
           first = false;
           f.mapcount[dst]!++;
-          if (n === 1) f.index[dst] = vpn;
+          if (n === 1) f.setIndex(dst, vpn);
           f.mapcount[pfn]!--;
           sim.putPage(pfn);
         });
       }
       if (first) sim.putPage(dst);
       if (mappers.length > 1) f.flags[dst] = f.flags[dst]! & ~PG_ANON_EXCLUSIVE;
-      f.index[dst] = vpn;
+      f.setIndex(dst, vpn);
       evicted += n;
       sim.countMigration(device, 'out', n);
       sim.emit(mappers[0]?.name ?? '-', vpn, vpn + n, {

@@ -172,7 +172,7 @@ function* madviseCollapse(sim: Simulator, mm: Mm, start: number, end: number): S
         mm.pt.set(h + k, Pte.PRESENT, thp + k, writable ? PTE_WRITE : 0);
       }
       f.mapcount[thp] = 1;
-      f.index[thp] = h;
+      f.setIndex(thp, h);
       t!.pmd = true;
     });
     sim.emit(mm.name, h, h + HPAGE_PMD_NR, { kind: 'pte', what: 'collapse-thp' });

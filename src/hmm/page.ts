@@ -4,7 +4,7 @@
 // handed out by memremap.ts. Frame 0 is the shared zero page, frames 512..1023 the huge zero
 // page. A THP is 512 contiguous frames starting at a 512-aligned head.
 
-import { HPAGE_PMD_NR } from './constants';
+import { HPAGE_PMD_NR, MMAP_BASE_VPN } from './constants';
 
 export const enum Zone {
   FREE = 0,
@@ -115,8 +115,12 @@ export class PageFrames {
   contentPage: Int32Array;
   /** zone_device_data: the id of the mirror that migrated a device page there (ids start at 1; 0 = none). */
   deviceData: Int32Array;
-  /** page->index: the virtual page an anonymous page is mapped at (fork keeps addresses, so one suffices). */
-  index: Float64Array;
+  /**
+   * page->index, the virtual page an anonymous page is mapped at (fork keeps addresses, so one
+   * suffices), as an offset from MMAP_BASE_VPN: every mapping lies below TASK_SIZE, so it fits
+   * four bytes and stays a small integer in hot loops (see setIndex / indexOf).
+   */
+  indexOffset: Int32Array;
   private capacity: number;
   /** Bump pointer for never-used system frames (THP-aligned when needed). */
   private nextSystem = 2 * HPAGE_PMD_NR;
@@ -137,7 +141,7 @@ export class PageFrames {
     this.contentId = new Int32Array(initialCapacity);
     this.contentPage = new Int32Array(initialCapacity);
     this.deviceData = new Int32Array(initialCapacity);
-    this.index = new Float64Array(initialCapacity);
+    this.indexOffset = new Int32Array(initialCapacity);
     this.zone[ZERO_PFN] = Zone.ZERO;
     this.refcount[ZERO_PFN] = 1;
     for (let p = HUGE_ZERO_PFN; p < HUGE_ZERO_PFN + HPAGE_PMD_NR; p++) {
@@ -178,13 +182,14 @@ export class PageFrames {
     this.contentId = grow(this.contentId);
     this.contentPage = grow(this.contentPage);
     this.deviceData = grow(this.deviceData);
-    this.index = grow(this.index);
+    this.indexOffset = grow(this.indexOffset);
     this.capacity = cap;
   }
 
   /** alloc_page / folio_alloc for system memory; returns the (head) pfn. */
   allocSystem(order: 0 | 9, flags: number): number {
     let pfn: number | undefined;
+    let neverUsed = false;
     if (order === 0) {
       pfn = this.freeSystem.pop();
       if (pfn === undefined) {
@@ -195,24 +200,34 @@ export class PageFrames {
           pfn = huge;
         } else {
           pfn = this.reserve(1);
+          neverUsed = true;
         }
       }
     } else {
-      pfn = this.freeSystemHuge.pop() ?? this.reserve(HPAGE_PMD_NR, HPAGE_PMD_NR);
+      pfn = this.freeSystemHuge.pop();
+      if (pfn === undefined) {
+        pfn = this.reserve(HPAGE_PMD_NR, HPAGE_PMD_NR);
+        neverUsed = true;
+      }
     }
-    this.initFrame(pfn, order, Zone.SYSTEM, 0, flags);
+    this.initFrame(pfn, order, Zone.SYSTEM, 0, flags, neverUsed);
     this.systemInUse += 1 << order;
     return pfn;
   }
 
-  /** Set up a freshly allocated frame (or THP) with one reference and no mappings. */
-  initFrame(pfn: number, order: 0 | 9, zone: Zone, device: number, flags: number): void {
+  /**
+   * Set up a newly allocated frame (or THP) with one reference and no mappings. A `neverUsed`
+   * frame's other fields are still zero, and are left unwritten: writing zeros would touch
+   * fresh memory for nothing (first touches dominate the first migration into device memory).
+   */
+  initFrame(pfn: number, order: 0 | 9, zone: Zone, device: number, flags: number, neverUsed = false): void {
     if (order === 0) {
       this.zone[pfn] = zone;
       this.device[pfn] = device;
       this.flags[pfn] = flags;
-      this.order[pfn] = 0;
       this.refcount[pfn] = 1;
+      if (neverUsed) return;
+      this.order[pfn] = 0;
       this.mapcount[pfn] = 0;
       this.pincount[pfn] = 0;
       this.contentId[pfn] = 0;
@@ -227,6 +242,7 @@ export class PageFrames {
       this.flags[p] = flags | (p === pfn ? PG_HEAD : PG_TAIL);
       this.order[p] = p === pfn ? order : 0;
       this.refcount[p] = p === pfn ? 1 : 0;
+      if (neverUsed) continue;
       this.mapcount[p] = 0;
       this.pincount[p] = 0;
       this.contentId[p] = 0;
@@ -247,8 +263,18 @@ export class PageFrames {
       this.contentPage[pfn] = this.contentPage[src]!;
     }
     this.mapcount[pfn] = 1;
-    this.index[pfn] = vpn;
+    this.setIndex(pfn, vpn);
     return pfn;
+  }
+
+  /** page->index = vpn. */
+  setIndex(pfn: number, vpn: number): void {
+    this.indexOffset[pfn] = vpn - MMAP_BASE_VPN;
+  }
+
+  /** page->index. */
+  indexOf(pfn: number): number {
+    return this.indexOffset[pfn]! + MMAP_BASE_VPN;
   }
 
   /** The folio head of a frame. */
@@ -295,7 +321,7 @@ export class PageFrames {
     const n = this.nextSystem;
     return {
       arrays: [this.zone, this.device, this.flags, this.order, this.refcount, this.mapcount, this.pincount,
-        this.contentId, this.contentPage, this.deviceData, this.index].map((a) => a.slice(0, n)),
+        this.contentId, this.contentPage, this.deviceData, this.indexOffset].map((a) => a.slice(0, n)),
       nextSystem: n,
       freeSystem: this.freeSystem.save(),
       freeSystemHuge: this.freeSystemHuge.save(),
@@ -305,7 +331,7 @@ export class PageFrames {
 
   load(s: FramesState): void {
     const targets = [this.zone, this.device, this.flags, this.order, this.refcount, this.mapcount, this.pincount,
-      this.contentId, this.contentPage, this.deviceData, this.index];
+      this.contentId, this.contentPage, this.deviceData, this.indexOffset];
     targets.forEach((a, i) => {
       a.set(s.arrays[i]!);
       a.fill(0, s.nextSystem, Math.max(s.nextSystem, this.nextSystem));
@@ -318,6 +344,6 @@ export class PageFrames {
 
   /** Bytes of the page arrays in use (for the benchmark's bytes-per-page figure). */
   get bytes(): number {
-    return this.nextSystem * (1 + 1 + 1 + 1 + 4 * 6 + 8);
+    return this.nextSystem * (1 + 1 + 1 + 1 + 4 * 7);
   }
 }

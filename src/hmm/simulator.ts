@@ -5,7 +5,8 @@
 
 import { ContentStore, type PatternFn } from './content';
 import {
-  ADDRESS_SPACE_PAGES, EFAULT, EINVAL, MMU_NOTIFY_NAMES, PAGE_SIZE, PTRS_PER_PTE, VM_FAULT_ERROR, WORDS_PER_PAGE,
+  ADDRESS_SPACE_PAGES, EFAULT, EINVAL, MMAP_BASE_VPN, MMU_NOTIFY_NAMES, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_VPN, VM_FAULT_ERROR,
+  WORDS_PER_PAGE,
 } from './constants';
 import { DmirrorDriver, type Dmirror } from './dmirror';
 import { EventLog, type SimEvent, type SimEventBody, type SourceLoc } from './events';
@@ -25,8 +26,6 @@ import { drain, type KernelFrame, type Step } from './step';
 import { Clock, DEFAULT_TIMING, type TimingModel } from './timing';
 import { MemObject } from './vma';
 
-/** First virtual page the deterministic mmap placement uses (0x7f00_0000_0000 >> 12). */
-export const MMAP_BASE_VPN = 0x7f0000000;
 
 export interface DeviceStats {
   faults: number;
@@ -251,7 +250,13 @@ export class Simulator {
     for (;;) {
       cand = Math.ceil(cand / align) * align;
       const clash = taken.find((r) => cand < r.start + r.pages + 1 && cand + pages + 1 > r.start);
-      if (clash === undefined) return cand;
+      if (clash === undefined) {
+        // get_unmapped_area: -ENOMEM when the mapping does not fit below TASK_SIZE.
+        if (cand + pages > TASK_SIZE_VPN) {
+          throw new SimError(`mmap of ${pages} pages: no room below TASK_SIZE (the address space has ${TASK_SIZE_VPN - MMAP_BASE_VPN} pages, 1 TiB, from 0x${(MMAP_BASE_VPN * PAGE_SIZE).toString(16)})`);
+        }
+        return cand;
+      }
       cand = clash.start + clash.pages + 1;
     }
   }
