@@ -94,6 +94,13 @@ describe('simulator: CPU faults', () => {
     const r = run(['a = mmap 2 pages r', 'read a', 'write a[1] = 1']);
     assert.equal(r.error, 't.hmm:3:7: SIGSEGV: write of a[1] (the mapping is not writable)');
   });
+
+  it('places mappings below TASK_SIZE: 1 TiB from 0x7f0000000000, then mmap fails', () => {
+    const { sim } = runOk(['a = mmap 1023 GiB rw', 'write a[0] = 1']);
+    assert.equal(sim.bindings.get('a')!.start, 0x7f0000000);
+    const r = run(['a = mmap 1023 GiB rw', 'b = mmap 2 GiB rw']);
+    assert.match(r.error ?? '', /^t\.hmm:2:1: mmap of 524288 pages: no room below TASK_SIZE/);
+  });
 });
 
 describe('simulator: fork and COW', () => {
