@@ -12,9 +12,9 @@ import * as path from 'node:path';
 import { PAGE_SIZE } from '../hmm/constants';
 import { formatDiagnostic } from '../hmm/lang/ast';
 import { EVENT_FILTERS, type RunResult, ScriptController, type StopInfo } from '../hmm/lang/controller';
-import { eventLine, eventsReport, hex, pageReport, residencyRuns, whyReport } from '../hmm/lang/inspect';
+import { eventLine, eventsReport, hex, pageReport, whyReport } from '../hmm/lang/inspect';
 import { residencyOf } from '../hmm/lang/runner';
-import { renderResidency } from '../hmm/lang/residency';
+import { renderResidency, residencyRuns } from '../hmm/lang/residency';
 import { formatPlacementReport, placementReport } from '../hmm/placementReport';
 import { drain } from '../hmm/step';
 import {

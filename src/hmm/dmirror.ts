@@ -159,17 +159,26 @@ export class Dmirror implements MmuIntervalNotifierOps {
   }
 
   store(vpn: number, pfn: number, tag: Dpt): void {
-    const idx = Math.floor(vpn / PTRS_PER_PTE);
+    this.storeSlot(Math.floor(vpn / PTRS_PER_PTE), vpn % PTRS_PER_PTE, pfn, tag);
+  }
+
+  /** The tag of slot `slot` of dpt page `idx` (small integers: for per-page loops). */
+  tagAtSlot(idx: number, slot: number): Dpt {
+    const p = this.page(idx);
+    return p === undefined ? Dpt.NONE : (p.tag[slot] as Dpt);
+  }
+
+  /** xa_store into slot `slot` of dpt page `idx`. */
+  storeSlot(idx: number, slot: number, pfn: number, tag: Dpt): void {
     let p = this.page(idx);
     if (p === undefined) {
       p = this.pagePool.pop() ?? new DptPage();
       this.pt.set(idx, p);
       this.cachedPage = p;
     }
-    const s = vpn % PTRS_PER_PTE;
-    if (p.tag[s] === Dpt.NONE) p.used++;
-    p.pfn[s] = pfn;
-    p.tag[s] = tag;
+    if (p.tag[slot] === Dpt.NONE) p.used++;
+    p.pfn[slot] = pfn;
+    p.tag[slot] = tag;
     this.markDirty(idx);
   }
 
@@ -417,19 +426,25 @@ export class DmirrorDriver {
 
   /** One `mirror` event per run of equal tags in [start, end): what the device now maps. */
   private emitMappings(m: Dmirror, start: number, end: number): void {
-    let runStart = start;
-    let prev = m.tagAt(start);
-    for (let v = start + 1; v <= end; v++) {
-      const tag = v < end ? m.tagAt(v) : -1;
+    // Walk by offset from start (small integers), not by vpn.
+    const idx0 = Math.floor(start / PTRS_PER_PTE);
+    const s0 = start % PTRS_PER_PTE;
+    const n = end - start;
+    let runStart = 0;
+    let prev = m.tagAtSlot(idx0, s0);
+    for (let j = 1; j <= n; j++) {
+      const s = s0 + j;
+      const tag = j < n ? m.tagAtSlot(idx0 + Math.floor(s / PTRS_PER_PTE), s % PTRS_PER_PTE) : -1;
       if (tag === prev) continue;
       if (prev !== Dpt.NONE) {
         const what = prev === Dpt.WRITE ? 'map-write' : prev === Dpt.ATOMIC ? 'map-atomic' : 'map-read';
-        this.sim.emit(m.mm.name, runStart, v, { kind: 'mirror', device: m.device.name, what }, `dpt:${m.id}:${what}`);
+        this.sim.emit(m.mm.name, start + runStart, start + j, { kind: 'mirror', device: m.device.name, what }, `dpt:${m.id}:${what}`);
       }
-      runStart = v;
+      runStart = j;
       prev = tag as Dpt;
     }
   }
+
 
   // ---- commands ---------------------------------------------------------------------------
 
@@ -584,11 +599,16 @@ export class DmirrorDriver {
 
   /** dmirror_migrate_finalize_and_map: the dpt maps each migrated page, WRITE iff dst WRITE. */
   private finalizeAndMap(m: Dmirror, args: MigrateVma): void {
+    const idx0 = Math.floor(args.start / PTRS_PER_PTE);
+    const s0 = args.start % PTRS_PER_PTE;
     for (let i = 0; i < args.npages; i++) {
       if (!args.migrating(i) || args.dst[i] === NO_PFN) continue;
       const n = (args.dstFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0 ? HPAGE_PMD_NR : 1;
       const tag = (args.dstFlags[i]! & MIGRATE_PFN_WRITE) !== 0 ? Dpt.WRITE : Dpt.READ;
-      for (let k = 0; k < n; k++) this.store(m, args.start + i + k, args.dst[i]! + k, tag);
+      for (let k = 0; k < n; k++) {
+        const s = s0 + i + k;
+        m.storeSlot(idx0 + Math.floor(s / PTRS_PER_PTE), s % PTRS_PER_PTE, args.dst[i]! + k, tag);
+      }
     }
     this.emitMappings(m, args.start, args.end);
   }

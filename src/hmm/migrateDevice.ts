@@ -199,10 +199,9 @@ function collectPmd(sim: Simulator, args: MigrateVma, haddr: number): void {
   args.cpages += HPAGE_PMD_NR;
 }
 
-/** Whether a PMD-mapped entry at `haddr` migrates whole under this migration's flags. */
-function* preparePmd(sim: Simulator, args: MigrateVma, haddr: number): Step<'compound' | 'pte' | 'skip'> {
-  const mm = args.mm;
-  const t = mm.pt.lookup(haddr);
+/** Whether a PMD-mapped entry at `haddr` migrates whole, must be split first, or is skipped. */
+function pmdMode(sim: Simulator, args: MigrateVma, haddr: number): 'compound' | 'pte' | 'skip' | 'split' {
+  const t = args.mm.pt.lookup(haddr);
   if (t === undefined || !t.pmd) return 'pte';
   const head = t.pfn[0]!;
   const kind = t.kind[0] as Pte;
@@ -212,20 +211,19 @@ function* preparePmd(sim: Simulator, args: MigrateVma, haddr: number): Step<'com
   if (why !== undefined) return 'skip';
   if (compoundOk && (isZero || sim.frames.pincount[head] === 0)) return 'compound';
   // Older kernels, or a partial range: split the THP and migrate base pages.
-  yield* splitHugePmd(sim, mm, haddr);
-  return 'pte';
+  return 'split';
 }
 
 /**
  * migrate_vma_collect: walk [start, end) a PMD (one PTE page) at a time, as walk_page_range
  * does. A plain function, not a generator: V8 optimizes its loops while they run.
  */
-function migrateVmaCollect(sim: Simulator, args: MigrateVma, vma: Vma, pmdMode: readonly ('compound' | 'pte' | 'skip')[], pmdModeBase: number): void {
+function migrateVmaCollect(sim: Simulator, args: MigrateVma, vma: Vma, modes: readonly ('compound' | 'pte' | 'skip')[], modesBase: number): void {
   const mm = args.mm;
   for (let h = args.start - (args.start % HPAGE_PMD_NR); h < args.end; h += HPAGE_PMD_NR) {
     const lo = Math.max(h, args.start);
     const hi = Math.min(h + HPAGE_PMD_NR, args.end);
-    const mode = pmdMode[(h - pmdModeBase) / HPAGE_PMD_NR];
+    const mode = modes[(h - modesBase) / HPAGE_PMD_NR];
     if (mode === 'compound') {
       collectPmd(sim, args, h);
       continue;
@@ -260,13 +258,18 @@ export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number>
     sim.pendingMigrations.push(args);
     // THPs that cannot move whole are split before the walk (split_huge_pmd has its own CLEAR).
     const pmdModeBase = args.start - (args.start % HPAGE_PMD_NR);
-    const pmdMode: ('compound' | 'pte' | 'skip')[] = [];
-    for (let h = pmdModeBase; h < args.end; h += HPAGE_PMD_NR) pmdMode.push(yield* preparePmd(sim, args, h));
+    const modes: ('compound' | 'pte' | 'skip')[] = [];
+    for (let h = pmdModeBase; h < args.end; h += HPAGE_PMD_NR) {
+      const mode = pmdMode(sim, args, h);
+      if (mode === 'split') yield* splitHugePmd(sim, mm, h);
+      modes.push(mode === 'split' ? 'pte' : mode);
+    }
     const range = { mm, start: args.start, end: args.end, event: MmuNotifyEvent.MIGRATE, owner: args.pgmapOwner, blockable: true };
     yield* mmuNotifierInvalidate(sim, range, function* () {
-      migrateVmaCollect(sim, args, vma, pmdMode, pmdModeBase);
+      migrateVmaCollect(sim, args, vma, modes, pmdModeBase);
     });
-    yield* migrateVmaUnmap(sim, args);
+    const stillMapped = countCollected(sim, args);
+    if (stillMapped.length > 0) yield* migrateVmaUnmap(sim, args, stillMapped);
     args.phase = 'copy';
     sim.emit(mm.name, args.start, args.end, {
       kind: 'migrate', phase: 'setup', device: args.pgmapOwner.name, direction: args.direction,
@@ -294,9 +297,9 @@ function otherMappers(sim: Simulator, self: Mm, pfn: number, vpn: number, kinds:
  * are unmapped there too via try_to_migrate (MMU_NOTIFY_CLEAR in that mm); pinned pages and
  * file pages stay, with their mappings restored.
  */
-function* migrateVmaUnmap(sim: Simulator, args: MigrateVma): Step<void> {
+function* migrateVmaUnmap(sim: Simulator, args: MigrateVma, stillMapped: readonly number[]): Step<void> {
   const f = sim.frames;
-  for (const i of countCollected(sim, args)) {
+  for (const i of stillMapped) {
     const pfn = args.src[i]!;
     const vpn = args.start + i;
     const others = otherMappers(sim, args.mm, pfn, vpn, [Pte.PRESENT, Pte.DEVICE_PRIVATE]);

@@ -2,7 +2,10 @@
 // A residency map for the terminal: a bar of up to 64 cells over the range and the runs of
 // pages in the same state (`print RANGE`, `hmm-sim --verbose`).
 
+import { PTRS_PER_PTE } from '../constants';
 import type { Mm } from '../mm';
+import { Zone } from '../page';
+import { Pte, PTE_WRITE } from '../pgtable';
 import type { PageState, Simulator } from '../simulator';
 
 const BAR_CELLS = 64;
@@ -32,6 +35,107 @@ function runText(st: PageState): string {
   return parts.join(' ');
 }
 
+export interface ResidencyRun {
+  readonly start: number;
+  end: number;
+  readonly state: PageState;
+}
+
+/** Indices of PTE pages of [start, end) that hold CPU or device entries, in address order. */
+function populatedTables(sim: Simulator, mm: Mm, start: number, end: number): number[] {
+  const first = Math.floor(start / PTRS_PER_PTE);
+  const last = Math.floor((end - 1) / PTRS_PER_PTE);
+  const maps: ReadonlyMap<number, unknown>[] = [mm.pt.tables];
+  for (const m of sim.driver.mirrors) if (m.mm === mm) maps.push(m.pt);
+  const out = new Set<number>();
+  // Probe each index of a short range; walk the populated pages of a long one (64 GiB mapped).
+  const probe = last - first < maps.reduce((n, m) => n + m.size, 0);
+  for (const m of maps) {
+    if (probe) {
+      for (let idx = first; idx <= last; idx++) if (m.has(idx)) out.add(idx);
+    } else {
+      for (const idx of m.keys()) if (idx >= first && idx <= last) out.add(idx);
+    }
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/**
+ * Runs of equal state over [start, end), for the residency views and maps (at most `max`):
+ * equal residency, permissions, sharing, pinning, THP mapping and device page-table entries.
+ * Walks only populated PTE pages, a slot at a time with a numeric key, so untouched address
+ * space costs nothing and a million pages take milliseconds; a PageState is made only where a
+ * run starts.
+ */
+export function residencyRuns(sim: Simulator, mm: Mm, start: number, end: number, max = 4096): ResidencyRun[] {
+  const runs: ResidencyRun[] = [];
+  const mirrors = sim.devices.map((d) => sim.driver.mirrorOf(mm, d));
+  const f = sim.frames;
+  let curKey = -1;
+  let cur: ResidencyRun | undefined;
+  /** Extend the current run to `to`, or start one at `at` (ending at `to`); false when full. */
+  const cover = (at: number, to: number, key: number): boolean => {
+    if (cur !== undefined && key === curKey && cur.end === at) {
+      cur.end = to;
+      return true;
+    }
+    if (runs.length >= max) return false;
+    curKey = key;
+    cur = { start: at, end: to, state: sim.pageState(mm, at) };
+    runs.push(cur);
+    return true;
+  };
+  const EMPTY = 1;
+  let v = start;
+  while (v < end) {
+    const vma = mm.vmas.find(v);
+    if (vma === undefined) {
+      const next = mm.vmas.list.find((x) => x.start > v)?.start ?? end;
+      const stop = Math.min(end, next);
+      if (!cover(v, stop, 0)) return runs;
+      v = stop;
+      continue;
+    }
+    const stop = Math.min(end, vma.end);
+    for (const idx of populatedTables(sim, mm, v, stop)) {
+      const base = idx * PTRS_PER_PTE;
+      if (base > v && !cover(v, base, EMPTY)) return runs;
+      const t = mm.pt.tables.get(idx);
+      // Slots as small integers; the run bounds are computed only where the key changes.
+      const lo = Math.max(v, base) - base;
+      const hi = Math.min(stop, base + PTRS_PER_PTE) - base;
+      let runFrom = lo;
+      let key = -1;
+      for (let s = lo; s < hi; s++) {
+        const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
+        let k: number;
+        if (kind === Pte.NONE) k = EMPTY;
+        else {
+          const pfn = t!.pfn[s]!;
+          const head = f.head(pfn);
+          const zone = f.zone[pfn] as Zone;
+          const code = kind === Pte.DEVICE_EXCLUSIVE ? 5 : zone === Zone.ZERO ? 2 : zone === Zone.SYSTEM ? 3 : 4;
+          k = code | (f.device[pfn]! << 3) | ((t!.bits[s]! & PTE_WRITE) << 7) | ((f.mapcount[t!.pmd ? head : pfn]! > 1 ? 1 : 0) << 8) |
+            ((f.pincount[head]! > 0 ? 1 : 0) << 9) | ((t!.pmd ? 1 : 0) << 10) | (((t!.bits[s]! >> 4) & 0xf) << 11) | (kind << 15);
+        }
+        let bits = 0;
+        for (let i = 0; i < mirrors.length; i++) bits |= (mirrors[i]?.tagAtSlot(idx, s) ?? 0) << (2 * i);
+        k += bits * 4096 * 65536;
+        if (k !== key) {
+          if (s > runFrom && !cover(base + runFrom, base + s, key)) return runs;
+          runFrom = s;
+          key = k;
+        }
+      }
+      if (hi > runFrom && !cover(base + runFrom, base + hi, key)) return runs;
+      v = base + hi;
+    }
+    if (v < stop && !cover(v, stop, EMPTY)) return runs;
+    v = stop;
+  }
+  return runs;
+}
+
 /** Render [start, end) of `mm` named `label`. Runs are capped so a fragmented range stays readable. */
 export function renderResidency(sim: Simulator, mm: Mm, start: number, end: number, label: string, maxRuns = 16): string {
   const n = end - start;
@@ -39,23 +143,24 @@ export function renderResidency(sim: Simulator, mm: Mm, start: number, end: numb
   let bar = '';
   for (let c = 0; c < cells; c++) bar += cell(sim.pageState(mm, start + Math.floor((c * n) / cells)), sim);
   const lines = [`${label} (${n} page${n === 1 ? '' : 's'}, ${mm.name}) |${bar}|`];
-  let runStart = start;
-  let prev = runText(sim.pageState(mm, start));
-  let runs = 0;
-  const flush = (to: number): void => {
-    runs++;
-    if (runs <= maxRuns) lines.push(`  [${runStart - start}..${to - start}) ${prev}`);
-  };
-  for (let v = start + 1; v <= end; v++) {
-    const t = v < end ? runText(sim.pageState(mm, v)) : '';
-    if (v === end || t !== prev) {
-      flush(v);
-      runStart = v;
-      prev = t;
-    }
+  // The walk's runs split finer (device entries): merge neighbours that read the same.
+  const merged: { start: number; end: number; text: string }[] = [];
+  const walked = residencyRuns(sim, mm, start, end, RUNS_WALKED);
+  for (const r of walked) {
+    const text = runText(r.state);
+    const prev = merged[merged.length - 1];
+    if (prev !== undefined && prev.text === text && prev.end === r.start) prev.end = r.end;
+    else merged.push({ start: r.start, end: r.end, text });
   }
-  if (runs > maxRuns) lines.push(`  … ${runs - maxRuns} more runs`);
+  for (const r of merged.slice(0, maxRuns)) lines.push(`  [${r.start - start}..${r.end - start}) ${r.text}`);
+  const covered = walked.length > 0 ? walked[walked.length - 1]!.end : start;
+  if (merged.length > maxRuns || covered < end) {
+    lines.push(`  … ${merged.length - maxRuns}${covered < end ? '+' : ''} more runs`);
+  }
   return lines.join('\n');
 }
+
+/** Runs walked for a printed map: enough to count what a terminal shows without walking forever. */
+const RUNS_WALKED = 4096;
 
 export const RESIDENCY_LEGEND = "legend: ' ' unmapped  . empty  z zero  S/s system rw/ro  P pinned  0-9/a-j device N rw/ro  X exclusive";
