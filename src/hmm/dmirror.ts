@@ -300,24 +300,26 @@ export class DmirrorDriver {
   }
 
   /**
-   * A device page is leaving (slot `slot` of PTE page `idx`, device frame `pfn`): the mirror
-   * that migrated it erases its entry (xa_erase), and so does every other mirror of the device
-   * that maps that frame there. dmirror erases only in its own mirror, but in the model a
-   * mirror may also have mapped the page in place (a forked child); a real driver unmaps them all.
+   * Mirrors of `device` other than `owner`. When a device page leaves, the mirror that migrated
+   * it erases its entry (xa_erase), and so does every other mirror of the device that maps that
+   * frame there: dmirror erases only in its own mirror, but in the model a mirror may also have
+   * mapped the page in place (a forked child); a real driver unmaps them all.
    */
-  dropDeviceMapping(owner: Dmirror | undefined, device: Device, idx: number, slot: number, pfn: number): void {
-    owner?.eraseSlot(idx, slot, NO_PFN);
-    for (const m of this.mirrors) if (m.device === device && m !== owner) m.eraseSlot(idx, slot, pfn);
+  private otherMirrors(device: Device, owner: Dmirror | undefined): Dmirror[] {
+    return this.mirrors.filter((x) => x.device === device && x !== owner);
   }
 
-  /** dropDeviceMapping for the n pages of entry i of a migration (a base page or a THP). */
-  private dropMigratedEntry(owner: Dmirror | undefined, device: Device, args: MigrateVma, i: number, n: number): void {
+  /** Drop the device mappings of the n pages of migration entry i (a base page or a THP). */
+  private dropMigratedEntry(owner: Dmirror | undefined, others: readonly Dmirror[], args: MigrateVma, i: number, n: number): void {
     const idx0 = Math.floor(args.start / PTRS_PER_PTE);
     const s0 = (args.start % PTRS_PER_PTE) + i;
     const src = args.src[i]!;
     for (let k = 0; k < n; k++) {
       const s = s0 + k;
-      this.dropDeviceMapping(owner, device, idx0 + Math.floor(s / PTRS_PER_PTE), s % PTRS_PER_PTE, src + k);
+      const idx = idx0 + Math.floor(s / PTRS_PER_PTE);
+      const slot = s % PTRS_PER_PTE;
+      owner?.eraseSlot(idx, slot, NO_PFN);
+      for (let j = 0; j < others.length; j++) others[j]!.eraseSlot(idx, slot, src + k);
     }
   }
 
@@ -616,6 +618,7 @@ export class DmirrorDriver {
   /** dmirror_devmem_fault_alloc_and_copy / MIGRATE_TO_SYS: system pages for device sources. */
   private allocAndCopyToSystem(m: Dmirror, args: MigrateVma): void {
     const f = this.sim.frames;
+    const others = this.otherMirrors(m.device, m);
     let bytes = 0;
     for (let i = 0; i < args.npages; i++) {
       if (!args.migrating(i)) continue;
@@ -630,7 +633,7 @@ export class DmirrorDriver {
       const dst = f.allocSystem(compound ? 9 : 0, PG_ANON | PG_ANON_EXCLUSIVE);
       const n = compound ? HPAGE_PMD_NR : 1;
       // xa_erase in the calling mirror, and in any other mirror that maps the page.
-      this.dropMigratedEntry(m, m.device, args, i, n);
+      this.dropMigratedEntry(m, others, args, i, n);
       for (let k = 0; k < n; k++) this.copyPage(src + k, dst + k);
       args.dst[i] = dst;
       args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | (compound ? MIGRATE_PFN_COMPOUND : 0);
@@ -777,7 +780,7 @@ export class DmirrorDriver {
       const dst = f.allocSystem(compound ? 9 : 0, PG_ANON | PG_ANON_EXCLUSIVE);
       if (dst < 0) return VM_FAULT_OOM;
       const n = compound ? HPAGE_PMD_NR : 1;
-      this.dropMigratedEntry(m, device, args, i, n);
+      this.dropMigratedEntry(m, this.otherMirrors(device, m), args, i, n);
       for (let k = 0; k < n; k++) this.copyPage(src + k, dst + k);
       args.dst[i] = dst;
       args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | (compound ? MIGRATE_PFN_COMPOUND : 0);

@@ -89,11 +89,15 @@ export function mmuIntervalSetSeq(sub: MmuIntervalNotifier, curSeq: number): voi
 export function* mmuNotifierInvalidate<T>(sim: Simulator, range: MmuNotifierRange, body: () => Step<T>): Step<T> {
   const mm = range.mm;
   mm.activeInvalidateRanges++;
-  const subs = mm.notifiers.filter((s) => s.start < range.end && s.end > range.start);
-  if (subs.length > 0) mm.invalidateSeq |= 1;
+  let hits = 0;
+  for (const sub of mm.notifiers) if (sub.start < range.end && sub.end > range.start) hits++;
+  if (hits > 0) mm.invalidateSeq |= 1;
   const curSeq = mm.invalidateSeq;
-  sim.stats.notifierCalls += subs.length;
-  for (const sub of subs) {
+  sim.stats.notifierCalls += hits;
+  // A notifier's callback cannot add or remove notifiers of this mm, so the list is stable here.
+  for (let i = 0; hits > 0 && i < mm.notifiers.length; i++) {
+    const sub = mm.notifiers[i]!;
+    if (!(sub.start < range.end && sub.end > range.start)) continue;
     const frame = kernelFrame('invalidate', () =>
       `${sub.label} ${MMU_NOTIFY_NAMES[range.event]} ${sim.describeRange(range.start, range.end)}` +
       (range.owner ? ` owner ${range.owner.name}` : ''));

@@ -10,13 +10,11 @@ export interface KernelFrame {
   readonly detail: string;
 }
 
-export interface Phase {
-  readonly frame: KernelFrame;
-  /** Kernel frames on the stack including this one. */
-  readonly depth: number;
-}
-
-export type Step<T> = Generator<Phase, T, void>;
+/**
+ * Kernel work that may pause: it yields each kernel frame it enters, right after pushing it, so
+ * the frame's depth is the kernel stack's length when the consumer sees it.
+ */
+export type Step<T> = Generator<KernelFrame, T, void>;
 
 /**
  * A frame whose detail line is formatted only when someone reads it (a call stack): kernel
@@ -36,7 +34,7 @@ export function kernelFrame(name: string, describe: () => string): KernelFrame {
 export function* enter<T>(stack: KernelFrame[], frame: KernelFrame, body: () => Step<T>): Step<T> {
   stack.push(frame);
   try {
-    yield { frame, depth: stack.length };
+    yield frame;
     return yield* body();
   } finally {
     stack.pop();

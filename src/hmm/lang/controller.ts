@@ -427,10 +427,10 @@ export class ScriptController {
     if (!r.done) {
       this.phase++;
       if (this.pendingStop !== undefined) return this.takePending();
-      const depth = r.value.depth;
-      if (mode.kind === 'in') return { kind: 'stopped', stop: { reason: 'step', description: `Entered ${r.value.frame.name}` } };
-      if (mode.kind === 'over' && mode.kdepth > 0 && depth <= mode.kdepth) return { kind: 'stopped', stop: { reason: 'step', description: `Entered ${r.value.frame.name}` } };
-      if (mode.kind === 'out' && mode.kdepth > 1 && depth < mode.kdepth) return { kind: 'stopped', stop: { reason: 'step', description: `Entered ${r.value.frame.name}` } };
+      const depth = this.sim.kstack.length;
+      if (mode.kind === 'in') return { kind: 'stopped', stop: { reason: 'step', description: `Entered ${r.value.name}` } };
+      if (mode.kind === 'over' && mode.kdepth > 0 && depth <= mode.kdepth) return { kind: 'stopped', stop: { reason: 'step', description: `Entered ${r.value.name}` } };
+      if (mode.kind === 'out' && mode.kdepth > 1 && depth < mode.kdepth) return { kind: 'stopped', stop: { reason: 'step', description: `Entered ${r.value.name}` } };
       return undefined;
     }
     this.current = undefined;
