@@ -20,14 +20,20 @@ export type Step<T> = Generator<KernelFrame, T, void>;
  * A frame whose detail line is formatted only when someone reads it (a call stack): kernel
  * work enters thousands of frames per statement, and most are never shown.
  */
+class LazyKernelFrame implements KernelFrame {
+  private text: string | undefined;
+  constructor(
+    readonly name: string,
+    private readonly describe: () => string,
+  ) {}
+
+  get detail(): string {
+    return (this.text ??= this.describe());
+  }
+}
+
 export function kernelFrame(name: string, describe: () => string): KernelFrame {
-  let detail: string | undefined;
-  return {
-    name,
-    get detail(): string {
-      return (detail ??= describe());
-    },
-  };
+  return new LazyKernelFrame(name, describe);
 }
 
 /** Run `body` as the kernel frame `frame`: push it, yield once, run, pop. */

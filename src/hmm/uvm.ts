@@ -121,38 +121,62 @@ export const THRASH_THROTTLE_NS = 100_000;
 export type ThrashVerdict = 'none' | 'throttle' | 'pin';
 
 export class ThrashingDetector {
-  /** Per (process, page): recent migration times; and the pages already throttled / pinned. */
+  /**
+   * Per (process, page): the times of its recent migrations, oldest first, at most
+   * THRASH_COUNT of them; entries whose newest time left the window are swept now and then,
+   * so a stream of a million one-off migrations does not keep a million histories.
+   */
   private readonly history = new Map<number, number[]>();
+  private sweepAt = 1024;
   readonly throttled = new Set<number>();
   readonly pinned = new Set<number>();
 
-  /** One number per (process, page): virtual page numbers stay below 2^40. */
+  /** One number per (process, page): virtual pages stay below TASK_SIZE (2^35). */
   key(mmId: number, vpn: number): number {
     return mmId * 2 ** 40 + vpn;
   }
 
   /**
-   * Record a device-side migration only for a page that already bounced (has history): a
-   * first-touch stream of a million pages then costs nothing here.
+   * Record a device-side migration only for a page that bounced recently (a migration within
+   * the window) or was throttled: a first-touch stream of a million pages then costs nothing.
    */
   recordIfBouncing(mmId: number, vpn: number, now: number): ThrashVerdict {
-    return this.history.has(this.key(mmId, vpn)) ? this.record(mmId, vpn, now) : 'none';
+    const k = this.key(mmId, vpn);
+    const h = this.history.get(k);
+    const recent = h !== undefined && h.length > 0 && now - h[h.length - 1]! <= THRASH_WINDOW_NS;
+    return recent || this.throttled.has(k) ? this.record(mmId, vpn, now) : 'none';
   }
 
   /** Record a migration of the page at `now`; says whether it thrashes. */
   record(mmId: number, vpn: number, now: number): ThrashVerdict {
     const k = this.key(mmId, vpn);
-    const h = (this.history.get(k) ?? []).filter((t) => now - t <= THRASH_WINDOW_NS);
+    let h = this.history.get(k);
+    if (h === undefined) {
+      if (this.history.size >= this.sweepAt) this.sweep(now);
+      h = [];
+      this.history.set(k, h);
+    }
+    // Drop times that left the window (in place: no array per migration).
+    let keep = 0;
+    for (let i = 0; i < h.length; i++) if (now - h[i]! <= THRASH_WINDOW_NS) h[keep++] = h[i]!;
+    h.length = keep;
     h.push(now);
-    this.history.set(k, h);
     if (h.length < THRASH_COUNT || this.pinned.has(k)) return 'none';
     if (this.throttled.has(k)) {
       this.pinned.add(k);
       return 'pin';
     }
     this.throttled.add(k);
-    this.history.set(k, []);
+    h.length = 0;
     return 'throttle';
+  }
+
+  /** Forget histories whose newest migration left the window; sweep again at twice the size left. */
+  private sweep(now: number): void {
+    for (const [k, h] of this.history) {
+      if (h.length === 0 || now - h[h.length - 1]! > THRASH_WINDOW_NS) this.history.delete(k);
+    }
+    this.sweepAt = Math.max(1024, 2 * this.history.size);
   }
 
   isPinned(mmId: number, vpn: number): boolean {
@@ -166,6 +190,7 @@ export class ThrashingDetector {
   load(s: { history: [number, number[]][]; throttled: number[]; pinned: number[] }): void {
     this.history.clear();
     for (const [k, v] of s.history) this.history.set(k, v.slice());
+    this.sweepAt = Math.max(1024, 2 * this.history.size);
     this.throttled.clear();
     for (const k of s.throttled) this.throttled.add(k);
     this.pinned.clear();
