@@ -27,7 +27,7 @@ import {
 import { NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_TAIL, Zone, ZERO_PFN } from './page';
 import { makeDeviceExclusive } from './rmap';
 import type { Simulator } from './simulator';
-import { enter, kernelFrame, type Step } from './step';
+import { kernelFrame, pushFrame, type Step } from './step';
 import { copyTimeNs, LINK_PRESETS, DEFAULT_LINK } from './timing';
 import { VM_READ } from './vma';
 
@@ -393,7 +393,13 @@ export class DmirrorDriver {
   private *fault(m: Dmirror, start: number, end: number, write: boolean): Step<number> {
     this.sim.deviceStats(m.device).faults++;
     this.sim.clock.advance(this.sim.timing.faultBatchNs + this.sim.timing.faultPerPageNs * (end - start));
-    const rc = yield* enter(this.sim.kstack, kernelFrame('dmirror_fault', () => `${m.label} ${this.sim.describeRange(start, end)}${write ? ' write' : ''}`), () => this.faultChunks(m, start, end, write));
+    let rc: number;
+    yield pushFrame(this.sim.kstack, kernelFrame('dmirror_fault', () => `${m.label} ${this.sim.describeRange(start, end)}${write ? ' write' : ''}`));
+    try {
+      rc = yield* this.faultChunks(m, start, end, write);
+    } finally {
+      this.sim.kstack.pop();
+    }
     this.sim.emit(m.mm.name, start, end, { kind: 'deviceFault', device: m.device.name, write, rc, retries: 0 });
     return rc;
   }

@@ -21,7 +21,7 @@ export function* forkMm(sim: Simulator, parent: Mm, child: Mm): Step<void> {
       if (!vma.anonVma || vma.isShared) continue;
       if (vma.isCow) {
         const range = { mm: parent, start: vma.start, end: vma.end, event: MmuNotifyEvent.PROTECTION_PAGE, owner: null, blockable: true };
-        yield* mmuNotifierInvalidate(sim, range, function* () {
+        yield* mmuNotifierInvalidate(sim, range, () => {
           copyPageRange(sim, parent, child, vma);
         });
       } else {

@@ -12,7 +12,7 @@ import { type MmuIntervalNotifier, mmuIntervalCheckRetry } from './mmuNotifier';
 import { Zone } from './page';
 import { Pte, PTE_WRITE } from './pgtable';
 import type { Simulator } from './simulator';
-import { enter, kernelFrame, type Step } from './step';
+import { kernelFrame, pushFrame, type Step } from './step';
 import { VM_READ, VM_WRITE } from './vma';
 
 /** struct hmm_range. `flags` holds the request bits on input and the HMM_PFN_* bits on output. */
@@ -160,7 +160,8 @@ function* walk(sim: Simulator, range: HmmRange, last: number): Step<WalkResult> 
 /** hmm_range_fault(range): 0 or -EFAULT / -EPERM / -EBUSY. */
 export function* hmmRangeFault(sim: Simulator, range: HmmRange): Step<number> {
   const frame = kernelFrame('hmm_range_fault', () => `${range.notifier.label} ${sim.describeRange(range.start, range.end)}`);
-  return yield* enter(sim.kstack, frame, function* () {
+  yield pushFrame(sim.kstack, frame);
+  try {
     let last = range.start;
     for (;;) {
       if (mmuIntervalCheckRetry(range.notifier, range.notifierSeq)) return -EBUSY;
@@ -168,5 +169,7 @@ export function* hmmRangeFault(sim: Simulator, range: HmmRange): Step<number> {
       if (r.rc !== -EBUSY) return r.rc;
       last = r.last;
     }
-  });
+  } finally {
+    sim.kstack.pop();
+  }
 }

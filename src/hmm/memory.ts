@@ -11,7 +11,7 @@ import { mmuNotifierInvalidate } from './mmuNotifier';
 import { HUGE_ZERO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, ZERO_PFN, Zone } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE, type PteTable } from './pgtable';
 import type { Simulator } from './simulator';
-import { enter, kernelFrame, type Step } from './step';
+import { kernelFrame, pushFrame, type Step } from './step';
 import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma';
 
 export interface FaultFlags {
@@ -72,7 +72,7 @@ export function* splitHugePmd(sim: Simulator, mm: Mm, vpn: number): Step<void> {
   if (t === undefined || !t.pmd) return;
   const haddr = vpn - slot(vpn);
   const range = { mm, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
-  yield* mmuNotifierInvalidate(sim, range, function* () {
+  yield* mmuNotifierInvalidate(sim, range, () => {
     const head = t.pfn[0]!;
     t.pmd = false;
     mm.pt.markDirty(haddr);
@@ -183,7 +183,7 @@ function* wpPageCopy(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number
   const old = t.pfn[i]!;
   const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
   const found = sim.frames.zone[old] === Zone.ZERO ? 'zero-page' : (sim.frames.flags[old]! & PG_FILE) ? 'file-page' : 'shared-anon-page';
-  yield* mmuNotifierInvalidate(sim, range, function* () {
+  yield* mmuNotifierInvalidate(sim, range, () => {
     vma.anonVma = true;
     const pfn = sim.frames.allocAnonPage(vpn, old);
     mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
@@ -229,7 +229,7 @@ function* doHugePmdWpPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<n
   if (f.zone[head] === Zone.ZERO) {
     // do_huge_zero_wp_pmd: a new THP replaces the huge zero page.
     const range = { mm, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
-    yield* mmuNotifierInvalidate(sim, range, function* () {
+    yield* mmuNotifierInvalidate(sim, range, () => {
       const pfn = f.allocSystem(9, PG_ANON | PG_ANON_EXCLUSIVE);
       f.mapcount[pfn] = 1;
       for (let k = 0; k < PTRS_PER_PTE; k++) mm.pt.set(haddr + k, Pte.PRESENT, pfn + k, PTE_WRITE | PTE_DIRTY);
@@ -252,7 +252,7 @@ function* doHugePmdWpPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<n
  */
 export function* removeDeviceExclusiveEntry(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: boolean): Step<void> {
   const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
-  yield* mmuNotifierInvalidate(sim, range, function* () {
+  yield* mmuNotifierInvalidate(sim, range, () => {
     const t = mm.pt.lookup(vpn)!;
     const i = slot(vpn);
     const writable = (vma.flags & VM_WRITE) !== 0;
@@ -294,7 +294,13 @@ export function* handleMmFault(sim: Simulator, mm: Mm, vpn: number, flags: Fault
       // A page bouncing between CPU and device is what thrashing detection looks for.
       const verdict = sim.gpu.thrashing.record(mm.id, vpn, sim.clock.now);
       if (verdict !== 'none') sim.emit(mm.name, vpn, vpn + 1, { kind: 'thrashing', verdict, device: dev.name }, mm.key(`thrash-${verdict}`));
-      const ret = yield* enter(sim.kstack, kernelFrame('migrate_to_ram', () => `${dev.name} ${sim.describeRange(vpn, vpn + 1)}`), () => dev.ops!.migrateToRam(sim, vmf));
+      let ret: number;
+      yield pushFrame(sim.kstack, kernelFrame('migrate_to_ram', () => `${dev.name} ${sim.describeRange(vpn, vpn + 1)}`));
+      try {
+        ret = yield* dev.ops!.migrateToRam(sim, vmf);
+      } finally {
+        sim.kstack.pop();
+      }
       if (ret !== VM_FAULT_OK) return ret;
       continue;
     }
@@ -314,7 +320,7 @@ export function* handleMmFault(sim: Simulator, mm: Mm, vpn: number, flags: Fault
 export function* zapPageRange(sim: Simulator, mm: Mm, start: number, end: number, event: MmuNotifyEvent): Step<void> {
   yield* splitPmdsAtEdges(sim, mm, start, end);
   const range = { mm, start, end, event, owner: null, blockable: true };
-  yield* mmuNotifierInvalidate(sim, range, function* () {
+  yield* mmuNotifierInvalidate(sim, range, () => {
     let zapped = 0;
     for (const [idx, t] of [...mm.pt.tables]) {
       const base = idx * PTRS_PER_PTE;

@@ -15,7 +15,7 @@ import { mmuNotifierInvalidate } from './mmuNotifier';
 import { NO_PFN, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_TAIL, Zone } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE, type PteTable } from './pgtable';
 import type { Simulator } from './simulator';
-import { enter, kernelFrame, type Step } from './step';
+import { enter, kernelFrame, pushFrame, type Step } from './step';
 import { VM_WRITE, type Vma } from './vma';
 
 /** Reusable backing stores for MigrateVma arrays (chunks are at most 512 pages). */
@@ -249,7 +249,8 @@ function migrateVmaCollect(sim: Simulator, args: MigrateVma, vma: Vma, modes: re
 /** migrate_vma_setup: validate, collect (bracketed by MMU_NOTIFY_MIGRATE) and unmap. */
 export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number> {
   const frame = kernelFrame('migrate_vma_setup', () => `${sim.describeRange(args.start, args.end)} ${args.direction} ${args.pgmapOwner.name}`);
-  return yield* enter(sim.kstack, frame, function* () {
+  yield pushFrame(sim.kstack, frame);
+  try {
     const mm = args.mm;
     const vma = mm.vmas.find(args.start);
     if (vma === undefined || args.npages <= 0 || args.end > vma.end) return -EINVAL;
@@ -265,7 +266,7 @@ export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number>
       modes.push(mode === 'split' ? 'pte' : mode);
     }
     const range = { mm, start: args.start, end: args.end, event: MmuNotifyEvent.MIGRATE, owner: args.pgmapOwner, blockable: true };
-    yield* mmuNotifierInvalidate(sim, range, function* () {
+    yield* mmuNotifierInvalidate(sim, range, () => {
       migrateVmaCollect(sim, args, vma, modes, pmdModeBase);
     });
     const stillMapped = countCollected(sim, args);
@@ -276,7 +277,9 @@ export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number>
       collected: args.cpages, migrated: 0, skipped: args.skippedRuns(), cause: args.cause,
     }, `mig-setup:${args.cause}:${mm.id}:${args.pgmapOwner.index}`);
     return 0;
-  });
+  } finally {
+    sim.kstack.pop();
+  }
 }
 
 /** Other processes that map `pfn` at `vpn` (rmap: fork keeps addresses, so page->index finds them). */
@@ -305,7 +308,7 @@ function* migrateVmaUnmap(sim: Simulator, args: MigrateVma, stillMapped: readonl
     const others = otherMappers(sim, args.mm, pfn, vpn, [Pte.PRESENT, Pte.DEVICE_PRIVATE]);
     for (const other of others) {
       const range = { mm: other, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
-      yield* mmuNotifierInvalidate(sim, range, function* () {
+      yield* mmuNotifierInvalidate(sim, range, () => {
         const t = other.pt.lookup(vpn)!;
         const w = t.bits[vpn % PTRS_PER_PTE]! & PTE_WRITE;
         other.pt.set(vpn, Pte.MIGRATION, pfn, w);
@@ -400,11 +403,12 @@ function insertHoles(sim: Simulator, args: MigrateVma, firstHole: number): void 
 export function* migrateVmaPages(sim: Simulator, args: MigrateVma): Step<void> {
   const frame = kernelFrame('migrate_vma_pages', () => sim.describeRange(args.start, args.end));
   args.phase = 'pages';
-  yield* enter(sim.kstack, frame, function* () {
+  yield pushFrame(sim.kstack, frame);
+  try {
     const firstHole = migrateVmaCheckDestinations(sim, args);
     if (firstHole >= 0) {
       const range = { mm: args.mm, start: args.start + firstHole, end: args.end, event: MmuNotifyEvent.MIGRATE, owner: args.pgmapOwner, blockable: true };
-      yield* mmuNotifierInvalidate(sim, range, function* () {
+      yield* mmuNotifierInvalidate(sim, range, () => {
         insertHoles(sim, args, firstHole);
       });
     }
@@ -412,7 +416,9 @@ export function* migrateVmaPages(sim: Simulator, args: MigrateVma): Step<void> {
       kind: 'migrate', phase: 'pages', device: args.pgmapOwner.name, direction: args.direction,
       collected: args.cpages, migrated: countMigrating(args), skipped: args.skippedRuns(), cause: args.cause,
     }, `mig-pages:${args.cause}:${args.mm.id}:${args.pgmapOwner.index}`);
-  });
+  } finally {
+    sim.kstack.pop();
+  }
 }
 
 function countMigrating(args: MigrateVma): number {
@@ -454,9 +460,12 @@ function removeMigrationPtes(sim: Simulator, mm: Mm, vpn: number, n: number, old
 export function* migrateVmaFinalize(sim: Simulator, args: MigrateVma): Step<void> {
   const frame = kernelFrame('migrate_vma_finalize', () => sim.describeRange(args.start, args.end));
   args.phase = 'finalize';
-  yield* enter(sim.kstack, frame, function* () {
+  yield pushFrame(sim.kstack, frame);
+  try {
     finalizeEntries(sim, args);
-  });
+  } finally {
+    sim.kstack.pop();
+  }
   const i = sim.pendingMigrations.indexOf(args);
   if (i >= 0) sim.pendingMigrations.splice(i, 1);
 }
@@ -609,7 +618,7 @@ export function* migrateDeviceRange(sim: Simulator, device: Device, pfns: readon
       let first = true;
       for (const mm of mappers) {
         const range = { mm, start: vpn, end: vpn + n, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
-        yield* mmuNotifierInvalidate(sim, range, function* () {
+        yield* mmuNotifierInvalidate(sim, range, () => {
           const t = mm.pt.lookup(vpn)!;
           const w = t.bits[vpn % PTRS_PER_PTE]! & PTE_WRITE;
           const pmd = t.pmd;

@@ -60,7 +60,7 @@ export function* doMprotect(sim: Simulator, mm: Mm, start: number, end: number, 
       const first = mm.pt.firstPopulated(s, pudEnd);
       if (first !== undefined) {
         const range = { mm, start: first, end: pudEnd, event: MmuNotifyEvent.PROTECTION_VMA, owner: null, blockable: true };
-        yield* mmuNotifierInvalidate(sim, range, function* () {
+        yield* mmuNotifierInvalidate(sim, range, () => {
           changeProtection(sim, mm, first, pudEnd, writable);
         });
       }
@@ -133,7 +133,7 @@ export function* doMadvise(sim: Simulator, mm: Mm, start: number, end: number, a
 function* madviseFree(sim: Simulator, mm: Mm, start: number, end: number): Step<void> {
   yield* splitPmdsAtEdges(sim, mm, start, end);
   const range = { mm, start, end, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
-  yield* mmuNotifierInvalidate(sim, range, function* () {
+  yield* mmuNotifierInvalidate(sim, range, () => {
     for (let v = start; v < end; v += PTRS_PER_PTE) mm.pt.markDirty(v);
   });
 }
@@ -157,7 +157,7 @@ function* madviseCollapse(sim: Simulator, mm: Mm, start: number, end: number): S
     }
     if (!ok) continue;
     const range = { mm, start: h, end: h + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
-    yield* mmuNotifierInvalidate(sim, range, function* () {
+    yield* mmuNotifierInvalidate(sim, range, () => {
       const thp = f.allocSystem(9, PG_ANON | PG_ANON_EXCLUSIVE);
       const writable = (vma.flags & VM_WRITE) !== 0;
       for (let k = 0; k < PTRS_PER_PTE; k++) {
@@ -184,7 +184,7 @@ function* madviseCollapse(sim: Simulator, mm: Mm, start: number, end: number): S
 export function* exitMmap(sim: Simulator, mm: Mm): Step<void> {
   yield* enter(sim.kstack, { name: 'exit_mmap', detail: mm.name }, function* () {
     const range = { mm, start: 0, end: ADDRESS_SPACE_PAGES, event: MmuNotifyEvent.RELEASE, owner: null, blockable: true };
-    yield* mmuNotifierInvalidate(sim, range, function* () {});
+    yield* mmuNotifierInvalidate(sim, range, () => {});
     for (const v of [...mm.vmas.list]) {
       yield* zapPageRange(sim, mm, v.start, v.end, MmuNotifyEvent.UNMAP);
       mm.vmas.remove(v.start, v.end);

@@ -6,7 +6,7 @@ import { EINVAL, EOVERFLOW, MMU_NOTIFY_NAMES, MmuNotifyEvent } from './constants
 import type { Device } from './memremap';
 import type { Mm } from './mm';
 import type { Simulator } from './simulator';
-import { enter, kernelFrame, type Step } from './step';
+import { kernelFrame, pushFrame, type Step } from './step';
 
 /** struct mmu_notifier_range; start/end are virtual page numbers, end exclusive. */
 export interface MmuNotifierRange {
@@ -83,31 +83,57 @@ export function mmuIntervalSetSeq(sub: MmuIntervalNotifier, curSeq: number): voi
 }
 
 /**
- * mmu_notifier_invalidate_range_start + _end around `body`: every interval notifier that
- * intersects the range is called once with the (odd) current sequence.
+ * mmu_notifier_invalidate_range_start: every interval notifier that intersects the range is
+ * called once with the (odd) current sequence. Each callback is a kernel frame of its own.
  */
-export function* mmuNotifierInvalidate<T>(sim: Simulator, range: MmuNotifierRange, body: () => Step<T>): Step<T> {
+function* invalidateRangeStart(sim: Simulator, range: MmuNotifierRange): Step<void> {
   const mm = range.mm;
   mm.activeInvalidateRanges++;
   let hits = 0;
-  for (const sub of mm.notifiers) if (sub.start < range.end && sub.end > range.start) hits++;
+  for (let i = 0; i < mm.notifiers.length; i++) if (intersects(mm.notifiers[i]!, range)) hits++;
   if (hits > 0) mm.invalidateSeq |= 1;
   const curSeq = mm.invalidateSeq;
   sim.stats.notifierCalls += hits;
   // A notifier's callback cannot add or remove notifiers of this mm, so the list is stable here.
   for (let i = 0; hits > 0 && i < mm.notifiers.length; i++) {
     const sub = mm.notifiers[i]!;
-    if (!(sub.start < range.end && sub.end > range.start)) continue;
+    if (!intersects(sub, range)) continue;
     const frame = kernelFrame('invalidate', () =>
       `${sub.label} ${MMU_NOTIFY_NAMES[range.event]} ${sim.describeRange(range.start, range.end)}` +
       (range.owner ? ` owner ${range.owner.name}` : ''));
     sim.clock.advance(sim.timing.notifierCallbackNs);
-    yield* enter(sim.kstack, frame, () => sub.ops.invalidate(sub, range, curSeq));
+    yield pushFrame(sim.kstack, frame);
+    try {
+      yield* sub.ops.invalidate(sub, range, curSeq);
+    } finally {
+      sim.kstack.pop();
+    }
   }
+}
+
+function intersects(sub: MmuIntervalNotifier, range: MmuNotifierRange): boolean {
+  return sub.start < range.end && sub.end > range.start;
+}
+
+/** mmu_notifier_invalidate_range_end. */
+function invalidateRangeEnd(range: MmuNotifierRange): void {
+  const mm = range.mm;
+  mm.activeInvalidateRanges--;
+  if (mm.activeInvalidateRanges === 0 && (mm.invalidateSeq & 1) === 1) mm.invalidateSeq++;
+}
+
+/** A body that returns a generator would never run: the type rules it out. */
+type NotAStep<T> = T extends Generator<unknown, unknown, unknown> ? never : T;
+
+/**
+ * invalidate_range_start, `body`, invalidate_range_end. The body is the page-table update
+ * under the notifier and runs without pausing, so it is a plain function, not a generator.
+ */
+export function* mmuNotifierInvalidate<T>(sim: Simulator, range: MmuNotifierRange, body: () => NotAStep<T>): Step<T> {
+  yield* invalidateRangeStart(sim, range);
   try {
-    return yield* body();
+    return body();
   } finally {
-    mm.activeInvalidateRanges--;
-    if (mm.activeInvalidateRanges === 0 && (mm.invalidateSeq & 1) === 1) mm.invalidateSeq++;
+    invalidateRangeEnd(range);
   }
 }

@@ -27,7 +27,7 @@ export function* makeDeviceExclusive(sim: Simulator, mm: Mm, vpn: number, owner:
       if ((flags & PG_ANON) === 0 || (flags & PG_FILE) !== 0) return -EOPNOTSUPP;
       let done = false;
       const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.EXCLUSIVE, owner, blockable: true };
-      yield* mmuNotifierInvalidate(sim, range, function* () {
+      yield* mmuNotifierInvalidate(sim, range, () => {
         const t = mm.pt.lookup(vpn);
         const s = vpn % PTRS_PER_PTE;
         // Re-check that the same page is still mapped writable; else retry.

@@ -36,6 +36,16 @@ export function kernelFrame(name: string, describe: () => string): KernelFrame {
   return new LazyKernelFrame(name, describe);
 }
 
+/**
+ * Push `frame` and return it, for a kernel function that is a frame of its own:
+ * `yield pushFrame(sim.kstack, frame); try { … } finally { sim.kstack.pop(); }`
+ * (one generator per frame; `enter` costs a second one and a closure).
+ */
+export function pushFrame(stack: KernelFrame[], frame: KernelFrame): KernelFrame {
+  stack.push(frame);
+  return frame;
+}
+
 /** Run `body` as the kernel frame `frame`: push it, yield once, run, pop. */
 export function* enter<T>(stack: KernelFrame[], frame: KernelFrame, body: () => Step<T>): Step<T> {
   stack.push(frame);
