@@ -9,12 +9,13 @@ import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_ANON_EXCLUSIVE, Zone } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE, type PteTable } from './pgtable';
 import type { Simulator } from './simulator';
-import { enter, type Step } from './step';
+import { pushFrame, type Step } from './step';
 import type { Vma } from './vma';
 
 /** fork(): a child mm with copies of the VMAs and, where needed, of the page tables. */
 export function* forkMm(sim: Simulator, parent: Mm, child: Mm): Step<void> {
-  yield* enter(sim.kstack, { name: 'fork', detail: `${parent.name} → ${child.name}` }, function* () {
+  yield pushFrame(sim.kstack, { name: 'fork', detail: `${parent.name} → ${child.name}` });
+  try {
     child.vmas = parent.vmas.clone();
     for (const vma of parent.vmas.list) {
       // vma_needs_copy: only VMAs with anonymous pages; shared ones refault in the child.
@@ -29,7 +30,9 @@ export function* forkMm(sim: Simulator, parent: Mm, child: Mm): Step<void> {
       }
     }
     sim.emit(parent.name, 0, 0, { kind: 'process', what: 'fork', child: child.name });
-  });
+  } finally {
+    sim.kstack.pop();
+  }
 }
 
 function copyPageRange(sim: Simulator, parent: Mm, child: Mm, vma: Vma): void {

@@ -20,7 +20,7 @@ import type { Mm } from './mm';
 import { Zone } from './page';
 import { Pte } from './pgtable';
 import type { Simulator } from './simulator';
-import { enter, kernelFrame, type Step } from './step';
+import { kernelFrame, pushFrame, type Step } from './step';
 import { copyTimeNs, DEFAULT_LINK, LINK_PRESETS } from './timing';
 import { AdviceMap, blockOf, decideFault, prefetchExpansion, ThrashingDetector, THRASH_THROTTLE_NS } from './uvm';
 
@@ -234,14 +234,17 @@ export class GpuEngine {
 
   /** Run until `done()` holds; the CPU then waits until the latest completion. */
   *waitFor(done: () => boolean, what: string): Step<void> {
-    yield* enter(this.sim.kstack, { name: 'wait', detail: what }, function* (this: GpuEngine) {
+    yield pushFrame(this.sim.kstack, { name: 'wait', detail: what });
+    try {
       while (!done()) {
         const a = this.nextActor();
         if (a === undefined || !Number.isFinite(a.time)) break;
         yield* this.act(a);
         this.sim.clock.now = Math.max(this.sim.clock.now, a.time);
       }
-    }.bind(this));
+    } finally {
+      this.sim.kstack.pop();
+    }
   }
 
   *waitJob(job: GpuJob): Step<void> {
@@ -293,7 +296,8 @@ export class GpuEngine {
     const sim = this.sim;
     sim.loc = c.pos === undefined ? sim.loc : { file: sim.loc?.file ?? '', line: c.pos.line, col: c.pos.col };
     const frame = kernelFrame('prefetch', () => `${sim.describeRange(c.start, c.end)} to ${c.toDevice ? c.device.name : 'system'}`);
-    yield* enter(sim.kstack, frame, function* (this: GpuEngine) {
+    yield pushFrame(sim.kstack, frame);
+    try {
       const m = sim.mirror(c.mm, c.device);
       if (c.toDevice) {
         yield* this.makeRoom(c.device, c.end - c.start);
@@ -302,7 +306,9 @@ export class GpuEngine {
       } else {
         yield* sim.driver.migrateRange(m, c.start, c.end, false, 'prefetch');
       }
-    }.bind(this));
+    } finally {
+      sim.kstack.pop();
+    }
     c.applied = true;
     const line = this.lineCost(c.pos?.line ?? 0);
     line.copyNs += c.endTime - c.startTime;
@@ -420,7 +426,8 @@ export class GpuEngine {
       kind: 'deviceFault', device: dev.name, write, rc: 0, retries: 0,
     });
     const frame = kernelFrame('service_fault_batch', () => `${dev.name} ${batch.length} page(s) ${sim.describeRange(batch[0]!, batch[batch.length - 1]! + 1)}`);
-    yield* enter(sim.kstack, frame, function* (this: GpuEngine) {
+    yield pushFrame(sim.kstack, frame);
+    try {
       const advice = this.adviceOf(job.mm);
       const migrate: number[] = [];
       for (const v of batch) {
@@ -457,7 +464,9 @@ export class GpuEngine {
         if (verdict !== 'none') sim.emit(job.mm.name, v, v + 1, { kind: 'thrashing', verdict, device: dev.name }, `thrash:${verdict}`);
       }
       if (throttle) sim.clock.advance(THRASH_THROTTLE_NS);
-    }.bind(this));
+    } finally {
+      sim.kstack.pop();
+    }
     const ns = sim.clock.now - startNs;
     job.stats.faultNs += ns;
     line.faultNs += ns;

@@ -15,7 +15,7 @@ import { mmuNotifierInvalidate } from './mmuNotifier';
 import { NO_PFN, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_TAIL, Zone } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE, type PteTable } from './pgtable';
 import type { Simulator } from './simulator';
-import { enter, kernelFrame, pushFrame, type Step } from './step';
+import { kernelFrame, pushFrame, type Step } from './step';
 import { VM_WRITE, type Vma } from './vma';
 
 /** Reusable backing stores for MigrateVma arrays (chunks are at most 512 pages). */
@@ -598,7 +598,8 @@ export function migrateVmaSplitCompound(sim: Simulator, args: MigrateVma, i: num
  */
 export function* migrateDeviceRange(sim: Simulator, device: Device, pfns: readonly number[], cause: string): Step<number> {
   const frame = { name: 'migrate_device_range', detail: `${device.name} ${pfns.length} pages (${cause})` };
-  return yield* enter(sim.kstack, frame, function* () {
+  yield pushFrame(sim.kstack, frame);
+  try {
     const f = sim.frames;
     let evicted = 0;
     for (const pfn of pfns) {
@@ -642,5 +643,7 @@ export function* migrateDeviceRange(sim: Simulator, device: Device, pfns: readon
       }, `evict:${device.index}:${cause}`);
     }
     return evicted;
-  });
+  } finally {
+    sim.kstack.pop();
+  }
 }

@@ -9,7 +9,7 @@ import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_ANON_EXCLUSIVE, Zone } from './page';
 import { Pte, PTE_WRITE } from './pgtable';
 import type { Simulator } from './simulator';
-import { enter, type Step } from './step';
+import { pushFrame, type Step } from './step';
 import { MemObject, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE, Vma } from './vma';
 
 export type ProtName = 'none' | 'r' | 'rw';
@@ -31,12 +31,15 @@ export function doMmap(mm: Mm, start: number, pages: number, prot: ProtName, opt
 /** munmap: MMU_NOTIFY_UNMAP over the range, zap, drop the VMAs and their page tables. */
 export function* doMunmap(sim: Simulator, mm: Mm, start: number, end: number): Step<number> {
   if (end <= start) return -EINVAL;
-  return yield* enter(sim.kstack, { name: 'munmap', detail: sim.describeRange(start, end) }, function* () {
+  yield pushFrame(sim.kstack, { name: 'munmap', detail: sim.describeRange(start, end) });
+  try {
     yield* zapPageRange(sim, mm, start, end, MmuNotifyEvent.UNMAP);
     mm.vmas.remove(start, end);
     freePgtables(mm, start, end);
     return 0;
-  });
+  } finally {
+    sim.kstack.pop();
+  }
 }
 
 /**
@@ -48,7 +51,8 @@ export function* doMprotect(sim: Simulator, mm: Mm, start: number, end: number, 
   const vmas = mm.vmas.intersecting(start, end);
   if (vmas.length === 0 || vmas[0]!.start > start || vmas[vmas.length - 1]!.end < end) return -ENOMEM;
   for (let i = 1; i < vmas.length; i++) if (vmas[i]!.start !== vmas[i - 1]!.end) return -ENOMEM;
-  return yield* enter(sim.kstack, { name: 'mprotect', detail: `${sim.describeRange(start, end)} ${prot}` }, function* () {
+  yield pushFrame(sim.kstack, { name: 'mprotect', detail: `${sim.describeRange(start, end)} ${prot}` });
+  try {
     yield* splitPmdsAtEdges(sim, mm, start, end);
     const newFlags = protFlags(prot);
     const pieces = mm.vmas.isolate(start, end);
@@ -68,7 +72,9 @@ export function* doMprotect(sim: Simulator, mm: Mm, start: number, end: number, 
     }
     mm.vmas.mergeAdjacent();
     return 0;
-  });
+  } finally {
+    sim.kstack.pop();
+  }
 }
 
 function changeProtection(sim: Simulator, mm: Mm, start: number, end: number, writable: boolean): void {
@@ -101,7 +107,8 @@ export type MadviseName = 'dontneed' | 'free' | 'hugepage' | 'nohugepage' | 'col
 export function* doMadvise(sim: Simulator, mm: Mm, start: number, end: number, advice: MadviseName): Step<number> {
   const vmas = mm.vmas.intersecting(start, end);
   if (vmas.length === 0) return -ENOMEM;
-  return yield* enter(sim.kstack, { name: 'madvise', detail: `${sim.describeRange(start, end)} ${advice}` }, function* () {
+  yield pushFrame(sim.kstack, { name: 'madvise', detail: `${sim.describeRange(start, end)} ${advice}` });
+  try {
     switch (advice) {
       case 'dontneed':
       case 'free':
@@ -123,7 +130,9 @@ export function* doMadvise(sim: Simulator, mm: Mm, start: number, end: number, a
       case 'collapse':
         return yield* madviseCollapse(sim, mm, start, end);
     }
-  });
+  } finally {
+    sim.kstack.pop();
+  }
 }
 
 /**
@@ -182,7 +191,8 @@ function* madviseCollapse(sim: Simulator, mm: Mm, start: number, end: number): S
 
 /** exit_mmap: RELEASE to every interval notifier over [0, ULONG_MAX), then unmap everything. */
 export function* exitMmap(sim: Simulator, mm: Mm): Step<void> {
-  yield* enter(sim.kstack, { name: 'exit_mmap', detail: mm.name }, function* () {
+  yield pushFrame(sim.kstack, { name: 'exit_mmap', detail: mm.name });
+  try {
     const range = { mm, start: 0, end: ADDRESS_SPACE_PAGES, event: MmuNotifyEvent.RELEASE, owner: null, blockable: true };
     yield* mmuNotifierInvalidate(sim, range, () => {});
     for (const v of [...mm.vmas.list]) {
@@ -190,6 +200,8 @@ export function* exitMmap(sim: Simulator, mm: Mm): Step<void> {
       mm.vmas.remove(v.start, v.end);
     }
     freePgtables(mm, 0, ADDRESS_SPACE_PAGES);
-  });
+  } finally {
+    sim.kstack.pop();
+  }
 }
 

@@ -10,7 +10,7 @@ import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_FILE } from './page';
 import { exclusiveMakerBits, Pte, PTE_DIRTY, PTE_WRITE } from './pgtable';
 import type { Simulator } from './simulator';
-import { enter, kernelFrame, type Step } from './step';
+import { kernelFrame, pushFrame, type Step } from './step';
 
 /**
  * make_device_exclusive(mm, addr, owner): the page's pfn, or -errno. `madeBy` is recorded in the
@@ -18,7 +18,8 @@ import { enter, kernelFrame, type Step } from './step';
  */
 export function* makeDeviceExclusive(sim: Simulator, mm: Mm, vpn: number, owner: Device | null, madeBy: Device): Step<number> {
   const frame = kernelFrame('make_device_exclusive', () => sim.describeRange(vpn, vpn + 1));
-  return yield* enter(sim.kstack, frame, function* () {
+  yield pushFrame(sim.kstack, frame);
+  try {
     for (let attempt = 0; attempt < 8; attempt++) {
       // GUP with FOLL_WRITE | FOLL_SPLIT_PMD write-faults the page in (undoing an older exclusive entry).
       const pfn = yield* gupFaultIn(sim, mm, vpn, { write: true, splitPmd: true });
@@ -41,5 +42,7 @@ export function* makeDeviceExclusive(sim: Simulator, mm: Mm, vpn: number, owner:
       }
     }
     return -EOPNOTSUPP;
-  });
+  } finally {
+    sim.kstack.pop();
+  }
 }
