@@ -34,7 +34,7 @@ export function checkInvariants(sim: Simulator): string[] {
   const f = sim.frames;
   for (const mm of sim.mms) {
     if (!mm.alive) {
-      mm.pt.dirty.clear();
+      mm.pt.clearDirty();
       continue;
     }
     for (const idx of mm.pt.dirty) {
@@ -84,7 +84,7 @@ export function checkInvariants(sim: Simulator): string[] {
     }
     m.clearDirty();
   }
-  for (const mm of sim.mms) mm.pt.dirty.clear();
+  for (const mm of sim.mms) mm.pt.clearDirty();
   for (const d of sim.devices) {
     if (d.used < 0 || d.used > d.capacityPages) problems.push(`${d.name}: ${d.used} pages in use of ${d.capacityPages}`);
   }

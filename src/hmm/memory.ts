@@ -354,7 +354,7 @@ export function freePgtables(mm: Mm, start: number, end: number): void {
   for (const [idx, t] of [...mm.pt.tables]) {
     const base = idx * PTRS_PER_PTE;
     if (base + PTRS_PER_PTE <= start || base >= end || t.used !== 0) continue;
-    if (mm.vmas.intersecting(base, base + PTRS_PER_PTE).length === 0) mm.pt.tables.delete(idx);
+    if (mm.vmas.intersecting(base, base + PTRS_PER_PTE).length === 0) mm.pt.freeTable(idx);
   }
 }
 

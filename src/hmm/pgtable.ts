@@ -64,9 +64,14 @@ export function pmdIndex(vpn: number): number {
 }
 
 export class PageTable {
-  tables = new Map<number, PteTable>();
+  readonly tables = new Map<number, PteTable>();
   /** PMD indices whose entries changed since the last invariant check. */
   readonly dirty = new Set<number>();
+  /** The PTE page looked up last: page walks go a page at a time, so most lookups repeat it. */
+  private cachedIdx = -1;
+  private cachedTable: PteTable | undefined;
+  /** The PMD index last added to `dirty` since it was cleared. */
+  private dirtyIdx = -1;
 
   clone(): PageTable {
     const c = new PageTable();
@@ -74,19 +79,35 @@ export class PageTable {
     return c;
   }
 
+  /** The PTE page of PMD index `idx`. */
+  table(idx: number): PteTable | undefined {
+    if (idx !== this.cachedIdx) {
+      this.cachedIdx = idx;
+      this.cachedTable = this.tables.get(idx);
+    }
+    return this.cachedTable;
+  }
+
   lookup(vpn: number): PteTable | undefined {
-    return this.tables.get(pmdIndex(vpn));
+    return this.table(pmdIndex(vpn));
   }
 
   /** pte_alloc: the PTE page for `vpn`, created on demand. */
   alloc(vpn: number): PteTable {
     const idx = pmdIndex(vpn);
-    let t = this.tables.get(idx);
+    let t = this.table(idx);
     if (t === undefined) {
       t = new PteTable();
       this.tables.set(idx, t);
+      this.cachedTable = t;
     }
     return t;
+  }
+
+  /** free_pte_range: the PTE page of PMD index `idx` goes. */
+  freeTable(idx: number): void {
+    this.tables.delete(idx);
+    if (idx === this.cachedIdx) this.cachedTable = undefined;
   }
 
   kindAt(vpn: number): Pte {
@@ -102,7 +123,7 @@ export class PageTable {
     t.kind[i] = kind;
     t.pfn[i] = pfn;
     t.bits[i] = bits;
-    this.dirty.add(pmdIndex(vpn));
+    this.markDirty(vpn);
   }
 
   clear(vpn: number): void {
@@ -113,11 +134,20 @@ export class PageTable {
     t.kind[i] = Pte.NONE;
     t.pfn[i] = 0;
     t.bits[i] = 0;
-    this.dirty.add(pmdIndex(vpn));
+    this.markDirty(vpn);
   }
 
   markDirty(vpn: number): void {
-    this.dirty.add(pmdIndex(vpn));
+    const idx = pmdIndex(vpn);
+    if (idx === this.dirtyIdx) return;
+    this.dirty.add(idx);
+    this.dirtyIdx = idx;
+  }
+
+  /** After the invariant checker has looked at the changed pages. */
+  clearDirty(): void {
+    this.dirty.clear();
+    this.dirtyIdx = -1;
   }
 
   /** Whether any PTE page exists in [start, end): mprotect notifies only populated ranges. */
