@@ -25,6 +25,7 @@ import {
   mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq,
 } from './mmuNotifier';
 import { NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_TAIL, Zone, ZERO_PFN } from './page';
+import { pteIndex } from './pgtable';
 import { makeDeviceExclusive } from './rmap';
 import type { Simulator } from './simulator';
 import { kernelFrame, pushFrame, type Step } from './step';
@@ -143,23 +144,23 @@ export class Dmirror implements MmuIntervalNotifierOps {
 
   entry(vpn: number): { pfn: number; tag: Dpt } {
     const p = this.page(Math.floor(vpn / PTRS_PER_PTE));
-    const s = vpn % PTRS_PER_PTE;
+    const s = pteIndex(vpn);
     return p === undefined ? { pfn: NO_PFN, tag: Dpt.NONE } : { pfn: p.pfn[s]!, tag: p.tag[s] as Dpt };
   }
 
   /** The frame an entry maps (meaningful only when tagAt(vpn) is not NONE). */
   pfnAt(vpn: number): number {
     const p = this.page(Math.floor(vpn / PTRS_PER_PTE));
-    return p === undefined ? NO_PFN : p.pfn[vpn % PTRS_PER_PTE]!;
+    return p === undefined ? NO_PFN : p.pfn[pteIndex(vpn)]!;
   }
 
   tagAt(vpn: number): Dpt {
     const p = this.page(Math.floor(vpn / PTRS_PER_PTE));
-    return p === undefined ? Dpt.NONE : (p.tag[vpn % PTRS_PER_PTE] as Dpt);
+    return p === undefined ? Dpt.NONE : (p.tag[pteIndex(vpn)] as Dpt);
   }
 
   store(vpn: number, pfn: number, tag: Dpt): void {
-    this.storeSlot(Math.floor(vpn / PTRS_PER_PTE), vpn % PTRS_PER_PTE, pfn, tag);
+    this.storeSlot(Math.floor(vpn / PTRS_PER_PTE), pteIndex(vpn), pfn, tag);
   }
 
   /** The tag of slot `slot` of dpt page `idx` (small integers: for per-page loops). */
@@ -312,12 +313,12 @@ export class DmirrorDriver {
   /** Drop the device mappings of the n pages of migration entry i (a base page or a THP). */
   private dropMigratedEntry(owner: Dmirror | undefined, others: readonly Dmirror[], args: MigrateVma, i: number, n: number): void {
     const idx0 = Math.floor(args.start / PTRS_PER_PTE);
-    const s0 = (args.start % PTRS_PER_PTE) + i;
+    const s0 = pteIndex(args.start) + i;
     const src = args.src[i]!;
     for (let k = 0; k < n; k++) {
       const s = s0 + k;
       const idx = idx0 + Math.floor(s / PTRS_PER_PTE);
-      const slot = s % PTRS_PER_PTE;
+      const slot = pteIndex(s);
       owner?.eraseSlot(idx, slot, NO_PFN);
       for (let j = 0; j < others.length; j++) others[j]!.eraseSlot(idx, slot, src + k);
     }
@@ -354,7 +355,7 @@ export class DmirrorDriver {
       const p = m.pt.get(Math.floor(v / PTRS_PER_PTE));
       if (p === undefined) return v;
       // Slots of this dpt page as small integers (a vpn is beyond 2^31: no arithmetic on it per page).
-      const first = v % PTRS_PER_PTE;
+      const first = pteIndex(v);
       const stop = Math.min(PTRS_PER_PTE, first + (end - v));
       let s = first;
       for (; s < stop; s++) {
@@ -436,13 +437,13 @@ export class DmirrorDriver {
   private emitMappings(m: Dmirror, start: number, end: number): void {
     // Walk by offset from start (small integers), not by vpn.
     const idx0 = Math.floor(start / PTRS_PER_PTE);
-    const s0 = start % PTRS_PER_PTE;
+    const s0 = pteIndex(start);
     const n = end - start;
     let runStart = 0;
     let prev = m.tagAtSlot(idx0, s0);
     for (let j = 1; j <= n; j++) {
       const s = s0 + j;
-      const tag = j < n ? m.tagAtSlot(idx0 + Math.floor(s / PTRS_PER_PTE), s % PTRS_PER_PTE) : -1;
+      const tag = j < n ? m.tagAtSlot(idx0 + Math.floor(s / PTRS_PER_PTE), pteIndex(s)) : -1;
       if (tag === prev) continue;
       if (prev !== Dpt.NONE) {
         const what = prev === Dpt.WRITE ? 'map-write' : prev === Dpt.ATOMIC ? 'map-atomic' : 'map-read';
@@ -507,7 +508,7 @@ export class DmirrorDriver {
   private noteCpuView(mm: Mm, vpn: number, id: number, page: number): void {
     const t = mm.pt.lookup(vpn);
     const vma = mm.vmas.find(vpn);
-    if (t !== undefined) setExpected(t, vpn % PTRS_PER_PTE, vma?.isShared ? -1 : id, page);
+    if (t !== undefined) setExpected(t, pteIndex(vpn), vma?.isShared ? -1 : id, page);
   }
 
   /** Fault [start, end) into the device page table without counting a command's fault (kernels). */
@@ -608,14 +609,14 @@ export class DmirrorDriver {
   /** dmirror_migrate_finalize_and_map: the dpt maps each migrated page, WRITE iff dst WRITE. */
   private finalizeAndMap(m: Dmirror, args: MigrateVma): void {
     const idx0 = Math.floor(args.start / PTRS_PER_PTE);
-    const s0 = args.start % PTRS_PER_PTE;
+    const s0 = pteIndex(args.start);
     for (let i = 0; i < args.npages; i++) {
       if (!args.migrating(i) || args.dst[i] === NO_PFN) continue;
       const n = (args.dstFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0 ? HPAGE_PMD_NR : 1;
       const tag = (args.dstFlags[i]! & MIGRATE_PFN_WRITE) !== 0 ? Dpt.WRITE : Dpt.READ;
       for (let k = 0; k < n; k++) {
         const s = s0 + i + k;
-        m.storeSlot(idx0 + Math.floor(s / PTRS_PER_PTE), s % PTRS_PER_PTE, args.dst[i]! + k, tag);
+        m.storeSlot(idx0 + Math.floor(s / PTRS_PER_PTE), pteIndex(s), args.dst[i]! + k, tag);
       }
     }
     this.emitMappings(m, args.start, args.end);

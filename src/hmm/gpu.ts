@@ -18,7 +18,7 @@ import type { Device } from './memremap';
 import { migrateDeviceRange } from './migrateDevice';
 import type { Mm } from './mm';
 import { Zone } from './page';
-import { Pte } from './pgtable';
+import { Pte, pteIndex } from './pgtable';
 import type { Simulator } from './simulator';
 import { kernelFrame, pushFrame, type Step } from './step';
 import { copyTimeNs, DEFAULT_LINK, LINK_PRESETS } from './timing';
@@ -402,7 +402,7 @@ export class GpuEngine {
     sim.frames.contentPage[pfn] = vpn - op.mapStart;
     const t = m.mm.pt.lookup(vpn);
     const vma = m.mm.vmas.find(vpn);
-    if (t !== undefined) setExpected(t, vpn % PTRS_PER_PTE, vma?.isShared ? -1 : id, vpn - op.mapStart);
+    if (t !== undefined) setExpected(t, pteIndex(vpn), vma?.isShared ? -1 : id, vpn - op.mapStart);
     sim.contentChanged(vpn);
   }
 

@@ -2,12 +2,12 @@
 // mm/gup.c: get_user_pages / pin_user_pages for one page (FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM,
 // FOLL_SPLIT_PMD), and unpin_user_page.
 
-import { EFAULT, ENOMEM, PTRS_PER_PTE, VM_FAULT_ERROR, VM_FAULT_OOM } from './constants';
+import { EFAULT, ENOMEM, VM_FAULT_ERROR, VM_FAULT_OOM } from './constants';
 import { handleMmFault, splitHugePmd } from './memory';
 import { migrateDeviceRange } from './migrateDevice';
 import type { Mm } from './mm';
 import { Zone } from './page';
-import { Pte, PTE_WRITE } from './pgtable';
+import { Pte, PTE_WRITE, pteIndex } from './pgtable';
 import type { Simulator } from './simulator';
 import type { Step } from './step';
 import { VM_READ, VM_WRITE } from './vma';
@@ -23,7 +23,7 @@ export function* gupFaultIn(sim: Simulator, mm: Mm, vpn: number, flags: GupFlags
     const vma = mm.vmas.find(vpn);
     if (vma === undefined || (vma.flags & VM_READ) === 0 || (flags.write && (vma.flags & VM_WRITE) === 0)) return -EFAULT;
     const t = mm.pt.lookup(vpn);
-    const s = vpn % PTRS_PER_PTE;
+    const s = pteIndex(vpn);
     if (t !== undefined && t.kind[s] === Pte.PRESENT && (!flags.write || (t.bits[s]! & PTE_WRITE) !== 0)) {
       if (flags.splitPmd && t.pmd) {
         yield* splitHugePmd(sim, mm, vpn);

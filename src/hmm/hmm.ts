@@ -10,7 +10,7 @@ import type { Device } from './memremap';
 import { handleMmFault } from './memory';
 import { type MmuIntervalNotifier, mmuIntervalCheckRetry } from './mmuNotifier';
 import { Zone } from './page';
-import { Pte, PTE_WRITE } from './pgtable';
+import { Pte, PTE_WRITE, pteIndex } from './pgtable';
 import type { Simulator } from './simulator';
 import { kernelFrame, pushFrame, type Step } from './step';
 import { VM_READ, VM_WRITE } from './vma';
@@ -122,7 +122,7 @@ function* walk(sim: Simulator, range: HmmRange, last: number): Step<WalkResult> 
       }
       for (; vpn < pmdEnd; vpn++) {
         const i = vpn - range.start;
-        const s = vpn % PTRS_PER_PTE;
+        const s = pteIndex(vpn);
         const kind = t.kind[s] as Pte;
         const pfn = t.pfn[s]!;
         let cpuFlags = 0;

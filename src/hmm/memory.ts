@@ -9,7 +9,7 @@ import {
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { HUGE_ZERO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, ZERO_PFN, Zone } from './page';
-import { Pte, PTE_DIRTY, PTE_WRITE, type PteTable } from './pgtable';
+import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
 import type { Simulator } from './simulator';
 import { kernelFrame, pushFrame, type Step } from './step';
 import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma';
@@ -18,10 +18,6 @@ export interface FaultFlags {
   readonly write: boolean;
   /** FAULT_FLAG_REMOTE: on behalf of a device (hmm_range_fault) or GUP. */
   readonly remote: boolean;
-}
-
-function slot(vpn: number): number {
-  return vpn % PTRS_PER_PTE;
 }
 
 /** Whether `vpn`'s PMD-aligned 2 MiB range may hold a THP in this VMA (madvise mode). */
@@ -44,7 +40,7 @@ export function setExpected(t: PteTable, i: number, contentId: number, contentPa
 export function zapEntry(sim: Simulator, mm: Mm, vpn: number): void {
   const t = mm.pt.lookup(vpn);
   if (t === undefined) return;
-  const i = slot(vpn);
+  const i = pteIndex(vpn);
   const kind = t.kind[i] as Pte;
   if (kind === Pte.NONE) return;
   const pfn = t.pfn[i]!;
@@ -70,7 +66,7 @@ export function zapEntry(sim: Simulator, mm: Mm, vpn: number): void {
 export function* splitHugePmd(sim: Simulator, mm: Mm, vpn: number): Step<void> {
   const t = mm.pt.lookup(vpn);
   if (t === undefined || !t.pmd) return;
-  const haddr = vpn - slot(vpn);
+  const haddr = vpn - pteIndex(vpn);
   const range = { mm, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
   yield* mmuNotifierInvalidate(sim, range, () => {
     const head = t.pfn[0]!;
@@ -114,7 +110,7 @@ function initialExpectation(vma: Vma): [number, number] {
 /** do_anonymous_page / do_read_fault / do_cow_fault / do_shared_fault for a pte_none entry (never sleeps). */
 export function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   const t = mm.pt.alloc(vpn);
-  const i = slot(vpn);
+  const i = pteIndex(vpn);
   if (vma.object === undefined && !vma.isShared) {
     vma.anonVma = true;
     if (!write) {
@@ -157,7 +153,7 @@ export function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: 
 
 /** do_huge_pmd_anonymous_page: the huge zero page for a read, a new THP for a write. */
 function doHugePmdAnonymousPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: boolean): number {
-  const haddr = vpn - slot(vpn);
+  const haddr = vpn - pteIndex(vpn);
   const t = mm.pt.alloc(haddr);
   vma.anonVma = true;
   let pfn: number;
@@ -179,7 +175,7 @@ function doHugePmdAnonymousPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number, w
 /** wp_page_copy: a private copy of the page for the writer, with MMU_NOTIFY_CLEAR on that page. */
 function* wpPageCopy(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number> {
   const t = mm.pt.lookup(vpn)!;
-  const i = slot(vpn);
+  const i = pteIndex(vpn);
   const old = t.pfn[i]!;
   const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
   const found = sim.frames.zone[old] === Zone.ZERO ? 'zero-page' : (sim.frames.flags[old]! & PG_FILE) ? 'file-page' : 'shared-anon-page';
@@ -199,7 +195,7 @@ function* wpPageCopy(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number
 /** do_wp_page: write fault on a present read-only entry of a writable VMA. */
 function* doWpPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number> {
   const t = mm.pt.lookup(vpn)!;
-  const i = slot(vpn);
+  const i = pteIndex(vpn);
   const pfn = t.pfn[i]!;
   const f = sim.frames;
   if ((vma.flags & VM_SHARED) !== 0) {
@@ -222,7 +218,7 @@ function* doWpPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number> 
 
 /** Write fault on a PMD-mapped read-only THP or huge zero page (do_huge_pmd_wp_page). */
 function* doHugePmdWpPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number> {
-  const haddr = vpn - slot(vpn);
+  const haddr = vpn - pteIndex(vpn);
   const t = mm.pt.lookup(vpn)!;
   const head = t.pfn[0]!;
   const f = sim.frames;
@@ -254,7 +250,7 @@ export function* removeDeviceExclusiveEntry(sim: Simulator, mm: Mm, vma: Vma, vp
   const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
   yield* mmuNotifierInvalidate(sim, range, () => {
     const t = mm.pt.lookup(vpn)!;
-    const i = slot(vpn);
+    const i = pteIndex(vpn);
     const writable = (vma.flags & VM_WRITE) !== 0;
     mm.pt.set(vpn, Pte.PRESENT, t.pfn[i]!, (writable ? PTE_WRITE : 0) | PTE_DIRTY);
   });
@@ -272,7 +268,7 @@ export function* handleMmFault(sim: Simulator, mm: Mm, vpn: number, flags: Fault
       return VM_FAULT_SIGSEGV;
     }
     const t = mm.pt.lookup(vpn);
-    const i = slot(vpn);
+    const i = pteIndex(vpn);
     const kind = t === undefined ? Pte.NONE : (t.kind[i] as Pte);
     if (kind === Pte.NONE) {
       if (thpEligible(vma, vpn) && (t === undefined || t.used === 0)) return doHugePmdAnonymousPage(sim, mm, vma, vpn, flags.write);

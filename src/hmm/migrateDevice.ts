@@ -5,15 +5,15 @@
 import {
   EINVAL, HPAGE_PMD_NR, MIGRATE_PFN_COMPOUND, MIGRATE_PFN_MIGRATE, MIGRATE_PFN_VALID, MIGRATE_PFN_WRITE,
   MIGRATE_VMA_SELECT_COMPOUND, MIGRATE_VMA_SELECT_DEVICE_COHERENT, MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
-  MIGRATE_VMA_SELECT_SYSTEM, MMAP_BASE_VPN, MmuNotifyEvent, PTRS_PER_PTE,
+  MIGRATE_VMA_SELECT_SYSTEM, MmuNotifyEvent, PTRS_PER_PTE,
 } from './constants';
 import type { SkipReason, SkipRun } from './events';
 import type { Device } from './memremap';
 import { splitHugePmd } from './memory';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
-import { NO_PFN, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_TAIL, Zone } from './page';
-import { Pte, PTE_DIRTY, PTE_WRITE, type PteTable } from './pgtable';
+import { indexOffsetOf, NO_PFN, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_TAIL, Zone } from './page';
+import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
 import type { Simulator } from './simulator';
 import { kernelFrame, pushFrame, type Step } from './step';
 import { VM_WRITE, type Vma } from './vma';
@@ -289,7 +289,7 @@ function otherMappers(sim: Simulator, self: Mm, pfn: number, vpn: number, kinds:
     if (other === self || !other.alive) continue;
     const t = other.pt.lookup(vpn);
     if (t === undefined) continue;
-    const s = vpn % PTRS_PER_PTE;
+    const s = pteIndex(vpn);
     if (t.pfn[s] === pfn && kinds.includes(t.kind[s] as Pte)) out.push(other);
   }
   return out;
@@ -310,7 +310,7 @@ function* migrateVmaUnmap(sim: Simulator, args: MigrateVma, stillMapped: readonl
       const range = { mm: other, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
       yield* mmuNotifierInvalidate(sim, range, () => {
         const t = other.pt.lookup(vpn)!;
-        const w = t.bits[vpn % PTRS_PER_PTE]! & PTE_WRITE;
+        const w = t.bits[pteIndex(vpn)]! & PTE_WRITE;
         other.pt.set(vpn, Pte.MIGRATION, pfn, w);
         f.mapcount[pfn]!--;
       });
@@ -341,7 +341,7 @@ function insertPage(sim: Simulator, args: MigrateVma, vpn: number, dst: number, 
   const vma = args.vma!;
   if (!vma.isPrivateAnon) return false;
   const t = mm.pt.alloc(vpn);
-  const s = vpn % PTRS_PER_PTE;
+  const s = pteIndex(vpn);
   const n = compound ? HPAGE_PMD_NR : 1;
   for (let k = 0; k < n; k++) {
     const kind = t.kind[s + k] as Pte;
@@ -433,7 +433,7 @@ function countMigrating(args: MigrateVma): number {
 function removeMigrationPtes(sim: Simulator, mm: Mm, vpn: number, n: number, oldPfn: number, newPfn: number, compound: boolean): void {
   const f = sim.frames;
   const t = mm.pt.lookup(vpn)!;
-  const s = vpn % PTRS_PER_PTE;
+  const s = pteIndex(vpn);
   const writable = (t.bits[s]! & PTE_WRITE) !== 0;
   const devicePrivate = f.zone[newPfn] === Zone.DEVICE_PRIVATE;
   const kind = devicePrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
@@ -486,9 +486,9 @@ function finalizeBasePages(sim: Simulator, args: MigrateVma): number {
   const t = args.mm.pt.lookup(start);
   if (t === undefined) return -1;
   const f = sim.frames;
-  const base = start % PTRS_PER_PTE;
+  const base = pteIndex(start);
   // page->index of entry i is index0 + i (small integers: no double arithmetic per page).
-  const index0 = start - MMAP_BASE_VPN;
+  const index0 = indexOffsetOf(start);
   let moved = 0;
   for (let i = 0; i < args.npages; i++) {
     const src = args.src[i]!;
@@ -608,7 +608,7 @@ export function* migrateDeviceRange(sim: Simulator, device: Device, pfns: readon
       const n = 1 << order;
       const vpn = f.indexOf(pfn);
       const kind = device.type === 'private' ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
-      const mappers = sim.mms.filter((mm) => mm.alive && mm.pt.lookup(vpn)?.pfn[vpn % PTRS_PER_PTE] === pfn &&
+      const mappers = sim.mms.filter((mm) => mm.alive && mm.pt.lookup(vpn)?.pfn[pteIndex(vpn)] === pfn &&
         mm.pt.kindAt(vpn) === kind);
       const dst = f.allocSystem(order === 9 ? 9 : 0, f.flags[pfn]! & ~(PG_HEAD | PG_TAIL));
       for (let k = 0; k < n; k++) {
@@ -621,7 +621,7 @@ export function* migrateDeviceRange(sim: Simulator, device: Device, pfns: readon
         const range = { mm, start: vpn, end: vpn + n, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
         yield* mmuNotifierInvalidate(sim, range, () => {
           const t = mm.pt.lookup(vpn)!;
-          const w = t.bits[vpn % PTRS_PER_PTE]! & PTE_WRITE;
+          const w = t.bits[pteIndex(vpn)]! & PTE_WRITE;
           const pmd = t.pmd;
           for (let k = 0; k < n; k++) mm.pt.set(vpn + k, Pte.PRESENT, dst + k, w ? w | PTE_DIRTY : 0);
           t.pmd = pmd && n === HPAGE_PMD_NR;

@@ -97,6 +97,11 @@ export interface FramesState {
   readonly systemInUse: number;
 }
 
+/** What indexOffset holds for page->index `vpn`: a small integer (a double here boxed per page). */
+export function indexOffsetOf(vpn: number): number {
+  return (vpn - MMAP_BASE_VPN) | 0;
+}
+
 export const ZERO_PFN = 0;
 export const HUGE_ZERO_PFN = HPAGE_PMD_NR;
 /** No page: used in entries without a frame. */
@@ -269,7 +274,7 @@ export class PageFrames {
 
   /** page->index = vpn. */
   setIndex(pfn: number, vpn: number): void {
-    this.indexOffset[pfn] = vpn - MMAP_BASE_VPN;
+    this.indexOffset[pfn] = indexOffsetOf(vpn);
   }
 
   /** page->index. */

@@ -59,6 +59,14 @@ export class PteTable {
   }
 }
 
+/**
+ * The slot of `vpn` in its PTE page, as a small integer. Virtual page numbers exceed 2^31, so
+ * V8 keeps them as doubles; a slot left as a double made per-page loops box a number each time.
+ */
+export function pteIndex(vpn: number): number {
+  return (vpn % PTRS_PER_PTE) | 0;
+}
+
 export function pmdIndex(vpn: number): number {
   return Math.floor(vpn / PTRS_PER_PTE);
 }
@@ -112,12 +120,12 @@ export class PageTable {
 
   kindAt(vpn: number): Pte {
     const t = this.lookup(vpn);
-    return t === undefined ? Pte.NONE : (t.kind[vpn % PTRS_PER_PTE]! as Pte);
+    return t === undefined ? Pte.NONE : (t.kind[pteIndex(vpn)]! as Pte);
   }
 
   set(vpn: number, kind: Pte, pfn: number, bits: number): void {
     const t = this.alloc(vpn);
-    const i = vpn % PTRS_PER_PTE;
+    const i = pteIndex(vpn);
     if (t.kind[i] === Pte.NONE && kind !== Pte.NONE) t.used++;
     else if (t.kind[i] !== Pte.NONE && kind === Pte.NONE) t.used--;
     t.kind[i] = kind;
@@ -129,7 +137,7 @@ export class PageTable {
   clear(vpn: number): void {
     const t = this.lookup(vpn);
     if (t === undefined) return;
-    const i = vpn % PTRS_PER_PTE;
+    const i = pteIndex(vpn);
     if (t.kind[i] !== Pte.NONE) t.used--;
     t.kind[i] = Pte.NONE;
     t.pfn[i] = 0;

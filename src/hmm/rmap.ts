@@ -2,13 +2,13 @@
 // mm/rmap.c: make_device_exclusive (newest single-page API) — a present anonymous pte becomes a
 // device-exclusive entry so the device may do atomics while the CPU cannot touch the page.
 
-import { EOPNOTSUPP, MmuNotifyEvent, PTRS_PER_PTE } from './constants';
+import { EOPNOTSUPP, MmuNotifyEvent } from './constants';
 import { gupFaultIn } from './gup';
 import type { Device } from './memremap';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_FILE } from './page';
-import { exclusiveMakerBits, Pte, PTE_DIRTY, PTE_WRITE } from './pgtable';
+import { exclusiveMakerBits, Pte, PTE_DIRTY, PTE_WRITE, pteIndex } from './pgtable';
 import type { Simulator } from './simulator';
 import { kernelFrame, pushFrame, type Step } from './step';
 
@@ -30,7 +30,7 @@ export function* makeDeviceExclusive(sim: Simulator, mm: Mm, vpn: number, owner:
       const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.EXCLUSIVE, owner, blockable: true };
       yield* mmuNotifierInvalidate(sim, range, () => {
         const t = mm.pt.lookup(vpn);
-        const s = vpn % PTRS_PER_PTE;
+        const s = pteIndex(vpn);
         // Re-check that the same page is still mapped writable; else retry.
         if (t === undefined || t.kind[s] !== Pte.PRESENT || t.pfn[s] !== pfn || (t.bits[s]! & PTE_WRITE) === 0) return;
         mm.pt.set(vpn, Pte.DEVICE_EXCLUSIVE, pfn, PTE_WRITE | PTE_DIRTY | exclusiveMakerBits(madeBy.index));

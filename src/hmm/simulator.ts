@@ -21,7 +21,7 @@ import { doMadvise, doMmap, doMprotect, doMunmap, exitMmap, type MadviseName, ty
 import type { MigrateVma } from './migrateDevice';
 import type { MmuNotifierRange } from './mmuNotifier';
 import { type FramesState, PageFrames, Zone } from './page';
-import { exclusiveMaker, Pte, PTE_WRITE } from './pgtable';
+import { exclusiveMaker, Pte, PTE_WRITE, pteIndex } from './pgtable';
 import { drain, type KernelFrame, type Step } from './step';
 import { Clock, DEFAULT_TIMING, type TimingModel } from './timing';
 import { MemObject } from './vma';
@@ -314,7 +314,7 @@ export class Simulator {
       const vma = mm.vmas.find(vpn);
       if (!cpuAccessAllowed(vma, write !== undefined)) return { vpn, rc: -EFAULT };
       let t = mm.pt.lookup(vpn);
-      let s = vpn % PTRS_PER_PTE;
+      let s = pteIndex(vpn);
       const ok = t !== undefined && t.kind[s] === Pte.PRESENT && (write === undefined || (t.bits[s]! & PTE_WRITE) !== 0);
       if (!ok) {
         this.stats.cpuFaults++;
@@ -325,7 +325,7 @@ export class Simulator {
           : yield* handleMmFault(this, mm, vpn, { write: write !== undefined, remote: false });
         if (r & VM_FAULT_ERROR) return { vpn, rc: -EFAULT };
         t = mm.pt.lookup(vpn);
-        s = vpn % PTRS_PER_PTE;
+        s = pteIndex(vpn);
       }
       if (write !== undefined) {
         const pfn = t!.pfn[s]!;
@@ -382,7 +382,7 @@ export class Simulator {
     const vma = mm.vmas.find(vpn);
     if (vma === undefined) return { kind: 'unmapped' };
     const t = mm.pt.lookup(vpn);
-    const s = vpn % PTRS_PER_PTE;
+    const s = pteIndex(vpn);
     const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
     if (kind === Pte.NONE) return { kind: 'empty' };
     const f = this.frames;
@@ -408,7 +408,7 @@ export class Simulator {
     const vma = mm.vmas.find(vpn);
     if (vma === undefined) return undefined;
     const t = mm.pt.lookup(vpn);
-    const s = vpn % PTRS_PER_PTE;
+    const s = pteIndex(vpn);
     if (t === undefined || t.kind[s] === Pte.NONE) {
       if (vma.object === undefined) return [0, 0];
       const idx = vma.filePage(vpn);
@@ -464,7 +464,7 @@ export class Simulator {
       this.frames.contentId[pfn] = id;
       this.frames.contentPage[pfn] = 0;
       const t = mm.pt.lookup(vpn)!;
-      setExpected(t, vpn % PTRS_PER_PTE, mm.vmas.find(vpn)?.isShared ? -1 : id, 0);
+      setExpected(t, pteIndex(vpn), mm.vmas.find(vpn)?.isShared ? -1 : id, 0);
       this.contentChanged(vpn);
       done += n;
     }

@@ -2,11 +2,11 @@
 // Read-only questions a debugger asks about the machine: a page's full state and history, why a
 // page is where it is, recent events, in plain text and plain data for the REPL and the views.
 
-import { PAGE_SIZE, PTRS_PER_PTE } from '../constants';
+import { PAGE_SIZE } from '../constants';
 import type { SimEvent } from '../events';
 import type { Mm } from '../mm';
 import { Zone } from '../page';
-import { Pte, PTE_WRITE } from '../pgtable';
+import { Pte, PTE_WRITE, pteIndex } from '../pgtable';
 import type { PageState, Simulator } from '../simulator';
 import { foundText } from './interpreter';
 
@@ -66,7 +66,7 @@ export interface PageDetails {
 export function pageDetails(sim: Simulator, mm: Mm, vpn: number): PageDetails {
   const state = sim.pageState(mm, vpn);
   const t = mm.pt.lookup(vpn);
-  const s = vpn % PTRS_PER_PTE;
+  const s = pteIndex(vpn);
   const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
   const f = sim.frames;
   const pfn = kind === Pte.NONE ? undefined : t!.pfn[s]!;
