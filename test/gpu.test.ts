@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { runScriptText, type ScriptRun } from '../src/hmm/lang/runner';
 import { placementReport } from '../src/hmm/placementReport';
 import type { Simulator } from '../src/hmm/simulator';
+import { THRASH_COUNT, THRASH_WINDOW_NS, ThrashingDetector } from '../src/hmm/uvm';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -196,5 +197,36 @@ launch k(a) on gpu0
 `);
     assert.ok(sim.gpu.idle);
     assert.equal(stats(sim, 'gpu0').faults, 4);
+  });
+});
+
+describe('thrashing detector', () => {
+  it('throttles then pins a page that migrates THRASH_COUNT times within the window', () => {
+    const d = new ThrashingDetector();
+    const verdicts: string[] = [];
+    for (let k = 0; k < 2 * THRASH_COUNT; k++) verdicts.push(d.record(1, 0x7f0000000, k * 1000));
+    assert.deepEqual(verdicts, ['none', 'none', 'throttle', 'none', 'none', 'pin']);
+    assert.ok(d.isPinned(1, 0x7f0000000));
+  });
+
+  it('records a device migration only for a page that bounced within the window', () => {
+    const d = new ThrashingDetector();
+    assert.equal(d.recordIfBouncing(1, 5, 0), 'none');
+    d.record(1, 5, 0);
+    d.recordIfBouncing(1, 5, 1000);
+    assert.equal(d.recordIfBouncing(1, 5, 2000), 'throttle');
+    // Long after the window, an old history does not make a device migration count.
+    d.record(1, 6, 0);
+    d.recordIfBouncing(1, 6, 10 * THRASH_WINDOW_NS);
+    d.recordIfBouncing(1, 6, 10 * THRASH_WINDOW_NS + 1);
+    assert.equal(d.save().history.find(([k]) => k === d.key(1, 6))![1].length, 1);
+  });
+
+  it('keeps no history for a stream of one-off migrations (a million pages stay cheap)', () => {
+    const d = new ThrashingDetector();
+    // One migration per page, 1 µs apart: only pages inside the 500 µs window need a history.
+    for (let v = 0; v < 100_000; v++) d.record(1, v, v * 1000);
+    const kept = d.save().history.length;
+    assert.ok(kept <= 2 * (THRASH_WINDOW_NS / 1000) + 1024, `${kept} histories kept`);
   });
 });
