@@ -140,6 +140,21 @@ export class Simulator {
     }, `notif:${m.id}:${event}:${range.owner?.name ?? '-'}:${action}`);
   }
 
+  /** The notifier callbacks of statement execution `step` (records are in step order). */
+  notifierRecordsOf(step: number): NotifierRecord[] {
+    const recs = this.notifierRecords;
+    let lo = 0;
+    let hi = recs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (recs[mid]!.step < step) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: NotifierRecord[] = [];
+    for (let i = lo; i < recs.length && recs[i]!.step === step; i++) out.push(recs[i]!);
+    return out;
+  }
+
   deviceStats(d: Device): DeviceStats {
     let s = this.stats.devices.get(d.name);
     if (s === undefined) {

@@ -654,7 +654,7 @@ export class Interpreter {
       }
       case 'expectNotified': {
         const d = this.device(stmt.device, stmt.deviceLoc);
-        const recs = sim.notifierRecords.filter((n) => n.step === this.lastActionStep && n.mirror.device === d && n.mirror.mm === mm);
+        const recs = sim.notifierRecordsOf(this.lastActionStep).filter((n) => n.mirror.device === d && n.mirror.mm === mm);
         const r = stmt.range === undefined ? undefined : this.range(stmt.range, frame);
         const matches = recs.filter((n) => n.event === stmt.event &&
           (r === undefined || (n.start === r.start && n.end === r.end)) &&
@@ -670,7 +670,7 @@ export class Interpreter {
       }
       case 'expectNotNotified': {
         const d = this.device(stmt.device, stmt.deviceLoc);
-        const recs = sim.notifierRecords.filter((n) => n.step === this.lastActionStep && n.mirror.device === d && n.mirror.mm === mm);
+        const recs = sim.notifierRecordsOf(this.lastActionStep).filter((n) => n.mirror.device === d && n.mirror.mm === mm);
         if (recs.length > 0) {
           const n = recs[0]!;
           throw new Fail(stmt.loc, `expected no callback of ${stmt.device}'s mirror, found ${recs.length} (first: ${n.event} ${sim.describeRange(n.start, n.end)})`);
