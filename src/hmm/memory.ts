@@ -107,6 +107,10 @@ function initialExpectation(vma: Vma): [number, number] {
   return vma.isPrivateAnon ? [0, 0] : [-1, 0];
 }
 
+/** Event bodies of the per-page anonymous fault paths, made once (emit copies what it keeps). */
+const ZERO_PAGE_FAULT = { kind: 'cpuFault', write: false, found: 'none', action: 'map-zero-page' } as const;
+const NEW_ANON_PAGE_FAULT = { kind: 'cpuFault', write: true, found: 'none', action: 'new-anon-page' } as const;
+
 /** do_anonymous_page / do_read_fault / do_cow_fault / do_shared_fault for a pte_none entry (never sleeps). */
 export function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   const t = mm.pt.alloc(vpn);
@@ -115,11 +119,11 @@ export function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: 
     vma.anonVma = true;
     if (!write) {
       mm.pt.set(vpn, Pte.PRESENT, ZERO_PFN, 0);
-      sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'map-zero-page' }, mm.key('zero'));
+      sim.emit(mm.name, vpn, vpn + 1, ZERO_PAGE_FAULT, mm.key('zero'));
     } else {
       const pfn = sim.frames.allocAnonPage(vpn);
       mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
-      sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'new-anon-page' }, mm.key('anon'));
+      sim.emit(mm.name, vpn, vpn + 1, NEW_ANON_PAGE_FAULT, mm.key('anon'));
     }
     setExpected(t, i, 0, 0);
     return VM_FAULT_OK;

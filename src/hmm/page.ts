@@ -159,7 +159,8 @@ export class PageFrames {
 
   /** Reserve `count` never-used frames (aligned to `align`) for a caller's own allocator. */
   reserve(count: number, align = 1): number {
-    const start = Math.ceil(this.nextSystem / align) * align;
+    // An int32 (Math.ceil gives a double, and a double field boxes a number per allocation).
+    const start = (Math.ceil(this.nextSystem / align) * align) | 0;
     this.nextSystem = start + count;
     this.ensure(this.nextSystem);
     return start;
