@@ -55,7 +55,9 @@ function main(): void {
   // 2. 1M pages: write, migrate to the device, migrate back.
   {
     const pages = 1 << 20;
-    const { it, sim } = interp(`device gpu0 private memory 8 GiB\na = mmap ${pages} pages rw\nwrite a = i\nmigrate a to gpu0\nmigrate a to system\nmigrate a to gpu0\nmigrate a to system\nexpect a == i\n`);
+    const again = 3;
+    const { it, sim } = interp(`device gpu0 private memory 8 GiB\na = mmap ${pages} pages rw\nwrite a = i\n` +
+      'migrate a to gpu0\nmigrate a to system\n'.repeat(1 + again) + 'expect a == i\n');
     stepTimed(it);
     stepTimed(it);
     const base = sim.bytesUsed;
@@ -67,10 +69,13 @@ function main(): void {
     row('migrate 1M pages to device (migrate_vma)', `${fmt(to.ms)} ms`, `${fmt(pages / (to.ms / 1000) / 1e6, 2)} M pages/s`);
     const back = stepTimed(it);
     row('migrate 1M pages back to system', `${fmt(back.ms)} ms`, `${fmt(pages / (back.ms / 1000) / 1e6, 2)} M pages/s`);
-    row('  round trip 1M pages (first: frames allocated)', `${fmt(to.ms + back.ms)} ms`, `ratio to 1 s goal: ${fmt((to.ms + back.ms) / 1000, 3)}`);
-    const to2 = stepTimed(it);
-    const back2 = stepTimed(it);
-    row('  round trip 1M pages (again)', `${fmt(to2.ms + back2.ms)} ms`, `ratio to 1 s goal: ${fmt((to2.ms + back2.ms) / 1000, 3)}; ${fmt((2 * pages) / ((to2.ms + back2.ms) / 1000) / 1e6, 2)} M pages/s`);
+    // The first one also makes the device's 1M struct pages (fresh memory) and warms the JIT.
+    row('  round trip 1M pages (first)', `${fmt(to.ms + back.ms)} ms`, `ratio to 1 s goal: ${fmt((to.ms + back.ms) / 1000, 3)}; ${fmt((2 * pages) / ((to.ms + back.ms) / 1000) / 1e6, 2)} M pages/s`);
+    // Later round trips: the median of `again`, the device's struct pages already made.
+    const trips: number[] = [];
+    for (let k = 0; k < again; k++) trips.push(stepTimed(it).ms + stepTimed(it).ms);
+    const rt = trips.sort((x, y) => x - y)[Math.floor(again / 2)]!;
+    row(`  round trip 1M pages (again, median of ${again})`, `${fmt(rt)} ms`, `ratio to 1 s goal: ${fmt(rt / 1000, 3)}; ${fmt((2 * pages) / (rt / 1000) / 1e6, 2)} M pages/s`);
     const chk = stepTimed(it);
     row('expect a == i over 1M pages', `${fmt(chk.ms)} ms`, 'symbolic compare, no word evaluated');
     row('  heap after', `${fmt(chk.heapMiB)} MiB`, `events recorded: ${sim.log.events.length}`);
