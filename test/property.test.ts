@@ -19,6 +19,8 @@ import * as fc from 'fast-check';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WORDS_PER_PAGE } from '../src/hmm/constants';
+import type { Dmirror } from '../src/hmm/dmirror';
+import { NotifierLog, type NotifierRecord } from '../src/hmm/notifierLog';
 import { FrameStack } from '../src/hmm/page';
 import type { Simulator } from '../src/hmm/simulator';
 import { formatDiagnostic } from '../src/hmm/lang/ast';
@@ -415,5 +417,49 @@ describe('property: FrameStack (free lists kept as runs)', () => {
       }),
       { numRuns: 300, seed: 11 },
     );
+  });
+});
+
+describe('property: NotifierLog (callbacks kept as runs)', () => {
+  it('gives back exactly the callbacks of each step, across save and load', () => {
+    const mirrors = [{ id: 1 }, { id: 2 }] as unknown as Dmirror[];
+    const recArb = fc.record({
+      nextStep: fc.boolean(), mirror: fc.integer({ min: 0, max: 1 }), event: fc.constantFrom('MIGRATE', 'CLEAR'),
+      owner: fc.constantFrom(null, 'gpu0'), gap: fc.constantFrom(0, 0, 0, 3), size: fc.constantFrom(1, 1, 32, 512, 7),
+    });
+    fc.assert(
+      fc.property(fc.array(recArb, { maxLength: 80 }), fc.integer({ min: 0, max: 80 }), (recs, cut) => {
+        let log = new NotifierLog();
+        const ref: NotifierRecord[] = [];
+        let step = 0;
+        let at = 0x7f0000000;
+        let saved: { state: ReturnType<NotifierLog['save']>; length: number } | undefined;
+        recs.forEach((r, k) => {
+          if (k === cut) saved = { state: log.save(), length: ref.length };
+          if (r.nextStep) step++;
+          at += r.gap;
+          const rec = { mirror: mirrors[r.mirror]!, event: r.event, owner: r.owner, step, start: at, end: at + r.size };
+          at += r.size;
+          log.push(rec);
+          ref.push(rec);
+        });
+        for (let s = 0; s <= step; s++) assert.deepEqual(log.ofStep(s), ref.filter((x) => x.step === s));
+        if (saved !== undefined) {
+          log.load(saved.state);
+          const kept = ref.slice(0, saved.length);
+          for (let s = 0; s <= step; s++) assert.deepEqual(log.ofStep(s), kept.filter((x) => x.step === s));
+          log = new NotifierLog();
+        }
+      }),
+      { numRuns: 300, seed: 5 },
+    );
+  });
+
+  it('keeps a million per-page callbacks of one statement as one run', () => {
+    const log = new NotifierLog();
+    const mirror = {} as Dmirror;
+    for (let v = 0; v < 1 << 20; v++) log.push({ mirror, event: 'MIGRATE', owner: 'gpu0', step: 3, start: v, end: v + 1 });
+    assert.equal(log.runCount, 1);
+    assert.deepEqual(log.ofStep(3)[12345], { mirror, event: 'MIGRATE', owner: 'gpu0', step: 3, start: 12345, end: 12346 });
   });
 });

@@ -46,10 +46,7 @@ function stepOfLine(r: ScriptRun, line: number): number | undefined {
 function notifiedAt(r: ScriptRun, sim: Simulator, line: number, mmName?: string): NotifierRecord[] {
   const step = stepOfLine(r, line);
   if (step === undefined) return [];
-  const recs = sim.notifierRecordsOf(step);
-  // The indexed lookup agrees with a scan of every record.
-  assert.deepEqual(recs, sim.notifierRecords.filter((n) => n.step === step));
-  return recs.filter((n) => mmName === undefined || n.mirror.mm.name === mmName);
+  return sim.notifierRecordsOf(step).filter((n) => mmName === undefined || n.mirror.mm.name === mmName);
 }
 
 function eventsAt(r: ScriptRun, line: number): SimEvent[] {

@@ -20,6 +20,7 @@ import { Mm, type MmState } from './mm';
 import { doMadvise, doMmap, doMprotect, doMunmap, exitMmap, type MadviseName, type ProtName } from './mmap';
 import type { MigrateVma } from './migrateDevice';
 import type { MmuNotifierRange } from './mmuNotifier';
+import { NotifierLog, type NotifierLogState, type NotifierRecord } from './notifierLog';
 import { type FramesState, PageFrames, Zone } from './page';
 import { exclusiveMaker, Pte, PTE_WRITE, pteIndex } from './pgtable';
 import { drain, type KernelFrame, type Step } from './step';
@@ -34,15 +35,7 @@ export interface DeviceStats {
   evictions: number;
 }
 
-/** A notifier callback as `expect notified` sees it. */
-export interface NotifierRecord {
-  readonly mirror: Dmirror;
-  readonly event: string;
-  readonly start: number;
-  readonly end: number;
-  readonly owner: string | null;
-  readonly step: number;
-}
+export type { NotifierRecord } from './notifierLog';
 
 /** A name the script bound to addresses (`a = mmap …`). */
 export interface MappingBinding {
@@ -74,7 +67,7 @@ export interface SimState {
   readonly files: { name: string; obj: MemObject; pages: Map<number, number> }[];
   readonly driver: ReturnType<DmirrorDriver['save']>;
   readonly stats: { cpuFaults: number; notifierCalls: number; hmmRetries: number; devices: [string, DeviceStats][] };
-  readonly notifierRecords: number;
+  readonly notifierRecords: NotifierLogState;
   readonly bindings: [string, MappingBinding][];
   readonly reservations: MappingBinding[];
   readonly step: number;
@@ -100,7 +93,8 @@ export class Simulator {
   /** migrate_vma calls between setup and finalize (shown by the debugger while paused inside). */
   readonly pendingMigrations: MigrateVma[] = [];
   /** Every notifier callback, for `expect notified` (a statement looks at its own step). */
-  readonly notifierRecords: NotifierRecord[] = [];
+  /** Every notifier callback, per statement (`expect notified`). */
+  readonly notifierRecords = new NotifierLog();
   /** Mapping names → their current addresses; `reservations` holds every live range. */
   readonly bindings = new Map<string, MappingBinding>();
   private readonly reservations: MappingBinding[] = [];
@@ -140,20 +134,11 @@ export class Simulator {
     }, `notif:${m.id}:${event}:${range.owner?.name ?? '-'}:${action}`);
   }
 
-  /** The notifier callbacks of statement execution `step` (records are in step order). */
+  /** The notifier callbacks of statement execution `step`. */
   notifierRecordsOf(step: number): NotifierRecord[] {
-    const recs = this.notifierRecords;
-    let lo = 0;
-    let hi = recs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (recs[mid]!.step < step) lo = mid + 1;
-      else hi = mid;
-    }
-    const out: NotifierRecord[] = [];
-    for (let i = lo; i < recs.length && recs[i]!.step === step; i++) out.push(recs[i]!);
-    return out;
+    return this.notifierRecords.ofStep(step);
   }
+
 
   deviceStats(d: Device): DeviceStats {
     let s = this.stats.devices.get(d.name);
@@ -522,7 +507,7 @@ export class Simulator {
         cpuFaults: this.stats.cpuFaults, notifierCalls: this.stats.notifierCalls, hmmRetries: this.stats.hmmRetries,
         devices: [...this.stats.devices].map(([k, v]) => [k, { ...v }] as [string, DeviceStats]),
       },
-      notifierRecords: this.notifierRecords.length,
+      notifierRecords: this.notifierRecords.save(),
       bindings: [...this.bindings],
       reservations: this.reservations.slice(),
       step: this.step,
@@ -558,7 +543,7 @@ export class Simulator {
     this.stats.hmmRetries = s.stats.hmmRetries;
     this.stats.devices.clear();
     for (const [k, v] of s.stats.devices) this.stats.devices.set(k, { ...v });
-    this.notifierRecords.length = s.notifierRecords;
+    this.notifierRecords.load(s.notifierRecords);
     this.bindings.clear();
     for (const [k, v] of s.bindings) this.bindings.set(k, v);
     this.reservations.length = 0;
