@@ -681,6 +681,30 @@ describe('debug adapter over DAP (dist/adapter.js)', function () {
       stopped(await cont(), 'breakpoint');
       assert.equal(await line(), b1);
     });
+
+    it('reverseContinue goes back to event stops (device fault, notifier) with the line and stack they had', async () => {
+      const exceptions = { filters: [], filterOptions: [{ filterId: 'deviceFault', condition: 'gpu0' }, { filterId: 'notifier', condition: 'CLEAR' }] };
+      const first = stopped(await launch('events.hmm', { exceptions }), 'exception');
+      assert.equal(await line(), lineOf('events.hmm', 'gpu0 read a'));
+      const stackOf = async (): Promise<string[]> => (await dc.stackTraceRequest({ threadId: await mainThread() })).body.stackFrames.map((f) => f.name);
+      const firstStack = await stackOf();
+      const second = stopped(await cont(), 'exception');
+      assert.equal(await line(), lineOf('events.hmm', 'write a[0] = 7'));
+      const secondStack = await stackOf();
+      // pin a[2] write-faults a COW-shared page: a third CLEAR.
+      stopped(await cont(), 'exception');
+      assert.equal(await line(), lineOf('events.hmm', 'pin a[2]'));
+      const threadId = await mainThread();
+      const back = stopped(await after(() => dc.reverseContinueRequest({ threadId })), 'exception');
+      assert.equal(back.description, second.description);
+      assert.equal(await line(), lineOf('events.hmm', 'write a[0] = 7'));
+      assert.deepEqual(await stackOf(), secondStack);
+      const back2 = stopped(await after(() => dc.reverseContinueRequest({ threadId })), 'exception');
+      assert.equal(back2.description, first.description);
+      assert.equal(await line(), lineOf('events.hmm', 'gpu0 read a'));
+      assert.deepEqual(await stackOf(), firstStack);
+      stopped(await after(() => dc.reverseContinueRequest({ threadId })), 'entry');
+    });
   });
 
   // ---- variables -------------------------------------------------------------------------------

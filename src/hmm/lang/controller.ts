@@ -634,40 +634,17 @@ export class ScriptController {
     const savedHost = this.host.output;
     this.host.output = () => undefined;
     try {
-      let lastBoundaryStopAt = -1;
+      // Run forward from the start as `continue` would, noting every stop before the target.
       for (;;) {
         const p = this.position;
         if (p.done > target.done || (p.done === target.done && p.phase >= target.phase)) break;
-        if (this.current === undefined) {
-          const stmt = this.interp.nextStatement();
-          if (stmt === undefined) break;
-          if (lastBoundaryStopAt !== p.done) {
-            const b = this.boundaryStop({ kind: 'continue' }, stmt);
-            if (b !== undefined) hits.push({ pos: p, stop: b });
-            lastBoundaryStopAt = p.done;
-          }
-          this.maybeCheckpoint();
-          this.current = this.interp.stepStatement();
-          this.phase = 0;
-        }
-        const r = this.current.next();
-        if (!r.done) {
-          this.phase++;
-          if (this.pendingStop !== undefined) {
-            hits.push({ pos: this.position, stop: this.pendingStop });
-            this.pendingStop = undefined;
-          }
-          continue;
-        }
-        this.current = undefined;
-        this.phase = 0;
-        if (r.value.kind !== 'ok') break;
-        if (this.pendingStop !== undefined) {
-          hits.push({ pos: this.position, stop: this.pendingStop });
-          this.pendingStop = undefined;
-        }
-        const w = this.checkWatches();
-        if (w !== undefined) hits.push({ pos: this.position, stop: w });
+        const r = this.unit({ kind: 'continue' });
+        if (r === undefined) continue;
+        // A runtime error ends the run there; it is not a place to go back to.
+        if (r.kind !== 'stopped' || (r.stop.reason === 'exception' && r.stop.error !== undefined)) break;
+        hits.push({ pos: this.position, stop: r.stop });
+        // Go on past this stop, as a continue from it would.
+        this.resumeFrom = this.position;
       }
     } finally {
       this.host.output = savedHost;
@@ -675,8 +652,12 @@ export class ScriptController {
     for (const b of this.lineBps) b.hits = 0;
     const hit = hits.filter((h) => h.pos.done < target.done || (h.pos.done === target.done && h.pos.phase < target.phase)).pop();
     this.goTo(hit?.pos ?? { done: 0, phase: 0 });
-    return { kind: 'stopped', stop: hit?.stop ?? { reason: 'entry', description: 'Reached the start' } };
+    const result: RunResult = { kind: 'stopped', stop: hit?.stop ?? { reason: 'entry', description: 'Reached the start' } };
+    // An event taken at the end of its statement shows that statement's line, as it did going forward.
+    this.noteStopLine(result);
+    return result;
   }
+
 }
 
 /** Approximate memory held by a checkpoint: frame arrays and page tables. */
