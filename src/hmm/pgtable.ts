@@ -61,10 +61,11 @@ export class PteTable {
 
 /**
  * The slot of `vpn` in its PTE page, as a small integer. Virtual page numbers exceed 2^31, so
- * V8 keeps them as doubles; a slot left as a double made per-page loops box a number each time.
+ * V8 keeps them as doubles: a slot left as a double made per-page loops box a number each
+ * time, and `%` on a double is a call into the C library (floor and multiply are not).
  */
 export function pteIndex(vpn: number): number {
-  return (vpn % PTRS_PER_PTE) | 0;
+  return (vpn - Math.floor(vpn / PTRS_PER_PTE) * PTRS_PER_PTE) | 0;
 }
 
 export function pmdIndex(vpn: number): number {
