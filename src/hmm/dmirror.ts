@@ -25,7 +25,7 @@ import {
   mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq,
 } from './mmuNotifier';
 import { NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_TAIL, Zone, ZERO_PFN } from './page';
-import { pteIndex } from './pgtable';
+import { ChangedPages, pteIndex } from './pgtable';
 import { makeDeviceExclusive } from './rmap';
 import type { Simulator } from './simulator';
 import { kernelFrame, pushFrame, type Step } from './step';
@@ -82,15 +82,13 @@ export interface DmirrorResult {
 export class Dmirror implements MmuIntervalNotifierOps {
   readonly pt = new Map<number, DptPage>();
   /** dpt pages changed since the last invariant check. */
-  readonly dirty = new Set<number>();
+  readonly dirty = new ChangedPages();
   readonly notifier: MmuIntervalNotifier;
   /** HMM_DMIRROR_FLAG_FAIL_ALLOC. */
   failAlloc = false;
   /** The dpt page looked up last (walks go a page at a time, so most lookups repeat it). */
   private cachedIdx = -1;
   private cachedPage: DptPage | undefined;
-  /** The dpt page last added to `dirty` since it was cleared. */
-  private dirtyIdx = -1;
   constructor(
     readonly sim: Simulator,
     readonly id: number,
@@ -128,18 +126,6 @@ export class Dmirror implements MmuIntervalNotifierOps {
       this.cachedPage = this.pt.get(idx);
     }
     return this.cachedPage;
-  }
-
-  private markDirty(idx: number): void {
-    if (idx === this.dirtyIdx) return;
-    this.dirty.add(idx);
-    this.dirtyIdx = idx;
-  }
-
-  /** After the invariant checker has looked at the changed pages. */
-  clearDirty(): void {
-    this.dirty.clear();
-    this.dirtyIdx = -1;
   }
 
   entry(vpn: number): { pfn: number; tag: Dpt } {
@@ -180,7 +166,7 @@ export class Dmirror implements MmuIntervalNotifierOps {
     if (p.tag[slot] === Dpt.NONE) p.used++;
     p.pfn[slot] = pfn;
     p.tag[slot] = tag;
-    this.markDirty(idx);
+    this.dirty.add(idx);
   }
 
   /**
@@ -193,7 +179,7 @@ export class Dmirror implements MmuIntervalNotifierOps {
     p.tag[slot] = Dpt.NONE;
     p.pfn[slot] = 0;
     p.used--;
-    this.markDirty(idx);
+    this.dirty.add(idx);
     if (p.used === 0) this.dropPage(idx, p);
     return true;
   }
@@ -230,7 +216,7 @@ export class Dmirror implements MmuIntervalNotifierOps {
           erased++;
         }
       }
-      this.markDirty(idx);
+      this.dirty.add(idx);
       if (p.used === 0) this.dropPage(idx, p);
     }
     return erased;

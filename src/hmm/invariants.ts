@@ -34,7 +34,7 @@ export function checkInvariants(sim: Simulator): string[] {
   const f = sim.frames;
   for (const mm of sim.mms) {
     if (!mm.alive) {
-      mm.pt.clearDirty();
+      mm.pt.dirty.clear();
       continue;
     }
     for (const idx of mm.pt.dirty) {
@@ -82,9 +82,9 @@ export function checkInvariants(sim: Simulator): string[] {
         }
       }
     }
-    m.clearDirty();
+    m.dirty.clear();
   }
-  for (const mm of sim.mms) mm.pt.clearDirty();
+  for (const mm of sim.mms) mm.pt.dirty.clear();
   for (const d of sim.devices) {
     if (d.used < 0 || d.used > d.capacityPages) problems.push(`${d.name}: ${d.used} pages in use of ${d.capacityPages}`);
   }

@@ -72,15 +72,37 @@ export function pmdIndex(vpn: number): number {
   return Math.floor(vpn / PTRS_PER_PTE);
 }
 
+/**
+ * Indices of page-table pages (CPU or device) changed since the invariant checker last looked.
+ * Walks mark the same page hundreds of times in a row, so the last one added is remembered.
+ */
+export class ChangedPages implements Iterable<number> {
+  private readonly pages = new Set<number>();
+  private last = -1;
+
+  add(idx: number): void {
+    if (idx === this.last) return;
+    this.pages.add(idx);
+    this.last = idx;
+  }
+
+  clear(): void {
+    this.pages.clear();
+    this.last = -1;
+  }
+
+  [Symbol.iterator](): Iterator<number> {
+    return this.pages.values();
+  }
+}
+
 export class PageTable {
   readonly tables = new Map<number, PteTable>();
   /** PMD indices whose entries changed since the last invariant check. */
-  readonly dirty = new Set<number>();
+  readonly dirty = new ChangedPages();
   /** The PTE page looked up last: page walks go a page at a time, so most lookups repeat it. */
   private cachedIdx = -1;
   private cachedTable: PteTable | undefined;
-  /** The PMD index last added to `dirty` since it was cleared. */
-  private dirtyIdx = -1;
 
   clone(): PageTable {
     const c = new PageTable();
@@ -147,16 +169,7 @@ export class PageTable {
   }
 
   markDirty(vpn: number): void {
-    const idx = pmdIndex(vpn);
-    if (idx === this.dirtyIdx) return;
-    this.dirty.add(idx);
-    this.dirtyIdx = idx;
-  }
-
-  /** After the invariant checker has looked at the changed pages. */
-  clearDirty(): void {
-    this.dirty.clear();
-    this.dirtyIdx = -1;
+    this.dirty.add(pmdIndex(vpn));
   }
 
   /** Whether any PTE page exists in [start, end): mprotect notifies only populated ranges. */
