@@ -37,18 +37,14 @@
     return e;
   };
   const hex = (n) => '0x' + n.toString(16);
-  const rangeName = (m, s, e) => (s === 0 && e === m.pages ? m.name : e - s === 1 ? `${m.name}[${s}]` : `${m.name}[${s}..${e}]`);
+  // Page names and run states as the views write them (src/extension/pages.ts, bundled as
+  // dist/webview/pages.js and loaded before this script).
+  // eslint-disable-next-line no-undef
+  const pages = /** @type {any} */ (window).hmmPages;
+  if (!pages) throw new Error('dist/webview/pages.js did not load'); // and the page never says ready
+  const rangeName = (m, s, e) => pages.rangeName(m.name, m.pages, s, e);
+  const runState = (r) => pages.runState(r);
   const persist = () => vscode.setState({ cellSize, windows });
-
-  function runState(r) {
-    const parts = [r.kind];
-    if ((r.kind === 'device' || r.kind === 'exclusive') && r.device) parts.push(r.device);
-    if ((r.kind === 'system' || r.kind === 'device') && r.writable !== undefined) parts.push(r.writable ? 'rw' : 'ro');
-    if (r.shared) parts.push('shared');
-    if (r.pinned) parts.push('pinned');
-    if (r.huge) parts.push('huge');
-    return parts.join(' ');
-  }
 
   /**
    * Splits pages [start, end) into `count` cells of `per` pages and finds, for each, the run

@@ -18,4 +18,9 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/adapter/main.ts'], outfile: 'dist/adapter.js' }),
   // The extension: `vscode` is provided by the host.
   build({ ...common, entryPoints: ['src/extension/main.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
+  // The page helpers the map webview shares with the views (`window.hmmPages` in media/map.js).
+  build({
+    ...common, entryPoints: ['src/extension/pages.ts'], outfile: 'dist/webview/pages.js',
+    platform: 'browser', target: 'es2020', format: 'iife', globalName: 'hmmPages', sourcemap: false,
+  }),
 ]);

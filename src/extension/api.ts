@@ -28,7 +28,7 @@ export interface HmmExtensionApi {
   /** Decorations of the editor showing `file` (absolute path). */
   decorations(file: string): DecorationSnapshot[];
   /** Whether the address-space map panel is open, and the last state it was sent (JSON-safe). */
-  mapPanel(): { open: boolean; lastState?: unknown };
+  mapPanel(): { open: boolean; ready: boolean; lastState?: unknown };
   /** Resolves once every view has refreshed after the latest stop (tests await this after a step). */
   whenRefreshed(): Promise<void>;
 }

@@ -29,6 +29,11 @@ export class Ctx implements vscode.Disposable {
     return vscode.Uri.joinPath(this.extension.extensionUri, 'media', ...parts);
   }
 
+  /** Scripts bundled for webviews (dist/webview). */
+  webviewScriptUri(...parts: string[]): vscode.Uri {
+    return vscode.Uri.joinPath(this.extension.extensionUri, 'dist', 'webview', ...parts);
+  }
+
   dispose(): void {
     for (const d of this.disposables.splice(0).reverse()) {
       try {

@@ -46,7 +46,7 @@ export function activate(context: vscode.ExtensionContext): HmmExtensionApi {
   return {
     snapshotTree: (view, depth = 3) => snapshotTree(trees[view].provider, depth),
     decorations: (file) => decorations.snapshot(file),
-    mapPanel: () => ({ open: map.isOpen, ...(map.lastState !== undefined ? { lastState: map.lastState } : {}) }),
+    mapPanel: () => ({ open: map.isOpen, ready: map.pageReady, ...(map.lastState !== undefined ? { lastState: map.lastState } : {}) }),
     whenRefreshed: () => watcher.whenRefreshed(),
   };
 }

@@ -1,7 +1,8 @@
 // Layer: extension (src/extension): UI only. Imports vscode, ./dap, ./mapState, ./settings.
-// The address-space map webview (media/map.js, media/map.css): the CPU page table and each
-// device's page table side by side, refreshed at every stop. Strict CSP with a nonce; only
-// media/ is readable by the page; colours are theme variables (or the hmm.colors.* settings).
+// The address-space map webview (media/map.js, media/map.css, and dist/webview/pages.js: the
+// page helpers of ./pages bundled for the page): the CPU page table and each device's page table
+// side by side, refreshed at every stop. Strict CSP with a nonce; only media/ and dist/webview/
+// are readable by the page; colours are theme variables (or the hmm.colors.* settings).
 
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
@@ -34,6 +35,8 @@ export class MapPanel implements StateView {
   private state: HmmState | undefined;
   private pendingHighlight: ToPage | undefined;
   lastState: MapState | undefined;
+  /** The page's script ran to its end (it posts `ready` last): for the tests. */
+  pageReady = false;
 
   constructor(private readonly ctx: Ctx, private readonly revealInTree: RevealInTree) {
     ctx.own({ dispose: () => this.panel?.dispose() });
@@ -51,13 +54,14 @@ export class MapPanel implements StateView {
     }
     const panel = vscode.window.createWebviewPanel(MAP_VIEW_TYPE, 'HMM address space', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
       enableScripts: true,
-      localResourceRoots: [this.ctx.mediaUri()],
+      localResourceRoots: [this.ctx.mediaUri(), this.ctx.webviewScriptUri()],
     });
     this.panel = panel;
     panel.iconPath = this.ctx.mediaUri('map-icon.svg');
     panel.webview.html = this.html(panel.webview);
     panel.onDidDispose(() => {
       this.panel = undefined;
+      this.pageReady = false;
     });
     panel.webview.onDidReceiveMessage((m: FromPage) => void this.received(m));
     await this.update(state);
@@ -99,6 +103,7 @@ export class MapPanel implements StateView {
   private async received(m: FromPage): Promise<void> {
     switch (m.type) {
       case 'ready':
+        this.pageReady = true;
         this.post({ type: 'state', state: this.lastState ?? null });
         if (this.pendingHighlight !== undefined) this.post(this.pendingHighlight);
         break;
@@ -121,6 +126,7 @@ export class MapPanel implements StateView {
   private html(webview: vscode.Webview): string {
     const nonce = randomBytes(16).toString('base64');
     const css = webview.asWebviewUri(this.ctx.mediaUri('map.css'));
+    const pages = webview.asWebviewUri(this.ctx.webviewScriptUri('pages.js'));
     const js = webview.asWebviewUri(this.ctx.mediaUri('map.js'));
     const csp = [
       "default-src 'none'",
@@ -149,6 +155,7 @@ export class MapPanel implements StateView {
   <div id="status" role="status"></div>
   <main id="map"></main>
   <div id="tooltip" role="tooltip" hidden></div>
+  <script nonce="${nonce}" src="${pages.toString()}"></script>
   <script nonce="${nonce}" src="${js.toString()}"></script>
 </body>
 </html>`;

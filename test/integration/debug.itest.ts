@@ -299,6 +299,8 @@ describe('hmm-debug in real VS Code', function () {
       await vscode.commands.executeCommand('hmm.openMap');
       const panel = await eventually('the map panel open with a state', () => api.mapPanel(), (p) => p.open && p.lastState !== undefined);
       assert.match(JSON.stringify(panel.lastState), /gpu0/, 'the map state shows the device');
+      // The page's scripts (the shared page helpers, then map.js) ran to their end.
+      await eventually('the map page ready', () => api.mapPanel(), (p) => p.ready);
       await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
     });
 
