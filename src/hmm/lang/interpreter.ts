@@ -104,6 +104,13 @@ export class Interpreter {
   private forkCount = 0;
   finished = false;
   error: RuntimeError | undefined;
+  /**
+   * What the last statement's system call returned, as user space would see it (the kernel
+   * oracle compares it): the errno of munmap/mprotect/madvise/pin/unpin or of a device
+   * operation, or the page of a CPU access that took SIGSEGV. Undefined when the statement made
+   * no system call or failed before reaching the kernel (a script error).
+   */
+  syscallOutcome: { readonly rc: number; readonly faultVpn?: number } | undefined;
 
   constructor(readonly script: Script, opts: InterpreterOptions = {}) {
     this.sim = opts.sim ?? new Simulator();
@@ -204,6 +211,7 @@ export class Interpreter {
     else frame.pc++;
     this.sim.step++;
     this.sim.loc = { file: this.file, line: stmt.loc.line, col: stmt.loc.col };
+    this.syscallOutcome = undefined;
     try {
       // GPU work due by now takes its turn first (see gpu.ts for the interleaving order).
       if (!this.sim.gpu.idle) yield* this.sim.gpu.advanceTo(this.sim.clock.now);
@@ -284,6 +292,7 @@ export class Interpreter {
   /** Apply a device operation's result to `last`, and check it against `-> ERRNO`. */
   private deviceResult(stmt: Stmt, what: string, r: { rc: number; cpages: number; faults: number }): boolean {
     this.last.rc = r.rc;
+    this.syscallOutcome = { rc: r.rc };
     const want = stmt.expectErrno;
     if (r.rc === 0) {
       this.last.cpages = r.cpages;
@@ -327,6 +336,7 @@ export class Interpreter {
         const r = this.range(stmt.range, frame);
         const pattern = stmt.kind === 'write' ? compile(stmt.pattern, frame.vars) : undefined;
         const bad = yield* sim.cpuAccess(mm, r.start, r.end, pattern);
+        this.syscallOutcome = bad === undefined ? { rc: 0 } : { rc: 0, faultVpn: bad.vpn };
         if (bad !== undefined) {
           throw new Fail(stmt.range.loc, `SIGSEGV: ${stmt.kind} of ${sim.describeRange(bad.vpn, bad.vpn + 1)} ` +
             `(${describeAccessProblem(mm, bad.vpn, stmt.kind === 'write')})`);
@@ -336,30 +346,35 @@ export class Interpreter {
       case 'munmap': {
         const r = this.range(stmt.range, frame);
         const rc = yield* sim.munmap(mm, r.start, r.end);
+        this.syscallOutcome = { rc };
         if (rc) throw new Fail(stmt.loc, `munmap ${r.text} failed with ${errnoName(rc)}`);
         return;
       }
       case 'mprotect': {
         const r = this.range(stmt.range, frame);
         const rc = yield* sim.mprotect(mm, r.start, r.end, stmt.prot);
+        this.syscallOutcome = { rc };
         if (rc) throw new Fail(stmt.loc, `mprotect ${r.text} failed with ${errnoName(rc)} (part of the range is not mapped)`);
         return;
       }
       case 'madvise': {
         const r = this.range(stmt.range, frame);
         const rc = yield* sim.madvise(mm, r.start, r.end, stmt.advice);
+        this.syscallOutcome = { rc };
         if (rc) throw new Fail(stmt.loc, `madvise ${r.text} ${stmt.advice} failed with ${errnoName(rc)}`);
         return;
       }
       case 'pin': {
         const r = this.range(stmt.range, frame);
         const bad = yield* sim.pin(mm, r.start, r.end, stmt.longterm);
+        this.syscallOutcome = { rc: bad ? bad.rc : 0 };
         if (bad) throw new Fail(stmt.range.loc, `pin of ${sim.describeRange(bad.vpn, bad.vpn + 1)} failed with ${errnoName(bad.rc)}`);
         return;
       }
       case 'unpin': {
         const r = this.range(stmt.range, frame);
         const bad = sim.unpin(mm, r.start, r.end);
+        this.syscallOutcome = { rc: bad ? bad.rc : 0 };
         if (bad) throw new Fail(stmt.range.loc, `${sim.describeRange(bad.vpn, bad.vpn + 1)} is not pinned`);
         return;
       }

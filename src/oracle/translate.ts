@@ -1,0 +1,411 @@
+// Layer: the kernel oracle (src/oracle). Imports the simulator and the language.
+// Runs a script on the simulator and, statement by statement, writes the same work as ops of
+// the in-VM runner's program (docs/kernel-runner.md) together with what the simulator showed
+// user space for each op. The simulator decides the addresses (mmap is MAP_FIXED_NOREPLACE in
+// the VM), so both sides see the same layout; loops and calls are unrolled as they run.
+
+import { errnoName, WORDS_PER_PAGE } from '../hmm/constants';
+import type { Mm } from '../hmm/mm';
+import { Simulator } from '../hmm/simulator';
+import type { Diagnostic, Expr, Loc, RangeRef, Stmt } from '../hmm/lang/ast';
+import { Interpreter } from '../hmm/lang/interpreter';
+import { evalConst, type Vars } from '../hmm/lang/pattern';
+import { diagnose } from '../hmm/lang/runner';
+import type { Field, Observation } from './observation';
+
+/** Beyond these the VM (2 GiB) cannot hold the work or its results: the statement is not expressible. */
+export const VM_LIMITS = {
+  /** Pages one memory-touching statement may cover (64 MiB). */
+  pagesPerAccess: 16384,
+  /** Ops per script. */
+  opsPerScript: 20000,
+  /** Processes per script (the runner's pipes are made before the case starts). */
+  processesPerScript: 16,
+} as const;
+
+/** One op of the program, tied to the statement that made it and what the simulator saw. */
+export interface TranslatedOp {
+  readonly op: number;
+  readonly loc: Loc;
+  /** The statement as a user would name it: `gpu0 read a[0..8]`. */
+  readonly what: string;
+  readonly fields: readonly Field[];
+  readonly sim: Observation;
+}
+
+export interface Translation {
+  readonly file: string;
+  /** Parse/check problems: nothing ran. */
+  readonly diagnostics: readonly Diagnostic[];
+  /** The case's program lines (`case` … `end`), empty when nothing is expressible. */
+  readonly lines: readonly string[];
+  readonly ops: readonly TranslatedOp[];
+  /** The first statement the kernel cannot run (and that changes state): comparison stops there. */
+  readonly stoppedAt: { readonly loc: Loc; readonly reason: string } | undefined;
+  /** Statements only the simulator checks (expectations, print, compute, hints). */
+  readonly simulatorOnly: number;
+  /** The simulator's runtime error, `file:line:col: message` (a failed expectation included). */
+  readonly simError: string | undefined;
+  /** Places where the VM's setup differs from the script's (e.g. device sizes). */
+  readonly notes: readonly string[];
+}
+
+/** State-neutral statements: the simulator checks or prints them; the kernel has nothing to do. */
+const SIMULATOR_ONLY = new Set<Stmt['kind']>([
+  'expectData', 'expectState', 'expectMaps', 'expectRc', 'expectCounter', 'expectLastData', 'expectLastFlags',
+  'expectNotified', 'expectNotNotified', 'expectUsed', 'expectStats', 'print', 'compute', 'advise', 'fn', 'kernel',
+  'call', 'repeat', 'as',
+]);
+
+class NotExpressible extends Error {}
+
+/** The pattern as the runner's reverse Polish notation, loop variables bound. */
+export function patternRpn(e: Expr, vars: Vars): string {
+  const out: string[] = [];
+  // Iterative post-order walk: the parser bounds nesting, but the translator does not rely on it.
+  const stack: { e: Expr; done: boolean }[] = [{ e, done: false }];
+  while (stack.length > 0) {
+    const top = stack.pop()!;
+    const x = top.e;
+    switch (x.kind) {
+      case 'num': out.push(String(x.value | 0)); break;
+      case 'wordIndex': out.push('i'); break;
+      case 'var': out.push(String((vars.get(x.name) ?? 0) | 0)); break;
+      case 'neg':
+        if (top.done) out.push('neg');
+        else stack.push({ e: x, done: true }, { e: x.operand, done: false });
+        break;
+      case 'binary':
+        if (top.done) out.push(x.op);
+        else stack.push({ e: x, done: true }, { e: x.right, done: false }, { e: x.left, done: false });
+        break;
+    }
+  }
+  return out.join(' ');
+}
+
+const hexAddr = (vpn: number): string => `0x${(vpn * 4096).toString(16)}`;
+
+export interface TranslateOptions {
+  /** First op number (op numbers are unique in a program of several scripts). */
+  readonly firstOp?: number;
+  readonly caseId?: string;
+}
+
+/** Translate one script; runs it on the simulator to the end (or its first runtime error). */
+export function translateScript(file: string, text: string, opts: TranslateOptions = {}): Translation {
+  const { diagnostics, script } = diagnose(file, text);
+  if (diagnostics.length > 0) {
+    return { file, diagnostics, lines: [], ops: [], stoppedAt: undefined, simulatorOnly: 0, simError: undefined, notes: [] };
+  }
+  const sim = new Simulator();
+  const interp = new Interpreter(script, { sim });
+  const t = new Translator(sim, interp, opts.firstOp ?? 1);
+  const lines = [`case ${opts.caseId ?? file}`];
+  let simError: string | undefined;
+  for (;;) {
+    const stmt = interp.nextStatement();
+    if (stmt === undefined) break;
+    const plan = t.plan(stmt);
+    const r = interp.step();
+    t.finish(stmt, plan, r.kind === 'error');
+    if (r.kind === 'error') {
+      simError = r.error.formatted;
+      break;
+    }
+    if (r.kind === 'done') break;
+  }
+  lines.push(...t.lines, 'end');
+  return {
+    file, diagnostics: [], lines: t.ops.length > 0 || t.lines.length > 0 ? lines : [], ops: t.ops, stoppedAt: t.stoppedAt,
+    simulatorOnly: t.simulatorOnly, simError, notes: t.notes,
+  };
+}
+
+interface Resolved {
+  readonly start: number;
+  readonly end: number;
+  readonly mapStart: number;
+  readonly text: string;
+}
+
+/** What a statement will send once it has run (addresses of a new mapping are known only then). */
+type Plan =
+  | { readonly kind: 'skip' }
+  | { readonly kind: 'op'; readonly proc: number; readonly what: string; readonly fields: readonly Field[];
+      readonly line: () => string; readonly observe: () => Observation };
+
+class Translator {
+  readonly lines: string[] = [];
+  readonly ops: TranslatedOp[] = [];
+  readonly notes: string[] = [];
+  stoppedAt: { loc: Loc; reason: string } | undefined;
+  simulatorOnly = 0;
+  private nextOp: number;
+  private readonly procs = new Map<Mm, number>();
+  private readonly files = new Map<string, number>();
+  /** Device name → dmirror minor (0, 1 private; 2, 3 coherent). */
+  private readonly minors = new Map<string, number>();
+  /** The one pinned range gup_test can hold. */
+  private pinned: { proc: number; start: number; end: number } | undefined;
+
+  constructor(private readonly sim: Simulator, private readonly interp: Interpreter, firstOp: number) {
+    this.nextOp = firstOp;
+    this.procs.set(sim.process('main')!, 0);
+  }
+
+  private proc(mm: Mm): number {
+    const p = this.procs.get(mm);
+    if (p === undefined) throw new NotExpressible(`process ${mm.name} is unknown to the translator`);
+    return p;
+  }
+
+  private vars(): Vars {
+    return this.interp.frames[this.interp.frames.length - 1]?.vars ?? new Map();
+  }
+
+  private range(r: RangeRef, touches: boolean): Resolved {
+    const b = this.sim.bindings.get(r.mapping);
+    if (b === undefined) throw new ScriptProblem();
+    const vars = this.vars();
+    const s = r.start === undefined ? 0 : evalConst(r.start, vars);
+    const e = r.single ? s + 1 : r.end === undefined ? b.pages : evalConst(r.end, vars);
+    if (s < 0 || e > b.pages || s >= e) throw new ScriptProblem();
+    if (touches && e - s > VM_LIMITS.pagesPerAccess) {
+      throw new NotExpressible(`${e - s} pages in one access: the VM (2 GiB) takes at most ${VM_LIMITS.pagesPerAccess} pages (64 MiB) per statement`);
+    }
+    const text = s === 0 && e === b.pages ? r.mapping : e - s === 1 ? `${r.mapping}[${s}]` : `${r.mapping}[${s}..${e}]`;
+    return { start: b.start + s, end: b.start + e, mapStart: b.start, text };
+  }
+
+  private minor(device: string): number {
+    const m = this.minors.get(device);
+    if (m === undefined) throw new ScriptProblem();
+    return m;
+  }
+
+  /** Before the statement runs: what it will send, or why it cannot. */
+  plan(stmt: Stmt): Plan {
+    if (this.stoppedAt !== undefined) return { kind: 'skip' };
+    if (SIMULATOR_ONLY.has(stmt.kind)) {
+      if (stmt.kind !== 'fn' && stmt.kind !== 'kernel' && stmt.kind !== 'call' && stmt.kind !== 'repeat' && stmt.kind !== 'as') this.simulatorOnly++;
+      return { kind: 'skip' };
+    }
+    try {
+      if (this.ops.length >= VM_LIMITS.opsPerScript) throw new NotExpressible(`more than ${VM_LIMITS.opsPerScript} kernel operations`);
+      return this.planStatement(stmt);
+    } catch (e) {
+      if (e instanceof NotExpressible) {
+        this.stoppedAt = { loc: stmt.loc, reason: e.message };
+        return { kind: 'skip' };
+      }
+      if (e instanceof ScriptProblem) return { kind: 'skip' }; // the interpreter reports it
+      throw e;
+    }
+  }
+
+  /** After the statement ran: record the op and the simulator's observation. */
+  finish(stmt: Stmt, plan: Plan, failed: boolean): void {
+    if (plan.kind === 'skip') return;
+    // A statement that failed before reaching the kernel (a script error) sends nothing.
+    if (failed && this.interp.syscallOutcome === undefined) return;
+    const op = this.nextOp++;
+    this.lines.push(`op ${op} ${plan.proc} ${plan.line()}`);
+    this.ops.push({ op, loc: stmt.loc, what: plan.what, fields: plan.fields, sim: plan.observe() });
+    if (stmt.kind === 'fork' || stmt.kind === 'forkBlock') {
+      const child = stmt.kind === 'fork' ? this.sim.process(stmt.name) : this.interp.process;
+      if (child !== undefined) {
+        this.procs.set(child, this.procs.size);
+        this.lines[this.lines.length - 1] += ` ${this.procs.get(child)}`;
+      }
+    }
+  }
+
+  private deviceObservation(withData: boolean, withFlags: boolean): () => Observation {
+    return () => {
+      const last = this.interp.last;
+      const rc = errnoName(last.rc);
+      if (last.rc !== 0) return { rc };
+      const o: { -readonly [K in keyof Observation]: Observation[K] } = { rc, cpages: last.cpages, faults: last.faults };
+      if (withData && last.data !== undefined) {
+        const words = new Int32Array(last.data.count * WORDS_PER_PAGE);
+        for (const run of last.data.pages.runs(0, last.data.count)) {
+          for (let j = 0; j < run.count; j++) this.sim.contents.fill(run.id, run.page + j, words, (run.index + j) * WORDS_PER_PAGE);
+        }
+        o.data = { kind: 'words', words };
+      }
+      if (withFlags && last.flags !== undefined) o.flags = last.flags.bytes.slice();
+      return o;
+    };
+  }
+
+  private syscallObservation(): Observation {
+    const s = this.interp.syscallOutcome;
+    return { rc: s === undefined ? '0' : errnoName(s.rc) };
+  }
+
+  private planStatement(stmt: Stmt): Plan {
+    const mm = this.interp.process;
+    const P = (): number => this.proc(mm);
+    const devFields: Field[] = ['rc', 'cpages', 'faults'];
+    switch (stmt.kind) {
+      case 'device': {
+        const kind = stmt.memoryKind;
+        const used = [...this.minors.values()].filter((m) => (kind === 'private' ? m < 2 : m >= 2)).length;
+        if (used >= 2) throw new NotExpressible(`a third ${kind} device: test_hmm has two of each kind`);
+        this.minors.set(stmt.name, (kind === 'private' ? 0 : 2) + used);
+        if (stmt.memoryPages !== undefined) {
+          this.notes.push(`${stmt.name}: the script gives ${stmt.memoryPages} pages of device memory; test_hmm's ${kind} device has ` +
+            (kind === 'private' ? 'as many 256 MiB chunks as it needs' : '256 MiB'));
+        }
+        return { kind: 'skip' };
+      }
+      case 'file': {
+        const id = this.files.size;
+        this.files.set(stmt.name, id);
+        this.lines.push(`file ${id} ${stmt.pages} ${stmt.init === undefined ? '0' : patternRpn(stmt.init, this.vars())}`);
+        return { kind: 'skip' };
+      }
+      case 'mmap': {
+        const proc = P();
+        return {
+          kind: 'op', proc, what: `${stmt.name} = mmap`, fields: ['rc'],
+          line: () => {
+            const b = this.sim.bindings.get(stmt.name)!;
+            const kind = stmt.source.kind === 'file'
+              ? `file:${this.files.get(stmt.source.file)}:${stmt.shared ? 'shared' : 'private'}`
+              : stmt.shared ? 'shared' : 'private';
+            return `mmap ${hexAddr(b.start)} ${b.pages} ${stmt.prot} ${kind} ${stmt.huge ? 1 : 0}`;
+          },
+          observe: () => ({ rc: '0' }),
+        };
+      }
+      case 'read':
+      case 'write': {
+        const r = this.range(stmt.range, true);
+        const base = (r.start - r.mapStart) * WORDS_PER_PAGE;
+        const line = stmt.kind === 'read' ? `read ${hexAddr(r.start)} ${r.end - r.start}`
+          : `write ${hexAddr(r.start)} ${r.end - r.start} ${base} ${patternRpn(stmt.pattern, this.vars())}`;
+        return {
+          kind: 'op', proc: P(), what: `${stmt.kind} ${r.text}`, fields: stmt.kind === 'read' ? ['sig', 'words'] : ['sig'],
+          line: () => line,
+          observe: () => {
+            const s = this.interp.syscallOutcome;
+            if (s?.faultVpn !== undefined) return { rc: '0', sig: `SIGSEGV@${s.faultVpn - r.start}` };
+            if (stmt.kind === 'write') return { rc: '0' };
+            const words = new Int32Array(r.end - r.start);
+            for (let v = r.start; v < r.end; v++) {
+              const c = this.sim.pageContent(mm, v);
+              words[v - r.start] = c === undefined ? 0 : this.sim.contents.word(c[0], c[1], 0);
+            }
+            return { rc: '0', words: { kind: 'words', words } };
+          },
+        };
+      }
+      case 'munmap':
+      case 'mprotect':
+      case 'madvise': {
+        const r = this.range(stmt.range, false);
+        const arg = stmt.kind === 'mprotect' ? ` ${stmt.prot}` : stmt.kind === 'madvise' ? ` ${stmt.advice}` : '';
+        const line = `${stmt.kind} ${hexAddr(r.start)} ${r.end - r.start}${arg}`;
+        return { kind: 'op', proc: P(), what: `${stmt.kind} ${r.text}${arg}`, fields: ['rc'], line: () => line, observe: () => this.syscallObservation() };
+      }
+      case 'pin': {
+        const r = this.range(stmt.range, true);
+        const coherent = [...this.minors.values()].some((m) => m >= 2);
+        if (!stmt.longterm && coherent) {
+          throw new NotExpressible('a short-term pin with a coherent device declared: user space can hold only FOLL_LONGTERM pins (gup_test), which migrate coherent pages out');
+        }
+        if (this.pinned !== undefined) throw new NotExpressible('a second pinned range: gup_test holds one at a time');
+        const proc = P();
+        this.pinned = { proc, start: r.start, end: r.end };
+        const line = `pin ${hexAddr(r.start)} ${r.end - r.start}`;
+        return { kind: 'op', proc, what: `pin ${r.text}`, fields: ['rc'], line: () => line, observe: () => this.syscallObservation() };
+      }
+      case 'unpin': {
+        const r = this.range(stmt.range, true);
+        const proc = P();
+        const p = this.pinned;
+        if (p === undefined || p.proc !== proc || p.start !== r.start || p.end !== r.end) {
+          throw new NotExpressible('an unpin of another range than the pinned one: gup_test releases its whole pinned range at once');
+        }
+        this.pinned = undefined;
+        const line = `unpin ${hexAddr(r.start)} ${r.end - r.start}`;
+        return { kind: 'op', proc, what: `unpin ${r.text}`, fields: ['rc'], line: () => line, observe: () => this.syscallObservation() };
+      }
+      case 'devRead':
+      case 'devWrite':
+      case 'snapshot':
+      case 'exclusive':
+      case 'checkExclusive': {
+        const r = this.range(stmt.range, true);
+        const d = this.minor(stmt.device);
+        const n = r.end - r.start;
+        const base = (r.start - r.mapStart) * WORDS_PER_PAGE;
+        const cmd = { devRead: 'read', devWrite: 'write', snapshot: 'snapshot', exclusive: 'exclusive', checkExclusive: 'check-exclusive' }[stmt.kind];
+        const line = `dev ${d} ${cmd} ${hexAddr(r.start)} ${n}${stmt.kind === 'devWrite' ? ` ${base} ${patternRpn(stmt.pattern, this.vars())}` : ''}`;
+        const withData = stmt.kind === 'devRead' || stmt.kind === 'exclusive';
+        const fields: Field[] = stmt.kind === 'checkExclusive' ? ['rc'] : [...devFields, ...(withData ? ['data' as const] : []), ...(stmt.kind === 'snapshot' ? ['flags' as const] : [])];
+        return { kind: 'op', proc: P(), what: `${stmt.device} ${cmd} ${r.text}`, fields, line: () => line, observe: this.deviceObservation(withData, stmt.kind === 'snapshot') };
+      }
+      case 'migrate': {
+        const r = this.range(stmt.range, true);
+        const n = r.end - r.start;
+        if (stmt.target.kind === 'device') {
+          const line = `dev ${this.minor(stmt.target.name)} migrate ${hexAddr(r.start)} ${n}`;
+          return {
+            kind: 'op', proc: P(), what: `migrate ${r.text} to ${stmt.target.name}`, fields: [...devFields, 'data'],
+            line: () => line, observe: this.deviceObservation(true, false),
+          };
+        }
+        const devices = stmt.from !== undefined ? [stmt.from] : this.sim.devices.map((x) => x.name);
+        const line = `dev ${devices.map((x) => this.minor(x)).join(',')} migrate-sys ${hexAddr(r.start)} ${n}`;
+        // The simulator sums cpages over the devices and reports no faults for this command.
+        return {
+          kind: 'op', proc: P(), what: `migrate ${r.text} to system${stmt.from ? ` from ${stmt.from}` : ''}`, fields: ['rc', 'cpages'],
+          line: () => line, observe: this.deviceObservation(false, false),
+        };
+      }
+      case 'release':
+      case 'close': {
+        const line = `dev ${this.minor(stmt.device)} ${stmt.kind}`;
+        return { kind: 'op', proc: P(), what: `${stmt.device} ${stmt.kind}`, fields: ['rc'], line: () => line, observe: () => ({ rc: errnoName(this.interp.last.rc) }) };
+      }
+      case 'failNextAlloc':
+        throw new NotExpressible('fail-next-alloc: Linux 6.12\'s test_hmm has no HMM_DMIRROR_FLAGS');
+      case 'fork':
+      case 'forkBlock':
+        if (this.procs.size >= VM_LIMITS.processesPerScript) throw new NotExpressible(`more than ${VM_LIMITS.processesPerScript} processes`);
+        return { kind: 'op', proc: P(), what: stmt.kind === 'fork' ? `fork ${stmt.name}` : 'fork {', fields: ['rc'], line: () => 'fork', observe: () => ({ rc: '0' }) };
+      case 'exit': {
+        const p = this.sim.process(stmt.process);
+        if (p === undefined) throw new ScriptProblem();
+        const proc = this.proc(p);
+        if (this.pinned?.proc === proc) throw new NotExpressible('a process exits holding a pin: gup_test would keep its pages pinned');
+        return { kind: 'op', proc, what: `exit ${stmt.process}`, fields: ['rc'], line: () => 'exit', observe: () => ({ rc: '0' }) };
+      }
+      case 'launch':
+        throw new NotExpressible('GPU kernels run in simulated time; test_hmm has no device that executes programs');
+      case 'prefetch':
+        throw new NotExpressible('prefetch is an asynchronous copy in simulated time; test_hmm has none');
+      case 'wait':
+        if (this.sim.gpu.idle) {
+          this.simulatorOnly++;
+          return { kind: 'skip' };
+        }
+        throw new NotExpressible('waiting for GPU work');
+      default:
+        throw new NotExpressible(`'${stmt.kind}' has no kernel counterpart`);
+    }
+  }
+}
+
+/** A problem of the script itself (undeclared name, range outside): the interpreter reports it. */
+class ScriptProblem extends Error {}
+
+/** The runner's program for several translated scripts, one case each (docs/kernel-runner.md). */
+export function formatProgram(translations: readonly Translation[]): string {
+  const out = ['hmm-runner-program 1'];
+  for (const t of translations) if (t.lines.length > 0) out.push(...t.lines);
+  return `${out.join('\n')}\n`;
+}

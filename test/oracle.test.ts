@@ -1,0 +1,198 @@
+// Layer: tests of the kernel oracle's host side without a VM: the translator (script → runner
+// program, docs/kernel-runner.md), the result parser and the judgement of each statement.
+
+import * as assert from 'node:assert/strict';
+import type { CaseResult } from '../src/oracle/compare';
+import { judge } from '../src/oracle/compare';
+import { compareWithKernel, type ProgramRunner } from '../src/oracle/kernelRun';
+import { fnv1aWords, parseFlags, parseResultLine, parseWords } from '../src/oracle/observation';
+import { formatProgram, patternRpn, translateScript } from '../src/oracle/translate';
+import { parseScript } from '../src/hmm/lang/parser';
+
+const SCRIPT = `device gpu0
+a = mmap 8 pages rw
+write a = i
+migrate a to gpu0
+read a[4]
+gpu0 read a
+gpu0 snapshot a
+munmap a[7]
+`;
+
+describe('kernel oracle: translator', () => {
+  it('writes one op per kernel-visible statement, at the simulator\'s addresses', () => {
+    const t = translateScript('t.hmm', SCRIPT, { caseId: '0' });
+    assert.deepEqual(t.lines, [
+      'case 0',
+      'op 1 0 mmap 0x7f0000000000 8 rw private 0',
+      'op 2 0 write 0x7f0000000000 8 0 i',
+      'op 3 0 dev 0 migrate 0x7f0000000000 8',
+      'op 4 0 read 0x7f0000004000 1',
+      'op 5 0 dev 0 read 0x7f0000000000 8',
+      'op 6 0 dev 0 snapshot 0x7f0000000000 8',
+      'op 7 0 munmap 0x7f0000007000 1',
+      'end',
+    ]);
+    assert.equal(t.stoppedAt, undefined);
+    assert.equal(t.simError, undefined);
+    assert.deepEqual(t.ops.map((o) => o.loc.line), [2, 3, 4, 5, 6, 7, 8]);
+    // The simulator's observations: migrate copies 8 pages back, the CPU read sees word 4096.
+    const migrate = t.ops[2]!.sim;
+    assert.equal(migrate.rc, '0');
+    assert.equal(migrate.cpages, 8);
+    assert.equal(migrate.data?.kind, 'words');
+    const read = t.ops[3]!.sim;
+    assert.deepEqual(read.words?.kind === 'words' ? [...read.words.words] : undefined, [4 * 1024]);
+    assert.equal(t.ops[5]!.sim.flags?.length, 8);
+    assert.equal(formatProgram([t]).split('\n')[0], 'hmm-runner-program 1');
+  });
+
+  it('unrolls loops and forks, numbering processes as they are made', () => {
+    const t = translateScript('t.hmm', `device gpu0
+a = mmap 2 pages rw
+repeat 2 as k {
+  write a[k] = k + i
+}
+fork child
+as child {
+  gpu0 read a
+}
+fork {
+  read a
+}
+exit child
+`, { firstOp: 10, caseId: 'c' });
+    assert.deepEqual(t.lines.slice(1, -1), [
+      'op 10 0 mmap 0x7f0000000000 2 rw private 0',
+      'op 11 0 write 0x7f0000000000 1 0 0 i +',
+      'op 12 0 write 0x7f0000001000 1 1024 1 i +',
+      'op 13 0 fork 1',
+      'op 14 1 dev 0 read 0x7f0000000000 2',
+      'op 15 0 fork 2',
+      'op 16 2 read 0x7f0000000000 2',
+      'op 17 2 exit',
+      'op 18 1 exit',
+    ]);
+  });
+
+  it('stops at the first statement the kernel cannot run, and says why', () => {
+    const t = translateScript('t.hmm', `device gpu0
+a = mmap 4 pages rw
+kernel k(x) {
+  read x
+}
+write a = 1
+launch k(a) on gpu0
+gpu0 read a
+`);
+    assert.equal(t.ops.length, 2);
+    assert.deepEqual(t.stoppedAt?.loc, { line: 7, col: 1 });
+    assert.match(t.stoppedAt!.reason, /simulated time/);
+    const f = translateScript('t.hmm', 'device gpu0\na = mmap 4 pages rw\ngpu0 fail-next-alloc\nmigrate a to gpu0\n');
+    assert.match(f.stoppedAt!.reason, /HMM_DMIRROR_FLAGS/);
+    const big = translateScript('t.hmm', 'a = mmap 65536 pages rw\nwrite a = i\n');
+    assert.match(big.stoppedAt!.reason, /16384 pages/);
+  });
+
+  it('records the failing statement and stops where the simulator stops', () => {
+    const t = translateScript('t.hmm', `device gpu0
+a = mmap 4 pages r
+gpu0 write a = 1 -> EPERM
+write a = 2
+read a
+`);
+    assert.equal(t.ops.length, 3);
+    assert.equal(t.ops[1]!.sim.rc, 'EPERM');
+    assert.equal(t.ops[2]!.sim.sig, 'SIGSEGV@0');
+    assert.match(t.simError!, /^t\.hmm:4:/);
+  });
+
+  it('rejected scripts translate to nothing', () => {
+    const t = translateScript('t.hmm', 'a = mmap 4 pages rw\nread b\n');
+    assert.ok(t.diagnostics.length > 0);
+    assert.deepEqual(t.lines, []);
+    assert.equal(judge(t, undefined).verdict, 'rejected');
+  });
+
+  it('patterns as reverse Polish notation, loop variables bound', () => {
+    const p = parseScript('p.hmm', 'a = mmap 1 page rw\nwrite a = -(i * 3 ^ 5) << k\n').script;
+    const w = p.body[1]!;
+    assert.equal(w.kind, 'write');
+    if (w.kind === 'write') assert.equal(patternRpn(w.pattern, new Map([['k', 2]])), 'i 3 * 5 ^ neg 2 <<');
+  });
+});
+
+describe('kernel oracle: result lines', () => {
+  it('parses words, hashes, flags and signals', () => {
+    const r = parseResultLine('r 5 rc=0 cpages=8 faults=1 data=0:3:0:1,3:2:ffffffff:0 flags=2*02,1*20');
+    assert.equal(r.op, 5);
+    assert.equal(r.obs.cpages, 8);
+    assert.deepEqual(r.obs.data?.kind === 'words' ? [...r.obs.data.words] : [], [0, 1, 2, -1, -1]);
+    assert.deepEqual([...r.obs.flags!], [2, 2, 0x20]);
+    assert.equal(parseResultLine('r 6 rc=0 sig=SIGSEGV@3').obs.sig, 'SIGSEGV@3');
+    const h = parseWords('#4:deadbeef');
+    assert.deepEqual(h, { kind: 'hash', count: 4, hash: 0xdeadbeef });
+    assert.throws(() => parseWords('1:2:3'), /bad word run/);
+    assert.throws(() => parseFlags('3*zz'), /bad flag run/);
+    assert.throws(() => parseResultLine('x 1 rc=0'), /not a result line/);
+  });
+
+  it('FNV-1a over little-endian words matches the reference values', () => {
+    assert.equal(fnv1aWords(new Int32Array(0)), 0x811c9dc5);
+    // FNV-1a of the bytes 61 00 00 00 ("a" and three zeros).
+    let h = 0x811c9dc5;
+    for (const b of [0x61, 0, 0, 0]) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+    assert.equal(fnv1aWords(Int32Array.of(0x61)), h);
+  });
+});
+
+describe('kernel oracle: judgement', () => {
+  const t = translateScript('t.hmm', SCRIPT, { caseId: '0' });
+  const ok = (op: number, rest = ''): string => `r ${op} rc=0${rest}`;
+  const agreeing = (): string[] => [
+    ok(1), ok(2), ok(3, ' cpages=8 faults=0 data=0:8192:0:1'), ok(4, ' words=0:1:1000:0'),
+    ok(5, ` cpages=${t.ops[4]!.sim.cpages} faults=${t.ops[4]!.sim.faults} data=0:8192:0:1`),
+    ok(6, ` cpages=8 faults=0 flags=${[...t.ops[5]!.sim.flags!].map((b) => `1*${b.toString(16).padStart(2, '0')}`).join(',')}`), ok(7),
+  ];
+
+  it('agrees when every field matches', () => {
+    const j = judge(t, { lines: agreeing() });
+    assert.equal(j.verdict, 'agree', j.disagreements.map((d) => d.text).join('\n'));
+    assert.equal(j.compared, 7);
+  });
+
+  it('names the statement and both sides of a difference', () => {
+    const lines = agreeing();
+    lines[4] = `r 5 rc=0 cpages=8 faults=9 data=0:8192:0:1`;
+    lines[3] = 'r 4 rc=0 words=0:1:7:0';
+    const j = judge(t, { lines });
+    assert.equal(j.verdict, 'disagree');
+    assert.deepEqual(j.disagreements.map((d) => d.text), [
+      't.hmm:5:1: read a[4]: kernel: words[0]=0x7 / simulator: words[0]=0x1000',
+      `t.hmm:6:1: gpu0 read a: kernel: faults=9 / simulator: faults=${t.ops[4]!.sim.faults}`,
+    ]);
+  });
+
+  it('a crash is a disagreement at its statement; later ops are not run', () => {
+    const res: CaseResult = {
+      lines: agreeing().slice(0, 4),
+      crash: { op: 5, oops: ['[    2.1] BUG: unable to handle page fault for address: ffffea0000000000', '[    2.1] RIP: 0010:dmirror_do_read+0x5a/0x130'] },
+    };
+    const j = judge(t, res);
+    assert.equal(j.verdict, 'disagree');
+    assert.equal(j.notRun, 2);
+    assert.match(j.disagreements[0]!.text, /^t\.hmm:6:1: gpu0 read a: kernel: crashed \(BUG: unable to handle page fault .*; RIP: 0010:dmirror_do_read/);
+    assert.match(j.summary, /2 not run \(the kernel crashed earlier/);
+  });
+
+  it('runs every script of a batch in one program and judges each', async () => {
+    let seen = '';
+    const fake: ProgramRunner = async (program) => {
+      seen = program;
+      return { cases: new Map([['0', { lines: agreeing() }]]), boots: 1, ms: 1 };
+    };
+    const c = await compareWithKernel([{ file: 't.hmm', text: SCRIPT }, { file: 'g.hmm', text: 'device gpu0\ngpu0 fail-next-alloc\n' }], fake);
+    assert.match(seen, /^hmm-runner-program 1\ncase 0\n/);
+    assert.deepEqual(c.judgements.map((j) => j.verdict), ['agree', 'not expressible']);
+  });
+});
