@@ -14,6 +14,8 @@ export interface CaseResult {
 
 export interface Disagreement {
   readonly op: TranslatedOp;
+  /** What kind of disagreement, to group random programs by cause: `devRead:faults`, `crash:dmirror_do_read`, `hang:release`. */
+  readonly signature: string;
   /** `file:line:col: what: kernel: … / simulator: …` */
   readonly text: string;
 }
@@ -73,6 +75,15 @@ export function oopsSummary(oops: readonly string[]): string {
   return pick.length > 0 ? pick.join('; ') : (oops[0] ?? 'no kernel message');
 }
 
+/** The function the oops happened in (`RIP: 0010:dmirror_do_read+0x5a/0x130` → dmirror_do_read). */
+export function oopsFunction(oops: readonly string[]): string {
+  for (const l of oops) {
+    const m = /RIP: [0-9a-f]+:([A-Za-z0-9_.]+)\+/.exec(l);
+    if (m) return m[1]!;
+  }
+  return 'unknown';
+}
+
 export function judge(t: Translation, result: CaseResult | undefined): ScriptJudgement {
   const base = { file: t.file, notRun: 0, problems: [] as string[] };
   if (t.diagnostics.length > 0) return { ...base, verdict: 'rejected', compared: 0, disagreements: [], summary: 'rejected (parse or check errors)' };
@@ -98,19 +109,19 @@ export function judge(t: Translation, result: CaseResult | undefined): ScriptJud
         compared++;
         const diffs = compareObservations(k.obs, op.sim, op.fields);
         if (diffs.length > 0) {
-          disagreements.push({ op, text: `${where}: kernel: ${diffs.map((d) => d.kernel).join(' ')} / simulator: ${diffs.map((d) => d.simulator).join(' ')}` });
+          disagreements.push({ op, signature: `${op.kind}:${diffs.map((d) => d.field).join(',')}`, text: `${where}: kernel: ${diffs.map((d) => d.kernel).join(' ')} / simulator: ${diffs.map((d) => d.simulator).join(' ')}` });
         }
         break;
       }
       case 'crash':
         compared++;
         ended = 'the kernel crashed earlier in this script';
-        disagreements.push({ op, text: `${where}: kernel: crashed (${oopsSummary(k.oops)}) / simulator: ${describeObservation(op.sim)}` });
+        disagreements.push({ op, signature: `crash:${op.kind}:${oopsFunction(k.oops)}`, text: `${where}: kernel: crashed (${oopsSummary(k.oops)}) / simulator: ${describeObservation(op.sim)}` });
         break;
       case 'hang':
         compared++;
         ended = 'the kernel hung earlier in this script';
-        disagreements.push({ op, text: `${where}: kernel: did not return (hang) / simulator: ${describeObservation(op.sim)}` });
+        disagreements.push({ op, signature: `hang:${op.kind}`, text: `${where}: kernel: did not return (hang) / simulator: ${describeObservation(op.sim)}` });
         break;
       case 'bad':
         notRun++;

@@ -27,6 +27,8 @@ export const VM_LIMITS = {
 export interface TranslatedOp {
   readonly op: number;
   readonly loc: Loc;
+  /** The statement's kind (`devRead`, `migrate`, …), for grouping disagreements. */
+  readonly kind: Stmt['kind'];
   /** The statement as a user would name it: `gpu0 read a[0..8]`. */
   readonly what: string;
   readonly fields: readonly Field[];
@@ -90,6 +92,8 @@ export interface TranslateOptions {
   /** First op number (op numbers are unique in a program of several scripts). */
   readonly firstOp?: number;
   readonly caseId?: string;
+  /** Failing calls are observations, not runtime errors (random programs check no return values). */
+  readonly failedCallsContinue?: boolean;
 }
 
 /** Translate one script; runs it on the simulator to the end (or its first runtime error). */
@@ -99,7 +103,7 @@ export function translateScript(file: string, text: string, opts: TranslateOptio
     return { file, diagnostics, lines: [], ops: [], stoppedAt: undefined, simulatorOnly: 0, simError: undefined, notes: [] };
   }
   const sim = new Simulator();
-  const interp = new Interpreter(script, { sim });
+  const interp = new Interpreter(script, { sim, failedCallsContinue: opts.failedCallsContinue ?? false });
   const t = new Translator(sim, interp, opts.firstOp ?? 1);
   const lines = [`case ${opts.caseId ?? file}`];
   let simError: string | undefined;
@@ -211,7 +215,7 @@ class Translator {
     if (failed && this.interp.syscallOutcome === undefined) return;
     const op = this.nextOp++;
     this.lines.push(`op ${op} ${plan.proc} ${plan.line()}`);
-    this.ops.push({ op, loc: stmt.loc, what: plan.what, fields: plan.fields, sim: plan.observe() });
+    this.ops.push({ op, loc: stmt.loc, kind: stmt.kind, what: plan.what, fields: plan.fields, sim: plan.observe() });
     if (stmt.kind === 'fork' || stmt.kind === 'forkBlock') {
       const child = stmt.kind === 'fork' ? this.sim.process(stmt.name) : this.interp.process;
       if (child !== undefined) {

@@ -77,6 +77,12 @@ export interface InterpreterOptions {
   readonly sim?: Simulator;
   /** Where `print` output goes. */
   readonly output?: (text: string) => void;
+  /**
+   * A failing system call (device operation, munmap, mprotect, madvise, pin, unpin) or a CPU
+   * access that takes SIGSEGV is recorded (`last.rc`, `syscallOutcome`) and the script goes on,
+   * as a program that checks return values would. For differential runs against the kernel.
+   */
+  readonly failedCallsContinue?: boolean;
 }
 
 const ERRNO_VALUES: Readonly<Record<Errno, number>> = {
@@ -102,6 +108,7 @@ export class Interpreter {
   /** Step number of the last statement that was not an expectation (`expect notified` looks at it). */
   private lastActionStep = -1;
   private forkCount = 0;
+  private readonly failedCallsContinue: boolean;
   finished = false;
   error: RuntimeError | undefined;
   /**
@@ -115,6 +122,7 @@ export class Interpreter {
   constructor(readonly script: Script, opts: InterpreterOptions = {}) {
     this.sim = opts.sim ?? new Simulator();
     this.output = opts.output ?? (() => undefined);
+    this.failedCallsContinue = opts.failedCallsContinue ?? false;
     for (const s of script.body) {
       if (s.kind === 'fn') this.fns.set(s.name, s);
       if (s.kind === 'kernel') this.kernels.set(s.name, s);
@@ -300,6 +308,7 @@ export class Interpreter {
       if (want !== undefined) throw new Fail(stmt.loc, `${what} succeeded, expected it to fail with ${want}`);
       return true;
     }
+    if (want === undefined && this.failedCallsContinue) return false;
     if (want === undefined) throw new Fail(stmt.loc, `${what} failed with ${errnoName(r.rc)}`);
     if (ERRNO_VALUES[want] !== r.rc) throw new Fail(stmt.loc, `${what} failed with ${errnoName(r.rc)}, expected ${want}`);
     return false;
@@ -337,7 +346,7 @@ export class Interpreter {
         const pattern = stmt.kind === 'write' ? compile(stmt.pattern, frame.vars) : undefined;
         const bad = yield* sim.cpuAccess(mm, r.start, r.end, pattern);
         this.syscallOutcome = bad === undefined ? { rc: 0 } : { rc: 0, faultVpn: bad.vpn };
-        if (bad !== undefined) {
+        if (bad !== undefined && !this.failedCallsContinue) {
           throw new Fail(stmt.range.loc, `SIGSEGV: ${stmt.kind} of ${sim.describeRange(bad.vpn, bad.vpn + 1)} ` +
             `(${describeAccessProblem(mm, bad.vpn, stmt.kind === 'write')})`);
         }
@@ -347,35 +356,35 @@ export class Interpreter {
         const r = this.range(stmt.range, frame);
         const rc = yield* sim.munmap(mm, r.start, r.end);
         this.syscallOutcome = { rc };
-        if (rc) throw new Fail(stmt.loc, `munmap ${r.text} failed with ${errnoName(rc)}`);
+        if (rc && !this.failedCallsContinue) throw new Fail(stmt.loc, `munmap ${r.text} failed with ${errnoName(rc)}`);
         return;
       }
       case 'mprotect': {
         const r = this.range(stmt.range, frame);
         const rc = yield* sim.mprotect(mm, r.start, r.end, stmt.prot);
         this.syscallOutcome = { rc };
-        if (rc) throw new Fail(stmt.loc, `mprotect ${r.text} failed with ${errnoName(rc)} (part of the range is not mapped)`);
+        if (rc && !this.failedCallsContinue) throw new Fail(stmt.loc, `mprotect ${r.text} failed with ${errnoName(rc)} (part of the range is not mapped)`);
         return;
       }
       case 'madvise': {
         const r = this.range(stmt.range, frame);
         const rc = yield* sim.madvise(mm, r.start, r.end, stmt.advice);
         this.syscallOutcome = { rc };
-        if (rc) throw new Fail(stmt.loc, `madvise ${r.text} ${stmt.advice} failed with ${errnoName(rc)}`);
+        if (rc && !this.failedCallsContinue) throw new Fail(stmt.loc, `madvise ${r.text} ${stmt.advice} failed with ${errnoName(rc)}`);
         return;
       }
       case 'pin': {
         const r = this.range(stmt.range, frame);
         const bad = yield* sim.pin(mm, r.start, r.end, stmt.longterm);
         this.syscallOutcome = { rc: bad ? bad.rc : 0 };
-        if (bad) throw new Fail(stmt.range.loc, `pin of ${sim.describeRange(bad.vpn, bad.vpn + 1)} failed with ${errnoName(bad.rc)}`);
+        if (bad && !this.failedCallsContinue) throw new Fail(stmt.range.loc, `pin of ${sim.describeRange(bad.vpn, bad.vpn + 1)} failed with ${errnoName(bad.rc)}`);
         return;
       }
       case 'unpin': {
         const r = this.range(stmt.range, frame);
         const bad = sim.unpin(mm, r.start, r.end);
         this.syscallOutcome = { rc: bad ? bad.rc : 0 };
-        if (bad) throw new Fail(stmt.range.loc, `${sim.describeRange(bad.vpn, bad.vpn + 1)} is not pinned`);
+        if (bad && !this.failedCallsContinue) throw new Fail(stmt.range.loc, `${sim.describeRange(bad.vpn, bad.vpn + 1)} is not pinned`);
         return;
       }
       case 'compute':

@@ -1,0 +1,65 @@
+// Layer: command-line front end (src/cli). Imports the kernel oracle.
+// `hmm-sim run --kernel FILE...` and `hmm-sim differential`: what they print and their exit status.
+
+import { compareWithKernel, type ProgramRunner } from '../oracle/kernelRun';
+import { differential } from '../oracle/differential';
+import { formatDiagnostic } from '../hmm/lang/ast';
+
+export interface Out {
+  readonly log: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+/**
+ * Exit status: 0 every script agrees with the kernel on every observation (scripts the kernel
+ * cannot run at all count as agreeing, and say so), 1 a disagreement, a failed expectation, a
+ * runtime error or an incomplete comparison, 2 a script was rejected.
+ */
+export async function runKernelCompare(scripts: readonly { file: string; text: string }[], run: ProgramRunner, out: Out): Promise<number> {
+  const t0 = Date.now();
+  const c = await compareWithKernel(scripts, run);
+  const counts = { agree: 0, disagree: 0, 'not expressible': 0, rejected: 0 };
+  let failed = 0;
+  c.judgements.forEach((j, i) => {
+    const t = c.translations[i]!;
+    counts[j.verdict]++;
+    for (const d of t.diagnostics) out.err(formatDiagnostic(d));
+    for (const d of j.disagreements) out.log(d.text);
+    for (const p of j.problems) out.err(`${j.file}: ${p}`);
+    for (const n of t.notes) out.log(`${j.file}: note: ${n}`);
+    if (t.simError !== undefined) out.err(`${t.simError} (simulator)`);
+    if (t.simulatorOnly > 0 && j.verdict !== 'rejected') out.log(`${j.file}: ${t.simulatorOnly} statement(s) only the simulator checks (expect, print, compute, hints)`);
+    out.log(`${j.file}: ${j.summary}`);
+    if (j.verdict === 'disagree' || t.simError !== undefined || j.problems.length > 0) failed++;
+  });
+  const n = scripts.length;
+  out.log(`hmm-sim --kernel: ${n} script${n === 1 ? '' : 's'}: ${counts.agree} agree, ${counts.disagree} disagree, ` +
+    `${counts['not expressible']} not expressible, ${counts.rejected} rejected; ${c.boots} boot${c.boots === 1 ? '' : 's'}, ` +
+    `${(c.vmMs / 1000).toFixed(1)} s in the VM, ${((Date.now() - t0) / 1000).toFixed(1)} s in all`);
+  return counts.rejected > 0 ? 2 : failed > 0 ? 1 : 0;
+}
+
+export interface DifferentialArgs {
+  readonly count: number;
+  readonly seed: number;
+  readonly maxShrinks: number;
+}
+
+/** Exit status: 0 always agreed, 1 a disagreement (each kind printed shrunk). */
+export async function runDifferentialCommand(a: DifferentialArgs, run: ProgramRunner, out: Out): Promise<number> {
+  const r = await differential({ seed: a.seed, count: a.count, maxShrinks: a.maxShrinks, log: out.log }, run);
+  for (const s of r.shrunk) {
+    out.log('');
+    out.log(`== ${s.signature}: ${s.programs} program(s); shrunk from ${s.ops.from} to ${s.ops.to} ops`);
+    out.log(s.disagreement);
+    out.log(s.script.trimEnd().split('\n').map((l) => `  ${l}`).join('\n'));
+  }
+  const others = [...r.bySignature].filter(([sig]) => !r.shrunk.some((s) => s.signature === sig));
+  if (others.length > 0) out.log(`not shrunk: ${others.map(([sig, n]) => `${sig} (${n})`).join(', ')}`);
+  const compared = r.agreed + r.disagreed;
+  const rate = compared === 0 ? 0 : (100 * r.agreed) / compared;
+  out.log(`hmm-sim differential: seed ${r.seed}: ${r.count} programs, ${r.agreed} agree, ${r.disagreed} disagree ` +
+    `(${r.crashes} kernel crashes, ${r.hangs} hangs), ${r.empty} with nothing to compare; agreement ${rate.toFixed(1)} %; ` +
+    `${r.boots} boots, ${(r.vmMs / 1000).toFixed(1)} s in the VM`);
+  return r.disagreed > 0 ? 1 : 0;
+}

@@ -1,0 +1,301 @@
+// Layer: the kernel oracle (src/oracle). Imports fast-check, ./compare, ./kernelRun, ./translate.
+// Differential testing: random programs in the kernel-expressible subset of the language
+// (mappings of every kind, CPU access, mprotect/munmap/madvise, fork/exit, long-term pins and
+// every dmirror operation on private and coherent devices), run on the simulator and on the
+// kernel; each kind of disagreement is shrunk to a small script. Programs come from a seed, so a
+// run is reproducible; shrinking runs every candidate of a round in one VM program.
+
+import * as fc from 'fast-check';
+import { judge, type ScriptJudgement } from './compare';
+import type { ProgramRunner } from './kernelRun';
+import { formatProgram, type Translation, translateScript } from './translate';
+
+type DeviceKind = 'private' | 'coherent';
+type MapKind = 'private' | 'shared' | 'file-shared' | 'file-private' | 'huge';
+
+export interface MapSpec {
+  readonly kind: MapKind;
+  readonly pages: number;
+  readonly prot: 'r' | 'rw';
+}
+
+/** One random operation. `p` picks the process (0: main, else a live child), `m` a mapping, `d` a device. */
+export type RandomOp =
+  | { readonly k: 'read' | 'write'; readonly p: number; readonly m: number; readonly s: number; readonly n: number; readonly K: number }
+  | { readonly k: 'mprotect'; readonly p: number; readonly m: number; readonly s: number; readonly n: number; readonly prot: 'none' | 'r' | 'rw' }
+  | { readonly k: 'munmap'; readonly p: number; readonly m: number; readonly s: number; readonly n: number }
+  | { readonly k: 'madvise'; readonly p: number; readonly m: number; readonly s: number; readonly n: number; readonly advice: 'dontneed' | 'free' }
+  | { readonly k: 'migDev' | 'devRead' | 'snapshot' | 'exclusive' | 'checkExclusive'; readonly p: number; readonly m: number; readonly s: number; readonly n: number; readonly d: number }
+  | { readonly k: 'devWrite'; readonly p: number; readonly m: number; readonly s: number; readonly n: number; readonly d: number; readonly K: number }
+  | { readonly k: 'migSys'; readonly p: number; readonly m: number; readonly s: number; readonly n: number; readonly d: number; readonly from: boolean }
+  | { readonly k: 'release' | 'close'; readonly p: number; readonly d: number }
+  | { readonly k: 'pin' | 'unpin'; readonly p: number; readonly m: number; readonly s: number; readonly n: number }
+  | { readonly k: 'fork' | 'exit'; readonly p: number };
+
+export interface RandomProgram {
+  readonly devices: readonly DeviceKind[];
+  readonly maps: readonly MapSpec[];
+  readonly ops: readonly RandomOp[];
+}
+
+const idx = fc.nat(1 << 16);
+const konst = fc.integer({ min: 1, max: 0xffff });
+const rangeOp = { p: fc.nat(2), m: fc.nat(2), s: idx, n: idx };
+
+const opArb: fc.Arbitrary<RandomOp> = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ k: fc.constantFrom('read' as const, 'write' as const), ...rangeOp, K: konst }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('mprotect' as const), ...rangeOp, prot: fc.constantFrom('none' as const, 'r' as const, 'rw' as const) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('munmap' as const), ...rangeOp }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('madvise' as const), ...rangeOp, advice: fc.constantFrom('dontneed' as const, 'free' as const) }) },
+  { weight: 8, arbitrary: fc.record({ k: fc.constantFrom('migDev' as const, 'devRead' as const, 'snapshot' as const, 'exclusive' as const, 'checkExclusive' as const), ...rangeOp, d: fc.nat(1) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('devWrite' as const), ...rangeOp, d: fc.nat(1), K: konst }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('migSys' as const), ...rangeOp, d: fc.nat(1), from: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('release' as const, 'close' as const), p: fc.nat(2), d: fc.nat(1) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('pin' as const, 'unpin' as const), ...rangeOp }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('fork' as const, 'exit' as const), p: fc.nat(2) }) },
+);
+
+const mapArb: fc.Arbitrary<MapSpec> = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('private' as const), pages: fc.integer({ min: 1, max: 32 }), prot: fc.constantFrom('rw' as const, 'rw' as const, 'r' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('shared' as const), pages: fc.integer({ min: 1, max: 32 }), prot: fc.constant('rw' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('file-shared' as const, 'file-private' as const), pages: fc.integer({ min: 1, max: 32 }), prot: fc.constantFrom('rw' as const, 'r' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('huge' as const), pages: fc.constantFrom(512, 1024), prot: fc.constant('rw' as const) }) },
+);
+
+export const programArb: fc.Arbitrary<RandomProgram> = fc.record({
+  devices: fc.oneof(
+    fc.constant<DeviceKind[]>(['private']),
+    fc.constant<DeviceKind[]>(['private', 'private']),
+    fc.constant<DeviceKind[]>(['coherent']),
+    fc.constant<DeviceKind[]>(['private', 'coherent']),
+  ),
+  maps: fc.array(mapArb, { minLength: 1, maxLength: 3, size: 'max' }),
+  ops: fc.array(opArb, { minLength: 3, maxLength: 30, size: 'max' }),
+});
+
+/** The programs of a seed: the same seed and count give the same programs. */
+export function samplePrograms(seed: number, count: number): RandomProgram[] {
+  return fc.sample(programArb, { seed, numRuns: count });
+}
+
+/**
+ * The program as a .hmm script. Every op list renders to a valid script (ops of processes that
+ * do not exist are left out, ranges are folded into their mapping, pins are kept to one range),
+ * so any sub-list of ops is a valid shrink candidate.
+ */
+export function renderProgram(prog: RandomProgram): string {
+  const out: string[] = [];
+  const devName = (d: number): string => `d${d % prog.devices.length}`;
+  prog.devices.forEach((k, i) => out.push(`device d${i}${k === 'coherent' ? ' coherent' : ''}`));
+  prog.maps.forEach((m, i) => {
+    if (m.kind === 'file-shared' || m.kind === 'file-private') out.push(`file f${i} ${m.pages} pages = i + ${i + 1}`);
+  });
+  prog.maps.forEach((m, i) => {
+    const src = m.kind === 'file-shared' || m.kind === 'file-private' ? `f${i}` : `${m.pages} pages`;
+    const extra = m.kind === 'shared' || m.kind === 'file-shared' ? ' shared' : m.kind === 'huge' ? ' huge' : '';
+    out.push(`m${i} = mmap ${src} ${m.prot}${extra}`);
+  });
+  const live: string[] = ['main'];
+  let forks = 0;
+  let pinned: { proc: string; range: string } | undefined;
+  for (const op of prog.ops) {
+    const proc = live[op.p % live.length]!;
+    const wrap = (line: string): void => {
+      if (proc === 'main') out.push(line);
+      else out.push(`as ${proc} {`, `  ${line}`, '}');
+    };
+    if (op.k === 'fork') {
+      if (forks >= 2) continue;
+      const name = `c${++forks}`;
+      wrap(`fork ${name}`);
+      live.push(name);
+      continue;
+    }
+    if (op.k === 'exit') {
+      if (proc === 'main' || pinned?.proc === proc) continue;
+      out.push(`exit ${proc}`);
+      live.splice(live.indexOf(proc), 1);
+      continue;
+    }
+    if (op.k === 'release' || op.k === 'close') {
+      wrap(`${devName(op.d)} ${op.k}`);
+      continue;
+    }
+    const m = prog.maps[op.m % prog.maps.length]!;
+    const mi = op.m % prog.maps.length;
+    const s = op.s % m.pages;
+    const e = s + 1 + (op.n % (m.pages - s));
+    const R = s === 0 && e === m.pages ? `m${mi}` : e - s === 1 ? `m${mi}[${s}]` : `m${mi}[${s}..${e}]`;
+    switch (op.k) {
+      case 'read': wrap(`read ${R}`); break;
+      case 'write': wrap(`write ${R} = i + ${op.K}`); break;
+      case 'mprotect': wrap(`mprotect ${R} ${op.prot}`); break;
+      case 'munmap': wrap(`munmap ${R}`); break;
+      case 'madvise': wrap(`madvise ${R} ${op.advice}`); break;
+      case 'migDev': wrap(`migrate ${R} to ${devName(op.d)}`); break;
+      case 'migSys': wrap(`migrate ${R} to system${op.from ? ` from ${devName(op.d)}` : ''}`); break;
+      case 'devRead': wrap(`${devName(op.d)} read ${R}`); break;
+      case 'devWrite': wrap(`${devName(op.d)} write ${R} = i + ${op.K}`); break;
+      case 'snapshot': wrap(`${devName(op.d)} snapshot ${R}`); break;
+      case 'exclusive': wrap(`${devName(op.d)} exclusive ${R}`); break;
+      case 'checkExclusive': wrap(`${devName(op.d)} check-exclusive ${R}`); break;
+      case 'pin':
+        if (pinned !== undefined) break;
+        pinned = { proc, range: R };
+        wrap(`pin ${R} longterm`);
+        break;
+      case 'unpin':
+        if (pinned === undefined || pinned.proc !== proc) break;
+        wrap(`unpin ${pinned.range}`);
+        pinned = undefined;
+        break;
+    }
+  }
+  // gup_test's pin outlives the process: release it so the next program starts clean.
+  if (pinned !== undefined) {
+    const line = `unpin ${pinned.range}`;
+    if (pinned.proc === 'main') out.push(line);
+    else out.push(`as ${pinned.proc} {`, `  ${line}`, '}');
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export interface DifferentialOptions {
+  readonly seed: number;
+  readonly count: number;
+  /** Disagreement kinds to shrink (the rest are counted). */
+  readonly maxShrinks?: number;
+  /** Rounds of shrinking per kind (each round is one VM program). */
+  readonly maxRounds?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface ShrunkDisagreement {
+  readonly signature: string;
+  /** How many of the programs showed it (as their first disagreement). */
+  readonly programs: number;
+  readonly script: string;
+  readonly disagreement: string;
+  readonly ops: { readonly from: number; readonly to: number };
+}
+
+export interface DifferentialResult {
+  readonly seed: number;
+  readonly count: number;
+  readonly agreed: number;
+  readonly disagreed: number;
+  /** Programs with nothing the kernel could run (should be none). */
+  readonly empty: number;
+  readonly crashes: number;
+  readonly hangs: number;
+  readonly boots: number;
+  readonly vmMs: number;
+  readonly shrunk: readonly ShrunkDisagreement[];
+  readonly bySignature: ReadonlyMap<string, number>;
+}
+
+const FILE = (i: number): string => `random-${i}.hmm`;
+
+async function runBatch(scripts: readonly string[], run: ProgramRunner, firstName = 0): Promise<{ judgements: ScriptJudgement[]; boots: number; ms: number }> {
+  const translations: Translation[] = [];
+  let op = 1;
+  scripts.forEach((text, i) => {
+    const t = translateScript(FILE(firstName + i), text, { firstOp: op, caseId: String(i), failedCallsContinue: true });
+    op += t.ops.length;
+    translations.push(t);
+  });
+  const vm = await run(formatProgram(translations));
+  return { judgements: translations.map((t, i) => judge(t, vm.cases.get(String(i)))), boots: vm.boots, ms: vm.ms };
+}
+
+const signatureOf = (j: ScriptJudgement): string | undefined => j.disagreements[0]?.signature;
+
+export async function differential(opts: DifferentialOptions, run: ProgramRunner): Promise<DifferentialResult> {
+  const log = opts.log ?? (() => undefined);
+  const programs = samplePrograms(opts.seed, opts.count);
+  const scripts = programs.map(renderProgram);
+  log(`differential: seed ${opts.seed}, ${opts.count} programs, ${scripts.reduce((n, s) => n + s.split('\n').length, 0)} lines`);
+  const first = await runBatch(scripts, run);
+  let boots = first.boots;
+  let vmMs = first.ms;
+  const bySignature = new Map<string, number>();
+  const examples = new Map<string, number[]>();
+  let agreed = 0;
+  let disagreed = 0;
+  let empty = 0;
+  let crashes = 0;
+  let hangs = 0;
+  first.judgements.forEach((j, i) => {
+    if (j.verdict === 'not expressible' || j.compared === 0) {
+      empty++;
+      return;
+    }
+    const sig = signatureOf(j);
+    if (sig === undefined) {
+      agreed++;
+      return;
+    }
+    disagreed++;
+    if (sig.startsWith('crash:')) crashes++;
+    if (sig.startsWith('hang:')) hangs++;
+    bySignature.set(sig, (bySignature.get(sig) ?? 0) + 1);
+    examples.set(sig, [...(examples.get(sig) ?? []), i]);
+  });
+  log(`differential: ${agreed} agree, ${disagreed} disagree (${crashes} kernel crashes, ${hangs} hangs), ${empty} empty; ${boots} boot(s), ${(vmMs / 1000).toFixed(1)} s in the VM`);
+
+  const shrunk: ShrunkDisagreement[] = [];
+  const kinds = [...examples.entries()].sort((a, b) => b[1].length - a[1].length).slice(0, opts.maxShrinks ?? 8);
+  for (const [sig, which] of kinds) {
+    // Start from the program with the fewest ops that shows it.
+    const start = which.map((i) => programs[i]!).sort((a, b) => a.ops.length - b.ops.length)[0]!;
+    const r = await shrink(start, sig, run, opts.maxRounds ?? 12);
+    boots += r.boots;
+    vmMs += r.ms;
+    shrunk.push({ signature: sig, programs: which.length, script: renderProgram(r.program), disagreement: r.text.replace(/^random-\d+\.hmm/, 'shrunk.hmm'), ops: { from: start.ops.length, to: r.program.ops.length } });
+    log(`differential: shrunk ${sig} from ${start.ops.length} to ${r.program.ops.length} ops in ${r.rounds} round(s)`);
+  }
+  return { seed: opts.seed, count: opts.count, agreed, disagreed, empty, crashes, hangs, boots, vmMs, shrunk, bySignature };
+}
+
+/**
+ * Delta debugging, a VM program per round: every candidate that drops a chunk of ops (halves,
+ * quarters, … single ops) runs in the same program, and the smallest one that still shows the
+ * same kind of disagreement is kept.
+ */
+async function shrink(prog: RandomProgram, sig: string, run: ProgramRunner, maxRounds: number):
+  Promise<{ program: RandomProgram; text: string; rounds: number; boots: number; ms: number }> {
+  let best = prog;
+  let text = '';
+  let boots = 0;
+  let ms = 0;
+  let rounds = 0;
+  for (; rounds < maxRounds; rounds++) {
+    const cands: RandomProgram[] = [best];
+    const n = best.ops.length;
+    for (let size = Math.max(1, n >> 1); ; size >>= 1) {
+      for (let at = 0; at < n; at += size) cands.push({ ...best, ops: [...best.ops.slice(0, at), ...best.ops.slice(at + size)] });
+      if (size === 1) break;
+    }
+    // Fewer mappings and devices too.
+    if (best.maps.length > 1) for (let m = 0; m < best.maps.length; m++) cands.push({ ...best, maps: best.maps.filter((_, i) => i !== m) });
+    const r = await runBatch(cands.map(renderProgram), run);
+    boots += r.boots;
+    ms += r.ms;
+    if (rounds === 0) text = r.judgements[0]!.disagreements[0]?.text ?? text;
+    let pick = -1;
+    r.judgements.forEach((j, i) => {
+      if (i === 0 || signatureOf(j) !== sig) return;
+      if (pick < 0 || size(cands[i]!) < size(cands[pick]!)) pick = i;
+    });
+    if (pick < 0) {
+      // Nothing smaller reproduces it (or the original stopped reproducing: keep it as it is).
+      if (signatureOf(r.judgements[0]!) === sig) text = r.judgements[0]!.disagreements[0]!.text;
+      break;
+    }
+    best = cands[pick]!;
+    text = r.judgements[pick]!.disagreements[0]!.text;
+  }
+  return { program: best, text, rounds, boots, ms };
+}
+
+const size = (p: RandomProgram): number => renderProgram(p).length;
