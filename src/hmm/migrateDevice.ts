@@ -512,7 +512,9 @@ function finalizeBasePages(sim: Simulator, args: MigrateVma): number {
     if (migrating) sim.putPage(src);
     else if (dst !== NO_PFN) sim.putPage(dst);
   }
-  t.pmd = false;
+  // No PMD flag to clear: base pages were collected from a PTE-mapped table, and a PMD-mapped
+  // THP that was skipped keeps its PMD mapping (clearing the flag there left a whole folio
+  // mapped by 512 ptes, and a later split freed it while still mapped).
   return moved;
 }
 

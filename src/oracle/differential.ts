@@ -121,6 +121,7 @@ export function renderProgram(prog: RandomProgram): string {
       wrap(`${devName(op.d)} ${op.k}`);
       continue;
     }
+    if (!('m' in op)) continue;
     const m = prog.maps[op.m % prog.maps.length]!;
     const mi = op.m % prog.maps.length;
     const s = op.s % m.pages;
