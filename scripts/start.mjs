@@ -18,7 +18,7 @@ const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit'
 
 if (!process.argv.includes('--skip-build')) run(process.execPath, ['scripts/package.mjs']);
 run('bash', ['scripts/tools.sh']);
-const tools = Object.fromEntries(fs.readFileSync(join(root, '.cache/tools/env'), 'utf8').split('\n').filter((l) => l.includes('='))
+const tools = Object.fromEntries(fs.readFileSync(join(process.env.HMM_TOOLS_DIR || join(root, '.cache/tools'), 'env'), 'utf8').split('\n').filter((l) => l.includes('='))
   .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 const entry = join(tools.CODE_SERVER_DIR, 'out/node/entry.js');
 

