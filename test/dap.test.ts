@@ -507,7 +507,7 @@ describe('debug adapter over DAP (dist/adapter.js)', function () {
       assert.match(s.description ?? '', /gpu0/);
       assert.equal(await line(), lineOf('events.hmm', 'gpu0 read a'));
       const info = await dc.exceptionInfoRequest({ threadId: await mainThread() });
-      assert.equal(info.body.exceptionId, 'deviceFault');
+      assert.equal(info.body.exceptionId, 'Device fault');
       assert.match(info.body.description ?? '', /gpu0/);
       assert.match(`${info.body.details?.message ?? ''}\n${info.body.details?.stackTrace ?? ''}`, /gpu0/);
     });
@@ -531,7 +531,7 @@ describe('debug adapter over DAP (dist/adapter.js)', function () {
       const threads = (await dc.threadsRequest()).body.threads.map((t) => t.name);
       assert.deepEqual(threads, ['main', 'child']);
       const info = await dc.exceptionInfoRequest({ threadId: await mainThread() });
-      assert.equal(info.body.exceptionId, 'notifier');
+      assert.equal(info.body.exceptionId, 'Notifier invalidation');
     });
 
     it('migrationSkip stops when a pinned page is skipped', async () => {
@@ -539,7 +539,7 @@ describe('debug adapter over DAP (dist/adapter.js)', function () {
       assert.equal(await line(), lineOf('events.hmm', 'migrate a to gpu0'));
       assert.match(s.description ?? '', /pinned/);
       const info = await dc.exceptionInfoRequest({ threadId: await mainThread() });
-      assert.equal(info.body.exceptionId, 'migrationSkip');
+      assert.equal(info.body.exceptionId, 'Migration skipped a page');
     });
 
     it('failure (on by default) stops on a failed expect with expected … found …', async () => {
@@ -547,7 +547,7 @@ describe('debug adapter over DAP (dist/adapter.js)', function () {
       assert.equal(await line(), lineOf('failure.hmm', 'expect a[0]'));
       assert.match(s.description ?? '', /expected a\[0\] is device gpu0, found system/);
       const info = await dc.exceptionInfoRequest({ threadId: await mainThread() });
-      assert.equal(info.body.exceptionId, 'failure');
+      assert.equal(info.body.exceptionId, 'Failed operation or expectation');
       assert.match(info.body.description ?? '', /expected .* found /);
     });
 

@@ -14,6 +14,12 @@ export interface HmmLaunchArguments {
   traceStatements?: boolean;
   /** The density prefetcher of fault-driven migrations (default true). */
   prefetcher?: boolean;
+  /**
+   * Event breakpoints on from the start, by filter id (`deviceFault`, `cpuFaultOnDevice`, …), each
+   * with a condition ('' for none). They add to what is ticked in the Breakpoints view, which
+   * VS Code shows only once a session has started.
+   */
+  eventBreakpoints?: Record<string, string>;
 }
 
 /** Residency runs of one mapping in one process. */

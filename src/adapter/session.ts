@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PAGE_SIZE } from '../hmm/constants';
 import { formatDiagnostic } from '../hmm/lang/ast';
-import { EVENT_FILTERS, type RunResult, ScriptController, type StopInfo } from '../hmm/lang/controller';
+import { EVENT_FILTERS, filterLabel, type RunResult, ScriptController, type StopInfo } from '../hmm/lang/controller';
 import { eventLine, eventsReport, hex, pageReport, whyReport } from '../hmm/lang/inspect';
 import { residencyOf } from '../hmm/lang/runner';
 import { renderResidency, residencyRuns } from '../hmm/lang/residency';
@@ -113,7 +113,10 @@ export class HmmDebugSession extends LoggingDebugSession {
     } catch (e) {
       return this.fail(response, ErrorCode.BadLaunch, `cannot read ${program}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
-    const ctl = new ScriptController(program, text, { output: (t, line) => this.print(t, line) });
+    const ctl = new ScriptController(program, text, {
+      output: (t, line) => this.print(t, line),
+      warning: (t) => this.sendEvent(new OutputEvent(`warning: ${t}\n`, 'console')),
+    });
     if (ctl.diagnostics.length > 0) {
       for (const d of ctl.diagnostics) this.sendEvent(new OutputEvent(`${formatDiagnostic(d)}\n`, 'stderr'));
       const first = ctl.diagnostics[0]!;
@@ -126,7 +129,14 @@ export class HmmDebugSession extends LoggingDebugSession {
     this.ctl = ctl;
     this.vars = new VariableStore(ctl);
     ctl.setLineBreakpoints(this.bpRequests);
+    this.launchFilters = Object.entries(args.eventBreakpoints ?? {}).map(([id, condition]) => ({ id, condition }));
+    this.applyFilters();
     this.sendResponse(response);
+    if (this.launchFilters.length > 0) {
+      // Said once, so a stop on a filter that is not ticked in the Breakpoints view is explained.
+      const on = this.launchFilters.map((f) => `${filterLabel(f.id)}${f.condition ? ` (${f.condition})` : ''}`).join(', ');
+      this.sendEvent(new OutputEvent(`Stopping on ${on}: from the launch configuration, besides what is ticked in Breakpoints.\n`, 'console'));
+    }
     this.sendEvent(new InitializedEvent());
     await this.configured;
     if (this.args.stopOnEntry && !this.args.noDebug) this.report({ kind: 'stopped', stop: ctl.entryStop() });
@@ -155,16 +165,30 @@ export class HmmDebugSession extends LoggingDebugSession {
 
   protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse, args: DebugProtocol.SetExceptionBreakpointsArguments): void {
     const filters = [...(args.filters ?? []).map((id) => ({ id })), ...(args.filterOptions ?? []).map((o) => ({ id: o.filterId, condition: o.condition }))];
+    this.uiFilters = filters;
     if (this.ctl === undefined) {
       this.pendingFilters = filters;
       response.body = { breakpoints: filters.map(() => ({ verified: true })) };
       return this.sendResponse(response);
     }
-    response.body = { breakpoints: this.ctl.setEventFilters(filters) };
+    response.body = { breakpoints: this.applyFilters() };
     this.sendResponse(response);
   }
 
   private pendingFilters: { id: string; condition?: string }[] | undefined;
+  /** Event filters from the Breakpoints view (setExceptionBreakpoints) and from the launch configuration. */
+  private uiFilters: { id: string; condition?: string }[] = EVENT_FILTERS.filter((f) => f.default).map((f) => ({ id: f.id }));
+  private launchFilters: { id: string; condition?: string }[] = [];
+
+  /** Both sets of event filters on the controller; the Breakpoints view's results, in its order. */
+  private applyFilters(): { verified: boolean; message?: string }[] {
+    const results = this.ctl!.setEventFilters([...this.uiFilters, ...this.launchFilters]);
+    const fromLaunch = results.slice(this.uiFilters.length);
+    for (const r of fromLaunch) {
+      if (r.message !== undefined) this.sendEvent(new OutputEvent(`warning: launch configuration "eventBreakpoints": ${r.message}\n`, 'console'));
+    }
+    return results.slice(0, this.uiFilters.length);
+  }
 
   protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
     const mms = this.ctl?.sim.mms.filter((m) => m.alive) ?? [];
@@ -299,17 +323,19 @@ export class HmmDebugSession extends LoggingDebugSession {
     const details: string[] = [];
     if (e !== undefined) {
       details.push(eventLine(sim, e));
-      if (e.end > e.start) details.push(`address ${hex(e.start * PAGE_SIZE)}..${hex(e.end * PAGE_SIZE)} (${sim.describeRange(e.start, e.end)})`);
+      const p = stop.pages ?? e;
+      if (p.end > p.start) details.push(`address ${hex(p.start * PAGE_SIZE)}..${hex(p.end * PAGE_SIZE)} (${sim.describeRange(p.start, p.end)})`);
     }
     response.body = {
-      exceptionId: stop.filter ?? 'failure',
+      // VS Code titles the widget "Exception has occurred: <id>": the filter's name, as the Breakpoints view shows it
+      exceptionId: filterLabel(stop.filter ?? 'failure'),
       description: stop.description,
       breakMode: 'always',
       details: {
         message: stop.description,
         typeName: e?.kind ?? (stop.filter === 'invariant' ? 'invariant' : 'runtime error'),
         stackTrace: details.join('\n') || undefined,
-        evaluateName: e !== undefined && e.end > e.start ? sim.describeRange(e.start, e.start + 1) : undefined,
+        evaluateName: e !== undefined && e.end > e.start ? sim.describeRange(stop.pages?.start ?? e.start, (stop.pages?.start ?? e.start) + 1) : undefined,
       },
     };
     this.sendResponse(response);
@@ -421,7 +447,8 @@ export class HmmDebugSession extends LoggingDebugSession {
 
   private async runWith(how: () => Promise<RunResult>): Promise<void> {
     if (this.pendingFilters !== undefined && this.ctl !== undefined) {
-      this.ctl.setEventFilters(this.pendingFilters);
+      this.uiFilters = this.pendingFilters;
+      this.applyFilters();
       this.pendingFilters = undefined;
     }
     this.running = true;
@@ -672,6 +699,15 @@ function validateLaunch(args: Partial<HmmLaunchArguments>): string | undefined {
   if (typeof args.program !== 'string' || args.program.trim() === '') return "launch: 'program' must be the path of a .hmm script";
   for (const k of ['stopOnEntry', 'noDebug', 'traceStatements', 'prefetcher'] as const) {
     if (args[k] !== undefined && typeof args[k] !== 'boolean') return `launch: '${k}' must be true or false`;
+  }
+  const eb: unknown = args.eventBreakpoints;
+  if (eb !== undefined) {
+    const ids = EVENT_FILTERS.map((f) => f.id).join(', ');
+    if (typeof eb !== 'object' || eb === null || Array.isArray(eb)) return `launch: 'eventBreakpoints' must be an object: filter id (${ids}) to condition ('' for none)`;
+    for (const [id, condition] of Object.entries(eb)) {
+      if (!EVENT_FILTERS.some((f) => f.id === id)) return `launch: 'eventBreakpoints' has no filter '${id}' (${ids})`;
+      if (typeof condition !== 'string' || condition.length > 1000) return `launch: 'eventBreakpoints.${id}' must be a condition string ('' for none)`;
+    }
   }
   return undefined;
 }

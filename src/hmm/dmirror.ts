@@ -380,6 +380,9 @@ export class DmirrorDriver {
   private *fault(m: Dmirror, start: number, end: number, write: boolean): Step<number> {
     this.sim.deviceStats(m.device).faults++;
     this.sim.clock.advance(this.sim.timing.faultBatchNs + this.sim.timing.faultPerPageNs * (end - start));
+    // The fault is taken here, before it is serviced: a debugger stopping on it (at the frame
+    // below) shows the pages as the device found them. Its result is filled in afterwards.
+    const taken = this.sim.emit(m.mm.name, start, end, { kind: 'deviceFault', device: m.device.name, write, rc: 0, retries: 0 });
     let rc: number;
     yield pushFrame(this.sim.kstack, kernelFrame('dmirror_fault', () => `${m.label} ${this.sim.describeRange(start, end)}${write ? ' write' : ''}`));
     try {
@@ -387,7 +390,7 @@ export class DmirrorDriver {
     } finally {
       this.sim.kstack.pop();
     }
-    this.sim.emit(m.mm.name, start, end, { kind: 'deviceFault', device: m.device.name, write, rc, retries: 0 });
+    if (taken.kind === 'deviceFault') taken.rc = rc;
     return rc;
   }
 

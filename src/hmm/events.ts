@@ -48,7 +48,7 @@ interface Base {
 }
 
 export type SimEventBody =
-  | { kind: 'cpuFault'; write: boolean; found: string; action: string }
+  | { kind: 'cpuFault'; write: boolean; found: string; action: string; /** the device whose page it was (migrate_to_ram) */ device?: string }
   | { kind: 'deviceFault'; device: string; write: boolean; rc: number; retries: number }
   | {
       kind: 'notifier';
@@ -108,8 +108,11 @@ export class EventLog {
   readonly events: SimEvent[] = [];
   private readonly open = new Map<string, SimEvent>();
   private lastStep = -1;
-  /** Listeners see each event once, when first recorded (coalesced growth is not re-sent). */
-  readonly listeners: ((e: SimEvent) => void)[] = [];
+  /**
+   * Listeners see every occurrence: the event when first recorded, and again each time an
+   * occurrence coalesces into it, with that occurrence's own pages [start, end).
+   */
+  readonly listeners: ((e: SimEvent, start: number, end: number) => void)[] = [];
 
   /**
    * Record an event. `coalesceKey`, when given, lets it merge into the previous event with the
@@ -126,13 +129,14 @@ export class EventLog {
         prev.end = end;
         prev.count++;
         accumulate(prev, body);
+        for (const l of this.listeners) l(prev, start, end);
         return prev;
       }
     }
     const e = { seq: this.events.length, time: ctx.time, step: ctx.step, loc: ctx.loc, job: ctx.job, mm, start, end, count: 1, ...body } as SimEvent;
     this.events.push(e);
     if (coalesceKey !== undefined) this.open.set(coalesceKey, e);
-    for (const l of this.listeners) l(e);
+    for (const l of this.listeners) l(e, start, end);
     return e;
   }
 

@@ -288,7 +288,7 @@ export function* handleMmFault(sim: Simulator, mm: Mm, vpn: number, flags: Fault
       // do_swap_page: the page's pagemap migrates it back, then the access is retried.
       const pfn = tt.pfn[i]!;
       const dev = sim.deviceOfPfn(pfn);
-      sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write: flags.write, found: `device-private ${dev.name}`, action: 'migrate_to_ram' }, `m2r:${mm.id}:${dev.index}`);
+      sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write: flags.write, found: `device-private ${dev.name}`, action: 'migrate_to_ram', device: dev.name }, `m2r:${mm.id}:${dev.index}`);
       sim.clock.advance(sim.timing.cpuFaultDeviceNs);
       const vmf = { mmId: mm.id, vpn, write: flags.write, pfn };
       // A page bouncing between CPU and device is what thrashing detection looks for.

@@ -248,7 +248,7 @@ describe('hmm-debug in real VS Code', function () {
       const stop = await watch.nextStop();
       assert.equal(stop.reason, 'exception', JSON.stringify(stop));
       const info = await session.customRequest('exceptionInfo', { threadId: stop.threadId ?? threadId }) as { exceptionId: string; description?: string };
-      assert.equal(info.exceptionId, 'deviceFault');
+      assert.equal(info.exceptionId, 'Device fault');
       assert.match(info.description ?? '', /gpu0 read/);
       await eventually('the faulting line highlighted', () => api.decorations(file), (d) => d.some((x) => x.highlighted && x.line === line('gpu0 read a')));
       await session.customRequest('setExceptionBreakpoints', { filters: ['failure', 'invariant'] });
@@ -274,7 +274,7 @@ describe('hmm-debug in real VS Code', function () {
       const stop = await watch.nextStop();
       assert.equal(stop.reason, 'exception', JSON.stringify(stop));
       const info = await session.customRequest('exceptionInfo', { threadId: stop.threadId ?? threadId }) as { exceptionId: string; description?: string; details?: { stackTrace?: string } };
-      assert.equal(info.exceptionId, 'cpuFaultOnDevice');
+      assert.equal(info.exceptionId, 'CPU fault on a device page');
       assert.match(JSON.stringify(info), /a\[2\]/, 'the event names the page');
       const top = await watch.topLine(stop.threadId ?? threadId);
       assert.match(top.name, /migrate_to_ram|fault/, `the top frame is the kernel's: ${top.name}`);
@@ -287,7 +287,7 @@ describe('hmm-debug in real VS Code', function () {
       const stop = await continueTo(watch);
       assert.equal(stop.reason, 'exception', JSON.stringify(stop));
       const info = await watch.session!.customRequest('exceptionInfo', { threadId: stop.threadId ?? threadId }) as { exceptionId: string; description?: string };
-      assert.equal(info.exceptionId, 'failure');
+      assert.equal(info.exceptionId, 'Failed operation or expectation');
       assert.match(info.description ?? '', /expected a\[7\] is system rw, found device gpu0 ro/);
       assert.equal((await watch.topLine(stop.threadId ?? threadId)).line, line('expect a[7] is system rw'));
       const decos = await eventually('the failed line highlighted', () => api.decorations(file), (d) => d.some((x) => x.highlighted && x.line === line('expect a[7] is system rw')));

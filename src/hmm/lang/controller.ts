@@ -5,6 +5,7 @@
 // residency, stepping through statements and into kernel phases, pause, and reverse execution
 // that really rewinds state: checkpoints of the whole machine plus deterministic replay.
 
+import { MMU_NOTIFY_NAMES } from '../constants';
 import type { SimEvent } from '../events';
 import type { Mm } from '../mm';
 import { Simulator, type SimState } from '../simulator';
@@ -24,12 +25,24 @@ export const EVENT_FILTERS: readonly { id: EventFilterId; label: string; descrip
   { id: 'invariant', label: 'Invariant violation', description: 'The simulator caught itself breaking an invariant (a bug report)', conditionDescription: '', default: true },
 ];
 
-/** What an event breakpoint's condition narrows to: device, page range, access, event kind. */
+/**
+ * What an event breakpoint's condition narrows to: device, page range, access, event kind. The
+ * range stays text (`a[2..6]`) until an event fires: a condition may name a mapping that the
+ * script makes later, or makes again with another size.
+ */
 export interface EventCondition {
+  readonly text: string;
   device?: string;
-  range?: { start: number; end: number };
+  range?: string;
   access?: 'read' | 'write';
   event?: string;
+  /** Why it can never match (a name the script does not declare, …): the filter stays on, the user is told. */
+  never?: string;
+}
+
+/** A filter's label (`Device fault`), or the id when unknown. */
+export function filterLabel(id: string): string {
+  return EVENT_FILTERS.find((f) => f.id === id)?.label ?? id;
 }
 
 export interface LineBreakpoint {
@@ -63,6 +76,8 @@ export interface StopInfo {
   /** The simulator event that stopped us (event breakpoints). */
   readonly event?: SimEvent;
   readonly filter?: EventFilterId;
+  /** The pages of the occurrence that stopped (a coalesced event covers more). */
+  readonly pages?: { readonly start: number; readonly end: number };
   readonly error?: RuntimeError;
 }
 
@@ -101,6 +116,8 @@ const SLICE_MS = 20;
 export interface ControllerHost {
   /** Logpoint output and `print` text. */
   output(text: string, line: number | undefined): void;
+  /** Something the user should know that is not an error: a condition that cannot match. */
+  warning?(text: string): void;
 }
 
 export class ScriptController {
@@ -111,7 +128,10 @@ export class ScriptController {
   private current: Step<StatementOutcome> | undefined;
   private phase = 0;
   private lineBps: LineBreakpoint[] = [];
-  private filters = new Map<EventFilterId, EventCondition | undefined>();
+  /** Each filter that is on, with its conditions: it stops when any matches (none: always). */
+  private filters = new Map<EventFilterId, EventCondition[]>();
+  /** Conditions already warned about at run time (a range outside its mapping), once each. */
+  private readonly warned = new Set<string>();
   private watches: DataWatch[] = [];
   private nextId = 1;
   private checkpoints: Checkpoint[] = [];
@@ -130,7 +150,7 @@ export class ScriptController {
     const d = diagnose(file, text);
     this.script = d.script;
     this.diagnostics = d.diagnostics;
-    for (const f of EVENT_FILTERS) if (f.default) this.filters.set(f.id, undefined);
+    for (const f of EVENT_FILTERS) if (f.default) this.filters.set(f.id, [{ text: '' }]);
     this.reset();
   }
 
@@ -154,7 +174,7 @@ export class ScriptController {
     this.sim = new Simulator();
     this.sim.prefetcherEnabled = this.prefetcher;
     this.interp = new Interpreter(this.script, { sim: this.sim, output: (t) => this.host.output(t, this.sim.loc?.line) });
-    this.sim.log.listeners.push((e) => this.onEvent(e));
+    this.sim.log.listeners.push((e, start, end) => this.onEvent(e, start, end));
     this.current = undefined;
     this.phase = 0;
     this.checkpoints = [];
@@ -231,28 +251,47 @@ export class ScriptController {
     return this.lineBps;
   }
 
+  /**
+   * The filters that are on, replacing the previous set. The same filter may come more than once
+   * (the Breakpoints view and the launch configuration): it then stops when any of its conditions
+   * matches. A condition that can never match keeps its filter on and comes back unverified with
+   * the reason, which VS Code shows on the filter.
+   */
   setEventFilters(filters: readonly { id: string; condition?: string }[]): { verified: boolean; message?: string }[] {
     this.filters.clear();
+    this.warned.clear();
     return filters.map((f) => {
       if (!EVENT_FILTERS.some((x) => x.id === f.id)) return { verified: false, message: `unknown filter ${f.id}` };
-      const parsed = f.condition ? this.parseEventCondition(f.condition) : undefined;
-      if (typeof parsed === 'string') return { verified: false, message: parsed };
-      this.filters.set(f.id as EventFilterId, parsed);
-      return { verified: true };
+      const id = f.id as EventFilterId;
+      const c = this.parseEventCondition(f.condition ?? '', id);
+      this.filters.set(id, [...(this.filters.get(id) ?? []), c]);
+      return c.never === undefined ? { verified: true } : { verified: false, message: `${filterLabel(id)} condition '${c.text}' can never match: ${c.never}` };
     });
   }
 
-  /** `gpu0 a[0..4] write CLEAR`: any order; every term narrows. */
-  parseEventCondition(text: string): EventCondition | string {
-    const c: EventCondition = {};
-    for (const term of text.trim().split(/\s+/).filter(Boolean)) {
-      if (term === 'read' || term === 'write') c.access = term;
-      else if (/^[A-Z_]+$/.test(term)) c.event = term;
-      else if (this.sim.devices.some((d) => d.name === term) || this.script.body.some((s) => s.kind === 'device' && s.name === term)) c.device = term;
-      else {
-        const r = this.resolveRangeText(term);
-        if (typeof r === 'string') return `'${term}': ${r}`;
-        c.range = r;
+  /**
+   * `gpu0 a[0..4] write CLEAR`: any order; every term narrows. Names are checked against what the
+   * script declares (devices, mappings); ranges are resolved when an event fires.
+   */
+  parseEventCondition(text: string, filter?: EventFilterId): EventCondition {
+    const c: EventCondition = { text: text.trim() };
+    const never = (why: string): EventCondition => Object.assign(c, { never: c.never ?? why });
+    for (const term of c.text.split(/\s+/).filter(Boolean)) {
+      if (term === 'read' || term === 'write') {
+        if (filter === 'migrationSkip' || filter === 'notifier') never(`${filterLabel(filter)} has no read or write`);
+        c.access = term;
+      } else if (/^[A-Z_]+$/.test(term)) {
+        if (!(MMU_NOTIFY_NAMES as readonly string[]).includes(term)) never(`'${term}' is not a notifier event (${MMU_NOTIFY_NAMES.join(', ')})`);
+        else if (filter !== undefined && filter !== 'notifier') never(`only Notifier invalidation has an event kind such as ${term}`);
+        c.event = term;
+      } else if (hasDevice(this.script.body, term)) {
+        c.device = term;
+      } else {
+        const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d*)(\.\.)?(\d*)\])?$/.exec(term);
+        if (m === null) never(`'${term}' is not a device, a range (a, a[3], a[2..6]), read, write or a notifier event`);
+        else if (!hasMmap(this.script.body, m[1]!)) never(`the script declares no device or mapping named ${m[1]}`);
+        else if (m[2] !== undefined && m[2] !== '' && m[4] !== undefined && m[4] !== '' && Number(m[2]) >= Number(m[4])) never(`${term} is an empty range`);
+        c.range = term;
       }
     }
     return c;
@@ -308,31 +347,50 @@ export class ScriptController {
 
   // ---- events -------------------------------------------------------------------------------
 
-  private onEvent(e: SimEvent): void {
+  /**
+   * Each occurrence of an event: a new event, or one more run of pages coalesced into it
+   * ([start, end) is the occurrence's own pages, so a condition on a[3] sees a[3]'s fault).
+   */
+  private onEvent(e: SimEvent, start: number, end: number): void {
     if (this.replaying || this.pendingStop !== undefined) return;
-    const hit = this.matchEvent(e);
+    const hit = this.matchEvent(e, start, end);
     if (hit !== undefined) this.pendingStop = hit;
   }
 
-  private matchEvent(e: SimEvent): StopInfo | undefined {
+  private matchEvent(e: SimEvent, start: number, end: number): StopInfo | undefined {
     const check = (id: EventFilterId, device: string | undefined, access: 'read' | 'write' | undefined, event?: string): StopInfo | undefined => {
-      if (!this.filters.has(id)) return undefined;
-      const c = this.filters.get(id);
-      if (c?.device !== undefined && c.device !== device) return undefined;
-      if (c?.access !== undefined && c.access !== access) return undefined;
-      if (c?.event !== undefined && c.event !== event) return undefined;
-      if (c?.range !== undefined && (e.end <= c.range.start || e.start >= c.range.end)) return undefined;
-      return { reason: 'exception', description: describeEvent(this.sim, e), event: e, filter: id };
+      const conditions = this.filters.get(id);
+      if (conditions === undefined) return undefined;
+      const c = conditions.find((x) => this.conditionHolds(x, start, end, device, access, event));
+      if (c === undefined) return undefined;
+      return { reason: 'exception', description: describeEvent(this.sim, e, start, end), event: e, filter: id, pages: { start, end } };
     };
     switch (e.kind) {
       case 'deviceFault': return check('deviceFault', e.device, e.write ? 'write' : 'read');
-      case 'cpuFault':
-        return e.found.startsWith('device-private') ? check('cpuFaultOnDevice', e.found.split(' ')[1], e.write ? 'write' : 'read') : undefined;
+      case 'cpuFault': return e.device !== undefined ? check('cpuFaultOnDevice', e.device, e.write ? 'write' : 'read') : undefined;
       case 'migrate': return e.phase === 'setup' && e.skipped.length > 0 ? check('migrationSkip', e.device, undefined) : undefined;
       case 'notifier': return e.action === 'invalidated' ? check('notifier', e.mirror, undefined, e.event) : undefined;
       case 'invariant': return check('invariant', undefined, undefined);
       default: return undefined;
     }
+  }
+
+  private conditionHolds(c: EventCondition, start: number, end: number, device: string | undefined, access: 'read' | 'write' | undefined, event: string | undefined): boolean {
+    if (c.never !== undefined) return false;
+    if (c.device !== undefined && c.device !== device) return false;
+    if (c.access !== undefined && c.access !== access) return false;
+    if (c.event !== undefined && c.event !== event) return false;
+    if (c.range === undefined) return true;
+    const r = this.resolveRangeText(c.range);
+    if (typeof r === 'string') {
+      // Not mapped yet (or unmapped): no match. Outside the mapping as it is now: say so once.
+      if (r.startsWith('outside') && !this.warned.has(c.text)) {
+        this.warned.add(c.text);
+        this.host.warning?.(`condition '${c.text}': ${c.range} is ${r}; it does not match this event`);
+      }
+      return false;
+    }
+    return end > r.start && start < r.end;
   }
 
   // ---- running -------------------------------------------------------------------------------
@@ -667,6 +725,10 @@ function stateBytes(s: SimState): number {
   return n;
 }
 
+function hasDevice(body: readonly Stmt[], name: string): boolean {
+  return body.some((s) => s.kind === 'device' && s.name === name);
+}
+
 function hasMmap(body: readonly Stmt[], name: string): boolean {
   return body.some((s) => (s.kind === 'mmap' && s.name === name) || ('body' in s && Array.isArray(s.body) && s.kind !== 'kernel' && hasMmap(s.body as Stmt[], name)));
 }
@@ -698,8 +760,8 @@ function conditionProblem(text: string): string | undefined {
 }
 
 /** One line for a stopped event: what happened, where. */
-export function describeEvent(sim: Simulator, e: SimEvent): string {
-  const where = e.end > e.start ? sim.describeRange(e.start, e.end) : '';
+export function describeEvent(sim: Simulator, e: SimEvent, start = e.start, end = e.end): string {
+  const where = end > start ? sim.describeRange(start, end) : '';
   switch (e.kind) {
     case 'deviceFault': return `Device fault: ${e.device} ${e.write ? 'write' : 'read'} of ${where}`;
     case 'cpuFault': return `CPU ${e.write ? 'write' : 'read'} fault on ${e.found} page ${where} (${e.action})`;
