@@ -16,8 +16,9 @@ const t0 = Date.now();
 if (!args.includes('--skip-build')) run(process.execPath, ['scripts/build.mjs', '--production']);
 // --no-dependencies: everything the extension runs is bundled into dist/ by esbuild.
 // --allow-missing-repository: the project has no public repository URL to name.
+// --readme-path: the VSIX's README (its marketplace page) is for users; README.md is for developers.
 run(process.execPath, [join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies',
-  '--allow-missing-repository', '--out', out]);
+  '--allow-missing-repository', '--readme-path', 'docs/vsix-README.md', '--out', out]);
 
 /** Entries of a zip archive from its central directory: name, size, compressed size. */
 export function zipEntries(buf) {

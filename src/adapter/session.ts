@@ -220,7 +220,7 @@ export class HmmDebugSession extends LoggingDebugSession {
       if (running === job) {
         for (let i = ctl.sim.kstack.length - 1; i >= 0; i--) {
           const k = ctl.sim.kstack[i]!;
-          frames.push({ id: 1000 + i, name: `${k.name} (${k.detail})`, source, line, column: 1, presentationHint: 'subtle' });
+          frames.push({ id: 1000 + i, name: `${k.name} (${k.detail})`, source, line, column: 1 });
         }
       }
       const op = job.op;
@@ -231,7 +231,7 @@ export class HmmDebugSession extends LoggingDebugSession {
       // Kernel frames of the statement in progress (not a GPU job's), innermost first.
       for (let i = running !== undefined ? -1 : ctl.sim.kstack.length - 1; i >= 0; i--) {
         const k = ctl.sim.kstack[i]!;
-        frames.push({ id: 1000 + i, name: `${k.name} (${k.detail})`, source, line, column: 1, presentationHint: 'subtle' });
+        frames.push({ id: 1000 + i, name: `${k.name} (${k.detail})`, source, line, column: 1 });
       }
       const fr = ctl.interp.frames;
       for (let i = fr.length - 1; i >= 0; i--) {

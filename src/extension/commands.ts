@@ -3,7 +3,8 @@
 
 import * as vscode from 'vscode';
 import type { Ctx } from './context';
-import { startScript } from './debug';
+import { DEVICE_FAULTS, startScript } from './debug';
+import { openExample } from './examples';
 import { exportTrace, runHeadless, scriptUri } from './headless';
 import type { MapPanel } from './mapPanel';
 import { copyAddress, viewBinaryData, watchPages } from './pageActions';
@@ -35,13 +36,22 @@ function pageTarget(deps: CommandDeps, arg: unknown): PageTarget | undefined {
 
 const debugFile: Factory = () => (arg) => {
   const uri = needScript(arg);
-  return uri && startScript(uri, false);
+  return uri && startScript(uri);
+};
+
+const debugStopOnDeviceFaults: Factory = () => (arg) => {
+  const uri = needScript(arg);
+  return uri && startScript(uri, { eventBreakpoints: DEVICE_FAULTS });
 };
 
 const runFile: Factory = () => (arg) => {
   const uri = needScript(arg);
-  return uri && startScript(uri, true);
+  return uri && startScript(uri, { noDebug: true });
 };
+
+/** VS Code has Step Back and Reverse Continue only as toolbar buttons: give them a command and a key. */
+const stepBack: Factory = () => () => vscode.commands.executeCommand('workbench.action.debug.stepBack');
+const reverseContinue: Factory = () => () => vscode.commands.executeCommand('workbench.action.debug.reverseContinue');
 
 const runScriptHeadless: Factory = (ctx) => async (arg) => {
   const uri = needScript(arg);
@@ -55,6 +65,8 @@ const exportEventTrace: Factory = (ctx) => async (arg, target) => {
   if (uri === undefined) return undefined;
   return exportTrace(ctx, uri, target instanceof vscode.Uri || target === 'nextToScript' ? target : undefined);
 };
+
+const openExampleScript: Factory = (ctx) => (name) => openExample(ctx, typeof name === 'string' ? name : undefined);
 
 const openMap: Factory = (_ctx, deps) => () => deps.map.open(deps.watcher.current);
 
@@ -103,9 +115,13 @@ const revealPage: Factory = (_ctx, deps) => (mapping, page, process) =>
 
 const COMMANDS: Record<string, Factory> = {
   'hmm.debugFile': debugFile,
+  'hmm.debugStopOnDeviceFaults': debugStopOnDeviceFaults,
+  'hmm.stepBack': stepBack,
+  'hmm.reverseContinue': reverseContinue,
   'hmm.runFile': runFile,
   'hmm.runHeadless': runScriptHeadless,
   'hmm.exportTrace': exportEventTrace,
+  'hmm.openExample': openExampleScript,
   'hmm.openMap': openMap,
   'hmm.refreshViews': refreshViews,
   'hmm.revealInMap': revealInMap,

@@ -14,10 +14,27 @@ import { settings } from './settings';
 
 export type HmmDebugConfiguration = vscode.DebugConfiguration & Partial<HmmLaunchArguments>;
 
+export interface LaunchOptions {
+  noDebug?: boolean;
+  stopOnEntry?: boolean;
+  /** Event breakpoints on from the start (filter id → condition), e.g. { deviceFault: '' }. */
+  eventBreakpoints?: Record<string, string>;
+}
+
+/** The event breakpoints of "Debug and stop on device faults". */
+export const DEVICE_FAULTS: Record<string, string> = { deviceFault: '' };
+
 /** A launch configuration for one script (`${file}` or a path). */
-export function launchConfig(program: string, options: { noDebug?: boolean; stopOnEntry?: boolean } = {}): HmmDebugConfiguration {
-  const name = program === '${file}' ? 'Debug the current .hmm file' : `${options.noDebug ? 'Run' : 'Debug'} ${path.basename(program)}`;
-  return { type: HMM_DEBUG_TYPE, request: 'launch', name, program, stopOnEntry: options.stopOnEntry ?? false, ...(options.noDebug ? { noDebug: true } : {}) };
+export function launchConfig(program: string, options: LaunchOptions = {}): HmmDebugConfiguration {
+  const faults = options.eventBreakpoints !== undefined && 'deviceFault' in options.eventBreakpoints;
+  const name = program === '${file}'
+    ? (faults ? 'Debug and stop on device faults' : 'Debug the current .hmm file')
+    : `${options.noDebug ? 'Run' : 'Debug'} ${path.basename(program)}${faults ? ' and stop on device faults' : ''}`;
+  return {
+    type: HMM_DEBUG_TYPE, request: 'launch', name, program, stopOnEntry: options.stopOnEntry ?? false,
+    ...(options.noDebug ? { noDebug: true } : {}),
+    ...(options.eventBreakpoints !== undefined ? { eventBreakpoints: options.eventBreakpoints } : {}),
+  };
 }
 
 function activeScript(): vscode.Uri | undefined {
@@ -71,26 +88,63 @@ class ConfigurationProvider implements vscode.DebugConfigurationProvider {
     return config;
   }
 
-  /** After ${file} and friends are substituted: make the path absolute and read it ahead. */
-  async resolveDebugConfigurationWithSubstitutedVariables(folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration> {
+  /**
+   * After ${file} and friends are substituted: make the path absolute and read it ahead. A script
+   * with errors does not start: the problems go to Problems with a message that offers them
+   * (the adapter's refusal would be a modal whose button opens a launch.json there may not be).
+   */
+  async resolveDebugConfigurationWithSubstitutedVariables(folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
     const program: unknown = config['program'];
     if (typeof program === 'string' && program !== '') {
       const base = folder?.uri.scheme === 'file' ? folder.uri.fsPath : process.cwd();
       const absolute = path.resolve(base, program);
       config['program'] = absolute;
       if (!settings.adapterProcess()) await this.files.preload(absolute);
+      if (await rejectedScript(absolute, this.files)) return undefined;
     }
     return config;
   }
 }
 
-/** One configuration per .hmm script in the workspace (Run and Debug's dynamic list). */
+/**
+ * Parse and check the script before a session starts; on errors, say so with a way to the
+ * problems, and tell the caller not to start.
+ */
+async function rejectedScript(file: string, files: WorkspaceFileAccess): Promise<boolean> {
+  let text: string;
+  try {
+    text = files.peek(file);
+  } catch {
+    return false; // unreadable: the adapter reports it with the reason
+  }
+  const { diagnose } = await import('../hmm/lang/runner.js');
+  const errors = diagnose(file, text).diagnostics.filter((d) => d.severity === 'error');
+  const first = errors[0];
+  if (first === undefined) return false;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+  const show = 'Show Problems';
+  void vscode.window.showErrorMessage(`${path.basename(file)} cannot run: line ${first.line}: ${first.message}${more}`, show, 'Go to Line').then(async (choice) => {
+    if (choice === undefined) return;
+    // Opening the script puts its problems in the Problems view (they are checked per open document).
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+    const at = new vscode.Position(Math.max(0, first.line - 1), Math.max(0, first.col - 1));
+    await vscode.window.showTextDocument(doc, { selection: new vscode.Range(at, at) });
+    if (choice === show) await vscode.commands.executeCommand('workbench.actions.view.problems');
+  });
+  return true;
+}
+
+/**
+ * Run and Debug's dynamic list: for the script in the editor, a plain session and one that stops
+ * on device faults (VS Code lists an adapter's event filters only once a session has started, so
+ * this is how a first session asks for them); then one configuration per .hmm script.
+ */
 class DynamicConfigurations implements vscode.DebugConfigurationProvider {
   async provideDebugConfigurations(_folder: vscode.WorkspaceFolder | undefined, token?: vscode.CancellationToken): Promise<vscode.DebugConfiguration[]> {
     const files = await vscode.workspace.findFiles('**/*.hmm', '**/node_modules/**', 50, token);
     const active = activeScript();
     const configs = files.sort((a, b) => a.fsPath.localeCompare(b.fsPath)).map((f) => launchConfig(f.fsPath));
-    return active !== undefined ? [launchConfig('${file}'), ...configs] : configs;
+    return active !== undefined ? [launchConfig('${file}'), launchConfig('${file}', { eventBreakpoints: DEVICE_FAULTS }), ...configs] : configs;
   }
 }
 
@@ -104,7 +158,7 @@ export function registerDebugger(ctx: Ctx): void {
 }
 
 /** Starts a debug (or run-without-debugging) session of a script. */
-export async function startScript(uri: vscode.Uri, noDebug: boolean): Promise<boolean> {
+export async function startScript(uri: vscode.Uri, options: LaunchOptions = {}): Promise<boolean> {
   const folder = vscode.workspace.getWorkspaceFolder(uri);
-  return vscode.debug.startDebugging(folder, launchConfig(uri.fsPath, { noDebug }), { noDebug });
+  return vscode.debug.startDebugging(folder, launchConfig(uri.fsPath, options), { noDebug: options.noDebug ?? false });
 }

@@ -21,6 +21,13 @@ export class WorkspaceFileAccess implements FileAccess {
     }
   }
 
+  /** What readFile would answer, without using up the preloaded copy. */
+  peek(file: string): string {
+    const abs = path.resolve(file);
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && path.resolve(d.uri.fsPath) === abs);
+    return open?.getText() ?? this.preloaded.get(abs) ?? fs.readFileSync(abs, 'utf8');
+  }
+
   readFile(file: string): string {
     const abs = path.resolve(file);
     const open = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && path.resolve(d.uri.fsPath) === abs);

@@ -14,6 +14,7 @@ import { registerInlineValues } from './inlineValues';
 import { MapPanel } from './mapPanel';
 import { MigrationsTree } from './migrationsTree';
 import { NotifiersTree } from './notifiersTree';
+import { registerQuickFixes } from './quickFixes';
 import { ResidencyTree } from './residencyTree';
 import { SessionWatcher } from './sessionWatcher';
 import { onSettingsChanged } from './settingsWatch';
@@ -28,6 +29,7 @@ export function activate(context: vscode.ExtensionContext): HmmExtensionApi {
 
   registerDebugger(ctx);
   registerDiagnostics(ctx);
+  registerQuickFixes(ctx);
 
   const watcher = ctx.own(new SessionWatcher(ctx));
   const residency = new ResidencyTree(ctx);

@@ -88,7 +88,7 @@ export class MappingNode extends TreeNode {
   protected makeItem(): vscode.TreeItem {
     const m = this.mapping;
     const item = new vscode.TreeItem(m.name, vscode.TreeItemCollapsibleState.Collapsed);
-    item.description = `${plural(m.pages, 'page')} @${m.address} · ${residencySummary(m)}`;
+    item.description = `${residencySummary(m)} · ${plural(m.pages, 'page')} @${m.address}`;
     const md = new vscode.MarkdownString(undefined, false);
     md.appendMarkdown(`**${m.name}**: ${plural(m.pages, 'page')} at \`${m.address}\` in ${m.process}\n\n`);
     for (const r of m.runs.slice(0, 20)) md.appendMarkdown(`- \`${rangeName(m.name, m.pages, r.start, r.end)}\` ${runState(r)}\n`);
