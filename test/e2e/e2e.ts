@@ -1,10 +1,13 @@
 // Layer: end-to-end test (system Node): the packaged VSIX installed into code-server, driven like a
 // user would in headless Chromium with playwright-core (Debian's /usr/bin/chromium).
 //
-// Opens test/e2e/workspace/demo.hmm, sets a breakpoint by clicking the editor's gutter (glyph
-// margin), presses F5, reads the Page Residency view's text at the stop and again after F10 (it
-// must change: the pages move to gpu0), continues to the end. Screenshots of every stage land in
-// artifacts/screenshots/ (kept by CI). Last line: `e2e: N passed, N failed`.
+// Follows README "From install to a stop on a device fault" step by step, in a fresh profile
+// with a copy of examples/ open: opens 02-cpu-touches-migrated-page.hmm with Ctrl+P, runs HMM:
+// Debug and Stop on Device Faults from F1, checks the stop comes before the fault is serviced
+// (exception widget, Call Stack, Page Residency), steps (F10), steps back (Alt+F10), opens each
+// HMM view and the map, then ticks Device fault's checkbox in Breakpoints and stops again with F5.
+// Screenshots of every stage land in artifacts/screenshots/ (kept by CI). Last line:
+// `e2e: N passed, N failed`.
 //
 //   node out/test/e2e/e2e.js [--vsix hmm-debug.vsix]      (after npm run package and scripts/tools.sh)
 // E2E_VERBOSE=1 prints code-server's and the page's logs.
@@ -58,6 +61,15 @@ async function paneText(p: Page, title: string): Promise<string> {
     .map((x) => (x.textContent ?? '').trim()).filter((x) => x !== '').join('  ')).join('\n'));
 }
 
+/** The rendered text of a pane's body (views whose rows are not label + description, e.g. Call Stack), expanded first. */
+async function paneBody(p: Page, title: string): Promise<string> {
+  const pane = paneOf(p, title);
+  const header = pane.locator('.pane-header');
+  await header.waitFor({ timeout: 20000 });
+  if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+  return pane.locator('.pane-body').innerText();
+}
+
 const paneOf = (p: Page, title: string): Locator => p.locator('.split-view-view .pane', { has: p.locator('.pane-header', { hasText: title }) });
 
 async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 20000): Promise<T> {
@@ -87,7 +99,7 @@ async function main(): Promise<number> {
   const dir = path.join(ROOT, '.cache', 'e2e');
   fs.rmSync(dir, { recursive: true, force: true });
   const workspace = path.join(dir, 'workspace');
-  fs.cpSync(path.join(ROOT, 'test', 'e2e', 'workspace'), workspace, { recursive: true });
+  fs.cpSync(path.join(ROOT, 'examples'), workspace, { recursive: true }); // README: `npm start` opens examples/
   const profile = { userDataDir: path.join(dir, 'user-data'), extensionsDir: path.join(dir, 'extensions'), env: isolatedEnv(dir) };
   writeUserSettings(profile.userDataDir, { 'workbench.startupEditor': 'none', 'debug.saveBeforeStart': 'none' });
   await installVsix(tools, profile, vsix);
@@ -105,111 +117,132 @@ async function main(): Promise<number> {
     const p = page = ctx.pages()[0] ?? await ctx.newPage();
     p.on('pageerror', (e) => console.log(`  pageerror: ${e.message}`));
     if (verbose) p.on('console', (m) => console.log(`  [page] ${m.type()} ${m.text().slice(0, 300)}`));
-    const file = path.join(workspace, 'demo.hmm');
-    const migrateLine = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.startsWith('migrate a to gpu0')) + 1;
+    const SCRIPT = '02-cpu-touches-migrated-page.hmm';
     const editor = p.locator('.editor-instance .monaco-editor').first();
+    const widget = p.locator('.monaco-editor .exception-widget');
+    /** F1, a command's title, Enter: as the README says "F1 → HMM: …". */
+    const runCommand = async (title: string): Promise<void> => {
+      await p.keyboard.press('F1');
+      const input = p.locator('.quick-input-widget input');
+      await input.waitFor({ timeout: 10000 });
+      await input.fill(`>${title}`);
+      await p.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 10000 });
+      await p.keyboard.press('Enter');
+    };
+    /** Page Residency with mapping `a` expanded into its runs. */
+    const residencyRuns = async (): Promise<string> => {
+      await paneText(p, 'Page Residency'); // expands the pane
+      const pane = paneOf(p, 'Page Residency');
+      const row = pane.locator('.monaco-list-row', { has: p.locator('.label-name', { hasText: /^a$/ }) }).first();
+      await row.waitFor({ timeout: 20000 });
+      if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
+      return paneText(p, 'Page Residency');
+    };
+    const systemRunsMappedByGpu0 = (t: string): boolean[] =>
+      t.split('\n').filter((l) => /^a\[[\d.]+\].*system rw/.test(l)).map((l) => /gpu0 (read|write)/.test(l));
 
-    await stage('the workbench loads with the fixture workspace', async () => {
+    await stage('1. VS Code opens with examples/', async () => {
       const tNav = Date.now();
       await p.goto(`${server!.url}/?folder=${encodeURIComponent(workspace)}`);
-      await p.locator('.explorer-folders-view .monaco-list-row', { hasText: 'demo.hmm' }).waitFor({ timeout: 90000 });
+      await p.locator('.explorer-folders-view .monaco-list-row', { hasText: SCRIPT }).waitFor({ timeout: 90000 });
       console.log(`         workbench loaded in ${((Date.now() - tNav) / 1000).toFixed(1)} s`);
     });
     await shot('workbench');
 
-    await stage('demo.hmm opens in an editor with the hmm language', async () => {
-      await p.locator('.explorer-folders-view .monaco-list-row', { hasText: 'demo.hmm' }).click();
-      await editor.locator('.view-lines', { hasText: 'migrate a to gpu0' }).waitFor({ timeout: 20000 });
-      // the status bar names the editor's language mode (the extension contributes "HMM script")
-      await p.locator('.statusbar-item', { hasText: /HMM|hmm/ }).first().waitFor({ timeout: 20000 });
+    await stage(`2. Ctrl+P opens ${SCRIPT}`, async () => {
+      await p.locator('.explorer-folders-view').click();
+      await p.keyboard.press('Control+P');
+      const input = p.locator('.quick-input-widget input');
+      await input.waitFor({ timeout: 10000 });
+      await input.fill(SCRIPT);
+      // the file search may take a while on a loaded machine
+      await p.locator('.quick-input-widget .monaco-list-row', { hasText: SCRIPT }).first().waitFor({ timeout: 60000 });
+      await p.keyboard.press('Enter');
+      await editor.locator('.view-lines', { hasText: 'What happens when the CPU touches' }).waitFor({ timeout: 20000 });
+      await p.locator('.statusbar-item', { hasText: 'HMM script' }).first().waitFor({ timeout: 20000 });
     });
-    await shot('editor');
+    await shot('script-open');
 
-    await stage(`a click in the gutter of line ${migrateLine} sets a breakpoint`, async () => {
-      const lineNumber = editor.locator('.margin-view-overlays .line-numbers', { hasText: new RegExp(`^${migrateLine}$`) });
-      await lineNumber.waitFor({ timeout: 20000 });
-      // On a loaded machine the editor may still be laying out: measure, hover, click, and try
-      // again (measuring afresh) when no breakpoint glyph shows up.
-      let row: { x: number; y: number; width: number; height: number } | null = null;
-      let at = { x: 0, y: 0 };
-      for (let attempt = 1; ; attempt++) {
-        row = await lineNumber.boundingBox();
-        const glyph = await editor.locator('.margin .glyph-margin').boundingBox();
-        if (row === null || glyph === null) throw new Error('no line number / glyph margin box');
-        at = { x: glyph.x + glyph.width / 2, y: row.y + row.height / 2 };
-        await p.mouse.move(at.x, at.y);
-        await p.waitForTimeout(300);
-        await p.mouse.click(at.x, at.y);
-        const shown = await editor.locator('.codicon-debug-breakpoint').first().waitFor({ timeout: 8000 }).then(() => true, () => false);
-        if (shown) break;
-        if (attempt === 4) throw new Error(`no breakpoint glyph after ${attempt} clicks in the gutter of line ${migrateLine}`);
-        console.log(`         no breakpoint glyph after click ${attempt}; trying again`);
-      }
-      if (row === null) throw new Error('no line number box');
-      const n = await editor.locator('.codicon-debug-breakpoint').count();
-      if (n !== 1) throw new Error(`${n} breakpoint glyphs`);
-      const box = await editor.locator('.codicon-debug-breakpoint').first().boundingBox();
-      if (box === null || Math.abs(box.y + box.height / 2 - at.y) > row.height) throw new Error(`the breakpoint is not on line ${migrateLine}`);
-    });
-    await shot('breakpoint');
-
-    let before = '';
-    await stage('F5 starts debugging and stops at the breakpoint; Page Residency shows the system pages', async () => {
+    await stage('3. F1 → HMM: Debug and Stop on Device Faults starts a session (nothing ticked in Breakpoints)', async () => {
       await editor.locator('.view-lines').click();
-      await p.keyboard.press('F5');
-      // F5 without launch.json on a .hmm file debugs it directly; accept the debugger pick if VS Code asks
-      const picked = await Promise.race([
-        p.locator('.monaco-editor .codicon-debug-stackframe').first().waitFor({ timeout: 30000 }).then(() => 'stopped'),
-        p.locator('.quick-input-widget .monaco-list-row', { hasText: 'HMM' }).first().waitFor({ timeout: 30000 }).then(() => 'pick'),
-      ]);
-      if (picked === 'pick') await p.locator('.quick-input-widget .monaco-list-row', { hasText: 'HMM' }).first().click();
-      await p.locator('.monaco-editor .codicon-debug-stackframe').first().waitFor({ timeout: 30000 });
-      await p.locator('.debug-toolbar').waitFor({ timeout: 10000 });
-      before = await until('Page Residency rows', () => paneText(p, 'Page Residency'), (t) => /\bmain\b/.test(t) && /\ba\b/.test(t) && /system rw/.test(t));
-      console.log(`         Page Residency at the breakpoint:\n           ${before.split('\n').join('\n           ')}`);
-      if (/device gpu0/.test(before)) throw new Error('pages on gpu0 before the migration');
+      await runCommand('HMM: Debug and Stop on Device Faults');
+      await p.locator('.debug-toolbar').waitFor({ timeout: 30000 });
     });
-    await shot('stopped-at-breakpoint');
 
-    await stage('F10 steps over the migration; Page Residency changes to gpu0', async () => {
-      await p.keyboard.press('F10');
-      const after = await until('Page Residency to change', () => paneText(p, 'Page Residency'), (t) => t !== before && /device gpu0/.test(t));
-      console.log(`         Page Residency after the step:\n           ${after.split('\n').join('\n           ')}`);
-      if (!/16 device gpu0 rw/.test(after)) throw new Error('expected the 16 pages of a on gpu0');
-    });
-    await shot('after-step');
-
-    await stage('the mapping expands into its page runs', async () => {
-      const pane = paneOf(p, 'Page Residency');
-      await pane.locator('.monaco-list-row', { has: p.locator('.label-name', { hasText: /^a$/ }) }).first().click();
-      await p.keyboard.press('ArrowRight');
-      await until('the run row', () => paneText(p, 'Page Residency'), (t) => /device gpu0 rw · 16 pages/.test(t));
-    });
-    await shot('runs-expanded');
-
-    await stage('ticking "Device fault" in Breakpoints and pressing F5 stops on the device\'s fault', async () => {
-      const row = paneOf(p, 'Breakpoints').locator('.monaco-list-row', { hasText: 'Device fault' });
-      await row.waitFor({ timeout: 10000 });
-      // VS Code draws its own checkbox (role=checkbox, aria-checked), older ones an <input>
-      const box = row.locator('[role=checkbox], input[type=checkbox]').first();
-      const checked = async (): Promise<boolean> => (await box.getAttribute('aria-checked')) === 'true' || await box.isChecked().catch(() => false);
-      if (await checked()) throw new Error('Device fault is on before it was ticked');
-      await box.click();
-      await until('the Device fault checkbox to tick', checked, (v) => v, 5000);
-      await p.keyboard.press('F5');
-      const widget = p.locator('.monaco-editor .exception-widget');
+    await stage('4. it stops at gpu0 read a before the fault is serviced: exception widget, Call Stack, Page Residency', async () => {
       await widget.waitFor({ timeout: 30000 });
       const text = (await widget.innerText()).replace(/\s+/g, ' ');
       console.log(`         exception widget: ${text.slice(0, 200)}`);
-      if (!/gpu0/.test(text) || !/fault/i.test(text)) throw new Error(`not a gpu0 fault: ${text}`);
-      // the editor marks the top stack frame's line (an overlay row at that line's height)
-      await until('the top stack frame marked on `gpu0 read a` alone', async () => ({
+      if (!/Exception has occurred: Device fault/.test(text)) throw new Error(`the widget does not name the filter: ${text}`);
+      if (!/Device fault: gpu0 read of a\[2\.\.8\]/.test(text)) throw new Error(`not gpu0's read fault on a[2..8]: ${text}`);
+      await until('the top stack frame marked on `gpu0 read a`', async () => ({
         line: (await editor.locator('.view-lines .view-line', { hasText: 'gpu0 read a' }).boundingBox())?.y,
         marked: await editor.locator('.view-overlays .debug-top-stack-frame-line').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().top)),
       }), (v) => v.line !== undefined && v.marked.length === 1 && Math.abs(v.marked[0]! - v.line) <= 2, 10000);
-      await until('Page Residency: 4 pages back in system memory', () => paneText(p, 'Page Residency'), (t) => /4 system rw/.test(t));
+      await p.keyboard.press('Control+Shift+D');
+      const stack = await until('Call Stack with the kernel frame', () => paneBody(p, 'Call Stack'), (t) => /dmirror_fault/.test(t));
+      console.log(`         Call Stack:\n           ${stack.split('\n').join('\n           ')}`);
+      const runs = await until('Page Residency runs of a', residencyRuns, (t) => /5 device gpu0 rw, 3 system rw/.test(t) && systemRunsMappedByGpu0(t).length === 2);
+      console.log(`         Page Residency at the stop:\n           ${runs.split('\n').join('\n           ')}`);
+      if (systemRunsMappedByGpu0(runs).some((m) => m)) throw new Error('gpu0 already maps the system pages: the fault was serviced before the stop');
     });
-    await shot('device-fault');
+    await shot('device-fault-before-service');
+
+    let serviced = '';
+    await stage('5a. F10 services the fault: gpu0 now maps the system pages', async () => {
+      await p.keyboard.press('F10');
+      serviced = await until('gpu0 to map the system pages', residencyRuns, (t) => systemRunsMappedByGpu0(t).length === 2 && systemRunsMappedByGpu0(t).every((m) => m));
+      console.log(`         Page Residency after F10:\n           ${serviced.split('\n').join('\n           ')}`);
+    });
+    await shot('after-step');
+
+    await stage('5b. Alt+F10 (Step Back) rewinds: gpu0 no longer maps them', async () => {
+      await editor.locator('.view-lines').click();
+      await p.keyboard.press('Alt+F10');
+      await until('the pages unmapped again', residencyRuns, (t) => systemRunsMappedByGpu0(t).length === 2 && systemRunsMappedByGpu0(t).every((m) => !m));
+      await until('Call Stack after the step back', () => paneBody(p, 'Call Stack'), (t) => /Stepped back|02-cpu-touches-migrated-page\.hmm/.test(t));
+    });
+    await shot('after-step-back');
+
+    await stage('5c. Pending Migrations and Notifier Callbacks open with content', async () => {
+      const notifiers = await until('Notifier Callbacks rows', () => paneText(p, 'Notifier Callbacks'), (t) => /MIGRATE/.test(t));
+      console.log(`         Notifier Callbacks:\n           ${notifiers.split('\n').slice(0, 6).join('\n           ')}`);
+      const pending = await until('Pending Migrations body', async () => (await paneBody(p, 'Pending Migrations')).trim(), (t) => t.length > 0);
+      console.log(`         Pending Migrations: ${pending.split('\n')[0]}`);
+    });
+    await shot('views');
+
+    await stage('6. F1 → HMM: Open Address-Space Map opens the map', async () => {
+      await runCommand('HMM: Open Address-Space Map');
+      await p.locator('.tab', { hasText: 'HMM address space' }).waitFor({ timeout: 20000 });
+    });
+    await shot('map');
+
+    await stage('F5 (Continue) after the step back stops on the same fault again; F5 once more runs to the end', async () => {
+      await editor.locator('.view-lines').click();
+      await p.keyboard.press('F5');
+      await widget.waitFor({ timeout: 30000 });
+      await p.keyboard.press('F5');
+      await p.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 30000 });
+    });
+    await shot('ended');
+
+    await stage('7. Device fault ticked in Breakpoints (its checkbox) and F5 stops on the fault', async () => {
+      const row = paneOf(p, 'Breakpoints').locator('.monaco-list-row', { hasText: 'Device fault' });
+      await row.waitFor({ timeout: 10000 });
+      // the checkbox, not the name: a click on the name only selects the row
+      const box = row.locator('[role=checkbox], input[type=checkbox]').first();
+      const checked = async (): Promise<boolean> => (await box.getAttribute('aria-checked')) === 'true' || await box.isChecked().catch(() => false);
+      if (await checked()) throw new Error('Device fault is ticked before anyone ticked it');
+      await box.click();
+      await until('the Device fault checkbox to tick', checked, (v) => v, 5000);
+      await editor.locator('.view-lines').click();
+      await p.keyboard.press('F5');
+      await widget.waitFor({ timeout: 30000 });
+      const text = (await widget.innerText()).replace(/\s+/g, ' ');
+      if (!/Device fault: gpu0 read of a\[2\.\.8\]/.test(text)) throw new Error(`not gpu0's fault: ${text}`);
+    });
+    await shot('device-fault-from-breakpoints');
 
     await stage('F5 continues to the end; the session ends', async () => {
       await p.keyboard.press('F5');
