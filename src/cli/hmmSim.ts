@@ -7,6 +7,7 @@ import { runScriptText, type ScriptRun } from '../hmm/lang/runner';
 import { formatDiagnostic } from '../hmm/lang/ast';
 import { RESIDENCY_LEGEND } from '../hmm/lang/residency';
 import { toChromeTrace } from '../hmm/trace';
+import { kernelCommand } from './kernelCommand';
 
 const USAGE = `usage: hmm-sim run FILE... [--trace FILE.json] [--verbose] [--report] [--no-prefetcher]
 
@@ -16,7 +17,9 @@ Runs .hmm scripts on the HMM simulator.
   --report            print the placement report (always printed when GPU work ran)
   --no-prefetcher     switch off the density prefetcher of fault-driven migrations
 Exit status: 0 all scripts ran to the end, 1 a runtime error or failed expectation,
-2 a script was rejected before running (parse or check errors, unreadable file).`;
+2 a script was rejected before running (parse or check errors, unreadable file).
+
+hmm-sim kernel build|selftest|exec ...: the real kernel in a VM (hmm-sim kernel --help).`;
 
 interface Options {
   files: string[];
@@ -110,4 +113,8 @@ function main(argv: string[]): number {
   return rejected > 0 ? 2 : failed > 0 ? 1 : 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+if (process.argv[2] === 'kernel') {
+  void kernelCommand(process.argv.slice(3)).then((code) => { process.exitCode = code; });
+} else {
+  process.exitCode = main(process.argv.slice(2));
+}

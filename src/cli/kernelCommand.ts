@@ -1,0 +1,140 @@
+// Layer: command-line front end (src/cli). `hmm-sim kernel build|selftest|exec`: the kernel
+// oracle's VM (src/oracle). Separate from hmmSim.ts's `run`, which only dispatches here.
+
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadArtifacts, projectRoot } from '../oracle/artifacts';
+import type { TapTest } from '../oracle/tap';
+import { runProgram, runSelftest, type Accel } from '../oracle/vm';
+
+export const KERNEL_USAGE = `usage: hmm-sim kernel build
+       hmm-sim kernel selftest [--tcg|--kvm] [--verbose]
+       hmm-sim kernel exec PROGRAM.txt [--tcg|--kvm] [--op-limit MS] [--console]
+
+The real kernel as the judge: Linux 6.12 with test_hmm in QEMU.
+  build      run kernel/build.sh (Debian packages, kernel, hmm-tests, runner; cached)
+  selftest   boot the kernel's own hmm-tests and print every TEST_F result;
+             exit 1 unless all 58 pass
+  exec       boot with a runner program (docs/kernel-runner.md) and print its results,
+             booting again after a kernel oops or hang
+  --console  also print each boot's kernel console`;
+
+/** hmm-tests instances in Linux 6.12 (26 TEST_F × 2 variants of `hmm`, 3 × 2 of `hmm2`). */
+export const EXPECTED_HMM_TESTS = 58;
+
+export async function kernelCommand(argv: readonly string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  try {
+    switch (sub) {
+      case 'build': return await build(rest);
+      case 'selftest': return await selftest(rest);
+      case 'exec': return await exec(rest);
+      case undefined: case 'help': case '--help': case '-h':
+        console.log(KERNEL_USAGE);
+        return 0;
+      default:
+        console.error(`hmm-sim: unknown kernel command '${sub}'\n\n${KERNEL_USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    console.error(`hmm-sim kernel ${sub}: ${(e as Error).message}`);
+    return 2;
+  }
+}
+
+function build(args: readonly string[]): Promise<number> {
+  if (args.length > 0) throw new Error(`unexpected argument '${args[0]}'`);
+  const script = path.join(projectRoot(), 'kernel', 'build.sh');
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [script], { stdio: 'inherit' });
+    child.on('error', (e) => reject(new Error(`cannot run ${script}: ${e.message}`)));
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 2 : 0)));
+  });
+}
+
+interface VmFlags {
+  accel?: Accel;
+  verbose: boolean;
+  console: boolean;
+  opLimitMs?: number;
+  files: string[];
+}
+
+function flags(args: readonly string[]): VmFlags {
+  const f: VmFlags = { verbose: false, console: false, files: [] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--tcg') f.accel = 'tcg';
+    else if (a === '--kvm') f.accel = 'kvm';
+    else if (a === '--verbose' || a === '-v') f.verbose = true;
+    else if (a === '--console') f.console = true;
+    else if (a === '--op-limit') {
+      const v = Number(args[++i]);
+      if (!Number.isInteger(v) || v < 1 || v > 3_600_000) throw new Error('--op-limit needs milliseconds (1..3600000)');
+      f.opLimitMs = v;
+    } else if (a.startsWith('-')) throw new Error(`unknown option '${a}'`);
+    else f.files.push(a);
+  }
+  return f;
+}
+
+const MARK: Record<TapTest['status'], string> = { pass: 'pass', fail: 'FAIL', skip: 'SKIP', xfail: 'XFAIL', xpass: 'XPASS' };
+
+async function selftest(args: readonly string[]): Promise<number> {
+  const f = flags(args);
+  if (f.files.length > 0) throw new Error(`unexpected argument '${f.files[0]}'`);
+  const a = loadArtifacts();
+  const r = await runSelftest({ artifacts: a, ...(f.accel ? { accel: f.accel } : {}) });
+  if (f.verbose) console.log(r.output);
+  const width = Math.max(4, ...r.tests.map((t) => t.name.length));
+  console.log(`${'#'.padStart(3)}  ${'test'.padEnd(width)}  result`);
+  for (const t of r.tests) {
+    console.log(`${String(t.n).padStart(3)}  ${t.name.padEnd(width)}  ${MARK[t.status]}${t.reason ? `  ${t.reason}` : ''}`);
+  }
+  const count = (s: TapTest['status']): number => r.tests.filter((t) => t.status === s).length;
+  const passed = count('pass');
+  const problems: string[] = [];
+  if (r.plan === undefined) problems.push('no TAP plan (hmm-tests did not start?)');
+  else if (r.tests.length !== r.plan) problems.push(`${r.tests.length} results for a plan of ${r.plan}`);
+  if (r.tests.length !== EXPECTED_HMM_TESTS) problems.push(`${EXPECTED_HMM_TESTS} tests expected in Linux 6.12`);
+  if (r.exitCode !== 0) problems.push(`hmm-tests exit ${r.exitCode ?? '(none)'}`);
+  console.log(`hmm-tests on Linux ${a.kernelRelease} (${a.debianVersion}, ${r.accel.toUpperCase()}, ${(r.ms / 1000).toFixed(1)} s): ` +
+    `${passed} passed, ${count('fail')} failed, ${count('skip')} skipped, ${count('xfail') + count('xpass')} xfail/xpass` +
+    `${problems.length ? ` — ${problems.join('; ')}` : ''}`);
+  if (problems.length > 0 || passed !== r.tests.length) {
+    if (!f.verbose) console.log(r.console.split('\n').slice(-15).join('\n'));
+    return 1;
+  }
+  return 0;
+}
+
+async function exec(args: readonly string[]): Promise<number> {
+  const f = flags(args);
+  if (f.files.length !== 1) throw new Error('exec takes one PROGRAM.txt');
+  const text = fs.readFileSync(f.files[0]!, 'utf8');
+  let crashes = 0;
+  const r = await runProgram(text, {
+    ...(f.accel ? { accel: f.accel } : {}),
+    ...(f.opLimitMs !== undefined ? { opLimitMs: f.opLimitMs } : {}),
+    onBoot: (b, finished, remaining) => {
+      if (f.console) console.log(b.console);
+      console.error(`# boot: ${(b.ms / 1000).toFixed(1)} s, ${finished.length} case(s) finished, ${remaining} left`);
+    },
+  });
+  for (const c of r.cases.values()) {
+    console.log(`case ${c.id}`);
+    for (const l of c.lines) console.log(l);
+    if (c.crash) {
+      crashes++;
+      console.log(`crash ${c.crash.op}`);
+      for (const l of c.crash.oops) console.log(`  ${l}`);
+    }
+    if (c.hang) {
+      crashes++;
+      console.log(`hang ${c.hang.op}`);
+    }
+  }
+  console.log(`# ${r.cases.size} case(s), ${crashes} ended by the kernel, ${r.boots} boot(s), ${(r.ms / 1000).toFixed(1)} s (${r.accel.toUpperCase()})`);
+  return 0;
+}

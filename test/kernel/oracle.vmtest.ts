@@ -1,0 +1,81 @@
+// Layer: tests of the kernel oracle against the real kernel (`npm run test:kernel`, needs
+// `npm run kernel` first): the kernel's own hmm-tests all pass in our VM, and runner programs with
+// known results — including the test_hmm oops of kernel-oracle.md — come back as they should.
+// Not part of the default `mocha` run (.mocharc.json picks *.test.js; these are *.vmtest.js).
+
+import * as assert from 'node:assert/strict';
+import { loadArtifacts } from '../../src/oracle/artifacts';
+import { runProgram, runSelftest } from '../../src/oracle/vm';
+
+const EXPECTED_HMM_TESTS = 58;
+const A = '0x200000000';
+const PAGE4 = '0x200004000';
+
+describe('kernel oracle: Linux 6.12 in QEMU', function () {
+  before(() => {
+    loadArtifacts(); // a clear "run npm run kernel first" when it is not built
+  });
+
+  it(`the kernel's own hmm-tests: all ${EXPECTED_HMM_TESTS} pass (private and coherent devices)`, async () => {
+    const r = await runSelftest();
+    const notPassed = r.tests.filter((t) => t.status !== 'pass').map((t) => `${t.name}: ${t.status}`);
+    assert.deepEqual(notPassed, [], r.output);
+    assert.equal(r.plan, EXPECTED_HMM_TESTS);
+    assert.equal(r.tests.length, EXPECTED_HMM_TESTS);
+    assert.equal(r.exitCode, 0);
+    assert.ok(r.tests.some((t) => t.name.startsWith('hmm.hmm_device_coherent.')), 'coherent instances ran');
+  });
+
+  it('a program with known results; the test_hmm oops is a crash in its op, and the next case runs in a new boot', async () => {
+    const program = [
+      'hmm-runner-program 1',
+      'case cpu',
+      `op 1 0 mmap ${A} 8 rw private 0`,
+      `op 2 0 write ${A} 8 0 i`,
+      `op 3 0 read ${A} 8`,
+      'end',
+      'case migrate',
+      `op 10 0 mmap ${A} 8 rw private 0`,
+      `op 11 0 write ${A} 8 0 i 3 * 5 ^`,
+      `op 12 0 dev 0 migrate ${A} 8`,
+      `op 13 0 dev 0 snapshot ${A} 8`,
+      `op 14 0 dev 1 snapshot ${A} 8`,
+      `op 15 0 dev 0 migrate-sys ${A} 8`,
+      `op 16 0 read ${A} 8`,
+      `op 17 0 munmap ${A} 8`,
+      `op 18 0 read ${A} 1`,
+      'end',
+      'case oops',
+      `op 20 0 mmap ${A} 8 rw private 0`,
+      `op 21 0 write ${A} 8 0 i`,
+      `op 22 0 dev 0 migrate ${A} 8`,
+      `op 23 0 read ${PAGE4} 1`,
+      `op 24 0 dev 0 read ${A} 8`,
+      'end',
+      'case after',
+      `op 30 0 mmap ${A} 1 rw private 0`,
+      `op 31 0 read ${A} 1`,
+      'end',
+    ].join('\n');
+    const r = await runProgram(program);
+    assert.deepEqual([...r.cases.keys()], ['cpu', 'migrate', 'oops', 'after']);
+    assert.deepEqual(r.cases.get('cpu')!.lines, ['r 1 rc=0', 'r 2 rc=0', 'r 3 rc=0 words=0:8:0:400']);
+    // word k = (k * 3) ^ 5: 8192 words are more than 64 runs, so the data is hashed.
+    const m = r.cases.get('migrate')!.lines;
+    assert.equal(m.length, 9, m.join('\n'));
+    assert.match(m[2]!, /^r 12 rc=0 cpages=8 faults=\d+ data=#8192:[0-9a-f]{8}$/);
+    assert.match(m[3]!, /^r 13 rc=0 cpages=8 faults=\d+ flags=8\*22$/); // DEV_PRIVATE_LOCAL | WRITE
+    assert.match(m[4]!, /^r 14 rc=0 cpages=8 faults=\d+ flags=8\*00$/); // another device's private pages: 0
+    assert.match(m[5]!, /^r 15 rc=0 cpages=8 faults=\d+$/);
+    assert.equal(m[6], 'r 16 rc=0 words=0:8:5:c00');
+    assert.equal(m[8], 'r 18 rc=0 sig=SIGSEGV@0');
+    const oops = r.cases.get('oops')!;
+    assert.equal(oops.crash?.op, 24, JSON.stringify(oops));
+    assert.ok(oops.crash.oops.some((l) => l.includes('dmirror_do_read')), oops.crash.oops.join('\n'));
+    assert.deepEqual(oops.lines.slice(0, 2), ['r 20 rc=0', 'r 21 rc=0']);
+    assert.match(oops.lines[2]!, /^r 22 rc=0 cpages=8 /);
+    assert.equal(oops.lines[3], 'r 23 rc=0 words=0:1:1000:0');
+    assert.deepEqual(r.cases.get('after'), { id: 'after', lines: ['r 30 rc=0', 'r 31 rc=0 words=0:1:0:0'] });
+    assert.equal(r.boots, 2);
+  });
+});
