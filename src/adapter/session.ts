@@ -16,7 +16,6 @@ import { eventLine, eventsReport, hex, pageReport, whyReport } from '../hmm/lang
 import { residencyOf } from '../hmm/lang/runner';
 import { renderResidency, residencyRuns } from '../hmm/lang/residency';
 import { formatPlacementReport, placementReport } from '../hmm/placementReport';
-import { drain } from '../hmm/step';
 import {
   CUSTOM_EVENTS, CUSTOM_REQUESTS, type HmmLaunchArguments, type LineEffectsResponseBody, type MigrationsResponseBody,
   type NotifierArguments, type NotifiersResponseBody, type ResidencyArguments, type ResidencyResponseBody, type StateChangedEventBody,
@@ -107,22 +106,8 @@ export class HmmDebugSession extends LoggingDebugSession {
     const problem = validateLaunch(args);
     if (problem !== undefined) return this.fail(response, ErrorCode.BadLaunch, problem);
     const program = path.resolve(args.program!);
-    let text: string;
-    try {
-      text = this.files.readFile(program);
-    } catch (e) {
-      return this.fail(response, ErrorCode.BadLaunch, `cannot read ${program}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-    }
-    const ctl = new ScriptController(program, text, {
-      output: (t, line) => this.print(t, line),
-      warning: (t) => this.sendEvent(new OutputEvent(`warning: ${t}\n`, 'console')),
-    });
-    if (ctl.diagnostics.length > 0) {
-      for (const d of ctl.diagnostics) this.sendEvent(new OutputEvent(`${formatDiagnostic(d)}\n`, 'stderr'));
-      const first = ctl.diagnostics[0]!;
-      return this.fail(response, ErrorCode.Rejected,
-        `${path.basename(program)} was rejected: ${ctl.diagnostics.length} problem(s), first: line ${first.line}: ${first.message}`);
-    }
+    const ctl = this.load(program);
+    if (typeof ctl === 'string') return this.fail(response, ctl.startsWith('cannot read') ? ErrorCode.BadLaunch : ErrorCode.Rejected, ctl);
     this.args = { ...args, program } as HmmLaunchArguments;
     ctl.prefetcher = args.prefetcher ?? true;
     ctl.reset();
@@ -292,15 +277,48 @@ export class HmmDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
+  /** The script read and checked into a controller, or why it cannot run (problems also go to the console). */
+  private load(program: string): ScriptController | string {
+    let text: string;
+    try {
+      text = this.files.readFile(program);
+    } catch (e) {
+      return `cannot read ${program}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`;
+    }
+    const ctl = new ScriptController(program, text, {
+      output: (t, line) => this.print(t, line),
+      warning: (t) => this.sendEvent(new OutputEvent(`warning: ${t}\n`, 'console')),
+    });
+    if (ctl.diagnostics.length === 0) return ctl;
+    for (const d of ctl.diagnostics) this.sendEvent(new OutputEvent(`${formatDiagnostic(d)}\n`, 'stderr'));
+    const first = ctl.diagnostics[0]!;
+    return `${path.basename(program)} was rejected: ${ctl.diagnostics.length} problem(s), first: line ${first.line}: ${first.message}`;
+  }
+
+  /** Restart runs the script as it is now: an edited script is read and checked again. */
   protected override async restartRequest(response: DebugProtocol.RestartResponse): Promise<void> {
-    const ctl = this.ctl;
-    if (ctl === undefined) return this.fail(response, ErrorCode.NotRunning, 'not running');
-    ctl.reset();
+    let ctl = this.ctl;
+    if (ctl === undefined || this.args === undefined) return this.fail(response, ErrorCode.NotRunning, 'not running');
+    const text = (() => { try { return this.files.readFile(this.args.program); } catch { return undefined; } })();
+    if (text !== ctl.text) {
+      const fresh = this.load(this.args.program);
+      if (typeof fresh === 'string') return this.fail(response, fresh.startsWith('cannot read') ? ErrorCode.BadLaunch : ErrorCode.Rejected, fresh);
+      const dropped = ctl.dataWatches.length;
+      ctl.requestPause();
+      fresh.prefetcher = ctl.prefetcher;
+      fresh.reset();
+      this.ctl = ctl = fresh;
+      this.vars = new VariableStore(fresh);
+      this.applyFilters();
+      this.sendEvent(new OutputEvent(`${path.basename(this.args.program)} changed: restarting with the new text${dropped > 0 ? ` (its ${dropped} page watch(es) removed: set them again)` : ''}\n`, 'console'));
+    } else {
+      ctl.reset();
+    }
     ctl.setLineBreakpoints(this.bpRequests);
     this.sendResponse(response);
     this.sendEvent(new InvalidatedEvent(['all']));
     if (this.args?.stopOnEntry) this.report({ kind: 'stopped', stop: ctl.entryStop() });
-    else await this.runWith(() => ctl.continue());
+    else await this.runWith(() => ctl!.continue());
   }
 
   protected override terminateRequest(response: DebugProtocol.TerminateResponse): void {
@@ -383,7 +401,7 @@ export class HmmDebugSession extends LoggingDebugSession {
     if (ctl.inKernel) return this.fail(response, ErrorCode.BadArgument, 'memory cannot be written while paused inside a kernel operation');
     const addr = base + (args.offset ?? 0);
     const data = Buffer.from(args.data, 'base64');
-    const written = drain(ctl.sim.writeBytes(ctl.interp.process, addr, new Uint8Array(data)));
+    const written = ctl.writeMemory(ctl.interp.process, addr, new Uint8Array(data));
     if (written === 0 && data.length > 0) return this.fail(response, ErrorCode.BadArgument, `${hex(addr)} is not writable memory of ${ctl.interp.process.name}`);
     response.body = { bytesWritten: written };
     this.sendResponse(response);

@@ -9,7 +9,7 @@ import { MMU_NOTIFY_NAMES } from '../constants';
 import type { SimEvent } from '../events';
 import type { Mm } from '../mm';
 import { Simulator, type SimState } from '../simulator';
-import type { Step } from '../step';
+import { drain, type Step } from '../step';
 import type { Diagnostic, Script, Stmt } from './ast';
 import { type InterpreterState, Interpreter, type RuntimeError, type StatementOutcome } from './interpreter';
 import { diagnose } from './runner';
@@ -102,6 +102,16 @@ interface Checkpoint {
   readonly sim: SimState;
   readonly interp: InterpreterState;
   readonly bytes: number;
+  /** How many of the debugger's memory writes the state holds. */
+  readonly writes: number;
+}
+
+/** Bytes written through the debugger (writeMemory) while stopped before statement `done`+1. */
+interface MemoryWrite {
+  readonly done: number;
+  readonly mmId: number;
+  readonly addr: number;
+  readonly data: Uint8Array;
 }
 
 /** Past this much memory in checkpoints, they are thinned (a big machine gets fewer). */
@@ -135,6 +145,13 @@ export class ScriptController {
   private watches: DataWatch[] = [];
   private nextId = 1;
   private checkpoints: Checkpoint[] = [];
+  /**
+   * The debugger's memory writes, in position order: part of the history, so stepping back
+   * before one undoes it and replaying past its position redoes it.
+   */
+  private memoryWrites: MemoryWrite[] = [];
+  /** How many of memoryWrites the current state holds. */
+  private writesApplied = 0;
   private checkpointInterval = FIRST_CHECKPOINT_INTERVAL;
   private pendingStop: StopInfo | undefined;
   private pauseRequested = false;
@@ -179,6 +196,7 @@ export class ScriptController {
     this.phase = 0;
     this.checkpoints = [];
     this.checkpointInterval = FIRST_CHECKPOINT_INTERVAL;
+    this.writesApplied = 0;
     this.pendingStop = undefined;
     this.resumeFrom = undefined;
     this.ended = false;
@@ -470,6 +488,8 @@ export class ScriptController {
     if (this.current === undefined) {
       const stmt = this.interp.nextStatement();
       if (stmt === undefined) return this.end(undefined);
+      // The debugger's writes made at this position, when a replay reaches it (the stop here shows them).
+      this.applyMemoryWrites();
       const pos = this.position;
       const resuming = this.resumeFrom !== undefined && this.resumeFrom.done === pos.done && this.resumeFrom.phase === 0;
       this.resumeFrom = undefined;
@@ -608,6 +628,38 @@ export class ScriptController {
     });
   }
 
+  // ---- memory writes ------------------------------------------------------------------------
+
+  /**
+   * Write bytes into a process's memory as the debugger's memory view does, between statements.
+   * Recorded, so Step Back undoes it and a replay past this position redoes it.
+   */
+  writeMemory(mm: Mm, addr: number, data: Uint8Array): number {
+    if (this.current !== undefined) throw new Error('memory cannot be written while paused inside a kernel operation');
+    const written = drain(this.sim.writeBytes(mm, addr, data));
+    if (written === 0) return 0;
+    const done = this.sim.step;
+    // Later in the list means later in the run: insert after every write at or before this position.
+    let i = this.memoryWrites.length;
+    while (i > 0 && this.memoryWrites[i - 1]!.done > done) i--;
+    this.memoryWrites.splice(i, 0, { done, mmId: mm.id, addr, data: data.slice(0, written) });
+    this.writesApplied = i + 1;
+    // Checkpoints from here on predate the write.
+    this.checkpoints = this.checkpoints.filter((c) => c.done < done);
+    return written;
+  }
+
+  /** Redo the recorded writes made at the current position (a replay reaching it). */
+  private applyMemoryWrites(): void {
+    for (;;) {
+      const w = this.memoryWrites[this.writesApplied];
+      if (w === undefined || w.done > this.sim.step) return;
+      const mm = this.sim.mms.find((m) => m.id === w.mmId);
+      if (w.done === this.sim.step && mm !== undefined) drain(this.sim.writeBytes(mm, w.addr, w.data));
+      this.writesApplied++;
+    }
+  }
+
   // ---- reverse execution -------------------------------------------------------------------
 
   private maybeCheckpoint(): void {
@@ -616,7 +668,7 @@ export class ScriptController {
     if (last !== undefined && this.sim.step - last.done < this.checkpointInterval && this.sim.step !== 0) return;
     if (last !== undefined && last.done >= this.sim.step) return;
     const sim = this.sim.save();
-    this.checkpoints.push({ done: this.sim.step, sim, interp: this.interp.save(), bytes: stateBytes(sim) });
+    this.checkpoints.push({ done: this.sim.step, sim, interp: this.interp.save(), bytes: stateBytes(sim), writes: this.writesApplied });
     const total = this.checkpoints.reduce((n, c) => n + c.bytes, 0);
     if (this.checkpoints.length > MAX_CHECKPOINTS || (total > CHECKPOINT_BUDGET_BYTES && this.checkpoints.length > 2)) {
       // Thin: keep the first and every other one, and space new ones twice as far apart.
@@ -643,14 +695,18 @@ export class ScriptController {
         this.phase = 0;
         this.ended = false;
         this.endError = undefined;
+        this.writesApplied = cp.writes;
       }
       this.checkpoints = this.checkpoints.filter((c) => c.done <= target.done);
       while (this.sim.step < target.done) {
         if (this.interp.nextStatement() === undefined) break;
+        this.applyMemoryWrites();
         this.maybeCheckpoint();
         const r = this.interp.step();
         if (r.kind !== 'ok') break;
       }
+      // Writes made while stopped at the target are part of the state seen there.
+      if (this.sim.step === target.done) this.applyMemoryWrites();
       if (target.phase > 0 && this.interp.nextStatement() !== undefined) {
         this.current = this.interp.stepStatement();
         this.phase = 0;
