@@ -211,6 +211,27 @@ describe('event breakpoints over DAP: conditions, coalesced events, stops before
     assert.equal(pageState(await residency('a'), 2), 'system, gpu0 maps write');
   });
 
+  it('stepping into a migrate: at migrate_vma_setup, Pending Migrations lists the migration the stack is in', async () => {
+    await dc.initializeRequest();
+    const initialized = dc.waitForEvent('initialized');
+    await dc.launchRequest({ program: program('journey.hmm') } as DebugProtocol.LaunchRequestArguments);
+    await initialized;
+    await dc.setBreakpointsRequest({ source: { path: program('journey.hmm') }, breakpoints: [{ line: lineOf('journey.hmm', 'migrate a to gpu0') }] });
+    let end = nextEnd();
+    await dc.configurationDoneRequest();
+    const threadId = stopped(await end).threadId!;
+    let names: string[] = [];
+    for (let i = 0; i < 6 && !names[0]?.startsWith('migrate_vma_setup'); i++) {
+      end = nextEnd();
+      await dc.stepInRequest({ threadId });
+      stopped(await end);
+      names = (await dc.stackTraceRequest({ threadId })).body.stackFrames.map((f) => f.name);
+    }
+    assert.match(names[0] ?? '', /^migrate_vma_setup/, names.join(' | '));
+    const body = (await dc.customRequest('hmm/migrations')).body as { migrations: { phase: string; device: string; direction: string }[] };
+    assert.deepEqual(body.migrations.map((m) => [m.phase, m.device, m.direction]), [['setup', 'gpu0', 'to-device']]);
+  });
+
   it('a GPU job\'s device-fault stop comes before the batch is serviced: nothing migrated yet', async () => {
     const { end } = await start('kernel.hmm', [{ filterId: 'deviceFault', condition: 'gpu0 a[1]' }]);
     const s = stopped(end);

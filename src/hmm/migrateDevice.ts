@@ -249,14 +249,19 @@ function migrateVmaCollect(sim: Simulator, args: MigrateVma, vma: Vma, modes: re
 /** migrate_vma_setup: validate, collect (bracketed by MMU_NOTIFY_MIGRATE) and unmap. */
 export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number> {
   const frame = kernelFrame('migrate_vma_setup', () => `${sim.describeRange(args.start, args.end)} ${args.direction} ${args.pgmapOwner.name}`);
+  // In progress from the moment its first frame is entered: a debugger paused here lists it.
+  sim.pendingMigrations.push(args);
   yield pushFrame(sim.kstack, frame);
   try {
     const mm = args.mm;
     const vma = mm.vmas.find(args.start);
-    if (vma === undefined || args.npages <= 0 || args.end > vma.end) return -EINVAL;
-    if (args.faultPage !== NO_PFN && sim.frames.zone[args.faultPage] !== Zone.DEVICE_PRIVATE) return -EINVAL;
+    const invalid = vma === undefined || args.npages <= 0 || args.end > vma.end ||
+      (args.faultPage !== NO_PFN && sim.frames.zone[args.faultPage] !== Zone.DEVICE_PRIVATE);
+    if (invalid) {
+      sim.pendingMigrations.splice(sim.pendingMigrations.indexOf(args), 1);
+      return -EINVAL;
+    }
     args.vma = vma;
-    sim.pendingMigrations.push(args);
     // THPs that cannot move whole are split before the walk (split_huge_pmd has its own CLEAR).
     const pmdModeBase = args.start - (args.start % HPAGE_PMD_NR);
     const modes: ('compound' | 'pte' | 'skip')[] = [];
