@@ -504,7 +504,8 @@ describe('debug adapter over DAP (dist/adapter.js)', function () {
   describe('exception breakpoints', () => {
     it('deviceFault with condition gpu0 stops at the device read; exceptionInfo names the device', async () => {
       const s = stopped(await launch('events.hmm', { exceptions: { filters: [], filterOptions: [{ filterId: 'deviceFault', condition: 'gpu0' }] } }), 'exception');
-      assert.match(s.description ?? '', /gpu0/);
+      assert.match(s.text ?? '', /gpu0/);
+      assert.equal(s.description, 'Device fault', 'the short badge beside the thread');
       assert.equal(await line(), lineOf('events.hmm', 'gpu0 read a'));
       const info = await dc.exceptionInfoRequest({ threadId: await mainThread() });
       assert.equal(info.body.exceptionId, 'Device fault');
@@ -526,7 +527,7 @@ describe('debug adapter over DAP (dist/adapter.js)', function () {
     it('notifier with condition CLEAR stops at the CPU write after fork', async () => {
       const s = stopped(await launch('events.hmm', { exceptions: { filters: [], filterOptions: [{ filterId: 'notifier', condition: 'CLEAR' }] } }), 'exception');
       assert.equal(await line(), lineOf('events.hmm', 'write a[0] = 7'));
-      assert.match(s.description ?? '', /CLEAR/);
+      assert.match(s.text ?? '', /CLEAR/);
       // Each process is a thread: the forked child is one now.
       const threads = (await dc.threadsRequest()).body.threads.map((t) => t.name);
       assert.deepEqual(threads, ['main', 'child']);
@@ -537,7 +538,7 @@ describe('debug adapter over DAP (dist/adapter.js)', function () {
     it('migrationSkip stops when a pinned page is skipped', async () => {
       const s = stopped(await launch('events.hmm', { exceptions: { filters: [], filterOptions: [{ filterId: 'migrationSkip' }] } }), 'exception');
       assert.equal(await line(), lineOf('events.hmm', 'migrate a to gpu0'));
-      assert.match(s.description ?? '', /pinned/);
+      assert.match(s.text ?? '', /pinned/);
       const info = await dc.exceptionInfoRequest({ threadId: await mainThread() });
       assert.equal(info.body.exceptionId, 'Migration skipped a page');
     });
@@ -545,7 +546,7 @@ describe('debug adapter over DAP (dist/adapter.js)', function () {
     it('failure (on by default) stops on a failed expect with expected … found …', async () => {
       const s = stopped(await launch('failure.hmm'), 'exception');
       assert.equal(await line(), lineOf('failure.hmm', 'expect a[0]'));
-      assert.match(s.description ?? '', /expected a\[0\] is device gpu0, found system/);
+      assert.match(s.text ?? '', /expected a\[0\] is device gpu0, found system/);
       const info = await dc.exceptionInfoRequest({ threadId: await mainThread() });
       assert.equal(info.body.exceptionId, 'Failed operation or expectation');
       assert.match(info.body.description ?? '', /expected .* found /);
@@ -696,11 +697,11 @@ describe('debug adapter over DAP (dist/adapter.js)', function () {
       assert.equal(await line(), lineOf('events.hmm', 'pin a[2]'));
       const threadId = await mainThread();
       const back = stopped(await after(() => dc.reverseContinueRequest({ threadId })), 'exception');
-      assert.equal(back.description, second.description);
+      assert.equal(back.text, second.text);
       assert.equal(await line(), lineOf('events.hmm', 'write a[0] = 7'));
       assert.deepEqual(await stackOf(), secondStack);
       const back2 = stopped(await after(() => dc.reverseContinueRequest({ threadId })), 'exception');
-      assert.equal(back2.description, first.description);
+      assert.equal(back2.text, first.text);
       assert.equal(await line(), lineOf('events.hmm', 'gpu0 read a'));
       assert.deepEqual(await stackOf(), firstStack);
       stopped(await after(() => dc.reverseContinueRequest({ threadId })), 'entry');

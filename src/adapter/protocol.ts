@@ -140,4 +140,8 @@ export interface StateChangedEventBody {
   step: number;
   reason: string;
   line?: number;
+  /** The process of the stopped thread (a GPU job's is the process that launched it). */
+  process: string;
+  /** Every live process, by name (threads also list GPU jobs, which are not processes). */
+  processes: string[];
 }

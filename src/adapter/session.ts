@@ -501,7 +501,9 @@ export class HmmDebugSession extends LoggingDebugSession {
     }
     this.lastStop = r.stop;
     const ev = new StoppedEvent(r.stop.reason, this.stoppedThread(ctl), r.stop.reason === 'exception' ? r.stop.description : undefined) as DebugProtocol.StoppedEvent;
-    ev.body.description = r.stop.description;
+    // The description is the Call Stack's badge beside the thread's name: short (the filter), the
+    // whole event is in `text` and the exception widget.
+    ev.body.description = r.stop.reason === 'exception' ? filterLabel(r.stop.filter ?? 'failure') : r.stop.description;
     ev.body.allThreadsStopped = true;
     if (r.stop.breakpointIds) ev.body.hitBreakpointIds = r.stop.breakpointIds;
     this.sendEvent(ev);
@@ -514,7 +516,11 @@ export class HmmDebugSession extends LoggingDebugSession {
   private stateChanged(reason: string): void {
     const ctl = this.ctl;
     if (ctl === undefined) return;
-    const body: StateChangedEventBody = { step: ctl.sim.step, reason, line: ctl.displayLine() };
+    const body: StateChangedEventBody = {
+      step: ctl.sim.step, reason, line: ctl.displayLine(),
+      process: (ctl.sim.gpu.current?.mm ?? ctl.interp.process).name,
+      processes: ctl.sim.mms.filter((m) => m.alive).map((m) => m.name),
+    };
     this.sendEvent(new DapEvent(CUSTOM_EVENTS.stateChanged, body));
   }
 

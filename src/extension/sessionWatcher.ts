@@ -42,7 +42,6 @@ export class SessionWatcher implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   /** Per session: what the adapter was asked and has told, to know whether a stop is still due. */
   private readonly sessions = new Map<string, SessionProgress>();
-  private readonly stoppedThread = new Map<string, number>();
   private readonly liveSessions = new Set<string>();
   /** Sessions that ended: late tracker messages about them are ignored. */
   private readonly endedSessions = new Set<string>();
@@ -119,9 +118,6 @@ export class SessionWatcher implements vscode.Disposable {
           if (e.event === CUSTOM_EVENTS.stateChanged) {
             p.sent++;
             p.awaitingStop = false;
-          } else if (e.event === 'stopped') {
-            const id = (e as DebugProtocol.StoppedEvent).body.threadId;
-            if (id !== undefined) this.stoppedThread.set(session.id, id);
           } else if (e.event === 'terminated' || e.event === 'exited') {
             p.awaitingStop = false;
             p.ending = true;
@@ -143,7 +139,6 @@ export class SessionWatcher implements vscode.Disposable {
     if (session.type !== HMM_DEBUG_TYPE) return;
     this.endedSessions.add(session.id);
     this.sessions.delete(session.id);
-    this.stoppedThread.delete(session.id);
     this.liveSessions.delete(session.id);
     void this.setContext();
     if (this.target?.session.id === session.id || this.current?.session.id === session.id) {
@@ -187,7 +182,7 @@ export class SessionWatcher implements vscode.Disposable {
     let state: HmmState | undefined;
     if (target !== undefined) {
       try {
-        state = await fetchState(target.session, target.stop, this.stoppedThread.get(target.session.id), this.current);
+        state = await fetchState(target.session, target.stop, this.current);
       } catch (e) {
         // The session ended or resumed under us: the next event brings a fresh state.
         this.ctx.output.appendLine(`hmm: could not fetch the debug state: ${(e as Error).message ?? String(e)}`);

@@ -37,22 +37,22 @@ export function programOf(session: vscode.DebugSession): string | undefined {
   return typeof p === 'string' ? p : undefined;
 }
 
-/** Fetches everything the views need at a stop. `threadId` is the stopped thread, if known. */
-export async function fetchState(
-  session: vscode.DebugSession, stop: StateChangedEventBody, threadId: number | undefined, previous: HmmState | undefined,
-): Promise<HmmState> {
+/**
+ * Fetches everything the views need at a stop. The adapter names the stopped thread's process
+ * and the live processes in the stop's event (a GPU job's thread is not a process).
+ */
+export async function fetchState(session: vscode.DebugSession, stop: StateChangedEventBody, previous: HmmState | undefined): Promise<HmmState> {
   const maxRuns = settings.maxRunsPerMapping();
-  const [threads, migrations, notifiers, lineEffects, current] = await Promise.all([
-    dap.threads(session).then((b) => b.threads, () => []),
+  const currentName = stop.process;
+  const [migrations, notifiers, lineEffects, current] = await Promise.all([
     dap.migrations(session),
     dap.notifiers(session, { limit: settings.maxNotifierCallbacks() }),
     dap.lineEffects(session),
-    dap.residency(session, { maxRuns }),
+    dap.residency(session, { process: currentName, maxRuns }),
   ]);
-  const currentName = threads.find((t) => t.id === threadId)?.name ?? current.mappings[0]?.process ?? 'main';
   const others = await Promise.all(
-    threads.filter((t) => t.name !== currentName).map((t) =>
-      dap.residency(session, { process: t.name, maxRuns }).then((b) => ({ name: t.name, mappings: b.mappings }), () => undefined)),
+    stop.processes.filter((name) => name !== currentName).map((name) =>
+      dap.residency(session, { process: name, maxRuns }).then((b) => ({ name, mappings: b.mappings }), () => undefined)),
   );
   const processes: ProcessResidency[] = [{ name: currentName, current: true, mappings: current.mappings }];
   for (const o of others) if (o !== undefined) processes.push({ ...o, current: false });
