@@ -119,6 +119,8 @@ async function exec(args: readonly string[]): Promise<number> {
     ...(f.opLimitMs !== undefined ? { opLimitMs: f.opLimitMs } : {}),
     onBoot: (b, finished, remaining) => {
       if (f.console) console.log(b.console);
+      // The runner's and init's own remarks (throughput, exit status).
+      for (const l of b.results.split('\n')) if (l.startsWith('# ')) console.error(l.trimEnd());
       console.error(`# boot: ${(b.ms / 1000).toFixed(1)} s, ${finished.length} case(s) finished, ${remaining} left`);
     },
   });

@@ -102,8 +102,11 @@ describe('kernel oracle: hmm-runner on the host', function () {
   });
 
   it('an op over its time limit is `hang N`, and the runner stops there', () => {
-    const r = run(['hmm-runner-program 1', 'case slow', `op 1 0 mmap ${A} 32768 rw private 0`,
-      `op 2 0 write ${A} 32768 0 i 7 * 3 >> i 5 << ^`, 'op 3 0 exit', 'end', 'case never', 'end'], '-t', '1');
+    // 512 MiB written with a 201-token pattern: minutes of work, against a limit of one second
+    // that the mmap before it stays far below.
+    const slow = `i${' 1 +'.repeat(100)}`;
+    const r = run(['hmm-runner-program 1', 'case slow', `op 1 0 mmap ${A} 131072 rw private 0`,
+      `op 2 0 write ${A} 131072 0 ${slow}`, 'op 3 0 exit', 'end', 'case never', 'end'], '-t', '1000');
     assert.equal(r.status, 3);
     assert.match(r.out, /\nat 2\nhang 2\n$/);
   });
