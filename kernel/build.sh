@@ -9,6 +9,7 @@
 #   $CACHE/current.json                             the manifest src/oracle/artifacts.ts reads
 # The kernel key hashes the fragment and KERNEL_RECIPE (bump it when the kernel steps below change);
 # the user key hashes hmm-runner.c, init and USER_RECIPE, so editing the runner does not rebuild Linux.
+# The cache keeps one build: after a successful run, other kernel trees and user-space sets go.
 #
 # Environment: HMM_KERNEL_CACHE (default ~/.cache/hmm-debug/kernel), HMM_KERNEL_JOBS (default 2).
 set -euo pipefail
@@ -204,5 +205,17 @@ json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'
   echo '}'
 } >"$CACHE/current.json.tmp"
 mv "$CACHE/current.json.tmp" "$CACHE/current.json"
+
+# The cache holds one build: older runners/initramfs and older kernel trees (1.8 GB each) go.
+for d in "$KDIR"/user-*/; do
+  [ "${d%/}" = "$UDIR" ] || rm -rf "${d%/}"
+done
+for d in "$CACHE"/*/; do
+  d=${d%/}
+  if [ "$d" != "$KDIR" ] && [ -f "$d/.unpacked" ]; then
+    echo "    removing the previous build $d"
+    rm -rf "$d"
+  fi
+done
 ms=$(( $(now_ms) - T_ALL ))
 echo "==> done in $((ms / 1000)).$(((ms % 1000) / 100))s: Linux $KERNEL_RELEASE, manifest $CACHE/current.json"

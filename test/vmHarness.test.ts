@@ -3,12 +3,15 @@
 // boot that ends in an oops or hang is accounted for. The VM itself: test/kernel/*.vmtest.ts.
 
 import * as assert from 'node:assert/strict';
-import { parseManifest, KernelNotBuiltError } from '../src/oracle/artifacts';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseManifest, KernelNotBuiltError, type KernelArtifacts } from '../src/oracle/artifacts';
 import { newcArchive } from '../src/oracle/cpio';
 import { joinProgram, splitProgram } from '../src/oracle/program';
 import { accountBoot, extractOops, parseResultStream } from '../src/oracle/results';
 import { parseTap } from '../src/oracle/tap';
-import { kernelCommandLine, qemuArgs } from '../src/oracle/vm';
+import { kernelCommandLine, qemuArgs, runProgram } from '../src/oracle/vm';
 
 /** Reads a newc archive back: name → data (the trailer excluded). */
 function readNewc(buf: Buffer): Map<string, Buffer> {
@@ -204,5 +207,72 @@ describe('oracle: QEMU command line and manifest', () => {
     assert.throws(() => parseManifest('{', 'm.json'), (e: Error) => e instanceof KernelNotBuiltError && /npm run kernel/.test(e.message));
     assert.throws(() => parseManifest(JSON.stringify({ ...m, runner: '' }), 'm.json'), /has no runner/);
     assert.throws(() => parseManifest(JSON.stringify({ ...m, format: 2 }), 'm.json'), /format 2/);
+  });
+});
+
+describe('oracle: runProgram with a stand-in for QEMU', function () {
+  this.timeout(30000);
+  let dir = '';
+  let artifacts: KernelArtifacts;
+
+  /**
+   * A fake qemu-system-x86_64: writes a result stream to the second -serial file and a console to
+   * the first, chosen by which cases the appended program holds, then exits or hangs.
+   */
+  function fakeQemu(): string {
+    const file = path.join(dir, 'qemu.sh');
+    fs.writeFileSync(file, `#!/bin/sh
+files=""; initrd=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -serial) files="$files \${2#file:}"; shift ;;
+    -initrd) initrd=$2; shift ;;
+  esac
+  shift
+done
+set -- $files
+if grep -q "^case a$" "$initrd"; then
+  printf 'hmm-runner 1\\ncase a\\nat 1\\nr 1 rc=0\\ndone a\\ncase b\\nat 2\\n' > "$2"
+  printf 'Run /init\\nBUG: unable to handle page fault\\nRIP: 0010:dmirror_do_read+0x6a\\n' > "$1"
+  exit 0
+fi
+if grep -q "^case c$" "$initrd"; then
+  printf 'hmm-runner 1\\ncase c\\nat 3\\n' > "$2"
+  exec sleep 60
+fi
+exit 1
+`, { mode: 0o755 });
+    return file;
+  }
+
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hmm-fakevm-'));
+    const f = (n: string): string => {
+      fs.writeFileSync(path.join(dir, n), 'x');
+      return path.join(dir, n);
+    };
+    artifacts = { debianVersion: 'v', kernelRelease: 'r', kernelKey: 'k', configHash: 'c', userKey: 'u',
+      bzImage: f('bzImage'), initramfs: f('initramfs.cpio'), runner: f('runner'), hmmTests: f('hmm-tests'), source: dir };
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('an oops ends its case and the next boot runs the rest; a stalled VM is killed and its op is a hang', async () => {
+    const r = await runProgram([
+      'hmm-runner-program 1',
+      'case a', 'op 1 0 mmap 0x200000000 1 rw private 0', 'end',
+      'case b', 'op 2 0 dev 0 read 0x200000000 8', 'end',
+      'case c', 'op 3 0 dev 0 release', 'end',
+    ].join('\n'), { artifacts, qemu: fakeQemu(), accel: 'tcg', stallMs: 1500 });
+    assert.equal(r.boots, 2);
+    assert.deepEqual([...r.cases.keys()], ['a', 'b', 'c']);
+    assert.deepEqual(r.cases.get('a'), { id: 'a', lines: ['r 1 rc=0'] });
+    assert.equal(r.cases.get('b')!.crash?.op, 2);
+    assert.deepEqual(r.cases.get('b')!.crash?.oops, ['BUG: unable to handle page fault', 'RIP: 0010:dmirror_do_read+0x6a']);
+    assert.deepEqual(r.cases.get('c')!.hang, { op: 3 });
+  });
+
+  it('a QEMU that fails is an error naming it', async () => {
+    await assert.rejects(runProgram('hmm-runner-program 1\ncase z\nend\n', { artifacts, qemu: fakeQemu(), accel: 'tcg' }), /qemu\.sh failed \(exit 1\)/);
+    await assert.rejects(runProgram('hmm-runner-program 1\ncase z\nend\n', { artifacts, qemu: path.join(dir, 'none'), accel: 'tcg' }), /cannot run/);
   });
 });

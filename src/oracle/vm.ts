@@ -53,7 +53,12 @@ export function qemuArgs(f: QemuFiles, cmdline: string, accel: Accel): string[] 
 }
 
 export interface BootOptions {
-  /** Wall-clock limit of one boot; QEMU is killed after it. */
+  /**
+   * QEMU is killed when its results channel has not grown for this long (a kernel hang the
+   * runner's own per-op limit cannot report); default 90 s. A long program is not a hang.
+   */
+  readonly stallMs?: number;
+  /** Wall-clock limit of one boot whatever the progress; default 1 hour. */
   readonly timeoutMs?: number;
   readonly accel?: Accel;
   readonly artifacts?: KernelArtifacts;
@@ -69,7 +74,10 @@ export interface Boot {
 }
 
 const DEFAULT_QEMU = 'qemu-system-x86_64';
-const DEFAULT_BOOT_TIMEOUT_MS = 180_000;
+const DEFAULT_STALL_MS = 90_000;
+/** kernel/init's default for hmm.op_limit_ms. */
+const DEFAULT_OP_LIMIT_MS = 10_000;
+const DEFAULT_BOOT_TIMEOUT_MS = 3_600_000;
 
 /** One boot: base initramfs + `extra` (a second cpio archive, or none), results read at the end. */
 async function boot(mode: 'selftest' | 'runner', extra: Buffer | undefined, accel: Accel, o: BootOptions & { opLimitMs?: number }): Promise<Boot> {
@@ -88,7 +96,10 @@ async function boot(mode: 'selftest' | 'runner', extra: Buffer | undefined, acce
     }
     const args = qemuArgs(files, kernelCommandLine(mode, o.opLimitMs), accel);
     const t0 = Date.now();
-    const timedOut = await runQemu(o.qemu ?? DEFAULT_QEMU, args, o.timeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS);
+    const timedOut = await runQemu(o.qemu ?? DEFAULT_QEMU, args, files.resultsFile,
+      // Longer than the runner's own per-op limit, so that it reports a hang itself when it can.
+      o.stallMs ?? Math.max(DEFAULT_STALL_MS, (o.opLimitMs ?? DEFAULT_OP_LIMIT_MS) + 30_000),
+      o.timeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS);
     const ms = Date.now() - t0;
     const read = (f: string): Promise<string> => fs.promises.readFile(f, 'utf8').catch(() => '');
     return { console: await read(files.consoleFile), results: await read(files.resultsFile), timedOut, ms, accel };
@@ -97,8 +108,11 @@ async function boot(mode: 'selftest' | 'runner', extra: Buffer | undefined, acce
   }
 }
 
-/** Runs QEMU to its end; kills it at the limit. Resolves true when it was killed. */
-function runQemu(qemu: string, args: string[], timeoutMs: number): Promise<boolean> {
+/**
+ * Runs QEMU to its end; kills it when `progressFile` stops growing for `stallMs` or at
+ * `timeoutMs`. Resolves true when it was killed.
+ */
+function runQemu(qemu: string, args: string[], progressFile: string, stallMs: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const child = spawn(qemu, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -107,16 +121,29 @@ function runQemu(qemu: string, args: string[], timeoutMs: number): Promise<boole
     child.stderr.on('data', (s: string) => {
       if (stderr.length < 8192) stderr += s;
     });
-    const timer = setTimeout(() => {
+    const kill = (): void => {
       killed = true;
       child.kill('SIGKILL');
-    }, timeoutMs);
+    };
+    const t0 = Date.now();
+    let size = -1;
+    let grewAt = t0;
+    const timer = setInterval(() => {
+      fs.promises.stat(progressFile).then((st) => st.size, () => 0).then((n) => {
+        const now = Date.now();
+        if (n !== size) {
+          size = n;
+          grewAt = now;
+        }
+        if (now - grewAt > stallMs || now - t0 > timeoutMs) kill();
+      }, () => undefined);
+    }, 1000);
     child.on('error', (e) => {
-      clearTimeout(timer);
+      clearInterval(timer);
       reject(new Error(`cannot run ${qemu}: ${e.message} (kernel/build.sh installs qemu-system-x86)`));
     });
     child.on('exit', (code, signal) => {
-      clearTimeout(timer);
+      clearInterval(timer);
       if (killed) resolve(true);
       else if (code === 0) resolve(false);
       else reject(new Error(`${qemu} failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`));
@@ -140,7 +167,7 @@ export function chooseAccel(o: BootOptions = {}): Promise<Accel> {
     try {
       await fs.promises.access('/dev/kvm', fs.constants.R_OK | fs.constants.W_OK);
       const b = await boot('runner', newcArchive([{ name: 'prog.txt', data: Buffer.from('hmm-runner-program 1\n') }]),
-        'kvm', { ...o, timeoutMs: 30_000 });
+        'kvm', { ...o, stallMs: 30_000, timeoutMs: 30_000 });
       return !b.timedOut && /^bye$/m.test(b.results) ? 'kvm' : 'tcg';
     } catch {
       return 'tcg';
