@@ -5,17 +5,22 @@
 import * as fs from 'node:fs';
 import { runScriptText, type ScriptRun } from '../hmm/lang/runner';
 import { formatDiagnostic } from '../hmm/lang/ast';
+import { DEFAULT_MAX_MEMORY_BYTES } from '../hmm/lang/budget';
+import { readScriptFile, ScriptFileError } from '../hmm/lang/scriptFile';
 import { RESIDENCY_LEGEND } from '../hmm/lang/residency';
 import { toChromeTrace } from '../hmm/trace';
 import { kernelCommand } from './kernelCommand';
 
 const USAGE = `usage: hmm-sim run FILE... [--trace FILE.json] [--verbose] [--report] [--no-prefetcher]
+                   [--timeout SECONDS] [--max-memory MIB]
 
 Runs .hmm scripts on the HMM simulator.
   --trace FILE.json   write the event stream (Chrome trace JSON; opens in Perfetto)
   --verbose           print each statement's events and the residency maps at the end
   --report            print the placement report (always printed when GPU work ran)
   --no-prefetcher     switch off the density prefetcher of fault-driven migrations
+  --timeout SECONDS   stop a script that runs longer (a runtime error where it got to)
+  --max-memory MIB    stop a script once the process uses more memory (default ${DEFAULT_MAX_MEMORY_BYTES / 2 ** 20})
 Exit status: 0 all scripts ran to the end, 1 a runtime error or failed expectation,
 2 a script was rejected before running (parse or check errors, unreadable file).
 
@@ -27,6 +32,16 @@ interface Options {
   verbose: boolean;
   report: boolean;
   prefetcher: boolean;
+  timeoutMs?: number;
+  maxMemoryBytes?: number;
+}
+
+/** A positive number (at most `max`) given to `option`, or a message. */
+function positive(option: string, text: string | undefined, max: number): number | string {
+  if (text === undefined) return `${option} needs a number`;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max) return `${option} must be a number above 0 and at most ${max}, found '${text}'`;
+  return n;
 }
 
 function parseArgs(argv: string[]): Options | string {
@@ -39,7 +54,15 @@ function parseArgs(argv: string[]): Options | string {
     if (a === '--verbose' || a === '-v') o.verbose = true;
     else if (a === '--report') o.report = true;
     else if (a === '--no-prefetcher') o.prefetcher = false;
-    else if (a === '--trace') {
+    else if (a === '--timeout' || a.startsWith('--timeout=')) {
+      const n = positive('--timeout', a.includes('=') ? a.slice(a.indexOf('=') + 1) : rest[++i], 7 * 24 * 3600);
+      if (typeof n === 'string') return n;
+      o.timeoutMs = n * 1000;
+    } else if (a === '--max-memory' || a.startsWith('--max-memory=')) {
+      const n = positive('--max-memory', a.includes('=') ? a.slice(a.indexOf('=') + 1) : rest[++i], 2 ** 20);
+      if (typeof n === 'string') return n;
+      o.maxMemoryBytes = n * 2 ** 20;
+    } else if (a === '--trace') {
       const f = rest[++i];
       if (f === undefined) return '--trace needs a file name';
       o.trace = f;
@@ -70,9 +93,10 @@ function main(argv: string[]): number {
   for (const file of o.files) {
     let text: string;
     try {
-      text = fs.readFileSync(file, 'utf8');
+      text = readScriptFile(file);
     } catch (e) {
-      console.error(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      if (!(e instanceof ScriptFileError)) throw e;
+      console.error(`${file}: ${e.message}`);
       rejected++;
       continue;
     }
@@ -81,6 +105,7 @@ function main(argv: string[]): number {
       onStatement: o.verbose ? (line) => console.log(line) : undefined,
       report: o.report,
       prefetcher: o.prefetcher,
+      limits: { timeoutMs: o.timeoutMs, maxMemoryBytes: o.maxMemoryBytes },
     });
     runs.push(run);
     if (run.diagnostics.length > 0) {

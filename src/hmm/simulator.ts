@@ -23,7 +23,7 @@ import type { MmuNotifierRange } from './mmuNotifier';
 import { NotifierLog, type NotifierLogState, type NotifierRecord } from './notifierLog';
 import { type FramesState, PageFrames, Zone } from './page';
 import { exclusiveMaker, Pte, PTE_WRITE, pteIndex } from './pgtable';
-import { drain, type KernelFrame, type Step } from './step';
+import { drain, type KernelFrame, PREEMPT, preemptAt, type Step } from './step';
 import { Clock, DEFAULT_TIMING, type TimingModel } from './timing';
 import { MemObject } from './vma';
 
@@ -311,6 +311,7 @@ export class Simulator {
     const contentId = write === undefined ? -1 : this.contents.intern(write);
     const f = this.frames;
     for (let vpn = start; vpn < end; vpn++) {
+      if (preemptAt(vpn - start)) yield PREEMPT;
       const vma = mm.vmas.find(vpn);
       if (!cpuAccessAllowed(vma, write !== undefined)) return { vpn, rc: -EFAULT };
       let t = mm.pt.lookup(vpn);

@@ -54,3 +54,14 @@ export function drain<T>(g: Step<T>): T {
     if (r.done) return r.value;
   }
 }
+
+/**
+ * Not a kernel frame: long per-page loops yield this every PREEMPT_PAGES pages, so a debugger
+ * can answer requests (pause) and a time or memory budget can stop the run inside one statement.
+ * Consumers that show frames skip it; positions count it like any yield (replay is exact).
+ */
+export const PREEMPT: KernelFrame = Object.freeze({ name: 'preempt', detail: '' });
+export const PREEMPT_PAGES = 4096;
+
+/** True every PREEMPT_PAGES-th page of a loop counting `n` from 0. */
+export const preemptAt = (n: number): boolean => (n & (PREEMPT_PAGES - 1)) === PREEMPT_PAGES - 1;

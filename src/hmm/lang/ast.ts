@@ -259,3 +259,16 @@ export function formatDiagnostic(d: Diagnostic): string {
 /** Bytes and pages: the language's page size is fixed at 4 KiB. */
 export const PAGE_SIZE = 4096;
 export const WORDS_PER_PAGE = PAGE_SIZE / 4;
+
+/** Depth of an expression tree (a number is 1), without recursing: trees come from any input. */
+export function exprDepth(e: Expr): number {
+  let max = 0;
+  const todo: [Expr, number][] = [[e, 1]];
+  for (let item = todo.pop(); item !== undefined; item = todo.pop()) {
+    const [x, d] = item;
+    if (d > max) max = d;
+    if (x.kind === 'neg') todo.push([x.operand, d + 1]);
+    else if (x.kind === 'binary') todo.push([x.left, d + 1], [x.right, d + 1]);
+  }
+  return max;
+}

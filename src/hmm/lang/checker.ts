@@ -413,26 +413,41 @@ class Checker {
     }
   }
 
-  /** A fn may be called from many places, but never (directly or not) from itself. */
+  /**
+   * A fn may be called from many places, but never (directly or not) from itself. Depth-first
+   * with an explicit stack: a chain of thousands of fns calling each other is a valid script.
+   */
   private checkRecursion(): void {
     const state = new Map<string, 'active' | 'done'>();
     const path: string[] = [];
-    const visit = (fn: string): void => {
+    /** Per fn on the path: its calls and how many of them were looked at. */
+    const stack: { calls: readonly { callee: string; loc: Loc }[]; next: number }[] = [];
+    const enter = (fn: string): void => {
       state.set(fn, 'active');
       path.push(fn);
-      for (const { callee, loc } of this.calls.get(fn) ?? []) {
-        const st = state.get(callee);
+      stack.push({ calls: this.calls.get(fn) ?? [], next: 0 });
+    };
+    for (const root of this.calls.keys()) {
+      if (state.has(root)) continue;
+      enter(root);
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1]!;
+        const call = top.calls[top.next++];
+        if (call === undefined) {
+          stack.pop();
+          state.set(path.pop()!, 'done');
+          continue;
+        }
+        const st = state.get(call.callee);
         if (st === 'active') {
-          const cycle = [...path.slice(path.indexOf(callee)), callee].join(' → ');
-          this.error(loc, `recursive call: ${cycle} (a fn may not call itself, directly or through others)`, callee.length);
-        } else if (st === undefined && this.calls.has(callee)) {
-          visit(callee);
+          const names = [...path.slice(path.indexOf(call.callee)), call.callee];
+          const cycle = names.length <= 8 ? names.join(' → ') : [...names.slice(0, 4), `… (${names.length - 6} more)`, ...names.slice(-2)].join(' → ');
+          this.error(call.loc, `recursive call: ${cycle} (a fn may not call itself, directly or through others)`, call.callee.length);
+        } else if (st === undefined && this.calls.has(call.callee)) {
+          enter(call.callee);
         }
       }
-      path.pop();
-      state.set(fn, 'done');
-    };
-    for (const fn of this.calls.keys()) if (!state.has(fn)) visit(fn);
+    }
   }
 }
 

@@ -9,7 +9,7 @@ import { MMU_NOTIFY_NAMES } from '../constants';
 import type { SimEvent } from '../events';
 import type { Mm } from '../mm';
 import { Simulator, type SimState } from '../simulator';
-import { drain, type Step } from '../step';
+import { drain, PREEMPT, type Step } from '../step';
 import type { Diagnostic, Script, Stmt } from './ast';
 import { type InterpreterState, Interpreter, type RuntimeError, type StatementOutcome } from './interpreter';
 import { diagnose } from './runner';
@@ -505,6 +505,8 @@ export class ScriptController {
     if (!r.done) {
       this.phase++;
       if (this.pendingStop !== undefined) return this.takePending();
+      // A long loop's chance to let requests in: not a frame to step to.
+      if (r.value === PREEMPT) return undefined;
       const depth = this.sim.kstack.length;
       if (mode.kind === 'in') return { kind: 'stopped', stop: { reason: 'step', description: `Entered ${r.value.name}` } };
       if (mode.kind === 'over' && mode.kdepth > 0 && depth <= mode.kdepth) return { kind: 'stopped', stop: { reason: 'step', description: `Entered ${r.value.name}` } };

@@ -11,7 +11,7 @@ import type { GpuJob, KernelOp } from '../gpu';
 import type { Mm } from '../mm';
 import { type Advice, NO_ADVICE } from '../uvm';
 import { type PageState, SimError, Simulator } from '../simulator';
-import { drain, type Step } from '../step';
+import { drain, PREEMPT, preemptAt, type Step } from '../step';
 import { DEFAULT_LINK, LINK_PRESETS } from '../timing';
 import type { CompareOp, Errno, IndexRange, KernelDecl, Loc, PageStatePattern, RangeRef, Script, Stmt } from './ast';
 import { compile, evalConst, patternText } from './pattern';
@@ -239,6 +239,16 @@ export class Interpreter {
     if (e instanceof SimError) return new RuntimeError(this.file, loc, e.message);
     const msg = e instanceof Error ? e.message : String(e);
     return new RuntimeError(this.file, loc, `internal error: ${msg}`);
+  }
+
+  /**
+   * Ends the run with `stopped: REASON` at the statement about to run (a time or memory budget
+   * ran out between statements; inside one, the budget's SimError is thrown into its step).
+   */
+  stop(reason: string): StatementOutcome {
+    const loc = this.nextStatement()?.loc ?? this.frames[0]?.body[this.frames[0].body.length - 1]?.loc ?? { line: 1, col: 1 };
+    this.error = new RuntimeError(this.file, loc, `stopped: ${reason}`);
+    return { kind: 'error', error: this.error };
   }
 
   /** Run one statement to its end. */
@@ -577,7 +587,7 @@ export class Interpreter {
         return;
       }
       default:
-        this.expect(stmt, frame);
+        yield* this.expect(stmt, frame);
     }
   }
 
@@ -593,7 +603,7 @@ export class Interpreter {
 
   // ---- expectations -----------------------------------------------------------------------
 
-  private expect(stmt: Stmt, frame: Frame): void {
+  private *expect(stmt: Stmt, frame: Frame): Step<void> {
     const sim = this.sim;
     const mm = frame.process;
     switch (stmt.kind) {
@@ -601,6 +611,7 @@ export class Interpreter {
         const r = this.range(stmt.range, frame);
         const p = compile(stmt.pattern, frame.vars);
         for (let v = r.start; v < r.end; v++) {
+          if (preemptAt(v - r.start)) yield PREEMPT;
           const c = sim.pageContent(mm, v);
           if (c === undefined) throw new Fail(stmt.loc, `expected ${r.text} == ${patternText(stmt.pattern)}, found ${sim.describeRange(v, v + 1)} unmapped`);
           const k = sim.contents.firstMismatch(c[0], c[1], p, v - r.mapStart);
@@ -615,6 +626,7 @@ export class Interpreter {
       case 'expectState': {
         const r = this.range(stmt.range, frame);
         for (let v = r.start; v < r.end; v++) {
+          if (preemptAt(v - r.start)) yield PREEMPT;
           const st = sim.pageState(mm, v);
           if (!stateMatches(st, stmt.state)) {
             throw new Fail(stmt.loc, `expected ${sim.describeRange(v, v + 1)} is ${stateText(stmt.state)}, found ${foundText(st)}`);
@@ -626,6 +638,7 @@ export class Interpreter {
         const r = this.range(stmt.range, frame);
         const d = this.device(stmt.device, stmt.deviceLoc);
         for (let v = r.start; v < r.end; v++) {
+          if (preemptAt(v - r.start)) yield PREEMPT;
           const got = sim.mirrorMapping(mm, d, v);
           if (got !== stmt.mapping) {
             throw new Fail(stmt.loc, `expected ${stmt.device} maps ${sim.describeRange(v, v + 1)} as ${stmt.mapping}, found ${got}`);
@@ -652,6 +665,7 @@ export class Interpreter {
         const off = d.start - d.mapStart;
         for (const run of d.pages.runs(s - off, e - off)) {
           for (let j = 0; j < run.count; j++) {
+            if (preemptAt(j)) yield PREEMPT;
             const pi = run.index + off + j;
             const k = sim.contents.firstMismatch(run.id, run.page + j, p, pi);
             if (k >= 0) {
@@ -669,6 +683,7 @@ export class Interpreter {
         const off = fl.start - fl.mapStart;
         const [s, e] = this.indexRange(stmt.index, off, fl.bytes.length, frame, 'last.flags');
         for (let pi = s; pi < e; pi++) {
+          if (preemptAt(pi - s)) yield PREEMPT;
           const got = fl.bytes[pi - off]!;
           if (got !== stmt.flags) {
             throw new Fail(stmt.loc, `expected last.flags[${pi}] == ${flagText(stmt.flags)}, found ${flagText(got)}`);

@@ -1,8 +1,8 @@
-// Layer: the .hmm language (src/hmm/lang). Imports only ./ast and ./lexer.
+// Layer: the .hmm language (src/hmm/lang). Imports only ./ast, ./lexer and ./limits.
 // The parser: recursive descent over token lines; reports every problem, recovering at the next line.
 
 import {
-  ERRNO_NAMES, NOTIFIER_EVENT_NAMES, PAGE_SIZE, SNAPSHOT_FLAG_VALUES,
+  ERRNO_NAMES, exprDepth, NOTIFIER_EVENT_NAMES, PAGE_SIZE, SNAPSHOT_FLAG_VALUES,
 } from './ast';
 import type {
   AdviceKind, BinaryOp, CompareOp, DeviceDecl, DeviceMemoryKind, Diagnostic, Errno, Expr, FileDecl, FnDecl,
@@ -11,6 +11,7 @@ import type {
 } from './ast';
 import { describeToken, lex } from './lexer';
 import type { OpText, Token, TokenLine } from './lexer';
+import { MAX_BLOCK_DEPTH, MAX_EXPR_DEPTH } from './limits';
 
 /** Words that start a statement (or a kernel body line). */
 export const STATEMENT_KEYWORDS: readonly string[] = [
@@ -94,6 +95,9 @@ class Parser {
   private idx = 0;
   private toks: readonly Token[] = [];
   private pos = 0;
+  /** Blocks open around the line being parsed, and parentheses / minus signs around the token. */
+  private blockDepth = 0;
+  private nesting = 0;
 
   constructor(private readonly file: string, private readonly lines: readonly TokenLine[], private readonly eof: Loc) {}
 
@@ -105,6 +109,40 @@ class Parser {
 
   /** Lines up to the `}` that closes `opener` (or the end of file at top level). */
   private body<T>(parseLine: () => T | undefined, opener: Opener | undefined): { body: T[]; endLoc: Loc } {
+    if (opener === undefined) return this.lines_(parseLine, opener);
+    if (this.blockDepth >= MAX_BLOCK_DEPTH) {
+      this.report(opener.loc, opener.loc.col + 1, `blocks are nested too deeply: at most ${MAX_BLOCK_DEPTH} levels`);
+      return { body: [], endLoc: this.skipNested() };
+    }
+    this.blockDepth++;
+    try {
+      return this.lines_(parseLine, opener);
+    } finally {
+      this.blockDepth--;
+    }
+  }
+
+  /**
+   * Skips the lines of a block refused for its depth, and every block inside it, without
+   * recursing (the point is not to use the stack): returns where its `}` is, or the end of file.
+   */
+  private skipNested(): Loc {
+    let open = 1;
+    while (this.idx < this.lines.length) {
+      const toks = this.lines[this.idx++].tokens;
+      const first = toks[0];
+      if (first.kind === 'op' && first.op === '}') {
+        if (--open === 0) return locOf(first);
+        continue;
+      }
+      const opens = toks.filter((t) => t.kind === 'op' && t.op === '{').length;
+      const closes = toks.filter((t) => t.kind === 'op' && t.op === '}').length;
+      if (opens > closes) open++;
+    }
+    return this.eof;
+  }
+
+  private lines_<T>(parseLine: () => T | undefined, opener: Opener | undefined): { body: T[]; endLoc: Loc } {
     const out: T[] = [];
     while (this.idx < this.lines.length) {
       const line = this.lines[this.idx];
@@ -143,6 +181,7 @@ class Parser {
     const line = this.lines[this.idx++];
     this.toks = line.tokens;
     this.pos = 0;
+    this.nesting = 0;
     if (!line.hasError) {
       try {
         return parse();
@@ -336,6 +375,26 @@ class Parser {
 
   // ---- expressions --------------------------------------------------------------------------
 
+  /**
+   * A whole expression. Its tree's depth is bounded (the parser's own recursion is bounded by
+   * `nesting`; an operator chain such as `1 + 1 + …` builds depth without recursing here).
+   */
+  private expression(): Expr {
+    const start = this.peek();
+    const e = this.expr();
+    if (exprDepth(e) > MAX_EXPR_DEPTH) {
+      throw new ParseError(locOf(start), Math.max(start.endCol, start.col + 1), `expression is nested too deeply: at most ${MAX_EXPR_DEPTH} levels of operators, parentheses and minus signs`);
+    }
+    return e;
+  }
+
+  /** Counts a level of parentheses or unary minus; refuses one too many before recursing. */
+  private deeper(t: Token): void {
+    if (++this.nesting > MAX_EXPR_DEPTH) {
+      throw this.err(t, `expression is nested too deeply: at most ${MAX_EXPR_DEPTH} levels of operators, parentheses and minus signs`);
+    }
+  }
+
   private expr(level = 0): Expr {
     if (level === BINARY_LEVELS.length) return this.unary();
     let left = this.expr(level + 1);
@@ -353,7 +412,10 @@ class Parser {
     const t = this.peek();
     if (this.isOp(t, '-')) {
       this.pos++;
-      return { kind: 'neg', operand: this.unary(), loc: locOf(t) };
+      this.deeper(t);
+      const operand = this.unary();
+      this.nesting--;
+      return { kind: 'neg', operand, loc: locOf(t) };
     }
     return this.primary();
   }
@@ -368,7 +430,9 @@ class Parser {
       return t.text === 'i' ? { kind: 'wordIndex', loc: locOf(t) } : { kind: 'var', name: t.text, loc: locOf(t) };
     }
     if (this.isOp(t, '(')) {
+      this.deeper(t);
       const e = this.expr();
+      this.nesting--;
       this.expectOp(')', `to close the '(' at column ${t.col}`);
       return e;
     }
@@ -382,13 +446,13 @@ class Parser {
     const open = this.next();
     const loc = locOf(open);
     if (this.acceptOp('..')) {
-      const end = this.expr();
+      const end = this.expression();
       this.expectOp(']', `to close the '[' at column ${open.col}`);
       return { end, single: false, loc };
     }
-    const start = this.expr();
+    const start = this.expression();
     if (this.acceptOp('..')) {
-      const end = this.isOp(this.peek(), ']') ? undefined : this.expr();
+      const end = this.isOp(this.peek(), ']') ? undefined : this.expression();
       this.expectOp(']', `to close the '[' at column ${open.col}`);
       return end === undefined ? { start, single: false, loc } : { start, end, single: false, loc };
     }
@@ -429,7 +493,7 @@ class Parser {
         this.pos++;
         const range = this.range();
         this.expectOp('=', 'after the range (write RANGE = PATTERN)');
-        const pattern = this.expr();
+        const pattern = this.expression();
         this.end(false);
         return { kind: 'write', range, pattern, loc: locOf(t0) };
       }
@@ -573,7 +637,7 @@ class Parser {
     const kw = this.next();
     const n = this.bindingName('a file name');
     const pages = this.size('a file size');
-    const init = this.acceptOp('=') ? this.expr() : undefined;
+    const init = this.acceptOp('=') ? this.expression() : undefined;
     this.end(false);
     return { kind: 'file', name: n.text, nameLoc: locOf(n), pages, ...optional('init', init), loc: locOf(kw) };
   }
@@ -621,7 +685,7 @@ class Parser {
       case 'write': {
         const range = this.range();
         this.expectOp('=', `after the range (${dev.text} write RANGE = PATTERN)`);
-        stmt = { kind: 'devWrite', ...base, range, pattern: this.expr() };
+        stmt = { kind: 'devWrite', ...base, range, pattern: this.expression() };
         break;
       }
       case 'snapshot': stmt = { kind: 'snapshot', ...base, range: this.range() }; break;
@@ -676,7 +740,7 @@ class Parser {
 
   private repeat(): Stmt {
     const kw = this.next();
-    const count = this.expr();
+    const count = this.expression();
     let v: Token | undefined;
     if (this.acceptWord('as')) v = this.bindingName('a loop variable name');
     const brace = this.blockOpen(v === undefined ? "or 'as VAR' after the repeat count" : 'to open the repeat block');
@@ -714,7 +778,7 @@ class Parser {
       case 'write': {
         const range = this.range('a parameter', 'a parameter name');
         this.expectOp('=', 'after the range (write P = PATTERN)');
-        s = { kind: 'kwrite', range, pattern: this.expr(), loc };
+        s = { kind: 'kwrite', range, pattern: this.expression(), loc };
         break;
       }
       case 'compute': s = { kind: 'kcompute', ns: this.duration('a duration'), loc }; break;
@@ -803,7 +867,7 @@ class Parser {
     const range = this.range();
     const op = this.next();
     if (this.isOp(op, '==')) {
-      const pattern = this.expr();
+      const pattern = this.expression();
       this.end(false);
       return { kind: 'expectData', range, pattern, loc };
     }
@@ -832,14 +896,14 @@ class Parser {
       }
       case 'cpages': case 'faults': {
         this.expectOp('==', `after 'last.${f.text}'`);
-        const value = this.expr();
+        const value = this.expression();
         this.end(false);
         return { kind: 'expectCounter', counter: f.text, value, loc };
       }
       case 'data': {
         const index = this.indexRange();
         this.expectOp('==', index === undefined ? "or '[' after 'last.data'" : 'after the index');
-        const pattern = this.expr();
+        const pattern = this.expression();
         this.end(false);
         return { kind: 'expectLastData', ...optional('index', index), pattern, loc };
       }

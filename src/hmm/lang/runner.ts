@@ -3,10 +3,11 @@
 
 import type { SimEvent } from '../events';
 import { formatPlacementReport, placementReport } from '../placementReport';
-import { Simulator } from '../simulator';
+import { SimError, Simulator } from '../simulator';
 import type { Diagnostic } from './ast';
+import { Budget, type Limits } from './budget';
 import { checkScript } from './checker';
-import { Interpreter } from './interpreter';
+import { Interpreter, type StatementOutcome } from './interpreter';
 import { parseScript } from './parser';
 import { renderResidency } from './residency';
 
@@ -33,6 +34,8 @@ export interface RunOptions {
   readonly report?: boolean;
   /** The density prefetcher of fault-driven migrations (on by default). */
   readonly prefetcher?: boolean;
+  /** Wall time and memory the run may use: past either, it stops with a runtime error. */
+  readonly limits?: Limits;
 }
 
 /** Parse and check: every problem, sorted by position. */
@@ -59,10 +62,11 @@ export function runScriptText(file: string, text: string, opts: RunOptions = {})
   const sim = new Simulator();
   sim.prefetcherEnabled = opts.prefetcher ?? true;
   const interp = new Interpreter(script, { sim, output: opts.output });
+  const budget = new Budget(opts.limits ?? {});
   let error: string | undefined;
   let statements = 0;
   for (;;) {
-    const r = interp.step();
+    const r = stepWithin(interp, budget);
     if (r.kind === 'done') break;
     if (r.kind === 'error') {
       error = r.error.formatted;
@@ -78,6 +82,18 @@ export function runScriptText(file: string, text: string, opts: RunOptions = {})
   const gpuWork = sim.gpu.jobs.length > 0 || sim.gpu.copies.length > 0;
   const report = opts.report || gpuWork ? formatPlacementReport(placementReport(sim)) : undefined;
   return { file, diagnostics: [], error, events: sim.log.events, sim, statements, residency: residencyOf(sim), report };
+}
+
+/** One statement, stopped where the budget runs out (between statements or at a yield inside). */
+function stepWithin(interp: Interpreter, budget: Budget): StatementOutcome {
+  const before = budget.exceeded();
+  if (before !== undefined && interp.nextStatement() !== undefined) return interp.stop(before);
+  const g = interp.stepStatement();
+  for (let r = g.next(); ; ) {
+    if (r.done) return r.value;
+    const why = budget.exceeded();
+    r = why === undefined ? g.next() : g.throw(new SimError(`stopped: ${why}`));
+  }
 }
 
 function summarize(evs: readonly SimEvent[]): string {

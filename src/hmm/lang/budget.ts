@@ -1,0 +1,47 @@
+// Layer: the .hmm language (src/hmm/lang). Imports nothing but Node's process counters.
+// Limits on one run's wall time and memory: the runner and the debugger ask `exceeded()` between
+// statements and at every yield inside one (long per-page loops yield every PREEMPT_PAGES pages),
+// and end the run with `stopped: …` at the statement reached, before the OS or V8 would kill it.
+
+/** Memory a run may use unless told otherwise (resident set of the whole process). */
+export const DEFAULT_MAX_MEMORY_BYTES = 2 * 2 ** 30;
+
+export interface Limits {
+  /** Wall-clock milliseconds; none when absent. */
+  readonly timeoutMs?: number;
+  /** Resident set size in bytes; DEFAULT_MAX_MEMORY_BYTES when absent. */
+  readonly maxMemoryBytes?: number;
+}
+
+/** Reading the resident set costs a system call: look at most this often (ms). */
+const MEMORY_CHECK_MS = 10;
+
+const formatBytes = (n: number): string =>
+  n >= 2 ** 30 ? `${+(n / 2 ** 30).toFixed(1)} GiB` : `${Math.round(n / 2 ** 20)} MiB`;
+
+export class Budget {
+  private readonly deadline: number;
+  private readonly maxMemory: number;
+  private memoryCheckedAt = -Infinity;
+
+  constructor(
+    private readonly limits: Limits,
+    private readonly memory: () => number = () => process.memoryUsage.rss(),
+    private readonly now: () => number = Date.now,
+  ) {
+    this.deadline = limits.timeoutMs === undefined ? Infinity : now() + limits.timeoutMs;
+    this.maxMemory = limits.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
+  }
+
+  /** Why the run must stop now, or undefined. */
+  exceeded(): string | undefined {
+    const t = this.now();
+    if (t > this.deadline) return `the time limit of ${this.limits.timeoutMs! / 1000} s was reached`;
+    if (t - this.memoryCheckedAt >= MEMORY_CHECK_MS) {
+      this.memoryCheckedAt = t;
+      const used = this.memory();
+      if (used > this.maxMemory) return `memory use (${formatBytes(used)}) passed the limit of ${formatBytes(this.maxMemory)}`;
+    }
+    return undefined;
+  }
+}
