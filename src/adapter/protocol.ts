@@ -20,6 +20,10 @@ export interface HmmLaunchArguments {
    * VS Code shows only once a session has started.
    */
   eventBreakpoints?: Record<string, string>;
+  /** Seconds one continue or step may run before it stops with a runtime error (none by default). */
+  timeout?: number;
+  /** MiB the adapter process may use before the run stops with a runtime error (default 2048). */
+  maxMemory?: number;
 }
 
 /** Residency runs of one mapping in one process. */

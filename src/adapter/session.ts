@@ -3,11 +3,10 @@
 // API, and controller results to DAP events. It owns no simulator state.
 
 import {
-  Breakpoint, InitializedEvent, InvalidatedEvent, LoggingDebugSession, MemoryEvent, OutputEvent, Source,
+  Breakpoint, InitializedEvent, InvalidatedEvent, LoggingDebugSession, MemoryEvent, OutputEvent, Response, Source,
   StoppedEvent, TerminatedEvent, Thread, Event as DapEvent,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PAGE_SIZE } from '../hmm/constants';
 import { formatDiagnostic } from '../hmm/lang/ast';
@@ -15,11 +14,14 @@ import { EVENT_FILTERS, filterLabel, type RunResult, ScriptController, type Stop
 import { eventLine, eventsReport, hex, pageReport, whyReport } from '../hmm/lang/inspect';
 import { residencyOf } from '../hmm/lang/runner';
 import { renderResidency, residencyRuns } from '../hmm/lang/residency';
+import { MAX_SCRIPT_BYTES } from '../hmm/lang/limits';
+import { readScriptFile } from '../hmm/lang/scriptFile';
 import { formatPlacementReport, placementReport } from '../hmm/placementReport';
 import {
   CUSTOM_EVENTS, CUSTOM_REQUESTS, type HmmLaunchArguments, type LineEffectsResponseBody, type MigrationsResponseBody,
   type NotifierArguments, type NotifiersResponseBody, type ResidencyArguments, type ResidencyResponseBody, type StateChangedEventBody,
 } from './protocol';
+import { requestProblem } from './validate';
 import { VariableStore } from './variables';
 
 /** How the session reads scripts: injected so the extension host and tests can supply files. */
@@ -27,7 +29,7 @@ export interface FileAccess {
   readFile(file: string): string;
 }
 
-const nodeFiles: FileAccess = { readFile: (f) => fs.readFileSync(f, 'utf8') };
+const nodeFiles: FileAccess = { readFile: readScriptFile };
 
 const REPL_COMMANDS = ['page', 'residency', 'events', 'why', 'watch', 'unwatch', 'report', 'help'];
 /** GPU jobs are threads too, numbered above any process id. */
@@ -65,6 +67,21 @@ export class HmmDebugSession extends LoggingDebugSession {
     super();
     this.setDebuggerLinesStartAt1(true);
     this.setDebuggerColumnsStartAt1(true);
+    // The library shuts the adapter down (exit 0, silently) on any 'error': a frame that is not
+    // JSON included. Such a frame has no seq to answer: say why on stderr and keep serving.
+    this.removeAllListeners('error');
+    this.on('error', (e: DebugProtocol.Event) => {
+      const why = String(e.body ?? 'unknown error');
+      process.stderr.write(`hmm-debug adapter: ${why}\n`);
+      if (!why.startsWith('Error handling data')) this.shutdown();
+    });
+  }
+
+  /** Every request's arguments are checked here, before its handler runs (see validate.ts). */
+  protected override dispatchRequest(request: DebugProtocol.Request): void {
+    const problem = requestProblem(request.command, request.arguments);
+    if (problem !== undefined) return this.fail(new Response(request), ErrorCode.BadArgument, problem);
+    super.dispatchRequest(request);
   }
 
   // ---- the request table --------------------------------------------------------------------
@@ -105,11 +122,13 @@ export class HmmDebugSession extends LoggingDebugSession {
     const args = (raw ?? {}) as Partial<HmmLaunchArguments>;
     const problem = validateLaunch(args);
     if (problem !== undefined) return this.fail(response, ErrorCode.BadLaunch, problem);
+    if (this.ctl !== undefined) return this.fail(response, ErrorCode.BadLaunch, 'launch: this session already runs a script');
     const program = path.resolve(args.program!);
     const ctl = this.load(program);
     if (typeof ctl === 'string') return this.fail(response, ctl.startsWith('cannot read') ? ErrorCode.BadLaunch : ErrorCode.Rejected, ctl);
     this.args = { ...args, program } as HmmLaunchArguments;
     ctl.prefetcher = args.prefetcher ?? true;
+    ctl.limits = { timeoutMs: args.timeout === undefined ? undefined : args.timeout * 1000, maxMemoryBytes: args.maxMemory === undefined ? undefined : args.maxMemory * 2 ** 20 };
     ctl.reset();
     this.ctl = ctl;
     this.vars = new VariableStore(ctl);
@@ -265,11 +284,11 @@ export class HmmDebugSession extends LoggingDebugSession {
   }
 
   protected override stepBackRequest(response: DebugProtocol.StepBackResponse): void {
-    this.resume(response, async (c) => c.stepBack());
+    this.resume(response, (c) => c.stepBack());
   }
 
   protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): void {
-    this.resume(response, async (c) => c.reverseContinue());
+    this.resume(response, (c) => c.reverseContinue());
   }
 
   protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
@@ -283,12 +302,20 @@ export class HmmDebugSession extends LoggingDebugSession {
     try {
       text = this.files.readFile(program);
     } catch (e) {
-      return `cannot read ${program}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`;
+      // readScriptFile says why (not a regular file, too large); fs errors have a code.
+      const why = e instanceof Error && !('code' in e) ? e.message.replace(/^cannot read: /, '') : (e as NodeJS.ErrnoException).code ?? String(e);
+      return `cannot read ${program}: ${why}`;
     }
-    const ctl = new ScriptController(program, text, {
-      output: (t, line) => this.print(t, line),
-      warning: (t) => this.sendEvent(new OutputEvent(`warning: ${t}\n`, 'console')),
-    });
+    if (text.length > MAX_SCRIPT_BYTES) return `cannot read ${program}: larger than the ${MAX_SCRIPT_BYTES / 2 ** 20} MiB a script may be`;
+    let ctl: ScriptController;
+    try {
+      ctl = new ScriptController(program, text, {
+        output: (t, line) => this.print(t, line),
+        warning: (t) => this.sendEvent(new OutputEvent(`warning: ${t}\n`, 'console')),
+      });
+    } catch (e) {
+      return `${path.basename(program)}: internal error: ${(e as Error).message}`;
+    }
     if (ctl.diagnostics.length === 0) return ctl;
     for (const d of ctl.diagnostics) this.sendEvent(new OutputEvent(`${formatDiagnostic(d)}\n`, 'stderr'));
     const first = ctl.diagnostics[0]!;
@@ -299,6 +326,7 @@ export class HmmDebugSession extends LoggingDebugSession {
   protected override async restartRequest(response: DebugProtocol.RestartResponse): Promise<void> {
     let ctl = this.ctl;
     if (ctl === undefined || this.args === undefined) return this.fail(response, ErrorCode.NotRunning, 'not running');
+    if (this.running) return this.fail(response, ErrorCode.BadArgument, 'already running: pause first');
     const text = (() => { try { return this.files.readFile(this.args.program); } catch { return undefined; } })();
     if (text !== ctl.text) {
       const fresh = this.load(this.args.program);
@@ -306,6 +334,7 @@ export class HmmDebugSession extends LoggingDebugSession {
       const dropped = ctl.dataWatches.length;
       ctl.requestPause();
       fresh.prefetcher = ctl.prefetcher;
+      fresh.limits = ctl.limits;
       fresh.reset();
       this.ctl = ctl = fresh;
       this.vars = new VariableStore(fresh);
@@ -398,6 +427,7 @@ export class HmmDebugSession extends LoggingDebugSession {
     const ctl = this.ctl;
     const base = ctl === undefined ? undefined : this.parseMemoryReference(args.memoryReference);
     if (ctl === undefined || base === undefined) return this.fail(response, ErrorCode.BadReference, `unknown memory reference ${args.memoryReference}`);
+    if (this.running) return this.fail(response, ErrorCode.BadArgument, 'memory cannot be written while the script runs: pause first');
     if (ctl.inKernel) return this.fail(response, ErrorCode.BadArgument, 'memory cannot be written while paused inside a kernel operation');
     const addr = base + (args.offset ?? 0);
     const data = Buffer.from(args.data, 'base64');
@@ -463,7 +493,18 @@ export class HmmDebugSession extends LoggingDebugSession {
     void this.runWith(() => how(ctl));
   }
 
+  /** Runs and reports; never rejects: a failure inside ends the session with its message. */
   private async runWith(how: () => Promise<RunResult>): Promise<void> {
+    try {
+      await this.runAndReport(how);
+    } catch (e) {
+      this.running = false;
+      this.sendEvent(new OutputEvent(`internal error: ${e instanceof Error ? e.message : String(e)}\n`, 'stderr'));
+      this.sendEvent(new TerminatedEvent());
+    }
+  }
+
+  private async runAndReport(how: () => Promise<RunResult>): Promise<void> {
     if (this.pendingFilters !== undefined && this.ctl !== undefined) {
       this.uiFilters = this.pendingFilters;
       this.applyFilters();
@@ -481,7 +522,7 @@ export class HmmDebugSession extends LoggingDebugSession {
     if (this.args?.noDebug && r.kind === 'stopped' && this.ctl) {
       // Run Without Debugging: never stop; failures end the run.
       if (r.stop.reason === 'exception' && r.stop.error) r = { kind: 'ended', error: r.stop.error };
-      else return this.runWith(() => this.ctl!.continue());
+      else return this.runAndReport(() => this.ctl!.continue());
     }
     this.report(r);
   }
@@ -733,5 +774,7 @@ function validateLaunch(args: Partial<HmmLaunchArguments>): string | undefined {
       if (typeof condition !== 'string' || condition.length > 1000) return `launch: 'eventBreakpoints.${id}' must be a condition string ('' for none)`;
     }
   }
+  if (args.timeout !== undefined && !(typeof args.timeout === 'number' && args.timeout > 0)) return "launch: 'timeout' must be a number of seconds above 0";
+  if (args.maxMemory !== undefined && !(Number.isInteger(args.maxMemory) && args.maxMemory > 0)) return "launch: 'maxMemory' must be a whole number of MiB above 0";
   return undefined;
 }

@@ -19,6 +19,9 @@ interface Container {
 
 const NOTIFIER_LOG_LIMIT = 200;
 
+/** Most children one `variables` request returns (VS Code asks for 100 at a time). */
+export const MAX_VARIABLES_PAGE = 10000;
+
 export class VariableStore {
   private readonly handles = new Map<number, Container>();
   /** Containers whose indexed children are pages of a mapping: ref → mapping name. */
@@ -50,10 +53,16 @@ export class VariableStore {
     return m ? undefined : name;
   }
 
+  /**
+   * A page of `ref`'s children. `count` 0 means the default page; any count is cut to
+   * MAX_VARIABLES_PAGE and a start past every index gives none, so no request is unbounded.
+   */
   variables(ref: number, start = 0, count = 0): DebugProtocol.Variable[] | undefined {
     const c = this.handles.get(ref);
     if (c === undefined) return undefined;
-    return c.children(start, count);
+    const from = Math.max(0, Math.trunc(start) || 0);
+    const n = Math.min(MAX_VARIABLES_PAGE, Math.max(0, Math.trunc(count) || 0));
+    return c.children(from, n);
   }
 
   scopes(): DebugProtocol.Scope[] {
@@ -115,7 +124,7 @@ export class VariableStore {
   }
 
   private pageVars(mm: Mm, b: { name: string; start: number; pages: number }, start: number, count: number): DebugProtocol.Variable[] {
-    const n = count > 0 ? Math.min(count, b.pages - start) : Math.min(b.pages, 1000);
+    const n = Math.min(count > 0 ? count : 1000, b.pages - start);
     const out: DebugProtocol.Variable[] = [];
     for (let i = start; i < start + n; i++) out.push(this.pageVar(mm, b.start + i, `[${i}]`, `${b.name}[${i}]`));
     return out;
@@ -196,7 +205,7 @@ export class VariableStore {
             { name: 'cpages', value: String(m.cpages), variablesReference: 0 },
             ...skipped.map((r) => ({ name: `skipped ${sim.describeRange(r.start, r.start + r.count)}`, value: r.reason, variablesReference: 0 })),
           ] : [];
-          const n = count > 0 ? Math.min(count, m.npages - start) : Math.min(m.npages, 1000);
+          const n = Math.min(count > 0 ? count : 1000, m.npages - start);
           for (let k = start; k < start + n; k++) {
             const migrating = m.migrating(k);
             const src = m.src[k]!;
@@ -254,7 +263,7 @@ export class VariableStore {
         name: 'data', value: `${data.count} pages read`, indexedVariables: data.count,
         variablesReference: this.ref({
           children: (start, count) => {
-            const n = count > 0 ? Math.min(count, data.count - start) : Math.min(data.count, 1000);
+            const n = Math.min(count > 0 ? count : 1000, data.count - start);
             const out: DebugProtocol.Variable[] = [];
             for (let k = start; k < start + n; k++) {
               const words: number[] = [];
@@ -272,7 +281,7 @@ export class VariableStore {
         name: 'flags', value: `${flags.bytes.length} snapshot bytes`, indexedVariables: flags.bytes.length,
         variablesReference: this.ref({
           children: (start, count) => {
-            const n = count > 0 ? Math.min(count, flags.bytes.length - start) : Math.min(flags.bytes.length, 1000);
+            const n = Math.min(count > 0 ? count : 1000, flags.bytes.length - start);
             const out: DebugProtocol.Variable[] = [];
             for (let k = start; k < start + n; k++) out.push({ name: `[${flags.start - flags.mapStart + k}]`, value: flagText(flags.bytes[k]!), variablesReference: 0 });
             return out;

@@ -10,7 +10,7 @@
 // lower id first). A job's action is one of: a run of accesses to mapped pages, one fault batch
 // (collected, serviced, and its effects applied at the batch's start time), or a compute.
 
-import { HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE } from './constants';
+import { errnoName, HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE } from './constants';
 import type { PatternFn } from './content';
 import { Dpt, type Dmirror } from './dmirror';
 import { setExpected } from './memory';
@@ -22,6 +22,7 @@ import { Pte, pteIndex } from './pgtable';
 import type { Simulator } from './simulator';
 import { kernelFrame, pushFrame, type Step } from './step';
 import { copyTimeNs, DEFAULT_LINK, LINK_PRESETS } from './timing';
+import { VM_READ, VM_WRITE } from './vma';
 import { AdviceMap, blockOf, decideFault, prefetchExpansion, ThrashingDetector, THRASH_THROTTLE_NS } from './uvm';
 
 /** UVM services up to this many faults per batch (uvm_perf_fault_batch_count). */
@@ -50,8 +51,20 @@ export interface JobStats {
   bytesRemoteReadMostly: number;
 }
 
+/**
+ * A job ended by a fault the kernel refused (hmm_range_fault / make_device_exclusive failed, or
+ * a batch mapped nothing): what the driver reports to the process, at the kernel statement.
+ */
+export class JobFault extends Error {
+  constructor(readonly pos: SourcePos, message: string) {
+    super(message);
+  }
+}
+
 export class GpuJob {
   pc = 0;
+  /** Why the job ended early (a refused fault, its process exited); undefined when it ran to its end. */
+  failure: string | undefined;
   /** Page offset inside the current access. */
   cursor = 0;
   time: number;
@@ -188,6 +201,19 @@ export class GpuEngine {
     this.copies.push(copy);
     this.sim.emit(mm.name, start, end, { kind: 'job', what: 'prefetch', job: `prefetch#${copy.id}`, device: device.name });
     return copy;
+  }
+
+  /**
+   * A process exits: its device files close, and the driver tears down the work still queued
+   * for it (jobs end where they are, prefetches are dropped) before the mm goes away.
+   */
+  endWorkOf(mm: Mm): void {
+    for (const j of this.jobs) {
+      if (j.mm !== mm || j.done) continue;
+      j.failure = `ended: process ${mm.name} exited`;
+      this.finish(j);
+    }
+    for (const c of this.copies) if (c.mm === mm && !c.applied) c.applied = true;
   }
 
   pendingCopies(): AsyncCopy[] {
@@ -373,6 +399,17 @@ export class GpuEngine {
     if (job.pc >= job.ops.length) this.finish(job);
   }
 
+  /** Ends `job` on a fault at `vpn` the kernel refused; the statement running sees a JobFault. */
+  private fail(job: GpuJob, op: KernelOp & { kind: 'access' }, vpn: number, why: string): never {
+    const vma = job.mm.vmas.find(vpn);
+    const cause = vma === undefined ? 'no mapping there'
+      : op.access === 'read' ? ((vma.flags & VM_READ) === 0 ? 'the mapping is not readable' : undefined)
+        : (vma.flags & VM_WRITE) === 0 ? 'the mapping is not writable' : op.access === 'atomic' && !vma.isPrivateAnon ? 'device atomics need a private anonymous mapping' : undefined;
+    job.failure = `${op.access} of ${this.sim.describeRange(vpn, vpn + 1)} failed: ${why}${cause === undefined ? '' : ` (${cause})`}`;
+    this.finish(job);
+    throw new JobFault(op.pos, `GPU job ${job.name} on ${job.device.name}: ${job.failure}`);
+  }
+
   private finish(job: GpuJob): void {
     job.endTime = this.sim.clock.now;
     this.sim.emit(job.mm.name, 0, 0, { kind: 'job', what: 'end', job: job.name, device: job.device.name });
@@ -451,8 +488,8 @@ export class GpuEngine {
       // is mapped where it lives: hmm_range_fault through the mirror.
       const rest = batch.filter((v) => !this.mapped(m, v, op.access));
       for (const [s, e] of runs(rest)) {
-        if (op.access === 'atomic') yield* sim.driver.makeExclusive(m, s, e);
-        else yield* sim.driver.faultRange(m, s, e, write);
+        const rc = op.access === 'atomic' ? yield* sim.driver.makeExclusive(m, s, e) : yield* sim.driver.faultRange(m, s, e, write);
+        if (rc < 0) this.fail(job, op, s, `${op.access === 'atomic' ? 'make_device_exclusive' : 'hmm_range_fault'} failed with ${errnoName(rc)}`);
         // Read-mostly pages are mapped read-only, so a device write faults (and migrates).
         if (!write) for (let v = s; v < e; v++) if (advice.get(v).readMostly && m.tagAt(v) === Dpt.WRITE) m.store(v, m.entry(v).pfn, Dpt.READ);
       }
@@ -464,6 +501,8 @@ export class GpuEngine {
         if (verdict !== 'none') sim.emit(job.mm.name, v, v + 1, { kind: 'thrashing', verdict, device: dev.name }, `thrash:${verdict}`);
       }
       if (throttle) sim.clock.advance(THRASH_THROTTLE_NS);
+      // Faulting the same batch again would not map it either: the job could never end.
+      if (batch.every((v) => !this.mapped(m, v, op.access))) this.fail(job, op, batch[0]!, 'the fault mapped none of its pages');
     } finally {
       sim.kstack.pop();
     }

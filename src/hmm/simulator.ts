@@ -366,6 +366,7 @@ export class Simulator {
   /** Process exit: mm teardown (RELEASE, UNMAP), then its device handles close. */
   *exit(mm: Mm): Step<void> {
     if (!mm.alive) return;
+    this.gpu.endWorkOf(mm);
     yield* exitMmap(this, mm);
     mm.alive = false;
     for (const m of this.driver.mirrors.filter((x) => x.mm === mm)) yield* this.driver.close(m);

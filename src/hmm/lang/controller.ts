@@ -8,10 +8,12 @@
 import { MMU_NOTIFY_NAMES } from '../constants';
 import type { SimEvent } from '../events';
 import type { Mm } from '../mm';
-import { Simulator, type SimState } from '../simulator';
+import { SimError, Simulator, type SimState } from '../simulator';
 import { drain, PREEMPT, type Step } from '../step';
 import type { Diagnostic, Script, Stmt } from './ast';
+import { Budget, type Limits } from './budget';
 import { type InterpreterState, Interpreter, type RuntimeError, type StatementOutcome } from './interpreter';
+import { residencyRuns } from './residency';
 import { diagnose } from './runner';
 
 export type EventFilterId = 'deviceFault' | 'cpuFaultOnDevice' | 'migrationSkip' | 'notifier' | 'failure' | 'invariant';
@@ -162,6 +164,10 @@ export class ScriptController {
   endError: RuntimeError | undefined;
   /** Launch option: the density prefetcher (applied at every reset). */
   prefetcher = true;
+  /** Launch options: time and memory one continue or step may use (see budget.ts). */
+  limits: Limits = {};
+  /** Set when the budget of the run in progress ran out: the run stops with it as a runtime error. */
+  private budgetStop: string | undefined;
 
   constructor(readonly file: string, readonly text: string, private readonly host: ControllerHost) {
     const d = diagnose(file, text);
@@ -201,6 +207,7 @@ export class ScriptController {
     this.resumeFrom = undefined;
     this.ended = false;
     this.endError = undefined;
+    this.budgetStop = undefined;
     for (const b of this.lineBps) b.hits = 0;
     for (const w of this.watches) w.fingerprint = '';
   }
@@ -350,17 +357,38 @@ export class ScriptController {
     return this.watches;
   }
 
+  /**
+   * What a watch compares: a hash of the range's residency runs (walked a bounded batch at a
+   * time over populated page tables only, so a terabyte mapping costs what its pages cost).
+   */
   private fingerprint(w: DataWatch): string {
     const mm = this.sim.mms.find((m) => m.id === w.mmId);
     if (mm === undefined) return 'gone';
-    const parts: string[] = [];
-    for (let v = w.start; v < w.end; v++) {
-      const st = this.sim.pageState(mm, v);
-      let s = `${st.kind}${st.device ?? ''}${st.writable ? 'w' : ''}`;
-      for (const d of this.sim.devices) s += this.sim.mirrorMapping(mm, d, v)[0];
-      parts.push(s);
+    // FNV-1a over the runs' bounds and what each run reads as; two 32-bit lanes.
+    let h1 = 0x811c9dc5;
+    let h2 = 0x01000193;
+    const mix = (text: string): void => {
+      for (let i = 0; i < text.length; i++) {
+        h1 = Math.imul(h1 ^ text.charCodeAt(i), 0x01000193);
+        h2 = Math.imul(h2 ^ text.charCodeAt(i), 0x5bd1e995);
+      }
+    };
+    let prev = '';
+    for (let v = w.start; v < w.end;) {
+      const runs = residencyRuns(this.sim, mm, v, w.end, 4096);
+      if (runs.length === 0) break;
+      for (const r of runs) {
+        const st = r.state;
+        let text = `${st.kind}${st.device ?? ''}${st.writable ? 'w' : ''}`;
+        for (const d of this.sim.devices) text += this.sim.mirrorMapping(mm, d, r.start)[0];
+        // Runs split finer than what a watch compares: neighbours that read the same are one.
+        if (text !== prev) mix(`${r.start}:${text};`);
+        prev = text;
+      }
+      v = runs[runs.length - 1]!.end;
     }
-    return parts.join(',');
+    mix(`${w.end}`);
+    return `${(h1 >>> 0).toString(16)}${(h2 >>> 0).toString(16)}`;
   }
 
   // ---- events -------------------------------------------------------------------------------
@@ -460,9 +488,12 @@ export class ScriptController {
   private async run(mode: Mode): Promise<RunResult> {
     this.pauseRequested = false;
     this.stopLine = undefined;
+    const budget = new Budget(this.limits);
+    this.budgetStop = undefined;
     for (;;) {
       const deadline = Date.now() + SLICE_MS;
       while (Date.now() < deadline) {
+        this.budgetStop ??= budget.exceeded();
         const r = this.unit(mode);
         if (r !== undefined) {
           this.resumeFrom = this.position;
@@ -493,6 +524,7 @@ export class ScriptController {
       const pos = this.position;
       const resuming = this.resumeFrom !== undefined && this.resumeFrom.done === pos.done && this.resumeFrom.phase === 0;
       this.resumeFrom = undefined;
+      if (this.budgetStop !== undefined) return this.failed(this.interp.stop(this.budgetStop));
       if (!resuming) {
         const stop = this.boundaryStop(mode, stmt);
         if (stop !== undefined) return { kind: 'stopped', stop };
@@ -501,7 +533,7 @@ export class ScriptController {
       this.current = this.interp.stepStatement();
       this.phase = 0;
     }
-    const r = this.current.next();
+    const r = this.budgetStop === undefined ? this.current.next() : this.current.throw(new SimError(`stopped: ${this.budgetStop}`));
     if (!r.done) {
       this.phase++;
       if (this.pendingStop !== undefined) return this.takePending();
@@ -517,19 +549,22 @@ export class ScriptController {
     this.phase = 0;
     const outcome = r.value;
     if (outcome.kind === 'done') return this.end(undefined);
-    if (outcome.kind === 'error') {
-      const isInvariant = outcome.error.message.startsWith('invariant violated');
-      const filter: EventFilterId = isInvariant ? 'invariant' : 'failure';
-      this.pendingStop = undefined;
-      if (this.filters.has(filter)) {
-        return { kind: 'stopped', stop: { reason: 'exception', description: outcome.error.message, error: outcome.error, filter } };
-      }
-      return this.end(outcome.error);
-    }
+    if (outcome.kind === 'error') return this.failed(outcome);
     if (this.pendingStop !== undefined) return this.takePending();
     const watchStop = this.checkWatches();
     if (watchStop !== undefined) return { kind: 'stopped', stop: watchStop };
     return undefined;
+  }
+
+  /** A statement failed: a stop on the failure (or invariant) filter, else the end of the run. */
+  private failed(outcome: StatementOutcome): RunResult {
+    if (outcome.kind !== 'error') return this.end(undefined);
+    const filter: EventFilterId = outcome.error.message.startsWith('invariant violated') ? 'invariant' : 'failure';
+    this.pendingStop = undefined;
+    if (this.filters.has(filter)) {
+      return { kind: 'stopped', stop: { reason: 'exception', description: outcome.error.message, error: outcome.error, filter } };
+    }
+    return this.end(outcome.error);
   }
 
   private takePending(): RunResult {
@@ -681,13 +716,16 @@ export class ScriptController {
 
   /**
    * Put the machine at `target` by restoring the nearest checkpoint and replaying (no stops, no
-   * output). Deterministic, so the state is exactly what it was.
+   * output). Deterministic, so the state is exactly what it was. Replay runs in slices like a
+   * run, so requests are answered meanwhile; a pause stops it where it got to (false: `target`
+   * was not reached).
    */
-  goTo(target: Position): void {
+  async goTo(target: Position): Promise<boolean> {
     let cp: Checkpoint | undefined;
     for (const c of this.checkpoints) if (c.done <= target.done) cp = c;
     this.abandonCurrent();
     this.replaying = true;
+    let reached = true;
     try {
       if (cp === undefined) this.reset();
       else {
@@ -700,58 +738,83 @@ export class ScriptController {
         this.writesApplied = cp.writes;
       }
       this.checkpoints = this.checkpoints.filter((c) => c.done <= target.done);
-      while (this.sim.step < target.done) {
-        if (this.interp.nextStatement() === undefined) break;
-        this.applyMemoryWrites();
-        this.maybeCheckpoint();
-        const r = this.interp.step();
-        if (r.kind !== 'ok') break;
-      }
-      // Writes made while stopped at the target are part of the state seen there.
-      if (this.sim.step === target.done) this.applyMemoryWrites();
-      if (target.phase > 0 && this.interp.nextStatement() !== undefined) {
-        this.current = this.interp.stepStatement();
-        this.phase = 0;
-        while (this.phase < target.phase) {
-          const r = this.current.next();
-          if (r.done) {
-            this.current = undefined;
-            this.phase = 0;
+      const before = (p: Position): boolean => p.done < target.done || (p.done === target.done && p.phase < target.phase);
+      let slice = Date.now() + SLICE_MS;
+      while (before(this.position)) {
+        if (Date.now() > slice) {
+          await new Promise((resolve) => setImmediate(resolve));
+          slice = Date.now() + SLICE_MS;
+          if (this.pauseRequested) {
+            this.pauseRequested = false;
+            reached = false;
             break;
           }
-          this.phase++;
         }
+        if (this.current === undefined) {
+          if (this.interp.nextStatement() === undefined) break;
+          this.applyMemoryWrites();
+          this.maybeCheckpoint();
+          this.current = this.interp.stepStatement();
+          this.phase = 0;
+        }
+        const r = this.current.next();
+        if (!r.done) {
+          this.phase++;
+          continue;
+        }
+        this.current = undefined;
+        this.phase = 0;
+        if (r.value.kind !== 'ok') break;
       }
+      // Writes made while stopped at the target are part of the state seen there.
+      if (reached && this.current === undefined && this.sim.step === target.done) this.applyMemoryWrites();
     } finally {
       this.replaying = false;
       this.pendingStop = undefined;
     }
     this.resumeFrom = this.position;
     this.stopLine = undefined;
+    return reached;
   }
 
+  private static readonly PAUSED: RunResult = { kind: 'stopped', stop: { reason: 'pause', description: 'Paused' } };
+
   /** One step backwards: the previous kernel frame of this statement, or the previous statement. */
-  stepBack(): RunResult {
+  async stepBack(): Promise<RunResult> {
+    this.pauseRequested = false;
     const p = this.position;
     if (p.done === 0 && p.phase === 0) return { kind: 'stopped', stop: { reason: 'entry', description: 'At the start' } };
-    this.goTo(p.phase > 0 ? { done: p.done, phase: p.phase - 1 } : { done: p.done - 1, phase: 0 });
-    return { kind: 'stopped', stop: { reason: 'step', description: 'Stepped back' } };
+    const reached = await this.goTo(p.phase > 0 ? { done: p.done, phase: p.phase - 1 } : { done: p.done - 1, phase: 0 });
+    return reached ? { kind: 'stopped', stop: { reason: 'step', description: 'Stepped back' } } : ScriptController.PAUSED;
   }
 
   /**
    * Run backwards to the latest earlier position where a breakpoint (line, event or data) would
-   * have stopped, or to the start. Replays from the beginning recording candidate positions.
+   * have stopped, or to the start. Replays from the beginning recording candidate positions, in
+   * slices; a pause stops the replay where it got to.
    */
-  reverseContinue(): RunResult {
+  async reverseContinue(): Promise<RunResult> {
+    this.pauseRequested = false;
     const target = this.position;
     this.abandonCurrent();
     const hits: { pos: Position; stop: StopInfo }[] = [];
     this.reset();
     const savedHost = this.host.output;
     this.host.output = () => undefined;
+    let paused = false;
     try {
       // Run forward from the start as `continue` would, noting every stop before the target.
+      let slice = Date.now() + SLICE_MS;
       for (;;) {
+        if (Date.now() > slice) {
+          await new Promise((resolve) => setImmediate(resolve));
+          slice = Date.now() + SLICE_MS;
+          if (this.pauseRequested) {
+            this.pauseRequested = false;
+            paused = true;
+            break;
+          }
+        }
         const p = this.position;
         if (p.done > target.done || (p.done === target.done && p.phase >= target.phase)) break;
         const r = this.unit({ kind: 'continue' });
@@ -766,8 +829,16 @@ export class ScriptController {
       this.host.output = savedHost;
     }
     for (const b of this.lineBps) b.hits = 0;
+    if (paused) {
+      // Stay where the replay got to: an earlier position than the one reverse-continued from.
+      this.pendingStop = undefined;
+      this.resumeFrom = this.position;
+      this.stopLine = undefined;
+      return ScriptController.PAUSED;
+    }
     const hit = hits.filter((h) => h.pos.done < target.done || (h.pos.done === target.done && h.pos.phase < target.phase)).pop();
-    this.goTo(hit?.pos ?? { done: 0, phase: 0 });
+    const reached = await this.goTo(hit?.pos ?? { done: 0, phase: 0 });
+    if (!reached) return ScriptController.PAUSED;
     const result: RunResult = { kind: 'stopped', stop: hit?.stop ?? { reason: 'entry', description: 'Reached the start' } };
     // An event taken at the end of its statement shows that statement's line, as it did going forward.
     this.noteStopLine(result);

@@ -7,7 +7,7 @@ import { errnoName, WORDS_PER_PAGE } from '../constants';
 import type { PageContents } from '../content';
 import type { SourceLoc } from '../events';
 import type { Device } from '../memremap';
-import type { GpuJob, KernelOp } from '../gpu';
+import { type GpuJob, JobFault, type KernelOp } from '../gpu';
 import type { Mm } from '../mm';
 import { type Advice, NO_ADVICE } from '../uvm';
 import { type PageState, SimError, Simulator } from '../simulator';
@@ -194,7 +194,8 @@ export class Interpreter {
       while (f.pc < f.body.length && (f.body[f.pc]!.kind === 'fn' || f.body[f.pc]!.kind === 'kernel')) f.pc++;
       if (f.pc < f.body.length) return;
       if (f.kind === 'repeat' && f.iter + 1 < f.count) {
-        f.iter++;
+        // A body with nothing to run would go round here `count` times in one call: skip to its last turn.
+        f.iter = f.body.every((x) => x.kind === 'fn' || x.kind === 'kernel') ? f.count - 1 : f.iter + 1;
         f.pc = 0;
         if (f.varName !== undefined) f.vars.set(f.varName, f.iter);
         continue;
@@ -237,6 +238,7 @@ export class Interpreter {
   private toRuntimeError(e: unknown, loc: Loc): RuntimeError {
     if (e instanceof Fail) return new RuntimeError(this.file, e.loc, e.message);
     if (e instanceof SimError) return new RuntimeError(this.file, loc, e.message);
+    if (e instanceof JobFault) return new RuntimeError(this.file, e.pos, e.message);
     const msg = e instanceof Error ? e.message : String(e);
     return new RuntimeError(this.file, loc, `internal error: ${msg}`);
   }
