@@ -9,7 +9,8 @@
 #   $CACHE/current.json                             the manifest src/oracle/artifacts.ts reads
 # The kernel key hashes the fragment and KERNEL_RECIPE (bump it when the kernel steps below change);
 # the user key hashes hmm-runner.c, init and USER_RECIPE, so editing the runner does not rebuild Linux.
-# The cache keeps one build: after a successful run, other kernel trees and user-space sets go.
+# The cache is bounded: after a successful run, other kernel trees go, and all but the 8 newest
+# runner/initramfs sets.
 #
 # Environment: HMM_KERNEL_CACHE (default ~/.cache/hmm-debug/kernel), HMM_KERNEL_JOBS (default 2).
 set -euo pipefail
@@ -144,6 +145,9 @@ fi
 
 # ---- the runner and the base initramfs -------------------------------------------------------
 USER_KEY=$( { echo "$USER_RECIPE $BUSYBOX_VERSION"; cat "$HERE/hmm-runner.c" "$HERE/init"; } | sha)
+# What src/oracle/artifacts.ts compares with the checkout it runs from (another worktree may have
+# built the manifest from a different runner).
+SOURCES_HASH=$(cat "$HERE/hmm-runner.c" "$HERE/init" | sha)
 UDIR=$KDIR/user-$USER_KEY
 RUNNER=$UDIR/hmm-runner
 INITRAMFS=$UDIR/initramfs.cpio
@@ -197,6 +201,7 @@ json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'
   echo "  \"kernelKey\": $(json_string "$KERNEL_KEY"),"
   echo "  \"configHash\": $(json_string "$CONFIG_HASH"),"
   echo "  \"userKey\": $(json_string "$USER_KEY"),"
+  echo "  \"sourcesHash\": $(json_string "$SOURCES_HASH"),"
   echo "  \"bzImage\": $(json_string "$BZIMAGE"),"
   echo "  \"initramfs\": $(json_string "$INITRAMFS"),"
   echo "  \"runner\": $(json_string "$RUNNER"),"
@@ -206,10 +211,10 @@ json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'
 } >"$CACHE/current.json.tmp"
 mv "$CACHE/current.json.tmp" "$CACHE/current.json"
 
-# The cache holds one build: older runners/initramfs and older kernel trees (1.8 GB each) go.
-for d in "$KDIR"/user-*/; do
-  [ "${d%/}" = "$UDIR" ] || rm -rf "${d%/}"
-done
+# Bounded cache: the 8 newest runner/initramfs sets (several checkouts may share the cache) and
+# one kernel tree (1.8 GB each).
+touch "$UDIR"
+ls -dt "$KDIR"/user-*/ | tail -n +9 | while IFS= read -r d; do rm -rf "${d%/}"; done
 for d in "$CACHE"/*/; do
   d=${d%/}
   if [ "$d" != "$KDIR" ] && [ -f "$d/.unpacked" ]; then

@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseManifest, KernelNotBuiltError, type KernelArtifacts } from '../src/oracle/artifacts';
+import { KernelNotBuiltError, loadArtifacts, parseManifest, projectRoot, sourcesHash, type KernelArtifacts } from '../src/oracle/artifacts';
 import { newcArchive } from '../src/oracle/cpio';
 import { joinProgram, splitProgram } from '../src/oracle/program';
 import { accountBoot, extractOops, parseResultStream } from '../src/oracle/results';
@@ -201,12 +201,31 @@ describe('oracle: QEMU command line and manifest', () => {
   });
 
   it('reads a manifest and says how to build when it is not one', () => {
-    const m = { format: 1, debianVersion: 'v', kernelRelease: '6.12.118', kernelKey: 'k', configHash: 'c', userKey: 'u',
+    const m = { format: 1, debianVersion: 'v', kernelRelease: '6.12.118', kernelKey: 'k', configHash: 'c', userKey: 'u', sourcesHash: 's',
       bzImage: '/b', initramfs: '/i', runner: '/r', hmmTests: '/h', source: '/s' };
     assert.equal(parseManifest(JSON.stringify(m), 'm.json').bzImage, '/b');
     assert.throws(() => parseManifest('{', 'm.json'), (e: Error) => e instanceof KernelNotBuiltError && /npm run kernel/.test(e.message));
     assert.throws(() => parseManifest(JSON.stringify({ ...m, runner: '' }), 'm.json'), /has no runner/);
     assert.throws(() => parseManifest(JSON.stringify({ ...m, format: 2 }), 'm.json'), /format 2/);
+  });
+
+  it('refuses a build made from another checkout\'s runner sources (the cache is shared)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hmm-manifest-'));
+    try {
+      const file = path.join(dir, 'f');
+      fs.writeFileSync(file, 'x');
+      const m = { format: 1, debianVersion: 'v', kernelRelease: 'r', kernelKey: 'k', configHash: 'c', userKey: 'u',
+        sourcesHash: sourcesHash(projectRoot()), bzImage: file, initramfs: file, runner: file, hmmTests: file, source: dir };
+      const env = { HMM_KERNEL_CACHE: dir };
+      fs.writeFileSync(path.join(dir, 'current.json'), JSON.stringify(m));
+      assert.equal(loadArtifacts(env).runner, file);
+      fs.writeFileSync(path.join(dir, 'current.json'), JSON.stringify({ ...m, sourcesHash: '000000000000' }));
+      assert.throws(() => loadArtifacts(env), /built from another kernel\/hmm-runner\.c or kernel\/init .*npm run kernel/);
+      fs.rmSync(path.join(dir, 'current.json'));
+      assert.throws(() => loadArtifacts(env), /no .*current\.json.*npm run kernel/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -251,7 +270,7 @@ exit 1
       fs.writeFileSync(path.join(dir, n), 'x');
       return path.join(dir, n);
     };
-    artifacts = { debianVersion: 'v', kernelRelease: 'r', kernelKey: 'k', configHash: 'c', userKey: 'u',
+    artifacts = { debianVersion: 'v', kernelRelease: 'r', kernelKey: 'k', configHash: 'c', userKey: 'u', sourcesHash: 's',
       bzImage: f('bzImage'), initramfs: f('initramfs.cpio'), runner: f('runner'), hmmTests: f('hmm-tests'), source: dir };
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,7 @@
 // Layer: kernel oracle (src/oracle). Finds the VM that kernel/build.sh built, through the manifest
 // it writes outside the clone (~/.cache/hmm-debug/kernel/current.json). No vscode, no simulator.
 
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +18,8 @@ export interface KernelArtifacts {
   readonly configHash: string;
   /** Hash of hmm-runner.c, init and the busybox version (names the user-space directory). */
   readonly userKey: string;
+  /** sha256 (12 hex digits) of kernel/hmm-runner.c then kernel/init as built. */
+  readonly sourcesHash: string;
   readonly bzImage: string;
   /** The base initramfs (uncompressed newc cpio): busybox, /init, /hmm-tests, /hmm-runner. */
   readonly initramfs: string;
@@ -45,7 +48,7 @@ export function manifestPath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 const STRING_FIELDS = [
-  'debianVersion', 'kernelRelease', 'kernelKey', 'configHash', 'userKey',
+  'debianVersion', 'kernelRelease', 'kernelKey', 'configHash', 'userKey', 'sourcesHash',
   'bzImage', 'initramfs', 'runner', 'hmmTests', 'source',
 ] as const;
 
@@ -69,7 +72,18 @@ export function parseManifest(text: string, where: string): KernelArtifacts {
   return out as unknown as KernelArtifacts;
 }
 
-/** Reads the manifest and checks that the files it names exist. */
+/** kernel/build.sh's sourcesHash of a checkout: sha256 of hmm-runner.c then init, 12 hex digits. */
+export function sourcesHash(root: string): string {
+  const h = createHash('sha256');
+  for (const f of ['hmm-runner.c', 'init']) h.update(fs.readFileSync(path.join(root, 'kernel', f)));
+  return h.digest('hex').slice(0, 12);
+}
+
+/**
+ * Reads the manifest and checks that the files it names exist and, when this code runs from a
+ * checkout (kernel/ beside it), that the runner and init were built from this checkout's sources:
+ * the cache is shared, and another checkout may have built a different runner last.
+ */
 export function loadArtifacts(env: NodeJS.ProcessEnv = process.env): KernelArtifacts {
   const file = manifestPath(env);
   let text: string;
@@ -81,6 +95,15 @@ export function loadArtifacts(env: NodeJS.ProcessEnv = process.env): KernelArtif
   const a = parseManifest(text, file);
   for (const f of [a.bzImage, a.initramfs, a.runner, a.hmmTests]) {
     if (!fs.existsSync(f)) throw new KernelNotBuiltError(`${f}, named by ${file}, is missing`);
+  }
+  let root: string | undefined;
+  try {
+    root = projectRoot();
+  } catch {
+    root = undefined; // not a checkout: nothing to compare with
+  }
+  if (root !== undefined && sourcesHash(root) !== a.sourcesHash) {
+    throw new KernelNotBuiltError(`${file} was built from another kernel/hmm-runner.c or kernel/init than ${root}'s`);
   }
   return a;
 }
