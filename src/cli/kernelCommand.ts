@@ -112,9 +112,16 @@ async function selftest(args: readonly string[]): Promise<number> {
 async function exec(args: readonly string[]): Promise<number> {
   const f = flags(args);
   if (f.files.length !== 1) throw new Error('exec takes one PROGRAM.txt');
-  const text = fs.readFileSync(f.files[0]!, 'utf8');
+  const artifacts = loadArtifacts();
+  let text: string;
+  try {
+    text = fs.readFileSync(f.files[0]!, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read ${f.files[0]}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
   let crashes = 0;
   const r = await runProgram(text, {
+    artifacts,
     ...(f.accel ? { accel: f.accel } : {}),
     ...(f.opLimitMs !== undefined ? { opLimitMs: f.opLimitMs } : {}),
     onBoot: (b, finished, remaining) => {
