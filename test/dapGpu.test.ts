@@ -84,6 +84,33 @@ describe('GPU jobs over DAP', () => {
     assert.match(info.body.description ?? '', /Device fault: gpu0 write of a\[0\.\.256\]/);
   });
 
+  it('F10 on a GPU job\'s thread steps that job, action by action, and stays on its thread until it ends', async () => {
+    const stop = await start([{ filterId: 'deviceFault', condition: 'gpu0' }]);
+    const jobThread = stop.body.threadId!;
+    // steps only from here: a device-fault stop at the next batch would be a breakpoint, not a step
+    await dc.setExceptionBreakpointsRequest({ filters: [] });
+    const seen: string[] = [];
+    let ended = false;
+    for (let i = 0; i < 12 && !ended; i++) {
+      const next = dc.waitForEvent('stopped') as Promise<DebugProtocol.StoppedEvent>;
+      await dc.nextRequest({ threadId: jobThread });
+      const s = (await next).body;
+      if (s.description === 'GPU job ended') {
+        ended = true;
+        assert.notEqual(s.threadId, jobThread, 'after its end the CPU thread has the focus');
+        break;
+      }
+      assert.equal(s.threadId, jobThread, `step ${i}: the stop stays on the job's thread (${s.description ?? ''})`);
+      const frames = (await dc.stackTraceRequest({ threadId: jobThread })).body.stackFrames;
+      assert.match(frames[0]!.name, /^gpu_job \(job: /, frames.map((f) => f.name).join(' | '));
+      seen.push(frames[0]!.name);
+    }
+    assert.ok(seen.length >= 3, `several actions of the job: ${seen.join(' | ')}`);
+    assert.equal(new Set(seen).size, seen.length, `each step is a new action: ${seen.join(' | ')}`);
+    assert.ok(seen.some((n) => /write a\[256\.\.512\] \(mapped\)/.test(n)) && seen.some((n) => /write a\[512\.\.600\]: fault batch/.test(n)), seen.join(' | '));
+    assert.ok(ended, `the job ended within 12 steps: ${seen.join(' | ')}`);
+  });
+
   it('GPU jobs scope and pending prefetch while the job runs; the report ends the session', async () => {
     const stop = await start([], [11]);
     assert.equal(stop.body.reason, 'breakpoint');

@@ -271,12 +271,15 @@ export class HmmDebugSession extends LoggingDebugSession {
     this.resume(response, (c) => c.continue());
   }
 
-  protected override nextRequest(response: DebugProtocol.NextResponse): void {
-    this.resume(response, (c) => c.stepOver());
+  // A GPU job's thread steps that job; the process's thread steps the script.
+  protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
+    const job = args.threadId >= JOB_THREAD_BASE ? args.threadId - JOB_THREAD_BASE : undefined;
+    this.resume(response, (c) => (job !== undefined ? c.stepJob(job, false) : c.stepOver()));
   }
 
-  protected override stepInRequest(response: DebugProtocol.StepInResponse): void {
-    this.resume(response, (c) => c.stepIn());
+  protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
+    const job = args.threadId >= JOB_THREAD_BASE ? args.threadId - JOB_THREAD_BASE : undefined;
+    this.resume(response, (c) => (job !== undefined ? c.stepJob(job, true) : c.stepIn()));
   }
 
   protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {

@@ -61,6 +61,9 @@ export class JobFault extends Error {
   }
 }
 
+/** The kernel frame of one action of a GPU job (a run of accesses, a fault batch, a compute). */
+export const JOB_ACTION_FRAME = 'gpu_job';
+
 export class GpuJob {
   pc = 0;
   /** Why the job ended early (a refused fault, its process exited); undefined when it ran to its end. */
@@ -305,10 +308,17 @@ export class GpuEngine {
       if (a.copy !== undefined) {
         yield* this.applyCopy(a.copy);
       } else if (a.job !== undefined) {
-        this.current = a.job;
-        sim.currentJob = a.job.name;
-        yield* this.jobAction(a.job);
-        a.job.time = sim.clock.now;
+        const job = a.job;
+        this.current = job;
+        sim.currentJob = job.name;
+        // Each action of a job is a frame of its own: a debugger can step a job action by action.
+        yield pushFrame(sim.kstack, kernelFrame(JOB_ACTION_FRAME, () => `${job.name}: ${this.describeAction(job)}`));
+        try {
+          yield* this.jobAction(job);
+        } finally {
+          sim.kstack.pop();
+        }
+        job.time = sim.clock.now;
       }
     } finally {
       this.current = undefined;
@@ -391,6 +401,21 @@ export class GpuEngine {
     job.batch = batch;
     yield* this.serviceBatch(job, m, op, batch);
     job.batch = [];
+  }
+
+  /** The job's next action, for its frame: `read x[256..512]`, `compute 50 us`, `end`. */
+  private describeAction(job: GpuJob): string {
+    const op = job.ops[job.pc];
+    if (op === undefined) return 'end';
+    if (op.kind === 'compute') return `compute ${op.ns / 1000} us`;
+    // Read when a call stack is shown (the detail is lazy), so the scan costs nothing otherwise.
+    const m = this.sim.mirror(job.mm, job.device);
+    const from = op.start + job.cursor;
+    let v = from;
+    while (v < op.end && this.mapped(m, v, op.access)) v++;
+    return v > from
+      ? `${op.access} ${this.sim.describeRange(from, v)} (mapped)`
+      : `${op.access} ${this.sim.describeRange(from, op.end)}: fault batch`;
   }
 
   private nextOp(job: GpuJob): void {

@@ -6,6 +6,7 @@
 // that really rewinds state: checkpoints of the whole machine plus deterministic replay.
 
 import { MMU_NOTIFY_NAMES } from '../constants';
+import { JOB_ACTION_FRAME } from '../gpu';
 import type { SimEvent } from '../events';
 import type { Mm } from '../mm';
 import { SimError, Simulator, type SimState } from '../simulator';
@@ -95,6 +96,8 @@ export interface Position {
 
 type Mode =
   | { kind: 'continue' }
+  /** Step one GPU job: to its next action (over) or its next kernel frame (into), or its end. */
+  | { kind: 'job'; job: number; into: boolean }
   | { kind: 'over'; depth: number; kdepth: number }
   | { kind: 'in' }
   | { kind: 'out'; depth: number; kdepth: number };
@@ -457,6 +460,11 @@ export class ScriptController {
     return this.run({ kind: 'in' });
   }
 
+  /** Step GPU job `id` (a thread of its own): its next action, or with `into` its next kernel frame. */
+  stepJob(id: number, into: boolean): Promise<RunResult> {
+    return this.run({ kind: 'job', job: id, into });
+  }
+
   stepOut(): Promise<RunResult> {
     return this.run({ kind: 'out', depth: this.interp.frames.length, kdepth: this.sim.kstack.length });
   }
@@ -541,6 +549,9 @@ export class ScriptController {
       if (r.value === PREEMPT) return undefined;
       const depth = this.sim.kstack.length;
       if (mode.kind === 'in') return { kind: 'stopped', stop: { reason: 'step', description: `Entered ${r.value.name}` } };
+      if (mode.kind === 'job' && this.sim.gpu.current?.id === mode.job && (mode.into || r.value.name === JOB_ACTION_FRAME)) {
+        return { kind: 'stopped', stop: { reason: 'step', description: 'Step' } };
+      }
       if (mode.kind === 'over' && mode.kdepth > 0 && depth <= mode.kdepth) return { kind: 'stopped', stop: { reason: 'step', description: `Entered ${r.value.name}` } };
       if (mode.kind === 'out' && mode.kdepth > 1 && depth < mode.kdepth) return { kind: 'stopped', stop: { reason: 'step', description: `Entered ${r.value.name}` } };
       return undefined;
@@ -600,6 +611,8 @@ export class ScriptController {
       case 'in': return { reason: 'step', description: 'Step' };
       case 'over': return depth <= mode.depth || mode.kdepth > 0 ? { reason: 'step', description: 'Step' } : undefined;
       case 'out': return mode.kdepth > 0 || depth < mode.depth ? { reason: 'step', description: 'Step out' } : undefined;
+      // The job ended (or is gone): stop at the CPU's next statement.
+      case 'job': return this.sim.gpu.jobs.find((j) => j.id === mode.job)?.done !== false ? { reason: 'step', description: 'GPU job ended' } : undefined;
       default: return undefined;
     }
   }
