@@ -23,8 +23,10 @@ function example(name: string): ScriptRun & { sim: Simulator } {
   return run(fs.readFileSync(path.join(root, 'examples', `${name}.hmm`), 'utf8'));
 }
 
+/** The counters scripts see (`stats.DEV.*`); fault pages and batches are checked apart. */
 function stats(sim: Simulator, dev: string): { faults: number; pagesIn: number; pagesOut: number; evictions: number } {
-  return sim.stats.devices.get(dev)!;
+  const { faults, pagesIn, pagesOut, evictions } = sim.stats.devices.get(dev)!;
+  return { faults, pagesIn, pagesOut, evictions };
 }
 
 const STREAM = (pages: number, prefetch: boolean): string => `device gpu0
@@ -142,6 +144,8 @@ expect stats.gpu0.pages_in == 0
   it('oversubscription evicts the oldest 2 MiB blocks and keeps the data', () => {
     const { sim } = example('10-oversubscription');
     assert.deepEqual(stats(sim, 'gpu0'), { faults: 4096, pagesIn: 4096, pagesOut: 2048, evictions: 2048 });
+    const s = sim.stats.devices.get('gpu0')!;
+    assert.deepEqual([s.faultPages, s.faultBatches], [4096, 16], 'kernel faults: pages and 256-page batches');
     const evictions = sim.log.events.filter((e) => e.kind === 'migrate' && e.cause === 'eviction');
     assert.ok(evictions.length > 0);
     assert.equal(sim.clock.now, 9_988_216);
@@ -182,9 +186,22 @@ expect t == 5
 
   it('the placement report names faults, bytes each way, time per device and per line', () => {
     const { report } = example('10-oversubscription');
-    assert.match(report ?? '', /gpu0: 4096 device faults in 16 batches; 16\.0 MiB in, 8\.0 MiB out, 2048 pages evicted/);
-    assert.match(report ?? '', /line \d+: 4096 faults/);
-    assert.match(report ?? '', /a perfect placement/);
+    assert.match(report ?? '', /gpu0: 4096 pages faulted in 16 fault batches, servicing them took [\d.]+ ms \(copies included: [\d.]+ (µs|ms)\); 16\.0 MiB in, 8\.0 MiB out, 2048 pages evicted/);
+    assert.match(report ?? '', /line \d+: 4096 pages faulted/);
+    assert.match(report ?? '', /a perfect placement would take/);
+    assert.match(report ?? '', /\(perfect placement: the same run with every page already where it is used/);
+  });
+
+  it('the placement report splits the streaming example per launch: the prefetched one took no fault', () => {
+    const { report } = example('08-streaming-prefetch');
+    assert.match(report ?? '', /job j1 \(stream on gpu0, launched at line \d+\): [\d.]+ ms, 4096 pages faulted in 16 fault batches/);
+    assert.match(report ?? '', /job j2 \(stream on gpu0, launched at line \d+\): [\d.]+ µs, no page faulted,/);
+  });
+
+  it('dmirror faults (no kernel) are counted in pages and batches, with their time, like kernel faults', () => {
+    const { report } = runScriptText('02.hmm', fs.readFileSync(path.join(root, 'examples', '02-cpu-touches-migrated-page.hmm'), 'utf8'), { report: true });
+    assert.match(report ?? '', /gpu0: 6 pages faulted in 1 fault batch, servicing them took 23\.0 µs;/);
+    assert.doesNotMatch(report ?? '', /in 0 batches|faults 0\.0 µs/);
   });
 
   it('pending work at the end of a script is waited for', () => {

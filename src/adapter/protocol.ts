@@ -119,7 +119,9 @@ export interface LineEffectsResponseBody {
   lines: {
     line: number;
     cpuFaults: number;
-    deviceFaults: number;
+    /** Pages devices faulted on, and the fault batches that serviced them. */
+    deviceFaultPages: number;
+    deviceFaultBatches: number;
     pagesToDevice: number;
     pagesToSystem: number;
     invalidations: number;

@@ -17,6 +17,7 @@ import { renderResidency, residencyRuns } from '../hmm/lang/residency';
 import { MAX_SCRIPT_BYTES } from '../hmm/lang/limits';
 import { readScriptFile } from '../hmm/lang/scriptFile';
 import { formatPlacementReport, placementReport } from '../hmm/placementReport';
+import { formatDuration } from '../hmm/timing';
 import {
   CUSTOM_EVENTS, CUSTOM_REQUESTS, type HmmLaunchArguments, type LineEffectsResponseBody, type MigrationsResponseBody,
   type NotifierArguments, type NotifiersResponseBody, type ResidencyArguments, type ResidencyResponseBody, type StateChangedEventBody,
@@ -229,7 +230,7 @@ export class HmmDebugSession extends LoggingDebugSession {
       }
       const op = job.op;
       const what = op === undefined ? '' : op.kind === 'compute' ? ' compute' : ` ${op.access} page ${op.start + job.cursor - op.mapStart} of ${ctl.sim.describeRange(op.start, op.end)}`;
-      frames.push({ id: 900, name: `kernel ${job.kernel}${what} (t=${job.time} ns)`, source, line, column: 1 });
+      frames.push({ id: 900, name: `kernel ${job.kernel}${what} (t=${formatDuration(job.time)})`, source, line, column: 1 });
     } else if (args.threadId === ctl.interp.process.id) {
       const line = ctl.displayLine() ?? ctl.sim.loc?.line ?? 1;
       // Kernel frames of the statement in progress (not a GPU job's), innermost first.
@@ -539,7 +540,7 @@ export class HmmDebugSession extends LoggingDebugSession {
       if (ctl.sim.gpu.jobs.length > 0 || ctl.sim.gpu.copies.length > 0) {
         this.sendEvent(new OutputEvent(`${formatPlacementReport(placementReport(ctl.sim))}\n`, 'console'));
       }
-      this.sendEvent(new OutputEvent(`${path.basename(ctl.file)}: ${r.error ? 'stopped on a runtime error' : 'ran to the end'} after ${ctl.sim.step} statements, ${ctl.sim.log.events.length} events, simulated time ${ctl.sim.clock.now} ns\n`, 'console'));
+      this.sendEvent(new OutputEvent(`${path.basename(ctl.file)}: ${r.error ? 'stopped on a runtime error' : 'ran to the end'} after ${ctl.sim.step} statements, ${ctl.sim.log.events.length} events, simulated time ${formatDuration(ctl.sim.clock.now)}\n`, 'console'));
       this.sendEvent(new TerminatedEvent());
       return;
     }
@@ -693,7 +694,7 @@ export class HmmDebugSession extends LoggingDebugSession {
         ...sim.gpu.pendingCopies().map((c) => ({
           process: c.mm.name, range: sim.describeRange(c.start, c.end), start: c.start, end: c.end,
           direction: (c.toDevice ? 'to-device' : 'to-system') as 'to-device' | 'to-system', device: c.device.name,
-          phase: `copying until t=${c.endTime} ns (${Math.round(Math.min(1, Math.max(0, (sim.clock.now - c.startTime) / Math.max(1, c.endTime - c.startTime))) * 100)}%)`,
+          phase: `copying until t=${formatDuration(c.endTime)} (${Math.round(Math.min(1, Math.max(0, (sim.clock.now - c.startTime) / Math.max(1, c.endTime - c.startTime))) * 100)}%)`,
           cpages: c.end - c.start, cause: 'prefetch', skipped: [],
         })),
       ],
@@ -723,12 +724,12 @@ export class HmmDebugSession extends LoggingDebugSession {
       if (line === undefined) continue;
       let l = byLine.get(line);
       if (l === undefined) {
-        l = { line, cpuFaults: 0, deviceFaults: 0, pagesToDevice: 0, pagesToSystem: 0, invalidations: 0, errors: 0 };
+        l = { line, cpuFaults: 0, deviceFaultPages: 0, deviceFaultBatches: 0, pagesToDevice: 0, pagesToSystem: 0, invalidations: 0, errors: 0 };
         byLine.set(line, l);
       }
       switch (e.kind) {
         case 'cpuFault': l.cpuFaults += e.end - e.start; break;
-        case 'deviceFault': l.deviceFaults += e.count; break;
+        case 'deviceFault': l.deviceFaultPages += e.pages; l.deviceFaultBatches += e.count; break;
         case 'migrate': if (e.phase === 'finalize') { if (e.direction === 'to-device') l.pagesToDevice += e.migrated; else l.pagesToSystem += e.migrated; } break;
         case 'notifier': if (e.action === 'invalidated') l.invalidations += e.count; break;
         case 'invariant': l.errors++; break;
@@ -737,7 +738,7 @@ export class HmmDebugSession extends LoggingDebugSession {
     }
     const err = ctl.interp.error ?? ctl.endError;
     if (err) {
-      const l = byLine.get(err.loc.line) ?? { line: err.loc.line, cpuFaults: 0, deviceFaults: 0, pagesToDevice: 0, pagesToSystem: 0, invalidations: 0, errors: 0 };
+      const l = byLine.get(err.loc.line) ?? { line: err.loc.line, cpuFaults: 0, deviceFaultPages: 0, deviceFaultBatches: 0, pagesToDevice: 0, pagesToSystem: 0, invalidations: 0, errors: 0 };
       l.errors++;
       byLine.set(err.loc.line, l);
     }

@@ -11,6 +11,8 @@ import { flagText, foundText } from '../hmm/lang/interpreter';
 import type { MigrateVma } from '../hmm/migrateDevice';
 import type { Mm } from '../hmm/mm';
 import { PAGE_SIZE } from '../hmm/constants';
+import { faultsText } from '../hmm/placementReport';
+import { formatDuration } from '../hmm/timing';
 
 /** A node with children: produces them for a window of indices (or all named ones). */
 interface Container {
@@ -228,23 +230,24 @@ export class VariableStore {
     const sim = this.ctl.sim;
     const out: DebugProtocol.Variable[] = sim.gpu.jobs.map((j) => {
       const st = j.stats;
-      const state = j.done ? `done at ${j.endTime} ns` : `running, t=${j.time} ns, statement ${j.pc + 1} of ${j.ops.length}`;
+      const t = formatDuration;
+      const state = j.done ? `done at t=${t(j.endTime ?? 0)}` : `running, t=${t(j.time)}, statement ${j.pc + 1} of ${j.ops.length}`;
       return {
         name: j.name,
-        value: `${j.kernel} on ${j.device.name}: ${state}; ${st.faults} faults in ${st.batches} batches`,
+        value: `${j.kernel} on ${j.device.name}: ${state}; ${faultsText(st.faults, st.batches)}`,
         variablesReference: this.ref({
           children: () => [
-            { name: 'launched', value: `${j.launchTime} ns`, variablesReference: 0 },
-            { name: 'faults', value: `${st.faults} pages in ${st.batches} batches, ${st.faultNs} ns`, variablesReference: 0 },
-            { name: 'copies', value: `${st.copyNs} ns`, variablesReference: 0 },
-            { name: 'compute', value: `${st.computeNs} ns`, variablesReference: 0 },
-            { name: 'access', value: `${st.accessNs} ns (${st.bytesLocal} B local, ${st.bytesRemote} B remote)`, variablesReference: 0 },
+            { name: 'launched', value: `t=${t(j.launchTime)}`, variablesReference: 0 },
+            { name: 'faults', value: `${faultsText(st.faults, st.batches)}${st.batches ? `, servicing them took ${t(st.faultNs)}` : ''}`, variablesReference: 0 },
+            { name: 'copies', value: t(st.copyNs), variablesReference: 0 },
+            { name: 'compute', value: t(st.computeNs), variablesReference: 0 },
+            { name: 'access', value: `${t(st.accessNs)} (${st.bytesLocal} B local, ${st.bytesRemote} B remote)`, variablesReference: 0 },
           ],
         }),
       };
     });
     for (const c of sim.gpu.pendingCopies()) {
-      out.push({ name: `prefetch#${c.id}`, value: `${sim.describeRange(c.start, c.end)} to ${c.toDevice ? c.device.name : 'system'}, copy ${c.startTime}–${c.endTime} ns`, variablesReference: 0 });
+      out.push({ name: `prefetch#${c.id}`, value: `${sim.describeRange(c.start, c.end)} to ${c.toDevice ? c.device.name : 'system'}, copy t=${formatDuration(c.startTime)} to ${formatDuration(c.endTime)}`, variablesReference: 0 });
     }
     return out;
   }

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DecorationSnapshot } from './api';
 import type { Ctx } from './context';
-import { plural } from './pages';
+import { faultsText, plural } from './pages';
 import type { StateView } from './sessionWatcher';
 import type { HmmState, LineEffects } from './state';
 
@@ -18,7 +18,7 @@ type GutterKind = (typeof GUTTER_KINDS)[number];
 export function effectsText(l: LineEffects): string {
   const parts: string[] = [];
   if (l.cpuFaults) parts.push(`⚡ ${plural(l.cpuFaults, 'CPU fault')}`);
-  if (l.deviceFaults) parts.push(`⚡ ${plural(l.deviceFaults, 'device fault')}`);
+  if (l.deviceFaultPages) parts.push(`⚡ ${faultsText(l.deviceFaultPages, l.deviceFaultBatches)}`);
   if (l.pagesToDevice) parts.push(`⇢ ${plural(l.pagesToDevice, 'page')} to device`);
   if (l.pagesToSystem) parts.push(`⇠ ${plural(l.pagesToSystem, 'page')} to system`);
   if (l.invalidations) parts.push(`✂ ${plural(l.invalidations, 'invalidation')}`);
@@ -28,7 +28,7 @@ export function effectsText(l: LineEffects): string {
 
 function gutterOf(l: LineEffects): GutterKind | undefined {
   if (l.errors) return 'error';
-  if (l.cpuFaults || l.deviceFaults) return 'fault';
+  if (l.cpuFaults || l.deviceFaultPages) return 'fault';
   if (l.pagesToDevice || l.pagesToSystem) return 'migrate';
   if (l.invalidations) return 'invalidate';
   return undefined;

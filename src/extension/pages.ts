@@ -39,6 +39,14 @@ export function mirrorsText(r: ResidencyRun): string {
 
 export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
+/**
+ * Device faults in the wording of the placement report (src/hmm/placementReport.ts faultsText;
+ * test/wording.test.ts keeps the two equal): `4096 pages faulted in 16 fault batches`.
+ */
+export function faultsText(pages: number, batches: number): string {
+  return pages === 0 ? 'no page faulted' : `${plural(pages, 'page')} faulted in ${plural(batches, 'fault batch', 'fault batches')}`;
+}
+
 /** The mapping and relative pages that absolute pages [start, end) fall in, if one holds them all. */
 export function locate(mappings: readonly ResidencyMapping[], start: number, end: number): { mapping: ResidencyMapping; start: number; end: number } | undefined {
   for (const m of mappings) {

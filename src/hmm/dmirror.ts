@@ -378,11 +378,16 @@ export class DmirrorDriver {
 
   /** dmirror_fault: fault [start, end) into the dpt, chunk by chunk. */
   private *fault(m: Dmirror, start: number, end: number, write: boolean): Step<number> {
-    this.sim.deviceStats(m.device).faults++;
-    this.sim.clock.advance(this.sim.timing.faultBatchNs + this.sim.timing.faultPerPageNs * (end - start));
+    const stats = this.sim.deviceStats(m.device);
+    const cost = this.sim.timing.faultBatchNs + this.sim.timing.faultPerPageNs * (end - start);
+    stats.faults++;
+    stats.faultBatches++;
+    stats.faultPages += end - start;
+    stats.faultNs += cost;
+    this.sim.clock.advance(cost);
     // The fault is taken here, before it is serviced: a debugger stopping on it (at the frame
     // below) shows the pages as the device found them. Its result is filled in afterwards.
-    const taken = this.sim.emit(m.mm.name, start, end, { kind: 'deviceFault', device: m.device.name, write, rc: 0, retries: 0 });
+    const taken = this.sim.emit(m.mm.name, start, end, { kind: 'deviceFault', device: m.device.name, write, rc: 0, retries: 0, pages: end - start });
     let rc: number;
     yield pushFrame(this.sim.kstack, kernelFrame('dmirror_fault', () => `${m.label} ${this.sim.describeRange(start, end)}${write ? ' write' : ''}`));
     try {

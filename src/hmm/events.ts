@@ -49,7 +49,7 @@ interface Base {
 
 export type SimEventBody =
   | { kind: 'cpuFault'; write: boolean; found: string; action: string; /** the device whose page it was (migrate_to_ram) */ device?: string }
-  | { kind: 'deviceFault'; device: string; write: boolean; rc: number; retries: number }
+  | { kind: 'deviceFault'; device: string; write: boolean; rc: number; retries: number; /** pages faulted (a GPU batch's range may hold mapped pages between them) */ pages: number }
   | {
       kind: 'notifier';
       event: string;
@@ -101,6 +101,7 @@ function accumulate(prev: SimEvent, body: SimEventBody): void {
     prev.pages += body.pages;
   } else if (prev.kind === 'deviceFault' && body.kind === 'deviceFault') {
     prev.retries += body.retries;
+    prev.pages += body.pages;
   }
 }
 

@@ -479,13 +479,16 @@ export class GpuEngine {
     const startNs = sim.clock.now;
     const cost = sim.timing.faultBatchNs + sim.timing.faultPerPageNs * batch.length;
     sim.clock.advance(cost);
-    sim.deviceStats(dev).faults += batch.length;
+    const devStats = sim.deviceStats(dev);
+    devStats.faults += batch.length;
+    devStats.faultPages += batch.length;
+    devStats.faultBatches++;
     job.stats.faults += batch.length;
     job.stats.batches++;
     const line = this.lineCost(op.pos.line);
     line.faults += batch.length;
     sim.emit(job.mm.name, batch[0]!, batch[batch.length - 1]! + 1, {
-      kind: 'deviceFault', device: dev.name, write, rc: 0, retries: 0,
+      kind: 'deviceFault', device: dev.name, write, rc: 0, retries: 0, pages: batch.length,
     });
     const frame = kernelFrame('service_fault_batch', () => `${dev.name} ${batch.length} page(s) ${sim.describeRange(batch[0]!, batch[batch.length - 1]! + 1)}`);
     yield pushFrame(sim.kstack, frame);
@@ -533,6 +536,7 @@ export class GpuEngine {
     }
     const ns = sim.clock.now - startNs;
     job.stats.faultNs += ns;
+    devStats.faultNs += ns;
     line.faultNs += ns;
   }
 

@@ -29,10 +29,19 @@ import { MemObject } from './vma';
 
 
 export interface DeviceStats {
+  /** `stats.DEV.faults` of scripts: dmirror commands count fault calls (its `cmd.faults`), kernels pages. */
   faults: number;
   pagesIn: number;
   pagesOut: number;
   evictions: number;
+  /**
+   * The quantities every view shows, counted the same on both paths: pages the device faulted
+   * on, fault batches serviced (a dmirror_fault call or a GPU fault batch), and the time spent
+   * servicing them (copies they made included).
+   */
+  faultPages: number;
+  faultBatches: number;
+  faultNs: number;
 }
 
 export type { NotifierRecord } from './notifierLog';
@@ -143,7 +152,7 @@ export class Simulator {
   deviceStats(d: Device): DeviceStats {
     let s = this.stats.devices.get(d.name);
     if (s === undefined) {
-      s = { faults: 0, pagesIn: 0, pagesOut: 0, evictions: 0 };
+      s = { faults: 0, pagesIn: 0, pagesOut: 0, evictions: 0, faultPages: 0, faultBatches: 0, faultNs: 0 };
       this.stats.devices.set(d.name, s);
     }
     return s;

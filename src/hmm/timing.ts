@@ -57,6 +57,18 @@ export class Clock {
 }
 
 /** Time to move `bytes` over a link in one direction. */
+/**
+ * A simulated duration as every view shows it: ns below 1 µs, µs below 1 ms, then ms or s, three
+ * significant digits at most (`850 ns`, `21.5 µs`, `2.34 ms`).
+ */
+export function formatDuration(ns: number): string {
+  const fmt = (v: number, unit: string): string => `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${unit}`;
+  if (ns < 1000) return `${Math.round(ns)} ns`;
+  if (ns < 1e6) return fmt(ns / 1e3, 'µs');
+  if (ns < 1e9) return fmt(ns / 1e6, 'ms');
+  return fmt(ns / 1e9, 's');
+}
+
 export function copyTimeNs(bytes: number, GBps: number): number {
   return Math.round(bytes / GBps);
 }
