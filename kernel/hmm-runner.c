@@ -9,7 +9,7 @@
  * this process is the coordinator: it forks the case's process 0, and every script process is a
  * real process that executes the ops the coordinator sends it over its own pipe and answers on a
  * shared pipe (only one op is ever in flight). Only the coordinator writes OUTPUT, so `at N` is on
- * the wire (tcdrain) before op N starts: a kernel oops in op N leaves `at N` without `r N`.
+ * the wire (out_sync) before op N starts: a kernel oops in op N leaves `at N` without `r N`.
  *
  * Exit status: 0 after `bye`; 2 on a bad command line or program; 3 after `hang N`.
  */
@@ -526,7 +526,7 @@ static int parse_program(FILE *f)
 		}
 		if (len && line[len - 1] == '\n')
 			line[--len] = 0;
-		if (line[0] == '#' )
+		if (line[0] == '#')
 			continue;
 		int ntok = split(line, tok, sizeof(tok) / sizeof(tok[0]));
 		if (ntok < 0) {
@@ -1265,8 +1265,14 @@ int main(int argc, char **argv)
 	if (argc - optind != 2)
 		goto usage;
 	FILE *prog = fopen(argv[optind], "r");
-	if (!prog) {
+	struct stat st;
+	if (!prog || fstat(fileno(prog), &st)) {
 		fprintf(stderr, "hmm-runner: cannot open %s: %s\n", argv[optind], strerror(errno));
+		return 2;
+	}
+	/* getline() would take a line of any length: the file's size bounds them all. */
+	if (st.st_size > MAX_PROGRAM) {
+		fprintf(stderr, "hmm-runner: %s is larger than %ld bytes\n", argv[optind], MAX_PROGRAM);
 		return 2;
 	}
 	int ofd = open(argv[optind + 1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
