@@ -57,7 +57,7 @@ const runScriptHeadless: Factory = (ctx) => async (arg) => {
   const uri = needScript(arg);
   if (uri === undefined) return undefined;
   const run = await runHeadless(ctx, uri);
-  return { diagnostics: run.diagnostics.length, error: run.error, statements: run.statements, events: run.events.length };
+  return { diagnostics: run.diagnostics.length, error: run.error, statements: run.statements, events: run.events.length, cancelled: run.cancelled };
 };
 
 const exportEventTrace: Factory = (ctx) => async (arg, target) => {

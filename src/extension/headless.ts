@@ -24,25 +24,46 @@ async function scriptText(uri: vscode.Uri): Promise<string> {
 
 const fileName = (uri: vscode.Uri): string => (uri.scheme === 'file' ? uri.fsPath : uri.path);
 
-/** Runs a script to its end and writes what happened to the HMM output channel. */
-export async function runHeadless(ctx: Ctx, uri: vscode.Uri): Promise<ScriptRun> {
+/**
+ * Runs a script to its end and writes what happened to the HMM output channel. The run goes in
+ * slices (the extension host stays responsive), with a progress notification that can cancel it.
+ */
+export async function runHeadless(ctx: Ctx, uri: vscode.Uri): Promise<ScriptRun & { cancelled: boolean }> {
   const out = ctx.output;
   const file = fileName(uri);
   out.show(true);
   out.appendLine(`── ${path.basename(file)} ${'─'.repeat(Math.max(0, 60 - path.basename(file).length))}`);
-  const { runScriptText } = await import('../hmm/lang/runner.js');
+  const { runScriptTextAsync } = await import('../hmm/lang/runner.js');
   const { formatDiagnostic } = await import('../hmm/lang/ast.js');
+  const { formatDuration } = await import('../hmm/timing.js');
   const started = Date.now();
-  const run = runScriptText(file, await scriptText(uri), { output: (text) => out.appendLine(text) });
+  const text = await scriptText(uri);
+  const run = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Running ${path.basename(file)}`, cancellable: true },
+    async (progress, token) => {
+      const abort = new AbortController();
+      const cancel = token.onCancellationRequested(() => abort.abort());
+      try {
+        return await runScriptTextAsync(file, text, {
+          output: (t) => out.appendLine(t),
+          signal: abort.signal,
+          progress: (statements, ns) => progress.report({ message: `${statements} statements, simulated ${formatDuration(ns)}` }),
+        });
+      } finally {
+        cancel.dispose();
+      }
+    },
+  );
   if (run.diagnostics.length > 0) {
     for (const d of run.diagnostics) out.appendLine(formatDiagnostic(d));
     out.appendLine(`rejected: ${run.diagnostics.length} problem(s), nothing ran`);
     return run;
   }
   if (run.residency) out.appendLine(run.residency);
+  if (run.report !== undefined) out.appendLine(run.report);
   if (run.error !== undefined) out.appendLine(run.error);
-  const time = run.sim?.clock.now ?? 0;
-  out.appendLine(`${run.error === undefined ? 'ran to the end' : 'stopped on a runtime error'}: ${run.statements} statements, ${run.events.length} events, simulated time ${time} ns (${Date.now() - started} ms)`);
+  const how = run.cancelled ? 'cancelled' : run.error === undefined ? 'ran to the end' : 'stopped on a runtime error';
+  out.appendLine(`${how}: ${run.statements} statements, ${run.events.length} events, simulated time ${formatDuration(run.sim?.clock.now ?? 0)} (${Date.now() - started} ms)`);
   return run;
 }
 

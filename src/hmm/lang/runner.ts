@@ -55,6 +55,47 @@ export function diagnose(file: string, text: string): { diagnostics: Diagnostic[
 }
 
 export function runScriptText(file: string, text: string, opts: RunOptions = {}): ScriptRun {
+  const g = runStatements(file, text, opts);
+  for (;;) {
+    const r = g.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** How long runScriptTextAsync holds the event loop before letting others in. */
+const SLICE_MS = 20;
+
+/**
+ * runScriptText for a host that must stay responsive (the extension host): runs in slices of
+ * SLICE_MS, reports progress after each slice, and stops between statements when `signal` aborts
+ * (the result then has `cancelled` set and the state so far).
+ */
+export async function runScriptTextAsync(
+  file: string, text: string,
+  opts: RunOptions & { readonly signal?: AbortSignal; readonly progress?: (statements: number, simulatedNs: number) => void } = {},
+): Promise<ScriptRun & { readonly cancelled: boolean }> {
+  const g = runStatements(file, text, opts);
+  for (;;) {
+    const deadline = Date.now() + SLICE_MS;
+    let r = g.next();
+    while (!r.done && Date.now() < deadline) r = g.next();
+    if (r.done) return { ...r.value, cancelled: false };
+    opts.progress?.(r.value.statements, r.value.sim.clock.now);
+    await new Promise((resolve) => setImmediate(resolve));
+    if (opts.signal?.aborted === true) {
+      const run = cancelledRun(file, r.value.sim, r.value.statements);
+      g.return(run);
+      return { ...run, cancelled: true };
+    }
+  }
+}
+
+function cancelledRun(file: string, sim: Simulator, statements: number): ScriptRun {
+  return { file, diagnostics: [], error: `cancelled after ${statements} statements`, events: sim.log.events, sim, statements, residency: residencyOf(sim), report: undefined };
+}
+
+/** The run, one statement per step: yields the count so far and the simulator. */
+function* runStatements(file: string, text: string, opts: RunOptions): Generator<{ statements: number; sim: Simulator }, ScriptRun, void> {
   const { diagnostics, script } = diagnose(file, text);
   if (diagnostics.length > 0) {
     return { file, diagnostics, error: undefined, events: [], sim: undefined, statements: 0, residency: '', report: undefined };
@@ -78,6 +119,7 @@ export function runScriptText(file: string, text: string, opts: RunOptions = {})
       const summary = summarize(evs);
       opts.onStatement(`${file}:${r.stmt.loc.line}: ${r.stmt.kind}${summary ? ` — ${summary}` : ''}`);
     }
+    yield { statements, sim };
   }
   const gpuWork = sim.gpu.jobs.length > 0 || sim.gpu.copies.length > 0;
   const report = opts.report || gpuWork ? formatPlacementReport(placementReport(sim)) : undefined;
