@@ -1,5 +1,6 @@
 // Layer: extension (src/extension): UI only. Imports vscode and the residency nodes.
-// The Page Residency view: rebuilt from the shared state at every stop; can reveal a page.
+// The Page Residency view (in the HMM Memory panel, beside Pending Migrations and Notifier
+// Callbacks): rebuilt from the shared state at every stop; can reveal a page.
 
 import * as vscode from 'vscode';
 import type { Ctx } from './context';
@@ -20,9 +21,20 @@ export class ResidencyTree implements StateView {
     this.update(undefined);
   }
 
+  /** Sessions whose first stop showed the HMM Memory panel. */
+  private readonly shown = new Set<string>();
+
   update(state: HmmState | undefined): void {
     this.view.message = state === undefined ? 'Where the pages of a stopped .hmm script live: start debugging one.' : undefined;
-    this.provider.setRoots(state === undefined ? [] : state.processes.map((p) => new ProcessNode(state.session, p)));
+    const roots = state === undefined ? [] : state.processes.map((p) => new ProcessNode(state.session, p));
+    this.provider.setRoots(roots);
+    // The first stop of a session brings the HMM Memory panel up (once: after that the user
+    // chooses what the panel shows), without taking the keyboard from the editor.
+    const first = roots[0];
+    if (state !== undefined && first !== undefined && !this.shown.has(state.session.id)) {
+      this.shown.add(state.session.id);
+      if (!this.view.visible) void Promise.resolve(this.view.reveal(first, { select: false, focus: false, expand: true })).catch(() => undefined);
+    }
   }
 
   /** Selects page `page` of `mapping` in `process` (the current process by default). */
