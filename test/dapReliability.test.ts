@@ -147,7 +147,7 @@ describe('debug adapter under hostile requests and runaway scripts (dist/adapter
     assert.equal(end.kind, 'terminated');
   });
 
-  it('variables paging is clamped: a huge count on a 16-page mapping gives its 16 pages', async () => {
+  it('variables and event paging are clamped: a huge count on a 16-page mapping gives its 16 pages', async () => {
     const f = script('pages.hmm', ['a = mmap 16 pages rw', 'write a = 1']);
     await launch(f, { stopOnEntry: true });
     await runTo(() => dc.nextRequest({ threadId: 1 }));
@@ -162,6 +162,10 @@ describe('debug adapter under hostile requests and runaway scripts (dist/adapter
     assert.equal(all.length, 16);
     const past = (await dc.variablesRequest({ variablesReference: mapping.variablesReference, start: 50000000, count: 0 })).body.variables;
     assert.equal(past.length, 0);
+    // The REPL's event list is paged the same way.
+    const events = await dc.evaluateRequest({ expression: 'events 100000000', context: 'repl', frameId: frame.id });
+    assert.ok(events.body.result.split('\n').length <= 10000);
+    assert.match(await refused(dc.evaluateRequest({ expression: 'events -5', context: 'repl', frameId: frame.id })), /N must be a whole number above 0/);
   });
 
   it('a data breakpoint on a 1023 GiB mapping is set, and stops when the mapping changes', async () => {

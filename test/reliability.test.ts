@@ -7,6 +7,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import { Budget } from '../src/hmm/lang/budget';
 import { MAX_BLOCK_DEPTH, MAX_EXPR_DEPTH, MAX_SCRIPT_BYTES } from '../src/hmm/lang/limits';
 import { diagnose, runScriptText } from '../src/hmm/lang/runner';
@@ -179,5 +181,21 @@ describe('reliability: time and memory budgets', function () {
   it('stops inside one long statement: a write over 64 GiB', () => {
     const run = runScriptText('t.hmm', 'a = mmap 64 GiB rw\nwrite a = i\n', { limits: { timeoutMs: 300 } });
     assert.equal(run.error, 't.hmm:2:1: stopped: the time limit of 0.3 s was reached');
+  });
+});
+
+describe('reliability: what a long run keeps', () => {
+  it('a loop writing its counter keeps a small integer per distinct value, not a closure and a key', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const run = runScriptText('t.hmm', 'a = mmap 1 page rw\nrepeat 300000 as k {\n  write a = k\n}\nexpect a == 299999\n');
+    assert.equal(run.error, undefined);
+    gc();
+    const perValue = (process.memoryUsage().heapUsed - before) / 300000;
+    // About 60 bytes now (a slot and a map entry); a pattern object per value was about 370.
+    assert.ok(perValue < 160, `${perValue.toFixed(0)} bytes kept per distinct value`);
+    assert.equal(run.sim!.contents.size, 300000, "one content per value but 0, plus the zero page");
   });
 });

@@ -33,6 +33,8 @@ export interface FileAccess {
 const nodeFiles: FileAccess = { readFile: readScriptFile };
 
 const REPL_COMMANDS = ['page', 'residency', 'events', 'why', 'watch', 'unwatch', 'report', 'help'];
+/** Most events the REPL's `events N` prints. */
+const MAX_EVENTS_SHOWN = 10000;
 /** GPU jobs are threads too, numbered above any process id. */
 const JOB_THREAD_BASE = 100000;
 const REPL_HELP = [
@@ -614,7 +616,12 @@ export class HmmDebugSession extends LoggingDebugSession {
       case 'help': return { result: REPL_HELP, variablesReference: 0 };
       case 'page': return { result: pageReport(sim, mm, page(arg)), variablesReference: 0 };
       case 'why': return { result: whyReport(sim, mm, page(arg)), variablesReference: 0 };
-      case 'events': return { result: eventsReport(sim, arg ? Number(arg) : 30), variablesReference: 0 };
+      case 'events': {
+        // At most MAX_EVENTS_SHOWN lines: the log of a long run holds millions.
+        const n = arg ? Number(arg) : 30;
+        if (!Number.isInteger(n) || n < 1) throw new Error(`events N: N must be a whole number above 0, found '${arg}'`);
+        return { result: eventsReport(sim, Math.min(n, MAX_EVENTS_SHOWN)), variablesReference: 0 };
+      }
       case 'residency': {
         if (!arg) return { result: residencyOf(sim) || 'no mappings', variablesReference: 0 };
         const r = ctl.resolveRangeText(arg);

@@ -15,10 +15,20 @@ export function scriptUri(arg: unknown): vscode.Uri | undefined {
   return doc?.languageId === HMM_LANGUAGE ? doc.uri : undefined;
 }
 
-/** The text to run: an open editor's (unsaved edits included), else the file's. */
+/**
+ * An export runs in one go, holding the extension host until it ends: a runaway script stops
+ * with a runtime error after this long instead (runHeadless runs in slices and can be cancelled).
+ */
+const HEADLESS_LIMITS = { timeoutMs: 60_000 } as const;
+
+/** The text to run: an open editor's (unsaved edits included), else the file's (a regular file of at most 1 MiB). */
 async function scriptText(uri: vscode.Uri): Promise<string> {
   const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
   if (open !== undefined) return open.getText();
+  const { MAX_SCRIPT_BYTES } = await import('../hmm/lang/limits.js');
+  const st = await vscode.workspace.fs.stat(uri);
+  if ((st.type & vscode.FileType.File) === 0) throw new Error(`${uri.fsPath}: cannot read: not a regular file`);
+  if (st.size > MAX_SCRIPT_BYTES) throw new Error(`${uri.fsPath}: cannot read: ${st.size} bytes is larger than the ${MAX_SCRIPT_BYTES / 2 ** 20} MiB a script may be`);
   return new TextDecoder('utf-8').decode(await vscode.workspace.fs.readFile(uri));
 }
 
@@ -76,7 +86,7 @@ export async function exportTrace(ctx: Ctx, uri: vscode.Uri, target?: vscode.Uri
   const file = fileName(uri);
   const { runScriptText } = await import('../hmm/lang/runner.js');
   const { toChromeTrace } = await import('../hmm/trace.js');
-  const run = runScriptText(file, await scriptText(uri));
+  const run = runScriptText(file, await scriptText(uri), { limits: HEADLESS_LIMITS });
   if (run.diagnostics.length > 0) {
     const first = run.diagnostics[0]!;
     void vscode.window.showErrorMessage(`${path.basename(file)} does not check (${run.diagnostics.length} problem(s)); first: line ${first.line}: ${first.message}`);

@@ -15,7 +15,13 @@ export interface PatternFn {
   readonly constant?: number;
 }
 
+/**
+ * A number is a pattern without `i` (every word is that value), kept as a bare small integer:
+ * a loop writing its counter (`write a = k`) makes one per turn, and an object, a closure and a
+ * key string each cost several times a slot of the array.
+ */
 type Content =
+  | number
   | { readonly kind: 'zero' }
   | { readonly kind: 'pattern'; readonly fn: PatternFn }
   | { readonly kind: 'words'; readonly words: Int32Array };
@@ -25,10 +31,19 @@ export const ZERO_CONTENT = 0;
 export class ContentStore {
   private readonly contents: Content[] = [{ kind: 'zero' }];
   private readonly byKey = new Map<string, number>();
+  private readonly byConstant = new Map<number, number>();
 
   /** The id of a pattern's content; the same pattern always gets the same id. */
   intern(fn: PatternFn): number {
     if (fn.constant === 0) return ZERO_CONTENT;
+    if (fn.constant !== undefined) {
+      const value = fn.constant | 0;
+      const have = this.byConstant.get(value);
+      if (have !== undefined) return have;
+      this.contents.push(value);
+      this.byConstant.set(value, this.contents.length - 1);
+      return this.contents.length - 1;
+    }
     const known = this.byKey.get(fn.key);
     if (known !== undefined) return known;
     const id = this.contents.length;
@@ -48,6 +63,7 @@ export class ContentStore {
 
   word(id: number, page: number, k: number): number {
     const c = this.contents[id];
+    if (typeof c === 'number') return c;
     if (c === undefined || c.kind === 'zero') return 0;
     if (c.kind === 'words') return c.words[k] ?? 0;
     return c.fn.word(page * WORDS_PER_PAGE + k) | 0;
@@ -55,7 +71,9 @@ export class ContentStore {
 
   fill(id: number, page: number, out: Int32Array, outOffset = 0): void {
     const c = this.contents[id];
-    if (c === undefined || c.kind === 'zero') {
+    if (typeof c === 'number') {
+      out.fill(c, outOffset, outOffset + WORDS_PER_PAGE);
+    } else if (c === undefined || c.kind === 'zero') {
       out.fill(0, outOffset, outOffset + WORDS_PER_PAGE);
     } else if (c.kind === 'words') {
       out.set(c.words, outOffset);
@@ -71,8 +89,10 @@ export class ContentStore {
    */
   firstMismatch(id: number, page: number, expected: PatternFn, expectedPage: number): number {
     const c = this.contents[id];
-    if (c !== undefined && c.kind === 'pattern' && c.fn.key === expected.key && page === expectedPage) return -1;
-    if ((c === undefined || c.kind === 'zero') && expected.constant === 0) return -1;
+    if (typeof c === 'number') {
+      if (expected.constant !== undefined && (expected.constant | 0) === c) return -1;
+    } else if (c !== undefined && c.kind === 'pattern' && c.fn.key === expected.key && page === expectedPage) return -1;
+    if ((c === undefined || (typeof c !== 'number' && c.kind === 'zero')) && expected.constant === 0) return -1;
     const base = expectedPage * WORDS_PER_PAGE;
     for (let k = 0; k < WORDS_PER_PAGE; k++) {
       if ((this.word(id, page, k) | 0) !== (expected.word(base + k) | 0)) return k;
@@ -82,7 +102,8 @@ export class ContentStore {
 
   /** Whether two pages hold the same words (cheap when they share a content). */
   samePage(idA: number, pageA: number, idB: number, pageB: number): boolean {
-    if (idA === idB && (pageA === pageB || this.contents[idA]?.kind !== 'pattern')) return true;
+    const c = this.contents[idA];
+    if (idA === idB && (pageA === pageB || typeof c === 'number' || c?.kind !== 'pattern')) return true;
     for (let k = 0; k < WORDS_PER_PAGE; k++) {
       if (this.word(idA, pageA, k) !== this.word(idB, pageB, k)) return false;
     }
@@ -91,6 +112,7 @@ export class ContentStore {
 
   describe(id: number): string {
     const c = this.contents[id];
+    if (typeof c === 'number') return String(c);
     if (c === undefined || c.kind === 'zero') return '0';
     return c.kind === 'pattern' ? c.fn.key : 'bytes';
   }
@@ -103,7 +125,8 @@ export class ContentStore {
   truncate(size: number): void {
     for (let id = size; id < this.contents.length; id++) {
       const c = this.contents[id]!;
-      if (c.kind === 'pattern') this.byKey.delete(c.fn.key);
+      if (typeof c === 'number') this.byConstant.delete(c);
+      else if (c.kind === 'pattern') this.byKey.delete(c.fn.key);
     }
     this.contents.length = size;
   }
