@@ -11,7 +11,7 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { Budget } from '../src/hmm/lang/budget';
 import { MAX_BLOCK_DEPTH, MAX_EXPR_DEPTH, MAX_SCRIPT_BYTES } from '../src/hmm/lang/limits';
-import { diagnose, runScriptText } from '../src/hmm/lang/runner';
+import { diagnose, runScriptText, runScriptTextAsync } from '../src/hmm/lang/runner';
 import { readScriptFile, ScriptFileError } from '../src/hmm/lang/scriptFile';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -176,6 +176,14 @@ describe('reliability: time and memory budgets', function () {
     mem = 0;
     t = 1001;
     assert.equal(b.exceeded(), 'the time limit of 1 s was reached');
+  });
+
+  it('an async run (Run Script Headless) is cancelled inside one long statement: a write over 1023 GiB', async () => {
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 100);
+    const run = await runScriptTextAsync('t.hmm', 'a = mmap 1023 GiB rw\nwrite a = i\n', { signal: abort.signal });
+    assert.equal(run.cancelled, true);
+    assert.equal(run.statements, 1, 'the mmap ran, the write was cut short');
   });
 
   it('stops inside one long statement: a write over 64 GiB', () => {

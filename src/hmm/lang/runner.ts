@@ -4,6 +4,7 @@
 import type { SimEvent } from '../events';
 import { formatPlacementReport, placementReport } from '../placementReport';
 import { SimError, Simulator } from '../simulator';
+import { PREEMPT } from '../step';
 import type { Diagnostic } from './ast';
 import { Budget, type Limits } from './budget';
 import { checkScript } from './checker';
@@ -107,7 +108,14 @@ function* runStatements(file: string, text: string, opts: RunOptions): Generator
   let error: string | undefined;
   let statements = 0;
   for (;;) {
-    const r = stepWithin(interp, budget);
+    // Long statements yield inside (PREEMPT), so an async run's slices and cancel act there too.
+    const step = stepWithin(interp, budget);
+    let s = step.next();
+    while (!s.done) {
+      yield { statements, sim };
+      s = step.next();
+    }
+    const r = s.value;
     if (r.kind === 'done') break;
     if (r.kind === 'error') {
       error = r.error.formatted;
@@ -126,13 +134,17 @@ function* runStatements(file: string, text: string, opts: RunOptions): Generator
   return { file, diagnostics: [], error, events: sim.log.events, sim, statements, residency: residencyOf(sim), report };
 }
 
-/** One statement, stopped where the budget runs out (between statements or at a yield inside). */
-function stepWithin(interp: Interpreter, budget: Budget): StatementOutcome {
+/**
+ * One statement, stopped where the budget runs out (between statements or at a yield inside);
+ * yields at the statement's PREEMPT points.
+ */
+function* stepWithin(interp: Interpreter, budget: Budget): Generator<void, StatementOutcome, void> {
   const before = budget.exceeded();
   if (before !== undefined && interp.nextStatement() !== undefined) return interp.stop(before);
   const g = interp.stepStatement();
   for (let r = g.next(); ; ) {
     if (r.done) return r.value;
+    if (r.value === PREEMPT) yield;
     const why = budget.exceeded();
     r = why === undefined ? g.next() : g.throw(new SimError(`stopped: ${why}`));
   }
