@@ -232,6 +232,25 @@ describe('event breakpoints over DAP: conditions, coalesced events, stops before
     assert.deepEqual(body.migrations.map((m) => [m.phase, m.device, m.direction]), [['setup', 'gpu0', 'to-device']]);
   });
 
+  it('a watch stops with the old and the new state of the page', async () => {
+    await dc.initializeRequest();
+    const initialized = dc.waitForEvent('initialized');
+    await dc.launchRequest({ program: program('journey.hmm') } as DebugProtocol.LaunchRequestArguments);
+    await initialized;
+    await dc.setBreakpointsRequest({ source: { path: program('journey.hmm') }, breakpoints: [{ line: lineOf('journey.hmm', 'migrate a to gpu0') }] });
+    let end = nextEnd();
+    await dc.configurationDoneRequest();
+    const threadId = stopped(await end).threadId!;
+    const frameId = (await dc.stackTraceRequest({ threadId })).body.stackFrames[0]!.id;
+    const answer = (await dc.evaluateRequest({ expression: 'watch a[2]', context: 'repl', frameId })).body.result;
+    assert.match(answer, /^watching a\[2\] \(now system rw\): execution stops/);
+    end = nextEnd();
+    await dc.continueRequest({ threadId });
+    const s = stopped(await end);
+    assert.equal(s.reason, 'data breakpoint');
+    assert.equal(s.description, 'a[2]: system rw → device gpu0 rw, gpu0 write');
+  });
+
   it('a GPU job\'s device-fault stop comes before the batch is serviced: nothing migrated yet', async () => {
     const { end } = await start('kernel.hmm', [{ filterId: 'deviceFault', condition: 'gpu0 a[1]' }]);
     const s = stopped(end);

@@ -631,7 +631,7 @@ export class HmmDebugSession extends LoggingDebugSession {
       case 'watch': {
         const w = ctl.addWatch(arg);
         if (typeof w === 'string') throw new Error(w);
-        return { result: `watching ${w.label}: execution stops when its residency or device mapping changes`, variablesReference: 0 };
+        return { result: `watching ${w.label} (now ${w.state}): execution stops when its residency or device mapping changes`, variablesReference: 0 };
       }
       case 'unwatch':
         ctl.setWatches([]);

@@ -15,6 +15,7 @@ import type { Diagnostic, Script, Stmt } from './ast';
 import { Budget, type Limits } from './budget';
 import { type InterpreterState, Interpreter, type RuntimeError, type StatementOutcome } from './interpreter';
 import { residencyRuns } from './residency';
+import { watchedState } from './residency';
 import { diagnose } from './runner';
 
 export type EventFilterId = 'deviceFault' | 'cpuFaultOnDevice' | 'migrationSkip' | 'notifier' | 'failure' | 'invariant';
@@ -68,6 +69,8 @@ export interface DataWatch {
   readonly start: number;
   readonly end: number;
   fingerprint: string;
+  /** The watched pages' state as a user reads it, for `old → new` when it changes. */
+  state: string;
 }
 
 export type StopReason = 'entry' | 'step' | 'breakpoint' | 'exception' | 'pause' | 'data breakpoint' | 'goto';
@@ -345,8 +348,9 @@ export class ScriptController {
   addWatch(text: string, mm: Mm = this.interp.process): DataWatch | string {
     const r = this.resolveRangeText(text);
     if (typeof r === 'string') return r;
-    const w: DataWatch = { id: this.nextId++, label: r.label, mmId: mm.id, start: r.start, end: r.end, fingerprint: '' };
+    const w: DataWatch = { id: this.nextId++, label: r.label, mmId: mm.id, start: r.start, end: r.end, fingerprint: '', state: '' };
     w.fingerprint = this.fingerprint(w);
+    w.state = this.watchedStateOf(w);
     this.watches.push(w);
     return w;
   }
@@ -364,6 +368,11 @@ export class ScriptController {
    * What a watch compares: a hash of the range's residency runs (walked a bounded batch at a
    * time over populated page tables only, so a terabyte mapping costs what its pages cost).
    */
+  private watchedStateOf(w: DataWatch): string {
+    const mm = this.sim.mms.find((m) => m.id === w.mmId);
+    return mm === undefined ? 'gone (its process exited)' : watchedState(this.sim, mm, w.start, w.end);
+  }
+
   private fingerprint(w: DataWatch): string {
     const mm = this.sim.mms.find((m) => m.id === w.mmId);
     if (mm === undefined) return 'gone';
@@ -625,8 +634,10 @@ export class ScriptController {
       const fp = this.fingerprint(w);
       if (fp !== w.fingerprint) {
         const first = w.fingerprint === '';
+        const before = w.state;
         w.fingerprint = fp;
-        if (!first) return { reason: 'data breakpoint', description: `${w.label} changed (residency or device mapping)`, breakpointIds: [w.id] };
+        w.state = this.watchedStateOf(w);
+        if (!first) return { reason: 'data breakpoint', description: `${w.label}: ${before} → ${w.state}`, breakpointIds: [w.id] };
       }
     }
     return undefined;

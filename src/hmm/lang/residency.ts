@@ -160,6 +160,21 @@ export function renderResidency(sim: Simulator, mm: Mm, start: number, end: numb
   return lines.join('\n');
 }
 
+/**
+ * What a watch shows of [start, end): each run's residency and what each device's page table
+ * maps there, `system rw, gpu0 write`; ranges as `[0..2) …; [2..3) …` (at most `maxRuns`).
+ */
+export function watchedState(sim: Simulator, mm: Mm, start: number, end: number, maxRuns = 3): string {
+  const runs = residencyRuns(sim, mm, start, end, maxRuns + 1);
+  const text = (r: ResidencyRun): string => {
+    const maps = sim.devices.map((d) => `${d.name} ${sim.mirrorMapping(mm, d, r.start)}`).filter((t) => !t.endsWith(' none'));
+    return [runText(r.state), ...maps].join(', ');
+  };
+  if (runs.length === 1 && runs[0]!.end >= end) return text(runs[0]!);
+  const shown = runs.slice(0, maxRuns).map((r) => `[${r.start - start}..${r.end - start}) ${text(r)}`);
+  return shown.join('; ') + (runs.length > maxRuns ? '; …' : '');
+}
+
 /** Runs walked for a printed map: enough to count what a terminal shows without walking forever. */
 const RUNS_WALKED = 4096;
 
