@@ -176,7 +176,7 @@ export class VariableStore {
           { name: 'free', value: `${d.freePages} pages`, variablesReference: 0 },
           { name: 'link', value: d.link, variablesReference: 0 },
           { name: 'policy', value: d.policy, variablesReference: 0 },
-          { name: 'stats', value: `faults ${s.faults}, pages in ${s.pagesIn}, pages out ${s.pagesOut}, evictions ${s.evictions}`, variablesReference: 0 },
+          { name: 'stats', value: `${faultsText(s.faultPages, s.faultBatches)}, pages in ${s.pagesIn}, pages out ${s.pagesOut}, evictions ${s.evictions}`, variablesReference: 0 },
           ...mirrors.map((m) => this.mirrorVar(m)),
         ],
       }),
