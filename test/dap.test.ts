@@ -297,6 +297,10 @@ describe('debug adapter over DAP (dist/adapter.js)', function () {
       assert.deepEqual(problems.map((p) => Number(/broken\.hmm:(\d+):/.exec(p)![1])), [
         lineOf('broken.hmm', 'write a = = i'), lineOf('broken.hmm', 'frobnicate'), lineOf('broken.hmm', 'migrate b'),
       ]);
+      // named relative to the script, each with a link to its line
+      const linked = outputs.filter((o) => o.body.category === 'stderr' && /broken\.hmm:\d+/.test(o.body.output));
+      assert.ok(linked.every((o) => o.body.output.startsWith('broken.hmm:') && o.body.source?.path === fixture('broken.hmm') && o.body.line === Number(/:(\d+):/.exec(o.body.output)![1])),
+        JSON.stringify(linked.map((o) => o.body)));
       // Still alive: answers requests, and a later launch of a good script works.
       await alive();
       const initialized = dc.waitForEvent('initialized');

@@ -323,7 +323,14 @@ export class HmmDebugSession extends LoggingDebugSession {
       return `${path.basename(program)}: internal error: ${(e as Error).message}`;
     }
     if (ctl.diagnostics.length === 0) return ctl;
-    for (const d of ctl.diagnostics) this.sendEvent(new OutputEvent(`${formatDiagnostic(d)}\n`, 'stderr'));
+    for (const d of ctl.diagnostics) {
+      // Relative to the script, with a link to its line (VS Code shows the source beside it).
+      const e = new OutputEvent(`${formatDiagnostic({ ...d, file: path.basename(program) })}\n`, 'stderr') as DebugProtocol.OutputEvent;
+      e.body.source = new Source(path.basename(program), this.convertDebuggerPathToClient(program));
+      e.body.line = d.line;
+      e.body.column = d.col;
+      this.sendEvent(e);
+    }
     const first = ctl.diagnostics[0]!;
     return `${path.basename(program)} was rejected: ${ctl.diagnostics.length} problem(s), first: line ${first.line}: ${first.message}`;
   }
