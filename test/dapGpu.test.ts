@@ -103,7 +103,15 @@ describe('GPU jobs over DAP', () => {
       assert.equal(s.threadId, jobThread, `step ${i}: the stop stays on the job's thread (${s.description ?? ''})`);
       const frames = (await dc.stackTraceRequest({ threadId: jobThread })).body.stackFrames;
       assert.match(frames[0]!.name, /^gpu_job \(job: /, frames.map((f) => f.name).join(' | '));
+      assert.ok(!frames.some((f) => f.name.startsWith('wait')), `the CPU's wait is not the job's frame: ${frames.map((f) => f.name).join(' | ')}`);
       seen.push(frames[0]!.name);
+      if (i === 0) {
+        // the CPU thread, meanwhile: inside `wait all`, at its line
+        const main = (await dc.threadsRequest()).body.threads.find((t) => t.name === 'main')!;
+        const cpu = (await dc.stackTraceRequest({ threadId: main.id })).body.stackFrames;
+        assert.match(cpu[0]!.name, /^wait \(all\)/, cpu.map((f) => f.name).join(' | '));
+        assert.equal(cpu[0]!.line, 12, 'the line of `wait all`');
+      }
     }
     assert.ok(seen.length >= 3, `several actions of the job: ${seen.join(' | ')}`);
     assert.equal(new Set(seen).size, seen.length, `each step is a new action: ${seen.join(' | ')}`);

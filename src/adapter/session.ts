@@ -16,6 +16,7 @@ import { residencyOf } from '../hmm/lang/runner';
 import { renderResidency, residencyRuns } from '../hmm/lang/residency';
 import { MAX_SCRIPT_BYTES } from '../hmm/lang/limits';
 import { readScriptFile } from '../hmm/lang/scriptFile';
+import { JOB_ACTION_FRAME } from '../hmm/gpu';
 import { formatPlacementReport, placementReport } from '../hmm/placementReport';
 import { formatDuration } from '../hmm/timing';
 import {
@@ -222,11 +223,16 @@ export class HmmDebugSession extends LoggingDebugSession {
     const frames: DebugProtocol.StackFrame[] = [];
     const job = args.threadId >= JOB_THREAD_BASE ? ctl.sim.gpu.jobs.find((j) => j.id === args.threadId - JOB_THREAD_BASE) : undefined;
     const running = ctl.sim.gpu.current;
+    // A job's action runs inside a CPU statement (its `wait`, or the one whose time came): kernel
+    // frames from the job's action frame up are the job's, the ones below it the CPU's.
+    const ks = ctl.sim.kstack;
+    let split = ks.length;
+    if (running !== undefined) for (let i = ks.length - 1; i >= 0 && split === ks.length; i--) if (ks[i]!.name === JOB_ACTION_FRAME) split = i;
     if (job !== undefined) {
       const line = job.op?.pos.line ?? job.launchPos?.line ?? 1;
       if (running === job) {
-        for (let i = ctl.sim.kstack.length - 1; i >= 0; i--) {
-          const k = ctl.sim.kstack[i]!;
+        for (let i = ks.length - 1; i >= split; i--) {
+          const k = ks[i]!;
           frames.push({ id: 1000 + i, name: `${k.name} (${k.detail})`, source, line, column: 1 });
         }
       }
@@ -234,10 +240,12 @@ export class HmmDebugSession extends LoggingDebugSession {
       const what = op === undefined ? '' : op.kind === 'compute' ? ' compute' : ` ${op.access} page ${op.start + job.cursor - op.mapStart} of ${ctl.sim.describeRange(op.start, op.end)}`;
       frames.push({ id: 900, name: `kernel ${job.kernel}${what} (t=${formatDuration(job.time)})`, source, line, column: 1 });
     } else if (args.threadId === ctl.interp.process.id) {
-      const line = ctl.displayLine() ?? ctl.sim.loc?.line ?? 1;
+      const top = ctl.interp.frames[ctl.interp.frames.length - 1];
+      // While a job's action runs, the simulator's location is the kernel's line: the CPU is at its statement.
+      const line = (running !== undefined ? top?.body[top.pc - 1]?.loc.line : undefined) ?? ctl.displayLine() ?? ctl.sim.loc?.line ?? 1;
       // Kernel frames of the statement in progress (not a GPU job's), innermost first.
-      for (let i = running !== undefined ? -1 : ctl.sim.kstack.length - 1; i >= 0; i--) {
-        const k = ctl.sim.kstack[i]!;
+      for (let i = split - 1; i >= 0; i--) {
+        const k = ks[i]!;
         frames.push({ id: 1000 + i, name: `${k.name} (${k.detail})`, source, line, column: 1 });
       }
       const fr = ctl.interp.frames;
