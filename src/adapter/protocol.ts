@@ -1,4 +1,4 @@
-// Layer: debug adapter (src/adapter). Imports nothing.
+// Layer: debug adapter (src/adapter). Imports nothing at runtime (the picture's types, below).
 // Every custom DAP request and event of the hmm debugger, typed in one place and documented in
 // docs/dap-extensions.md (keep the two in step: test/dap.test.ts checks the command names).
 
@@ -129,12 +129,41 @@ export interface LineEffectsResponseBody {
   }[];
 }
 
+/** The address-space picture of one process (the map): see src/hmm/lang/picture.ts. */
+export type {
+  FrameSpan, Picture, PictureCallback, PictureCopy, PictureCpuRun, PictureDeviceRun, PictureJob, PictureLane, PictureMemory,
+  PictureMigration, PictureNow, PictureVma,
+} from '../hmm/lang/picture';
+
+export interface PictureArguments {
+  /** Process name (the stopped one when absent). */
+  process?: string;
+  /** Runs per lane before a lane is summarised in buckets (16..200000, default 20000). */
+  maxRuns?: number;
+}
+
+/** Why one page is where it is: the REPL's `why` answer, and the line of the newest event that changed it. */
+export interface PageWhyArguments {
+  process?: string;
+  /** Virtual page number (address / 4096). */
+  page: number;
+}
+
+export interface PageWhyResponseBody {
+  step: number;
+  text: string;
+  /** Source line of the statement that last changed the page, if any. */
+  line?: number;
+}
+
 /** Custom requests: command name → arguments and response body. */
 export const CUSTOM_REQUESTS = {
   residency: 'hmm/residency',
   migrations: 'hmm/migrations',
   notifiers: 'hmm/notifiers',
   lineEffects: 'hmm/lineEffects',
+  picture: 'hmm/picture',
+  pageWhy: 'hmm/pageWhy',
 } as const;
 
 /** Custom events. `hmm/stateChanged` is sent after every stop and rewind: views refresh. */

@@ -157,6 +157,11 @@ export class PageFrames {
     this.order[HUGE_ZERO_PFN] = 9;
   }
 
+  /** Frames below this pfn were handed out at some point (system or reserved for devices). */
+  get frontier(): number {
+    return this.nextSystem;
+  }
+
   /** Reserve `count` never-used frames (aligned to `align`) for a caller's own allocator. */
   reserve(count: number, align = 1): number {
     // An int32 (Math.ceil gives a double, and a double field boxes a number per allocation).

@@ -112,10 +112,15 @@ function changesResidency(e: SimEvent): boolean {
     e.kind === 'pte' || e.kind === 'process' || (e.kind === 'notifier' && e.event === 'CLEAR');
 }
 
+/** The events that put the page where it is, newest first. */
+export function whyChain(sim: Simulator, mm: Mm, vpn: number): SimEvent[] {
+  return pageHistory(sim, mm, vpn).filter(changesResidency).reverse();
+}
+
 /** `why a[3]`: the chain of events that put the page where it is, newest first. */
 export function whyReport(sim: Simulator, mm: Mm, vpn: number): string {
   const st = sim.pageState(mm, vpn);
-  const chain = pageHistory(sim, mm, vpn).filter(changesResidency).reverse();
+  const chain = whyChain(sim, mm, vpn);
   const lines = [`${sim.describeRange(vpn, vpn + 1)} is ${foundText(st)} because:`];
   if (chain.length === 0) lines.push(st.kind === 'empty' ? '  nothing has touched it since it was mapped' : '  (no recorded event)');
   for (const e of chain.slice(0, 12)) lines.push(`  ← ${eventLine(sim, e)}`);
