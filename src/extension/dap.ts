@@ -5,7 +5,8 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as vscode from 'vscode';
 import {
   CUSTOM_REQUESTS, type LineEffectsResponseBody, type MigrationsResponseBody, type NotifierArguments,
-  type NotifiersResponseBody, type ResidencyArguments, type ResidencyResponseBody,
+  type NotifiersResponseBody, type PageWhyArguments, type PageWhyResponseBody, type Picture, type PictureArguments,
+  type ResidencyArguments, type ResidencyResponseBody,
 } from '../adapter/protocol';
 
 export const HMM_DEBUG_TYPE = 'hmm';
@@ -20,6 +21,8 @@ export const dap = {
   migrations: (s: vscode.DebugSession) => request<MigrationsResponseBody>(s, CUSTOM_REQUESTS.migrations),
   notifiers: (s: vscode.DebugSession, args: NotifierArguments = {}) => request<NotifiersResponseBody>(s, CUSTOM_REQUESTS.notifiers, args),
   lineEffects: (s: vscode.DebugSession) => request<LineEffectsResponseBody>(s, CUSTOM_REQUESTS.lineEffects),
+  picture: (s: vscode.DebugSession, args: PictureArguments = {}) => request<Picture>(s, CUSTOM_REQUESTS.picture, args),
+  pageWhy: (s: vscode.DebugSession, args: PageWhyArguments) => request<PageWhyResponseBody>(s, CUSTOM_REQUESTS.pageWhy, args),
   threads: (s: vscode.DebugSession) => request<DebugProtocol.ThreadsResponse['body']>(s, 'threads'),
   evaluate: (s: vscode.DebugSession, expression: string, context: 'hover' | 'repl' | 'watch') =>
     request<DebugProtocol.EvaluateResponse['body']>(s, 'evaluate', { expression, context } satisfies DebugProtocol.EvaluateArguments),

@@ -1,93 +1,92 @@
-// Layer: extension (src/extension): UI only. Imports protocol types, ./pages, ./state (no vscode
-// at runtime). What the address-space map webview is sent: JSON only, positions in pages
-// relative to each mapping (media/map.js draws it).
+// Layer: extension (src/extension): UI only. Imports protocol types and ./settings types (no
+// vscode at runtime). What the address-space map webview is sent (JSON only, media/map.js draws
+// it), and the pictures of earlier stops kept so the timeline can show them again.
 
-import type { ResidencyMapping, ResidencyRun } from '../adapter/protocol';
-import { firstPage, locate, parseRange } from './pages';
+import type { Picture } from '../adapter/protocol';
 import type { ResidencyKind } from './settings';
-import type { HmmState } from './state';
 
-/** A run as the map draws it: the adapter's residency run, positions relative to the mapping. */
-export type MapRun = ResidencyRun;
-
-export interface MapMapping {
-  name: string;
-  address: string;
-  firstPage: number;
-  pages: number;
-  /** Runs after the last one were not fetched (more than maxCells runs). */
-  truncated: boolean;
-  runs: MapRun[];
-}
-
-export interface MapOverlay {
-  mapping: string;
-  start: number;
-  end: number;
-  label: string;
-  /** The device table it concerns (a migration's device, the invalidated mirror). */
-  device: string;
+/** One stop the session went through, in the order they were visited. */
+export interface StopSummary {
+  readonly id: number;
+  /** Statements completed (goes down after a step back). */
+  readonly step: number;
+  readonly line?: number;
+  readonly reason: string;
+  /** Simulated time, ns. */
+  readonly time: number;
+  readonly process: string;
 }
 
 export interface MapState {
-  step: number;
-  reason: string;
-  line?: number;
-  process: string;
-  processes: string[];
-  devices: string[];
-  pageSize: number;
-  maxCells: number;
-  mappings: MapMapping[];
-  migrations: MapOverlay[];
-  lastInvalidation?: MapOverlay & { seq: number; event: string; action: string };
+  /** The stop whose picture this is. */
+  readonly stop: StopSummary;
+  /** The stop the debugger is at now (the picture shown may be an earlier one). */
+  readonly liveId: number;
+  readonly picture: Picture;
+  /** The picture of the stop visited before this one (same process): changes are marked against it. */
+  readonly previous?: Picture;
+  readonly history: readonly StopSummary[];
   /** CSS colours per residency kind from the settings ('' = theme colour). */
-  colors: Record<ResidencyKind, string>;
+  readonly colors: Record<ResidencyKind, string>;
+  /** The script's file name, for the exported picture's title. */
+  readonly program?: string;
 }
 
-export function buildMapState(
-  state: HmmState, process: string, mappings: readonly ResidencyMapping[], maxCells: number, colors: Record<ResidencyKind, string>,
-): MapState {
-  const devices = new Set<string>();
-  for (const m of mappings) for (const r of m.runs) for (const d of Object.keys(r.mirrors)) devices.add(d);
-  for (const m of state.migrations) devices.add(m.device);
-  const migrations: MapOverlay[] = [];
-  for (const m of state.migrations) {
-    if (m.process !== process) continue;
-    const at = locate(mappings, m.start, m.end);
-    if (at === undefined) continue;
-    migrations.push({
-      mapping: at.mapping.name, start: at.start, end: at.end, device: m.device,
-      label: `migrate_vma ${m.direction} ${m.range} (${m.device}): ${m.phase}, cpages ${m.cpages}${m.skipped.length ? `, ${m.skipped.length} skipped run(s)` : ''}`,
-    });
-  }
-  let lastInvalidation: MapState['lastInvalidation'];
-  const callbacks = state.notifiers.filter((c) => c.process === process);
-  const last = callbacks.filter((c) => c.action === 'invalidated').pop() ?? callbacks.pop();
-  if (last !== undefined) {
-    const at = parseRange(last.range, mappings);
-    if (at !== undefined) {
-      lastInvalidation = {
-        mapping: at.mapping.name, start: at.start, end: at.end, device: last.mirror, seq: last.seq, event: last.event, action: last.action,
-        label: `#${last.seq} ${last.event} ${last.range} → ${last.mirror}: ${last.action} (owner ${last.owner ?? 'none'})`,
-      };
+/** Runs a picture holds (its size, for the history's budget). */
+export function pictureRuns(p: Picture): number {
+  return p.cpu.runs.length + p.devices.reduce((n, d) => n + d.lane.runs.length, 0) + p.vmas.length;
+}
+
+/**
+ * Pictures of the stops visited, oldest first, bounded in count and in runs (a million-page
+ * stop is a few runs; a fragmented one is summarised by the adapter, so the budget holds a
+ * useful number of stops either way). The oldest are dropped first.
+ */
+export class PictureHistory {
+  private entries: { summary: StopSummary; picture: Picture }[] = [];
+  private nextId = 1;
+  private runs = 0;
+  private session: string | undefined;
+
+  constructor(private readonly maxEntries = 200, private readonly maxRuns = 2_000_000) {}
+
+  /** Records a stop's picture; a new session starts a new history. Returns its summary. */
+  push(session: string, stop: Omit<StopSummary, 'id'>, picture: Picture): StopSummary {
+    if (session !== this.session) this.clear(session);
+    const last = this.entries[this.entries.length - 1];
+    // The same stop fetched again (a setting changed, another process picked): replace it.
+    if (last !== undefined && last.summary.step === stop.step && last.summary.reason === stop.reason && last.summary.line === stop.line &&
+        last.summary.process === stop.process && last.summary.time === stop.time) {
+      this.runs += pictureRuns(picture) - pictureRuns(last.picture);
+      last.picture = picture;
+      return last.summary;
     }
+    const summary: StopSummary = { id: this.nextId++, ...stop };
+    this.entries.push({ summary, picture });
+    this.runs += pictureRuns(picture);
+    while (this.entries.length > 1 && (this.entries.length > this.maxEntries || this.runs > this.maxRuns)) {
+      this.runs -= pictureRuns(this.entries.shift()!.picture);
+    }
+    return summary;
   }
-  return {
-    step: state.stop.step,
-    reason: state.stop.reason,
-    ...(state.stop.line !== undefined ? { line: state.stop.line } : {}),
-    process,
-    processes: state.processes.map((p) => p.name),
-    devices: [...devices].sort(),
-    pageSize: 4096,
-    maxCells,
-    mappings: mappings.map((m) => ({
-      name: m.name, address: m.address, firstPage: firstPage(m), pages: m.pages, truncated: m.truncated,
-      runs: m.runs.map((r) => ({ ...r, mirrors: { ...r.mirrors } })),
-    })),
-    migrations,
-    ...(lastInvalidation !== undefined ? { lastInvalidation } : {}),
-    colors,
-  };
+
+  clear(session?: string): void {
+    this.entries = [];
+    this.runs = 0;
+    this.session = session;
+  }
+
+  get(id: number): { summary: StopSummary; picture: Picture; previous?: Picture } | undefined {
+    const i = this.entries.findIndex((e) => e.summary.id === id);
+    if (i < 0) return undefined;
+    const e = this.entries[i]!;
+    for (let j = i - 1; j >= 0; j--) {
+      if (this.entries[j]!.summary.process === e.summary.process) return { ...e, previous: this.entries[j]!.picture };
+    }
+    return e;
+  }
+
+  list(): StopSummary[] {
+    return this.entries.map((e) => e.summary);
+  }
 }

@@ -21,8 +21,8 @@ export const settings = {
   maxRunsPerMapping: (): number => positive('views.maxRunsPerMapping', 1000, 65536),
   /** Newest notifier callbacks listed in the Notifier Callbacks view. */
   maxNotifierCallbacks: (): number => positive('views.maxNotifierCallbacks', 500, 10000),
-  /** Cells per mapping in the address-space map (pages are bucketed beyond that). */
-  maxCells: (): number => positive('map.maxCells', 4096, 65536),
+  /** Runs per page-table lane the map fetches before the adapter summarises the lane in buckets. */
+  mapMaxRunsPerLane: (): number => Math.max(16, positive('map.maxRunsPerLane', 20000, 200000)),
   /** Milliseconds after the last keystroke before a .hmm file is checked again. */
   diagnosticsDelay: (): number => positive('diagnostics.delay', 250, 5000),
   /** CSS colours of the map per residency kind; '' means the theme colour. */

@@ -159,6 +159,8 @@ export interface Picture {
   /** The whole user address space the placement uses, in pages: [MMAP_BASE, TASK_SIZE). */
   readonly space: { start: number; end: number };
   readonly vmas: PictureVma[];
+  /** The names the script bound (`a = mmap …`) that this process maps: first page and size. */
+  readonly mappings: { name: string; start: number; pages: number }[];
   readonly cpu: PictureLane<PictureCpuRun>;
   readonly devices: { name: string; lane: PictureLane<PictureDeviceRun> }[];
   readonly memories: PictureMemory[];
@@ -487,6 +489,8 @@ export function buildPicture(sim: Simulator, mm: Mm, opts: PictureOptions = {}):
     processes: sim.mms.filter((m) => m.alive).map((m) => m.name),
     space: { start: 0x7f0000000, end: 0x800000000 },
     vmas: mm.vmas.list.map(vmaOf),
+    mappings: [...sim.bindings.values()].filter((b) => mm.vmas.intersecting(b.start, b.start + b.pages).length > 0)
+      .map((b) => ({ name: b.name, start: b.start, pages: b.pages })),
     cpu: cpuLane(sim, mm, frames, max),
     devices: sim.devices.map((d) => ({ name: d.name, lane: deviceLane(sim, mm, d, frames, max) })),
     memories,
