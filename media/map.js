@@ -74,7 +74,7 @@
       invalidate: get('--c-invalidate', '#f14c4c'), pinned: get('--c-pinned', '#cca700'), fg: get('--c-fg', '#cccccc'),
       dim: get('--c-dim', '#9d9d9d'), bg: get('--c-bg', '#1e1e1e'), lane: get('--c-lane', '#252526'), border: get('--c-border', '#808080'),
       focus: get('--c-focus', '#007fd4'), change: get('--c-change', '#89d185'), font: get('--c-font', 'sans-serif'), mono: get('--c-mono', 'monospace'),
-      devices: [get('--c-device0', '#b064d8'), get('--c-device1', '#3794ff'), get('--c-device2', '#d18616')],
+      devices: [get('--c-device0', '#b064d8'), get('--c-device1', '#d9559b'), get('--c-device2', '#1fa69a')],
     };
     const o = (S && S.colors) || {};
     for (const k of ['system', 'zero', 'empty', 'exclusive']) if (o[k]) c[k] = o[k];
@@ -149,7 +149,7 @@
       const b = Math.min(r.end, hi);
       const xa = x0 + (a - lo) * k;
       const xb = x0 + (b - lo) * k;
-      if (acc && xa - acc.xb > 0.5) flush();
+      if (acc && (xa - acc.xb > 0.5 || xb - xa >= 1)) flush();
       if (!acc && xb - xa >= 1) {
         out.push({ xa, xb, a, b, run: r, mixed: !!r.mixed, frames: { [r.memory]: framesOf(r, a, b) } });
         continue;
@@ -202,6 +202,10 @@
     const out = {};
     if (!prev || prev.process !== p.process) return out;
     out.cpu = diffRuns(p.cpu.runs, prev.cpu.runs, cpuSig);
+    for (const o of p.others || []) {
+      const old = (prev.others || []).find((x) => x.process === o.process);
+      if (old) out['cpu:' + o.process] = diffRuns(o.cpu.runs, old.cpu.runs, cpuSig);
+    }
     for (const d of p.devices) {
       const old = prev.devices.find((x) => x.name === d.name);
       out['dev:' + d.name] = diffRuns(d.lane.runs, old ? old.lane.runs : [], devSig);
@@ -247,6 +251,7 @@
     return [
       { key: 'vma', title: 'VMAs', sub: p.process },
       { key: 'cpu', title: 'CPU page table', sub: `${p.process}'s ptes` },
+      ...(p.others || []).map((o) => ({ key: 'cpu:' + o.process, title: `CPU page table`, sub: `${o.process}'s ptes (another process)`, other: o })),
       ...p.devices.map((d) => ({ key: 'dev:' + d.name, title: `${d.name} page table`, sub: 'device mirror (dmirror)', device: d.name })),
     ];
   }
@@ -304,7 +309,7 @@
       parts.push(`<line x1="${x.toFixed(1)}" y1="${y + 4}" x2="${x.toFixed(1)}" y2="${y + 10}" stroke="${C.dim}"/>`);
       parts.push(text(x + 2, y + 2, hex(v * PAGE), `fill="${C.dim}" font-size="10" font-family="${esc(C.mono)}"`));
     }
-    parts.push(text(8, y + 2, `${fmt(span)} pages (${bytes(span)}) shown`, `fill="${C.dim}" font-size="10"`));
+    parts.push(text(8, y + 2, `${bytes(span)} shown`, `fill="${C.dim}" font-size="10"`));
 
     // lanes
     y = 76;
@@ -328,7 +333,7 @@
     const laneSegs = {};
     for (const lg of laneGeo) {
       if (lg.key === 'vma') continue;
-      const runs = lg.key === 'cpu' ? p.cpu.runs : p.devices.find((d) => 'dev:' + d.name === lg.key).lane.runs;
+      const runs = lg.key === 'cpu' ? p.cpu.runs : lg.other ? lg.other.cpu.runs : p.devices.find((d) => 'dev:' + d.name === lg.key).lane.runs;
       const segs = segments(runs, view.lo, view.hi, x0, w);
       laneSegs[lg.key] = segs;
       for (const s of segs) for (const m in s.frames) addReach(m, s.frames[m].lo, s.frames[m].hi);
@@ -463,7 +468,8 @@
         if (!dev && r.pinned) parts.push(`<rect x="${s.xa.toFixed(1)}" y="${ly + 4}" width="${wpx.toFixed(1)}" height="${lh - 8}" fill="none" stroke="${C.pinned}" stroke-width="2.5"/>`);
         if (dev && r.access === 'atomic') parts.push(`<rect x="${s.xa.toFixed(1)}" y="${ly + 4}" width="${wpx.toFixed(1)}" height="${lh - 8}" fill="none" stroke="${C.fg}" stroke-width="1.5"/>`);
         if (!dev && r.huge && wpx > 6) parts.push(`<rect x="${s.xa.toFixed(1)}" y="${ly + 1}" width="${wpx.toFixed(1)}" height="3" fill="${C.fg}"/>`);
-        if (fits(label, wpx)) parts.push(text(s.xa + 4, ly + lh / 2 + 4, label, `fill="${C.bg}" font-weight="600" font-size="11"`));
+        // a halo of the run's colour keeps the label readable over hatching
+        if (fits(label, wpx)) parts.push(text(s.xa + 4, ly + lh / 2 + 4, label, `fill="${C.bg}" stroke="${fill}" stroke-width="3" paint-order="stroke" font-weight="600" font-size="11"`));
         if (laneModel.segments.length < 400) laneModel.segments.push({ a: s.a, b: s.b, kind, label, mixed: s.mixed });
       }
       // page separators when pages are wide enough to tell apart

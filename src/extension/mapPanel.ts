@@ -97,7 +97,14 @@ export class MapPanel implements StateView {
     if (this.panel === undefined) return;
     const current = state.processes.find((p) => p.current)?.name ?? 'main';
     const process = this.process !== undefined && state.processes.some((p) => p.name === this.process) ? this.process : current;
-    const picture = await dap.picture(state.session, { process, maxRuns: settings.mapMaxRunsPerLane() });
+    const maxRuns = settings.mapMaxRunsPerLane();
+    const main = await dap.picture(state.session, { process, maxRuns });
+    // The other processes' CPU page tables: after fork they point at the same (COW) frames.
+    const others = await Promise.all(main.processes.filter((p) => p !== process).map(async (p) => {
+      const o = await dap.picture(state.session, { process: p, maxRuns });
+      return { process: p, cpu: o.cpu };
+    }));
+    const picture = { ...main, others };
     const summary = this.history.push(state.session.id, {
       step: state.stop.step, ...(state.stop.line !== undefined ? { line: state.stop.line } : {}), reason: state.stop.reason, time: picture.time, process,
     }, picture);

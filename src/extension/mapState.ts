@@ -17,14 +17,19 @@ export interface StopSummary {
   readonly process: string;
 }
 
+/** A process's picture, with the CPU page tables of the other live processes (fork: the frames they share). */
+export interface MapPicture extends Picture {
+  readonly others: { readonly process: string; readonly cpu: Picture['cpu'] }[];
+}
+
 export interface MapState {
   /** The stop whose picture this is. */
   readonly stop: StopSummary;
   /** The stop the debugger is at now (the picture shown may be an earlier one). */
   readonly liveId: number;
-  readonly picture: Picture;
+  readonly picture: MapPicture;
   /** The picture of the stop visited before this one (same process): changes are marked against it. */
-  readonly previous?: Picture;
+  readonly previous?: MapPicture;
   readonly history: readonly StopSummary[];
   /** CSS colours per residency kind from the settings ('' = theme colour). */
   readonly colors: Record<ResidencyKind, string>;
@@ -33,8 +38,8 @@ export interface MapState {
 }
 
 /** Runs a picture holds (its size, for the history's budget). */
-export function pictureRuns(p: Picture): number {
-  return p.cpu.runs.length + p.devices.reduce((n, d) => n + d.lane.runs.length, 0) + p.vmas.length;
+export function pictureRuns(p: MapPicture): number {
+  return p.cpu.runs.length + p.devices.reduce((n, d) => n + d.lane.runs.length, 0) + p.vmas.length + p.others.reduce((n, o) => n + o.cpu.runs.length, 0);
 }
 
 /**
@@ -43,7 +48,7 @@ export function pictureRuns(p: Picture): number {
  * useful number of stops either way). The oldest are dropped first.
  */
 export class PictureHistory {
-  private entries: { summary: StopSummary; picture: Picture }[] = [];
+  private entries: { summary: StopSummary; picture: MapPicture }[] = [];
   private nextId = 1;
   private runs = 0;
   private session: string | undefined;
@@ -51,7 +56,7 @@ export class PictureHistory {
   constructor(private readonly maxEntries = 200, private readonly maxRuns = 2_000_000) {}
 
   /** Records a stop's picture; a new session starts a new history. Returns its summary. */
-  push(session: string, stop: Omit<StopSummary, 'id'>, picture: Picture): StopSummary {
+  push(session: string, stop: Omit<StopSummary, 'id'>, picture: MapPicture): StopSummary {
     if (session !== this.session) this.clear(session);
     const last = this.entries[this.entries.length - 1];
     // The same stop fetched again (a setting changed, another process picked): replace it.
@@ -76,7 +81,7 @@ export class PictureHistory {
     this.session = session;
   }
 
-  get(id: number): { summary: StopSummary; picture: Picture; previous?: Picture } | undefined {
+  get(id: number): { summary: StopSummary; picture: MapPicture; previous?: MapPicture } | undefined {
     const i = this.entries.findIndex((e) => e.summary.id === id);
     if (i < 0) return undefined;
     const e = this.entries[i]!;

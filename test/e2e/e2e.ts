@@ -15,6 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { mapStages } from './map';
 import { CHROMIUM_ARGS, findTools, installVsix, isolatedEnv, ROOT, startCodeServer, writeUserSettings, type CodeServer } from '../vscode-shim/codeServer';
 
 const SHOTS = path.join(ROOT, 'artifacts', 'screenshots');
@@ -100,6 +101,7 @@ async function main(): Promise<number> {
   fs.rmSync(dir, { recursive: true, force: true });
   const workspace = path.join(dir, 'workspace');
   fs.cpSync(path.join(ROOT, 'examples'), workspace, { recursive: true }); // README: `npm start` opens examples/
+  fs.copyFileSync(path.join(ROOT, 'test', 'e2e', 'million.hmm'), path.join(workspace, 'million.hmm')); // the map at 1M pages
   const profile = { userDataDir: path.join(dir, 'user-data'), extensionsDir: path.join(dir, 'extensions'), env: isolatedEnv(dir) };
   writeUserSettings(profile.userDataDir, { 'workbench.startupEditor': 'none', 'debug.saveBeforeStart': 'none' });
   await installVsix(tools, profile, vsix);
@@ -249,6 +251,8 @@ async function main(): Promise<number> {
       await p.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 30000 });
     });
     await shot('ended');
+
+    await mapStages({ page: p, workspace, shots: SHOTS, stage, until });
   } catch (e) {
     if (!(e instanceof StageFailed)) {
       failed++;
