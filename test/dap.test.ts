@@ -925,6 +925,30 @@ describe('debug adapter over DAP (dist/adapter.js)', function () {
       assert.equal(limited.callbacks.length, 1);
     });
 
+    it('hmm/picture draws the address space as lanes linked to frames; hmm/pageWhy answers why, with the line; bad arguments are refused', async () => {
+      stopped(await launch('basic.hmm', { breakpoints: [{ line: lineOf('basic.hmm', 'expect a[0] is device gpu0') }] }), 'breakpoint');
+      const pic = (await dc.customRequest('hmm/picture')).body as {
+        process: string; vmas: { start: number; end: number; name: string }[];
+        cpu: { runs: { start: number; end: number; entry: string; memory: string; lo: number; hi: number }[] };
+        devices: { name: string; lane: { runs: { access: string; local: boolean; memory: string; lo: number; hi: number }[] } }[];
+        memories: { name: string; used: number }[];
+      };
+      assert.equal(pic.process, 'main');
+      assert.deepEqual(pic.vmas.map((v) => [v.name, v.end - v.start]), [['a', 4]]);
+      assert.deepEqual(pic.cpu.runs.map((r) => [r.end - r.start, r.entry, r.memory, r.hi - r.lo]), [[4, 'device-private', 'gpu0', 4]]);
+      const gpu0 = pic.devices.find((d) => d.name === 'gpu0')!.lane.runs;
+      assert.deepEqual(gpu0.map((r) => [r.access, r.local, r.memory, r.lo, r.hi]), pic.cpu.runs.map((r) => ['write', true, 'gpu0', r.lo, r.hi]));
+      assert.equal(pic.memories.find((m) => m.name === 'gpu0')?.used, 4);
+      const why = (await dc.customRequest('hmm/pageWhy', { page: pic.vmas[0]!.start + 1 })).body as { text: string; line?: number };
+      assert.match(why.text, /^a\[1\] is device gpu0 rw because:/);
+      assert.equal(why.line, lineOf('basic.hmm', 'migrate a to gpu0'));
+      await rejects(dc.customRequest('hmm/pageWhy', { page: -1 }));
+      await rejects(dc.customRequest('hmm/pageWhy', {}));
+      await rejects(dc.customRequest('hmm/picture', { maxRuns: 3 }));
+      await rejects(dc.customRequest('hmm/picture', { process: 'nobody' }));
+      await rejects(dc.customRequest('hmm/picture', 'main'));
+    });
+
     it('hmm/lineEffects counts what each line caused', async () => {
       stopped(await launch('basic.hmm', { breakpoints: [{ line: lineOf('basic.hmm', 'read a[1]') }] }), 'breakpoint');
       const b = (await dc.customRequest('hmm/lineEffects')).body as { lines: { line: number; pagesToDevice: number; pagesToSystem: number; cpuFaults: number }[] };
