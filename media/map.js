@@ -273,7 +273,7 @@
     view = clampView(view, p);
     const lanes = laneList(p);
     if (!cursor || cursor.lane >= lanes.length) cursor = { lane: 1, page: Math.floor((view.lo + view.hi) / 2) };
-    const W = Math.max(720, scene.clientWidth || 1000);
+    const W = Math.max(560, scene.clientWidth || 1000);
     const x0 = LEFT;
     const w = W - LEFT - RIGHT;
     const span = view.hi - view.lo;
@@ -301,8 +301,9 @@
 
     // address axis
     y = 58;
+    // ticks at powers of two of pages, at least 120 px apart (a hex address is ~110 px)
     let step = 1;
-    while (span / step > 8) step *= 2;
+    while (step * k < 120) step *= 2;
     const firstTick = Math.ceil(view.lo / step) * step;
     for (let v = firstTick; v <= view.hi; v += step) {
       const x = x0 + (v - view.lo) * k;
@@ -680,7 +681,7 @@
 
   function renderTimeline() {
     const hist = S.history;
-    const W = Math.max(720, scene.clientWidth || 1000);
+    const W = Math.max(560, scene.clientWidth || 1000);
     const H = 58;
     const x0 = 40;
     const w = W - x0 - 24;
