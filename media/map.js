@@ -38,6 +38,8 @@
   let view = saved.view || null;
   /** Keyboard cursor: lane index and page. */
   let cursor = saved.cursor || null;
+  /** The mappings' extent the view was fitted to (a new one refits). */
+  let fitKey = saved.fitKey || '';
   /** Pages marked by "Reveal in map". */
   let highlight = null;
   /** Timeline keyboard focus (a stop id). */
@@ -52,7 +54,7 @@
   let hover = null;
   let colors = {};
 
-  const persist = () => vscode.setState({ view, cursor });
+  const persist = () => vscode.setState({ view, cursor, fitKey });
   const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
   const hex = (n) => '0x' + Math.floor(n).toString(16);
   const fmt = (n) => Math.round(n).toLocaleString('en-US');
@@ -213,6 +215,58 @@
     return out;
   }
 
+  // ---- memory strips: the frames the links reach, long stretches between them cut out ----
+
+  /** Clusters of reached frames (gaps wider than 16 frames and an eighth of the extent cut), padded. */
+  function clustersOf(spans, capacity) {
+    if (!spans || !spans.length) return [{ lo: 0, hi: Math.max(1, Math.min(capacity, 16)) }];
+    const sorted = [...spans].sort((a, b) => a.lo - b.lo);
+    const merged = [];
+    for (const sp of sorted) {
+      const l = merged[merged.length - 1];
+      if (l && sp.lo <= l.hi) l.hi = Math.max(l.hi, sp.hi);
+      else merged.push({ lo: sp.lo, hi: sp.hi });
+    }
+    const extent = merged[merged.length - 1].hi - merged[0].lo;
+    let out = [];
+    for (const sp of merged) {
+      const l = out[out.length - 1];
+      if (l && sp.lo - l.hi <= Math.max(16, extent / 8)) l.hi = Math.max(l.hi, sp.hi);
+      else out.push({ ...sp });
+    }
+    if (out.length > 6) out = [{ lo: merged[0].lo, hi: merged[merged.length - 1].hi }];
+    const top = Math.max(capacity, out[out.length - 1].hi);
+    const res = [];
+    for (const c of out) {
+      const want = Math.max(8, (c.hi - c.lo) * 1.08);
+      const hi = Math.min(top, Math.ceil(Math.max(0, Math.floor((c.lo + c.hi) / 2 - want / 2)) + want));
+      const lo = Math.max(0, Math.floor(hi - want));
+      const l = res[res.length - 1];
+      if (l && lo <= l.hi) l.hi = Math.max(l.hi, hi);
+      else res.push({ lo, hi });
+    }
+    return res;
+  }
+
+  /** Widths of the clusters in a strip: proportional to their frames, at least 40 px each. */
+  function layoutStrip(clusters, x, w, stripY, stripH) {
+    const GAP = 16;
+    const avail = Math.max(40, w - GAP * (clusters.length - 1));
+    const total = clusters.reduce((n, c) => n + (c.hi - c.lo), 0);
+    const minW = Math.min(40, avail / clusters.length);
+    const small = clusters.filter((c) => (avail * (c.hi - c.lo)) / total < minW);
+    const rest = total - small.reduce((n, c) => n + (c.hi - c.lo), 0);
+    const restW = avail - small.length * minW;
+    let cx = x;
+    const out = clusters.map((c) => {
+      const cw = small.includes(c) ? minW : (restW * (c.hi - c.lo)) / Math.max(1, rest);
+      const r = { lo: c.lo, hi: c.hi, x: cx, w: cw };
+      cx += cw + GAP;
+      return r;
+    });
+    return { x, w, stripY, stripH, clusters: out };
+  }
+
   // ---- the view window ----
 
   function fitView(p) {
@@ -328,8 +382,7 @@
     // segments of each page-table lane, and the frames they reach per memory
     const reach = {};
     const addReach = (mem, lo, hi) => {
-      const r = reach[mem];
-      reach[mem] = r ? { lo: Math.min(r.lo, lo), hi: Math.max(r.hi, hi) } : { lo, hi };
+      (reach[mem] = reach[mem] || []).push({ lo, hi });
     };
     const laneSegs = {};
     for (const lg of laneGeo) {
@@ -350,24 +403,14 @@
     const mw = (W - 16 - gap * (mems.length - 1)) / mems.length;
     const memGeo = {};
     mems.forEach((m, i) => {
-      const mx = 8 + i * (mw + gap);
-      const r = reach[m.name];
-      let flo = 0;
-      let fhi = Math.min(m.capacity, 16);
-      if (r) {
-        flo = r.lo;
-        fhi = r.hi;
-        const want = Math.max(16, (fhi - flo) * 1.08);
-        const c = (flo + fhi) / 2;
-        flo = Math.max(0, Math.floor(c - want / 2));
-        fhi = Math.min(Math.max(m.capacity, r.hi), Math.ceil(flo + want));
-        flo = Math.max(0, Math.min(flo, fhi - want));
-      }
-      memGeo[m.name] = { x: mx, w: mw, flo, fhi, stripY: memTop + 34, stripH: 26 };
+      memGeo[m.name] = layoutStrip(clustersOf(reach[m.name], m.capacity), 8 + i * (mw + gap), mw, memTop + 34, 26);
     });
     const fx = (mem, f) => {
       const g = memGeo[mem];
-      return g.x + ((f - g.flo) / Math.max(1e-9, g.fhi - g.flo)) * g.w;
+      let c = g.clusters[0];
+      for (const x of g.clusters) if (f >= x.lo) c = x;
+      const t = Math.max(0, Math.min(1, (f - c.lo) / Math.max(1e-9, c.hi - c.lo)));
+      return c.x + t * c.w;
     };
 
     // links (behind the lanes): per page when few are visible, bands per segment otherwise
@@ -525,32 +568,46 @@
       // gauge
       parts.push(`<rect x="${g.x}" y="${memTop + 28}" width="${g.w.toFixed(1)}" height="4" fill="${C.lane}" stroke="${C.border}" stroke-width="0.5"/>`);
       parts.push(`<rect x="${g.x}" y="${memTop + 28}" width="${(g.w * Math.min(1, m.used / Math.max(1, m.capacity))).toFixed(1)}" height="4" fill="${col}" data-gauge="${esc(m.name)}"/>`);
-      // strip of frames [flo, fhi)
-      parts.push(`<rect x="${g.x}" y="${g.stripY}" width="${g.w.toFixed(1)}" height="${g.stripH}" fill="${C.lane}" stroke="${col}" data-memory-strip="${esc(m.name)}" data-lo="${g.flo}" data-hi="${g.fhi}"/>`);
+      // strip of the frames reached: clusters, the frames between them cut out (⋯)
+      for (const c of g.clusters) {
+        parts.push(`<rect x="${c.x.toFixed(1)}" y="${g.stripY}" width="${c.w.toFixed(1)}" height="${g.stripH}" fill="${C.lane}" stroke="${col}" data-memory-strip="${esc(m.name)}" data-lo="${c.lo}" data-hi="${c.hi}"/>`);
+      }
+      for (let ci = 1; ci < g.clusters.length; ci++) {
+        const a = g.clusters[ci - 1];
+        parts.push(text(a.x + a.w + 3, g.stripY + g.stripH / 2 + 4, '⋯', `fill="${C.dim}"`));
+      }
       const reached = [];
-      for (const key in laneSegs) for (const s of laneSegs[key]) if (s.frames[m.name]) reached.push(s.frames[m.name]);
+      for (const key in laneSegs) {
+        for (const s of laneSegs[key]) {
+          const f = s.frames[m.name];
+          if (f) reached.push({ lo: f.lo, hi: f.hi, zero: s.run.zone === 'zero' || (s.run.order === 0 && s.run.memory === 'system' && s.run.lo === 0) });
+        }
+      }
       reached.sort((a, b) => a.lo - b.lo);
       let cur = null;
       const spans = [];
       for (const f of reached) {
-        if (cur && f.lo <= cur.hi) cur.hi = Math.max(cur.hi, f.hi);
-        else { cur = { lo: f.lo, hi: f.hi }; spans.push(cur); }
+        if (cur && f.lo <= cur.hi && f.zero === cur.zero) cur.hi = Math.max(cur.hi, f.hi);
+        else { cur = { lo: f.lo, hi: f.hi, zero: f.zero }; spans.push(cur); }
       }
       for (const f of spans) {
         const xa = fx(m.name, f.lo);
         const xb = Math.max(xa + 1, fx(m.name, f.hi));
-        parts.push(`<rect x="${xa.toFixed(1)}" y="${g.stripY + 3}" width="${(xb - xa).toFixed(1)}" height="${g.stripH - 6}" fill="${col}" data-frames="${esc(m.name)}" data-a="${f.lo}" data-b="${f.hi}"/>`);
+        parts.push(`<rect x="${xa.toFixed(1)}" y="${g.stripY + 3}" width="${(xb - xa).toFixed(1)}" height="${g.stripH - 6}" fill="${f.zero ? C.zero : col}" data-frames="${esc(m.name)}" data-a="${f.lo}" data-b="${f.hi}"/>`);
       }
-      const fk = g.w / (g.fhi - g.flo);
-      if (fk >= 5) {
-        const sep = [];
-        for (let f = Math.ceil(g.flo); f < g.fhi; f++) sep.push(`M${fx(m.name, f).toFixed(1)},${g.stripY + 3}v${g.stripH - 6}`);
-        parts.push(`<path d="${sep.join('')}" stroke="${C.lane}" stroke-width="1"/>`);
+      for (const c of g.clusters) {
+        if (c.w / (c.hi - c.lo) >= 5) {
+          const sep = [];
+          for (let f = Math.ceil(c.lo); f < c.hi; f++) sep.push(`M${fx(m.name, f).toFixed(1)},${g.stripY + 3}v${g.stripH - 6}`);
+          parts.push(`<path d="${sep.join('')}" stroke="${C.lane}" stroke-width="1"/>`);
+        }
+        const label = `frame ${fmt(c.lo)}`;
+        if (label.length * 5.6 < c.w + 14) parts.push(text(c.x, g.stripY + g.stripH + 12, label, `fill="${C.dim}" font-size="10"`));
       }
-      parts.push(text(g.x, g.stripY + g.stripH + 12, `frame ${fmt(g.flo)}`, `fill="${C.dim}" font-size="10"`));
-      const endLabel = `frame ${fmt(g.fhi)}`;
-      parts.push(text(g.x + g.w - endLabel.length * 5.6, g.stripY + g.stripH + 12, endLabel, `fill="${C.dim}" font-size="10"`));
-      model.memories.push({ name: m.name, used: m.used, capacity: m.capacity, flo: g.flo, fhi: g.fhi, reached: spans.length });
+      const lastC = g.clusters[g.clusters.length - 1];
+      const endLabel = `${fmt(lastC.hi)}`;
+      if (lastC.w > 90) parts.push(text(lastC.x + lastC.w - endLabel.length * 5.6, g.stripY + g.stripH + 12, endLabel, `fill="${C.dim}" font-size="10"`));
+      model.memories.push({ name: m.name, used: m.used, capacity: m.capacity, flo: g.clusters[0].lo, fhi: lastC.hi, clusters: g.clusters.length, reached: spans.length });
     }
 
     // migrations in flight between memories: source frames → destination frames, as bands under the strips
@@ -956,7 +1013,10 @@
       const t0 = performance.now();
       const prevProcess = S ? S.picture.process : null;
       S = msg.state;
-      if (S && prevProcess !== null && prevProcess !== S.picture.process) view = null;
+      // a new layout (another process, a session with other mappings, mmap / munmap): fit it
+      const key = S && S.picture.vmas.length ? `${S.picture.process}:${S.picture.vmas[0].start}:${S.picture.vmas[S.picture.vmas.length - 1].end}` : '';
+      if (S && (key !== fitKey || (prevProcess !== null && prevProcess !== S.picture.process))) view = null;
+      fitKey = key;
       if (S) timelineFocus = S.stop.id;
       render();
       const t1 = performance.now();

@@ -343,6 +343,22 @@ describe('debug adapter over DAP (dist/adapter.js)', function () {
       assert.ok(s.hitBreakpointIds !== undefined && ids.every((id) => id !== undefined && s.hitBreakpointIds!.includes(id)), `hitBreakpointIds ${JSON.stringify(s.hitBreakpointIds)}`);
     });
 
+    it('breakpoints of another file do not apply to the script (VS Code sends one request per file)', async () => {
+      const target = lineOf('basic.hmm', 'migrate a to system');
+      await dc.initializeRequest();
+      const initialized = dc.waitForEvent('initialized');
+      await dc.launchRequest({ program: fixture('basic.hmm') } as DebugProtocol.LaunchRequestArguments);
+      await initialized;
+      const mine = await dc.setBreakpointsRequest({ source: { path: fixture('basic.hmm') }, breakpoints: [{ line: target }] });
+      assert.deepEqual(mine.body.breakpoints.map((b) => [b.verified, b.line]), [[true, target]]);
+      // sent after the script's: it must not replace them
+      const other = await dc.setBreakpointsRequest({ source: { path: fixture('loop.hmm') }, breakpoints: [{ line: 2 }] });
+      assert.deepEqual(other.body.breakpoints.map((b) => b.verified), [false]);
+      assert.match(other.body.breakpoints[0]!.message ?? '', /not in basic\.hmm/);
+      stopped(await after(() => dc.configurationDoneRequest()), 'breakpoint');
+      assert.equal(await line(), target);
+    });
+
     it('a condition on a line in a repeat loop stops in the right iteration (Loop variables c = 3)', async () => {
       const l = lineOf('loop.hmm', 'write a[c]');
       stopped(await launch('loop.hmm', { breakpoints: [{ line: l, condition: 'c == 3' }] }), 'breakpoint');

@@ -68,7 +68,8 @@ export class HmmDebugSession extends LoggingDebugSession {
   private running = false;
   private configurationDone: () => void = () => undefined;
   private readonly configured = new Promise<void>((resolve) => { this.configurationDone = resolve; });
-  private bpRequests: DebugProtocol.SourceBreakpoint[] = [];
+  /** Line breakpoints per source file (VS Code sends one request per file): only the script's apply. */
+  private readonly bpBySource = new Map<string, DebugProtocol.SourceBreakpoint[]>();
 
   constructor(private readonly files: FileAccess = nodeFiles) {
     super();
@@ -154,15 +155,25 @@ export class HmmDebugSession extends LoggingDebugSession {
     else await this.runWith(() => ctl.continue());
   }
 
+  /** The script's line breakpoints (those of a request without a path when none name it). */
+  private get bpRequests(): DebugProtocol.SourceBreakpoint[] {
+    const program = this.args?.program;
+    return (program !== undefined ? this.bpBySource.get(program) : undefined) ?? this.bpBySource.get('') ?? [];
+  }
+
   protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
-    this.bpRequests = args.breakpoints ?? (args.lines ?? []).map((line) => ({ line }));
+    const requested = args.breakpoints ?? (args.lines ?? []).map((line) => ({ line }));
+    const file = args.source?.path === undefined ? '' : path.resolve(this.convertClientPathToDebugger(args.source.path));
+    this.bpBySource.set(file, requested);
     const ctl = this.ctl;
-    if (ctl === undefined) {
-      // Before launch: accept as unverified; launch verifies them.
-      response.body = { breakpoints: this.bpRequests.map((b) => ({ verified: false, line: b.line })) };
+    const program = this.args?.program;
+    if (ctl === undefined || (file !== '' && file !== program)) {
+      // Before launch (launch verifies them), or another file's: not breakpoints of the script.
+      const message = ctl !== undefined && program !== undefined ? `not in ${path.basename(program)}, the script being debugged` : undefined;
+      response.body = { breakpoints: requested.map((b) => ({ verified: false, line: b.line, ...(message !== undefined ? { message } : {}) })) };
       return this.sendResponse(response);
     }
-    const set = ctl.setLineBreakpoints(this.bpRequests);
+    const set = ctl.setLineBreakpoints(requested);
     response.body = {
       breakpoints: set.map((b) => {
         const bp = new Breakpoint(b.verified, b.line) as DebugProtocol.Breakpoint;

@@ -84,8 +84,11 @@ export async function mapStages(ctx: E2eContext): Promise<void> {
     return i + 1;
   };
 
+  /** The line of the one breakpoint set (in the active editor), if any. */
+  let breakLine: number | undefined;
   /** Puts a breakpoint on `line` of the file in the active editor (Ctrl+G, F9). */
   const breakAt = async (line: number): Promise<void> => {
+    breakLine = line;
     await editor.locator('.view-lines').click();
     await p.keyboard.press('Control+G');
     await p.locator('.quick-input-widget input').waitFor({ timeout: 10000 });
@@ -134,11 +137,20 @@ export async function mapStages(ctx: E2eContext): Promise<void> {
     await p.locator('.debug-toolbar').waitFor({ timeout: 10000 });
   };
 
+  /** Ends the session and takes the breakpoint away again (F9 on its line). */
   const stopSession = async (): Promise<void> => {
     await p.keyboard.press('Shift+F5');
     await p.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 30000 });
-    await command('Debug: Remove All Breakpoints');
-    await p.waitForTimeout(300);
+    if (breakLine !== undefined) {
+      await editor.locator('.view-lines').click();
+      await p.keyboard.press('Control+G');
+      await p.locator('.quick-input-widget input').waitFor({ timeout: 10000 });
+      await p.keyboard.type(String(breakLine));
+      await p.keyboard.press('Enter');
+      await p.keyboard.press('F9');
+      await until('no breakpoint glyph', () => editor.locator('.codicon-debug-breakpoint').count(), (n) => n === 0, 10000);
+      breakLine = undefined;
+    }
   };
 
   await stage('the map journey starts from a clean slate: Device fault unticked, no breakpoints, room for the map', async () => {
@@ -148,8 +160,9 @@ export async function mapStages(ctx: E2eContext): Promise<void> {
     const checked = async (): Promise<boolean> => (await box.getAttribute('aria-checked')) === 'true' || await box.isChecked().catch(() => false);
     if (await checked()) await box.click();
     await until('Device fault unticked', checked, (v) => !v, 5000);
-    await command('Debug: Remove All Breakpoints');
-    await command('View: Close Panel');
+    if (await editor.locator('.codicon-debug-breakpoint').count() > 0) throw new Error('a breakpoint is set before the map journey');
+    // the bottom panel (Debug Console) away: the map gets the height
+    if (await p.locator('.part.panel').isVisible()) await p.keyboard.press('Control+J');
     await p.setViewportSize({ width: 2000, height: 1150 });
   });
 
