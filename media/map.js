@@ -90,6 +90,23 @@
     return colors.devices[Math.max(0, i) % colors.devices.length];
   }
 
+  /** Dark or light text, whichever reads on `color` (#rgb, #rrggbb[aa] or rgb[a]()). */
+  function textOn(color) {
+    let r;
+    let g;
+    let b;
+    const hexm = /^#([0-9a-f]{3,8})$/i.exec(color.trim());
+    const rgbm = /^rgba?\(\s*(\d+)[ ,]+(\d+)[ ,]+(\d+)/i.exec(color.trim());
+    if (hexm) {
+      const h = hexm[1].length < 6 ? hexm[1].slice(0, 3).split('').map((c) => c + c).join('') : hexm[1].slice(0, 6);
+      [r, g, b] = [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16));
+    } else if (rgbm) [r, g, b] = [rgbm[1], rgbm[2], rgbm[3]].map(Number);
+    else return colors.fg;
+    const lin = (v) => { const c = v / 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    const L = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+    return L > 0.22 ? '#111111' : '#ffffff';
+  }
+
   // ---- names ----
 
   function mappingAt(p, v) {
@@ -476,7 +493,7 @@
         }
         if (k >= 28) for (let v = Math.ceil(view.lo); v < view.hi; v++) {
           const m = mappingAt(p, v);
-          if (m) parts.push(text(x0 + (v - view.lo) * k + 3, ly + lh - 3, `${m.name}[${v - m.start}]`, `fill="${C.dim}" font-size="9"`));
+          if (m && `${m.name}[${v - m.start}]`.length * 5.2 + 4 <= k) parts.push(text(x0 + (v - view.lo) * k + 3, ly + lh - 3, `${m.name}[${v - m.start}]`, `fill="${C.dim}" font-size="9"`));
         }
         continue;
       }
@@ -513,7 +530,7 @@
         if (dev && r.access === 'atomic') parts.push(`<rect x="${s.xa.toFixed(1)}" y="${ly + 4}" width="${wpx.toFixed(1)}" height="${lh - 8}" fill="none" stroke="${C.fg}" stroke-width="1.5"/>`);
         if (!dev && r.huge && wpx > 6) parts.push(`<rect x="${s.xa.toFixed(1)}" y="${ly + 1}" width="${wpx.toFixed(1)}" height="3" fill="${C.fg}"/>`);
         // a halo of the run's colour keeps the label readable over hatching
-        if (fits(label, wpx)) parts.push(text(s.xa + 4, ly + lh / 2 + 4, label, `fill="${C.bg}" stroke="${fill}" stroke-width="3" paint-order="stroke" font-weight="600" font-size="11"`));
+        if (fits(label, wpx)) parts.push(text(s.xa + 4, ly + lh / 2 + 4, label, `fill="${textOn(fill)}" stroke="${fill}" stroke-width="3" paint-order="stroke" font-weight="600" font-size="11"`));
         if (laneModel.segments.length < 400) laneModel.segments.push({ a: s.a, b: s.b, kind, label, mixed: s.mixed });
       }
       // page separators when pages are wide enough to tell apart
@@ -681,6 +698,7 @@
     ];
     let lx = 8;
     for (const [c, t] of legend) {
+      if (lx + t.length * 5.6 + 16 > W) { lx = 8; ny += 16; }
       parts.push(`<rect x="${lx}" y="${ny - 9}" width="12" height="10" fill="${c}"/>`);
       parts.push(text(lx + 16, ny, t, `fill="${C.dim}" font-size="10"`));
       lx += t.length * 5.6 + 34;
@@ -692,6 +710,7 @@
       ['band', 'links: CPU solid, device dashed'], ['chg', 'changed since the previous stop'],
     ];
     for (const [c, t] of legend2) {
+      if (lx + t.length * 5.6 + 16 > W) { lx = 8; ny += 16; }
       if (c === 'dash') parts.push(`<rect x="${lx}" y="${ny - 9}" width="12" height="10" fill="${C.dim}" stroke="${C.bg}" stroke-dasharray="3 2"/>`);
       else if (c === 'band') parts.push(`<path d="M${lx},${ny - 9} l12,10" stroke="${C.dim}" stroke-dasharray="3 2"/>`);
       else if (c === 'chg') parts.push(`<rect x="${lx}" y="${ny - 3}" width="12" height="3" fill="${C.change}"/>`);
@@ -730,6 +749,8 @@
     }));
     $('zoom-label').textContent = `${fmt(span)} pages · ${perPage ? 'links per page' : 'links per run'}`;
     model.timeline = renderTimeline();
+    const themed = getComputedStyle(document.documentElement).getPropertyValue('--vscode-hmmDebug-residency.system').trim();
+    model.colors = { system: C.system, fromTheme: themed !== '', theme: document.body.className };
     model.renderMs = performance.now() - t0;
     drawn = model;
   }

@@ -31,6 +31,7 @@ interface DrawnModel {
   now: { kernel: string[]; migrations: { phase: string; device: string; direction: string; moving: number; cpages: number }[]; callbacks: number; faulting: number; jobs: number; copies: number };
   changes: number;
   timeline: { stops: { id: number; step: number; line?: number; reason: string }[]; liveId: number; shownId: number };
+  colors: { system: string; fromTheme: boolean; theme: string };
   renderMs: number;
 }
 
@@ -179,17 +180,25 @@ export async function mapStages(ctx: E2eContext): Promise<void> {
     const frames = await (await mapFrame()).evaluate(() => [...document.querySelectorAll('path[data-link="cpu"]')].map((e) => `${e.getAttribute('data-memory')}:${e.getAttribute('data-frame')}`));
     if (frames.length !== 16 || !frames.every((x) => x.startsWith('system:'))) fail('CPU links', frames);
     if (new Set(frames.slice(8)).size !== 1) fail('the eight zero-page entries share one frame', frames);
+    if (!m.colors.fromTheme) fail('the residency colours come from the theme (hmmDebug.residency.*)', m.colors);
     await shotMap('01-shared-address-space');
     await p.screenshot({ path: path.join(ctx.shots, 'map-00-workbench.png') });
   });
 
-  await stage('hover on a page answers `why`, as the REPL does', async () => {
+  await stage('hover on a page answers `why`, as the REPL does; a click shows the statement that last changed it', async () => {
     const fr = await mapFrame();
-    const seg = fr.locator('rect[data-seg="cpu"]').first();
-    await seg.hover();
+    // drawn elements take no pointer events (map.js hit-tests by coordinates): hover the SVG at the segment's middle
+    const at = await fr.locator('rect[data-seg="cpu"]').first().evaluate((e) => ({
+      x: Number(e.getAttribute('x')) + Number(e.getAttribute('width')) / 2, y: Number(e.getAttribute('y')) + Number(e.getAttribute('height')) / 2,
+    }));
+    await fr.locator('#scene svg').hover({ position: at });
     const tip = await until('the tooltip with the why answer', () => fr.locator('#tooltip').innerText(), (t) => /because/.test(t), 15000);
     if (!/CPU pte: present/.test(tip) || !/gpu0 pte:/.test(tip)) fail('tooltip', tip);
     console.log(`         hover: ${tip.split('\n').slice(0, 4).join(' | ')}`);
+    // a click selects the page: the script shows the statement that last changed it
+    await fr.locator('#scene svg').click({ position: at });
+    const changed = lineOf(MAP_EXAMPLES[0]!, 'write buf[..8] = i');
+    await until(`the cursor on line ${changed}`, () => editor.locator('.line-numbers.active-line-number').first().innerText(), (t) => t.trim() === String(changed), 15000);
   });
 
   await stage('the keyboard moves the cursor between lanes and pages and zooms', async () => {
@@ -252,7 +261,8 @@ export async function mapStages(ctx: E2eContext): Promise<void> {
     }
     if (out === undefined || kinds(out, 'cpu').join() !== 'device-private') fail('the migration did not finish', out?.lanes);
     const maxStep = Math.max(...out.timeline.stops.map((s) => s.step));
-    await command('Debug: Step Back');
+    await editor.locator('.view-lines').click();
+    await p.keyboard.press('Alt+F10'); // HMM: Step Back
     const back = await modelWhen('a stop after step back', (x) => x.timeline.stops.length > out!.timeline.stops.length);
     const live = back.timeline.stops.find((s) => s.id === back.timeline.liveId)!;
     if (!(live.step < maxStep)) fail('the live stop is earlier than the latest one', back.timeline);
@@ -340,6 +350,11 @@ export async function mapStages(ctx: E2eContext): Promise<void> {
     const bench = await fr.evaluate(() => (window as unknown as { hmmMap: { bench(): Promise<{ renderMedianMs: number; renderMaxMs: number; frameMedianMs: number; frameMaxMs: number }> } }).hmmMap.bench());
     if (open === null) fail('no open figure');
     console.log(`         1M pages (${open.resident} resident, ${open.runs} runs): picture rendered ${open.renderMs.toFixed(1)} ms and painted ${open.paintedMs.toFixed(1)} ms after the stop data arrived`);
+    fs.mkdirSync(path.join(ctx.shots, '..'), { recursive: true });
+    fs.writeFileSync(path.join(ctx.shots, '..', 'map-metrics.json'), JSON.stringify({
+      measuredAt: Date.now(), resident: open.resident, runs: open.runs, openRenderMs: open.renderMs, openPaintedMs: open.paintedMs,
+      zoomRenderMedianMs: bench.renderMedianMs, zoomRenderMaxMs: bench.renderMaxMs, frameMedianMs: bench.frameMedianMs, frameMaxMs: bench.frameMaxMs,
+    }, null, 2));
     console.log(`         zoom 60 steps (1M pages → a few pages → back): redraw median ${bench.renderMedianMs.toFixed(1)} ms, max ${bench.renderMaxMs.toFixed(1)} ms; frame interval median ${bench.frameMedianMs.toFixed(1)} ms (${(1000 / bench.frameMedianMs).toFixed(0)} fps), max ${bench.frameMaxMs.toFixed(1)} ms`);
   });
 
@@ -350,7 +365,8 @@ export async function mapStages(ctx: E2eContext): Promise<void> {
       await input.fill(theme);
       await p.locator('.quick-input-widget .monaco-list-row', { hasText: theme }).first().waitFor({ timeout: 10000 });
       await p.keyboard.press('Enter');
-      await p.waitForTimeout(1500);
+      const m = await modelWhen(`the ${name} theme`, (x) => x.colors.theme.includes(name === 'light' ? 'vscode-light' : 'vscode-high-contrast'));
+      console.log(`         ${name}: system RAM pages drawn ${m.colors.system}`);
       await shotMap(`million-pages-${name}`);
     }
     await command('Preferences: Color Theme');
