@@ -8,7 +8,7 @@
 // visited. Plain SVG, no library: the drawn element count is bounded by the pixel width (runs
 // narrower than a pixel merge), which keeps a million pages as cheap as eight.
 // It reads only the JSON state it is sent (MapState in src/extension/mapState.ts) and posts
-// back ready / process / showStop / why / select / export / perf.
+// back ready / process / showStop / why / select / export.
 // @ts-check
 (function () {
   // eslint-disable-next-line no-undef
@@ -334,6 +334,8 @@
       scene.innerHTML = '<p class="empty-note">No hmm debug session is stopped. Start debugging a .hmm script: the map follows every stop.</p>';
       statusEl.textContent = '';
       timelineEl.innerHTML = '';
+      $('timeline-note').textContent = 'the stops of the next session';
+      $('go-live').hidden = true;
       processSel.replaceChildren();
       drawn = null;
       return;
@@ -765,7 +767,15 @@
     const w = W - x0 - 24;
     const maxStep = Math.max(1, ...hist.map((h) => h.step));
     const live = hist.find((h) => h.id === S.liveId);
-    const X = (s) => x0 + (s / maxStep) * w;
+    // Stops inside one statement (kernel phases) share its step: spread them by simulated time.
+    const times = new Map();
+    for (const h of hist) {
+      const t = times.get(h.step) || new Set();
+      t.add(h.time);
+      times.set(h.step, t);
+    }
+    const rank = (h) => [...times.get(h.step)].sort((a, b) => a - b).indexOf(h.time);
+    const X = (s, h) => Math.min(x0 + w, x0 + (s / maxStep) * w + (h ? rank(h) * 12 : 0));
     const C = colors;
     const parts = [`<rect width="${W}" height="${H}" fill="${C.bg}"/>`, `<line x1="${x0}" y1="30" x2="${x0 + w}" y2="30" stroke="${C.border}"/>`,
       `<text x="4" y="34" fill="${C.dim}" font-size="10">step</text>`];
@@ -774,13 +784,13 @@
       const b = hist[i];
       if (a.process !== b.process && a.step === b.step) continue;
       const back = b.step < a.step;
-      const xa = X(a.step);
-      const xb = X(b.step);
+      const xa = X(a.step, a);
+      const xb = X(b.step, b);
       const ym = back ? 52 : 8;
       parts.push(`<path d="M${xa.toFixed(1)},30 Q${((xa + xb) / 2).toFixed(1)},${ym} ${xb.toFixed(1)},30" fill="none" stroke="${back ? C.migration : C.dim}" stroke-width="1.2"${back ? ' stroke-dasharray="4 2"' : ''} data-move="${back ? 'back' : 'forward'}"/>`);
     }
     for (const h of hist) {
-      const x = X(h.step);
+      const x = X(h.step, h);
       const undone = live && h.step > live.step;
       const isLive = h.id === S.liveId;
       const shown = h.id === S.stop.id;
@@ -789,7 +799,7 @@
         `<title>${esc(`step ${h.step}${h.line ? ` · line ${h.line}` : ''} · ${h.reason} · t = ${ns(h.time)}`)}</title>` +
         `<circle cx="${x.toFixed(1)}" cy="30" r="${isLive ? 7 : 5}" fill="${shown ? C.focus : undone ? C.bg : C.dim}" stroke="${isLive ? C.fg : C.dim}" stroke-width="${isLive ? 2 : 1}"${undone ? ' stroke-dasharray="2 2"' : ''}/>` +
         (focus ? `<circle cx="${x.toFixed(1)}" cy="30" r="10" fill="none" stroke="${C.focus}" stroke-width="1.5"/>` : '') +
-        `<text x="${(x - 8).toFixed(1)}" y="${shown || isLive ? 48 : 14}" fill="${C.dim}" font-size="9">${h.line ? 'L' + h.line : h.step}</text></g>`);
+        (shown || isLive ? `<text x="${(x - 8).toFixed(1)}" y="${isLive ? 50 : 12}" fill="${C.fg}" font-size="9">${isLive ? 'now ' : ''}${h.line ? 'L' + h.line : 'step ' + h.step}</text>` : '') + '</g>');
     }
     timelineEl.innerHTML = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="${esc(C.font)}">${parts.join('')}</svg>`;
     $('timeline-note').textContent = `${hist.length} stop(s) visited · the ring is the current stop, the filled dot the one shown; dashed arcs are step back / reverse continue`;
@@ -1047,7 +1057,6 @@
           const runs = S.picture.cpu.runs.length + S.picture.devices.reduce((n, d) => n + d.lane.runs.length, 0);
           const resident = S.picture.cpu.runs.reduce((n, r) => n + r.end - r.start, 0);
           lastOpen = { renderMs: t1 - t0, paintedMs: performance.now() - t0, runs, resident };
-          vscode.postMessage({ type: 'perf', what: 'picture drawn after the stop data arrived', ms: lastOpen.paintedMs, detail: `render ${lastOpen.renderMs.toFixed(1)} ms, ${resident} resident pages, ${runs} runs` });
         }, 0));
       }
     } else if (msg.type === 'why') {
@@ -1085,7 +1094,6 @@
         if (i >= steps) {
           const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
           const res = { steps, renderMedianMs: med(renders), renderMaxMs: Math.max(...renders), frameMedianMs: med(frames), frameMaxMs: Math.max(...frames), open: lastOpen };
-          vscode.postMessage({ type: 'perf', what: 'zoom step redraw (median)', ms: res.renderMedianMs, detail: `max ${res.renderMaxMs.toFixed(1)} ms, frame interval median ${res.frameMedianMs.toFixed(1)} ms` });
           return resolve(res);
         }
         const factor = i < steps / 2 ? 0.7 : 1 / 0.7;

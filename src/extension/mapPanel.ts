@@ -25,8 +25,7 @@ type FromPage =
   | { type: 'showStop'; id: number }
   | { type: 'why'; page: number; reqId: number }
   | { type: 'select'; page: number }
-  | { type: 'export'; format: 'svg' | 'png'; data: string }
-  | { type: 'perf'; what: string; ms: number; detail?: string };
+  | { type: 'export'; format: 'svg' | 'png'; data: string };
 
 /** Messages the page receives. */
 type ToPage =
@@ -52,8 +51,6 @@ export class MapPanel implements StateView {
   lastState: MapState | undefined;
   /** The page's script ran to its end (it posts `ready` last): for the tests. */
   pageReady = false;
-  /** Figures the page measured (render after data arrived, frame times): for the tests and the log. */
-  readonly perf: { what: string; ms: number; detail?: string }[] = [];
 
   constructor(private readonly ctx: Ctx, private readonly revealInTree: RevealInTree) {
     ctx.own({ dispose: () => this.panel?.dispose() });
@@ -171,11 +168,6 @@ export class MapPanel implements StateView {
       case 'export':
         await this.export(m.format, m.data);
         break;
-      case 'perf':
-        this.perf.push({ what: m.what, ms: m.ms, ...(m.detail !== undefined ? { detail: m.detail } : {}) });
-        if (this.perf.length > 100) this.perf.shift();
-        this.ctx.output.appendLine(`hmm map: ${m.what} ${m.ms.toFixed(1)} ms${m.detail ? ` (${m.detail})` : ''}`);
-        break;
     }
   }
 
@@ -279,10 +271,6 @@ function checkMessage(raw: unknown): FromPage | undefined {
     case 'select': return int(m['page']) ? { type: 'select', page: m['page'] } : undefined;
     case 'export':
       return (m['format'] === 'svg' || m['format'] === 'png') && typeof m['data'] === 'string' ? { type: 'export', format: m['format'], data: m['data'] } : undefined;
-    case 'perf':
-      return typeof m['what'] === 'string' && typeof m['ms'] === 'number' && Number.isFinite(m['ms'])
-        ? { type: 'perf', what: m['what'].slice(0, 80), ms: m['ms'], ...(typeof m['detail'] === 'string' ? { detail: m['detail'].slice(0, 200) } : {}) }
-        : undefined;
     default: return undefined;
   }
 }

@@ -65,7 +65,8 @@ export async function mapStages(ctx: E2eContext): Promise<void> {
     const input = p.locator('.quick-input-widget input');
     await input.waitFor({ timeout: 10000 });
     await input.fill(`>${title}`);
-    await p.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 10000 });
+    // Enter takes the focused row: wait until the filtered list focuses the one asked for
+    await p.locator('.quick-input-widget .monaco-list-row.focused', { hasText: title }).first().waitFor({ timeout: 10000 });
     await p.keyboard.press('Enter');
   };
 
@@ -74,7 +75,7 @@ export async function mapStages(ctx: E2eContext): Promise<void> {
     const input = p.locator('.quick-input-widget input');
     await input.waitFor({ timeout: 10000 });
     await input.fill(name);
-    await p.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 10000 });
+    await p.locator('.quick-input-widget .monaco-list-row.focused', { hasText: name }).first().waitFor({ timeout: 10000 });
     await p.keyboard.press('Enter');
     await p.locator('.tab.active', { hasText: name }).first().waitFor({ timeout: 10000 });
   };
@@ -359,20 +360,23 @@ export async function mapStages(ctx: E2eContext): Promise<void> {
   });
 
   await stage('the picture in the light and high-contrast themes', async () => {
-    for (const [theme, name] of [['Light Modern', 'light'], ['Dark High Contrast', 'high-contrast']] as const) {
-      await command('Preferences: Color Theme');
+    /** Ctrl+K Ctrl+T: the theme picker (the palette's "Color Theme" ranks the marketplace entry first). */
+    const pickTheme = async (theme: string): Promise<void> => {
+      await editor.locator('.view-lines').click();
+      await p.keyboard.press('Control+K');
+      await p.keyboard.press('Control+T');
       const input = p.locator('.quick-input-widget input');
+      await input.waitFor({ timeout: 10000 });
       await input.fill(theme);
-      await p.locator('.quick-input-widget .monaco-list-row', { hasText: theme }).first().waitFor({ timeout: 10000 });
+      await p.locator('.quick-input-widget .monaco-list-row.focused', { hasText: theme }).first().waitFor({ timeout: 10000 });
       await p.keyboard.press('Enter');
-      const m = await modelWhen(`the ${name} theme`, (x) => x.colors.theme.includes(name === 'light' ? 'vscode-light' : 'vscode-high-contrast'));
+    };
+    for (const [theme, name, cls] of [['Light Modern', 'light', 'vscode-light'], ['Dark High Contrast', 'high-contrast', 'vscode-high-contrast'], ['Dark Modern', 'dark', 'vscode-dark']] as const) {
+      await pickTheme(theme);
+      const m = await modelWhen(`the ${name} theme`, (x) => x.colors.theme.split(/\s+/).includes(cls));
       console.log(`         ${name}: system RAM pages drawn ${m.colors.system}`);
       await shotMap(`million-pages-${name}`);
     }
-    await command('Preferences: Color Theme');
-    await p.locator('.quick-input-widget input').fill('Dark Modern');
-    await p.locator('.quick-input-widget .monaco-list-row', { hasText: 'Dark Modern' }).first().waitFor({ timeout: 10000 });
-    await p.keyboard.press('Enter');
     await stopSession();
   });
 }
