@@ -270,11 +270,12 @@ export async function mapStages(ctx: E2eContext): Promise<void> {
     const backs = await (await mapFrame()).evaluate(() => document.querySelectorAll('#timeline [data-move="back"]').length);
     if (backs < 1) fail('a step-back arc in the timeline');
     await shotMap('02-timeline-after-step-back');
-    // scrub: show the first stop (the breakpoint, before the migration) again
-    const first = back.timeline.stops[0]!;
-    await (await mapFrame()).locator(`#timeline [data-stop="${first.id}"] circle`).first().click();
-    const shown = await modelWhen('the earlier stop shown', (x) => x.timeline.shownId === first.id);
-    if (kinds(shown, 'cpu').join() !== 'present') fail('the picture as it was before the migration', shown.lanes);
+    // scrub: show the stop after the migration again (undone by the step back, still in the timeline)
+    const undone = [...back.timeline.stops].reverse().find((s) => s.step > live.step)!;
+    await (await mapFrame()).locator(`#timeline [data-stop="${undone.id}"] circle`).first().click();
+    const shown = await modelWhen('the earlier stop shown', (x) => x.timeline.shownId === undone.id);
+    if (kinds(shown, 'cpu').join() !== 'device-private') fail('the picture as it was after the migration', shown.lanes);
+    if (kinds(back, 'cpu').join() !== 'present') fail('after the step back, before the migration', back.lanes);
     console.log(`         timeline: steps ${back.timeline.stops.map((s) => s.step).join(' → ')}; showing step ${shown.step} while the debugger is at step ${live.step}`);
     await shotMap('02-scrubbed-to-an-earlier-stop');
     await stopSession();
