@@ -23,8 +23,8 @@ import { formatPlacementReport, placementReport } from '../hmm/placementReport';
 import { formatDuration } from '../hmm/timing';
 import {
   CUSTOM_EVENTS, CUSTOM_REQUESTS, type HmmLaunchArguments, type LineEffectsResponseBody, type MigrationsResponseBody,
-  type NotifierArguments, type NotifiersResponseBody, type PageWhyResponseBody, type ResidencyArguments, type ResidencyResponseBody,
-  type StateChangedEventBody,
+  type NotifierArguments, type NotifiersResponseBody, type PageWhyArguments, type PageWhyResponseBody, type PictureArguments,
+  type ResidencyArguments, type ResidencyResponseBody, type StateChangedEventBody,
 } from './protocol';
 import { requestProblem } from './validate';
 import { VariableStore } from './variables';
@@ -510,8 +510,8 @@ export class HmmDebugSession extends LoggingDebugSession {
         case CUSTOM_REQUESTS.migrations: response.body = this.migrations(ctl); break;
         case CUSTOM_REQUESTS.notifiers: response.body = this.notifiers(ctl, (args ?? {}) as NotifierArguments); break;
         case CUSTOM_REQUESTS.lineEffects: response.body = this.lineEffects(ctl); break;
-        case CUSTOM_REQUESTS.picture: response.body = this.picture(ctl, args); break;
-        case CUSTOM_REQUESTS.pageWhy: response.body = this.pageWhy(ctl, args); break;
+        case CUSTOM_REQUESTS.picture: response.body = this.picture(ctl, (args ?? {}) as PictureArguments); break; // checked by validate.ts
+        case CUSTOM_REQUESTS.pageWhy: response.body = this.pageWhy(ctl, args as PageWhyArguments); break;
         default: return super.customRequest(command, response, args);
       }
       this.sendResponse(response);
@@ -755,30 +755,19 @@ export class HmmDebugSession extends LoggingDebugSession {
     };
   }
 
-  private picture(ctl: ScriptController, raw: unknown): Picture {
-    const a = argsObject(raw, 'hmm/picture');
-    const mm = processArg(ctl, a);
-    const maxRuns = a['maxRuns'];
-    if (maxRuns !== undefined && (!Number.isInteger(maxRuns) || (maxRuns as number) < 16 || (maxRuns as number) > 200000)) {
-      throw new Error("hmm/picture: 'maxRuns' must be an integer from 16 to 200000");
-    }
+  private picture(ctl: ScriptController, a: PictureArguments): Picture {
     const stop = this.lastStop?.event;
-    return buildPicture(ctl.sim, mm, {
-      ...(maxRuns !== undefined ? { maxRuns: maxRuns as number } : {}),
+    return buildPicture(ctl.sim, processArg(ctl, a.process), {
+      ...(a.maxRuns !== undefined ? { maxRuns: a.maxRuns } : {}),
       ...(stop !== undefined ? { stopEvent: stop } : {}),
       describe: (e) => eventLine(ctl.sim, e),
     });
   }
 
-  private pageWhy(ctl: ScriptController, raw: unknown): PageWhyResponseBody {
-    const a = argsObject(raw, 'hmm/pageWhy');
-    const mm = processArg(ctl, a);
-    const page = a['page'];
-    if (typeof page !== 'number' || !Number.isInteger(page) || page < 0 || page >= 2 ** 36) {
-      throw new Error("hmm/pageWhy: 'page' must be a virtual page number (an integer below 2^36)");
-    }
-    const newest = whyChain(ctl.sim, mm, page)[0];
-    return { step: ctl.sim.step, text: whyReport(ctl.sim, mm, page), ...(newest?.loc !== undefined ? { line: newest.loc.line } : {}) };
+  private pageWhy(ctl: ScriptController, a: PageWhyArguments): PageWhyResponseBody {
+    const mm = processArg(ctl, a.process);
+    const newest = whyChain(ctl.sim, mm, a.page)[0];
+    return { step: ctl.sim.step, text: whyReport(ctl.sim, mm, a.page), ...(newest?.loc !== undefined ? { line: newest.loc.line } : {}) };
   }
 
   private lineEffects(ctl: ScriptController): LineEffectsResponseBody {
@@ -828,18 +817,9 @@ export class HmmDebugSession extends LoggingDebugSession {
   }
 }
 
-/** A custom request's arguments as an object (absent: empty). */
-function argsObject(raw: unknown, command: string): Record<string, unknown> {
-  if (raw === undefined || raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${command}: arguments must be an object`);
-  return raw as Record<string, unknown>;
-}
-
 /** The `process` argument: a live process by name, or the stopped one. */
-function processArg(ctl: ScriptController, a: Record<string, unknown>): Mm {
-  const p = a['process'];
+function processArg(ctl: ScriptController, p: string | undefined): Mm {
   if (p === undefined) return ctl.interp.process;
-  if (typeof p !== 'string') throw new Error("'process' must be a process name");
   const mm = ctl.sim.process(p);
   if (mm === undefined || !mm.alive) throw new Error(`no process ${p}`);
   return mm;

@@ -120,6 +120,9 @@ const REQUESTS: Readonly<Record<string, Check>> = {
   [CUSTOM_REQUESTS.notifiers]: opt(obj({ since: opt(int(-1)), limit: opt(int(1, 10000)) })),
   [CUSTOM_REQUESTS.migrations]: any,
   [CUSTOM_REQUESTS.lineEffects]: any,
+  [CUSTOM_REQUESTS.picture]: opt(obj({ process: opt(str()), maxRuns: opt(int(16, 200000)) })),
+  // a virtual page number: below 2^36 (a 48-bit address space of 4 KiB pages)
+  [CUSTOM_REQUESTS.pageWhy]: obj({ process: opt(str()), page: int(0, 2 ** 36 - 1) }),
 };
 
 /** What is wrong with a request's arguments, as one line for the error response; undefined if nothing. */
