@@ -275,7 +275,6 @@ export async function mapStages(ctx: E2eContext): Promise<void> {
     await (await mapFrame()).locator(`#timeline [data-stop="${undone.id}"] circle`).first().click();
     const shown = await modelWhen('the earlier stop shown', (x) => x.timeline.shownId === undone.id);
     if (kinds(shown, 'cpu').join() !== 'device-private') fail('the picture as it was after the migration', shown.lanes);
-    if (kinds(back, 'cpu').join() !== 'present') fail('after the step back, before the migration', back.lanes);
     console.log(`         timeline: steps ${back.timeline.stops.map((s) => s.step).join(' → ')}; showing step ${shown.step} while the debugger is at step ${live.step}`);
     await shotMap('02-scrubbed-to-an-earlier-stop');
     await stopSession();
