@@ -29,12 +29,16 @@ describe('map history (timeline)', function () {
     assert.equal(h.get(999), undefined);
   });
 
-  it('the same stop fetched again replaces its picture; a new session starts over', function () {
+  it('the same stop fetched again replaces its picture; stops alike in step, line and time stay apart; a new session starts over', function () {
     const h = new PictureHistory();
     const a = h.push('s1', stop(3), picture(3, 1));
-    const again = h.push('s1', stop(3), picture(3, 2));
+    const again = h.push('s1', stop(3), picture(3, 2), true);
     assert.equal(again.id, a.id);
     assert.equal(h.list().length, 1);
+    // two kernel phases of one statement: same step, line and simulated time, two stops
+    h.push('s1', stop(4), picture(4));
+    h.push('s1', stop(4), picture(4));
+    assert.deepEqual(h.list().map((s) => s.step), [3, 4, 4]);
     assert.equal(h.get(a.id)?.picture.devices[0]!.lane.runs.length, 2);
     h.push('s2', stop(1), picture(1));
     assert.deepEqual(h.list().map((s) => s.step), [1]);

@@ -45,6 +45,8 @@ export class MapPanel implements StateView {
   private state: HmmState | undefined;
   private pendingHighlight: ToPage | undefined;
   private readonly history = new PictureHistory();
+  /** The stop (the watcher's object) whose picture was last recorded. */
+  private pictured: HmmState['stop'] | undefined;
   private liveId = 0;
   /** The stop shown (the live one unless the user scrubbed the timeline back). */
   private shownId = 0;
@@ -102,9 +104,12 @@ export class MapPanel implements StateView {
       return { process: p, cpu: o.cpu };
     }));
     const picture = { ...main, others };
+    // The watcher hands over the same stop object when it refreshes without a new stop.
+    const again = state.stop === this.pictured;
+    this.pictured = state.stop;
     const summary = this.history.push(state.session.id, {
       step: state.stop.step, ...(state.stop.line !== undefined ? { line: state.stop.line } : {}), reason: state.stop.reason, time: picture.time, process,
-    }, picture);
+    }, picture, again);
     this.liveId = this.shownId = summary.id;
     this.show();
   }

@@ -55,13 +55,15 @@ export class PictureHistory {
 
   constructor(private readonly maxEntries = 200, private readonly maxRuns = 2_000_000) {}
 
-  /** Records a stop's picture; a new session starts a new history. Returns its summary. */
-  push(session: string, stop: Omit<StopSummary, 'id'>, picture: MapPicture): StopSummary {
+  /**
+   * Records a stop's picture; a new session starts a new history. `again`: the same stop fetched
+   * again (a setting changed): its picture is replaced. (Stops inside one statement can agree in
+   * step, line and simulated time, so only the caller knows.) Returns its summary.
+   */
+  push(session: string, stop: Omit<StopSummary, 'id'>, picture: MapPicture, again = false): StopSummary {
     if (session !== this.session) this.clear(session);
     const last = this.entries[this.entries.length - 1];
-    // The same stop fetched again (a setting changed, another process picked): replace it.
-    if (last !== undefined && last.summary.step === stop.step && last.summary.reason === stop.reason && last.summary.line === stop.line &&
-        last.summary.process === stop.process && last.summary.time === stop.time) {
+    if (again && last !== undefined && last.summary.process === stop.process) {
       this.runs += pictureRuns(picture) - pictureRuns(last.picture);
       last.picture = picture;
       return last.summary;
