@@ -62,7 +62,7 @@ const obj = (fields: Record<string, Check>): Check => (v, where) => {
 };
 
 /** Any JSON value: only its presence matters to us. */
-const any: Check = () => undefined;
+const anything: Check = () => undefined;
 
 const line = int(0, 1e9);
 const threadId = { threadId: int(-MAX_INT) };
@@ -81,7 +81,7 @@ const REQUESTS: Readonly<Record<string, Check>> = {
     program: opt(str(LIMITS.path)), stopOnEntry: opt(bool), noDebug: opt(bool), traceStatements: opt(bool), prefetcher: opt(bool),
     timeout: opt(num(0.001, 7 * 24 * 3600)), maxMemory: opt(int(1, 2 ** 20)),
   }),
-  attach: any,
+  attach: anything,
   configurationDone: obj({}),
   setBreakpoints: obj({
     source,
@@ -94,13 +94,13 @@ const REQUESTS: Readonly<Record<string, Check>> = {
   setExceptionBreakpoints: obj({
     filters: opt(arr(str(256))),
     filterOptions: opt(arr(obj({ filterId: str(256), condition: opt(str()) }))),
-    exceptionOptions: opt(arr(any)),
+    exceptionOptions: opt(arr(anything)),
   }),
   setDataBreakpoints: obj({
     breakpoints: arr(obj({ dataId: str(), accessType: opt(str(64)), condition: opt(str()), hitCondition: opt(str()) })),
   }),
   dataBreakpointInfo: obj({ variablesReference: opt(int(0)), name: str(), frameId: opt(int(-MAX_INT)) }),
-  threads: any,
+  threads: anything,
   stackTrace: obj({ ...threadId, startFrame: opt(int(0)), levels: opt(int(0)) }),
   scopes: obj({ frameId: int(-MAX_INT) }),
   variables: obj({ variablesReference: int(0), filter: opt(oneOf('indexed', 'named')), start: opt(int(0)), count: opt(int(0)) }),
@@ -118,8 +118,8 @@ const REQUESTS: Readonly<Record<string, Check>> = {
     process: opt(str()), mapping: opt(str()), start: opt(int(0)), end: opt(int(0)), maxRuns: opt(int(1, 65536)),
   })),
   [CUSTOM_REQUESTS.notifiers]: opt(obj({ since: opt(int(-1)), limit: opt(int(1, 10000)) })),
-  [CUSTOM_REQUESTS.migrations]: any,
-  [CUSTOM_REQUESTS.lineEffects]: any,
+  [CUSTOM_REQUESTS.migrations]: anything,
+  [CUSTOM_REQUESTS.lineEffects]: anything,
   [CUSTOM_REQUESTS.picture]: opt(obj({ process: opt(str()), maxRuns: opt(int(16, 200000)) })),
   // a virtual page number: below 2^36 (a 48-bit address space of 4 KiB pages)
   [CUSTOM_REQUESTS.pageWhy]: obj({ process: opt(str()), page: int(0, 2 ** 36 - 1) }),
