@@ -364,15 +364,16 @@ export class ScriptController {
     return this.watches;
   }
 
-  /**
-   * What a watch compares: a hash of the range's residency runs (walked a bounded batch at a
-   * time over populated page tables only, so a terabyte mapping costs what its pages cost).
-   */
+  /** The watched pages' state as a user reads it (a few runs at most). */
   private watchedStateOf(w: DataWatch): string {
     const mm = this.sim.mms.find((m) => m.id === w.mmId);
     return mm === undefined ? 'gone (its process exited)' : watchedState(this.sim, mm, w.start, w.end);
   }
 
+  /**
+   * What a watch compares: a hash of the range's residency runs (walked a bounded batch at a
+   * time over populated page tables only, so a terabyte mapping costs what its pages cost).
+   */
   private fingerprint(w: DataWatch): string {
     const mm = this.sim.mms.find((m) => m.id === w.mmId);
     if (mm === undefined) return 'gone';
