@@ -28,7 +28,7 @@ read a[..512]
   });
 
   it('notifier callbacks coalesce with their erased entries added and the last sequence kept', () => {
-    const r = runScriptText('c.hmm', `${text}gpu0 read a\nmunmap a[..8]\n`);
+    const r = runScriptText('c.hmm', `${text}gpu0 read a[..512]\nmunmap a[..8]\n`);
     assert.equal(r.error, undefined);
     const clears = r.events.filter((e) => e.kind === 'notifier' && e.loc?.line === 7);
     assert.equal(clears.length, 1);

@@ -14,6 +14,7 @@ a = mmap 8 pages rw
 write a = i
 migrate a to gpu0
 read a[4]
+migrate a to system
 gpu0 read a
 gpu0 snapshot a
 munmap a[7]
@@ -28,14 +29,15 @@ describe('kernel oracle: translator', () => {
       'op 2 0 write 0x7f0000000000 8 0 i',
       'op 3 0 dev 0 migrate 0x7f0000000000 8',
       'op 4 0 read 0x7f0000004000 1',
-      'op 5 0 dev 0 read 0x7f0000000000 8',
-      'op 6 0 dev 0 snapshot 0x7f0000000000 8',
-      'op 7 0 munmap 0x7f0000007000 1',
+      'op 5 0 dev 0 migrate-sys 0x7f0000000000 8',
+      'op 6 0 dev 0 read 0x7f0000000000 8',
+      'op 7 0 dev 0 snapshot 0x7f0000000000 8',
+      'op 8 0 munmap 0x7f0000007000 1',
       'end',
     ]);
     assert.equal(t.stoppedAt, undefined);
     assert.equal(t.simError, undefined);
-    assert.deepEqual(t.ops.map((o) => o.loc.line), [2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(t.ops.map((o) => o.loc.line), [2, 3, 4, 5, 6, 7, 8, 9]);
     // The simulator's observations: migrate copies 8 pages back, the CPU read sees word 4096.
     const migrate = t.ops[2]!.sim;
     assert.equal(migrate.rc, '0');
@@ -43,7 +45,7 @@ describe('kernel oracle: translator', () => {
     assert.equal(migrate.data?.kind, 'words');
     const read = t.ops[3]!.sim;
     assert.deepEqual(read.words?.kind === 'words' ? [...read.words.words] : undefined, [4 * 1024]);
-    assert.equal(t.ops[5]!.sim.flags?.length, 8);
+    assert.equal(t.ops[6]!.sim.flags?.length, 8);
     assert.equal(formatProgram([t]).split('\n')[0], 'hmm-runner-program 1');
   });
 
@@ -150,39 +152,52 @@ describe('kernel oracle: judgement', () => {
   const t = translateScript('t.hmm', SCRIPT, { caseId: '0' });
   const ok = (op: number, rest = ''): string => `r ${op} rc=0${rest}`;
   const agreeing = (): string[] => [
-    ok(1), ok(2), ok(3, ' cpages=8 faults=0 data=0:8192:0:1'), ok(4, ' words=0:1:1000:0'),
-    ok(5, ` cpages=${t.ops[4]!.sim.cpages} faults=${t.ops[4]!.sim.faults} data=0:8192:0:1`),
-    ok(6, ` cpages=8 faults=0 flags=${[...t.ops[5]!.sim.flags!].map((b) => `1*${b.toString(16).padStart(2, '0')}`).join(',')}`), ok(7),
+    ok(1), ok(2), ok(3, ' cpages=8 faults=0 data=0:8192:0:1'), ok(4, ' words=0:1:1000:0'), ok(5, ' cpages=7 faults=0'),
+    ok(6, ` cpages=${t.ops[5]!.sim.cpages} faults=${t.ops[5]!.sim.faults} data=0:8192:0:1`),
+    ok(7, ` cpages=8 faults=0 flags=${[...t.ops[6]!.sim.flags!].map((b) => `1*${b.toString(16).padStart(2, '0')}`).join(',')}`), ok(8),
   ];
 
   it('agrees when every field matches', () => {
     const j = judge(t, { lines: agreeing() });
     assert.equal(j.verdict, 'agree', j.disagreements.map((d) => d.text).join('\n'));
-    assert.equal(j.compared, 7);
+    assert.equal(j.compared, 8);
   });
 
   it('names the statement and both sides of a difference', () => {
     const lines = agreeing();
-    lines[4] = `r 5 rc=0 cpages=8 faults=9 data=0:8192:0:1`;
+    lines[5] = `r 6 rc=0 cpages=8 faults=9 data=0:8192:0:1`;
     lines[3] = 'r 4 rc=0 words=0:1:7:0';
     const j = judge(t, { lines });
     assert.equal(j.verdict, 'disagree');
     assert.deepEqual(j.disagreements.map((d) => d.text), [
       't.hmm:5:1: read a[4]: kernel: words[0]=0x7 / simulator: words[0]=0x1000',
-      `t.hmm:6:1: gpu0 read a: kernel: faults=9 / simulator: faults=${t.ops[4]!.sim.faults}`,
+      `t.hmm:7:1: gpu0 read a: kernel: faults=9 / simulator: faults=${t.ops[5]!.sim.faults}`,
     ]);
   });
 
   it('a crash is a disagreement at its statement; later ops are not run', () => {
     const res: CaseResult = {
-      lines: agreeing().slice(0, 4),
-      crash: { op: 5, oops: ['[    2.1] BUG: unable to handle page fault for address: ffffea0000000000', '[    2.1] RIP: 0010:dmirror_do_read+0x5a/0x130'] },
+      lines: agreeing().slice(0, 5),
+      crash: { op: 6, oops: ['[    2.1] BUG: unable to handle page fault for address: ffffea0000000000', '[    2.1] RIP: 0010:dmirror_do_read+0x5a/0x130'] },
     };
     const j = judge(t, res);
     assert.equal(j.verdict, 'disagree');
     assert.equal(j.notRun, 2);
-    assert.match(j.disagreements[0]!.text, /^t\.hmm:6:1: gpu0 read a: kernel: crashed \(BUG: unable to handle page fault .*; RIP: 0010:dmirror_do_read/);
+    assert.match(j.disagreements[0]!.text, /^t\.hmm:7:1: gpu0 read a: kernel: crashed \(BUG: unable to handle page fault .*; RIP: 0010:dmirror_do_read/);
     assert.match(j.summary, /2 not run \(the kernel crashed earlier/);
+  });
+
+  it('a kernel crash where the simulator also stops on a kernel oops in the same function agrees', () => {
+    const crashing = translateScript('c.hmm', 'device gpu0\na = mmap 8 pages rw\nwrite a = i\nmigrate a to gpu0\nread a[4]\ngpu0 read a\n', { caseId: '0' });
+    const last = crashing.ops[crashing.ops.length - 1]!;
+    assert.equal(last.sim.crash, 'dmirror_do_read');
+    const lines = ['r 1 rc=0', 'r 2 rc=0', 'r 3 rc=0 cpages=8 faults=0 data=0:8192:0:1', 'r 4 rc=0 words=0:1:1000:0'];
+    const oops = ['BUG: unable to handle page fault for address: ffff888000000000', 'RIP: 0010:dmirror_do_read+0x5a/0x130'];
+    assert.equal(judge(crashing, { lines, crash: { op: last.op, oops } }).verdict, 'agree');
+    const other = judge(crashing, { lines, crash: { op: last.op, oops: ['RIP: 0010:dmirror_do_write+0x1/0x2'] } });
+    assert.equal(other.verdict, 'disagree');
+    const none = judge(crashing, { lines: [...lines, `r ${last.op} rc=0 cpages=8 faults=1 data=0:8192:0:1`] });
+    assert.match(none.disagreements[0]!.text, /kernel: rc=0 cpages=8 faults=1 \/ simulator: crashed \(kernel oops in dmirror_do_read\)$/);
   });
 
   it('runs every script of a batch in one program and judges each', async () => {

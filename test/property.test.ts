@@ -295,6 +295,9 @@ interface Outcome {
   readonly adaptation: Adaptation;
 }
 
+/** Sequences cut short where test_hmm would oops (counted: the cut must stay the exception). */
+let oopsEnded = 0;
+
 function runAdapted(sc: Scenario): Outcome {
   const ad: Adaptation = { outcome: new Map(), split: new Set() };
   for (let attempt = 0; attempt < 500; attempt++) {
@@ -303,6 +306,14 @@ function runAdapted(sc: Scenario): Outcome {
     assert.deepEqual(run.diagnostics.map(formatDiagnostic), [], `the rendered script should be accepted:\n${rendered.text}`);
     if (run.error === undefined) return { run, rendered, adaptation: ad };
     assert.ok(!/invariant|internal error/.test(run.error), `${run.error}\n--- script ---\n${rendered.text}`);
+    // test_hmm oopses when READ/WRITE meets its own device-private page unmapped in its mirror
+    // (as Linux does): the kernel dies there, so the sequence ends before that operation.
+    const oops = new RegExp(`^${FILE}:(\\d+):\\d+: kernel oops in dmirror_do_(read|write): `).exec(run.error);
+    const oopsAt = oops === null ? undefined : rendered.lines.get(Number(oops[1]));
+    if (oopsAt !== undefined) {
+      oopsEnded++;
+      return runAdapted({ ...sc, ops: sc.ops.slice(0, oopsAt.op) });
+    }
     const m = new RegExp(`^${FILE}:(\\d+):\\d+: .* failed with (E[A-Z]+)$`).exec(run.error);
     const info = m === null ? undefined : rendered.lines.get(Number(m[1]));
     const errno = m?.[2] as Errno | undefined;
@@ -361,6 +372,7 @@ describe('property: random operation sequences', function () {
       { numRuns: RUNS, seed: SEED },
     );
     // The generator reaches the interesting cases (not a vacuous pass).
+    assert.ok(oopsEnded < seen.runs / 3, `${oopsEnded} of ${seen.runs} sequences ended in a test_hmm oops`);
     assert.ok(seen.deviceIn > seen.runs / 3, JSON.stringify(seen));
     assert.ok(seen.forked > seen.runs / 10, JSON.stringify(seen));
     assert.ok(seen.enoent > seen.runs / 30, JSON.stringify(seen));

@@ -723,6 +723,18 @@ describe('simulator: the invariant checker catches broken state', () => {
 // Regressions: simulator bugs these tests found (since fixed); each states the behaviour the
 // spec asks for.
 describe('simulator: regressions', () => {
+  it('dmirror reading its own device-private page that its mirror no longer maps is a kernel oops, as on Linux', () => {
+    // Linux 6.12 in the VM: dmirror_do_fault stores the device-private struct page that
+    // hmm_range_fault returns for the device's own memory, and dmirror_do_read's copy faults.
+    const r = run(['device gpu0', 'a = mmap 8 pages rw', 'write a = i', 'migrate a to gpu0', 'read a[4]', 'gpu0 read a']);
+    assert.match(r.error ?? '', /:6:1: kernel oops in dmirror_do_read: a\[5\] is in gpu0's own private memory/);
+    const w = run(['device gpu0', 'a = mmap 8 pages rw', 'write a = i', 'migrate a to gpu0', 'read a[4]', 'gpu0 write a = 1']);
+    assert.match(w.error ?? '', /:6:1: kernel oops in dmirror_do_write/);
+    // Migrating again first maps every page in the device page table: no fault, no oops.
+    const ok = run(['device gpu0', 'a = mmap 8 pages rw', 'write a = i', 'migrate a to gpu0', 'read a[4]', 'migrate a to gpu0', 'gpu0 read a', 'expect last.faults == 0', 'expect last.data == i']);
+    assert.equal(ok.error, undefined);
+  });
+
   it('a migration that skips a PMD-mapped THP leaves it PMD-mapped; a later partial migration splits it cleanly', () => {
     // Found by the kernel oracle's random programs: finalize cleared the PMD flag of a skipped
     // THP, and the next split freed the folio while 512 ptes still mapped it.
@@ -757,13 +769,20 @@ describe('simulator: regressions', () => {
   it('a child\'s CPU fault on a device page the parent migrated drops the child\'s device mapping', () => {
     // The child's mirror ignores its own device's MIGRATE event, so migrate_to_ram must drop
     // every mirror's mapping of the leaving device page, not only the migrating mirror's.
+    // The child's device maps the page through a GPU job (a real driver maps its own page in
+    // place; test_hmm's READ would oops there, see the dmirror oops test above).
     const r = run([
       'device gpu0',
+      'kernel touch(x) {',
+      '  read x',
+      '}',
       'a = mmap 1 page rw',
       'migrate a to gpu0',
       'fork c',
       'as c {',
-      '  gpu0 read a',
+      '  launch touch(a) on gpu0',
+      '  wait all',
+      '  expect gpu0 maps a as read',
       '  read a',
       '  expect a is system',
       '  expect gpu0 maps a as none',
@@ -777,11 +796,16 @@ describe('simulator: regressions', () => {
     // xa_erases there (the simulator once erased in the page's owning mirror instead).
     const r = run([
       'device gpu0',
+      'kernel touch(x) {',
+      '  read x',
+      '}',
       'a = mmap 1 page rw',
       'migrate a to gpu0',
       'fork c',
       'as c {',
-      '  gpu0 read a',
+      '  launch touch(a) on gpu0',
+      '  wait all',
+      '  expect gpu0 maps a as read',
       '  migrate a to system',
       '  expect a is system',
       '  expect gpu0 maps a as none',

@@ -26,6 +26,7 @@ import {
 } from './mmuNotifier';
 import { NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_TAIL, Zone, ZERO_PFN } from './page';
 import { ChangedPages, pteIndex } from './pgtable';
+import { KernelOops } from './oops';
 import { makeDeviceExclusive } from './rmap';
 import type { Simulator } from './simulator';
 import { kernelFrame, pushFrame, type Step } from './step';
@@ -391,7 +392,7 @@ export class DmirrorDriver {
     let rc: number;
     yield pushFrame(this.sim.kstack, kernelFrame('dmirror_fault', () => `${m.label} ${this.sim.describeRange(start, end)}${write ? ' write' : ''}`));
     try {
-      rc = yield* this.faultChunks(m, start, end, write);
+      rc = yield* this.faultChunks(m, start, end, write, true);
     } finally {
       this.sim.kstack.pop();
     }
@@ -399,13 +400,14 @@ export class DmirrorDriver {
     return rc;
   }
 
-  private *faultChunks(m: Dmirror, start: number, end: number, write: boolean): Step<number> {
+  /** `ioctl`: test_hmm's READ/WRITE commands, which crash on their own device-private pages (see doFault). */
+  private *faultChunks(m: Dmirror, start: number, end: number, write: boolean, ioctl: boolean): Step<number> {
     for (let addr = start; addr < end; ) {
       const next = Math.min(addr + FAULT_CHUNK, end);
       const range = new HmmRange(m.notifier, addr, next, HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0), 0, m.device);
       const rc = yield* this.rangeFault(m, range);
       if (rc) return rc;
-      const rcStore = this.doFault(m, range, write);
+      const rcStore = this.doFault(m, range, write, ioctl);
       if (rcStore) return rcStore;
       this.emitMappings(m, addr, next);
       addr = next;
@@ -413,12 +415,30 @@ export class DmirrorDriver {
     return 0;
   }
 
-  /** dmirror_do_fault: store each page, tagged WRITE iff HMM_PFN_WRITE. */
-  private doFault(m: Dmirror, range: HmmRange, write: boolean): number {
+  /**
+   * dmirror_do_fault: store each page, tagged WRITE iff HMM_PFN_WRITE. test_hmm stores the struct
+   * page hmm_range_fault returns as it is; for a page in this device's own private memory (the
+   * owner matches, so it is not faulted back) that is the device-private page itself, where
+   * migration stores the system page backing it. The copy that follows in the same ioctl
+   * (memcpy_from_page / memcpy_to_page) then touches memory the CPU cannot address, and Linux
+   * oopses (seen on 6.12 in the VM; mainline's test_hmm.c is the same). The model stops at the
+   * store; the kernel stores the rest of the chunk first and crashes in the copy right after.
+   * GPU jobs model a real driver, which maps its own page in place (`ioctl` false).
+   */
+  private doFault(m: Dmirror, range: HmmRange, write: boolean, ioctl: boolean): number {
+    const f = this.sim.frames;
     for (let i = 0; i < range.end - range.start; i++) {
       const fl = range.flags[i]!;
       if (write && (fl & HMM_PFN_WRITE) === 0) return -EFAULT;
-      this.store(m, range.start + i, range.pfns[i]!, (fl & HMM_PFN_WRITE) !== 0 ? Dpt.WRITE : Dpt.READ);
+      const pfn = range.pfns[i]!;
+      if (ioctl && f.zone[pfn] === Zone.DEVICE_PRIVATE) {
+        const fn = write ? 'dmirror_do_write' : 'dmirror_do_read';
+        throw new KernelOops(fn, `${this.sim.describeRange(range.start + i, range.start + i + 1)} is in ${m.device.name}'s own ` +
+          `private memory and its mirror no longer maps it: hmm_range_fault returned the device-private page (owner ${m.device.name}), ` +
+          `dmirror_do_fault stored it as it is, and ${write ? 'memcpy_to_page' : 'memcpy_from_page'} of a page the CPU cannot address ` +
+          `faults (BUG: unable to handle page fault). Migrate the range to the device again, or back to system memory, before the device touches it`);
+      }
+      this.store(m, range.start + i, pfn, (fl & HMM_PFN_WRITE) !== 0 ? Dpt.WRITE : Dpt.READ);
     }
     return 0;
   }
@@ -507,7 +527,7 @@ export class DmirrorDriver {
 
   /** Fault [start, end) into the device page table without counting a command's fault (kernels). */
   faultRange(m: Dmirror, start: number, end: number, write: boolean): Step<number> {
-    return this.faultChunks(m, start, end, write);
+    return this.faultChunks(m, start, end, write, false);
   }
 
   /** Migrate [start, end) to the device or back for a kernel fault or a prefetch (no dpt read). */

@@ -64,6 +64,7 @@ export function describeObservation(o: Observation): string {
   if (o.cpages !== undefined) parts.push(`cpages=${o.cpages}`);
   if (o.faults !== undefined) parts.push(`faults=${o.faults}`);
   if (o.sig !== undefined) parts.push(`sig=${o.sig}`);
+  if (o.crash !== undefined) return `crashed (kernel oops in ${o.crash})`;
   return parts.join(' ');
 }
 
@@ -107,6 +108,10 @@ export function judge(t: Translation, result: CaseResult | undefined): ScriptJud
     switch (k.kind) {
       case 'result': {
         compared++;
+        if (op.sim.crash !== undefined) {
+          disagreements.push({ op, signature: `simcrash:${op.kind}:${op.sim.crash}`, text: `${where}: kernel: ${describeObservation(k.obs)} / simulator: crashed (kernel oops in ${op.sim.crash})` });
+          break;
+        }
         const diffs = compareObservations(k.obs, op.sim, op.fields);
         if (diffs.length > 0) {
           disagreements.push({ op, signature: `${op.kind}:${diffs.map((d) => d.field).join(',')}`, text: `${where}: kernel: ${diffs.map((d) => d.kernel).join(' ')} / simulator: ${diffs.map((d) => d.simulator).join(' ')}` });
@@ -116,6 +121,7 @@ export function judge(t: Translation, result: CaseResult | undefined): ScriptJud
       case 'crash':
         compared++;
         ended = 'the kernel crashed earlier in this script';
+        if (op.sim.crash !== undefined && op.sim.crash === oopsFunction(k.oops)) break; // both crash, in the same function
         disagreements.push({ op, signature: `crash:${op.kind}:${oopsFunction(k.oops)}`, text: `${where}: kernel: crashed (${oopsSummary(k.oops)}) / simulator: ${describeObservation(op.sim)}` });
         break;
       case 'hang':

@@ -168,6 +168,8 @@ export interface DifferentialOptions {
   readonly maxShrinks?: number;
   /** Rounds of shrinking per kind (each round is one VM program). */
   readonly maxRounds?: number;
+  /** Wall-clock budget for all shrinking (a candidate that crashes the kernel costs a boot). */
+  readonly shrinkBudgetMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -246,10 +248,15 @@ export async function differential(opts: DifferentialOptions, run: ProgramRunner
 
   const shrunk: ShrunkDisagreement[] = [];
   const kinds = [...examples.entries()].sort((a, b) => b[1].length - a[1].length).slice(0, opts.maxShrinks ?? 8);
+  const deadline = Date.now() + (opts.shrinkBudgetMs ?? 300_000);
   for (const [sig, which] of kinds) {
+    if (Date.now() >= deadline) {
+      log(`differential: shrink budget spent; ${sig} not shrunk`);
+      continue;
+    }
     // Start from the program with the fewest ops that shows it.
     const start = which.map((i) => programs[i]!).sort((a, b) => a.ops.length - b.ops.length)[0]!;
-    const r = await shrink(start, sig, run, opts.maxRounds ?? 12);
+    const r = await shrink(start, sig, run, opts.maxRounds ?? 12, deadline);
     boots += r.boots;
     vmMs += r.ms;
     shrunk.push({ signature: sig, programs: which.length, script: renderProgram(r.program), disagreement: r.text.replace(/^random-\d+\.hmm/, 'shrunk.hmm'), ops: { from: start.ops.length, to: r.program.ops.length } });
@@ -263,14 +270,14 @@ export async function differential(opts: DifferentialOptions, run: ProgramRunner
  * quarters, … single ops) runs in the same program, and the smallest one that still shows the
  * same kind of disagreement is kept.
  */
-async function shrink(prog: RandomProgram, sig: string, run: ProgramRunner, maxRounds: number):
+async function shrink(prog: RandomProgram, sig: string, run: ProgramRunner, maxRounds: number, deadline: number):
   Promise<{ program: RandomProgram; text: string; rounds: number; boots: number; ms: number }> {
   let best = prog;
   let text = '';
   let boots = 0;
   let ms = 0;
   let rounds = 0;
-  for (; rounds < maxRounds; rounds++) {
+  for (; rounds < maxRounds && Date.now() < deadline; rounds++) {
     const cands: RandomProgram[] = [best];
     const n = best.ops.length;
     for (let size = Math.max(1, n >> 1); ; size >>= 1) {

@@ -19,6 +19,8 @@ export interface Observation {
   readonly words?: Words;
   /** `SIGSEGV@K`: the CPU access took that signal at page K of the range. */
   readonly sig?: string;
+  /** The simulator stopped here on a kernel oops in this function (the kernel side reports crashes as outcomes). */
+  readonly crash?: string;
 }
 
 /** Which fields a statement's comparison looks at. */

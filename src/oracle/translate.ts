@@ -212,10 +212,11 @@ class Translator {
   finish(stmt: Stmt, plan: Plan, failed: boolean): void {
     if (plan.kind === 'skip') return;
     // A statement that failed before reaching the kernel (a script error) sends nothing.
-    if (failed && this.interp.syscallOutcome === undefined) return;
+    const oops = failed ? this.interp.error?.kernelOops : undefined;
+    if (failed && this.interp.syscallOutcome === undefined && oops === undefined) return;
     const op = this.nextOp++;
     this.lines.push(`op ${op} ${plan.proc} ${plan.line()}`);
-    this.ops.push({ op, loc: stmt.loc, kind: stmt.kind, what: plan.what, fields: plan.fields, sim: plan.observe() });
+    this.ops.push({ op, loc: stmt.loc, kind: stmt.kind, what: plan.what, fields: plan.fields, sim: oops !== undefined ? { rc: '0', crash: oops } : plan.observe() });
     if (stmt.kind === 'fork' || stmt.kind === 'forkBlock') {
       const child = stmt.kind === 'fork' ? this.sim.process(stmt.name) : this.interp.process;
       if (child !== undefined) {

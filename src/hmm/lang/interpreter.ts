@@ -9,6 +9,7 @@ import type { SourceLoc } from '../events';
 import type { Device } from '../memremap';
 import { type GpuJob, JobFault, type KernelOp } from '../gpu';
 import type { Mm } from '../mm';
+import { KernelOops } from '../oops';
 import { type Advice, NO_ADVICE } from '../uvm';
 import { type PageState, SimError, Simulator } from '../simulator';
 import { drain, PREEMPT, preemptAt, type Step } from '../step';
@@ -60,7 +61,9 @@ export interface LastResult {
 }
 
 export class RuntimeError extends Error {
-  constructor(readonly file: string, readonly loc: Loc, message: string) {
+  constructor(readonly file: string, readonly loc: Loc, message: string,
+    /** The kernel function Linux would oops in, when the error is a kernel crash. */
+    readonly kernelOops?: string) {
     super(message);
   }
   get formatted(): string {
@@ -237,6 +240,7 @@ export class Interpreter {
 
   private toRuntimeError(e: unknown, loc: Loc): RuntimeError {
     if (e instanceof Fail) return new RuntimeError(this.file, e.loc, e.message);
+    if (e instanceof KernelOops) return new RuntimeError(this.file, loc, e.message, e.fn);
     if (e instanceof SimError) return new RuntimeError(this.file, loc, e.message);
     if (e instanceof JobFault) return new RuntimeError(this.file, e.pos, e.message);
     const msg = e instanceof Error ? e.message : String(e);
