@@ -31,7 +31,7 @@ import { makeDeviceExclusive } from './rmap';
 import type { Simulator } from './simulator';
 import { kernelFrame, pushFrame, type Step } from './step';
 import { copyTimeNs, LINK_PRESETS, DEFAULT_LINK } from './timing';
-import { VM_READ } from './vma';
+import { VM_READ, VM_WRITE } from './vma';
 
 /** Device page-table entry tags (DPT_XA_TAG_*): 0 = no entry. */
 export const enum Dpt {
@@ -42,8 +42,6 @@ export const enum Dpt {
 }
 
 /** newest dmirror_fault / snapshot chunk, and the migrate chunk (PTRS_PER_PTE). */
-const FAULT_CHUNK = 32;
-const MIGRATE_CHUNK = PTRS_PER_PTE;
 /** Empty dpt pages the driver keeps for reuse: enough for 2M pages (10 MiB). */
 const DPT_POOL_PAGES = 4096;
 /** dmirror's 1000 ms deadline, counted in hmm_range_fault attempts. */
@@ -403,7 +401,7 @@ export class DmirrorDriver {
   /** `ioctl`: test_hmm's READ/WRITE commands, which crash on their own device-private pages (see doFault). */
   private *faultChunks(m: Dmirror, start: number, end: number, write: boolean, ioctl: boolean): Step<number> {
     for (let addr = start; addr < end; ) {
-      const next = Math.min(addr + FAULT_CHUNK, end);
+      const next = Math.min(addr + this.sim.profile.faultChunk, end);
       const range = new HmmRange(m.notifier, addr, next, HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0), 0, m.device);
       const rc = yield* this.rangeFault(m, range);
       if (rc) return rc;
@@ -553,12 +551,13 @@ export class DmirrorDriver {
     for (let addr = start; addr < end; ) {
       const vma = mm.vmas.find(addr);
       if (vma === undefined || (vma.flags & VM_READ) === 0) return -EINVAL;
-      const next = Math.min(end, addr + MIGRATE_CHUNK, vma.end);
+      const next = Math.min(end, addr + this.sim.profile.migrateChunk, vma.end);
       const dev = m.device;
       const select = toDevice
         ? MIGRATE_VMA_SELECT_SYSTEM
         : dev.type === 'private' ? MIGRATE_VMA_SELECT_DEVICE_PRIVATE : MIGRATE_VMA_SELECT_DEVICE_COHERENT;
-      const args = new MigrateVma(mm, addr, next, select | MIGRATE_VMA_SELECT_COMPOUND, dev, NO_PFN, cause ?? (toDevice ? 'migrate' : 'migrate-to-system'));
+      const compoundOk = this.sim.profile.deviceThp ? MIGRATE_VMA_SELECT_COMPOUND : 0;
+      const args = new MigrateVma(mm, addr, next, select | compoundOk, dev, NO_PFN, cause ?? (toDevice ? 'migrate' : 'migrate-to-system'));
       const rc = yield* migrateVmaSetup(this.sim, args);
       if (rc) return rc;
       if (toDevice) this.allocAndCopyToDevice(m, args);
@@ -598,7 +597,9 @@ export class DmirrorDriver {
       f.deviceData[dpage] = m.id;
       f.flags[dpage] = f.flags[dpage]! | PG_ANON;
       args.dst[i] = dpage;
-      args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | (compound ? MIGRATE_PFN_COMPOUND : 0);
+      // ≤ v6.18 a hole in a writable vma becomes a writable device page too.
+      const holeWrite = src === NO_PFN && this.sim.profile.holeWritable && (args.vma!.flags & VM_WRITE) !== 0 ? MIGRATE_PFN_WRITE : 0;
+      args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | holeWrite | (compound ? MIGRATE_PFN_COMPOUND : 0);
       bytes += n * 4096;
     }
     if (bytes > 0) this.sim.emit(m.mm.name, args.start, args.end, { kind: 'alloc', device: m.device.name, pages: bytes / 4096, what: 'alloc' }, `alloc:${m.id}`);
@@ -688,7 +689,7 @@ export class DmirrorDriver {
     const out = new Uint8Array(npages);
     let cpages = 0;
     for (let addr = start; addr < start + npages; ) {
-      const next = Math.min(addr + FAULT_CHUNK, start + npages);
+      const next = Math.min(addr + this.sim.profile.faultChunk, start + npages);
       // A temporary interval notifier over exactly the chunk, whose invalidate only bumps the seq.
       const tmp = new MmuIntervalNotifier(addr, next, {
         *invalidate(sub: MmuIntervalNotifier, _r: MmuNotifierRange, cur: number): Step<boolean> {
@@ -788,7 +789,8 @@ export class DmirrorDriver {
     // Newest: the whole device THP when it is PMD-mapped.
     const start = t.pmd ? vmf.vpn - (vmf.vpn % HPAGE_PMD_NR) : vmf.vpn;
     const end = t.pmd ? start + HPAGE_PMD_NR : vmf.vpn + 1;
-    const select = (device.type === 'private' ? MIGRATE_VMA_SELECT_DEVICE_PRIVATE : MIGRATE_VMA_SELECT_DEVICE_COHERENT) | MIGRATE_VMA_SELECT_COMPOUND;
+    const select = (device.type === 'private' ? MIGRATE_VMA_SELECT_DEVICE_PRIVATE : MIGRATE_VMA_SELECT_DEVICE_COHERENT) |
+      (sim.profile.deviceThp ? MIGRATE_VMA_SELECT_COMPOUND : 0);
     const args = new MigrateVma(mm, start, end, select, device, vmf.pfn, 'migrate_to_ram');
     const rc = yield* migrateVmaSetup(sim, args);
     if (rc) return VM_FAULT_SIGBUS;

@@ -205,6 +205,10 @@ function pmdMode(sim: Simulator, args: MigrateVma, haddr: number): 'compound' | 
   if (t === undefined || !t.pmd) return 'pte';
   const head = t.pfn[0]!;
   const kind = t.kind[0] as Pte;
+  // Before device THPs (6.12): every PMD-mapped THP in the range is split, selected or not
+  // (split_folio; the huge zero page by split_huge_pmd), unless extra references (a pin) make
+  // split_folio fail, which skips the PMD's range.
+  if (!sim.profile.deviceThp) return sim.frames.zone[head] !== Zone.ZERO && sim.frames.pincount[head]! > 0 ? 'skip' : 'split';
   const compoundOk = (args.flags & MIGRATE_VMA_SELECT_COMPOUND) !== 0 && pmdAlignedWithin(args, haddr);
   const isZero = sim.frames.zone[head] === Zone.ZERO;
   const why = isZero ? ((args.flags & MIGRATE_VMA_SELECT_SYSTEM) !== 0 ? undefined : 'not-selected') : selected(sim, args, head, kind);

@@ -3,6 +3,7 @@
 // and the event stream, with the process-level operations the interpreter drives. Each
 // operation is a Step (a generator) so a debugger can pause inside it.
 
+import { LINUX_PROFILES, type LinuxProfile } from './profile';
 import { ContentStore, type PatternFn } from './content';
 import {
   ADDRESS_SPACE_PAGES, EFAULT, EINVAL, MMAP_BASE_VPN, MMU_NOTIFY_NAMES, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_VPN, VM_FAULT_ERROR,
@@ -113,6 +114,8 @@ export class Simulator {
   currentJob: string | undefined;
   /** The density prefetcher of fault-driven migrations (UVM's perf_prefetch). */
   prefetcherEnabled = true;
+  /** The kernel version modelled (a run's configuration, like the prefetcher: not checkpointed). */
+  profile: LinuxProfile = LINUX_PROFILES.mainline;
   /** The statement execution currently running and where it is in the script. */
   step = 0;
   loc: SourceLoc | undefined;

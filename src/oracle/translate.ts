@@ -6,6 +6,7 @@
 
 import { errnoName, WORDS_PER_PAGE } from '../hmm/constants';
 import type { Mm } from '../hmm/mm';
+import { LINUX_PROFILES, type LinuxVersion } from '../hmm/profile';
 import { Simulator } from '../hmm/simulator';
 import type { Diagnostic, Expr, Loc, RangeRef, Stmt } from '../hmm/lang/ast';
 import { Interpreter } from '../hmm/lang/interpreter';
@@ -94,6 +95,8 @@ export interface TranslateOptions {
   readonly caseId?: string;
   /** Failing calls are observations, not runtime errors (random programs check no return values). */
   readonly failedCallsContinue?: boolean;
+  /** The kernel version the simulator models: the VM's, 6.12, unless asked otherwise. */
+  readonly linux?: LinuxVersion;
 }
 
 /** Translate one script; runs it on the simulator to the end (or its first runtime error). */
@@ -103,6 +106,7 @@ export function translateScript(file: string, text: string, opts: TranslateOptio
     return { file, diagnostics, lines: [], ops: [], stoppedAt: undefined, simulatorOnly: 0, simError: undefined, notes: [] };
   }
   const sim = new Simulator();
+  sim.profile = LINUX_PROFILES[opts.linux ?? '6.12'];
   const interp = new Interpreter(script, { sim, failedCallsContinue: opts.failedCallsContinue ?? false });
   const t = new Translator(sim, interp, opts.firstOp ?? 1);
   const lines = [`case ${opts.caseId ?? file}`];
@@ -377,7 +381,7 @@ class Translator {
         return { kind: 'op', proc: P(), what: `${stmt.device} ${stmt.kind}`, fields: ['rc'], line: () => line, observe: () => ({ rc: errnoName(this.interp.last.rc) }) };
       }
       case 'failNextAlloc':
-        throw new NotExpressible('fail-next-alloc: Linux 6.12\'s test_hmm has no HMM_DMIRROR_FLAGS');
+        throw new NotExpressible('fail-next-alloc: Linux 6.12\'s test_hmm has no HMM_DMIRROR_FLAGS (the simulator answers EINVAL, as 6.12 would)');
       case 'fork':
       case 'forkBlock':
         if (this.procs.size >= VM_LIMITS.processesPerScript) throw new NotExpressible(`more than ${VM_LIMITS.processesPerScript} processes`);

@@ -478,8 +478,10 @@ export class Interpreter {
         return;
       }
       case 'failNextAlloc': {
-        sim.mirror(mm, this.device(stmt.device, stmt.deviceLoc)).failAlloc = true;
-        this.deviceResult(stmt, `${stmt.device} fail-next-alloc`, { rc: 0, cpages: 0, faults: 0 });
+        const m = sim.mirror(mm, this.device(stmt.device, stmt.deviceLoc));
+        // HMM_DMIRROR_FLAGS is newer than 6.12: the ioctl is unknown there (-EINVAL).
+        if (sim.profile.dmirrorFlags) m.failAlloc = true;
+        this.deviceResult(stmt, `${stmt.device} fail-next-alloc`, { rc: sim.profile.dmirrorFlags ? 0 : -22, cpages: 0, faults: 0 });
         return;
       }
       case 'close': {

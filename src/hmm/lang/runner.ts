@@ -3,6 +3,7 @@
 
 import type { SimEvent } from '../events';
 import { formatPlacementReport, placementReport } from '../placementReport';
+import { LINUX_PROFILES, type LinuxVersion } from '../profile';
 import { SimError, Simulator } from '../simulator';
 import { PREEMPT } from '../step';
 import type { Diagnostic } from './ast';
@@ -37,6 +38,8 @@ export interface RunOptions {
   readonly prefetcher?: boolean;
   /** Wall time and memory the run may use: past either, it stops with a runtime error. */
   readonly limits?: Limits;
+  /** The kernel version modelled (mainline by default). */
+  readonly linux?: LinuxVersion;
 }
 
 /** Parse and check: every problem, sorted by position. */
@@ -103,6 +106,7 @@ function* runStatements(file: string, text: string, opts: RunOptions): Generator
   }
   const sim = new Simulator();
   sim.prefetcherEnabled = opts.prefetcher ?? true;
+  sim.profile = LINUX_PROFILES[opts.linux ?? 'mainline'];
   const interp = new Interpreter(script, { sim, output: opts.output });
   const budget = new Budget(opts.limits ?? {});
   let error: string | undefined;

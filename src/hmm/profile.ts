@@ -1,0 +1,36 @@
+// Layer: simulator (src/hmm). Imports nothing.
+// The kernel version the simulator models. Mainline (the default) is what kernel-semantics.md
+// reads; `6.12` reproduces Linux 6.12 where it differs, so the model can be compared with the
+// kernel the VM runs (src/oracle). Each field names the behaviour, the version that changed it,
+// and where it shows.
+
+export interface LinuxProfile {
+  readonly name: LinuxVersion;
+  /**
+   * MIGRATE_VMA_SELECT_COMPOUND and device-private THPs (~v6.19). Without them
+   * migrate_vma_collect_pmd splits every PMD-mapped THP it meets (split_folio; the huge zero
+   * page with split_huge_pmd), whatever the selection flags, and migrates base pages.
+   */
+  readonly deviceThp: boolean;
+  /** test_hmm's hmm_range_fault chunk in pages (newest 32, older 64). */
+  readonly faultChunk: number;
+  /** test_hmm's migrate_vma chunk in pages (newest PTRS_PER_PTE, older 64). */
+  readonly migrateChunk: number;
+  /** dmirror_migrate_alloc_and_copy also sets MIGRATE_PFN_WRITE for a hole in a VM_WRITE vma (≤ v6.18). */
+  readonly holeWritable: boolean;
+  /** HMM_DMIRROR_FLAGS (FAIL_ALLOC) exists (newest); older kernels answer -EINVAL. */
+  readonly dmirrorFlags: boolean;
+}
+
+export type LinuxVersion = 'mainline' | '6.12';
+
+export const LINUX_PROFILES: Readonly<Record<LinuxVersion, LinuxProfile>> = {
+  mainline: { name: 'mainline', deviceThp: true, faultChunk: 32, migrateChunk: 512, holeWritable: false, dmirrorFlags: true },
+  '6.12': { name: '6.12', deviceThp: false, faultChunk: 64, migrateChunk: 64, holeWritable: true, dmirrorFlags: false },
+};
+
+export const LINUX_VERSIONS = Object.keys(LINUX_PROFILES) as LinuxVersion[];
+
+export function isLinuxVersion(s: string): s is LinuxVersion {
+  return Object.prototype.hasOwnProperty.call(LINUX_PROFILES, s);
+}
