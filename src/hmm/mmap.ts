@@ -47,10 +47,20 @@ export function* doMunmap(sim: Simulator, mm: Mm, start: number, end: number): S
  * from the first populated PMD); present ptes and device-private entries lose write permission
  * when it is removed; exclusive anonymous pages regain it when it is added.
  */
+/**
+ * mprotect: as do_mprotect_pkey, the VMAs from `start` are changed one after the other until a
+ * hole; a hole (or `start` outside any mapping) ends the walk with -ENOMEM, and what was changed
+ * before it stays changed.
+ */
 export function* doMprotect(sim: Simulator, mm: Mm, start: number, end: number, prot: ProtName): Step<number> {
   const vmas = mm.vmas.intersecting(start, end);
-  if (vmas.length === 0 || vmas[0]!.start > start || vmas[vmas.length - 1]!.end < end) return -ENOMEM;
-  for (let i = 1; i < vmas.length; i++) if (vmas[i]!.start !== vmas[i - 1]!.end) return -ENOMEM;
+  if (vmas.length === 0 || vmas[0]!.start > start) return -ENOMEM;
+  let covered = vmas[0]!.end;
+  for (let i = 1; i < vmas.length && vmas[i]!.start === covered; i++) covered = vmas[i]!.end;
+  if (covered < end) {
+    const rc = yield* doMprotect(sim, mm, start, covered, prot);
+    return rc || -ENOMEM;
+  }
   yield pushFrame(sim.kstack, { name: 'mprotect', detail: `${sim.describeRange(start, end)} ${prot}` });
   try {
     yield* splitPmdsAtEdges(sim, mm, start, end);
@@ -104,9 +114,22 @@ function changeProtection(sim: Simulator, mm: Mm, start: number, end: number, wr
 export type MadviseName = 'dontneed' | 'free' | 'hugepage' | 'nohugepage' | 'collapse';
 
 /** madvise(2) for the advice the language has. */
+/**
+ * madvise: as madvise_walk_vmas, every VMA in the range is advised in turn; an error from one
+ * (MADV_FREE of memory that is not private anonymous: -EINVAL) ends the walk, and a hole
+ * anywhere in the range makes the call return -ENOMEM after the rest was advised.
+ */
 export function* doMadvise(sim: Simulator, mm: Mm, start: number, end: number, advice: MadviseName): Step<number> {
   const vmas = mm.vmas.intersecting(start, end);
   if (vmas.length === 0) return -ENOMEM;
+  let covered = start;
+  let hole = false;
+  for (const v of vmas) {
+    if (v.start > covered) hole = true;
+    covered = v.end;
+  }
+  if (covered < end) hole = true;
+  const unmapped = hole ? -ENOMEM : 0;
   yield pushFrame(sim.kstack, { name: 'madvise', detail: `${sim.describeRange(start, end)} ${advice}` });
   try {
     switch (advice) {
@@ -114,19 +137,21 @@ export function* doMadvise(sim: Simulator, mm: Mm, start: number, end: number, a
       case 'free':
         // MADV_FREE frees lazily in the kernel; with no reclaim here it behaves like DONTNEED
         // for what a later read returns only once reclaimed, so the pages are kept but clean.
-        if (advice === 'dontneed') {
-          for (const v of vmas) yield* zapPageRange(sim, mm, Math.max(start, v.start), Math.min(end, v.end), MmuNotifyEvent.CLEAR);
-        } else {
-          yield* madviseFree(sim, mm, start, end);
+        for (const v of vmas) {
+          const s = Math.max(start, v.start);
+          const e = Math.min(end, v.end);
+          if (advice === 'dontneed') yield* zapPageRange(sim, mm, s, e, MmuNotifyEvent.CLEAR);
+          else if (!v.isAnonymous || v.isShared) return -EINVAL; // madvise_free_single_vma: !vma_is_anonymous
+          else yield* madviseFree(sim, mm, s, e);
         }
-        return 0;
+        return unmapped;
       case 'hugepage':
       case 'nohugepage':
         for (const v of mm.vmas.isolate(start, end)) {
           v.flags = (v.flags & ~(VM_HUGEPAGE | VM_NOHUGEPAGE)) | (advice === 'hugepage' ? VM_HUGEPAGE : VM_NOHUGEPAGE);
         }
         mm.vmas.mergeAdjacent();
-        return 0;
+        return unmapped;
       case 'collapse':
         return yield* madviseCollapse(sim, mm, start, end);
     }

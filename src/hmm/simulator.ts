@@ -352,10 +352,17 @@ export class Simulator {
     return undefined;
   }
 
+  /** Pin [start, end); on a failure the pages already pinned are released (as gup_test does), nothing stays pinned. */
   *pin(mm: Mm, start: number, end: number, longterm: boolean): Step<{ vpn: number; rc: number } | undefined> {
     for (let vpn = start; vpn < end; vpn++) {
       const rc = yield* pinUserPage(this, mm, vpn, longterm);
-      if (rc < 0) return { vpn, rc };
+      if (rc < 0) {
+        for (let v = start; v < vpn; v++) {
+          const pfn = this.pageState(mm, v).pfn;
+          if (pfn !== undefined) unpinUserPage(this, pfn);
+        }
+        return { vpn, rc };
+      }
     }
     return undefined;
   }

@@ -2,6 +2,7 @@
 // Judge one script: the simulator's observation of each op against the kernel's result lines
 // for the same case, and format every disagreement as `file:line:col: what: kernel: … / simulator: …`.
 
+import { oopsMatches } from '../hmm/oops';
 import { compareObservations, type KernelOutcome, type Observation, parseResultLine } from './observation';
 import type { TranslatedOp, Translation } from './translate';
 
@@ -121,7 +122,7 @@ export function judge(t: Translation, result: CaseResult | undefined): ScriptJud
       case 'crash':
         compared++;
         ended = 'the kernel crashed earlier in this script';
-        if (op.sim.crash !== undefined && op.sim.crash === oopsFunction(k.oops)) break; // both crash, in the same function
+        if (op.sim.crash !== undefined && oopsMatches(op.sim.crash, oopsFunction(k.oops))) break; // both crash, in the same place
         disagreements.push({ op, signature: `crash:${op.kind}:${oopsFunction(k.oops)}`, text: `${where}: kernel: crashed (${oopsSummary(k.oops)}) / simulator: ${describeObservation(op.sim)}` });
         break;
       case 'hang':

@@ -154,8 +154,8 @@ class Translator {
   private readonly files = new Map<string, number>();
   /** Device name → dmirror minor (0, 1 private; 2, 3 coherent). */
   private readonly minors = new Map<string, number>();
-  /** The one pinned range gup_test can hold. */
-  private pinned: { proc: number; start: number; end: number } | undefined;
+  /** The one pinned range gup_test can hold (`held` false once the pin failed: both sides hold nothing). */
+  private pinned: { proc: number; start: number; end: number; held: boolean } | undefined;
 
   constructor(private readonly sim: Simulator, private readonly interp: Interpreter, firstOp: number) {
     this.nextOp = firstOp;
@@ -300,14 +300,16 @@ class Translator {
           line: () => line,
           observe: () => {
             const s = this.interp.syscallOutcome;
-            if (s?.faultVpn !== undefined) return { rc: '0', sig: `SIGSEGV@${s.faultVpn - r.start}` };
-            if (stmt.kind === 'write') return { rc: '0' };
-            const words = new Int32Array(r.end - r.start);
-            for (let v = r.start; v < r.end; v++) {
+            const sig = s?.faultVpn !== undefined ? `SIGSEGV@${s.faultVpn - r.start}` : undefined;
+            if (stmt.kind === 'write') return sig === undefined ? { rc: '0' } : { rc: '0', sig };
+            // A read that faults has read the pages before the faulting one.
+            const end = s?.faultVpn ?? r.end;
+            const words = new Int32Array(end - r.start);
+            for (let v = r.start; v < end; v++) {
               const c = this.sim.pageContent(mm, v);
               words[v - r.start] = c === undefined ? 0 : this.sim.contents.word(c[0], c[1], 0);
             }
-            return { rc: '0', words: { kind: 'words', words } };
+            return sig === undefined ? { rc: '0', words: { kind: 'words', words } } : { rc: '0', sig, words: { kind: 'words', words } };
           },
         };
       }
@@ -327,9 +329,17 @@ class Translator {
         }
         if (this.pinned !== undefined) throw new NotExpressible('a second pinned range: gup_test holds one at a time');
         const proc = P();
-        this.pinned = { proc, start: r.start, end: r.end };
+        const pin = { proc, start: r.start, end: r.end, held: true };
+        this.pinned = pin;
         const line = `pin ${hexAddr(r.start)} ${r.end - r.start}`;
-        return { kind: 'op', proc, what: `pin ${r.text}`, fields: ['rc'], line: () => line, observe: () => this.syscallObservation() };
+        return {
+          kind: 'op', proc, what: `pin ${r.text}`, fields: ['rc'], line: () => line,
+          observe: () => {
+            const o = this.syscallObservation();
+            pin.held = o.rc === '0';
+            return o;
+          },
+        };
       }
       case 'unpin': {
         const r = this.range(stmt.range, true);
@@ -340,7 +350,8 @@ class Translator {
         }
         this.pinned = undefined;
         const line = `unpin ${hexAddr(r.start)} ${r.end - r.start}`;
-        return { kind: 'op', proc, what: `unpin ${r.text}`, fields: ['rc'], line: () => line, observe: () => this.syscallObservation() };
+        // After a failed pin nothing is held: gup_test's STOP answers 0, the language's unpin EINVAL.
+        return { kind: 'op', proc, what: `unpin ${r.text}`, fields: p.held ? ['rc'] : [], line: () => line, observe: () => this.syscallObservation() };
       }
       case 'devRead':
       case 'devWrite':
