@@ -221,3 +221,34 @@ describe('cli: hmm-sim', function () {
     assert.match(r.stderr, /cannot write/);
   });
 });
+
+describe('cli: kernel versions and the kernel oracle', function () {
+  this.timeout(60000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hmm-cli-linux-'));
+  const thp = path.join(dir, 'thp.hmm');
+  fs.writeFileSync(thp, 'device gpu0\na = mmap 512 pages rw huge\nwrite a = i\nmigrate a to gpu0\ngpu0 snapshot a[0]\nexpect last.flags == DEV_PRIVATE_LOCAL|WRITE|PMD\n');
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('--linux 6.12 models Linux 6.12 (the THP is split before it migrates); bad versions exit 2', () => {
+    assert.equal(hmmSim('run', thp).status, 0);
+    const old = hmmSim('run', '--linux', '6.12', thp);
+    assert.equal(old.status, 1);
+    assert.match(old.stderr, /thp\.hmm:6:1: expected last\.flags\[0\] == DEV_PRIVATE_LOCAL\|WRITE\|PMD \(0x26\), found DEV_PRIVATE_LOCAL\|WRITE \(0x22\)/);
+    const bad = hmmSim('run', '--linux', '5.4', thp);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--linux takes one of mainline, 6\.12, found '5\.4'/);
+    assert.equal(hmmSim('run', '--kernel', '--linux', 'mainline', thp).status, 2);
+  });
+
+  it('--kernel and differential say how to build the kernel when it is not built', () => {
+    const env = { ...process.env, HMM_KERNEL_CACHE: path.join(dir, 'no-kernel-here') };
+    for (const args of [['run', '--kernel', thp], ['differential', '--count', '5']]) {
+      const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30000, env });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /run `npm run kernel`/);
+    }
+    const r = hmmSim('differential', '--count', 'many');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--count takes a whole number/);
+  });
+});

@@ -699,3 +699,14 @@ gpu0 check-exclusive x -> EPERM
     });
   }
 });
+
+describe('language: the kernel version line', () => {
+  it('`linux 6.12` and `linux mainline` check; other versions, repeats and blocks do not', () => {
+    assert.deepEqual(checkErrors('linux 6.12\ndevice gpu0\n'), []);
+    assert.deepEqual(checkErrors('linux mainline\n'), []);
+    assert.deepEqual(checkErrors('linux 5.10\n'), ["1:7: unknown kernel version '5.10': one of mainline, 6.12"]);
+    assert.deepEqual(checkErrors('linux 6.12\nlinux mainline\n'), ['2:1: the kernel version is given twice (first at line 1)']);
+    assert.match(checkErrors('repeat 1 {\n  linux 6.12\n}\n').join('\n'), /a linux declaration stands at the top level only/);
+    assert.match(parseErrors('linux\n').join('\n'), /expected a kernel version after 'linux'/);
+  });
+});

@@ -814,3 +814,34 @@ describe('simulator: regressions', () => {
     assert.equal(r.error, undefined);
   });
 });
+
+describe('simulator: kernel version profiles', () => {
+  // A partly migrated THP: mainline migrates it whole to device-private memory (a device THP);
+  // Linux 6.12 has no device THPs and splits it first, so the device maps base pages.
+  const thp = ['device gpu0', 'a = mmap 512 pages rw huge', 'write a = i', 'migrate a to gpu0', 'gpu0 snapshot a[0..2]'];
+
+  it('mainline migrates a THP whole; `linux 6.12` splits it, as does --linux 6.12 / RunOptions.linux', () => {
+    const main = runOk(thp);
+    assert.equal(main.sim.profile.name, 'mainline');
+    assert.equal(main.sim.deviceStats(main.sim.devices[0]!).pagesIn, 512);
+    const directive = run(['linux 6.12', ...thp, 'expect last.flags[0] == DEV_PRIVATE_LOCAL|WRITE']);
+    assert.equal(directive.error, undefined);
+    const mainlineFlags = run([...thp, 'expect last.flags[0] == DEV_PRIVATE_LOCAL|WRITE|PMD']);
+    assert.equal(mainlineFlags.error, undefined);
+    const option = runScriptText('t.hmm', [...thp, 'expect last.flags[0] == DEV_PRIVATE_LOCAL|WRITE'].join('\n'), { linux: '6.12' });
+    assert.equal(option.error, undefined);
+    // The script's own line wins over the option.
+    const both = runScriptText('t.hmm', ['linux mainline', ...thp, 'expect last.flags[0] == DEV_PRIVATE_LOCAL|WRITE|PMD'].join('\n'), { linux: '6.12' });
+    assert.equal(both.error, undefined);
+  });
+
+  it('6.12 has no HMM_DMIRROR_FLAGS (fail-next-alloc fails with EINVAL); migrated holes are writable there', () => {
+    assert.equal(run(['linux 6.12', 'device gpu0', 'gpu0 fail-next-alloc -> EINVAL']).error, undefined);
+    assert.equal(run(['device gpu0', 'gpu0 fail-next-alloc']).error, undefined);
+    // The CPU entry of a migrated hole is writable either way (migrate_vma_insert_page looks at
+    // VM_WRITE); what differs is the driver's own mapping (the dst WRITE flag).
+    const hole = ['device gpu0', 'a = mmap 1 page rw', 'migrate a to gpu0', 'expect a is device gpu0 rw'];
+    assert.equal(run(['linux 6.12', ...hole, 'expect gpu0 maps a as write']).error, undefined);
+    assert.equal(run([...hole, 'expect gpu0 maps a as read']).error, undefined);
+  });
+});

@@ -14,6 +14,8 @@ export interface HmmLaunchArguments {
   traceStatements?: boolean;
   /** The density prefetcher of fault-driven migrations (default true). */
   prefetcher?: boolean;
+  /** The kernel version modelled: 'mainline' (default) or '6.12'; a script's `linux` line wins. */
+  linux?: string;
   /**
    * Event breakpoints on from the start, by filter id (`deviceFault`, `cpuFaultOnDevice`, …), each
    * with a condition ('' for none). They add to what is ticked in the Breakpoints view, which

@@ -2,6 +2,7 @@
 // The DAP session: translates requests to the script controller and the simulator's inspection
 // API, and controller results to DAP events. It owns no simulator state.
 
+import { isLinuxVersion, LINUX_VERSIONS, type LinuxVersion } from '../hmm/profile';
 import {
   Breakpoint, InitializedEvent, InvalidatedEvent, LoggingDebugSession, MemoryEvent, OutputEvent, Response, Source,
   StoppedEvent, TerminatedEvent, Thread, Event as DapEvent,
@@ -137,6 +138,7 @@ export class HmmDebugSession extends LoggingDebugSession {
     this.args = { ...args, program } as HmmLaunchArguments;
     ctl.prefetcher = args.prefetcher ?? true;
     ctl.limits = { timeoutMs: args.timeout === undefined ? undefined : args.timeout * 1000, maxMemoryBytes: args.maxMemory === undefined ? undefined : args.maxMemory * 2 ** 20 };
+    ctl.linux = isLinuxVersion(args.linux ?? '') ? args.linux as LinuxVersion : 'mainline';
     ctl.reset();
     this.ctl = ctl;
     this.vars = new VariableStore(ctl);
@@ -370,6 +372,7 @@ export class HmmDebugSession extends LoggingDebugSession {
       ctl.requestPause();
       fresh.prefetcher = ctl.prefetcher;
       fresh.limits = ctl.limits;
+      fresh.linux = ctl.linux;
       fresh.reset();
       this.ctl = ctl = fresh;
       this.vars = new VariableStore(fresh);
@@ -829,6 +832,9 @@ function validateLaunch(args: Partial<HmmLaunchArguments>): string | undefined {
   if (typeof args.program !== 'string' || args.program.trim() === '') return "launch: 'program' must be the path of a .hmm script";
   for (const k of ['stopOnEntry', 'noDebug', 'traceStatements', 'prefetcher'] as const) {
     if (args[k] !== undefined && typeof args[k] !== 'boolean') return `launch: '${k}' must be true or false`;
+  }
+  if (args.linux !== undefined && (typeof args.linux !== 'string' || !isLinuxVersion(args.linux))) {
+    return `launch: 'linux' must be one of ${LINUX_VERSIONS.join(', ')}`;
   }
   const eb: unknown = args.eventBreakpoints;
   if (eb !== undefined) {

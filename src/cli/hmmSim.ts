@@ -9,10 +9,17 @@ import { DEFAULT_MAX_MEMORY_BYTES } from '../hmm/lang/budget';
 import { readScriptFile, ScriptFileError } from '../hmm/lang/scriptFile';
 import { RESIDENCY_LEGEND } from '../hmm/lang/residency';
 import { toChromeTrace } from '../hmm/trace';
+import { isLinuxVersion, LINUX_VERSIONS, type LinuxVersion } from '../hmm/profile';
+import { loadArtifacts } from '../oracle/artifacts';
+import type { ProgramRunner } from '../oracle/kernelRun';
+import { runProgram } from '../oracle/vm';
 import { kernelCommand } from './kernelCommand';
+import { runDifferentialCommand, runKernelCompare } from './kernelCompare';
 
 const USAGE = `usage: hmm-sim run FILE... [--trace FILE.json] [--verbose] [--report] [--no-prefetcher]
                    [--timeout SECONDS] [--max-memory MIB]
+                   [--linux mainline|6.12] [--kernel]
+       hmm-sim differential [--count N] [--seed S] [--shrink K] [--shrink-budget SECONDS]
 
 Runs .hmm scripts on the HMM simulator.
   --trace FILE.json   write the event stream (Chrome trace JSON; opens in Perfetto)
@@ -21,8 +28,17 @@ Runs .hmm scripts on the HMM simulator.
   --no-prefetcher     switch off the density prefetcher of fault-driven migrations
   --timeout SECONDS   stop a script that runs longer (a runtime error where it got to)
   --max-memory MIB    stop a script once the process uses more memory (default ${DEFAULT_MAX_MEMORY_BYTES / 2 ** 20})
-Exit status: 0 all scripts ran to the end, 1 a runtime error or failed expectation,
-2 a script was rejected before running (parse or check errors, unreadable file).
+  --linux VERSION     the kernel the simulator models: mainline (default) or 6.12
+                      (a script's own \`linux\` line wins)
+  --kernel            also run each script on Linux 6.12 in a VM (npm run kernel builds it)
+                      and print every disagreement as file:line:col: … kernel: … / simulator: …
+Exit status: 0 all scripts ran to the end (with --kernel: and agree with Linux on every
+observation), 1 a runtime error, failed expectation or disagreement, 2 a script was rejected
+before running (parse or check errors, unreadable file).
+
+differential: random programs in the subset the kernel runs, on the simulator and in the VM;
+each kind of disagreement is shrunk to a small script. --count 1000 by default; --seed is
+random unless given (printed, so a run can be repeated); --shrink kinds to shrink (8).
 
 hmm-sim kernel build|selftest|exec ...: the real kernel in a VM (hmm-sim kernel --help).`;
 
@@ -34,6 +50,8 @@ interface Options {
   prefetcher: boolean;
   timeoutMs?: number;
   maxMemoryBytes?: number;
+  linux?: LinuxVersion;
+  kernel: boolean;
 }
 
 /** A positive number (at most `max`) given to `option`, or a message. */
@@ -48,7 +66,7 @@ function parseArgs(argv: string[]): Options | string {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') return 'help';
   if (cmd !== 'run') return `unknown command '${cmd}'`;
-  const o: Options = { files: [], verbose: false, report: false, prefetcher: true };
+  const o: Options = { files: [], verbose: false, report: false, prefetcher: true, kernel: false };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     if (a === '--verbose' || a === '-v') o.verbose = true;
@@ -62,6 +80,11 @@ function parseArgs(argv: string[]): Options | string {
       const n = positive('--max-memory', a.includes('=') ? a.slice(a.indexOf('=') + 1) : rest[++i], 2 ** 20);
       if (typeof n === 'string') return n;
       o.maxMemoryBytes = n * 2 ** 20;
+    } else if (a === '--kernel') o.kernel = true;
+    else if (a === '--linux' || a.startsWith('--linux=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : rest[++i];
+      if (v === undefined || !isLinuxVersion(v)) return `--linux takes one of ${LINUX_VERSIONS.join(', ')}, found '${v ?? ''}'`;
+      o.linux = v;
     } else if (a === '--trace') {
       const f = rest[++i];
       if (f === undefined) return '--trace needs a file name';
@@ -72,10 +95,14 @@ function parseArgs(argv: string[]): Options | string {
     else o.files.push(a);
   }
   if (o.files.length === 0) return 'no script given';
+  if (o.kernel && o.linux === 'mainline') return '--kernel compares with Linux 6.12, the kernel the VM runs: --linux mainline cannot go with it';
+  if (o.kernel && (o.trace !== undefined || o.verbose || o.report)) return '--kernel runs without --trace, --verbose or --report';
   return o;
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'kernel') return kernelCommand(argv.slice(1));
+  if (argv[0] === 'differential') return differentialMain(argv.slice(1));
   const o = parseArgs(argv);
   if (o === 'help') {
     console.log(USAGE);
@@ -85,6 +112,7 @@ function main(argv: string[]): number {
     console.error(`hmm-sim: ${o}\n\n${USAGE}`);
     return 2;
   }
+  if (o.kernel) return kernelMain(o.files);
   let passed = 0;
   let failed = 0;
   let rejected = 0;
@@ -106,6 +134,7 @@ function main(argv: string[]): number {
       report: o.report,
       prefetcher: o.prefetcher,
       limits: { timeoutMs: o.timeoutMs, maxMemoryBytes: o.maxMemoryBytes },
+      linux: o.linux,
     });
     runs.push(run);
     if (run.diagnostics.length > 0) {
@@ -138,8 +167,75 @@ function main(argv: string[]): number {
   return rejected > 0 ? 2 : failed > 0 ? 1 : 0;
 }
 
-if (process.argv[2] === 'kernel') {
-  void kernelCommand(process.argv.slice(3)).then((code) => { process.exitCode = code; });
-} else {
-  process.exitCode = main(process.argv.slice(2));
+const out = { log: (l: string) => console.log(l), err: (l: string) => console.error(l) };
+
+/** The VM runner with progress on stderr (a boot takes seconds; a crash costs one more). */
+const vmRunner: ProgramRunner = (program) => runProgram(program, {
+  onBoot: (b, finished, remaining) => {
+    console.error(`# boot: ${(b.ms / 1000).toFixed(1)} s, ${finished.length} script(s) done${remaining > 0 ? `, ${remaining} left (the kernel crashed or hung: booting again)` : ''}`);
+  },
+});
+
+async function kernelMain(files: readonly string[]): Promise<number> {
+  const scripts: { file: string; text: string }[] = [];
+  for (const file of files) {
+    try {
+      scripts.push({ file, text: readScriptFile(file) });
+    } catch (e) {
+      if (!(e instanceof ScriptFileError)) throw e;
+      console.error(`${file}: ${e.message}`);
+      return 2;
+    }
+  }
+  try {
+    loadArtifacts();
+  } catch (e) {
+    console.error(`hmm-sim: ${(e as Error).message}`);
+    return 2;
+  }
+  return runKernelCompare(scripts, vmRunner, out);
 }
+
+async function differentialMain(argv: readonly string[]): Promise<number> {
+  let count = 1000;
+  let seed = Math.floor(Math.random() * 0x7fffffff);
+  let maxShrinks = 8;
+  let budgetS = 300;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (max: number): number | string => {
+      const v = argv[++i];
+      const n = Number(v);
+      return v !== undefined && /^\d+$/.test(v) && n <= max ? n : `${a} takes a whole number up to ${max}, found '${v ?? ''}'`;
+    };
+    let r: number | string;
+    switch (a) {
+      case '--count': r = value(100_000); if (typeof r === 'number') count = r; break;
+      case '--seed': r = value(0x7fffffff); if (typeof r === 'number') seed = r; break;
+      case '--shrink': r = value(100); if (typeof r === 'number') maxShrinks = r; break;
+      case '--shrink-budget': r = value(24 * 3600); if (typeof r === 'number') budgetS = r; break;
+      case '--help': case '-h': console.log(USAGE); return 0;
+      default: r = `unknown option '${a}'`;
+    }
+    if (typeof r === 'string') {
+      console.error(`hmm-sim differential: ${r}\n\n${USAGE}`);
+      return 2;
+    }
+  }
+  if (count === 0) {
+    console.error('hmm-sim differential: --count must be at least 1');
+    return 2;
+  }
+  try {
+    loadArtifacts();
+  } catch (e) {
+    console.error(`hmm-sim: ${(e as Error).message}`);
+    return 2;
+  }
+  return runDifferentialCommand({ count, seed, maxShrinks, shrinkBudgetMs: budgetS * 1000 }, vmRunner, out);
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
+  console.error(`hmm-sim: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  process.exitCode = 2;
+});

@@ -43,11 +43,12 @@ export interface DifferentialArgs {
   readonly count: number;
   readonly seed: number;
   readonly maxShrinks: number;
+  readonly shrinkBudgetMs?: number;
 }
 
 /** Exit status: 0 always agreed, 1 a disagreement (each kind printed shrunk). */
 export async function runDifferentialCommand(a: DifferentialArgs, run: ProgramRunner, out: Out): Promise<number> {
-  const r = await differential({ seed: a.seed, count: a.count, maxShrinks: a.maxShrinks, log: out.log }, run);
+  const r = await differential({ seed: a.seed, count: a.count, maxShrinks: a.maxShrinks, shrinkBudgetMs: a.shrinkBudgetMs, log: out.log }, run);
   for (const s of r.shrunk) {
     out.log('');
     out.log(`== ${s.signature}: ${s.programs} program(s); shrunk from ${s.ops.from} to ${s.ops.to} ops`);

@@ -258,6 +258,9 @@ class Translator {
     const P = (): number => this.proc(mm);
     const devFields: Field[] = ['rc', 'cpages', 'faults'];
     switch (stmt.kind) {
+      case 'linux':
+        if (stmt.version !== '6.12') throw new NotExpressible(`the script is written for Linux ${stmt.version} (its \`linux\` line); the VM runs 6.12`);
+        return { kind: 'skip' };
       case 'device': {
         const kind = stmt.memoryKind;
         const used = [...this.minors.values()].filter((m) => (kind === 'private' ? m < 2 : m >= 2)).length;

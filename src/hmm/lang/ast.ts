@@ -158,7 +158,15 @@ export interface KernelDecl extends Base {
   readonly endLoc: Loc;
 }
 
+/** `linux 6.12` / `linux mainline`: the kernel version the script is written for. */
+export interface LinuxDecl extends Base {
+  readonly kind: 'linux';
+  readonly version: string;
+  readonly versionLoc: Loc;
+}
+
 export type Stmt =
+  | LinuxDecl
   | DeviceDecl
   | FileDecl
   | MmapStmt

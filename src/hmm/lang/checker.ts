@@ -2,6 +2,7 @@
 // The checker: rejects a parsed script before it runs (names, kinds, scopes, constant ranges, recursion).
 
 import type { Diagnostic, Expr, IndexRange, KernelDecl, Loc, RangeRef, Script, Stmt, Target } from './ast';
+import { isLinuxVersion, LINUX_VERSIONS } from '../profile';
 import { suggestName } from './parser';
 
 type SymKind = 'mapping' | 'device' | 'file' | 'fn' | 'kernel' | 'process' | 'job';
@@ -74,6 +75,8 @@ class Checker {
   private readonly everywhere = new Map<string, Loc>();
   /** Every loop variable in the script, for "only in scope inside its repeat". */
   private readonly allLoopVars = new Map<string, Loc>();
+  /** Where `linux VERSION` was given (once per script). */
+  private linuxAt: Loc | undefined;
   private readonly calls = new Map<string, { callee: string; loc: Loc }[]>();
 
   constructor(private readonly file: string) {}
@@ -245,6 +248,14 @@ class Checker {
       return pages === undefined ? undefined : { mapping: r.mapping, pages };
     };
     switch (s.kind) {
+      case 'linux':
+        this.topLevelOnly(s, ctx, 'linux');
+        if (!isLinuxVersion(s.version)) {
+          this.error(s.versionLoc, `unknown kernel version '${s.version}': one of ${LINUX_VERSIONS.join(', ')}`, s.version.length);
+        }
+        if (this.linuxAt !== undefined) this.error(s.loc, `the kernel version is given twice (first at line ${this.linuxAt.line})`, 5);
+        this.linuxAt ??= s.loc;
+        return last;
       case 'device':
         this.topLevelOnly(s, ctx, 'device');
         this.bind(s.name, s.nameLoc ?? s.loc, { kind: 'device', loc: s.nameLoc ?? s.loc });

@@ -5,6 +5,7 @@
 // residency, stepping through statements and into kernel phases, pause, and reverse execution
 // that really rewinds state: checkpoints of the whole machine plus deterministic replay.
 
+import { LINUX_PROFILES, type LinuxVersion } from '../profile';
 import { MMU_NOTIFY_NAMES } from '../constants';
 import { JOB_ACTION_FRAME } from '../gpu';
 import type { SimEvent } from '../events';
@@ -174,6 +175,8 @@ export class ScriptController {
   limits: Limits = {};
   /** Set when the budget of the run in progress ran out: the run stops with it as a runtime error. */
   private budgetStop: string | undefined;
+  /** Launch option: the kernel version modelled (a script's `linux` line wins). */
+  linux: LinuxVersion = 'mainline';
 
   constructor(readonly file: string, readonly text: string, private readonly host: ControllerHost) {
     const d = diagnose(file, text);
@@ -202,6 +205,7 @@ export class ScriptController {
     if (this.sim !== undefined) this.abandonCurrent();
     this.sim = new Simulator();
     this.sim.prefetcherEnabled = this.prefetcher;
+    this.sim.profile = LINUX_PROFILES[this.linux];
     this.interp = new Interpreter(this.script, { sim: this.sim, output: (t) => this.host.output(t, this.sim.loc?.line) });
     this.sim.log.listeners.push((e, start, end) => this.onEvent(e, start, end));
     this.current = undefined;

@@ -10,6 +10,7 @@ import type { Device } from '../memremap';
 import { type GpuJob, JobFault, type KernelOp } from '../gpu';
 import type { Mm } from '../mm';
 import { KernelOops } from '../oops';
+import { isLinuxVersion, LINUX_PROFILES } from '../profile';
 import { type Advice, NO_ADVICE } from '../uvm';
 import { type PageState, SimError, Simulator } from '../simulator';
 import { drain, PREEMPT, preemptAt, type Step } from '../step';
@@ -129,6 +130,8 @@ export class Interpreter {
     for (const s of script.body) {
       if (s.kind === 'fn') this.fns.set(s.name, s);
       if (s.kind === 'kernel') this.kernels.set(s.name, s);
+      // The script's own kernel version wins over the run's option (it is what it was written for).
+      if (s.kind === 'linux' && isLinuxVersion(s.version)) this.sim.profile = LINUX_PROFILES[s.version];
     }
     this.frames.push(this.newFrame('script', script.file, script.body, this.sim.process('main')!, new Map(), undefined));
   }
@@ -354,6 +357,7 @@ export class Interpreter {
         return;
       case 'fn':
       case 'kernel':
+      case 'linux':
         return;
       case 'read':
       case 'write': {

@@ -5,7 +5,7 @@ import {
   ERRNO_NAMES, exprDepth, NOTIFIER_EVENT_NAMES, PAGE_SIZE, SNAPSHOT_FLAG_VALUES,
 } from './ast';
 import type {
-  AdviceKind, BinaryOp, CompareOp, DeviceDecl, DeviceMemoryKind, Diagnostic, Errno, Expr, FileDecl, FnDecl,
+  AdviceKind, BinaryOp, CompareOp, DeviceDecl, LinuxDecl, DeviceMemoryKind, Diagnostic, Errno, Expr, FileDecl, FnDecl,
   IndexRange, KernelDecl, KernelStmt, Loc, MadviseAdvice, MirrorMapping, MmapStmt, NotifierEventName,
   PageStatePattern, Prot, RangeRef, Script, SnapshotFlagName, StatsCounter, Stmt, Target,
 } from './ast';
@@ -15,7 +15,7 @@ import { MAX_BLOCK_DEPTH, MAX_EXPR_DEPTH } from './limits';
 
 /** Words that start a statement (or a kernel body line). */
 export const STATEMENT_KEYWORDS: readonly string[] = [
-  'device', 'file', 'read', 'write', 'munmap', 'mprotect', 'madvise', 'pin', 'unpin', 'compute', 'migrate',
+  'linux', 'device', 'file', 'read', 'write', 'munmap', 'mprotect', 'madvise', 'pin', 'unpin', 'compute', 'migrate',
   'fork', 'as', 'exit', 'expect', 'fn', 'call', 'repeat', 'print', 'kernel', 'launch', 'wait', 'advise',
   'prefetch', 'atomic',
 ];
@@ -480,6 +480,7 @@ class Parser {
     if (t0.kind !== 'name') throw this.err(t0, `expected a statement, found ${describeToken(t0)}`);
     if (this.isOp(t1, '=')) return this.mmap();
     switch (t0.text) {
+      case 'linux': return this.linuxDecl();
       case 'device': return this.deviceDecl();
       case 'file': return this.fileDecl();
       case 'read': case 'munmap': case 'unpin': {
@@ -597,6 +598,20 @@ class Parser {
     const t = this.peek();
     if (t.kind !== 'eol') throw this.err(t, `unexpected ${describeToken(t)} after '{': the block's statements start on the next line`);
     return locOf(brace);
+  }
+
+  /** `linux mainline` or `linux 6.12` (lexed as 6 . 12). */
+  private linuxDecl(): LinuxDecl {
+    const kw = this.next();
+    const t = this.next();
+    let version = t.text;
+    if (t.kind === 'number' && this.isOp(this.peek(), '.') && this.peek(1).kind === 'number') {
+      this.pos++;
+      version = `${t.text}.${this.next().text}`;
+    }
+    if (t.kind === 'eol') this.soft(t, 'expected a kernel version after \'linux\' (mainline, 6.12), found end of line');
+    else this.end(false);
+    return { kind: 'linux', version, versionLoc: locOf(t), loc: locOf(kw) };
   }
 
   private deviceDecl(): DeviceDecl {
