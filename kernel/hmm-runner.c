@@ -946,10 +946,9 @@ static void run_op(const struct kase *c, const struct op *op)
 		}
 		break;
 	case K_CLOSE:
-		if (dev_fd[op->devs[0]] < 0)
-			rc = EBADF;
-		else {
-			rc = close(dev_fd[op->devs[0]]) ? errno : 0;
+		/* Like any operation, close opens the handle first if this process has none. */
+		if ((fd = dev(op->devs[0], &problem)) >= 0) {
+			rc = close(fd) ? errno : 0;
 			dev_fd[op->devs[0]] = -1;
 		}
 		break;

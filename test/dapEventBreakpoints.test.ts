@@ -15,13 +15,14 @@ const root = path.resolve(__dirname, '../..');
 const adapter = path.join(root, 'dist/adapter.js');
 
 const SCRIPTS: Record<string, string> = {
-  // the walkthrough's journey: the device faults on the pages the CPU took back
+  // the walkthrough's journey: the device faults on the pages the CPU took back (only on them:
+  // a fault pass over gpu0's own device pages would oops test_hmm, as on Linux)
   'journey.hmm': `device gpu0
 a = mmap 8 pages rw
 write a = i
 migrate a to gpu0
 read a[1..3]
-gpu0 read a
+gpu0 read a[..3]
 print "end"
 `,
   // one statement, eight CPU faults on device pages: one coalesced cpuFault event
@@ -133,7 +134,7 @@ describe('event breakpoints over DAP: conditions, coalesced events, stops before
     const info = await dc.exceptionInfoRequest({ threadId: s.threadId! });
     assert.equal(info.body.exceptionId, 'Device fault');
     // dmirror_fault faults from the first page the device does not map to the end of the read
-    assert.match(info.body.description ?? '', /gpu0 read of a\[1\.\.8\]/);
+    assert.match(info.body.description ?? '', /gpu0 read of a\[1\.\.3\]/);
   });
 
   it('a condition that does not match the fault (write) does not stop, and is not rejected', async () => {
@@ -143,7 +144,7 @@ describe('event breakpoints over DAP: conditions, coalesced events, stops before
   });
 
   it('a condition on pages the fault does not touch does not stop', async () => {
-    // a[0] stayed mapped on gpu0: the device faults on a[1..8] only
+    // a[0] stayed mapped on gpu0: the device faults on a[1..3] only
     const miss = await start('journey.hmm', [{ filterId: 'deviceFault', condition: 'a[0]' }]);
     assert.equal(miss.end.kind, 'terminated');
   });

@@ -24,9 +24,10 @@ import {
   MmuIntervalNotifier, type MmuIntervalNotifierOps, type MmuNotifierRange, mmuIntervalNotifierInsert,
   mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq,
 } from './mmuNotifier';
-import { NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_TAIL, Zone, ZERO_PFN } from './page';
-import { ChangedPages, pteIndex } from './pgtable';
+import { NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone, ZERO_PFN } from './page';
+import { ChangedPages, Pte, pteIndex } from './pgtable';
 import { KernelOops } from './oops';
+import { gupFaultIn } from './gup';
 import { makeDeviceExclusive } from './rmap';
 import type { Simulator } from './simulator';
 import { kernelFrame, pushFrame, type Step } from './step';
@@ -250,6 +251,9 @@ function migratedDevicePages(args: MigrateVma): number {
   }
   return n;
 }
+
+/** 6.12's dmirror_exclusive: make_device_exclusive_range over 64 pages at a time. */
+const EXCLUSIVE_CHUNK = 64;
 
 /** One mirror per (process, device), created on first use (open of /dev/hmm_dmirrorN). */
 export class DmirrorDriver {
@@ -737,6 +741,7 @@ export class DmirrorDriver {
   /** HMM_DMIRROR_EXCLUSIVE: make_device_exclusive per page, an ATOMIC dpt entry, then a dpt read. */
   *exclusive(m: Dmirror, start: number, npages: number): Step<DmirrorResult> {
     if (npages <= 0) return errorResult(-EINVAL);
+    if (!this.sim.profile.exclusivePerPage) return yield* this.exclusiveRange(m, start, npages);
     for (let v = start; v < start + npages; v++) {
       const pfn = yield* makeDeviceExclusive(this.sim, m.mm, v, null, m.device);
       if (pfn < 0) return errorResult(pfn);
@@ -746,6 +751,63 @@ export class DmirrorDriver {
     const data = new PageContents();
     const pos = this.doRead(m, start + npages, data, start);
     if (pos < start + npages) return errorResult(-ENOENT);
+    return { rc: 0, cpages: npages, faults: 0, data };
+  }
+
+  /**
+   * 6.12's HMM_DMIRROR_EXCLUSIVE over make_device_exclusive_range, 64 pages at a time: GUP
+   * (FOLL_WRITE | FOLL_SPLIT_PMD) gets the pages up to the first it cannot get; each anonymous
+   * page that is not a THP tail becomes device-exclusive (a THP head converts every pte of its
+   * folio in this mm); the driver maps the ones that did (ATOMIC) only when GUP got the whole
+   * chunk, and answers -EBUSY unless all of them did. What was made exclusive stays so.
+   */
+  private *exclusiveRange(m: Dmirror, start: number, npages: number): Step<DmirrorResult> {
+    const f = this.sim.frames;
+    const mm = m.mm;
+    const end = start + npages;
+    for (let addr = start; addr < end; ) {
+      const next = Math.min(end, addr + EXCLUSIVE_CHUNK);
+      const got: number[] = [];
+      for (let v = addr; v < next; v++) {
+        const pfn = yield* gupFaultIn(this.sim, mm, v, { write: true, splitPmd: true });
+        if (pfn < 0) break;
+        got.push(pfn);
+      }
+      const made: boolean[] = [];
+      for (let i = 0; i < got.length; i++) {
+        const pfn = got[i]!;
+        const fl = f.flags[pfn]!;
+        if ((fl & PG_LARGE_TAIL) !== 0 || (fl & PG_ANON) === 0 || (fl & PG_FILE) !== 0) {
+          made.push(false);
+          continue;
+        }
+        const r = yield* makeDeviceExclusive(this.sim, mm, addr + i, null, m.device);
+        made.push(r >= 0);
+        if (r >= 0 && (fl & PG_LARGE_HEAD) !== 0) {
+          // The rmap walk of a large folio converts every pte of it that this mm maps.
+          for (let k = 1; k < HPAGE_PMD_NR; k++) {
+            const v = addr + i + k;
+            const t = mm.pt.lookup(v);
+            const s = pteIndex(v);
+            if (t !== undefined && t.kind[s] === Pte.PRESENT && t.pfn[s] === pfn + k) yield* makeDeviceExclusive(this.sim, mm, v, null, m.device);
+          }
+        }
+      }
+      let mapped = 0;
+      if (got.length === next - addr) {
+        for (let i = 0; i < got.length; i++) {
+          if (!made[i]) continue;
+          this.store(m, addr + i, got[i]!, Dpt.ATOMIC);
+          mapped++;
+        }
+      }
+      this.emitMappings(m, addr, next);
+      if (addr + mapped < next) return errorResult(-EBUSY);
+      addr = next;
+    }
+    const data = new PageContents();
+    const pos = this.doRead(m, end, data, start);
+    if (pos < end) return errorResult(-ENOENT);
     return { rc: 0, cpages: npages, faults: 0, data };
   }
 

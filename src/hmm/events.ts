@@ -20,7 +20,9 @@ export type SkipReason =
   | 'no-destination'
   | 'already-on-device'
   | 'not-anonymous-destination'
-  | 'still-mapped';
+  | 'still-mapped'
+  /** 6.12: a page of a THP mapped by ptes (PageTransCompound) is not collected. */
+  | 'pte-mapped-thp';
 
 export interface SkipRun {
   readonly start: number;

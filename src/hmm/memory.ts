@@ -63,7 +63,11 @@ export function zapEntry(sim: Simulator, mm: Mm, vpn: number): void {
 }
 
 /** __split_huge_pmd: a PMD mapping becomes 512 PTEs (CLEAR over the PMD range), and the folio is split. */
-export function* splitHugePmd(sim: Simulator, mm: Mm, vpn: number): Step<void> {
+/**
+ * split_huge_pmd: 512 ptes replace the PMD mapping. The model splits the folio too; `folioToo`
+ * says Linux does as well (split_folio), otherwise its pages are marked as a PTE-mapped THP.
+ */
+export function* splitHugePmd(sim: Simulator, mm: Mm, vpn: number, folioToo = false): Step<void> {
   const t = mm.pt.lookup(vpn);
   if (t === undefined || !t.pmd) return;
   const haddr = vpn - pteIndex(vpn);
@@ -77,7 +81,7 @@ export function* splitHugePmd(sim: Simulator, mm: Mm, vpn: number): Step<void> {
       for (let k = 0; k < PTRS_PER_PTE; k++) t.pfn[k] = ZERO_PFN;
       return;
     }
-    sim.frames.splitFolio(head);
+    sim.frames.splitFolio(head, !folioToo);
     sim.emit(mm.name, haddr, haddr + HPAGE_PMD_NR, { kind: 'pte', what: 'split-pmd' });
   });
 }
@@ -226,6 +230,11 @@ function* doHugePmdWpPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<n
   const t = mm.pt.lookup(vpn)!;
   const head = t.pfn[0]!;
   const f = sim.frames;
+  if (f.zone[head] === Zone.ZERO && !sim.profile.hugeZeroWriteThp) {
+    // 6.12: split the huge zero PMD and fall back to a copy of the faulting page.
+    yield* splitHugePmd(sim, mm, vpn);
+    return yield* doWpPage(sim, mm, vma, vpn);
+  }
   if (f.zone[head] === Zone.ZERO) {
     // do_huge_zero_wp_pmd: a new THP replaces the huge zero page.
     const range = { mm, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };

@@ -12,7 +12,7 @@ import type { Device } from './memremap';
 import { splitHugePmd } from './memory';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
-import { indexOffsetOf, NO_PFN, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_TAIL, Zone } from './page';
+import { indexOffsetOf, NO_PFN, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
 import type { Simulator } from './simulator';
 import { kernelFrame, pushFrame, type Step } from './step';
@@ -35,7 +35,7 @@ function takeBuffer(bytes: number): ArrayBuffer {
 
 const SKIP_CODES: readonly SkipReason[] = [
   'hole-not-anonymous', 'not-selected', 'other-owner', 'pinned', 'file-backed', 'non-present-entry',
-  'no-destination', 'already-on-device', 'not-anonymous-destination', 'still-mapped',
+  'no-destination', 'already-on-device', 'not-anonymous-destination', 'still-mapped', 'pte-mapped-thp',
 ];
 
 /** struct migrate_vma: src/dst pfns and MIGRATE_PFN_* flags, per page of [start, end). */
@@ -165,6 +165,11 @@ function collectPte(sim: Simulator, args: MigrateVma, vma: Vma, t: PteTable | un
     args.markSkip(i, why);
     return;
   }
+  // 6.12: a page of a PTE-mapped THP is not collected (PageTransCompound: mpfn = 0).
+  if (!sim.profile.deviceThp && kind === Pte.PRESENT && (f.flags[pfn]! & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0) {
+    args.markSkip(i, 'pte-mapped-thp');
+    return;
+  }
   // An anonymous-exclusive page that may be pinned cannot be shared with a migration entry.
   if (f.pincount[f.head(pfn)]! > 0) {
     args.markSkip(i, 'pinned');
@@ -271,7 +276,7 @@ export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number>
     const modes: ('compound' | 'pte' | 'skip')[] = [];
     for (let h = pmdModeBase; h < args.end; h += HPAGE_PMD_NR) {
       const mode = pmdMode(sim, args, h);
-      if (mode === 'split') yield* splitHugePmd(sim, mm, h);
+      if (mode === 'split') yield* splitHugePmd(sim, mm, h, true);
       modes.push(mode === 'split' ? 'pte' : mode);
     }
     const range = { mm, start: args.start, end: args.end, event: MmuNotifyEvent.MIGRATE, owner: args.pgmapOwner, blockable: true };

@@ -61,6 +61,23 @@ export function* doMprotect(sim: Simulator, mm: Mm, start: number, end: number, 
     const rc = yield* doMprotect(sim, mm, start, covered, prot);
     return rc || -ENOMEM;
   }
+  // mprotect_fixup leaves a VMA that already has the protection alone: no split, no notifier.
+  const want = protFlags(prot);
+  const runs: [number, number][] = [];
+  for (const v of vmas) {
+    if ((v.flags & (VM_READ | VM_WRITE)) === want) continue;
+    const s = Math.max(start, v.start);
+    const e = Math.min(end, v.end);
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last[1] === s) last[1] = e;
+    else runs.push([s, e]);
+  }
+  for (const [s, e] of runs) yield* mprotectRange(sim, mm, s, e, prot);
+  return 0;
+}
+
+/** mprotect of [start, end), every VMA of which changes protection. */
+function* mprotectRange(sim: Simulator, mm: Mm, start: number, end: number, prot: ProtName): Step<number> {
   yield pushFrame(sim.kstack, { name: 'mprotect', detail: `${sim.describeRange(start, end)} ${prot}` });
   try {
     yield* splitPmdsAtEdges(sim, mm, start, end);

@@ -22,6 +22,13 @@ export const PG_HEAD = 1 << 2;
 export const PG_TAIL = 1 << 3;
 /** PageAnonExclusive: only one mm maps this anonymous page, so a write may reuse it. */
 export const PG_ANON_EXCLUSIVE = 1 << 4;
+/**
+ * The head / a tail page of a THP whose PMD was split. Linux keeps such a folio large (PTE-mapped)
+ * where the model splits it; 6.12 paths that refuse PTE-mapped large folios (migrate_vma's
+ * PageTransCompound check, make_device_exclusive_range's PageTail) look at these marks.
+ */
+export const PG_LARGE_HEAD = 1 << 5;
+export const PG_LARGE_TAIL = 1 << 6;
 
 /**
  * A LIFO of frame numbers kept as runs of consecutive pfns (first, count, step ±1). Frames are
@@ -298,13 +305,14 @@ export class PageFrames {
   }
 
   /** split_folio: a THP becomes 512 independent base pages, each with the head's counts. */
-  splitFolio(head: number): void {
+  /** `pmdOnly`: Linux would split only the PMD mapping (the pages keep PG_LARGE_HEAD / _TAIL). */
+  splitFolio(head: number, pmdOnly = false): void {
     const ref = this.refcount[head]!;
     const map = this.mapcount[head]!;
     const pin = this.pincount[head]!;
-    const flags = this.flags[head]! & ~(PG_HEAD | PG_TAIL);
+    const flags = this.flags[head]! & ~(PG_HEAD | PG_TAIL | PG_LARGE_HEAD | PG_LARGE_TAIL);
     for (let p = head; p < head + HPAGE_PMD_NR; p++) {
-      this.flags[p] = flags;
+      this.flags[p] = flags | (pmdOnly ? (p === head ? PG_LARGE_HEAD : PG_LARGE_TAIL) : 0);
       this.order[p] = 0;
       this.refcount[p] = ref;
       this.mapcount[p] = map;

@@ -20,13 +20,30 @@ export interface LinuxProfile {
   readonly holeWritable: boolean;
   /** HMM_DMIRROR_FLAGS (FAIL_ALLOC) exists (newest); older kernels answer -EINVAL. */
   readonly dmirrorFlags: boolean;
+  /**
+   * A write fault on the huge zero page allocates a THP (do_huge_zero_wp_pmd, newer than 6.12).
+   * 6.12 splits the huge zero PMD and copies only the faulting page.
+   */
+  readonly hugeZeroWriteThp: boolean;
+  /**
+   * make_device_exclusive (per page, ~v6.15): an error is returned as it is. 6.12's
+   * make_device_exclusive_range works in 64-page chunks and test_hmm answers -EBUSY unless every
+   * page of a chunk became exclusive (a tail page of a THP never does; a failed GUP ends it).
+   */
+  readonly exclusivePerPage: boolean;
 }
 
 export type LinuxVersion = 'mainline' | '6.12';
 
 export const LINUX_PROFILES: Readonly<Record<LinuxVersion, LinuxProfile>> = {
-  mainline: { name: 'mainline', deviceThp: true, faultChunk: 32, migrateChunk: 512, holeWritable: false, dmirrorFlags: true },
-  '6.12': { name: '6.12', deviceThp: false, faultChunk: 64, migrateChunk: 64, holeWritable: true, dmirrorFlags: false },
+  mainline: {
+    name: 'mainline', deviceThp: true, faultChunk: 32, migrateChunk: 512, holeWritable: false, dmirrorFlags: true,
+    hugeZeroWriteThp: true, exclusivePerPage: true,
+  },
+  '6.12': {
+    name: '6.12', deviceThp: false, faultChunk: 64, migrateChunk: 64, holeWritable: true, dmirrorFlags: false,
+    hugeZeroWriteThp: false, exclusivePerPage: false,
+  },
 };
 
 export const LINUX_VERSIONS = Object.keys(LINUX_PROFILES) as LinuxVersion[];
