@@ -6,6 +6,7 @@ import type { Ctx } from './context';
 import { DEVICE_FAULTS, startScript } from './debug';
 import { openExample } from './examples';
 import { exportTrace, runHeadless, scriptUri } from './headless';
+import { compareWithKernel } from './kernelCompare';
 import type { MapPanel } from './mapPanel';
 import { copyAddress, viewBinaryData, watchPages } from './pageActions';
 import { isPageTarget, type PageTarget } from './residencyNodes';
@@ -66,6 +67,17 @@ const exportEventTrace: Factory = (ctx) => async (arg, target) => {
   return exportTrace(ctx, uri, target instanceof vscode.Uri || target === 'nextToScript' ? target : undefined);
 };
 
+/** The active .hmm editor's document (or the argument's), for commands that need its text. */
+async function scriptDocument(arg: unknown): Promise<vscode.TextDocument | undefined> {
+  const uri = needScript(arg);
+  return uri === undefined ? undefined : vscode.workspace.openTextDocument(uri);
+}
+
+const compareKernel: Factory = (ctx) => async (arg) => {
+  const doc = await scriptDocument(arg);
+  return doc && compareWithKernel(ctx, doc);
+};
+
 const openExampleScript: Factory = (ctx) => (name) => openExample(ctx, typeof name === 'string' ? name : undefined);
 
 const openMap: Factory = (_ctx, deps) => () => deps.map.open(deps.watcher.current);
@@ -121,6 +133,7 @@ const COMMANDS: Record<string, Factory> = {
   'hmm.runFile': runFile,
   'hmm.runHeadless': runScriptHeadless,
   'hmm.exportTrace': exportEventTrace,
+  'hmm.compareWithKernel': compareKernel,
   'hmm.openExample': openExampleScript,
   'hmm.openMap': openMap,
   'hmm.refreshViews': refreshViews,
