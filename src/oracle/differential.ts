@@ -286,6 +286,8 @@ async function shrink(prog: RandomProgram, sig: string, run: ProgramRunner, maxR
     }
     // Fewer mappings and devices too.
     if (best.maps.length > 1) for (let m = 0; m < best.maps.length; m++) cands.push({ ...best, maps: best.maps.filter((_, i) => i !== m) });
+    // A candidate that crashes the kernel costs a boot: a round tries at most this many.
+    cands.length = Math.min(cands.length, 1 + SHRINK_CANDIDATES_PER_ROUND);
     const r = await runBatch(cands.map(renderProgram), run);
     boots += r.boots;
     ms += r.ms;
@@ -307,3 +309,6 @@ async function shrink(prog: RandomProgram, sig: string, run: ProgramRunner, maxR
 }
 
 const size = (p: RandomProgram): number => renderProgram(p).length;
+
+/** Candidates per shrinking round (the coarse cuts come first; singles follow once the program is small). */
+const SHRINK_CANDIDATES_PER_ROUND = 16;
