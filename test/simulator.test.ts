@@ -845,3 +845,14 @@ describe('simulator: kernel version profiles', () => {
     assert.equal(run([...hole, 'expect gpu0 maps a as read']).error, undefined);
   });
 });
+
+describe('simulator: splitting a THP (found by the kernel oracle)', () => {
+  it('a real split maps the subpages that hold only zeros to the shared zero page, as 6.12 does', () => {
+    // migrate_vma_collect_pmd's split_folio on 6.12: __split_huge_page remaps with
+    // RMP_USE_SHARED_ZEROPAGE, so untouched subpages snapshot as ZERO|READ afterwards.
+    const r = run(['linux 6.12', 'device d0', 'm = mmap 1024 pages rw huge', 'd0 write m[711..893] = i + 7682',
+      'migrate m[670..945] to system', 'd0 snapshot m[512..514]', 'expect last.flags == ZERO|READ',
+      'expect m[711..893] == i + 7682', 'expect m[512] == 0']);
+    assert.equal(r.error, undefined);
+  });
+});

@@ -3,6 +3,7 @@
 // do_wp_page/wp_page_copy, do_swap_page for device-private and device-exclusive entries,
 // THP faults), zapping ranges (munmap, MADV_DONTNEED/FREE, exit) and PMD splitting.
 
+import { ZERO_CONTENT } from './content';
 import {
   HPAGE_PMD_NR, MmuNotifyEvent, PTRS_PER_PTE, VM_FAULT_OK, VM_FAULT_SIGSEGV,
 } from './constants';
@@ -82,8 +83,27 @@ export function* splitHugePmd(sim: Simulator, mm: Mm, vpn: number, folioToo = fa
       return;
     }
     sim.frames.splitFolio(head, !folioToo);
+    if (folioToo) remapZeroSubpages(sim, mm, haddr, head);
     sim.emit(mm.name, haddr, haddr + HPAGE_PMD_NR, { kind: 'pte', what: 'split-pmd' });
   });
+}
+
+/**
+ * __split_huge_page's remap with RMP_USE_SHARED_ZEROPAGE (since 6.12): after a real split of an
+ * anonymous THP, a subpage that holds only zeros is mapped to the shared zero page (read-only)
+ * and freed. Done for a folio this mm alone maps.
+ */
+function remapZeroSubpages(sim: Simulator, mm: Mm, haddr: number, head: number): void {
+  const f = sim.frames;
+  const t = mm.pt.lookup(haddr);
+  if (t === undefined || (f.flags[head]! & PG_ANON) === 0 || f.mapcount[head] !== 1) return;
+  for (let k = 0; k < PTRS_PER_PTE; k++) {
+    const p = head + k;
+    if (f.contentId[p] !== ZERO_CONTENT || f.pincount[p]! > 0 || t.kind[k] !== Pte.PRESENT || t.pfn[k] !== p) continue;
+    mm.pt.set(haddr + k, Pte.PRESENT, ZERO_PFN, 0);
+    f.mapcount[p]!--;
+    sim.putPage(p);
+  }
 }
 
 /** Split the PMD mappings that straddle either end of [start, end). */
