@@ -707,8 +707,8 @@
     // legend
     ny += 6;
     const legend = [
-      [C.system, 'system RAM page'], [memColor(mems[1] ? mems[1].name : 'gpu0'), 'device memory page'], [C.zero, 'zero page'],
-      [C.exclusive, 'device-exclusive / atomic'], [C.migration, 'migration entry / in flight'],
+      [C.system, 'system RAM page'], ...mems.filter((m) => m.name !== 'system').map((m) => [memColor(m.name), `${m.name} memory page`]),
+      [C.zero, 'zero page'], [C.exclusive, 'device-exclusive / atomic'], [C.migration, 'migration entry / in flight'],
     ];
     let lx = 8;
     for (const [c, t] of legend) {
@@ -811,7 +811,7 @@
         `<title>${esc(`step ${h.step}${h.line ? ` · line ${h.line}` : ''} · ${h.reason} · t = ${ns(h.time)}`)}</title>` +
         `<circle cx="${x.toFixed(1)}" cy="30" r="${isLive ? 7 : 5}" fill="${shown ? C.focus : undone ? C.bg : C.dim}" stroke="${isLive ? C.fg : C.dim}" stroke-width="${isLive ? 2 : 1}"${undone ? ' stroke-dasharray="2 2"' : ''}/>` +
         (focus ? `<circle cx="${x.toFixed(1)}" cy="30" r="10" fill="none" stroke="${C.focus}" stroke-width="1.5"/>` : '') +
-        (shown || isLive ? `<text x="${(x - 8).toFixed(1)}" y="${isLive ? 50 : 12}" fill="${C.fg}" font-size="9">${isLive ? 'now ' : ''}${h.line ? 'L' + h.line : 'step ' + h.step}</text>` : '') + '</g>');
+        (shown || isLive ? `<text x="${(x > W - 60 ? x + 8 : x - 8).toFixed(1)}" y="${isLive ? 50 : 12}"${x > W - 60 ? ' text-anchor="end"' : ''} fill="${C.fg}" font-size="9">${isLive ? 'now ' : ''}${h.line ? 'L' + h.line : 'step ' + h.step}</text>` : '') + '</g>');
     }
     timelineEl.innerHTML = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="${esc(C.font)}">${parts.join('')}</svg>`;
     $('timeline-note').textContent = `${hist.length} stop(s) visited · the ring is the current stop, the filled dot the one shown; dashed arcs are step back / reverse continue`;
@@ -1075,6 +1075,7 @@
         }, 0));
       }
     } else if (msg.type === 'why') {
+      if (whyCache.size > 500) whyCache.clear(); // answers are per stop and page: keep a few
       if (S) whyCache.set(`${S.stop.id}:${hover && hover.reqId === msg.reqId ? hover.page : -1}`, { text: msg.text, line: msg.line });
       if (hover && hover.reqId === msg.reqId && !tooltip.hidden) showTooltip(hover.ev, { page: hover.page });
     } else if (msg.type === 'highlight') {
