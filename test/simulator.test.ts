@@ -856,3 +856,13 @@ describe('simulator: splitting a THP (found by the kernel oracle)', () => {
     assert.equal(r.error, undefined);
   });
 });
+
+describe('simulator: fault-around (found by the kernel oracle)', () => {
+  it('a read fault on a file mapping maps the page-cache pages of its 16-page window, writable when shared', () => {
+    const shared = run(['device d0', 'file f 31 pages = i + 1', 'm = mmap f rw shared', 'd0 read m[30]',
+      'd0 snapshot m[16..31]', 'expect last.flags == WRITE', 'd0 snapshot m[15]', 'expect last.flags == NONE']);
+    assert.equal(shared.error, undefined);
+    const priv = run(['file f 8 pages', 'm = mmap f rw', 'read m[3]', 'expect m[..8] is system ro', 'write m[5] = 7', 'expect m[5] is system rw']);
+    assert.equal(priv.error, undefined);
+  });
+});

@@ -126,6 +126,41 @@ function findOrCreatePageCachePage(sim: Simulator, vma: Vma, vpn: number): numbe
   return pfn;
 }
 
+/** fault_around_bytes (64 KiB): pages do_fault_around maps around a read fault. */
+const FAULT_AROUND_PAGES = 16;
+
+/**
+ * do_fault_around + filemap_map_pages: a read fault on a file or shmem mapping also maps the
+ * page-cache pages around it that are already there (a file's pages all are: its contents were
+ * written; shmem's only once touched), in the 16-page aligned window clipped to the VMA and the
+ * PTE page, where nothing is mapped yet. Shared writable mappings of tmpfs/shmem need no write
+ * notification, so their ptes are writable; private ones read-only (COW on write).
+ */
+function doFaultAround(sim: Simulator, mm: Mm, vma: Vma, vpn: number): void {
+  const obj = vma.object;
+  if (obj === undefined) return;
+  const t = mm.pt.lookup(vpn)!;
+  const base = vpn - pteIndex(vpn);
+  const from = Math.max(vpn - (pteIndex(vpn) % FAULT_AROUND_PAGES), vma.start, base);
+  const to = Math.min(from + FAULT_AROUND_PAGES, vma.end, base + PTRS_PER_PTE);
+  const writable = vma.isShared && (vma.flags & VM_WRITE) !== 0;
+  let mapped = 0;
+  for (let v = from; v < to; v++) {
+    const s = pteIndex(v);
+    if (v === vpn || t.kind[s] !== Pte.NONE) continue;
+    const index = vma.filePage(v);
+    if (index >= obj.sizePages) continue;
+    if (obj.kind === 'shmem' && !obj.pages.has(index)) continue;
+    const pfn = findOrCreatePageCachePage(sim, vma, v);
+    sim.getPage(pfn);
+    sim.frames.mapcount[pfn]!++;
+    mm.pt.set(v, Pte.PRESENT, pfn, writable ? PTE_WRITE : 0);
+    setExpected(t, s, -1, 0);
+    mapped++;
+  }
+  if (mapped > 0) sim.emit(mm.name, from, to, { kind: 'pte', what: `fault-around: ${mapped} page-cache page(s) mapped` });
+}
+
 /** Content id and page a freshly faulted private page of `vma` starts with. */
 function initialExpectation(vma: Vma): [number, number] {
   return vma.isPrivateAnon ? [0, 0] : [-1, 0];
@@ -159,6 +194,7 @@ export function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: 
     mm.pt.set(vpn, Pte.PRESENT, cache, (vma.flags & VM_WRITE) !== 0 ? PTE_WRITE : 0);
     sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'map-page-cache' }, `shared:${mm.id}`);
     setExpected(t, i, -1, 0);
+    if (!write) doFaultAround(sim, mm, vma, vpn);
     return VM_FAULT_OK;
   }
   if (!write) {
@@ -168,6 +204,7 @@ export function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: 
     mm.pt.set(vpn, Pte.PRESENT, cache, 0);
     sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'map-page-cache' }, `file:${mm.id}`);
     setExpected(t, i, -1, 0);
+    doFaultAround(sim, mm, vma, vpn);
     return VM_FAULT_OK;
   }
   // do_cow_fault: a private anonymous copy of the file page, no notifier (the pte was none).
