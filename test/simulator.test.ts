@@ -866,3 +866,12 @@ describe('simulator: fault-around (found by the kernel oracle)', () => {
     assert.equal(priv.error, undefined);
   });
 });
+
+describe('simulator: fork and the huge zero page (found by the kernel oracle)', () => {
+  it('the huge zero page stays PMD-mapped in parent and child (READ|PMD in a snapshot); a write in the child copies', () => {
+    const r = run(['device d0', 'm = mmap 1024 pages rw huge', 'read m[600]', 'fork c', 'd0 snapshot m[512..514]',
+      'expect last.flags == READ|PMD', 'as c {', '  d0 snapshot m[512..514]', '  expect last.flags == READ|PMD',
+      '  write m[513] = 5', '  expect m[513] == 5', '}', 'expect m[513] == 0']);
+    assert.equal(r.error, undefined);
+  });
+});

@@ -40,6 +40,13 @@ function copyPageRange(sim: Simulator, parent: Mm, child: Mm, vma: Vma): void {
   for (const [idx, src] of parent.pt.tables) {
     const base = idx * PTRS_PER_PTE;
     if (base + PTRS_PER_PTE <= vma.start || base >= vma.end || src.used === 0) continue;
+    if (src.pmd && f.zone[src.pfn[0]!] === Zone.ZERO) {
+      // copy_huge_pmd: the huge zero page stays PMD-mapped, in the parent and in the child.
+      const dst = child.pt.alloc(base);
+      for (let k = 0; k < PTRS_PER_PTE; k++) copyOne(sim, parent, child, vma, src, dst, base + k, k);
+      dst.pmd = true;
+      continue;
+    }
     if (src.pmd) {
       // A THP shared across fork is PTE-mapped in both (model simplification; the kernel keeps PMDs).
       const head = src.pfn[0]!;
