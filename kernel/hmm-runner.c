@@ -314,6 +314,22 @@ static int parse_range(char **t, struct op *op)
 	return 0;
 }
 
+/* `write ADDR NPAGES BASE PATTERN…` of the CPU and of a device alike; `usage` names which. */
+static int parse_write(char **a, int na, struct op *op, const char *usage)
+{
+	long v;
+
+	if (na < 4)
+		return fail("usage: %s", usage);
+	if (parse_range(a, op))
+		return -1;
+	if (parse_int(a[2], INT32_MIN, INT32_MAX, &v))
+		return fail("BASE '%s' is not a 32-bit integer", a[2]);
+	op->base = (int32_t)v;
+	op->pat = parse_pattern(a + 3, na - 3);
+	return op->pat ? 0 : -1;
+}
+
 static int find_file(const struct kase *c, const char *name)
 {
 	for (int i = 0; i < c->nfiles; i++)
@@ -386,15 +402,7 @@ static int parse_op(struct kase *c, char **t, int ntok, struct op *op, int *live
 	}
 	if (!strcmp(w, "write")) {
 		op->kind = K_WRITE;
-		if (na < 4)
-			return fail("usage: op N P write ADDR NPAGES BASE PATTERN");
-		if (parse_range(a, op))
-			return -1;
-		if (parse_int(a[2], INT32_MIN, INT32_MAX, &v))
-			return fail("BASE '%s' is not a 32-bit integer", a[2]);
-		op->base = (int32_t)v;
-		op->pat = parse_pattern(a + 3, na - 3);
-		return op->pat ? 0 : -1;
+		return parse_write(a, na, op, "op N P write ADDR NPAGES BASE PATTERN");
 	}
 	if (!strcmp(w, "mprotect")) {
 		op->kind = K_MPROTECT;
@@ -464,15 +472,7 @@ static int parse_op(struct kase *c, char **t, int ntok, struct op *op, int *live
 		}
 	if (!strcmp(w, "write")) {
 		op->kind = K_DWRITE;
-		if (na < 4)
-			return fail("usage: op N P dev D write ADDR NPAGES BASE PATTERN");
-		if (parse_range(a, op))
-			return -1;
-		if (parse_int(a[2], INT32_MIN, INT32_MAX, &v))
-			return fail("BASE '%s' is not a 32-bit integer", a[2]);
-		op->base = (int32_t)v;
-		op->pat = parse_pattern(a + 3, na - 3);
-		return op->pat ? 0 : -1;
+		return parse_write(a, na, op, "op N P dev D write ADDR NPAGES BASE PATTERN");
 	}
 	if (!strcmp(w, "release") || !strcmp(w, "close")) {
 		op->kind = !strcmp(w, "release") ? K_RELEASE : K_CLOSE;

@@ -176,6 +176,17 @@ const vmRunner: ProgramRunner = (program) => runProgram(program, {
   },
 });
 
+/** Whether the VM is built; if not, says how to build it (`npm run kernel`). */
+function kernelBuilt(): boolean {
+  try {
+    loadArtifacts();
+    return true;
+  } catch (e) {
+    console.error(`hmm-sim: ${(e as Error).message}`);
+    return false;
+  }
+}
+
 async function kernelMain(files: readonly string[]): Promise<number> {
   const scripts: { file: string; text: string }[] = [];
   for (const file of files) {
@@ -187,12 +198,7 @@ async function kernelMain(files: readonly string[]): Promise<number> {
       return 2;
     }
   }
-  try {
-    loadArtifacts();
-  } catch (e) {
-    console.error(`hmm-sim: ${(e as Error).message}`);
-    return 2;
-  }
+  if (!kernelBuilt()) return 2;
   return runKernelCompare(scripts, vmRunner, out);
 }
 
@@ -226,12 +232,7 @@ async function differentialMain(argv: readonly string[]): Promise<number> {
     console.error('hmm-sim differential: --count must be at least 1');
     return 2;
   }
-  try {
-    loadArtifacts();
-  } catch (e) {
-    console.error(`hmm-sim: ${(e as Error).message}`);
-    return 2;
-  }
+  if (!kernelBuilt()) return 2;
   return runDifferentialCommand({ count, seed, maxShrinks, shrinkBudgetMs: budgetS * 1000 }, vmRunner, out);
 }
 
