@@ -334,7 +334,7 @@ export class GpuEngine {
     const frame = kernelFrame('prefetch', () => `${sim.describeRange(c.start, c.end)} to ${c.toDevice ? c.device.name : 'system'}`);
     yield pushFrame(sim.kstack, frame);
     try {
-      const m = sim.mirror(c.mm, c.device);
+      const m = sim.openMirror(c.mm, c.device);
       if (c.toDevice) {
         yield* this.makeRoom(c.device, c.end - c.start);
         yield* sim.driver.migrateRange(m, c.start, c.end, true, 'prefetch');
@@ -369,7 +369,7 @@ export class GpuEngine {
       this.nextOp(job);
       return;
     }
-    const m = sim.mirror(job.mm, job.device);
+    const m = sim.openMirror(job.mm, job.device);
     const pages = op.end - op.start;
     // A run of pages the device maps well enough: access them at local or remote bandwidth.
     let v = op.start + job.cursor;
@@ -409,7 +409,7 @@ export class GpuEngine {
     if (op === undefined) return 'end';
     if (op.kind === 'compute') return `compute ${op.ns / 1000} us`;
     // Read when a call stack is shown (the detail is lazy), so the scan costs nothing otherwise.
-    const m = this.sim.mirror(job.mm, job.device);
+    const m = this.sim.openMirror(job.mm, job.device);
     const from = op.start + job.cursor;
     let v = from;
     while (v < op.end && this.mapped(m, v, op.access)) v++;

@@ -393,7 +393,8 @@ export class Simulator {
     this.emit(mm.name, 0, 0, { kind: 'process', what: 'exit', child: mm.name });
   }
 
-  mirror(mm: Mm, device: Device): Dmirror {
+  /** The process's handle on `device` (dmirror_fops_open on first use; later calls return it). */
+  openMirror(mm: Mm, device: Device): Dmirror {
     return this.driver.open(mm, device);
   }
 

@@ -413,7 +413,7 @@ export class Interpreter {
       case 'devRead': {
         this.requireAlive(mm, stmt.loc);
         const r = this.range(stmt.range, frame);
-        const m = sim.mirror(mm, this.device(stmt.device, stmt.deviceLoc));
+        const m = sim.openMirror(mm, this.device(stmt.device, stmt.deviceLoc));
         const res = yield* sim.driver.read(m, r.start, r.end - r.start);
         if (this.deviceResult(stmt, `${stmt.device} read ${r.text}`, res)) this.setData(res.data, r);
         return;
@@ -421,7 +421,7 @@ export class Interpreter {
       case 'devWrite': {
         this.requireAlive(mm, stmt.loc);
         const r = this.range(stmt.range, frame);
-        const m = sim.mirror(mm, this.device(stmt.device, stmt.deviceLoc));
+        const m = sim.openMirror(mm, this.device(stmt.device, stmt.deviceLoc));
         const id = sim.contents.intern(compile(stmt.pattern, frame.vars));
         const res = yield* sim.driver.write(m, r.start, r.end - r.start, id, r.mapStart);
         this.deviceResult(stmt, `${stmt.device} write ${r.text}`, res);
@@ -431,7 +431,7 @@ export class Interpreter {
         this.requireAlive(mm, stmt.loc);
         const r = this.range(stmt.range, frame);
         if (stmt.target.kind === 'device') {
-          const m = sim.mirror(mm, this.device(stmt.target.name, stmt.target.loc));
+          const m = sim.openMirror(mm, this.device(stmt.target.name, stmt.target.loc));
           const res = yield* sim.driver.migrateToDevice(m, r.start, r.end - r.start);
           if (this.deviceResult(stmt, `migrate ${r.text} to ${stmt.target.name}`, res)) this.setData(res.data, r);
           return;
@@ -439,7 +439,7 @@ export class Interpreter {
         const devices = stmt.from !== undefined ? [this.device(stmt.from, stmt.fromLoc ?? stmt.loc)] : sim.devices;
         let cpages = 0;
         for (const d of devices) {
-          const m = sim.mirror(mm, d);
+          const m = sim.openMirror(mm, d);
           const res = yield* sim.driver.migrateToSystem(m, r.start, r.end - r.start);
           if (res.rc) {
             this.deviceResult(stmt, `migrate ${r.text} to system from ${d.name}`, res);
@@ -453,7 +453,7 @@ export class Interpreter {
       case 'snapshot': {
         this.requireAlive(mm, stmt.loc);
         const r = this.range(stmt.range, frame);
-        const m = sim.mirror(mm, this.device(stmt.device, stmt.deviceLoc));
+        const m = sim.openMirror(mm, this.device(stmt.device, stmt.deviceLoc));
         const res = yield* sim.driver.snapshot(m, r.start, r.end - r.start);
         if (this.deviceResult(stmt, `${stmt.device} snapshot ${r.text}`, res)) {
           this.last.flags = { bytes: res.flags!, start: r.start, mapStart: r.mapStart };
@@ -463,33 +463,33 @@ export class Interpreter {
       case 'exclusive': {
         this.requireAlive(mm, stmt.loc);
         const r = this.range(stmt.range, frame);
-        const m = sim.mirror(mm, this.device(stmt.device, stmt.deviceLoc));
+        const m = sim.openMirror(mm, this.device(stmt.device, stmt.deviceLoc));
         const res = yield* sim.driver.exclusive(m, r.start, r.end - r.start);
         if (this.deviceResult(stmt, `${stmt.device} exclusive ${r.text}`, res)) this.setData(res.data, r);
         return;
       }
       case 'checkExclusive': {
         const r = this.range(stmt.range, frame);
-        const m = sim.mirror(mm, this.device(stmt.device, stmt.deviceLoc));
+        const m = sim.openMirror(mm, this.device(stmt.device, stmt.deviceLoc));
         this.deviceResult(stmt, `${stmt.device} check-exclusive ${r.text}`, sim.driver.checkExclusive(m, r.start, r.end - r.start));
         return;
       }
       case 'release': {
         const d = this.device(stmt.device, stmt.deviceLoc);
-        sim.mirror(mm, d);
+        sim.openMirror(mm, d);
         yield* sim.driver.evictDevice(d, 'release');
         this.deviceResult(stmt, `${stmt.device} release`, { rc: 0, cpages: 0, faults: 0 });
         return;
       }
       case 'failNextAlloc': {
-        const m = sim.mirror(mm, this.device(stmt.device, stmt.deviceLoc));
+        const m = sim.openMirror(mm, this.device(stmt.device, stmt.deviceLoc));
         // HMM_DMIRROR_FLAGS is newer than 6.12: the ioctl is unknown there (-EINVAL).
         if (sim.profile.dmirrorFlags) m.failAlloc = true;
         this.deviceResult(stmt, `${stmt.device} fail-next-alloc`, { rc: sim.profile.dmirrorFlags ? 0 : -22, cpages: 0, faults: 0 });
         return;
       }
       case 'close': {
-        const m = sim.mirror(mm, this.device(stmt.device, stmt.deviceLoc));
+        const m = sim.openMirror(mm, this.device(stmt.device, stmt.deviceLoc));
         yield* sim.driver.close(m);
         this.deviceResult(stmt, `${stmt.device} close`, { rc: 0, cpages: 0, faults: 0 });
         return;
