@@ -7,7 +7,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { Dmirror } from '../hmm/dmirror';
 import type { ScriptController } from '../hmm/lang/controller';
 import { eventLine, hex, pageDetails, residencySummary } from '../hmm/lang/inspect';
-import { flagText, foundText } from '../hmm/lang/interpreter';
+import { flagText, foundText } from '../hmm/lang/stateText';
 import type { MigrateVma } from '../hmm/migrateDevice';
 import type { Mm } from '../hmm/mm';
 import { PAGE_SIZE } from '../hmm/constants';

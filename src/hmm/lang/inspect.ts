@@ -8,7 +8,7 @@ import type { Mm } from '../mm';
 import { Zone } from '../page';
 import { Pte, PTE_WRITE, pteIndex } from '../pgtable';
 import type { PageState, Simulator } from '../simulator';
-import { foundText } from './interpreter';
+import { foundText } from './stateText';
 
 const ENTRY = ['none', 'present', 'device-private entry', 'device-exclusive entry', 'migration entry'];
 const ZONE = ['free', 'system', 'device-private', 'device-coherent', 'zero page'];

@@ -1,0 +1,66 @@
+// What the process itself does: CPU accesses (faults) and the memory system calls.
+
+import { errnoName } from '../../constants';
+import type { Mm } from '../../mm';
+import type { Step } from '../../step';
+import type { Stmt } from '../ast';
+import { compile } from '../pattern';
+import { type ExecContext, Fail, type Frame, range, requireAlive, type StatementHandlers } from './context';
+
+export const cpuStatements: StatementHandlers<'read' | 'write' | 'munmap' | 'mprotect' | 'madvise' | 'pin' | 'unpin' | 'compute'> = {
+  read: access,
+  write: access,
+  *munmap(ctx, stmt, frame) {
+    const r = range(ctx, stmt.range, frame);
+    const rc = yield* ctx.sim.munmap(frame.process, r.start, r.end);
+    ctx.syscallOutcome = { rc };
+    if (rc && !ctx.failedCallsContinue) throw new Fail(stmt.loc, `munmap ${r.text} failed with ${errnoName(rc)}`);
+  },
+  *mprotect(ctx, stmt, frame) {
+    const r = range(ctx, stmt.range, frame);
+    const rc = yield* ctx.sim.mprotect(frame.process, r.start, r.end, stmt.prot);
+    ctx.syscallOutcome = { rc };
+    if (rc && !ctx.failedCallsContinue) throw new Fail(stmt.loc, `mprotect ${r.text} failed with ${errnoName(rc)} (part of the range is not mapped)`);
+  },
+  *madvise(ctx, stmt, frame) {
+    const r = range(ctx, stmt.range, frame);
+    const rc = yield* ctx.sim.madvise(frame.process, r.start, r.end, stmt.advice);
+    ctx.syscallOutcome = { rc };
+    if (rc && !ctx.failedCallsContinue) throw new Fail(stmt.loc, `madvise ${r.text} ${stmt.advice} failed with ${errnoName(rc)}`);
+  },
+  *pin(ctx, stmt, frame) {
+    const r = range(ctx, stmt.range, frame);
+    const bad = yield* ctx.sim.pin(frame.process, r.start, r.end, stmt.longterm);
+    ctx.syscallOutcome = { rc: bad ? bad.rc : 0 };
+    if (bad && !ctx.failedCallsContinue) throw new Fail(stmt.range.loc, `pin of ${ctx.sim.describeRange(bad.vpn, bad.vpn + 1)} failed with ${errnoName(bad.rc)}`);
+  },
+  *unpin(ctx, stmt, frame) {
+    const r = range(ctx, stmt.range, frame);
+    const bad = ctx.sim.unpin(frame.process, r.start, r.end);
+    ctx.syscallOutcome = { rc: bad ? bad.rc : 0 };
+    if (bad && !ctx.failedCallsContinue) throw new Fail(stmt.range.loc, `${ctx.sim.describeRange(bad.vpn, bad.vpn + 1)} is not pinned`);
+  },
+  *compute(ctx, stmt) {
+    ctx.sim.clock.advance(stmt.ns);
+  },
+};
+
+/** `read a[…]` / `write a[…] = pattern`: the CPU touches each page, faulting as Linux would. */
+function* access(ctx: ExecContext, stmt: Extract<Stmt, { kind: 'read' | 'write' }>, frame: Frame): Step<void> {
+  const mm = frame.process;
+  requireAlive(mm, stmt.loc);
+  const r = range(ctx, stmt.range, frame);
+  const pattern = stmt.kind === 'write' ? compile(stmt.pattern, frame.vars) : undefined;
+  const bad = yield* ctx.sim.cpuAccess(mm, r.start, r.end, pattern);
+  ctx.syscallOutcome = bad === undefined ? { rc: 0 } : { rc: 0, faultVpn: bad.vpn };
+  if (bad !== undefined && !ctx.failedCallsContinue) {
+    throw new Fail(stmt.range.loc, `SIGSEGV: ${stmt.kind} of ${ctx.sim.describeRange(bad.vpn, bad.vpn + 1)} ` +
+      `(${accessProblem(mm, bad.vpn, stmt.kind === 'write')})`);
+  }
+}
+
+function accessProblem(mm: Mm, vpn: number, write: boolean): string {
+  const vma = mm.vmas.find(vpn);
+  if (vma === undefined) return 'no mapping there';
+  return write ? 'the mapping is not writable' : 'the mapping is not readable';
+}
