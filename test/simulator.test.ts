@@ -335,7 +335,7 @@ describe('simulator: migrate_vma', () => {
       const st = sim.pageState(mm, vpn(sim, 'a', k));
       assert.equal(st.kind, 'device');
       assert.equal(st.device, 'gpu0');
-      assert.equal(sim.frames.zone[st.pfn!], 2, 'a device-private frame');
+      assert.equal(sim.frames.zone.get(st.pfn!), 2, 'a device-private frame');
     }
     assert.equal(sim.device('gpu0').used, 16);
   });
@@ -390,7 +390,7 @@ describe('simulator: migrate_vma', () => {
     ]);
     assert.deepEqual(notifiedAt(r, sim, 5), []);
     const st = sim.pageState(proc(sim, 'main'), vpn(sim, 'a', 0));
-    assert.equal(sim.frames.zone[st.pfn!], 3, 'a device-coherent frame');
+    assert.equal(sim.frames.zone.get(st.pfn!), 3, 'a device-coherent frame');
   });
 });
 
@@ -449,7 +449,7 @@ describe('simulator: fork of device-private pages', () => {
     const pa = sim.pageState(proc(sim, 'main'), vpn(sim, 'a', 1));
     const pb = sim.pageState(proc(sim, 'b'), vpn(sim, 'a', 1));
     assert.equal(pa.pfn, pb.pfn);
-    assert.equal(sim.frames.mapcount[pa.pfn!], 2);
+    assert.equal(sim.frames.mapcount.get(pa.pfn!), 2);
     assert.equal(sim.device('gpu0').used, 4);
   });
 
@@ -566,7 +566,7 @@ describe('simulator: transparent huge pages', () => {
       assert.equal(st.huge, true);
       assert.equal(st.pfn, head.pfn! + k);
     }
-    assert.equal(sim.frames.order[head.pfn!], 9);
+    assert.equal(sim.frames.order.get(head.pfn!), 9);
     const fault = eventsAt(r, 3).find((e) => e.kind === 'cpuFault');
     assert.ok(fault !== undefined && fault.kind === 'cpuFault' && fault.action === 'new-thp');
     assert.equal(fault.end - fault.start, HPAGE_PMD_NR);
@@ -667,14 +667,14 @@ describe('simulator: the invariant checker catches broken state', () => {
     for (const k of [1, 3]) {
       const v = vpn(sim, 'a', k);
       const pfn = sim.pageState(mm, v).pfn!;
-      const saved = sim.frames.contentId[pfn]!;
-      sim.frames.contentId[pfn] = 0; // the page now reads as zeros
+      const saved = sim.frames.contentId.get(pfn);
+      sim.frames.contentId.set(pfn, 0); // the page now reads as zeros
       mm.pt.markDirty(v);
       assert.throws(() => sim.checkInvariants(), (e: Error) => {
         assert.equal(e.message, `invariant violated: main:a[${k}]: data lost: the page holds 0 but i was last written`);
         return true;
       });
-      sim.frames.contentId[pfn] = saved;
+      sim.frames.contentId.set(pfn, saved);
       mm.pt.markDirty(v);
       assert.doesNotThrow(() => sim.checkInvariants(), 'repaired');
     }
@@ -714,7 +714,7 @@ describe('simulator: the invariant checker catches broken state', () => {
     const v = vpn(sim, 'a', 0);
     // A present entry pointing at a frame that was freed under it.
     const pfn = sim.pageState(mm, v).pfn!;
-    sim.frames.zone[pfn] = 0; // free
+    sim.frames.zone.set(pfn, 0); // free
     mm.pt.markDirty(v);
     assert.throws(() => sim.checkInvariants(), /present entry points at a frame in zone free/);
   });

@@ -327,12 +327,12 @@ export class DmirrorDriver {
   /** Copy a page's contents (its bytes cost link time) from src to dst. */
   private copyPage(src: number, dst: number): void {
     const f = this.sim.frames;
-    if (src === NO_PFN || f.zone[src] === Zone.ZERO) {
-      f.contentId[dst] = 0;
-      f.contentPage[dst] = 0;
+    if (src === NO_PFN || f.zone.get(src) === Zone.ZERO) {
+      f.contentId.set(dst, 0);
+      f.contentPage.set(dst, 0);
     } else {
-      f.contentId[dst] = f.contentId[src]!;
-      f.contentPage[dst] = f.contentPage[src]!;
+      f.contentId.set(dst, f.contentId.get(src));
+      f.contentPage.set(dst, f.contentPage.get(src));
     }
   }
 
@@ -350,7 +350,7 @@ export class DmirrorDriver {
       for (; s < stop; s++) {
         if (p.tag[s] === Dpt.NONE) break;
         const pfn = p.pfn[s]!;
-        out.append(f.contentId[pfn]!, f.contentPage[pfn]!);
+        out.append(f.contentId.get(pfn), f.contentPage.get(pfn));
       }
       v += s - first;
       if (s < stop) return v;
@@ -433,7 +433,7 @@ export class DmirrorDriver {
       const fl = range.flags[i]!;
       if (write && (fl & HMM_PFN_WRITE) === 0) return -EFAULT;
       const pfn = range.pfns[i]!;
-      if (ioctl && f.zone[pfn] === Zone.DEVICE_PRIVATE) {
+      if (ioctl && f.zone.get(pfn) === Zone.DEVICE_PRIVATE) {
         const fn = write ? 'dmirror_do_write' : 'dmirror_do_read';
         throw new KernelOops(fn, `${this.sim.describeRange(range.start + i, range.start + i + 1)} is in ${m.device.name}'s own ` +
           `private memory and its mirror no longer maps it: hmm_range_fault returned the device-private page (owner ${m.device.name}), ` +
@@ -512,8 +512,8 @@ export class DmirrorDriver {
     for (; pos < end; pos++) {
       if (m.tagAt(pos) !== Dpt.WRITE) break;
       const pfn = m.pfnAt(pos);
-      f.contentId[pfn] = contentId;
-      f.contentPage[pfn] = pos - mapStart;
+      f.contentId.set(pfn, contentId);
+      f.contentPage.set(pfn, pos - mapStart);
       this.noteCpuView(m.mm, pos, contentId, pos - mapStart);
       this.sim.contentChanged(pos);
     }
@@ -583,7 +583,7 @@ export class DmirrorDriver {
     for (let i = 0; i < args.npages; i++) {
       if (!args.migrating(i)) continue;
       const src = args.src[i]!;
-      if (src !== NO_PFN && (f.zone[src] === Zone.DEVICE_PRIVATE || f.zone[src] === Zone.DEVICE_COHERENT)) {
+      if (src !== NO_PFN && (f.zone.get(src) === Zone.DEVICE_PRIVATE || f.zone.get(src) === Zone.DEVICE_COHERENT)) {
         args.markSkip(i, 'already-on-device');
         continue;
       }
@@ -598,8 +598,8 @@ export class DmirrorDriver {
       if (dpage === NO_PFN) continue;
       const n = compound ? HPAGE_PMD_NR : 1;
       for (let k = 0; k < n; k++) this.copyPage(src === NO_PFN ? NO_PFN : src + k, dpage + k);
-      f.deviceData[dpage] = m.id;
-      f.flags[dpage] = f.flags[dpage]! | PG_ANON;
+      f.deviceData.set(dpage, m.id);
+      f.flags.set(dpage, f.flags.get(dpage) | PG_ANON);
       args.dst[i] = dpage;
       // ≤ v6.18 a hole in a writable vma becomes a writable device page too.
       const holeWrite = src === NO_PFN && this.sim.profile.holeWritable && (args.vma!.flags & VM_WRITE) !== 0 ? MIGRATE_PFN_WRITE : 0;
@@ -649,7 +649,7 @@ export class DmirrorDriver {
     for (let i = 0; i < args.npages; i++) {
       if (!args.migrating(i)) continue;
       const src = args.src[i]!;
-      if (src === NO_PFN || (f.zone[src] !== Zone.DEVICE_PRIVATE && f.zone[src] !== Zone.DEVICE_COHERENT)) continue;
+      if (src === NO_PFN || (f.zone.get(src) !== Zone.DEVICE_PRIVATE && f.zone.get(src) !== Zone.DEVICE_COHERENT)) continue;
       let compound = (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0;
       if (compound && m.failAlloc) {
         m.failAlloc = false;
@@ -727,8 +727,8 @@ export class DmirrorDriver {
     if ((flags & HMM_PFN_VALID) === 0) return HMM_DMIRROR_PROT_NONE;
     const f = this.sim.frames;
     let v = 0;
-    const zone = f.zone[pfn] as Zone;
-    const local = f.device[pfn] === m.device.index;
+    const zone = f.zone.get(pfn) as Zone;
+    const local = f.device.get(pfn) === m.device.index;
     if (zone === Zone.DEVICE_PRIVATE) v = local ? HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL : HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE;
     else if (zone === Zone.DEVICE_COHERENT) v = local ? HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL : HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE;
     // is_zero_pfn: only the 4 KiB zero page; the huge zero page reports no ZERO bit.
@@ -776,7 +776,7 @@ export class DmirrorDriver {
       const made: boolean[] = [];
       for (let i = 0; i < got.length; i++) {
         const pfn = got[i]!;
-        const fl = f.flags[pfn]!;
+        const fl = f.flags.get(pfn);
         if ((fl & PG_LARGE_TAIL) !== 0 || (fl & PG_ANON) === 0 || (fl & PG_FILE) !== 0) {
           made.push(false);
           continue;
@@ -824,7 +824,7 @@ export class DmirrorDriver {
     const pfns: number[] = [];
     for (const c of device.chunks) {
       for (let p = c.start; p < c.start + c.pages; p++) {
-        if (f.zone[p] === device.zone && (f.flags[p]! & PG_TAIL) === 0) pfns.push(p);
+        if (f.zone.get(p) === device.zone && (f.flags.get(p) & PG_TAIL) === 0) pfns.push(p);
       }
     }
     if (pfns.length === 0) return 0;
@@ -846,7 +846,7 @@ export class DmirrorDriver {
     const f = sim.frames;
     const mm = sim.mms.find((x) => x.id === vmf.mmId)!;
     const device = sim.deviceOfPfn(vmf.pfn);
-    const owner = this.byId(f.deviceData[f.head(vmf.pfn)]!);
+    const owner = this.byId(f.deviceData.get(f.head(vmf.pfn)));
     const t = mm.pt.lookup(vmf.vpn)!;
     // Newest: the whole device THP when it is PMD-mapped.
     const start = t.pmd ? vmf.vpn - (vmf.vpn % HPAGE_PMD_NR) : vmf.vpn;

@@ -40,7 +40,7 @@ function copyPageRange(sim: Simulator, parent: Mm, child: Mm, vma: Vma): void {
   for (const [idx, src] of parent.pt.tables) {
     const base = idx * PTRS_PER_PTE;
     if (base + PTRS_PER_PTE <= vma.start || base >= vma.end || src.used === 0) continue;
-    if (src.pmd && f.zone[src.pfn[0]!] === Zone.ZERO) {
+    if (src.pmd && f.zone.get(src.pfn[0]!) === Zone.ZERO) {
       // copy_huge_pmd: the huge zero page stays PMD-mapped, in the parent and in the child.
       const dst = child.pt.alloc(base);
       for (let k = 0; k < PTRS_PER_PTE; k++) copyOne(sim, parent, child, vma, src, dst, base + k, k);
@@ -50,10 +50,10 @@ function copyPageRange(sim: Simulator, parent: Mm, child: Mm, vma: Vma): void {
     if (src.pmd) {
       // A THP shared across fork is PTE-mapped in both (model simplification; the kernel keeps PMDs).
       const head = src.pfn[0]!;
-      if (f.zone[head] !== Zone.ZERO) f.splitFolio(head);
+      if (f.zone.get(head) !== Zone.ZERO) f.splitFolio(head);
       src.pmd = false;
       parent.pt.markDirty(base);
-      if (f.zone[head] !== Zone.ZERO) for (let k = 0; k < PTRS_PER_PTE; k++) f.setIndex(head + k, base + k);
+      if (f.zone.get(head) !== Zone.ZERO) for (let k = 0; k < PTRS_PER_PTE; k++) f.setIndex(head + k, base + k);
     }
     const dst = child.pt.alloc(base);
     for (let k = Math.max(vma.start, base) - base; k < Math.min(vma.end, base + PTRS_PER_PTE) - base; k++) {
@@ -74,11 +74,11 @@ function copyOne(sim: Simulator, parent: Mm, child: Mm, vma: Vma, src: PteTable,
   }
   const pfn = src.pfn[k]!;
   let bits = src.bits[k]!;
-  if (kind === Pte.PRESENT && f.zone[pfn] === Zone.ZERO) {
+  if (kind === Pte.PRESENT && f.zone.get(pfn) === Zone.ZERO) {
     child.pt.set(vpn, Pte.PRESENT, pfn, 0);
     return;
   }
-  if (kind === Pte.PRESENT && (f.flags[pfn]! & PG_ANON) !== 0 && f.pincount[f.head(pfn)]! > 0 && vma.isCow) {
+  if (kind === Pte.PRESENT && (f.flags.get(pfn) & PG_ANON) !== 0 && f.pincount.get(f.head(pfn)) > 0 && vma.isCow) {
     // A page that may be pinned is copied for the child at once (copy_present_page).
     const copy = f.allocAnonPage(vpn, pfn);
     child.pt.set(vpn, Pte.PRESENT, copy, bits);
@@ -90,8 +90,8 @@ function copyOne(sim: Simulator, parent: Mm, child: Mm, vma: Vma, src: PteTable,
     src.bits[k] = bits;
     parent.pt.markDirty(vpn);
   }
-  if (kind === Pte.PRESENT || kind === Pte.DEVICE_PRIVATE) f.flags[pfn] = f.flags[pfn]! & ~PG_ANON_EXCLUSIVE;
-  f.mapcount[pfn]!++;
+  if (kind === Pte.PRESENT || kind === Pte.DEVICE_PRIVATE) f.flags.set(pfn, f.flags.get(pfn) & ~PG_ANON_EXCLUSIVE);
+  f.mapcount.add(pfn, 1);
   sim.getPage(pfn);
   child.pt.set(vpn, kind, pfn, bits);
 }

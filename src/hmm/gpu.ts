@@ -450,8 +450,8 @@ export class GpuEngine {
   private isLocal(m: Dmirror, vpn: number): boolean {
     if (m.tagAt(vpn) === Dpt.NONE) return false;
     const pfn = m.pfnAt(vpn);
-    return this.sim.frames.device[pfn] === m.device.index &&
-      (this.sim.frames.zone[pfn] === Zone.DEVICE_PRIVATE || this.sim.frames.zone[pfn] === Zone.DEVICE_COHERENT);
+    return this.sim.frames.device.get(pfn) === m.device.index &&
+      (this.sim.frames.zone.get(pfn) === Zone.DEVICE_PRIVATE || this.sim.frames.zone.get(pfn) === Zone.DEVICE_COHERENT);
   }
 
   /** A kernel write (or atomic) changes the page's words. */
@@ -460,8 +460,8 @@ export class GpuEngine {
     const sim = this.sim;
     const pfn = m.entry(vpn).pfn;
     const id = sim.contents.intern(op.pattern);
-    sim.frames.contentId[pfn] = id;
-    sim.frames.contentPage[pfn] = vpn - op.mapStart;
+    sim.frames.contentId.set(pfn, id);
+    sim.frames.contentPage.set(pfn, vpn - op.mapStart);
     const t = m.mm.pt.lookup(vpn);
     const vma = m.mm.vmas.find(vpn);
     if (t !== undefined) setExpected(t, pteIndex(vpn), vma?.isShared ? -1 : id, vpn - op.mapStart);
@@ -587,7 +587,7 @@ export class GpuEngine {
       if (t === undefined) continue;
       for (let s = 0; s < PTRS_PER_PTE; s++) {
         const pfn = t.pfn[s]!;
-        if (t.kind[s] === Pte.DEVICE_PRIVATE && sim.frames.device[pfn] === device.index) pfns.push(pfn);
+        if (t.kind[s] === Pte.DEVICE_PRIVATE && sim.frames.device.get(pfn) === device.index) pfns.push(pfn);
       }
       if (pfns.length === 0) continue;
       const before = sim.clock.now;

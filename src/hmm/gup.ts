@@ -47,14 +47,14 @@ export function* pinUserPage(sim: Simulator, mm: Mm, vpn: number, longterm: bool
   let pfn = yield* gupFaultIn(sim, mm, vpn, { write: true });
   if (pfn < 0) return pfn;
   const f = sim.frames;
-  if (longterm && f.zone[pfn] === Zone.DEVICE_COHERENT) {
+  if (longterm && f.zone.get(pfn) === Zone.DEVICE_COHERENT) {
     const dev = sim.deviceOfPfn(pfn);
     yield* migrateDeviceRange(sim, dev, [f.head(pfn)], 'longterm-pin');
     pfn = yield* gupFaultIn(sim, mm, vpn, { write: true });
     if (pfn < 0) return pfn;
   }
   const head = f.head(pfn);
-  f.pincount[head]!++;
+  f.pincount.add(head, 1);
   sim.getPage(head);
   return pfn;
 }
@@ -62,7 +62,7 @@ export function* pinUserPage(sim: Simulator, mm: Mm, vpn: number, longterm: bool
 /** unpin_user_page. */
 export function unpinUserPage(sim: Simulator, pfn: number): void {
   const head = sim.frames.head(pfn);
-  if (sim.frames.pincount[head]! <= 0) throw new Error(`unpin of a page that is not pinned (pfn ${pfn})`);
-  sim.frames.pincount[head]!--;
+  if (sim.frames.pincount.get(head) <= 0) throw new Error(`unpin of a page that is not pinned (pfn ${pfn})`);
+  sim.frames.pincount.add(head, -1);
   sim.putPage(head);
 }

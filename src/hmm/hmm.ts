@@ -127,8 +127,8 @@ function* walk(sim: Simulator, range: HmmRange, last: number): Step<WalkResult> 
         const pfn = t.pfn[s]!;
         let cpuFlags = 0;
         if (kind === Pte.PRESENT) {
-          cpuFlags = HMM_PFN_VALID | ((t.bits[s]! & PTE_WRITE) !== 0 && frames.zone[pfn] !== Zone.ZERO ? HMM_PFN_WRITE : 0);
-        } else if (kind === Pte.DEVICE_PRIVATE && range.devPrivateOwner !== null && frames.device[pfn] === range.devPrivateOwner.index) {
+          cpuFlags = HMM_PFN_VALID | ((t.bits[s]! & PTE_WRITE) !== 0 && frames.zone.get(pfn) !== Zone.ZERO ? HMM_PFN_WRITE : 0);
+        } else if (kind === Pte.DEVICE_PRIVATE && range.devPrivateOwner !== null && frames.device.get(pfn) === range.devPrivateOwner.index) {
           // Our own device-private page: reported, never faulted, even for a write request.
           range.pfns[i] = pfn;
           range.flags[i] = HMM_PFN_VALID | ((t.bits[s]! & PTE_WRITE) !== 0 ? HMM_PFN_WRITE : 0);

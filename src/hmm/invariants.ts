@@ -48,14 +48,14 @@ export function checkInvariants(sim: Simulator): string[] {
           problems.push(`${where(sim, mm.name, idx, s)}: a migration entry outlived its migration`);
           continue;
         }
-        const zone = f.zone[pfn] as Zone;
+        const zone = f.zone.get(pfn) as Zone;
         if (!zoneFits(kind, zone)) {
           problems.push(`${where(sim, mm.name, idx, s)}: ${ENTRY_NAME[kind]} entry points at a frame in zone ${ZONE_NAME[zone] ?? zone} (pfn ${pfn})`);
           continue;
         }
         const expectId = t.expectId[s]!;
-        if (expectId >= 0 && (expectId !== f.contentId[pfn] || t.expectPage[s] !== f.contentPage[pfn]) && !sim.contents.samePage(expectId, t.expectPage[s]!, f.contentId[pfn]!, f.contentPage[pfn]!)) {
-          problems.push(`${where(sim, mm.name, idx, s)}: data lost: the page holds ${sim.contents.describe(f.contentId[pfn]!)} but ${sim.contents.describe(expectId)} was last written`);
+        if (expectId >= 0 && (expectId !== f.contentId.get(pfn) || t.expectPage[s] !== f.contentPage.get(pfn)) && !sim.contents.samePage(expectId, t.expectPage[s]!, f.contentId.get(pfn), f.contentPage.get(pfn))) {
+          problems.push(`${where(sim, mm.name, idx, s)}: data lost: the page holds ${sim.contents.describe(f.contentId.get(pfn))} but ${sim.contents.describe(expectId)} was last written`);
         }
       }
     }

@@ -50,16 +50,16 @@ export function zapEntry(sim: Simulator, mm: Mm, vpn: number): void {
     const head = pfn - i;
     for (let k = 0; k < PTRS_PER_PTE; k++) mm.pt.clear(vpn - i + k);
     t.pmd = false;
-    if (sim.frames.zone[head] !== Zone.ZERO) {
-      sim.frames.mapcount[head]!--;
+    if (sim.frames.zone.get(head) !== Zone.ZERO) {
+      sim.frames.mapcount.add(head, -1);
       sim.putPage(head);
     }
     return;
   }
   mm.pt.clear(vpn);
   if (kind === Pte.MIGRATION) return;
-  if (sim.frames.zone[pfn] === Zone.ZERO) return;
-  sim.frames.mapcount[pfn]!--;
+  if (sim.frames.zone.get(pfn) === Zone.ZERO) return;
+  sim.frames.mapcount.add(pfn, -1);
   sim.putPage(pfn);
 }
 
@@ -77,7 +77,7 @@ export function* splitHugePmd(sim: Simulator, mm: Mm, vpn: number, folioToo = fa
     const head = t.pfn[0]!;
     t.pmd = false;
     mm.pt.markDirty(haddr);
-    if (sim.frames.zone[head] === Zone.ZERO) {
+    if (sim.frames.zone.get(head) === Zone.ZERO) {
       // The huge zero page splits into 512 mappings of the small zero page.
       for (let k = 0; k < PTRS_PER_PTE; k++) t.pfn[k] = ZERO_PFN;
       return;
@@ -96,12 +96,12 @@ export function* splitHugePmd(sim: Simulator, mm: Mm, vpn: number, folioToo = fa
 function remapZeroSubpages(sim: Simulator, mm: Mm, haddr: number, head: number): void {
   const f = sim.frames;
   const t = mm.pt.lookup(haddr);
-  if (t === undefined || (f.flags[head]! & PG_ANON) === 0 || f.mapcount[head] !== 1) return;
+  if (t === undefined || (f.flags.get(head) & PG_ANON) === 0 || f.mapcount.get(head) !== 1) return;
   for (let k = 0; k < PTRS_PER_PTE; k++) {
     const p = head + k;
-    if (f.contentId[p] !== ZERO_CONTENT || f.pincount[p]! > 0 || t.kind[k] !== Pte.PRESENT || t.pfn[k] !== p) continue;
+    if (f.contentId.get(p) !== ZERO_CONTENT || f.pincount.get(p) > 0 || t.kind[k] !== Pte.PRESENT || t.pfn[k] !== p) continue;
     mm.pt.set(haddr + k, Pte.PRESENT, ZERO_PFN, 0);
-    f.mapcount[p]!--;
+    f.mapcount.add(p, -1);
     sim.putPage(p);
   }
 }
@@ -119,8 +119,8 @@ function findOrCreatePageCachePage(sim: Simulator, vma: Vma, vpn: number): numbe
   let pfn = obj.pages.get(index);
   if (pfn === undefined) {
     pfn = sim.frames.allocSystem(0, PG_FILE);
-    sim.frames.contentId[pfn] = obj.initContent;
-    sim.frames.contentPage[pfn] = index;
+    sim.frames.contentId.set(pfn, obj.initContent);
+    sim.frames.contentPage.set(pfn, index);
     obj.pages.set(index, pfn);
   }
   return pfn;
@@ -153,7 +153,7 @@ function doFaultAround(sim: Simulator, mm: Mm, vma: Vma, vpn: number): void {
     if (obj.kind === 'shmem' && !obj.pages.has(index)) continue;
     const pfn = findOrCreatePageCachePage(sim, vma, v);
     sim.getPage(pfn);
-    sim.frames.mapcount[pfn]!++;
+    sim.frames.mapcount.add(pfn, 1);
     mm.pt.set(v, Pte.PRESENT, pfn, writable ? PTE_WRITE : 0);
     setExpected(t, s, -1, 0);
     mapped++;
@@ -190,7 +190,7 @@ export function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: 
   const cache = findOrCreatePageCachePage(sim, vma, vpn);
   if (vma.isShared) {
     sim.getPage(cache);
-    sim.frames.mapcount[cache]!++;
+    sim.frames.mapcount.add(cache, 1);
     mm.pt.set(vpn, Pte.PRESENT, cache, (vma.flags & VM_WRITE) !== 0 ? PTE_WRITE : 0);
     sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'map-page-cache' }, `shared:${mm.id}`);
     setExpected(t, i, -1, 0);
@@ -200,7 +200,7 @@ export function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: 
   if (!write) {
     // Private file mapping, read: map the page-cache page read-only.
     sim.getPage(cache);
-    sim.frames.mapcount[cache]!++;
+    sim.frames.mapcount.add(cache, 1);
     mm.pt.set(vpn, Pte.PRESENT, cache, 0);
     sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'map-page-cache' }, `file:${mm.id}`);
     setExpected(t, i, -1, 0);
@@ -224,7 +224,7 @@ function doHugePmdAnonymousPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number, w
   let pfn: number;
   if (write) {
     pfn = sim.frames.allocSystem(9, PG_ANON | PG_ANON_EXCLUSIVE);
-    sim.frames.mapcount[pfn] = 1;
+    sim.frames.mapcount.set(pfn, 1);
   } else {
     pfn = HUGE_ZERO_PFN;
   }
@@ -243,13 +243,13 @@ function* wpPageCopy(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number
   const i = pteIndex(vpn);
   const old = t.pfn[i]!;
   const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
-  const found = sim.frames.zone[old] === Zone.ZERO ? 'zero-page' : (sim.frames.flags[old]! & PG_FILE) ? 'file-page' : 'shared-anon-page';
+  const found = sim.frames.zone.get(old) === Zone.ZERO ? 'zero-page' : (sim.frames.flags.get(old) & PG_FILE) ? 'file-page' : 'shared-anon-page';
   yield* mmuNotifierInvalidate(sim, range, () => {
     vma.anonVma = true;
     const pfn = sim.frames.allocAnonPage(vpn, old);
     mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
-    if (sim.frames.zone[old] !== Zone.ZERO) {
-      sim.frames.mapcount[old]!--;
+    if (sim.frames.zone.get(old) !== Zone.ZERO) {
+      sim.frames.mapcount.add(old, -1);
       sim.putPage(old);
     }
   });
@@ -268,10 +268,10 @@ function* doWpPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number> 
     mm.pt.markDirty(vpn);
     return VM_FAULT_OK;
   }
-  if (f.zone[pfn] !== Zone.ZERO && (f.flags[pfn]! & PG_ANON) !== 0) {
+  if (f.zone.get(pfn) !== Zone.ZERO && (f.flags.get(pfn) & PG_ANON) !== 0) {
     // wp_can_reuse_anon_folio: exclusively owned (or the last user left): reuse in place.
-    if ((f.flags[pfn]! & PG_ANON_EXCLUSIVE) !== 0 || (f.mapcount[pfn] === 1 && f.refcount[pfn] === 1)) {
-      f.flags[pfn] = f.flags[pfn]! | PG_ANON_EXCLUSIVE;
+    if ((f.flags.get(pfn) & PG_ANON_EXCLUSIVE) !== 0 || (f.mapcount.get(pfn) === 1 && f.refcount.get(pfn) === 1)) {
+      f.flags.set(pfn, f.flags.get(pfn) | PG_ANON_EXCLUSIVE);
       t.bits[i] = t.bits[i]! | PTE_WRITE | PTE_DIRTY;
       mm.pt.markDirty(vpn);
       sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write: true, found: 'read-only-exclusive', action: 'reuse' }, `reuse:${mm.id}`);
@@ -287,23 +287,23 @@ function* doHugePmdWpPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<n
   const t = mm.pt.lookup(vpn)!;
   const head = t.pfn[0]!;
   const f = sim.frames;
-  if (f.zone[head] === Zone.ZERO && !sim.profile.hugeZeroWriteThp) {
+  if (f.zone.get(head) === Zone.ZERO && !sim.profile.hugeZeroWriteThp) {
     // 6.12: split the huge zero PMD and fall back to a copy of the faulting page.
     yield* splitHugePmd(sim, mm, vpn);
     return yield* doWpPage(sim, mm, vma, vpn);
   }
-  if (f.zone[head] === Zone.ZERO) {
+  if (f.zone.get(head) === Zone.ZERO) {
     // do_huge_zero_wp_pmd: a new THP replaces the huge zero page.
     const range = { mm, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
     yield* mmuNotifierInvalidate(sim, range, () => {
       const pfn = f.allocSystem(9, PG_ANON | PG_ANON_EXCLUSIVE);
-      f.mapcount[pfn] = 1;
+      f.mapcount.set(pfn, 1);
       for (let k = 0; k < PTRS_PER_PTE; k++) mm.pt.set(haddr + k, Pte.PRESENT, pfn + k, PTE_WRITE | PTE_DIRTY);
     });
     sim.emit(mm.name, haddr, haddr + HPAGE_PMD_NR, { kind: 'cpuFault', write: true, found: 'huge-zero-page', action: 'new-thp' });
     return VM_FAULT_OK;
   }
-  if ((f.flags[head]! & PG_ANON_EXCLUSIVE) !== 0 || (f.mapcount[head] === 1 && f.refcount[head] === 1)) {
+  if ((f.flags.get(head) & PG_ANON_EXCLUSIVE) !== 0 || (f.mapcount.get(head) === 1 && f.refcount.get(head) === 1)) {
     for (let k = 0; k < PTRS_PER_PTE; k++) t.bits[k] = t.bits[k]! | PTE_WRITE | PTE_DIRTY;
     mm.pt.markDirty(haddr);
     return VM_FAULT_OK;

@@ -123,15 +123,10 @@ export class Device {
   /** Called when a device frame's last reference goes: page_free, then back on a free list. */
   free(sim: Simulator, pfn: number): void {
     const frames = sim.frames;
-    const order = frames.order[pfn]!;
+    const order = frames.order.get(pfn);
     const n = 1 << order;
     this.ops?.pageFree(sim, pfn);
-    // The other fields are set again when the frame is next allocated (initFrame).
-    for (let p = pfn; p < pfn + n; p++) {
-      frames.zone[p] = Zone.FREE;
-      frames.refcount[p] = 0;
-      frames.mapcount[p] = 0;
-    }
+    frames.freeFrames(pfn, n);
     this.used -= n;
     if (order === 0) this.freeList.push(pfn);
     else this.freeHuge.push(pfn);

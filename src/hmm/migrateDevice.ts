@@ -120,14 +120,14 @@ function pmdAlignedWithin(args: MigrateVma, vpn: number): boolean {
 
 /** Whether a present or device page is selected by the migration's flags and owner. */
 function selected(sim: Simulator, args: MigrateVma, pfn: number, kind: Pte): SkipReason | undefined {
-  const zone = sim.frames.zone[pfn] as Zone;
+  const zone = sim.frames.zone.get(pfn) as Zone;
   if (kind === Pte.DEVICE_PRIVATE) {
     if ((args.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) === 0) return 'not-selected';
-    return sim.frames.device[pfn] === args.pgmapOwner.index ? undefined : 'other-owner';
+    return sim.frames.device.get(pfn) === args.pgmapOwner.index ? undefined : 'other-owner';
   }
   if (zone === Zone.DEVICE_COHERENT) {
     if ((args.flags & MIGRATE_VMA_SELECT_DEVICE_COHERENT) === 0) return 'not-selected';
-    return sim.frames.device[pfn] === args.pgmapOwner.index ? undefined : 'other-owner';
+    return sim.frames.device.get(pfn) === args.pgmapOwner.index ? undefined : 'other-owner';
   }
   return (args.flags & MIGRATE_VMA_SELECT_SYSTEM) !== 0 ? undefined : 'not-selected';
 }
@@ -147,7 +147,7 @@ function collectPte(sim: Simulator, args: MigrateVma, vma: Vma, t: PteTable | un
   }
   const tt = t!;
   const pfn = tt.pfn[s]!;
-  if (kind === Pte.PRESENT && f.zone[pfn] === Zone.ZERO) {
+  if (kind === Pte.PRESENT && f.zone.get(pfn) === Zone.ZERO) {
     if ((args.flags & MIGRATE_VMA_SELECT_SYSTEM) === 0) {
       args.markSkip(i, 'not-selected');
       return;
@@ -166,12 +166,12 @@ function collectPte(sim: Simulator, args: MigrateVma, vma: Vma, t: PteTable | un
     return;
   }
   // 6.12: a page of a PTE-mapped THP is not collected (PageTransCompound: mpfn = 0).
-  if (!sim.profile.deviceThp && kind === Pte.PRESENT && (f.flags[pfn]! & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0) {
+  if (!sim.profile.deviceThp && kind === Pte.PRESENT && (f.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0) {
     args.markSkip(i, 'pte-mapped-thp');
     return;
   }
   // An anonymous-exclusive page that may be pinned cannot be shared with a migration entry.
-  if (f.pincount[f.head(pfn)]! > 0) {
+  if (f.pincount.get(f.head(pfn)) > 0) {
     args.markSkip(i, 'pinned');
     return;
   }
@@ -182,7 +182,7 @@ function collectPte(sim: Simulator, args: MigrateVma, vma: Vma, t: PteTable | un
   // The pte becomes a migration entry; the page keeps the reference, loses the mapping.
   tt.kind[s] = Pte.MIGRATION;
   tt.bits[s] = writable ? PTE_WRITE : 0;
-  f.mapcount[pfn]!--;
+  f.mapcount.add(pfn, -1);
 }
 
 /** Collect one PMD-mapped THP (or device THP) whole, as MIGRATE_PFN_COMPOUND. */
@@ -192,14 +192,14 @@ function collectPmd(sim: Simulator, args: MigrateVma, haddr: number): void {
   const head = t.pfn[0]!;
   const i = haddr - args.start;
   const f = sim.frames;
-  if (f.zone[head] === Zone.ZERO) {
+  if (f.zone.get(head) === Zone.ZERO) {
     args.srcFlags[i] = MIGRATE_PFN_MIGRATE | MIGRATE_PFN_COMPOUND;
   } else {
     const writable = (t.bits[0]! & PTE_WRITE) !== 0;
     args.src[i] = head;
     args.srcFlags[i] = MIGRATE_PFN_VALID | MIGRATE_PFN_MIGRATE | MIGRATE_PFN_COMPOUND | (writable ? MIGRATE_PFN_WRITE : 0);
     for (let k = 0; k < PTRS_PER_PTE; k++) mm.pt.set(haddr + k, Pte.MIGRATION, head + k, writable ? PTE_WRITE : 0);
-    f.mapcount[head]!--;
+    f.mapcount.add(head, -1);
   }
   args.cpages += HPAGE_PMD_NR;
 }
@@ -213,12 +213,12 @@ function pmdMode(sim: Simulator, args: MigrateVma, haddr: number): 'compound' | 
   // Before device THPs (6.12): every PMD-mapped THP in the range is split, selected or not
   // (split_folio; the huge zero page by split_huge_pmd), unless extra references (a pin) make
   // split_folio fail, which skips the PMD's range.
-  if (!sim.profile.deviceThp) return sim.frames.zone[head] !== Zone.ZERO && sim.frames.pincount[head]! > 0 ? 'skip' : 'split';
+  if (!sim.profile.deviceThp) return sim.frames.zone.get(head) !== Zone.ZERO && sim.frames.pincount.get(head) > 0 ? 'skip' : 'split';
   const compoundOk = (args.flags & MIGRATE_VMA_SELECT_COMPOUND) !== 0 && pmdAlignedWithin(args, haddr);
-  const isZero = sim.frames.zone[head] === Zone.ZERO;
+  const isZero = sim.frames.zone.get(head) === Zone.ZERO;
   const why = isZero ? ((args.flags & MIGRATE_VMA_SELECT_SYSTEM) !== 0 ? undefined : 'not-selected') : selected(sim, args, head, kind);
   if (why !== undefined) return 'skip';
-  if (compoundOk && (isZero || sim.frames.pincount[head] === 0)) return 'compound';
+  if (compoundOk && (isZero || sim.frames.pincount.get(head) === 0)) return 'compound';
   // Older kernels, or a partial range: split the THP and migrate base pages.
   return 'split';
 }
@@ -265,7 +265,7 @@ export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number>
     const mm = args.mm;
     const vma = mm.vmas.find(args.start);
     const invalid = vma === undefined || args.npages <= 0 || args.end > vma.end ||
-      (args.faultPage !== NO_PFN && sim.frames.zone[args.faultPage] !== Zone.DEVICE_PRIVATE);
+      (args.faultPage !== NO_PFN && sim.frames.zone.get(args.faultPage) !== Zone.DEVICE_PRIVATE);
     if (invalid) {
       sim.pendingMigrations.splice(sim.pendingMigrations.indexOf(args), 1);
       return -EINVAL;
@@ -326,7 +326,7 @@ function* migrateVmaUnmap(sim: Simulator, args: MigrateVma, stillMapped: readonl
         const t = other.pt.lookup(vpn)!;
         const w = t.bits[pteIndex(vpn)]! & PTE_WRITE;
         other.pt.set(vpn, Pte.MIGRATION, pfn, w);
-        f.mapcount[pfn]!--;
+        f.mapcount.add(pfn, -1);
       });
     }
     if (others.length > 0) args.otherMms.set(i, others);
@@ -344,7 +344,7 @@ function countCollected(sim: Simulator, args: MigrateVma): number[] {
     const compound = (flags & MIGRATE_PFN_COMPOUND) !== 0;
     args.cpages += compound ? HPAGE_PMD_NR : 1;
     const pfn = args.src[i]!;
-    if (pfn !== NO_PFN && !compound && mapcount[pfn]! > 0) stillMapped.push(i);
+    if (pfn !== NO_PFN && !compound && mapcount.get(pfn) > 0) stillMapped.push(i);
   }
   return stillMapped;
 }
@@ -359,10 +359,10 @@ function insertPage(sim: Simulator, args: MigrateVma, vpn: number, dst: number, 
   const n = compound ? HPAGE_PMD_NR : 1;
   for (let k = 0; k < n; k++) {
     const kind = t.kind[s + k] as Pte;
-    if (kind !== Pte.NONE && !(kind === Pte.PRESENT && sim.frames.zone[t.pfn[s + k]!] === Zone.ZERO)) return false;
+    if (kind !== Pte.NONE && !(kind === Pte.PRESENT && sim.frames.zone.get(t.pfn[s + k]!) === Zone.ZERO)) return false;
   }
   const writable = (vma.flags & VM_WRITE) !== 0;
-  const isPrivate = sim.frames.zone[dst] === Zone.DEVICE_PRIVATE;
+  const isPrivate = sim.frames.zone.get(dst) === Zone.DEVICE_PRIVATE;
   t.pmd = false;
   for (let k = 0; k < n; k++) {
     mm.pt.set(vpn + k, isPrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT, dst + k, writable ? PTE_WRITE | (isPrivate ? 0 : PTE_DIRTY) : 0);
@@ -370,7 +370,7 @@ function insertPage(sim: Simulator, args: MigrateVma, vpn: number, dst: number, 
   }
   if (compound) t.pmd = true;
   sim.frames.setIndex(dst, vpn);
-  sim.frames.mapcount[dst] = 1;
+  sim.frames.mapcount.set(dst, 1);
   vma.anonVma = true;
   return true;
 }
@@ -390,8 +390,8 @@ function migrateVmaCheckDestinations(sim: Simulator, args: MigrateVma): number {
       if (firstHole < 0) firstHole = i;
       continue;
     }
-    const dstZone = f.zone[args.dst[i]!] as Zone;
-    if ((dstZone === Zone.DEVICE_PRIVATE || dstZone === Zone.DEVICE_COHERENT) && (f.flags[args.src[i]!]! & PG_FILE) !== 0) {
+    const dstZone = f.zone.get(args.dst[i]!) as Zone;
+    if ((dstZone === Zone.DEVICE_PRIVATE || dstZone === Zone.DEVICE_COHERENT) && (f.flags.get(args.src[i]!) & PG_FILE) !== 0) {
       // Only anonymous memory can live in device memory.
       args.srcFlags[i] = args.srcFlags[i]! & ~MIGRATE_PFN_MIGRATE;
       args.markSkip(i, 'file-backed');
@@ -449,7 +449,7 @@ function removeMigrationPtes(sim: Simulator, mm: Mm, vpn: number, n: number, old
   const t = mm.pt.lookup(vpn)!;
   const s = pteIndex(vpn);
   const writable = (t.bits[s]! & PTE_WRITE) !== 0;
-  const devicePrivate = f.zone[newPfn] === Zone.DEVICE_PRIVATE;
+  const devicePrivate = f.zone.get(newPfn) === Zone.DEVICE_PRIVATE;
   const kind = devicePrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
   const bits = writable ? PTE_WRITE | (devicePrivate ? 0 : PTE_DIRTY) : 0;
   for (let k = 0; k < n; k++) {
@@ -459,12 +459,12 @@ function removeMigrationPtes(sim: Simulator, mm: Mm, vpn: number, n: number, old
     t.pfn[s + k] = newPfn + k;
     t.bits[s + k] = bits;
     if (!compound) {
-      f.mapcount[newPfn + k]!++;
+      f.mapcount.add(newPfn + k, 1);
       f.setIndex(newPfn + k, vpn + k);
     }
   }
   if (compound) {
-    f.mapcount[newPfn]!++;
+    f.mapcount.add(newPfn, 1);
     f.setIndex(newPfn, vpn);
   }
   t.pmd = compound;
@@ -516,12 +516,12 @@ function finalizeBasePages(sim: Simulator, args: MigrateVma): number {
     const s = base + i;
     const target = migrating ? dst : src;
     if (t.kind[s] === Pte.MIGRATION && t.pfn[s] === src) {
-      const devicePrivate = f.zone[target] === Zone.DEVICE_PRIVATE;
+      const devicePrivate = f.zone.get(target) === Zone.DEVICE_PRIVATE;
       t.kind[s] = devicePrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
       t.bits[s] = (t.bits[s]! & PTE_WRITE) !== 0 ? PTE_WRITE | (devicePrivate ? 0 : PTE_DIRTY) : 0;
       t.pfn[s] = target;
-      f.mapcount[target]!++;
-      f.indexOffset[target] = index0 + i;
+      f.mapcount.add(target, 1);
+      f.indexOffset.set(target, index0 + i);
     }
     if (migrating) sim.putPage(src);
     else if (dst !== NO_PFN) sim.putPage(dst);
@@ -561,7 +561,7 @@ function finalizeEntries(sim: Simulator, args: MigrateVma): void {
     const others = args.otherMms.size === 0 ? undefined : args.otherMms.get(i);
     if (others !== undefined) {
       // A page that comes back mapped by several processes is COW-shared, not exclusively owned.
-      f.flags[target] = f.flags[target]! & ~PG_ANON_EXCLUSIVE;
+      f.flags.set(target, f.flags.get(target) & ~PG_ANON_EXCLUSIVE);
       for (const mm of others) {
         removeMigrationPtes(sim, mm, args.start + i, n, src, target, compound);
         markRangeDirty(mm, args.start + i, args.start + i + n);
@@ -598,7 +598,7 @@ export function migrateVmaSplitCompound(sim: Simulator, args: MigrateVma, i: num
   if (src !== NO_PFN) {
     // The folio's single PMD mapping becomes 512 pte mappings of base pages.
     sim.frames.splitFolio(src);
-    for (let k = 0; k < HPAGE_PMD_NR; k++) sim.frames.mapcount[src + k] = sim.frames.mapcount[src]!;
+    for (let k = 0; k < HPAGE_PMD_NR; k++) sim.frames.mapcount.set(src + k, sim.frames.mapcount.get(src));
   }
   if (t !== undefined) t.pmd = false;
   for (let k = 0; k < HPAGE_PMD_NR; k++) {
@@ -619,17 +619,17 @@ export function* migrateDeviceRange(sim: Simulator, device: Device, pfns: readon
     const f = sim.frames;
     let evicted = 0;
     for (const pfn of pfns) {
-      if (f.zone[pfn] !== device.zone || f.flags[pfn]! & PG_TAIL /* moved with its head */) continue;
-      const order = f.order[pfn]!;
+      if (f.zone.get(pfn) !== device.zone || f.flags.get(pfn) & PG_TAIL /* moved with its head */) continue;
+      const order = f.order.get(pfn);
       const n = 1 << order;
       const vpn = f.indexOf(pfn);
       const kind = device.type === 'private' ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
       const mappers = sim.mms.filter((mm) => mm.alive && mm.pt.lookup(vpn)?.pfn[pteIndex(vpn)] === pfn &&
         mm.pt.kindAt(vpn) === kind);
-      const dst = f.allocSystem(order === 9 ? 9 : 0, f.flags[pfn]! & ~(PG_HEAD | PG_TAIL));
+      const dst = f.allocSystem(order === 9 ? 9 : 0, f.flags.get(pfn) & ~(PG_HEAD | PG_TAIL));
       for (let k = 0; k < n; k++) {
-        f.contentId[dst + k] = f.contentId[pfn + k]!;
-        f.contentPage[dst + k] = f.contentPage[pfn + k]!;
+        f.contentId.set(dst + k, f.contentId.get(pfn + k));
+        f.contentPage.set(dst + k, f.contentPage.get(pfn + k));
       }
       // The device page's driver reference (the source's "backing" mapping) goes at the end.
       let first = true;
@@ -643,14 +643,14 @@ export function* migrateDeviceRange(sim: Simulator, device: Device, pfns: readon
           t.pmd = pmd && n === HPAGE_PMD_NR;
           if (!first) sim.getPage(dst);
           first = false;
-          f.mapcount[dst]!++;
+          f.mapcount.add(dst, 1);
           if (n === 1) f.setIndex(dst, vpn);
-          f.mapcount[pfn]!--;
+          f.mapcount.add(pfn, -1);
           sim.putPage(pfn);
         });
       }
       if (first) sim.putPage(dst);
-      if (mappers.length > 1) f.flags[dst] = f.flags[dst]! & ~PG_ANON_EXCLUSIVE;
+      if (mappers.length > 1) f.flags.set(dst, f.flags.get(dst) & ~PG_ANON_EXCLUSIVE);
       f.setIndex(dst, vpn);
       evicted += n;
       sim.countMigration(device, 'out', n);

@@ -117,7 +117,7 @@ function changeProtection(sim: Simulator, mm: Mm, start: number, end: number, wr
           // MM_CP_TRY_CHANGE_WRITABLE: only exclusively owned anonymous pages become writable.
           const pfn = f.head(t.pfn[k]!);
           const vma = mm.vmas.find(base + k);
-          if (f.zone[pfn] !== Zone.ZERO && (vma?.isShared || ((f.flags[pfn]! & PG_ANON) !== 0 && (f.flags[pfn]! & PG_ANON_EXCLUSIVE) !== 0))) {
+          if (f.zone.get(pfn) !== Zone.ZERO && (vma?.isShared || ((f.flags.get(pfn) & PG_ANON) !== 0 && (f.flags.get(pfn) & PG_ANON_EXCLUSIVE) !== 0))) {
             t.bits[k] = t.bits[k]! | PTE_WRITE;
           }
         }
@@ -204,7 +204,7 @@ function* madviseCollapse(sim: Simulator, mm: Mm, start: number, end: number): S
     for (let k = 0; ok && k < PTRS_PER_PTE; k++) {
       const kind = t!.kind[k] as Pte;
       if (kind !== Pte.PRESENT && kind !== Pte.NONE) ok = false;
-      else if (kind === Pte.PRESENT && f.pincount[t!.pfn[k]!]! > 0) ok = false;
+      else if (kind === Pte.PRESENT && f.pincount.get(t!.pfn[k]!) > 0) ok = false;
     }
     if (!ok) continue;
     const range = { mm, start: h, end: h + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
@@ -214,15 +214,15 @@ function* madviseCollapse(sim: Simulator, mm: Mm, start: number, end: number): S
       for (let k = 0; k < PTRS_PER_PTE; k++) {
         const old = t!.pfn[k]!;
         const present = t!.kind[k] === Pte.PRESENT;
-        f.contentId[thp + k] = present && f.zone[old] !== Zone.ZERO ? f.contentId[old]! : 0;
-        f.contentPage[thp + k] = present && f.zone[old] !== Zone.ZERO ? f.contentPage[old]! : 0;
-        if (present && f.zone[old] !== Zone.ZERO) {
-          f.mapcount[old]!--;
+        f.contentId.set(thp + k, present && f.zone.get(old) !== Zone.ZERO ? f.contentId.get(old) : 0);
+        f.contentPage.set(thp + k, present && f.zone.get(old) !== Zone.ZERO ? f.contentPage.get(old) : 0);
+        if (present && f.zone.get(old) !== Zone.ZERO) {
+          f.mapcount.add(old, -1);
           sim.putPage(old);
         }
         mm.pt.set(h + k, Pte.PRESENT, thp + k, writable ? PTE_WRITE : 0);
       }
-      f.mapcount[thp] = 1;
+      f.mapcount.set(thp, 1);
       f.setIndex(thp, h);
       t!.pmd = true;
     });

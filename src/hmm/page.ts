@@ -1,5 +1,5 @@
 // Layer: simulator (src/hmm). Imports only ./constants.
-// struct page / struct folio: one slot per physical frame in growable typed arrays (no object
+// struct page / struct folio: one slot per physical frame in chunked typed arrays (no object
 // per page). System frames and ZONE_DEVICE frames share one pfn space; device frames are
 // handed out by memremap.ts. Frame 0 is the shared zero page, frames 512..1023 the huge zero
 // page. A THP is 512 contiguous frames starting at a 512-aligned head.
@@ -96,14 +96,6 @@ export class FrameStack {
   }
 }
 
-export interface FramesState {
-  readonly arrays: (Uint8Array | Int32Array | Float64Array)[];
-  readonly nextSystem: number;
-  readonly freeSystem: Int32Array;
-  readonly freeSystemHuge: Int32Array;
-  readonly systemInUse: number;
-}
-
 /** What indexOffset holds for page->index `vpn`: a small integer (a double here boxed per page). */
 export function indexOffsetOf(vpn: number): number {
   return (vpn - MMAP_BASE_VPN) | 0;
@@ -114,26 +106,148 @@ export const HUGE_ZERO_PFN = HPAGE_PMD_NR;
 /** No page: used in entries without a frame. */
 export const NO_PFN = -1;
 
+/** Frames per chunk of the frame store (64 Ki: a chunk of a 4-byte field is 256 KiB). */
+export const FRAME_CHUNK_SHIFT = 16;
+const FRAME_CHUNK = 1 << FRAME_CHUNK_SHIFT;
+const FRAME_MASK = FRAME_CHUNK - 1;
+/** Emptied chunks a field keeps for reuse instead of leaving them to the garbage collector. */
+const SPARE_CHUNKS = 4;
+
+type FieldArray = Uint8Array | Int32Array;
+
+/**
+ * One field of struct page for every pfn, in chunks of FRAME_CHUNK frames made on the first
+ * non-zero write: every field's "nothing" is 0, so an absent chunk reads as zeros, fields that
+ * stay 0 in a chunk (pincount, deviceData of system frames) cost nothing, and a chunk whose
+ * frames are all free again is given back (PageFrames.reclaim). A chunk may be shared with
+ * checkpoints: the first write after a save copies it.
+ */
+export class FrameField<T extends FieldArray> {
+  private chunks: (T | undefined)[] = [];
+  /** 1 where this field owns chunk c and may write it in place; 0 where absent or shared. */
+  private owned = new Uint8Array(0);
+  private readonly spare: T[] = [];
+
+  constructor(private readonly store: PageFrames, private readonly make: (n: number) => T) {}
+
+  get(pfn: number): number {
+    const c = this.chunks[pfn >>> FRAME_CHUNK_SHIFT];
+    return c === undefined ? 0 : c[pfn & FRAME_MASK]!;
+  }
+
+  set(pfn: number, value: number): void {
+    const ci = pfn >>> FRAME_CHUNK_SHIFT;
+    if (this.owned[ci] !== 1) {
+      if (value === 0 && this.chunks[ci] === undefined) return;
+      this.own(ci);
+    }
+    this.chunks[ci]![pfn & FRAME_MASK] = value;
+  }
+
+  add(pfn: number, delta: number): void {
+    this.set(pfn, this.get(pfn) + delta);
+  }
+
+  /** Make chunk `ci` this field's own: new (zeros) or a copy of the shared one. */
+  private own(ci: number): void {
+    this.store.checkChunk(ci);
+    const shared = this.chunks[ci];
+    // Memory is about to be taken: first give back chunks that emptied since the last time.
+    if (shared === undefined) this.store.reclaim();
+    const spare = this.spare.pop();
+    const fresh = spare === undefined ? this.make(FRAME_CHUNK) : (spare.fill(0) as T);
+    if (shared !== undefined) fresh.set(shared);
+    this.chunks[ci] = fresh;
+    this.owned[ci] = 1;
+  }
+
+  /** Drop chunk `ci` (all its frames are free). */
+  release(ci: number): void {
+    const c = this.chunks[ci];
+    if (c === undefined) return;
+    if (this.owned[ci] === 1 && this.spare.length < SPARE_CHUNKS) this.spare.push(c);
+    this.chunks[ci] = undefined;
+    this.owned[ci] = 0;
+  }
+
+  has(ci: number): boolean {
+    return this.chunks[ci] !== undefined;
+  }
+
+  /** Room for `n` chunks. */
+  grow(n: number): void {
+    while (this.chunks.length < n) this.chunks.push(undefined);
+    if (this.owned.length < n) {
+      const o = new Uint8Array(n);
+      o.set(this.owned);
+      this.owned = o;
+    }
+  }
+
+  /** The chunks, from now on shared with the caller (a checkpoint): each is copied before its next write. */
+  share(): { chunks: (T | undefined)[]; newBytes: number } {
+    let newBytes = 0;
+    this.chunks.forEach((c, i) => {
+      if (c !== undefined && this.owned[i] === 1) newBytes += c.byteLength;
+    });
+    this.owned.fill(0);
+    return { chunks: this.chunks.slice(), newBytes };
+  }
+
+  /** Take a checkpoint's chunks (shared: copied before the first write to each). */
+  adopt(chunks: readonly (FieldArray | undefined)[]): void {
+    this.chunks = chunks.slice() as (T | undefined)[];
+    this.owned = new Uint8Array(Math.max(this.owned.length, chunks.length));
+    this.grow(this.owned.length);
+  }
+
+  get bytes(): number {
+    let n = 0;
+    for (const c of this.chunks) if (c !== undefined) n += c.byteLength;
+    return n;
+  }
+}
+
+export interface FramesState {
+  /** Each field's chunks (shared with the live store until it writes them). */
+  readonly fields: readonly (readonly (FieldArray | undefined)[])[];
+  /** Frames in use per chunk. */
+  readonly live: Int32Array;
+  readonly nextSystem: number;
+  readonly freeSystem: Int32Array;
+  readonly freeSystemHuge: Int32Array;
+  readonly systemInUse: number;
+  /** Bytes of chunks this checkpoint was the first to keep (written since the one before). */
+  readonly bytes: number;
+}
+
 export class PageFrames {
-  zone: Uint8Array;
+  readonly zone = new FrameField(this, (n) => new Uint8Array(n));
   /** Device index for ZONE_DEVICE frames. */
-  device: Uint8Array;
-  flags: Uint8Array;
-  order: Uint8Array;
-  refcount: Int32Array;
-  mapcount: Int32Array;
-  pincount: Int32Array;
-  contentId: Int32Array;
-  contentPage: Int32Array;
+  readonly device = new FrameField(this, (n) => new Uint8Array(n));
+  readonly flags = new FrameField(this, (n) => new Uint8Array(n));
+  readonly order = new FrameField(this, (n) => new Uint8Array(n));
+  readonly refcount = new FrameField(this, (n) => new Int32Array(n));
+  readonly mapcount = new FrameField(this, (n) => new Int32Array(n));
+  readonly pincount = new FrameField(this, (n) => new Int32Array(n));
+  readonly contentId = new FrameField(this, (n) => new Int32Array(n));
+  readonly contentPage = new FrameField(this, (n) => new Int32Array(n));
   /** zone_device_data: the id of the mirror that migrated a device page there (ids start at 1; 0 = none). */
-  deviceData: Int32Array;
+  readonly deviceData = new FrameField(this, (n) => new Int32Array(n));
   /**
    * page->index, the virtual page an anonymous page is mapped at (fork keeps addresses, so one
    * suffices), as an offset from MMAP_BASE_VPN: every mapping lies below TASK_SIZE, so it fits
    * four bytes and stays a small integer in hot loops (see setIndex / indexOf).
    */
-  indexOffset: Int32Array;
-  private capacity: number;
+  readonly indexOffset = new FrameField(this, (n) => new Int32Array(n));
+  private readonly fields: FrameField<FieldArray>[] = [this.zone, this.device, this.flags, this.order, this.refcount,
+    this.mapcount, this.pincount, this.contentId, this.contentPage, this.deviceData, this.indexOffset];
+  /** Chunks the store has room for (up to the frontier). */
+  private chunkCount = 0;
+  /** Frames in use (zone not FREE) per chunk. */
+  private live = new Int32Array(0);
+  /** Chunks whose last frame in use was freed: given back at the next reclaim if still empty. */
+  private emptied: number[] = [];
   /** Bump pointer for never-used system frames (THP-aligned when needed). */
   private nextSystem = 2 * HPAGE_PMD_NR;
   private readonly freeSystem = new FrameStack();
@@ -141,27 +255,17 @@ export class PageFrames {
   /** Frames in use per zone, for accounting and invariants. */
   systemInUse = 0;
 
-  constructor(initialCapacity = 1 << 16) {
-    this.capacity = initialCapacity;
-    this.zone = new Uint8Array(initialCapacity);
-    this.device = new Uint8Array(initialCapacity);
-    this.flags = new Uint8Array(initialCapacity);
-    this.order = new Uint8Array(initialCapacity);
-    this.refcount = new Int32Array(initialCapacity);
-    this.mapcount = new Int32Array(initialCapacity);
-    this.pincount = new Int32Array(initialCapacity);
-    this.contentId = new Int32Array(initialCapacity);
-    this.contentPage = new Int32Array(initialCapacity);
-    this.deviceData = new Int32Array(initialCapacity);
-    this.indexOffset = new Int32Array(initialCapacity);
-    this.zone[ZERO_PFN] = Zone.ZERO;
-    this.refcount[ZERO_PFN] = 1;
+  constructor() {
+    this.ensure(this.nextSystem);
+    this.live[0] = 1 + HPAGE_PMD_NR;
+    this.zone.set(ZERO_PFN, Zone.ZERO);
+    this.refcount.set(ZERO_PFN, 1);
     for (let p = HUGE_ZERO_PFN; p < HUGE_ZERO_PFN + HPAGE_PMD_NR; p++) {
-      this.zone[p] = Zone.ZERO;
-      this.refcount[p] = 1;
-      this.flags[p] = p === HUGE_ZERO_PFN ? PG_HEAD : PG_TAIL;
+      this.zone.set(p, Zone.ZERO);
+      this.refcount.set(p, 1);
+      this.flags.set(p, p === HUGE_ZERO_PFN ? PG_HEAD : PG_TAIL);
     }
-    this.order[HUGE_ZERO_PFN] = 9;
+    this.order.set(HUGE_ZERO_PFN, 9);
   }
 
   /** Frames below this pfn were handed out at some point (system or reserved for devices). */
@@ -178,30 +282,31 @@ export class PageFrames {
     return start;
   }
 
+  /** Room for frames below `limit`: a slot per chunk (the chunks come on first write). */
   private ensure(limit: number): void {
-    if (limit <= this.capacity) return;
-    // Grow eightfold: each growth copies (and first-touches) everything, which dominates
-    // large runs; fresh typed arrays are zero pages until written, so spare room is cheap.
-    let cap = this.capacity;
-    while (cap < limit) cap *= 8;
-    // Fresh arrays are zero: every field's "nothing" is 0, so only the used part is copied.
-    const grow = <T extends Uint8Array | Int32Array | Float64Array>(a: T): T => {
-      const b = new (a.constructor as { new (n: number): T })(cap);
-      b.set(a);
-      return b;
-    };
-    this.zone = grow(this.zone);
-    this.device = grow(this.device);
-    this.flags = grow(this.flags);
-    this.order = grow(this.order);
-    this.refcount = grow(this.refcount);
-    this.mapcount = grow(this.mapcount);
-    this.pincount = grow(this.pincount);
-    this.contentId = grow(this.contentId);
-    this.contentPage = grow(this.contentPage);
-    this.deviceData = grow(this.deviceData);
-    this.indexOffset = grow(this.indexOffset);
-    this.capacity = cap;
+    const n = Math.ceil(limit / FRAME_CHUNK);
+    if (n <= this.chunkCount) return;
+    for (const f of this.fields) f.grow(n);
+    const live = new Int32Array(n);
+    live.set(this.live);
+    this.live = live;
+    this.chunkCount = n;
+  }
+
+  /** A write is about to make chunk `ci`: it must lie below the frontier. */
+  checkChunk(ci: number): void {
+    if (ci >= this.chunkCount) throw new Error(`frame ${ci * FRAME_CHUNK} or above was never handed out (frontier ${this.nextSystem})`);
+  }
+
+  /** Give back the chunks of every field whose frames all became free since the last call. */
+  reclaim(): void {
+    if (this.emptied.length === 0) return;
+    const emptied = this.emptied;
+    this.emptied = [];
+    for (const ci of emptied) {
+      if (this.live[ci] !== 0) continue;
+      for (const f of this.fields) f.release(ci);
+    }
   }
 
   /** alloc_page / folio_alloc for system memory; returns the (head) pfn. */
@@ -235,38 +340,57 @@ export class PageFrames {
 
   /**
    * Set up a newly allocated frame (or THP) with one reference and no mappings. A `neverUsed`
-   * frame's other fields are still zero, and are left unwritten: writing zeros would touch
-   * fresh memory for nothing (first touches dominate the first migration into device memory).
+   * frame's other fields are still zero, and are left unwritten.
    */
   initFrame(pfn: number, order: 0 | 9, zone: Zone, device: number, flags: number, neverUsed = false): void {
+    // Counted first: the chunk must not be given back while its fields are written.
+    this.live[pfn >>> FRAME_CHUNK_SHIFT] += 1 << order;
     if (order === 0) {
-      this.zone[pfn] = zone;
-      this.device[pfn] = device;
-      this.flags[pfn] = flags;
-      this.refcount[pfn] = 1;
+      this.zone.set(pfn, zone);
+      this.device.set(pfn, device);
+      this.flags.set(pfn, flags);
+      this.refcount.set(pfn, 1);
       if (neverUsed) return;
-      this.order[pfn] = 0;
-      this.mapcount[pfn] = 0;
-      this.pincount[pfn] = 0;
-      this.contentId[pfn] = 0;
-      this.contentPage[pfn] = 0;
-      this.deviceData[pfn] = 0;
+      this.order.set(pfn, 0);
+      this.mapcount.set(pfn, 0);
+      this.pincount.set(pfn, 0);
+      this.contentId.set(pfn, 0);
+      this.contentPage.set(pfn, 0);
+      this.deviceData.set(pfn, 0);
+      // Not left from the frame's last use: a chunk given back and made again reads 0 there.
+      this.indexOffset.set(pfn, 0);
       return;
     }
     const n = 1 << order;
     for (let p = pfn; p < pfn + n; p++) {
-      this.zone[p] = zone;
-      this.device[p] = device;
-      this.flags[p] = flags | (p === pfn ? PG_HEAD : PG_TAIL);
-      this.order[p] = p === pfn ? order : 0;
-      this.refcount[p] = p === pfn ? 1 : 0;
+      this.zone.set(p, zone);
+      this.device.set(p, device);
+      this.flags.set(p, flags | (p === pfn ? PG_HEAD : PG_TAIL));
+      this.order.set(p, p === pfn ? order : 0);
+      this.refcount.set(p, p === pfn ? 1 : 0);
       if (neverUsed) continue;
-      this.mapcount[p] = 0;
-      this.pincount[p] = 0;
-      this.contentId[p] = 0;
-      this.contentPage[p] = 0;
-      this.deviceData[p] = 0;
+      this.mapcount.set(p, 0);
+      this.pincount.set(p, 0);
+      this.contentId.set(p, 0);
+      this.contentPage.set(p, 0);
+      this.deviceData.set(p, 0);
+      this.indexOffset.set(p, 0);
     }
+  }
+
+  /**
+   * Frames [pfn, pfn + n) become free (the other fields are set again when a frame is next
+   * allocated, see initFrame); a chunk left with no frame in use is given back later.
+   */
+  freeFrames(pfn: number, n: number): void {
+    for (let p = pfn; p < pfn + n; p++) {
+      this.zone.set(p, Zone.FREE);
+      this.refcount.set(p, 0);
+      this.mapcount.set(p, 0);
+    }
+    const ci = pfn >>> FRAME_CHUNK_SHIFT;
+    this.live[ci] -= n;
+    if (this.live[ci] === 0) this.emptied.push(ci);
   }
 
   /**
@@ -277,92 +401,101 @@ export class PageFrames {
   allocAnonPage(vpn: number, src?: number): number {
     const pfn = this.allocSystem(0, PG_ANON | PG_ANON_EXCLUSIVE);
     if (src !== undefined) {
-      this.contentId[pfn] = this.contentId[src]!;
-      this.contentPage[pfn] = this.contentPage[src]!;
+      this.contentId.set(pfn, this.contentId.get(src));
+      this.contentPage.set(pfn, this.contentPage.get(src));
     }
-    this.mapcount[pfn] = 1;
+    this.mapcount.set(pfn, 1);
     this.setIndex(pfn, vpn);
     return pfn;
   }
 
   /** page->index = vpn. */
   setIndex(pfn: number, vpn: number): void {
-    this.indexOffset[pfn] = indexOffsetOf(vpn);
+    this.indexOffset.set(pfn, indexOffsetOf(vpn));
   }
 
   /** page->index. */
   indexOf(pfn: number): number {
-    return this.indexOffset[pfn]! + MMAP_BASE_VPN;
+    return this.indexOffset.get(pfn) + MMAP_BASE_VPN;
   }
 
   /** The folio head of a frame. */
   head(pfn: number): number {
-    return this.flags[pfn]! & PG_TAIL ? pfn - (pfn % HPAGE_PMD_NR) : pfn;
+    return this.flags.get(pfn) & PG_TAIL ? pfn - (pfn % HPAGE_PMD_NR) : pfn;
   }
 
   isCompound(pfn: number): boolean {
-    return (this.flags[pfn]! & (PG_HEAD | PG_TAIL)) !== 0;
+    return (this.flags.get(pfn) & (PG_HEAD | PG_TAIL)) !== 0;
   }
 
   /** split_folio: a THP becomes 512 independent base pages, each with the head's counts. */
   /** `pmdOnly`: Linux would split only the PMD mapping (the pages keep PG_LARGE_HEAD / _TAIL). */
   splitFolio(head: number, pmdOnly = false): void {
-    const ref = this.refcount[head]!;
-    const map = this.mapcount[head]!;
-    const pin = this.pincount[head]!;
-    const flags = this.flags[head]! & ~(PG_HEAD | PG_TAIL | PG_LARGE_HEAD | PG_LARGE_TAIL);
+    const ref = this.refcount.get(head);
+    const map = this.mapcount.get(head);
+    const pin = this.pincount.get(head);
+    const flags = this.flags.get(head) & ~(PG_HEAD | PG_TAIL | PG_LARGE_HEAD | PG_LARGE_TAIL);
     for (let p = head; p < head + HPAGE_PMD_NR; p++) {
-      this.flags[p] = flags | (pmdOnly ? (p === head ? PG_LARGE_HEAD : PG_LARGE_TAIL) : 0);
-      this.order[p] = 0;
-      this.refcount[p] = ref;
-      this.mapcount[p] = map;
-      this.pincount[p] = pin;
+      this.flags.set(p, flags | (pmdOnly ? (p === head ? PG_LARGE_HEAD : PG_LARGE_TAIL) : 0));
+      this.order.set(p, 0);
+      this.refcount.set(p, ref);
+      this.mapcount.set(p, map);
+      this.pincount.set(p, pin);
     }
   }
 
   /** Return a system frame (or a whole THP) to the allocator. */
   freeSystemFrame(pfn: number): void {
-    const order = this.order[pfn]!;
+    const order = this.order.get(pfn);
     const n = 1 << order;
-    // The other fields are set again when the frame is next allocated (initFrame).
-    for (let p = pfn; p < pfn + n; p++) {
-      this.zone[p] = Zone.FREE;
-      this.refcount[p] = 0;
-      this.mapcount[p] = 0;
-    }
+    this.freeFrames(pfn, n);
     this.systemInUse -= n;
     if (order === 0) this.freeSystem.push(pfn);
     else this.freeSystemHuge.push(pfn);
   }
 
-  /** A copy of every frame in use and of the allocator (checkpoints for reverse debugging). */
+  /**
+   * The frames and the allocator, for a checkpoint (reverse debugging). The chunks are shared,
+   * not copied: the store copies a chunk before its next write, so a checkpoint costs the
+   * chunks written since the one before.
+   */
   save(): FramesState {
-    const n = this.nextSystem;
+    let bytes = 0;
+    const fields = this.fields.map((f) => {
+      const s = f.share();
+      bytes += s.newBytes;
+      return s.chunks;
+    });
     return {
-      arrays: [this.zone, this.device, this.flags, this.order, this.refcount, this.mapcount, this.pincount,
-        this.contentId, this.contentPage, this.deviceData, this.indexOffset].map((a) => a.slice(0, n)),
-      nextSystem: n,
+      fields,
+      live: this.live.slice(),
+      nextSystem: this.nextSystem,
       freeSystem: this.freeSystem.save(),
       freeSystemHuge: this.freeSystemHuge.save(),
       systemInUse: this.systemInUse,
+      bytes,
     };
   }
 
   load(s: FramesState): void {
-    const targets = [this.zone, this.device, this.flags, this.order, this.refcount, this.mapcount, this.pincount,
-      this.contentId, this.contentPage, this.deviceData, this.indexOffset];
-    targets.forEach((a, i) => {
-      a.set(s.arrays[i]!);
-      a.fill(0, s.nextSystem, Math.max(s.nextSystem, this.nextSystem));
-    });
+    this.fields.forEach((f, i) => f.adopt(s.fields[i]!));
     this.nextSystem = s.nextSystem;
+    this.chunkCount = 0;
+    this.live = new Int32Array(0);
+    this.ensure(this.nextSystem);
+    this.live.set(s.live.subarray(0, this.chunkCount));
+    // Chunks with no frame in use that still hold memory go at the next reclaim.
+    this.emptied = [];
+    for (let ci = 0; ci < this.chunkCount; ci++) {
+      if (this.live[ci] === 0 && this.fields.some((f) => f.has(ci))) this.emptied.push(ci);
+    }
     this.freeSystem.load(s.freeSystem);
     this.freeSystemHuge.load(s.freeSystemHuge);
     this.systemInUse = s.systemInUse;
   }
 
-  /** Bytes of the page arrays in use (for the benchmark's bytes-per-page figure). */
+  /** Bytes of the frame store's chunks (for the benchmark's bytes-per-page figure). */
   get bytes(): number {
-    return this.nextSystem * (1 + 1 + 1 + 1 + 4 * 7);
+    return this.fields.reduce((n, f) => n + f.bytes, 0);
   }
 }

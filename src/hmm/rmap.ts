@@ -24,7 +24,7 @@ export function* makeDeviceExclusive(sim: Simulator, mm: Mm, vpn: number, owner:
       // GUP with FOLL_WRITE | FOLL_SPLIT_PMD write-faults the page in (undoing an older exclusive entry).
       const pfn = yield* gupFaultIn(sim, mm, vpn, { write: true, splitPmd: true });
       if (pfn < 0) return pfn;
-      const flags = sim.frames.flags[pfn]!;
+      const flags = sim.frames.flags.get(pfn);
       if ((flags & PG_ANON) === 0 || (flags & PG_FILE) !== 0) return -EOPNOTSUPP;
       let done = false;
       const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.EXCLUSIVE, owner, blockable: true };

@@ -169,18 +169,19 @@ export class Simulator {
 
   getPage(pfn: number): void {
     const head = this.frames.head(pfn);
-    if (this.frames.zone[head] === Zone.ZERO) return;
-    this.frames.refcount[head]!++;
+    if (this.frames.zone.get(head) === Zone.ZERO) return;
+    this.frames.refcount.add(head, 1);
   }
 
   /** put_page: the last reference frees the frame (page_free for device pages). */
   putPage(pfn: number): void {
     const f = this.frames;
     const head = f.head(pfn);
-    const zone = f.zone[head] as Zone;
+    const zone = f.zone.get(head) as Zone;
     if (zone === Zone.ZERO) return;
     if (zone === Zone.FREE) throw new SimError(`put_page on a free frame ${head}`);
-    if (--f.refcount[head]! > 0) return;
+    f.refcount.add(head, -1);
+    if (f.refcount.get(head) > 0) return;
     if (zone === Zone.SYSTEM) f.freeSystemFrame(head);
     else this.deviceOfPfn(head).free(this, head);
   }
@@ -194,7 +195,7 @@ export class Simulator {
   }
 
   deviceOfPfn(pfn: number): Device {
-    const d = this.devices[this.frames.device[pfn]!];
+    const d = this.devices[this.frames.device.get(pfn)];
     if (d === undefined) throw new SimError(`frame ${pfn} belongs to no device`);
     return d;
   }
@@ -343,8 +344,8 @@ export class Simulator {
       if (write !== undefined) {
         const pfn = t!.pfn[s]!;
         const page = vpn - vma!.mapStart;
-        f.contentId[pfn] = contentId;
-        f.contentPage[pfn] = page;
+        f.contentId.set(pfn, contentId);
+        f.contentPage.set(pfn, page);
         setExpected(t!, s, vma!.isShared ? -1 : contentId, page);
         this.contentChanged(vpn);
       }
@@ -411,16 +412,16 @@ export class Simulator {
     const pfn = t!.pfn[s]!;
     const head = f.head(pfn);
     const writable = (t!.bits[s]! & PTE_WRITE) !== 0;
-    const shared = f.mapcount[t!.pmd ? head : pfn]! > 1 || (vma.isShared && this.mms.filter((m) => m.alive && m.pt.lookup(vpn)?.pfn[s] === pfn).length > 1);
-    const pinned = f.pincount[head]! > 0;
+    const shared = f.mapcount.get(t!.pmd ? head : pfn) > 1 || (vma.isShared && this.mms.filter((m) => m.alive && m.pt.lookup(vpn)?.pfn[s] === pfn).length > 1);
+    const pinned = f.pincount.get(head) > 0;
     const huge = t!.pmd;
-    const zone = f.zone[pfn] as Zone;
+    const zone = f.zone.get(pfn) as Zone;
     if (kind === Pte.DEVICE_EXCLUSIVE) {
       return { kind: 'exclusive', device: this.devices[exclusiveMaker(t!.bits[s]!)]?.name, writable, shared, pinned, pfn, huge };
     }
     if (zone === Zone.ZERO) return { kind: 'zero', writable: false, shared: true, pfn, huge };
     if (zone === Zone.DEVICE_PRIVATE || zone === Zone.DEVICE_COHERENT) {
-      return { kind: 'device', device: this.devices[f.device[pfn]!]!.name, writable, shared, pinned, pfn, huge };
+      return { kind: 'device', device: this.devices[f.device.get(pfn)]!.name, writable, shared, pinned, pfn, huge };
     }
     return { kind: 'system', writable, shared, pinned, pfn, huge };
   }
@@ -435,11 +436,11 @@ export class Simulator {
       if (vma.object === undefined) return [0, 0];
       const idx = vma.filePage(vpn);
       const cached = vma.object.pages.get(idx);
-      if (cached !== undefined) return [this.frames.contentId[cached]!, this.frames.contentPage[cached]!];
+      if (cached !== undefined) return [this.frames.contentId.get(cached), this.frames.contentPage.get(cached)];
       return [vma.object.initContent, idx];
     }
     const pfn = t.pfn[s]!;
-    return [this.frames.contentId[pfn]!, this.frames.contentPage[pfn]!];
+    return [this.frames.contentId.get(pfn), this.frames.contentPage.get(pfn)];
   }
 
   /**
@@ -480,11 +481,11 @@ export class Simulator {
       const off = a - vpn * PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, data.length - done);
       const words = new Int32Array(WORDS_PER_PAGE);
-      this.contents.fill(this.frames.contentId[pfn]!, this.frames.contentPage[pfn]!, words);
+      this.contents.fill(this.frames.contentId.get(pfn), this.frames.contentPage.get(pfn), words);
       new Uint8Array(words.buffer).set(data.subarray(done, done + n), off);
       const id = this.contents.withWords(0, 0, 0, words);
-      this.frames.contentId[pfn] = id;
-      this.frames.contentPage[pfn] = 0;
+      this.frames.contentId.set(pfn, id);
+      this.frames.contentPage.set(pfn, 0);
       const t = mm.pt.lookup(vpn)!;
       setExpected(t, pteIndex(vpn), mm.vmas.find(vpn)?.isShared ? -1 : id, 0);
       this.contentChanged(vpn);

@@ -878,7 +878,7 @@ export class ScriptController {
 
 /** Approximate memory held by a checkpoint: frame arrays and page tables. */
 function stateBytes(s: SimState): number {
-  let n = s.frames.arrays.reduce((a, x) => a + x.byteLength, 0);
+  let n = s.frames.bytes;
   for (const m of s.mms) n += m.state.pt.bytes;
   return n;
 }

@@ -346,8 +346,8 @@ function cpuLane(sim: Simulator, mm: Mm, frames: FrameMap, max: number): Picture
         const pfn = t.pfn[s]!;
         const head = f.head(pfn);
         const bits = t.bits[s]!;
-        const key = kind | ((f.zone[pfn]! & 7) << 3) | ((bits & PTE_WRITE) << 6) | ((f.mapcount[t.pmd ? head : pfn]! > 1 ? 1 : 0) << 7) |
-          ((f.pincount[head]! > 0 ? 1 : 0) << 8) | ((t.pmd ? 1 : 0) << 9) | (((bits >> 4) & 0xf) << 10) | (f.device[pfn]! << 14);
+        const key = kind | ((f.zone.get(pfn) & 7) << 3) | ((bits & PTE_WRITE) << 6) | ((f.mapcount.get(t.pmd ? head : pfn) > 1 ? 1 : 0) << 7) |
+          ((f.pincount.get(head) > 0 ? 1 : 0) << 8) | ((t.pmd ? 1 : 0) << 9) | (((bits >> 4) & 0xf) << 10) | (f.device.get(pfn) << 14);
         b.add(base + s, key, pfn);
       }
     }
@@ -379,8 +379,8 @@ function deviceLane(sim: Simulator, mm: Mm, d: Device, frames: FrameMap, max: nu
         const tag = p.tag[s]!;
         if (tag === 0) continue;
         const pfn = p.pfn[s]!;
-        const zone = f.zone[pfn]!;
-        const local = (zone === Zone.DEVICE_PRIVATE || zone === Zone.DEVICE_COHERENT) && f.device[pfn] === d.index ? 1 : 0;
+        const zone = f.zone.get(pfn);
+        const local = (zone === Zone.DEVICE_PRIVATE || zone === Zone.DEVICE_COHERENT) && f.device.get(pfn) === d.index ? 1 : 0;
         b.add(base + s, tag | (local << 2) | ((zone === Zone.ZERO ? 1 : 0) << 3), pfn);
       }
     }

@@ -113,10 +113,10 @@ export function residencyRuns(sim: Simulator, mm: Mm, start: number, end: number
         else {
           const pfn = t!.pfn[s]!;
           const head = f.head(pfn);
-          const zone = f.zone[pfn] as Zone;
+          const zone = f.zone.get(pfn) as Zone;
           const code = kind === Pte.DEVICE_EXCLUSIVE ? 5 : zone === Zone.ZERO ? 2 : zone === Zone.SYSTEM ? 3 : 4;
-          k = code | (f.device[pfn]! << 3) | ((t!.bits[s]! & PTE_WRITE) << 7) | ((f.mapcount[t!.pmd ? head : pfn]! > 1 ? 1 : 0) << 8) |
-            ((f.pincount[head]! > 0 ? 1 : 0) << 9) | ((t!.pmd ? 1 : 0) << 10) | (((t!.bits[s]! >> 4) & 0xf) << 11) | (kind << 15);
+          k = code | (f.device.get(pfn) << 3) | ((t!.bits[s]! & PTE_WRITE) << 7) | ((f.mapcount.get(t!.pmd ? head : pfn) > 1 ? 1 : 0) << 8) |
+            ((f.pincount.get(head) > 0 ? 1 : 0) << 9) | ((t!.pmd ? 1 : 0) << 10) | (((t!.bits[s]! >> 4) & 0xf) << 11) | (kind << 15);
         }
         let bits = 0;
         for (let i = 0; i < mirrors.length; i++) bits |= (mirrors[i]?.tagAtSlot(idx, s) ?? 0) << (2 * i);
