@@ -18,7 +18,7 @@ module.exports = {
     {
       name: 'no-circular',
       comment: 'No import cycles in src/, type-only imports included.',
-      severity: 'warn',
+      severity: 'error',
       from: { path: '^src/' },
       to: { circular: true },
     },
@@ -53,7 +53,7 @@ module.exports = {
     {
       name: 'mechanisms-import-no-machine',
       comment: 'A mechanism uses the machine through src/hmm/machine.ts, never src/hmm/simulator.ts (not even its types).',
-      severity: 'warn',
+      severity: 'error',
       from: { path: MECHANISM, pathNot: MACHINE },
       to: { path: MACHINE },
     },

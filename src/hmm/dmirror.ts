@@ -10,28 +10,27 @@ import {
   HMM_DMIRROR_PROT_ZERO, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE,
   HPAGE_PMD_NR, HPAGE_PMD_ORDER, MIGRATE_PFN_COMPOUND, MIGRATE_PFN_VALID, MIGRATE_PFN_WRITE,
   MIGRATE_VMA_SELECT_COMPOUND, MIGRATE_VMA_SELECT_DEVICE_COHERENT, MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
-  MIGRATE_VMA_SELECT_SYSTEM, MmuNotifyEvent, PTRS_PER_PTE, VM_FAULT_OK, VM_FAULT_OOM, VM_FAULT_SIGBUS,
+  MIGRATE_VMA_SELECT_SYSTEM, MMU_NOTIFY_NAMES, MmuNotifyEvent, PTRS_PER_PTE, VM_FAULT_OK, VM_FAULT_OOM, VM_FAULT_SIGBUS,
 } from './constants';
 import { PageContents } from './content';
 import { HmmRange, hmmRangeFault } from './hmm';
-import { setExpected } from './memory';
 import type { Device, VmFault } from './memremap';
 import {
-  MigrateVma, migrateDeviceRange, migrateVmaFinalize, migrateVmaPages, migrateVmaSetup, migrateVmaSplitCompound,
+  type MigrateMachine, MigrateVma, migrateDeviceRange, migrateVmaFinalize, migrateVmaPages, migrateVmaSetup, migrateVmaSplitCompound,
 } from './migrateDevice';
 import type { Mm } from './mm';
 import {
   MmuIntervalNotifier, type MmuIntervalNotifierOps, type MmuNotifierRange, mmuIntervalNotifierInsert,
   mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq,
 } from './mmuNotifier';
+import { NotifierLog } from './notifierLog';
 import { NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone, ZERO_PFN } from './page';
-import { ChangedPages, Pte, pteIndex } from './pgtable';
+import { ChangedPages, Pte, pteIndex, setExpected } from './pgtable';
 import { KernelOops } from './oops';
 import { gupFaultIn } from './gup';
 import { makeDeviceExclusive } from './rmap';
-import type { Simulator } from './simulator';
 import { kernelFrame, pushFrame, type Step } from './step';
-import { copyTimeNs, LINK_PRESETS, DEFAULT_LINK } from './timing';
+import { copyTimeNs, linkGBps } from './timing';
 import { VM_READ, VM_WRITE } from './vma';
 
 /** Device page-table entry tags (DPT_XA_TAG_*): 0 = no entry. */
@@ -83,21 +82,23 @@ export class Dmirror implements MmuIntervalNotifierOps {
   readonly pt = new Map<number, DptPage>();
   /** dpt pages changed since the last invariant check. */
   readonly dirty = new ChangedPages();
-  readonly notifier: MmuIntervalNotifier;
+  readonly notifier: MmuIntervalNotifier<Mm>;
   /** HMM_DMIRROR_FLAG_FAIL_ALLOC. */
   failAlloc = false;
   /** The dpt page looked up last (walks go a page at a time, so most lookups repeat it). */
   private cachedIdx = -1;
   private cachedPage: DptPage | undefined;
   constructor(
-    readonly sim: Simulator,
+    readonly sim: MigrateMachine,
     readonly id: number,
     readonly device: Device,
     readonly mm: Mm,
     /** Empty dpt pages kept for reuse, shared by the driver's mirrors (a slab cache). */
-    private readonly pagePool: DptPage[] = [],
+    private readonly pagePool: DptPage[],
+    /** The driver's record of every callback, for `expect notified`. */
+    private readonly notifierLog: NotifierLog<Dmirror>,
   ) {
-    this.notifier = new MmuIntervalNotifier(0, ADDRESS_SPACE_PAGES, this, device.name);
+    this.notifier = new MmuIntervalNotifier<Mm>(0, ADDRESS_SPACE_PAGES, this, device.name);
   }
 
   get label(): string {
@@ -227,15 +228,26 @@ export class Dmirror implements MmuIntervalNotifierOps {
     const before = sub.invalidateSeq;
     // Our own migrations update the device page table themselves: ignore them, no set_seq.
     if (range.event === MmuNotifyEvent.MIGRATE && range.owner === this.device) {
-      this.sim.recordNotifier(this, range, before, before, 'ignored-own-migrate', 0);
+      this.record(range, before, before, 'ignored-own-migrate', 0);
       return true;
     }
     mmuIntervalSetSeq(sub, curSeq);
     // The kernel erases [start >> PAGE_SHIFT, end >> PAGE_SHIFT] inclusive: one page past end.
     const erased = this.erase(range.start, Math.min(range.end + 1, ADDRESS_SPACE_PAGES));
     if (erased > 0) this.sim.clock.advance(this.sim.timing.devicePteUpdateNs);
-    this.sim.recordNotifier(this, range, before, curSeq, 'invalidated', erased);
+    this.record(range, before, curSeq, 'invalidated', erased);
     return true;
+  }
+
+  /** A callback, for `expect notified` and as a `notifier` event. */
+  private record(range: MmuNotifierRange, seqBefore: number, seqAfter: number,
+    action: 'ignored-own-migrate' | 'invalidated' | 'seq-only', erased: number): void {
+    const event = MMU_NOTIFY_NAMES[range.event];
+    const owner = range.owner?.name ?? null;
+    this.notifierLog.push({ mirror: this, event, start: range.start, end: range.end, owner, step: this.sim.step });
+    this.sim.emit(range.mm.name, range.start, range.end, {
+      kind: 'notifier', event, owner, mirror: this.device.name, seqBefore, seqAfter, action, erased,
+    }, `notif:${this.id}:${event}:${owner ?? '-'}:${action}`);
   }
 }
 
@@ -258,9 +270,11 @@ const EXCLUSIVE_CHUNK = 64;
 /** One mirror per (process, device), created on first use (open of /dev/hmm_dmirrorN). */
 export class DmirrorDriver {
   readonly mirrors: Dmirror[] = [];
+  /** Every notifier callback of every mirror, per statement (`expect notified`). */
+  readonly notifierRecords = new NotifierLog<Dmirror>();
   private nextId = 1;
   private readonly dptPagePool: DptPage[] = [];
-  constructor(private readonly sim: Simulator) {}
+  constructor(private readonly sim: MigrateMachine) {}
 
   save(): { mirrors: DmirrorState[]; nextId: number } {
     return { mirrors: this.mirrors.map((m) => m.save()), nextId: this.nextId };
@@ -283,7 +297,7 @@ export class DmirrorDriver {
   open(mm: Mm, device: Device): Dmirror {
     const existing = this.mirrorOf(mm, device);
     if (existing) return existing;
-    const m = new Dmirror(this.sim, this.nextId++, device, mm, this.dptPagePool);
+    const m = new Dmirror(this.sim, this.nextId++, device, mm, this.dptPagePool, this.notifierRecords);
     mmuIntervalNotifierInsert(m.notifier, mm, 0, ADDRESS_SPACE_PAGES);
     this.mirrors.push(m);
     return m;
@@ -318,11 +332,6 @@ export class DmirrorDriver {
   }
 
   // ---- helpers ----------------------------------------------------------------------------
-
-  private bandwidth(device: Device, dir: 'h2d' | 'd2h'): number {
-    const link = LINK_PRESETS[device.link] ?? LINK_PRESETS[DEFAULT_LINK]!;
-    return dir === 'h2d' ? link.h2dGBps : link.d2hGBps;
-  }
 
   /** Copy a page's contents (its bytes cost link time) from src to dst. */
   private copyPage(src: number, dst: number): void {
@@ -607,7 +616,7 @@ export class DmirrorDriver {
       bytes += n * 4096;
     }
     if (bytes > 0) this.sim.emit(m.mm.name, args.start, args.end, { kind: 'alloc', device: m.device.name, pages: bytes / 4096, what: 'alloc' }, `alloc:${m.id}`);
-    this.sim.clock.advance(this.sim.timing.dmaSetupNs + copyTimeNs(bytes, this.bandwidth(m.device, 'h2d')));
+    this.sim.clock.advance(this.sim.timing.dmaSetupNs + copyTimeNs(bytes, linkGBps(m.device.link, 'h2d')));
   }
 
   private allocDevicePage(m: Dmirror, order: 0 | 9): number {
@@ -665,7 +674,7 @@ export class DmirrorDriver {
       args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | (compound ? MIGRATE_PFN_COMPOUND : 0);
       bytes += n * 4096;
     }
-    this.sim.clock.advance(this.sim.timing.dmaSetupNs + copyTimeNs(bytes, this.bandwidth(m.device, 'd2h')));
+    this.sim.clock.advance(this.sim.timing.dmaSetupNs + copyTimeNs(bytes, linkGBps(m.device.link, 'd2h')));
   }
 
   /** HMM_DMIRROR_MIGRATE_TO_DEV, then a dpt read of the range without faulting. */
@@ -695,7 +704,7 @@ export class DmirrorDriver {
     for (let addr = start; addr < start + npages; ) {
       const next = Math.min(addr + this.sim.profile.faultChunk, start + npages);
       // A temporary interval notifier over exactly the chunk, whose invalidate only bumps the seq.
-      const tmp = new MmuIntervalNotifier(addr, next, {
+      const tmp = new MmuIntervalNotifier<Mm>(addr, next, {
         *invalidate(sub: MmuIntervalNotifier, _r: MmuNotifierRange, cur: number): Step<boolean> {
           mmuIntervalSetSeq(sub, cur);
           return true;
@@ -840,12 +849,22 @@ export class DmirrorDriver {
     m.erase(0, ADDRESS_SPACE_PAGES);
   }
 
-  /** dmirror_devmem_fault: the pagemap's migrate_to_ram for a device-private page. */
+  /** The pagemap's migrate_to_ram for a device page (a kernel frame of its own). */
   *migrateToRam(vmf: VmFault): Step<number> {
+    const device = this.sim.deviceOfPfn(vmf.pfn);
+    yield pushFrame(this.sim.kstack, kernelFrame('migrate_to_ram', () => `${device.name} ${this.sim.describeRange(vmf.vpn, vmf.vpn + 1)}`));
+    try {
+      return yield* this.devmemFault(vmf, device);
+    } finally {
+      this.sim.kstack.pop();
+    }
+  }
+
+  /** dmirror_devmem_fault. */
+  private *devmemFault(vmf: VmFault, device: Device): Step<number> {
     const sim = this.sim;
     const f = sim.frames;
     const mm = sim.mms.find((x) => x.id === vmf.mmId)!;
-    const device = sim.deviceOfPfn(vmf.pfn);
     const owner = this.byId(f.deviceData.get(f.head(vmf.pfn)));
     const t = mm.pt.lookup(vmf.vpn)!;
     // Newest: the whole device THP when it is PMD-mapped.
@@ -871,7 +890,7 @@ export class DmirrorDriver {
       args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | (compound ? MIGRATE_PFN_COMPOUND : 0);
       bytes += n * 4096;
     }
-    sim.clock.advance(copyTimeNs(bytes, this.bandwidth(device, 'd2h')));
+    sim.clock.advance(copyTimeNs(bytes, linkGBps(device.link, 'd2h')));
     yield* migrateVmaPages(sim, args);
     yield* migrateVmaFinalize(sim, args);
     args.release();

@@ -3,17 +3,17 @@
 // what fork does to CPU pages, COW, device-private and device-exclusive entries.
 
 import { MmuNotifyEvent, PTRS_PER_PTE } from './constants';
-import { setExpected } from './memory';
+import type { Machine } from './machine';
 import { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_ANON_EXCLUSIVE, Zone } from './page';
-import { Pte, PTE_DIRTY, PTE_WRITE, type PteTable } from './pgtable';
-import type { Simulator } from './simulator';
+import { Pte, PTE_DIRTY, PTE_WRITE, type PteTable, setExpected } from './pgtable';
 import { pushFrame, type Step } from './step';
+import { getPage } from './swap';
 import type { Vma } from './vma';
 
 /** fork(): a child mm with copies of the VMAs and, where needed, of the page tables. */
-export function* forkMm(sim: Simulator, parent: Mm, child: Mm): Step<void> {
+export function* forkMm(sim: Machine, parent: Mm, child: Mm): Step<void> {
   yield pushFrame(sim.kstack, { name: 'fork', detail: `${parent.name} → ${child.name}` });
   try {
     child.vmas = parent.vmas.clone();
@@ -35,7 +35,7 @@ export function* forkMm(sim: Simulator, parent: Mm, child: Mm): Step<void> {
   }
 }
 
-function copyPageRange(sim: Simulator, parent: Mm, child: Mm, vma: Vma): void {
+function copyPageRange(sim: Machine, parent: Mm, child: Mm, vma: Vma): void {
   const f = sim.frames;
   for (const [idx, src] of parent.pt.tables) {
     const base = idx * PTRS_PER_PTE;
@@ -62,7 +62,7 @@ function copyPageRange(sim: Simulator, parent: Mm, child: Mm, vma: Vma): void {
   }
 }
 
-function copyOne(sim: Simulator, parent: Mm, child: Mm, vma: Vma, src: PteTable, dst: PteTable, vpn: number, k: number): void {
+function copyOne(sim: Machine, parent: Mm, child: Mm, vma: Vma, src: PteTable, dst: PteTable, vpn: number, k: number): void {
   const f = sim.frames;
   let kind = src.kind[k] as Pte;
   if (kind === Pte.NONE) return;
@@ -92,6 +92,6 @@ function copyOne(sim: Simulator, parent: Mm, child: Mm, vma: Vma, src: PteTable,
   }
   if (kind === Pte.PRESENT || kind === Pte.DEVICE_PRIVATE) f.flags.set(pfn, f.flags.get(pfn) & ~PG_ANON_EXCLUSIVE);
   f.mapcount.add(pfn, 1);
-  sim.getPage(pfn);
+  getPage(sim, pfn);
   child.pt.set(vpn, kind, pfn, bits);
 }

@@ -11,17 +11,16 @@
 // (collected, serviced, and its effects applied at the batch's start time), or a compute.
 
 import { errnoName, HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE } from './constants';
-import type { PatternFn } from './content';
-import { Dpt, type Dmirror } from './dmirror';
-import { setExpected } from './memory';
-import type { Device } from './memremap';
-import { migrateDeviceRange } from './migrateDevice';
+import type { ContentStore, PatternFn } from './content';
+import { Dpt, type Dmirror, type DmirrorDriver } from './dmirror';
+import type { SourceLoc } from './events';
+import type { Device, VmFault } from './memremap';
+import { type MigrateMachine, migrateDeviceRange } from './migrateDevice';
 import type { Mm } from './mm';
 import { Zone } from './page';
-import { Pte, pteIndex } from './pgtable';
-import type { Simulator } from './simulator';
+import { Pte, pteIndex, setExpected } from './pgtable';
 import { kernelFrame, pushFrame, type Step } from './step';
-import { copyTimeNs, DEFAULT_LINK, LINK_PRESETS } from './timing';
+import { copyTimeNs, linkGBps } from './timing';
 import { VM_READ, VM_WRITE } from './vma';
 import { AdviceMap, blockOf, decideFault, prefetchExpansion, ThrashingDetector, THRASH_THROTTLE_NS } from './uvm';
 
@@ -130,6 +129,17 @@ export interface LineCost {
   bytesToSystem: number;
 }
 
+/** The machine as GPU work uses it: besides the kernel's, the script position and the running job. */
+export interface GpuMachine extends MigrateMachine {
+  readonly contents: ContentStore;
+  /** Where events say they come from: a job's action sets its kernel's line while it runs. */
+  loc: SourceLoc | undefined;
+  /** The job whose action is running, if any (events name it). */
+  currentJob: string | undefined;
+  /** The density prefetcher of fault-driven migrations (UVM's perf_prefetch). */
+  readonly prefetcherEnabled: boolean;
+}
+
 export class GpuEngine {
   readonly jobs: GpuJob[] = [];
   readonly copies: AsyncCopy[] = [];
@@ -142,7 +152,11 @@ export class GpuEngine {
   current: GpuJob | undefined;
   private nextId = 1;
 
-  constructor(private readonly sim: Simulator) {}
+  constructor(
+    private readonly sim: GpuMachine,
+    /** The driver servicing the devices' faults (dmirror's mirrors and commands). */
+    private readonly driver: DmirrorDriver,
+  ) {}
 
   adviceOf(mm: Mm): AdviceMap {
     let a = this.advice.get(mm.id);
@@ -171,9 +185,17 @@ export class GpuEngine {
     return c;
   }
 
-  private bandwidth(d: Device, dir: 'h2d' | 'd2h'): number {
-    const link = LINK_PRESETS[d.link] ?? LINK_PRESETS[DEFAULT_LINK]!;
-    return dir === 'h2d' ? link.h2dGBps : link.d2hGBps;
+  /**
+   * The CPU faulted on a device page (migrate_to_ram, before the page moves): a page bouncing
+   * between CPU and device is what thrashing detection looks for.
+   */
+  cpuFaultOnDevicePage(vmf: VmFault): void {
+    const sim = this.sim;
+    const mm = sim.mms.find((x) => x.id === vmf.mmId)!;
+    const verdict = this.thrashing.record(mm.id, vmf.vpn, sim.clock.now);
+    if (verdict !== 'none') {
+      sim.emit(mm.name, vmf.vpn, vmf.vpn + 1, { kind: 'thrashing', verdict, device: sim.deviceOfPfn(vmf.pfn).name }, mm.key(`thrash-${verdict}`));
+    }
   }
 
   // ---- launching ---------------------------------------------------------------------------
@@ -197,7 +219,7 @@ export class GpuEngine {
     const tl = this.timeline(device);
     const dir = toDevice ? 'h2d' : 'd2h';
     const ready = Math.max(now, toDevice ? tl.h2dBusyUntil : tl.d2hBusyUntil);
-    const dur = this.sim.timing.dmaSetupNs + copyTimeNs((end - start) * PAGE_SIZE, this.bandwidth(device, dir));
+    const dur = this.sim.timing.dmaSetupNs + copyTimeNs((end - start) * PAGE_SIZE, linkGBps(device.link, dir));
     const copy: AsyncCopy = { id: this.nextId++, mm, start, end, device, toDevice, startTime: ready, endTime: ready + dur, applied: false, pos };
     if (toDevice) tl.h2dBusyUntil = copy.endTime;
     else tl.d2hBusyUntil = copy.endTime;
@@ -334,13 +356,13 @@ export class GpuEngine {
     const frame = kernelFrame('prefetch', () => `${sim.describeRange(c.start, c.end)} to ${c.toDevice ? c.device.name : 'system'}`);
     yield pushFrame(sim.kstack, frame);
     try {
-      const m = sim.openMirror(c.mm, c.device);
+      const m = this.driver.open(c.mm, c.device);
       if (c.toDevice) {
         yield* this.makeRoom(c.device, c.end - c.start);
-        yield* sim.driver.migrateRange(m, c.start, c.end, true, 'prefetch');
+        yield* this.driver.migrateRange(m, c.start, c.end, true, 'prefetch');
         this.noteBlocks(c.device, c.mm, c.start, c.end);
       } else {
-        yield* sim.driver.migrateRange(m, c.start, c.end, false, 'prefetch');
+        yield* this.driver.migrateRange(m, c.start, c.end, false, 'prefetch');
       }
     } finally {
       sim.kstack.pop();
@@ -369,7 +391,7 @@ export class GpuEngine {
       this.nextOp(job);
       return;
     }
-    const m = sim.openMirror(job.mm, job.device);
+    const m = this.driver.open(job.mm, job.device);
     const pages = op.end - op.start;
     // A run of pages the device maps well enough: access them at local or remote bandwidth.
     let v = op.start + job.cursor;
@@ -386,7 +408,7 @@ export class GpuEngine {
       v++;
     }
     if (local + remote > 0) {
-      const ns = copyTimeNs(local * PAGE_SIZE, sim.timing.deviceLocalGBps) + copyTimeNs(remote * PAGE_SIZE, this.bandwidth(job.device, 'h2d'));
+      const ns = copyTimeNs(local * PAGE_SIZE, sim.timing.deviceLocalGBps) + copyTimeNs(remote * PAGE_SIZE, linkGBps(job.device.link, 'h2d'));
       sim.clock.advance(ns);
       job.stats.accessNs += ns;
       job.stats.bytesLocal += local * PAGE_SIZE;
@@ -409,7 +431,7 @@ export class GpuEngine {
     if (op === undefined) return 'end';
     if (op.kind === 'compute') return `compute ${op.ns / 1000} us`;
     // Read when a call stack is shown (the detail is lazy), so the scan costs nothing otherwise.
-    const m = this.sim.openMirror(job.mm, job.device);
+    const m = this.driver.open(job.mm, job.device);
     const from = op.start + job.cursor;
     let v = from;
     while (v < op.end && this.mapped(m, v, op.access)) v++;
@@ -505,7 +527,7 @@ export class GpuEngine {
         yield* this.makeRoom(dev, e - s);
         const tl = this.timeline(dev);
         sim.clock.now = Math.max(sim.clock.now, tl.h2dBusyUntil);
-        yield* sim.driver.migrateRange(m, s, e, true, 'gpu-fault');
+        yield* this.driver.migrateRange(m, s, e, true, 'gpu-fault');
         tl.h2dBusyUntil = sim.clock.now;
         this.noteBlocks(dev, job.mm, s, e);
         line.bytesToDevice += (e - s) * PAGE_SIZE;
@@ -516,7 +538,7 @@ export class GpuEngine {
       // is mapped where it lives: hmm_range_fault through the mirror.
       const rest = batch.filter((v) => !this.mapped(m, v, op.access));
       for (const [s, e] of runs(rest)) {
-        const rc = op.access === 'atomic' ? yield* sim.driver.makeExclusive(m, s, e) : yield* sim.driver.faultRange(m, s, e, write);
+        const rc = op.access === 'atomic' ? yield* this.driver.makeExclusive(m, s, e) : yield* this.driver.faultRange(m, s, e, write);
         if (rc < 0) this.fail(job, op, s, `${op.access === 'atomic' ? 'make_device_exclusive' : 'hmm_range_fault'} failed with ${errnoName(rc)}`);
         // Read-mostly pages are mapped read-only, so a device write faults (and migrates).
         if (!write) for (let v = s; v < e; v++) if (advice.get(v).readMostly && m.tagAt(v) === Dpt.WRITE) m.store(v, m.entry(v).pfn, Dpt.READ);
@@ -593,7 +615,7 @@ export class GpuEngine {
       const before = sim.clock.now;
       const tlc = this.timeline(device);
       sim.clock.now = Math.max(sim.clock.now, tlc.d2hBusyUntil);
-      sim.clock.advance(sim.timing.dmaSetupNs + copyTimeNs(pfns.length * PAGE_SIZE, this.bandwidth(device, 'd2h')));
+      sim.clock.advance(sim.timing.dmaSetupNs + copyTimeNs(pfns.length * PAGE_SIZE, linkGBps(device.link, 'd2h')));
       tlc.d2hBusyUntil = sim.clock.now;
       yield* migrateDeviceRange(sim, device, pfns, 'eviction');
       sim.deviceStats(device).evictions += pfns.length;

@@ -6,12 +6,13 @@ import {
   EBUSY, EFAULT, EPERM, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE,
   HPAGE_PMD_ORDER, PTRS_PER_PTE, VM_FAULT_ERROR,
 } from './constants';
+import type { Machine } from './machine';
 import type { Device } from './memremap';
 import { handleMmFault } from './memory';
+import type { Mm } from './mm';
 import { type MmuIntervalNotifier, mmuIntervalCheckRetry } from './mmuNotifier';
 import { Zone } from './page';
 import { Pte, PTE_WRITE, pteIndex } from './pgtable';
-import type { Simulator } from './simulator';
 import { kernelFrame, pushFrame, type Step } from './step';
 import { VM_READ, VM_WRITE } from './vma';
 
@@ -22,7 +23,7 @@ export class HmmRange {
   readonly order: Uint8Array;
   notifierSeq = 0;
   constructor(
-    readonly notifier: MmuIntervalNotifier,
+    readonly notifier: MmuIntervalNotifier<Mm>,
     readonly start: number,
     readonly end: number,
     readonly defaultFlags: number,
@@ -74,7 +75,7 @@ interface WalkResult {
  * hmm_vma_fault: fault every page of [addr, end) (FAULT_FLAG_REMOTE, plus WRITE if needed), then
  * ask the caller to re-walk from addr.
  */
-function* hmmVmaFault(sim: Simulator, range: HmmRange, addr: number, end: number, need: number, vmaFlags: number): Step<WalkResult> {
+function* hmmVmaFault(sim: Machine, range: HmmRange, addr: number, end: number, need: number, vmaFlags: number): Step<WalkResult> {
   const write = (need & NEED_WRITE_FAULT) !== 0;
   if (write && (vmaFlags & VM_WRITE) === 0) return { rc: -EPERM, last: addr };
   const mm = range.notifier.mm!;
@@ -86,7 +87,7 @@ function* hmmVmaFault(sim: Simulator, range: HmmRange, addr: number, end: number
 }
 
 /** One walk_page_range pass from `last` to the end of the range. */
-function* walk(sim: Simulator, range: HmmRange, last: number): Step<WalkResult> {
+function* walk(sim: Machine, range: HmmRange, last: number): Step<WalkResult> {
   const mm = range.notifier.mm!;
   const frames = sim.frames;
   let vpn = last;
@@ -158,7 +159,7 @@ function* walk(sim: Simulator, range: HmmRange, last: number): Step<WalkResult> 
 }
 
 /** hmm_range_fault(range): 0 or -EFAULT / -EPERM / -EBUSY. */
-export function* hmmRangeFault(sim: Simulator, range: HmmRange): Step<number> {
+export function* hmmRangeFault(sim: Machine, range: HmmRange): Step<number> {
   const frame = kernelFrame('hmm_range_fault', () => `${range.notifier.label} ${sim.describeRange(range.start, range.end)}`);
   yield pushFrame(sim.kstack, frame);
   try {

@@ -1,4 +1,4 @@
-// Layer: simulator (src/hmm). Imports types of the world only.
+// Layer: simulator (src/hmm).
 // The simulator's own checks after every statement, over the page tables that changed:
 //  - a device never keeps a mapping the CPU revoked (each dpt entry matches the CPU entry);
 //  - every page lives in exactly one place (entry kinds agree with the frame's zone, no entry
@@ -6,9 +6,10 @@
 //  - data survives every migration (each page holds what the process last wrote).
 
 import { PTRS_PER_PTE } from './constants';
+import type { Dmirror } from './dmirror';
+import type { Machine } from './machine';
 import { Zone } from './page';
 import { Pte, PTE_WRITE } from './pgtable';
-import type { Simulator } from './simulator';
 
 /** Whether a frame in `zone` may sit behind an entry of `kind`. */
 function zoneFits(kind: Pte, zone: Zone): boolean {
@@ -24,12 +25,13 @@ const ZONE_NAME = ['free', 'system', 'device-private', 'device-coherent', 'zero'
 const ENTRY_NAME = ['none', 'present', 'device-private', 'device-exclusive', 'migration'];
 
 /** `owner:page` for a problem at slot s of PTE page idx (built only when there is a problem). */
-function where(sim: Simulator, owner: string, idx: number, s: number): string {
+function where(sim: Machine, owner: string, idx: number, s: number): string {
   const vpn = idx * PTRS_PER_PTE + s;
   return `${owner}:${sim.describeRange(vpn, vpn + 1)}`;
 }
 
-export function checkInvariants(sim: Simulator): string[] {
+/** The violations over what changed since the last check (`mirrors`: every device page table). */
+export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): string[] {
   const problems: string[] = [];
   const f = sim.frames;
   for (const mm of sim.mms) {
@@ -60,7 +62,7 @@ export function checkInvariants(sim: Simulator): string[] {
       }
     }
   }
-  for (const m of sim.driver.mirrors) {
+  for (const m of mirrors) {
     const pages = new Set([...m.dirty, ...m.mm.pt.dirty]);
     for (const idx of pages) {
       const d = m.pt.get(idx);

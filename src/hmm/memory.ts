@@ -7,12 +7,13 @@ import { ZERO_CONTENT } from './content';
 import {
   HPAGE_PMD_NR, MmuNotifyEvent, PTRS_PER_PTE, VM_FAULT_OK, VM_FAULT_SIGSEGV,
 } from './constants';
+import type { Machine } from './machine';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { HUGE_ZERO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, ZERO_PFN, Zone } from './page';
-import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
-import type { Simulator } from './simulator';
-import { kernelFrame, pushFrame, type Step } from './step';
+import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex, setExpected } from './pgtable';
+import type { Step } from './step';
+import { getPage, putPage } from './swap';
 import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma';
 
 export interface FaultFlags {
@@ -28,17 +29,11 @@ export function thpEligible(vma: Vma, vpn: number): boolean {
   return h >= vma.start && h + HPAGE_PMD_NR <= vma.end;
 }
 
-/** Record what the process expects a page to hold, for the data invariant. */
-export function setExpected(t: PteTable, i: number, contentId: number, contentPage: number): void {
-  t.expectId[i] = contentId;
-  t.expectPage[i] = contentPage;
-}
-
 /**
  * Drop one mapping of the entry at `vpn` (present, device-private or device-exclusive) and
  * clear it: page_remove_rmap + put_page.
  */
-export function zapEntry(sim: Simulator, mm: Mm, vpn: number): void {
+export function zapEntry(sim: Machine, mm: Mm, vpn: number): void {
   const t = mm.pt.lookup(vpn);
   if (t === undefined) return;
   const i = pteIndex(vpn);
@@ -52,7 +47,7 @@ export function zapEntry(sim: Simulator, mm: Mm, vpn: number): void {
     t.pmd = false;
     if (sim.frames.zone.get(head) !== Zone.ZERO) {
       sim.frames.mapcount.add(head, -1);
-      sim.putPage(head);
+      putPage(sim, head);
     }
     return;
   }
@@ -60,7 +55,7 @@ export function zapEntry(sim: Simulator, mm: Mm, vpn: number): void {
   if (kind === Pte.MIGRATION) return;
   if (sim.frames.zone.get(pfn) === Zone.ZERO) return;
   sim.frames.mapcount.add(pfn, -1);
-  sim.putPage(pfn);
+  putPage(sim, pfn);
 }
 
 /** __split_huge_pmd: a PMD mapping becomes 512 PTEs (CLEAR over the PMD range), and the folio is split. */
@@ -68,7 +63,7 @@ export function zapEntry(sim: Simulator, mm: Mm, vpn: number): void {
  * split_huge_pmd: 512 ptes replace the PMD mapping. The model splits the folio too; `folioToo`
  * says Linux does as well (split_folio), otherwise its pages are marked as a PTE-mapped THP.
  */
-export function* splitHugePmd(sim: Simulator, mm: Mm, vpn: number, folioToo = false): Step<void> {
+export function* splitHugePmd(sim: Machine, mm: Mm, vpn: number, folioToo = false): Step<void> {
   const t = mm.pt.lookup(vpn);
   if (t === undefined || !t.pmd) return;
   const haddr = vpn - pteIndex(vpn);
@@ -93,7 +88,7 @@ export function* splitHugePmd(sim: Simulator, mm: Mm, vpn: number, folioToo = fa
  * anonymous THP, a subpage that holds only zeros is mapped to the shared zero page (read-only)
  * and freed. Done for a folio this mm alone maps.
  */
-function remapZeroSubpages(sim: Simulator, mm: Mm, haddr: number, head: number): void {
+function remapZeroSubpages(sim: Machine, mm: Mm, haddr: number, head: number): void {
   const f = sim.frames;
   const t = mm.pt.lookup(haddr);
   if (t === undefined || (f.flags.get(head) & PG_ANON) === 0 || f.mapcount.get(head) !== 1) return;
@@ -102,18 +97,18 @@ function remapZeroSubpages(sim: Simulator, mm: Mm, haddr: number, head: number):
     if (f.contentId.get(p) !== ZERO_CONTENT || f.pincount.get(p) > 0 || t.kind[k] !== Pte.PRESENT || t.pfn[k] !== p) continue;
     mm.pt.set(haddr + k, Pte.PRESENT, ZERO_PFN, 0);
     f.mapcount.add(p, -1);
-    sim.putPage(p);
+    putPage(sim, p);
   }
 }
 
 /** Split the PMD mappings that straddle either end of [start, end). */
-export function* splitPmdsAtEdges(sim: Simulator, mm: Mm, start: number, end: number): Step<void> {
+export function* splitPmdsAtEdges(sim: Machine, mm: Mm, start: number, end: number): Step<void> {
   if (start % HPAGE_PMD_NR !== 0) yield* splitHugePmd(sim, mm, start);
   if (end % HPAGE_PMD_NR !== 0) yield* splitHugePmd(sim, mm, end);
 }
 
 /** The page-cache page of a file or shmem object at `vpn`, created on first use. */
-function findOrCreatePageCachePage(sim: Simulator, vma: Vma, vpn: number): number {
+function findOrCreatePageCachePage(sim: Machine, vma: Vma, vpn: number): number {
   const obj = vma.object!;
   const index = vma.filePage(vpn);
   let pfn = obj.pages.get(index);
@@ -136,7 +131,7 @@ const FAULT_AROUND_PAGES = 16;
  * PTE page, where nothing is mapped yet. Shared writable mappings of tmpfs/shmem need no write
  * notification, so their ptes are writable; private ones read-only (COW on write).
  */
-function doFaultAround(sim: Simulator, mm: Mm, vma: Vma, vpn: number): void {
+function doFaultAround(sim: Machine, mm: Mm, vma: Vma, vpn: number): void {
   const obj = vma.object;
   if (obj === undefined) return;
   const t = mm.pt.lookup(vpn)!;
@@ -152,7 +147,7 @@ function doFaultAround(sim: Simulator, mm: Mm, vma: Vma, vpn: number): void {
     if (index >= obj.sizePages) continue;
     if (obj.kind === 'shmem' && !obj.pages.has(index)) continue;
     const pfn = findOrCreatePageCachePage(sim, vma, v);
-    sim.getPage(pfn);
+    getPage(sim, pfn);
     sim.frames.mapcount.add(pfn, 1);
     mm.pt.set(v, Pte.PRESENT, pfn, writable ? PTE_WRITE : 0);
     setExpected(t, s, -1, 0);
@@ -171,7 +166,7 @@ const ZERO_PAGE_FAULT = { kind: 'cpuFault', write: false, found: 'none', action:
 const NEW_ANON_PAGE_FAULT = { kind: 'cpuFault', write: true, found: 'none', action: 'new-anon-page' } as const;
 
 /** do_anonymous_page / do_read_fault / do_cow_fault / do_shared_fault for a pte_none entry (never sleeps). */
-export function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: boolean): number {
+export function doPteNone(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   const t = mm.pt.alloc(vpn);
   const i = pteIndex(vpn);
   if (vma.object === undefined && !vma.isShared) {
@@ -189,7 +184,7 @@ export function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: 
   }
   const cache = findOrCreatePageCachePage(sim, vma, vpn);
   if (vma.isShared) {
-    sim.getPage(cache);
+    getPage(sim, cache);
     sim.frames.mapcount.add(cache, 1);
     mm.pt.set(vpn, Pte.PRESENT, cache, (vma.flags & VM_WRITE) !== 0 ? PTE_WRITE : 0);
     sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'map-page-cache' }, `shared:${mm.id}`);
@@ -199,7 +194,7 @@ export function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: 
   }
   if (!write) {
     // Private file mapping, read: map the page-cache page read-only.
-    sim.getPage(cache);
+    getPage(sim, cache);
     sim.frames.mapcount.add(cache, 1);
     mm.pt.set(vpn, Pte.PRESENT, cache, 0);
     sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'map-page-cache' }, `file:${mm.id}`);
@@ -217,7 +212,7 @@ export function doPteNone(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: 
 }
 
 /** do_huge_pmd_anonymous_page: the huge zero page for a read, a new THP for a write. */
-function doHugePmdAnonymousPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: boolean): number {
+function doHugePmdAnonymousPage(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   const haddr = vpn - pteIndex(vpn);
   const t = mm.pt.alloc(haddr);
   vma.anonVma = true;
@@ -238,7 +233,7 @@ function doHugePmdAnonymousPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number, w
 }
 
 /** wp_page_copy: a private copy of the page for the writer, with MMU_NOTIFY_CLEAR on that page. */
-function* wpPageCopy(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number> {
+function* wpPageCopy(sim: Machine, mm: Mm, vma: Vma, vpn: number): Step<number> {
   const t = mm.pt.lookup(vpn)!;
   const i = pteIndex(vpn);
   const old = t.pfn[i]!;
@@ -250,7 +245,7 @@ function* wpPageCopy(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number
     mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
     if (sim.frames.zone.get(old) !== Zone.ZERO) {
       sim.frames.mapcount.add(old, -1);
-      sim.putPage(old);
+      putPage(sim, old);
     }
   });
   sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write: true, found, action: 'cow-copy' }, `cow:${mm.id}:${found}`);
@@ -258,7 +253,7 @@ function* wpPageCopy(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number
 }
 
 /** do_wp_page: write fault on a present read-only entry of a writable VMA. */
-function* doWpPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number> {
+function* doWpPage(sim: Machine, mm: Mm, vma: Vma, vpn: number): Step<number> {
   const t = mm.pt.lookup(vpn)!;
   const i = pteIndex(vpn);
   const pfn = t.pfn[i]!;
@@ -282,7 +277,7 @@ function* doWpPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number> 
 }
 
 /** Write fault on a PMD-mapped read-only THP or huge zero page (do_huge_pmd_wp_page). */
-function* doHugePmdWpPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<number> {
+function* doHugePmdWpPage(sim: Machine, mm: Mm, vma: Vma, vpn: number): Step<number> {
   const haddr = vpn - pteIndex(vpn);
   const t = mm.pt.lookup(vpn)!;
   const head = t.pfn[0]!;
@@ -316,7 +311,7 @@ function* doHugePmdWpPage(sim: Simulator, mm: Mm, vma: Vma, vpn: number): Step<n
  * remove_device_exclusive_entry: MMU_NOTIFY_CLEAR (owner NULL) on the page, then the original
  * present pte comes back (writable if the VMA allows writes).
  */
-export function* removeDeviceExclusiveEntry(sim: Simulator, mm: Mm, vma: Vma, vpn: number, write: boolean): Step<void> {
+export function* removeDeviceExclusiveEntry(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: boolean): Step<void> {
   const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
   yield* mmuNotifierInvalidate(sim, range, () => {
     const t = mm.pt.lookup(vpn)!;
@@ -331,7 +326,7 @@ export function* removeDeviceExclusiveEntry(sim: Simulator, mm: Mm, vma: Vma, vp
  * handle_mm_fault for one page. The caller has checked the VMA's permissions (the CPU's access
  * check or hmm_range_fault's). Returns VM_FAULT_OK or a VM_FAULT_* error.
  */
-export function* handleMmFault(sim: Simulator, mm: Mm, vpn: number, flags: FaultFlags): Step<number> {
+export function* handleMmFault(sim: Machine, mm: Mm, vpn: number, flags: FaultFlags): Step<number> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const vma = mm.vmas.find(vpn);
     if (vma === undefined || (vma.flags & VM_READ) === 0 || (flags.write && (vma.flags & VM_WRITE) === 0)) {
@@ -356,17 +351,7 @@ export function* handleMmFault(sim: Simulator, mm: Mm, vpn: number, flags: Fault
       const dev = sim.deviceOfPfn(pfn);
       sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write: flags.write, found: `device-private ${dev.name}`, action: 'migrate_to_ram', device: dev.name }, `m2r:${mm.id}:${dev.index}`);
       sim.clock.advance(sim.timing.cpuFaultDeviceNs);
-      const vmf = { mmId: mm.id, vpn, write: flags.write, pfn };
-      // A page bouncing between CPU and device is what thrashing detection looks for.
-      const verdict = sim.gpu.thrashing.record(mm.id, vpn, sim.clock.now);
-      if (verdict !== 'none') sim.emit(mm.name, vpn, vpn + 1, { kind: 'thrashing', verdict, device: dev.name }, mm.key(`thrash-${verdict}`));
-      let ret: number;
-      yield pushFrame(sim.kstack, kernelFrame('migrate_to_ram', () => `${dev.name} ${sim.describeRange(vpn, vpn + 1)}`));
-      try {
-        ret = yield* dev.ops!.migrateToRam(sim, vmf);
-      } finally {
-        sim.kstack.pop();
-      }
+      const ret = yield* dev.ops!.migrateToRam({ mmId: mm.id, vpn, write: flags.write, pfn });
       if (ret !== VM_FAULT_OK) return ret;
       continue;
     }
@@ -383,7 +368,7 @@ export function* handleMmFault(sim: Simulator, mm: Mm, vpn: number, flags: Fault
  * Zap [start, end) of `mm` (munmap, MADV_DONTNEED/FREE, exit) inside one notifier of `event`.
  * Device-private and device-exclusive entries drop their page reference like present ones.
  */
-export function* zapPageRange(sim: Simulator, mm: Mm, start: number, end: number, event: MmuNotifyEvent): Step<void> {
+export function* zapPageRange(sim: Machine, mm: Mm, start: number, end: number, event: MmuNotifyEvent): Step<void> {
   yield* splitPmdsAtEdges(sim, mm, start, end);
   const range = { mm, start, end, event, owner: null, blockable: true };
   yield* mmuNotifierInvalidate(sim, range, () => {
@@ -422,10 +407,4 @@ export function freePgtables(mm: Mm, start: number, end: number): void {
     if (base + PTRS_PER_PTE <= start || base >= end || t.used !== 0) continue;
     if (mm.vmas.intersecting(base, base + PTRS_PER_PTE).length === 0) mm.pt.freeTable(idx);
   }
-}
-
-/** Whether the VMA lets the CPU access the page so (access_error in the arch fault handler). */
-export function cpuAccessAllowed(vma: Vma | undefined, write: boolean): boolean {
-  if (vma === undefined) return false;
-  return write ? (vma.flags & VM_WRITE) !== 0 : (vma.flags & VM_READ) !== 0;
 }

@@ -5,7 +5,6 @@
 
 import { HPAGE_PMD_NR } from './constants';
 import { FrameStack, type PageFrames, Zone } from './page';
-import type { Simulator } from './simulator';
 import type { Step } from './step';
 
 /** lib/test_hmm.c DEVMEM_CHUNK_SIZE: 256 MiB of 4 KiB pages. */
@@ -24,8 +23,8 @@ export interface VmFault {
 
 /** struct dev_pagemap_ops. */
 export interface DevPagemapOps {
-  migrateToRam(sim: Simulator, vmf: VmFault): Step<number>;
-  pageFree(sim: Simulator, pfn: number): void;
+  migrateToRam(vmf: VmFault): Step<number>;
+  pageFree(pfn: number): void;
 }
 
 interface Chunk {
@@ -121,11 +120,10 @@ export class Device {
   }
 
   /** Called when a device frame's last reference goes: page_free, then back on a free list. */
-  free(sim: Simulator, pfn: number): void {
-    const frames = sim.frames;
+  free(frames: PageFrames, pfn: number): void {
     const order = frames.order.get(pfn);
     const n = 1 << order;
-    this.ops?.pageFree(sim, pfn);
+    this.ops?.pageFree(pfn);
     frames.freeFrames(pfn, n);
     this.used -= n;
     if (order === 0) this.freeList.push(pfn);

@@ -8,14 +8,15 @@ import {
   MIGRATE_VMA_SELECT_SYSTEM, MmuNotifyEvent, PTRS_PER_PTE,
 } from './constants';
 import type { SkipReason, SkipRun } from './events';
+import type { Machine } from './machine';
 import type { Device } from './memremap';
 import { splitHugePmd } from './memory';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { indexOffsetOf, NO_PFN, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
-import type { Simulator } from './simulator';
 import { kernelFrame, pushFrame, type Step } from './step';
+import { getPage, putPage } from './swap';
 import { VM_WRITE, type Vma } from './vma';
 
 /** Reusable backing stores for MigrateVma arrays (chunks are at most 512 pages). */
@@ -39,6 +40,19 @@ const SKIP_CODES: readonly SkipReason[] = [
 ];
 
 /** struct migrate_vma: src/dst pfns and MIGRATE_PFN_* flags, per page of [start, end). */
+/** The machine as migrate_vma uses it: it also lists the calls between setup and finalize. */
+export interface MigrateMachine extends Machine {
+  /** migrate_vma calls between setup and finalize (the debugger shows them while paused inside). */
+  readonly pendingMigrations: MigrateVma[];
+}
+
+/** Pages migrated into (`in`) or out of a device's memory, for `stats.DEV`. */
+function countMigration(sim: Machine, d: Device, dir: 'in' | 'out', pages: number): void {
+  const s = sim.deviceStats(d);
+  if (dir === 'in') s.pagesIn += pages;
+  else s.pagesOut += pages;
+}
+
 export class MigrateVma {
   readonly npages: number;
   readonly src: Int32Array;
@@ -119,7 +133,7 @@ function pmdAlignedWithin(args: MigrateVma, vpn: number): boolean {
 }
 
 /** Whether a present or device page is selected by the migration's flags and owner. */
-function selected(sim: Simulator, args: MigrateVma, pfn: number, kind: Pte): SkipReason | undefined {
+function selected(sim: Machine, args: MigrateVma, pfn: number, kind: Pte): SkipReason | undefined {
   const zone = sim.frames.zone.get(pfn) as Zone;
   if (kind === Pte.DEVICE_PRIVATE) {
     if ((args.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) === 0) return 'not-selected';
@@ -133,7 +147,7 @@ function selected(sim: Simulator, args: MigrateVma, pfn: number, kind: Pte): Ski
 }
 
 /** migrate_vma_collect_pmd for one page of a PTE-mapped range: slot `s` of PTE page `t`. */
-function collectPte(sim: Simulator, args: MigrateVma, vma: Vma, t: PteTable | undefined, s: number, i: number): void {
+function collectPte(sim: Machine, args: MigrateVma, vma: Vma, t: PteTable | undefined, s: number, i: number): void {
   const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
   const f = sim.frames;
   if (kind === Pte.NONE) {
@@ -186,7 +200,7 @@ function collectPte(sim: Simulator, args: MigrateVma, vma: Vma, t: PteTable | un
 }
 
 /** Collect one PMD-mapped THP (or device THP) whole, as MIGRATE_PFN_COMPOUND. */
-function collectPmd(sim: Simulator, args: MigrateVma, haddr: number): void {
+function collectPmd(sim: Machine, args: MigrateVma, haddr: number): void {
   const mm = args.mm;
   const t = mm.pt.lookup(haddr)!;
   const head = t.pfn[0]!;
@@ -205,7 +219,7 @@ function collectPmd(sim: Simulator, args: MigrateVma, haddr: number): void {
 }
 
 /** Whether a PMD-mapped entry at `haddr` migrates whole, must be split first, or is skipped. */
-function pmdMode(sim: Simulator, args: MigrateVma, haddr: number): 'compound' | 'pte' | 'skip' | 'split' {
+function pmdMode(sim: Machine, args: MigrateVma, haddr: number): 'compound' | 'pte' | 'skip' | 'split' {
   const t = args.mm.pt.lookup(haddr);
   if (t === undefined || !t.pmd) return 'pte';
   const head = t.pfn[0]!;
@@ -227,7 +241,7 @@ function pmdMode(sim: Simulator, args: MigrateVma, haddr: number): 'compound' | 
  * migrate_vma_collect: walk [start, end) a PMD (one PTE page) at a time, as walk_page_range
  * does. A plain function, not a generator: V8 optimizes its loops while they run.
  */
-function migrateVmaCollect(sim: Simulator, args: MigrateVma, vma: Vma, modes: readonly ('compound' | 'pte' | 'skip')[], modesBase: number): void {
+function migrateVmaCollect(sim: Machine, args: MigrateVma, vma: Vma, modes: readonly ('compound' | 'pte' | 'skip')[], modesBase: number): void {
   const mm = args.mm;
   for (let h = args.start - (args.start % HPAGE_PMD_NR); h < args.end; h += HPAGE_PMD_NR) {
     const lo = Math.max(h, args.start);
@@ -256,7 +270,7 @@ function migrateVmaCollect(sim: Simulator, args: MigrateVma, vma: Vma, modes: re
 }
 
 /** migrate_vma_setup: validate, collect (bracketed by MMU_NOTIFY_MIGRATE) and unmap. */
-export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number> {
+export function* migrateVmaSetup(sim: MigrateMachine, args: MigrateVma): Step<number> {
   const frame = kernelFrame('migrate_vma_setup', () => `${sim.describeRange(args.start, args.end)} ${args.direction} ${args.pgmapOwner.name}`);
   // In progress from the moment its first frame is entered: a debugger paused here lists it.
   sim.pendingMigrations.push(args);
@@ -297,7 +311,7 @@ export function* migrateVmaSetup(sim: Simulator, args: MigrateVma): Step<number>
 }
 
 /** Other processes that map `pfn` at `vpn` (rmap: fork keeps addresses, so page->index finds them). */
-function otherMappers(sim: Simulator, self: Mm, pfn: number, vpn: number, kinds: readonly Pte[]): Mm[] {
+function otherMappers(sim: Machine, self: Mm, pfn: number, vpn: number, kinds: readonly Pte[]): Mm[] {
   const out: Mm[] = [];
   for (const other of sim.mms) {
     if (other === self || !other.alive) continue;
@@ -314,7 +328,7 @@ function otherMappers(sim: Simulator, self: Mm, pfn: number, vpn: number, kinds:
  * are unmapped there too via try_to_migrate (MMU_NOTIFY_CLEAR in that mm); pinned pages and
  * file pages stay, with their mappings restored.
  */
-function* migrateVmaUnmap(sim: Simulator, args: MigrateVma, stillMapped: readonly number[]): Step<void> {
+function* migrateVmaUnmap(sim: Machine, args: MigrateVma, stillMapped: readonly number[]): Step<void> {
   const f = sim.frames;
   for (const i of stillMapped) {
     const pfn = args.src[i]!;
@@ -334,7 +348,7 @@ function* migrateVmaUnmap(sim: Simulator, args: MigrateVma, stillMapped: readonl
 }
 
 /** Count the collected pages into cpages; returns the base-page entries still mapped elsewhere. */
-function countCollected(sim: Simulator, args: MigrateVma): number[] {
+function countCollected(sim: Machine, args: MigrateVma): number[] {
   const mapcount = sim.frames.mapcount;
   const stillMapped: number[] = [];
   args.cpages = 0;
@@ -350,7 +364,7 @@ function countCollected(sim: Simulator, args: MigrateVma): number[] {
 }
 
 /** Install a new page at a hole / zero-page entry (migrate_vma_insert_page). */
-function insertPage(sim: Simulator, args: MigrateVma, vpn: number, dst: number, compound: boolean): boolean {
+function insertPage(sim: Machine, args: MigrateVma, vpn: number, dst: number, compound: boolean): boolean {
   const mm = args.mm;
   const vma = args.vma!;
   if (!vma.isPrivateAnon) return false;
@@ -376,7 +390,7 @@ function insertPage(sim: Simulator, args: MigrateVma, vpn: number, dst: number, 
 }
 
 /** The per-entry checks of migrate_vma_pages; returns the first hole to fill, or -1. */
-function migrateVmaCheckDestinations(sim: Simulator, args: MigrateVma): number {
+function migrateVmaCheckDestinations(sim: Machine, args: MigrateVma): number {
   const f = sim.frames;
   let firstHole = -1;
   for (let i = 0; i < args.npages; i++) {
@@ -401,7 +415,7 @@ function migrateVmaCheckDestinations(sim: Simulator, args: MigrateVma): number {
 }
 
 /** Holes and zero-page entries from `firstHole` on get their new pages (migrate_vma_insert_page). */
-function insertHoles(sim: Simulator, args: MigrateVma, firstHole: number): void {
+function insertHoles(sim: Machine, args: MigrateVma, firstHole: number): void {
   for (let i = firstHole; i < args.npages; i++) {
     if (!args.migrating(i) || args.src[i] !== NO_PFN) continue;
     const compound = (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0;
@@ -414,7 +428,7 @@ function insertHoles(sim: Simulator, args: MigrateVma, firstHole: number): void 
 }
 
 /** migrate_vma_pages: holes get their new pages (under MMU_NOTIFY_MIGRATE); checks per page. */
-export function* migrateVmaPages(sim: Simulator, args: MigrateVma): Step<void> {
+export function* migrateVmaPages(sim: Machine, args: MigrateVma): Step<void> {
   const frame = kernelFrame('migrate_vma_pages', () => sim.describeRange(args.start, args.end));
   args.phase = 'pages';
   yield pushFrame(sim.kstack, frame);
@@ -444,7 +458,7 @@ function countMigrating(args: MigrateVma): number {
 }
 
 /** Replace one process's migration entries for entry i with the new (or the original) page. */
-function removeMigrationPtes(sim: Simulator, mm: Mm, vpn: number, n: number, oldPfn: number, newPfn: number, compound: boolean): void {
+function removeMigrationPtes(sim: Machine, mm: Mm, vpn: number, n: number, oldPfn: number, newPfn: number, compound: boolean): void {
   const f = sim.frames;
   const t = mm.pt.lookup(vpn)!;
   const s = pteIndex(vpn);
@@ -471,7 +485,7 @@ function removeMigrationPtes(sim: Simulator, mm: Mm, vpn: number, n: number, old
 }
 
 /** migrate_vma_finalize: migration entries point at dst (migrated) or src again; old pages go. */
-export function* migrateVmaFinalize(sim: Simulator, args: MigrateVma): Step<void> {
+export function* migrateVmaFinalize(sim: MigrateMachine, args: MigrateVma): Step<void> {
   const frame = kernelFrame('migrate_vma_finalize', () => sim.describeRange(args.start, args.end));
   args.phase = 'finalize';
   yield pushFrame(sim.kstack, frame);
@@ -493,7 +507,7 @@ function markRangeDirty(mm: Mm, start: number, end: number): void {
  * The common case, a PTE page at a time: base pages, one process, a system source page freed
  * as its last reference goes. Returns the pages moved, or -1 when the general path is needed.
  */
-function finalizeBasePages(sim: Simulator, args: MigrateVma): number {
+function finalizeBasePages(sim: Machine, args: MigrateVma): number {
   const start = args.start;
   if (args.otherMms.size > 0 || Math.floor(start / PTRS_PER_PTE) !== Math.floor((args.end - 1) / PTRS_PER_PTE)) return -1;
   for (let i = 0; i < args.npages; i++) if ((args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0) return -1;
@@ -510,7 +524,7 @@ function finalizeBasePages(sim: Simulator, args: MigrateVma): number {
     const migrating = (args.srcFlags[i]! & MIGRATE_PFN_MIGRATE) !== 0 && dst !== NO_PFN;
     if (migrating) moved++;
     if (src === NO_PFN) {
-      if (!migrating && dst !== NO_PFN) sim.putPage(dst);
+      if (!migrating && dst !== NO_PFN) putPage(sim, dst);
       continue;
     }
     const s = base + i;
@@ -523,8 +537,8 @@ function finalizeBasePages(sim: Simulator, args: MigrateVma): number {
       f.mapcount.add(target, 1);
       f.indexOffset.set(target, index0 + i);
     }
-    if (migrating) sim.putPage(src);
-    else if (dst !== NO_PFN) sim.putPage(dst);
+    if (migrating) putPage(sim, src);
+    else if (dst !== NO_PFN) putPage(sim, dst);
   }
   // No PMD flag to clear: base pages were collected from a PTE-mapped table, and a PMD-mapped
   // THP that was skipped keeps its PMD mapping (clearing the flag there left a whole folio
@@ -532,7 +546,7 @@ function finalizeBasePages(sim: Simulator, args: MigrateVma): number {
   return moved;
 }
 
-function finalizeEntries(sim: Simulator, args: MigrateVma): void {
+function finalizeEntries(sim: Machine, args: MigrateVma): void {
   const f = sim.frames;
   let moved = finalizeBasePages(sim, args);
   markRangeDirty(args.mm, args.start, args.end);
@@ -550,14 +564,14 @@ function finalizeEntries(sim: Simulator, args: MigrateVma): void {
     if (migrating && dst !== NO_PFN) moved += n;
     if (src === NO_PFN) {
       // A hole: the new page was inserted by migrate_vma_pages, or is dropped here.
-      if (!migrating && dst !== NO_PFN) sim.putPage(dst);
+      if (!migrating && dst !== NO_PFN) putPage(sim, dst);
       continue;
     }
     const target = migrating && dst !== NO_PFN ? dst : src;
     removeMigrationPtes(sim, args.mm, args.start + i, n, src, target, compound);
     // Each migration entry held a reference on the source page; the new page's allocation
     // reference becomes its first mapping's.
-    if (target === dst) sim.putPage(src);
+    if (target === dst) putPage(sim, src);
     const others = args.otherMms.size === 0 ? undefined : args.otherMms.get(i);
     if (others !== undefined) {
       // A page that comes back mapped by several processes is COW-shared, not exclusively owned.
@@ -566,18 +580,18 @@ function finalizeEntries(sim: Simulator, args: MigrateVma): void {
         removeMigrationPtes(sim, mm, args.start + i, n, src, target, compound);
         markRangeDirty(mm, args.start + i, args.start + i + n);
         if (target === dst) {
-          sim.getPage(dst);
-          sim.putPage(src);
+          getPage(sim, dst);
+          putPage(sim, src);
         }
       }
     }
-    if (target === src && dst !== NO_PFN) sim.putPage(dst);
+    if (target === src && dst !== NO_PFN) putPage(sim, dst);
   }
   finishFinalize(sim, args, moved);
 }
 
-function finishFinalize(sim: Simulator, args: MigrateVma, moved: number): void {
-  if (moved > 0) sim.countMigration(args.pgmapOwner, args.direction === 'to-device' ? 'in' : 'out', moved);
+function finishFinalize(sim: Machine, args: MigrateVma, moved: number): void {
+  if (moved > 0) countMigration(sim, args.pgmapOwner, args.direction === 'to-device' ? 'in' : 'out', moved);
   if (moved > 0 || args.npages > 0) {
     sim.emit(args.mm.name, args.start, args.end, {
       kind: 'migrate', phase: 'finalize', device: args.pgmapOwner.name, direction: args.direction,
@@ -590,7 +604,7 @@ function finishFinalize(sim: Simulator, args: MigrateVma, moved: number): void {
  * Split a compound source entry into 512 base entries (the driver could not get a huge
  * destination page): the source folio is split, and so is its PMD mapping.
  */
-export function migrateVmaSplitCompound(sim: Simulator, args: MigrateVma, i: number): void {
+export function migrateVmaSplitCompound(sim: Machine, args: MigrateVma, i: number): void {
   const src = args.src[i]!;
   const flags = args.srcFlags[i]! & ~MIGRATE_PFN_COMPOUND;
   const vpn = args.start + i;
@@ -612,7 +626,7 @@ export function migrateVmaSplitCompound(sim: Simulator, args: MigrateVma, i: num
  * pfn, without a VMA (RELEASE, close, eviction). Every mapping is replaced via rmap, which
  * raises MMU_NOTIFY_CLEAR in each process that mapped the page.
  */
-export function* migrateDeviceRange(sim: Simulator, device: Device, pfns: readonly number[], cause: string): Step<number> {
+export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: readonly number[], cause: string): Step<number> {
   const frame = { name: 'migrate_device_range', detail: `${device.name} ${pfns.length} pages (${cause})` };
   yield pushFrame(sim.kstack, frame);
   try {
@@ -641,19 +655,19 @@ export function* migrateDeviceRange(sim: Simulator, device: Device, pfns: readon
           const pmd = t.pmd;
           for (let k = 0; k < n; k++) mm.pt.set(vpn + k, Pte.PRESENT, dst + k, w ? w | PTE_DIRTY : 0);
           t.pmd = pmd && n === HPAGE_PMD_NR;
-          if (!first) sim.getPage(dst);
+          if (!first) getPage(sim, dst);
           first = false;
           f.mapcount.add(dst, 1);
           if (n === 1) f.setIndex(dst, vpn);
           f.mapcount.add(pfn, -1);
-          sim.putPage(pfn);
+          putPage(sim, pfn);
         });
       }
-      if (first) sim.putPage(dst);
+      if (first) putPage(sim, dst);
       if (mappers.length > 1) f.flags.set(dst, f.flags.get(dst) & ~PG_ANON_EXCLUSIVE);
       f.setIndex(dst, vpn);
       evicted += n;
-      sim.countMigration(device, 'out', n);
+      countMigration(sim, device, 'out', n);
       sim.emit(mappers[0]?.name ?? '-', vpn, vpn + n, {
         kind: 'migrate', phase: 'finalize', device: device.name, direction: 'to-system', collected: n, migrated: n, skipped: [], cause,
       }, `evict:${device.index}:${cause}`);

@@ -2,20 +2,44 @@
 // mm/mmap.c, mm/mprotect.c, mm/madvise.c and exit_mmap: the syscalls that change VMAs, with
 // the notifier events of the kernel's table (UNMAP, PROTECTION_VMA, CLEAR, RELEASE).
 
-import { ADDRESS_SPACE_PAGES, EINVAL, ENOMEM, HPAGE_PMD_NR, MmuNotifyEvent, PTRS_PER_PMD, PTRS_PER_PTE } from './constants';
+import {
+  ADDRESS_SPACE_PAGES, EINVAL, ENOMEM, HPAGE_PMD_NR, MMAP_BASE_VPN, MmuNotifyEvent, PAGE_SIZE, PTRS_PER_PMD, PTRS_PER_PTE, TASK_SIZE_VPN,
+} from './constants';
+import { type Machine, SimError } from './machine';
 import { freePgtables, splitPmdsAtEdges, zapPageRange } from './memory';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_ANON_EXCLUSIVE, Zone } from './page';
 import { Pte, PTE_WRITE } from './pgtable';
-import type { Simulator } from './simulator';
 import { pushFrame, type Step } from './step';
+import { putPage } from './swap';
 import { MemObject, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE, Vma } from './vma';
 
 export type ProtName = 'none' | 'r' | 'rw';
 
 export function protFlags(prot: ProtName): number {
   return prot === 'none' ? 0 : prot === 'r' ? VM_READ : VM_READ | VM_WRITE;
+}
+
+/**
+ * get_unmapped_area as the model places mappings: first fit upward from MMAP_BASE, one guard
+ * page apart from every range in `taken`, at a multiple of `align` pages (huge mappings: 2 MiB).
+ * A mapping that does not fit below TASK_SIZE is a SimError (the kernel would say -ENOMEM).
+ */
+export function getUnmappedArea(taken: readonly { readonly start: number; readonly pages: number }[], pages: number, align: number): number {
+  const sorted = [...taken].sort((a, b) => a.start - b.start);
+  let cand = MMAP_BASE_VPN;
+  for (;;) {
+    cand = Math.ceil(cand / align) * align;
+    const clash = sorted.find((r) => cand < r.start + r.pages + 1 && cand + pages + 1 > r.start);
+    if (clash === undefined) {
+      if (cand + pages > TASK_SIZE_VPN) {
+        throw new SimError(`mmap of ${pages} pages: no room below TASK_SIZE (the address space has ${TASK_SIZE_VPN - MMAP_BASE_VPN} pages, 1 TiB, from 0x${(MMAP_BASE_VPN * PAGE_SIZE).toString(16)})`);
+      }
+      return cand;
+    }
+    cand = clash.start + clash.pages + 1;
+  }
 }
 
 /** mmap at a fixed, already reserved place. */
@@ -29,7 +53,7 @@ export function doMmap(mm: Mm, start: number, pages: number, prot: ProtName, opt
 }
 
 /** munmap: MMU_NOTIFY_UNMAP over the range, zap, drop the VMAs and their page tables. */
-export function* doMunmap(sim: Simulator, mm: Mm, start: number, end: number): Step<number> {
+export function* doMunmap(sim: Machine, mm: Mm, start: number, end: number): Step<number> {
   if (end <= start) return -EINVAL;
   yield pushFrame(sim.kstack, { name: 'munmap', detail: sim.describeRange(start, end) });
   try {
@@ -52,7 +76,7 @@ export function* doMunmap(sim: Simulator, mm: Mm, start: number, end: number): S
  * hole; a hole (or `start` outside any mapping) ends the walk with -ENOMEM, and what was changed
  * before it stays changed.
  */
-export function* doMprotect(sim: Simulator, mm: Mm, start: number, end: number, prot: ProtName): Step<number> {
+export function* doMprotect(sim: Machine, mm: Mm, start: number, end: number, prot: ProtName): Step<number> {
   const vmas = mm.vmas.intersecting(start, end);
   if (vmas.length === 0 || vmas[0]!.start > start) return -ENOMEM;
   let covered = vmas[0]!.end;
@@ -77,7 +101,7 @@ export function* doMprotect(sim: Simulator, mm: Mm, start: number, end: number, 
 }
 
 /** mprotect of [start, end), every VMA of which changes protection. */
-function* mprotectRange(sim: Simulator, mm: Mm, start: number, end: number, prot: ProtName): Step<number> {
+function* mprotectRange(sim: Machine, mm: Mm, start: number, end: number, prot: ProtName): Step<number> {
   yield pushFrame(sim.kstack, { name: 'mprotect', detail: `${sim.describeRange(start, end)} ${prot}` });
   try {
     yield* splitPmdsAtEdges(sim, mm, start, end);
@@ -104,7 +128,7 @@ function* mprotectRange(sim: Simulator, mm: Mm, start: number, end: number, prot
   }
 }
 
-function changeProtection(sim: Simulator, mm: Mm, start: number, end: number, writable: boolean): void {
+function changeProtection(sim: Machine, mm: Mm, start: number, end: number, writable: boolean): void {
   const f = sim.frames;
   for (const [idx, t] of mm.pt.tables) {
     const base = idx * PTRS_PER_PTE;
@@ -136,7 +160,7 @@ export type MadviseName = 'dontneed' | 'free' | 'hugepage' | 'nohugepage' | 'col
  * (MADV_FREE of memory that is not private anonymous: -EINVAL) ends the walk, and a hole
  * anywhere in the range makes the call return -ENOMEM after the rest was advised.
  */
-export function* doMadvise(sim: Simulator, mm: Mm, start: number, end: number, advice: MadviseName): Step<number> {
+export function* doMadvise(sim: Machine, mm: Mm, start: number, end: number, advice: MadviseName): Step<number> {
   const vmas = mm.vmas.intersecting(start, end);
   if (vmas.length === 0) return -ENOMEM;
   let covered = start;
@@ -181,7 +205,7 @@ export function* doMadvise(sim: Simulator, mm: Mm, start: number, end: number, a
  * MADV_FREE: the kernel raises MMU_NOTIFY_CLEAR and marks the pages lazily freeable; without
  * memory pressure they keep their data. Device entries and THPs are split/left alone.
  */
-function* madviseFree(sim: Simulator, mm: Mm, start: number, end: number): Step<void> {
+function* madviseFree(sim: Machine, mm: Mm, start: number, end: number): Step<void> {
   yield* splitPmdsAtEdges(sim, mm, start, end);
   const range = { mm, start, end, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
   yield* mmuNotifierInvalidate(sim, range, () => {
@@ -193,7 +217,7 @@ function* madviseFree(sim: Simulator, mm: Mm, start: number, end: number): Step<
  * MADV_COLLAPSE: each fully covered, 2 MiB aligned range whose pages are all present system
  * pages becomes one PMD-mapped THP (copying the data), with MMU_NOTIFY_CLEAR over it.
  */
-function* madviseCollapse(sim: Simulator, mm: Mm, start: number, end: number): Step<number> {
+function* madviseCollapse(sim: Machine, mm: Mm, start: number, end: number): Step<number> {
   const f = sim.frames;
   for (let h = Math.ceil(start / HPAGE_PMD_NR) * HPAGE_PMD_NR; h + HPAGE_PMD_NR <= end; h += HPAGE_PMD_NR) {
     const vma = mm.vmas.find(h);
@@ -218,7 +242,7 @@ function* madviseCollapse(sim: Simulator, mm: Mm, start: number, end: number): S
         f.contentPage.set(thp + k, present && f.zone.get(old) !== Zone.ZERO ? f.contentPage.get(old) : 0);
         if (present && f.zone.get(old) !== Zone.ZERO) {
           f.mapcount.add(old, -1);
-          sim.putPage(old);
+          putPage(sim, old);
         }
         mm.pt.set(h + k, Pte.PRESENT, thp + k, writable ? PTE_WRITE : 0);
       }
@@ -232,7 +256,7 @@ function* madviseCollapse(sim: Simulator, mm: Mm, start: number, end: number): S
 }
 
 /** exit_mmap: RELEASE to every interval notifier over [0, ULONG_MAX), then unmap everything. */
-export function* exitMmap(sim: Simulator, mm: Mm): Step<void> {
+export function* exitMmap(sim: Machine, mm: Mm): Step<void> {
   yield pushFrame(sim.kstack, { name: 'exit_mmap', detail: mm.name });
   try {
     const range = { mm, start: 0, end: ADDRESS_SPACE_PAGES, event: MmuNotifyEvent.RELEASE, owner: null, blockable: true };

@@ -4,13 +4,33 @@
 
 import { EINVAL, EOVERFLOW, MMU_NOTIFY_NAMES, MmuNotifyEvent } from './constants';
 import type { Device } from './memremap';
-import type { Mm } from './mm';
-import type { Simulator } from './simulator';
-import { kernelFrame, pushFrame, type Step } from './step';
+import { type KernelFrame, kernelFrame, pushFrame, type Step } from './step';
+import type { Clock, TimingModel } from './timing';
+
+/** What the notifiers use of an mm_struct (mm.ts's Mm). */
+export interface NotifierMm {
+  readonly name: string;
+  readonly alive: boolean;
+  /** Interval notifiers (an interval tree in the kernel; a short list suffices here). */
+  readonly notifiers: MmuIntervalNotifier[];
+  /** mmu_notifier_subscriptions.invalidate_seq: even when idle, odd during an invalidation. */
+  invalidateSeq: number;
+  activeInvalidateRanges: number;
+}
+
+/** What an invalidation uses of the machine (machine.ts's Machine has it all). */
+export interface NotifierMachine {
+  readonly kstack: KernelFrame[];
+  readonly clock: Clock;
+  readonly timing: TimingModel;
+  readonly stats: { notifierCalls: number };
+  /** `a[2..6]` when the pages belong to a named mapping, else hex addresses. */
+  describeRange(start: number, end: number): string;
+}
 
 /** struct mmu_notifier_range; start/end are virtual page numbers, end exclusive. */
 export interface MmuNotifierRange {
-  readonly mm: Mm;
+  readonly mm: NotifierMm;
   readonly start: number;
   readonly end: number;
   readonly event: MmuNotifyEvent;
@@ -24,9 +44,10 @@ export interface MmuIntervalNotifierOps {
   invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): Step<boolean>;
 }
 
-export class MmuIntervalNotifier {
+/** struct mmu_interval_notifier; `M` is the mm type its users see (mm.ts's Mm). */
+export class MmuIntervalNotifier<M extends NotifierMm = NotifierMm> {
   invalidateSeq = 0;
-  mm: Mm | undefined;
+  mm: M | undefined;
   constructor(
     public start: number,
     public end: number,
@@ -37,7 +58,7 @@ export class MmuIntervalNotifier {
 }
 
 /** mmu_interval_notifier_insert. */
-export function mmuIntervalNotifierInsert(sub: MmuIntervalNotifier, mm: Mm, start: number, length: number): number {
+export function mmuIntervalNotifierInsert<M extends NotifierMm>(sub: MmuIntervalNotifier<M>, mm: M, start: number, length: number): number {
   if (length <= 0 || start + length < start) return -EOVERFLOW;
   if (!mm.alive) return -EINVAL;
   sub.mm = mm;
@@ -86,7 +107,7 @@ export function mmuIntervalSetSeq(sub: MmuIntervalNotifier, curSeq: number): voi
  * mmu_notifier_invalidate_range_start: every interval notifier that intersects the range is
  * called once with the (odd) current sequence. Each callback is a kernel frame of its own.
  */
-function* invalidateRangeStart(sim: Simulator, range: MmuNotifierRange): Step<void> {
+function* invalidateRangeStart(sim: NotifierMachine, range: MmuNotifierRange): Step<void> {
   const mm = range.mm;
   mm.activeInvalidateRanges++;
   let hits = 0;
@@ -129,7 +150,7 @@ type NotAStep<T> = T extends Generator<unknown, unknown, unknown> ? never : T;
  * invalidate_range_start, `body`, invalidate_range_end. The body is the page-table update
  * under the notifier and runs without pausing, so it is a plain function, not a generator.
  */
-export function* mmuNotifierInvalidate<T>(sim: Simulator, range: MmuNotifierRange, body: () => NotAStep<T>): Step<T> {
+export function* mmuNotifierInvalidate<T>(sim: NotifierMachine, range: MmuNotifierRange, body: () => NotAStep<T>): Step<T> {
   yield* invalidateRangeStart(sim, range);
   try {
     return body();

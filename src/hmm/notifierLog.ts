@@ -1,14 +1,12 @@
-// Layer: simulator (src/hmm). Imports types of ./dmirror only.
+// Layer: simulator (src/hmm).
 // The notifier callbacks each statement raised, for `expect notified` and the tests. A chunked
 // migration or a run of per-page CPU faults raises thousands of callbacks that differ only in
 // their range, one chunk after the other; they are kept as one run, so a million faults cost a
 // few numbers, and expanded again when a statement's callbacks are asked for.
 
-import type { Dmirror } from './dmirror';
-
-/** A notifier callback as `expect notified` sees it. */
-export interface NotifierRecord {
-  readonly mirror: Dmirror;
+/** A notifier callback as `expect notified` sees it; `M` is the driver's mirror (dmirror.ts). */
+export interface NotifierRecord<M = unknown> {
+  readonly mirror: M;
   readonly event: string;
   readonly start: number;
   readonly end: number;
@@ -20,8 +18,8 @@ export interface NotifierRecord {
  * `count` callbacks of one statement with the same mirror, event and owner: callback k covers
  * [start + k * size, start + (k + 1) * size), except the last, which ends at `end`.
  */
-interface RecordRun {
-  readonly mirror: Dmirror;
+interface RecordRun<M> {
+  readonly mirror: M;
   readonly event: string;
   readonly owner: string | null;
   readonly step: number;
@@ -37,11 +35,11 @@ export interface NotifierLogState {
   readonly lastEnd: number;
 }
 
-export class NotifierLog {
+export class NotifierLog<M = unknown> {
   /** In step order (steps never decrease: a restore truncates). */
-  private readonly runs: RecordRun[] = [];
+  private readonly runs: RecordRun<M>[] = [];
 
-  push(r: NotifierRecord): void {
+  push(r: NotifierRecord<M>): void {
     const last = this.runs[this.runs.length - 1];
     const size = r.end - r.start;
     if (last !== undefined && last.mirror === r.mirror && last.event === r.event && last.owner === r.owner &&
@@ -54,7 +52,7 @@ export class NotifierLog {
   }
 
   /** The callbacks of statement execution `step`, in the order they ran. */
-  ofStep(step: number): NotifierRecord[] {
+  ofStep(step: number): NotifierRecord<M>[] {
     const runs = this.runs;
     let lo = 0;
     let hi = runs.length;
@@ -63,7 +61,7 @@ export class NotifierLog {
       if (runs[mid]!.step < step) lo = mid + 1;
       else hi = mid;
     }
-    const out: NotifierRecord[] = [];
+    const out: NotifierRecord<M>[] = [];
     for (let i = lo; i < runs.length && runs[i]!.step === step; i++) {
       const r = runs[i]!;
       for (let k = 0; k < r.count; k++) {

@@ -60,6 +60,15 @@ export class PteTable {
 }
 
 /**
+ * Record what the process expects slot `i` of `t` to hold (content id and page; -1 = not known),
+ * for the data invariant (invariants.ts).
+ */
+export function setExpected(t: PteTable, i: number, contentId: number, contentPage: number): void {
+  t.expectId[i] = contentId;
+  t.expectPage[i] = contentPage;
+}
+
+/**
  * The slot of `vpn` in its PTE page, as a small integer. Virtual page numbers exceed 2^31, so
  * V8 keeps them as doubles: a slot left as a double made per-page loops box a number each
  * time, and `%` on a double is a call into the C library (floor and multiply are not).

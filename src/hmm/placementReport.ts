@@ -1,10 +1,12 @@
-// Layer: simulator (src/hmm). Imports types of the world only.
+// Layer: simulator (src/hmm).
 // The placement report at the end of a run: faults by kind, bytes migrated each way, time in
 // faults / copies / compute per device and per source line, thrashing pages, and the time a
 // perfect placement would have taken (every kernel access local, no faults, no copies).
 
 import { PAGE_SIZE } from './constants';
-import type { Simulator } from './simulator';
+import type { EventLog } from './events';
+import type { GpuEngine } from './gpu';
+import type { Machine } from './machine';
 import { formatDuration } from './timing';
 
 export interface PlacementReport {
@@ -35,7 +37,13 @@ export interface PlacementReport {
   readonly readMostlySavings: number;
 }
 
-export function placementReport(sim: Simulator): PlacementReport {
+/** What the report reads: the machine's counters and clock, the event stream and the GPU work. */
+export interface ReportSource extends Pick<Machine, 'devices' | 'deviceStats' | 'clock' | 'timing' | 'stats'> {
+  readonly log: EventLog;
+  readonly gpu: GpuEngine;
+}
+
+export function placementReport(sim: ReportSource): PlacementReport {
   const devices = sim.devices.map((d) => {
     const s = sim.deviceStats(d);
     const jobs = sim.gpu.jobs.filter((j) => j.device === d);

@@ -4,19 +4,19 @@
 
 import { EOPNOTSUPP, MmuNotifyEvent } from './constants';
 import { gupFaultIn } from './gup';
+import type { Machine } from './machine';
 import type { Device } from './memremap';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_FILE } from './page';
 import { exclusiveMakerBits, Pte, PTE_DIRTY, PTE_WRITE, pteIndex } from './pgtable';
-import type { Simulator } from './simulator';
 import { kernelFrame, pushFrame, type Step } from './step';
 
 /**
  * make_device_exclusive(mm, addr, owner): the page's pfn, or -errno. `madeBy` is recorded in the
  * entry (the kernel keeps no such field; the script's `is exclusive DEV` names it).
  */
-export function* makeDeviceExclusive(sim: Simulator, mm: Mm, vpn: number, owner: Device | null, madeBy: Device): Step<number> {
+export function* makeDeviceExclusive(sim: Machine, mm: Mm, vpn: number, owner: Device | null, madeBy: Device): Step<number> {
   const frame = kernelFrame('make_device_exclusive', () => sim.describeRange(vpn, vpn + 1));
   yield pushFrame(sim.kstack, frame);
   try {

@@ -16,6 +16,12 @@ export const LINK_PRESETS: Readonly<Record<string, LinkPreset>> = {
 };
 export const DEFAULT_LINK = 'pcie4';
 
+/** A link's bandwidth in one direction, bytes per ns; an unknown link name is the default link. */
+export function linkGBps(link: string, dir: 'h2d' | 'd2h'): number {
+  const l = LINK_PRESETS[link] ?? LINK_PRESETS[DEFAULT_LINK]!;
+  return dir === 'h2d' ? l.h2dGBps : l.d2hGBps;
+}
+
 export interface TimingModel {
   /** CPU fault that maps the zero page or a new anonymous page. */
   cpuFaultNs: number;
@@ -56,7 +62,6 @@ export class Clock {
   }
 }
 
-/** Time to move `bytes` over a link in one direction. */
 /**
  * A simulated duration as every view shows it: ns below 1 µs, µs below 1 ms, then ms or s, three
  * significant digits at most (`850 ns`, `21.5 µs`, `2.34 ms`).
@@ -69,6 +74,7 @@ export function formatDuration(ns: number): string {
   return fmt(ns / 1e9, 's');
 }
 
+/** Time to move `bytes` over a link in one direction. */
 export function copyTimeNs(bytes: number, GBps: number): number {
   return Math.round(bytes / GBps);
 }

@@ -1,0 +1,56 @@
+// Layer: simulator (src/hmm).
+// The CPU touching memory (arch/x86/mm/fault.c do_user_addr_fault, then the access itself): each
+// page is checked against its VMA (access_error), faulted in through handle_mm_fault when its
+// entry does not allow the access, then read, or written with a pattern.
+
+import { EFAULT, VM_FAULT_ERROR } from './constants';
+import type { PatternFn } from './content';
+import type { Machine } from './machine';
+import { doPteNone, handleMmFault, thpEligible } from './memory';
+import type { Mm } from './mm';
+import { Pte, PTE_WRITE, pteIndex, setExpected } from './pgtable';
+import { PREEMPT, preemptAt, type Step } from './step';
+import { VM_READ, VM_WRITE, type Vma } from './vma';
+
+/** Whether the VMA lets the CPU access the page so (access_error in the arch fault handler). */
+export function accessAllowed(vma: Vma | undefined, write: boolean): boolean {
+  if (vma === undefined) return false;
+  return write ? (vma.flags & VM_WRITE) !== 0 : (vma.flags & VM_READ) !== 0;
+}
+
+/**
+ * The CPU touches every page of [start, end): a read of one word, or a write of every word.
+ * Returns the first page it could not touch and -EFAULT, or undefined when all went.
+ */
+export function* cpuAccess(sim: Machine, mm: Mm, start: number, end: number, write: PatternFn | undefined): Step<{ vpn: number; rc: number } | undefined> {
+  const contentId = write === undefined ? -1 : sim.contents.intern(write);
+  const f = sim.frames;
+  for (let vpn = start; vpn < end; vpn++) {
+    if (preemptAt(vpn - start)) yield PREEMPT;
+    const vma = mm.vmas.find(vpn);
+    if (!accessAllowed(vma, write !== undefined)) return { vpn, rc: -EFAULT };
+    let t = mm.pt.lookup(vpn);
+    let s = pteIndex(vpn);
+    const ok = t !== undefined && t.kind[s] === Pte.PRESENT && (write === undefined || (t.bits[s]! & PTE_WRITE) !== 0);
+    if (!ok) {
+      sim.stats.cpuFaults++;
+      sim.clock.advance(sim.timing.cpuFaultNs);
+      // pte_none outside THP ranges never yields: take it without a generator (hot path).
+      const r = (t === undefined || t.kind[s] === Pte.NONE) && !thpEligible(vma!, vpn)
+        ? doPteNone(sim, mm, vma!, vpn, write !== undefined)
+        : yield* handleMmFault(sim, mm, vpn, { write: write !== undefined, remote: false });
+      if (r & VM_FAULT_ERROR) return { vpn, rc: -EFAULT };
+      t = mm.pt.lookup(vpn);
+      s = pteIndex(vpn);
+    }
+    if (write !== undefined) {
+      const pfn = t!.pfn[s]!;
+      const page = vpn - vma!.mapStart;
+      f.contentId.set(pfn, contentId);
+      f.contentPage.set(pfn, page);
+      setExpected(t!, s, vma!.isShared ? -1 : contentId, page);
+      sim.contentChanged(vpn);
+    }
+  }
+  return undefined;
+}

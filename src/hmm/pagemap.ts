@@ -1,0 +1,64 @@
+// Layer: simulator (src/hmm).
+// What one page of a process is, read without changing anything (as /proc/PID/pagemap reads the
+// page table, fs/proc/task_mmu.c): its residency for `expect … is STATE` and the views, and the
+// contents the process would read there without faulting.
+
+import type { Machine } from './machine';
+import type { Mm } from './mm';
+import { Zone } from './page';
+import { exclusiveMaker, Pte, PTE_WRITE, pteIndex } from './pgtable';
+
+/** What one page is, in the terms of `expect RANGE is STATE`. */
+export interface PageState {
+  kind: 'unmapped' | 'empty' | 'zero' | 'system' | 'device' | 'exclusive';
+  device?: string;
+  writable?: boolean;
+  shared?: boolean;
+  pinned?: boolean;
+  pfn?: number;
+  huge?: boolean;
+}
+
+export type PagemapMachine = Pick<Machine, 'frames' | 'devices' | 'mms'>;
+
+export function pageState(sim: PagemapMachine, mm: Mm, vpn: number): PageState {
+  const vma = mm.vmas.find(vpn);
+  if (vma === undefined) return { kind: 'unmapped' };
+  const t = mm.pt.lookup(vpn);
+  const s = pteIndex(vpn);
+  const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
+  if (kind === Pte.NONE) return { kind: 'empty' };
+  const f = sim.frames;
+  const pfn = t!.pfn[s]!;
+  const head = f.head(pfn);
+  const writable = (t!.bits[s]! & PTE_WRITE) !== 0;
+  const shared = f.mapcount.get(t!.pmd ? head : pfn) > 1 || (vma.isShared && sim.mms.filter((m) => m.alive && m.pt.lookup(vpn)?.pfn[s] === pfn).length > 1);
+  const pinned = f.pincount.get(head) > 0;
+  const huge = t!.pmd;
+  const zone = f.zone.get(pfn) as Zone;
+  if (kind === Pte.DEVICE_EXCLUSIVE) {
+    return { kind: 'exclusive', device: sim.devices[exclusiveMaker(t!.bits[s]!)]?.name, writable, shared, pinned, pfn, huge };
+  }
+  if (zone === Zone.ZERO) return { kind: 'zero', writable: false, shared: true, pfn, huge };
+  if (zone === Zone.DEVICE_PRIVATE || zone === Zone.DEVICE_COHERENT) {
+    return { kind: 'device', device: sim.devices[f.device.get(pfn)]!.name, writable, shared, pinned, pfn, huge };
+  }
+  return { kind: 'system', writable, shared, pinned, pfn, huge };
+}
+
+/** Content of what the process would read at `vpn` without faulting: [id, page] or undefined. */
+export function pageContent(sim: Pick<Machine, 'frames'>, mm: Mm, vpn: number): [number, number] | undefined {
+  const vma = mm.vmas.find(vpn);
+  if (vma === undefined) return undefined;
+  const t = mm.pt.lookup(vpn);
+  const s = pteIndex(vpn);
+  if (t === undefined || t.kind[s] === Pte.NONE) {
+    if (vma.object === undefined) return [0, 0];
+    const idx = vma.filePage(vpn);
+    const cached = vma.object.pages.get(idx);
+    if (cached !== undefined) return [sim.frames.contentId.get(cached), sim.frames.contentPage.get(cached)];
+    return [vma.object.initContent, idx];
+  }
+  const pfn = t.pfn[s]!;
+  return [sim.frames.contentId.get(pfn), sim.frames.contentPage.get(pfn)];
+}
