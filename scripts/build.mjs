@@ -15,6 +15,7 @@ const common = {
 await Promise.all([
   build({ ...common, entryPoints: ['src/cli/hmmSim.ts'], outfile: 'dist/hmm-sim.js' }),
   build({ ...common, entryPoints: ['bench/bench.ts'], outfile: 'dist/bench.js' }),
+  build({ ...common, entryPoints: ['bench/baselineAdapter.ts'], outfile: 'dist/baseline-adapter.js' }),
   build({ ...common, entryPoints: ['src/adapter/main.ts'], outfile: 'dist/adapter.js' }),
   // The extension: `vscode` is provided by the host.
   build({ ...common, entryPoints: ['src/extension/main.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),

@@ -728,6 +728,11 @@ export class ScriptController {
 
   // ---- reverse execution -------------------------------------------------------------------
 
+  /** The checkpoints held for reverse debugging: how many, and the bytes they were charged (the bench). */
+  get history(): { checkpoints: number; bytes: number } {
+    return { checkpoints: this.checkpoints.length, bytes: this.checkpoints.reduce((n, c) => n + c.bytes, 0) };
+  }
+
   private maybeCheckpoint(): void {
     if (this.replaying && this.checkpoints.some((c) => c.done === this.sim.step)) return;
     const last = this.checkpoints[this.checkpoints.length - 1];

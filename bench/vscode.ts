@@ -1,0 +1,53 @@
+// Layer: benchmark (bench/). "VS Code stays instant at any size": figures the VS Code
+// integration run records in artifacts/vscode-metrics.json (test/integration/debug.itest.ts, each
+// pair measured in the same run; the bench cannot start a workbench itself), and the adapter's
+// side measured here: answering a stop and the map's picture at 8 and at 1M resident pages.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { stopAnswers } from './adapter';
+import { type Check, figure, fmt, heading, note, ratio, type Scratch, verdict } from './measure';
+
+type Metrics = Record<string, number | undefined>;
+
+function readMetrics(file: string): Metrics | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Metrics;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A figure against its baseline from the same integration run, and its check (within 2×). */
+function pair(m: Metrics | undefined, name: string, key: string, baseName: string, baseKey: string): Check {
+  const v = m?.[key];
+  const b = m?.[baseKey];
+  if (v === undefined || b === undefined) {
+    figure(name, 'n/a', `${baseName}: n/a`, '');
+    return { ok: false, what: `${name}: n/a (npm run test:vscode records it)` };
+  }
+  figure(name, `${fmt(v, 0)} ms`, `${baseName}: ${fmt(b, 0)} ms`, ratio(v, b));
+  return { ok: v <= 2 * b, what: `${name.trim()} ${ratio(v, b)} (≤ 2×)` };
+}
+
+export async function vscodeAtAnySize(scratch: Scratch, repeat: number): Promise<void> {
+  heading('VS Code stays instant at any size', 'stopped → every view refreshed at 1M resident pages within 2× of 8 pages; start to first stop at 1M pages within 2× of a 1-page script; activation within 2× of an empty extension\'s; the map\'s picture likewise');
+  const root = path.resolve(__dirname, '..');
+  const m = readMetrics(path.join(root, 'artifacts/vscode-metrics.json'));
+  if (m === undefined) note('no artifacts/vscode-metrics.json: run npm run test:vscode (the integration run records the VS Code figures)');
+  else note(`VS Code figures recorded by the integration run at ${new Date(m['measuredAt'] ?? 0).toISOString()}`);
+  const checks = [
+    pair(m, 'step → views refreshed, 1M resident pages', 'viewsRefreshedAt1MPagesMs', '8 pages', 'viewsRefreshedAt8PagesMs'),
+    pair(m, 'start → first stop, 1M pages', 'firstStopAt1MPagesMs', '1 page', 'firstStopAt1PageMs'),
+    pair(m, 'extension activation', 'activationMs', 'empty extension', 'emptyActivationMs'),
+  ];
+  const adapter = await stopAnswers(scratch, repeat);
+  figure('adapter: answer a stop (stack, variables, views)', `${fmt(adapter.stop[1])} ms`, `8 pages: ${fmt(adapter.stop[0])} ms`, ratio(adapter.stop[1], adapter.stop[0]));
+  figure('adapter: hmm/picture (the map\'s data)', `${fmt(adapter.picture[1])} ms`, `8 pages: ${fmt(adapter.picture[0])} ms`, ratio(adapter.picture[1], adapter.picture[0]));
+  checks.push({ ok: adapter.picture[1] <= 2 * adapter.picture[0], what: `map picture at 1M ${ratio(adapter.picture[1], adapter.picture[0])} the one at 8 pages (≤ 2×)` });
+  const map = readMetrics(path.join(root, 'artifacts/map-metrics.json'));
+  if (map?.['openPaintedMs'] !== undefined) {
+    note(`map in Chromium at 1M pages (e2e run): drawn ${fmt(map['openPaintedMs'])} ms after its data arrived, zoom frame ${fmt(map['zoomRenderMedianMs'] ?? NaN)} ms`);
+  }
+  verdict(checks);
+}
