@@ -8,7 +8,7 @@ import { formatDiagnostic } from '../hmm/lang/ast';
 import { DEFAULT_MAX_MEMORY_BYTES } from '../hmm/lang/budget';
 import { readScriptFile, ScriptFileError } from '../hmm/lang/scriptFile';
 import { RESIDENCY_LEGEND } from '../hmm/lang/residency';
-import { toChromeTrace } from '../hmm/trace';
+import { chromeTraceJson } from '../hmm/lang/runText';
 import { isLinuxVersion, LINUX_VERSIONS, type LinuxVersion } from '../hmm/profile';
 import { loadArtifacts } from '../oracle/artifacts';
 import type { ProgramRunner } from '../oracle/kernelRun';
@@ -154,7 +154,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (o.trace !== undefined) {
     try {
-      fs.writeFileSync(o.trace, JSON.stringify(toChromeTrace(runs.map((r) => ({ file: r.file, events: r.events })))));
+      fs.writeFileSync(o.trace, chromeTraceJson(runs));
     } catch (e) {
       console.error(`hmm-sim: cannot write ${o.trace}: ${(e as Error).message}`);
       return 2;

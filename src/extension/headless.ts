@@ -1,6 +1,5 @@
-// Layer: extension (src/extension): UI only. Imports vscode and, when a command runs, the
-// language runner and the trace writer (src/hmm/lang/runner, src/hmm/trace): they run a script
-// to its end in the extension host, outside any debug session ("run headless", "export trace").
+// Commands that run a script to its end in the extension host, outside any debug session ("run
+// headless", "export trace"), through the language's runner, as `hmm-sim run` does.
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -45,7 +44,7 @@ export async function runHeadless(ctx: Ctx, uri: vscode.Uri): Promise<ScriptRun 
   out.appendLine(`── ${path.basename(file)} ${'─'.repeat(Math.max(0, 60 - path.basename(file).length))}`);
   const { runScriptTextAsync } = await import('../hmm/lang/runner.js');
   const { formatDiagnostic } = await import('../hmm/lang/ast.js');
-  const { formatDuration } = await import('../hmm/timing.js');
+  const { progressText, runSummary } = await import('../hmm/lang/runText.js');
   const started = Date.now();
   const text = await scriptText(uri);
   const run = await vscode.window.withProgress(
@@ -57,7 +56,7 @@ export async function runHeadless(ctx: Ctx, uri: vscode.Uri): Promise<ScriptRun 
         return await runScriptTextAsync(file, text, {
           output: (t) => out.appendLine(t),
           signal: abort.signal,
-          progress: (statements, ns) => progress.report({ message: `${statements} statements, simulated ${formatDuration(ns)}` }),
+          progress: (statements, ns) => progress.report({ message: progressText(statements, ns) }),
         });
       } finally {
         cancel.dispose();
@@ -72,8 +71,7 @@ export async function runHeadless(ctx: Ctx, uri: vscode.Uri): Promise<ScriptRun 
   if (run.residency) out.appendLine(run.residency);
   if (run.report !== undefined) out.appendLine(run.report);
   if (run.error !== undefined) out.appendLine(run.error);
-  const how = run.cancelled ? 'cancelled' : run.error === undefined ? 'ran to the end' : 'stopped on a runtime error';
-  out.appendLine(`${how}: ${run.statements} statements, ${run.events.length} events, simulated time ${formatDuration(run.sim?.clock.now ?? 0)} (${Date.now() - started} ms)`);
+  out.appendLine(runSummary(run, Date.now() - started));
   return run;
 }
 
@@ -85,7 +83,7 @@ export async function runHeadless(ctx: Ctx, uri: vscode.Uri): Promise<ScriptRun 
 export async function exportTrace(ctx: Ctx, uri: vscode.Uri, target?: vscode.Uri | 'nextToScript'): Promise<vscode.Uri | undefined> {
   const file = fileName(uri);
   const { runScriptText } = await import('../hmm/lang/runner.js');
-  const { toChromeTrace } = await import('../hmm/trace.js');
+  const { chromeTraceJson } = await import('../hmm/lang/runText.js');
   const run = runScriptText(file, await scriptText(uri), { limits: HEADLESS_LIMITS });
   if (run.diagnostics.length > 0) {
     const first = run.diagnostics[0]!;
@@ -96,7 +94,7 @@ export async function exportTrace(ctx: Ctx, uri: vscode.Uri, target?: vscode.Uri
   let dest: vscode.Uri | undefined = target === 'nextToScript' ? beside : target;
   dest ??= await vscode.window.showSaveDialog({ defaultUri: beside, filters: { 'Chrome trace (Perfetto)': ['json'] }, title: 'Export the event trace' });
   if (dest === undefined) return undefined;
-  const json = JSON.stringify(toChromeTrace([{ file, events: run.events }]));
+  const json = chromeTraceJson([{ file, events: run.events }]);
   await vscode.workspace.fs.writeFile(dest, new TextEncoder().encode(json));
   ctx.output.appendLine(`trace of ${path.basename(file)}: ${run.events.length} events → ${fileName(dest)}${run.error ? ` (the run stopped: ${run.error})` : ''}`);
   void vscode.window.showInformationMessage(`Trace written to ${path.basename(fileName(dest))} (${run.events.length} events). Open it in Perfetto (ui.perfetto.dev) or chrome://tracing.`);

@@ -30,22 +30,27 @@ export enum MmuNotifyEvent {
 }
 export const MMU_NOTIFY_NAMES = ['UNMAP', 'CLEAR', 'PROTECTION_VMA', 'PROTECTION_PAGE', 'SOFT_DIRTY', 'RELEASE', 'MIGRATE', 'EXCLUSIVE'] as const;
 
-/** Errno values the simulator returns negated, as the kernel does. */
-export const EPERM = 1;
-export const ENOENT = 2;
-export const EINTR = 4;
-export const ENOMEM = 12;
-export const EFAULT = 14;
-export const EBUSY = 16;
-export const EINVAL = 22;
-export const EOVERFLOW = 75;
-export const EOPNOTSUPP = 95;
-export const ERRNO_BY_VALUE: Readonly<Record<number, string>> = {
-  [EPERM]: 'EPERM', [ENOENT]: 'ENOENT', [EINTR]: 'EINTR', [ENOMEM]: 'ENOMEM', [EFAULT]: 'EFAULT',
-  [EBUSY]: 'EBUSY', [EINVAL]: 'EINVAL', [EOVERFLOW]: 'EOVERFLOW', [EOPNOTSUPP]: 'EOPNOTSUPP',
-};
+/**
+ * Errno values the simulator returns negated, as the kernel does: the one table of their names
+ * (the language's `-> EBUSY` and `last.rc == EFAULT` read it too).
+ */
+export const ERRNO = {
+  EPERM: 1, ENOENT: 2, EINTR: 4, ENOMEM: 12, EFAULT: 14, EBUSY: 16, EINVAL: 22, EOVERFLOW: 75, EOPNOTSUPP: 95,
+} as const;
+export type ErrnoName = keyof typeof ERRNO;
+export const EPERM = ERRNO.EPERM;
+export const ENOENT = ERRNO.ENOENT;
+export const EINTR = ERRNO.EINTR;
+export const ENOMEM = ERRNO.ENOMEM;
+export const EFAULT = ERRNO.EFAULT;
+export const EBUSY = ERRNO.EBUSY;
+export const EINVAL = ERRNO.EINVAL;
+export const EOVERFLOW = ERRNO.EOVERFLOW;
+export const EOPNOTSUPP = ERRNO.EOPNOTSUPP;
+const ERRNO_BY_VALUE: ReadonlyMap<number, string> = new Map(Object.entries(ERRNO).map(([name, value]) => [value, name]));
+/** `EBUSY` for -16, `0` for 0, the number itself for an errno without a name here. */
 export function errnoName(rc: number): string {
-  return rc === 0 ? '0' : (ERRNO_BY_VALUE[-rc] ?? String(rc));
+  return rc === 0 ? '0' : (ERRNO_BY_VALUE.get(-rc) ?? String(rc));
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   HMM_DMIRROR_PROT_ZERO, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE,
   HPAGE_PMD_NR, HPAGE_PMD_ORDER, MIGRATE_PFN_COMPOUND, MIGRATE_PFN_VALID, MIGRATE_PFN_WRITE,
   MIGRATE_VMA_SELECT_COMPOUND, MIGRATE_VMA_SELECT_DEVICE_COHERENT, MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
-  MIGRATE_VMA_SELECT_SYSTEM, MMU_NOTIFY_NAMES, MmuNotifyEvent, PTRS_PER_PTE, VM_FAULT_OK, VM_FAULT_OOM, VM_FAULT_SIGBUS,
+  MIGRATE_VMA_SELECT_SYSTEM, MMU_NOTIFY_NAMES, MmuNotifyEvent, PAGE_SIZE, PTRS_PER_PTE, VM_FAULT_OK, VM_FAULT_OOM, VM_FAULT_SIGBUS,
 } from './constants';
 import { PageContents } from './content';
 import { HmmRange, hmmRangeFault } from './hmm';
@@ -613,9 +613,9 @@ export class DmirrorDriver {
       // ≤ v6.18 a hole in a writable vma becomes a writable device page too.
       const holeWrite = src === NO_PFN && this.sim.profile.holeWritable && (args.vma!.flags & VM_WRITE) !== 0 ? MIGRATE_PFN_WRITE : 0;
       args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | holeWrite | (compound ? MIGRATE_PFN_COMPOUND : 0);
-      bytes += n * 4096;
+      bytes += n * PAGE_SIZE;
     }
-    if (bytes > 0) this.sim.emit(m.mm.name, args.start, args.end, { kind: 'alloc', device: m.device.name, pages: bytes / 4096, what: 'alloc' }, `alloc:${m.id}`);
+    if (bytes > 0) this.sim.emit(m.mm.name, args.start, args.end, { kind: 'alloc', device: m.device.name, pages: bytes / PAGE_SIZE, what: 'alloc' }, `alloc:${m.id}`);
     this.sim.clock.advance(this.sim.timing.dmaSetupNs + copyTimeNs(bytes, linkGBps(m.device.link, 'h2d')));
   }
 
@@ -672,7 +672,7 @@ export class DmirrorDriver {
       for (let k = 0; k < n; k++) this.copyPage(src + k, dst + k);
       args.dst[i] = dst;
       args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | (compound ? MIGRATE_PFN_COMPOUND : 0);
-      bytes += n * 4096;
+      bytes += n * PAGE_SIZE;
     }
     this.sim.clock.advance(this.sim.timing.dmaSetupNs + copyTimeNs(bytes, linkGBps(m.device.link, 'd2h')));
   }
@@ -888,7 +888,7 @@ export class DmirrorDriver {
       for (let k = 0; k < n; k++) this.copyPage(src + k, dst + k);
       args.dst[i] = dst;
       args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | (compound ? MIGRATE_PFN_COMPOUND : 0);
-      bytes += n * 4096;
+      bytes += n * PAGE_SIZE;
     }
     sim.clock.advance(copyTimeNs(bytes, linkGBps(device.link, 'd2h')));
     yield* migrateVmaPages(sim, args);

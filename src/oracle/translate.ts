@@ -4,7 +4,7 @@
 // user space for each op. The simulator decides the addresses (mmap is MAP_FIXED_NOREPLACE in
 // the VM), so both sides see the same layout; loops and calls are unrolled as they run.
 
-import { errnoName, WORDS_PER_PAGE } from '../hmm/constants';
+import { errnoName, PAGE_SIZE, WORDS_PER_PAGE } from '../hmm/constants';
 import type { Mm } from '../hmm/mm';
 import { LINUX_PROFILES, type LinuxVersion } from '../hmm/profile';
 import { Simulator } from '../hmm/simulator';
@@ -87,7 +87,7 @@ export function patternRpn(e: Expr, vars: Vars): string {
   return out.join(' ');
 }
 
-const hexAddr = (vpn: number): string => `0x${(vpn * 4096).toString(16)}`;
+const hexAddr = (vpn: number): string => `0x${(vpn * PAGE_SIZE).toString(16)}`;
 
 export interface TranslateOptions {
   /** First op number (op numbers are unique in a program of several scripts). */

@@ -264,10 +264,6 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${d.file}:${d.line}:${d.col}: ${d.message}`;
 }
 
-/** Bytes and pages: the language's page size is fixed at 4 KiB. */
-export const PAGE_SIZE = 4096;
-export const WORDS_PER_PAGE = PAGE_SIZE / 4;
-
 /** Depth of an expression tree (a number is 1), without recursing: trees come from any input. */
 export function exprDepth(e: Expr): number {
   let max = 0;

@@ -1,8 +1,9 @@
 // Layer: the .hmm language (src/hmm/lang). Imports only ./ast, ./lexer and ./limits.
 // The parser: recursive descent over token lines; reports every problem, recovering at the next line.
 
+import { PAGE_SIZE } from '../constants';
 import {
-  ERRNO_NAMES, exprDepth, NOTIFIER_EVENT_NAMES, PAGE_SIZE, SNAPSHOT_FLAG_VALUES,
+  ERRNO_NAMES, exprDepth, NOTIFIER_EVENT_NAMES, SNAPSHOT_FLAG_VALUES,
 } from './ast';
 import type {
   AdviceKind, BinaryOp, CompareOp, DeviceDecl, LinuxDecl, DeviceMemoryKind, Diagnostic, Errno, Expr, FileDecl, FnDecl,

@@ -2,7 +2,7 @@
 // the checks every statement family shares: a range or a device named by the script, a live
 // process, a device operation's result against `-> ERRNO`.
 
-import { errnoName } from '../../constants';
+import { ERRNO, errnoName } from '../../constants';
 import type { PageContents } from '../../content';
 import type { GpuJob } from '../../gpu';
 import type { Device } from '../../memremap';
@@ -85,9 +85,10 @@ export class Fail extends Error {
   }
 }
 
-export const ERRNO_VALUES: Readonly<Record<Errno, number>> = {
-  EFAULT: -14, EPERM: -1, EINVAL: -22, ENOENT: -2, ENOMEM: -12, EBUSY: -16, EOPNOTSUPP: -95,
-};
+/** The return code a script's `-> ERRNO` stands for (negated, as the kernel returns it). */
+export function errnoRc(e: Errno): number {
+  return -ERRNO[e];
+}
 
 export function device(ctx: ExecContext, name: string, loc: Loc): Device {
   const d = ctx.sim.devices.find((x) => x.name === name);
@@ -133,6 +134,6 @@ export function deviceResult(ctx: ExecContext, stmt: Stmt, what: string, r: { rc
   }
   if (want === undefined && ctx.failedCallsContinue) return false;
   if (want === undefined) throw new Fail(stmt.loc, `${what} failed with ${errnoName(r.rc)}`);
-  if (ERRNO_VALUES[want] !== r.rc) throw new Fail(stmt.loc, `${what} failed with ${errnoName(r.rc)}, expected ${want}`);
+  if (errnoRc(want) !== r.rc) throw new Fail(stmt.loc, `${what} failed with ${errnoName(r.rc)}, expected ${want}`);
   return false;
 }

@@ -5,11 +5,11 @@ import { PREEMPT, preemptAt } from '../../step';
 import type { IndexRange } from '../ast';
 import { compile, evalConst, patternText } from '../pattern';
 import { flagText } from '../stateText';
-import { ERRNO_VALUES, Fail, type Frame, type StatementHandlers } from './context';
+import { errnoRc, Fail, type Frame, type StatementHandlers } from './context';
 
 export const lastExpectations: StatementHandlers<'expectRc' | 'expectCounter' | 'expectLastData' | 'expectLastFlags'> = {
   *expectRc(ctx, stmt) {
-    const want = stmt.rc === 0 ? 0 : ERRNO_VALUES[stmt.rc];
+    const want = stmt.rc === 0 ? 0 : errnoRc(stmt.rc);
     if (ctx.last.rc !== want) throw new Fail(stmt.loc, `expected last.rc == ${stmt.rc}, found ${errnoName(ctx.last.rc)}`);
   },
   *expectCounter(ctx, stmt, frame) {
