@@ -83,10 +83,10 @@ interface ScaleOptions {
 }
 
 /** One scenario at 1M pages and at full size. */
-async function scenario(scratch: Scratch, label: string, script: (pages: number) => string, pages: number, o: ScaleOptions): Promise<Check[]> {
+async function scenario(scratch: Scratch, id: string, label: string, script: (pages: number) => string, pages: number, o: ScaleOptions): Promise<Check[]> {
   const small = 1 << 20;
-  const base = await medianRun(scratch, `${label}-1m.hmm`, script(small), o.repeat);
-  const big = await medianRun(scratch, `${label}-big.hmm`, script(pages), Math.max(1, Math.min(o.repeat, 2)));
+  const base = await medianRun(scratch, `${id}-1m.hmm`, script(small), o.repeat);
+  const big = await medianRun(scratch, `${id}-big.hmm`, script(pages), Math.max(1, Math.min(o.repeat, 2)));
   const nsBase = (base.run.ms * 1e6) / small;
   const nsBig = (big.run.ms * 1e6) / pages;
   const bpBase = base.run.peakRss / small;
@@ -109,9 +109,9 @@ async function scenario(scratch: Scratch, label: string, script: (pages: number)
 
 export async function largestGpu(scratch: Scratch, o: ScaleOptions): Promise<void> {
   heading('The largest GPU', `48M pages (192 GiB) in ≤ 10 s whole process, peak RSS ≤ 48 B per touched page, cost per page ≤ the 1M run's; same for a kernel streaming over 2× oversubscribed memory (20M pages)`);
-  const gpu = await scenario(scratch, 'write/migrate/sample/back', wholeGpuScript, o.gpuPages, o);
+  const gpu = await scenario(scratch, 'gpu', 'write/migrate/sample/back', wholeGpuScript, o.gpuPages, o);
   verdict(gpu);
-  const stream = await scenario(scratch, 'kernel streaming, 2× oversubscribed', streamingScript, o.streamPages, o);
+  const stream = await scenario(scratch, 'stream', 'kernel streaming, 2× oversubscribed', streamingScript, o.streamPages, o);
   verdict(stream);
 }
 

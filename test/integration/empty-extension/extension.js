@@ -1,0 +1,4 @@
+// The activation baseline of `npm run bench`: an extension that does nothing.
+'use strict';
+exports.activate = () => ({});
+exports.deactivate = () => undefined;
