@@ -123,9 +123,9 @@ type FieldArray = Uint8Array | Int32Array;
  * checkpoints: the first write after a save copies it.
  */
 export class FrameField<T extends FieldArray> {
-  private chunks: (T | undefined)[] = [];
+  protected chunks: (T | undefined)[] = [];
   /** 1 where this field owns chunk c and may write it in place; 0 where absent or shared. */
-  private owned = new Uint8Array(0);
+  protected owned = new Uint8Array(0);
   private readonly spare: T[] = [];
 
   constructor(private readonly store: PageFrames, private readonly make: (n: number) => T) {}
@@ -149,7 +149,7 @@ export class FrameField<T extends FieldArray> {
   }
 
   /** Make chunk `ci` this field's own: new (zeros) or a copy of the shared one. */
-  private own(ci: number): void {
+  protected own(ci: number): void {
     this.store.checkChunk(ci);
     const shared = this.chunks[ci];
     // Memory is about to be taken: first give back chunks that emptied since the last time.
@@ -185,19 +185,19 @@ export class FrameField<T extends FieldArray> {
   }
 
   /** The chunks, from now on shared with the caller (a checkpoint): each is copied before its next write. */
-  share(): { chunks: (T | undefined)[]; newBytes: number } {
+  share(): { state: FieldState; newBytes: number } {
     let newBytes = 0;
     this.chunks.forEach((c, i) => {
       if (c !== undefined && this.owned[i] === 1) newBytes += c.byteLength;
     });
     this.owned.fill(0);
-    return { chunks: this.chunks.slice(), newBytes };
+    return { state: { chunks: this.chunks.slice() }, newBytes };
   }
 
   /** Take a checkpoint's chunks (shared: copied before the first write to each). */
-  adopt(chunks: readonly (FieldArray | undefined)[]): void {
-    this.chunks = chunks.slice() as (T | undefined)[];
-    this.owned = new Uint8Array(Math.max(this.owned.length, chunks.length));
+  adopt(state: FieldState): void {
+    this.chunks = state.chunks.slice() as (T | undefined)[];
+    this.owned = new Uint8Array(Math.max(this.owned.length, state.chunks.length));
     this.grow(this.owned.length);
   }
 
@@ -208,9 +208,72 @@ export class FrameField<T extends FieldArray> {
   }
 }
 
+/** A field's part of a checkpoint. */
+export interface FieldState {
+  readonly chunks: readonly (FieldArray | undefined)[];
+  /** SmallCountField: the values that did not fit a byte. */
+  readonly large?: ReadonlyMap<number, number>;
+}
+
+/** A SmallCountField byte saying "the value is in the overflow map". */
+const LARGE = 255;
+
+/**
+ * A count that is almost always small (refcount, mapcount, pincount, a mirror id): a byte per
+ * frame, and any value outside 0..254 (a page mapped by hundreds of processes, a negative count
+ * a bug left) kept exactly in a map beside it.
+ */
+export class SmallCountField extends FrameField<Uint8Array> {
+  private large = new Map<number, number>();
+
+  constructor(store: PageFrames) {
+    super(store, (n) => new Uint8Array(n));
+  }
+
+  override get(pfn: number): number {
+    const c = this.chunks[pfn >>> FRAME_CHUNK_SHIFT];
+    if (c === undefined) return 0;
+    const v = c[pfn & FRAME_MASK]!;
+    return v === LARGE ? this.large.get(pfn)! : v;
+  }
+
+  override set(pfn: number, value: number): void {
+    const ci = pfn >>> FRAME_CHUNK_SHIFT;
+    if (this.owned[ci] !== 1) {
+      if (value === 0 && this.chunks[ci] === undefined) return;
+      this.own(ci);
+    }
+    const c = this.chunks[ci]!;
+    const i = pfn & FRAME_MASK;
+    if (value >= 0 && value < LARGE) {
+      if (c[i] === LARGE) this.large.delete(pfn);
+      c[i] = value;
+    } else {
+      c[i] = LARGE;
+      this.large.set(pfn, value);
+    }
+  }
+
+  override release(ci: number): void {
+    super.release(ci);
+    if (this.large.size === 0) return;
+    for (const pfn of this.large.keys()) if (pfn >>> FRAME_CHUNK_SHIFT === ci) this.large.delete(pfn);
+  }
+
+  override share(): { state: FieldState; newBytes: number } {
+    const s = super.share();
+    return { state: { chunks: s.state.chunks, large: new Map(this.large) }, newBytes: s.newBytes + 16 * this.large.size };
+  }
+
+  override adopt(state: FieldState): void {
+    super.adopt(state);
+    this.large = new Map(state.large);
+  }
+}
+
 export interface FramesState {
   /** Each field's chunks (shared with the live store until it writes them). */
-  readonly fields: readonly (readonly (FieldArray | undefined)[])[];
+  readonly fields: readonly FieldState[];
   /** Frames in use per chunk. */
   readonly live: Int32Array;
   readonly nextSystem: number;
@@ -227,13 +290,13 @@ export class PageFrames {
   readonly device = new FrameField(this, (n) => new Uint8Array(n));
   readonly flags = new FrameField(this, (n) => new Uint8Array(n));
   readonly order = new FrameField(this, (n) => new Uint8Array(n));
-  readonly refcount = new FrameField(this, (n) => new Int32Array(n));
-  readonly mapcount = new FrameField(this, (n) => new Int32Array(n));
-  readonly pincount = new FrameField(this, (n) => new Int32Array(n));
+  readonly refcount = new SmallCountField(this);
+  readonly mapcount = new SmallCountField(this);
+  readonly pincount = new SmallCountField(this);
   readonly contentId = new FrameField(this, (n) => new Int32Array(n));
   readonly contentPage = new FrameField(this, (n) => new Int32Array(n));
   /** zone_device_data: the id of the mirror that migrated a device page there (ids start at 1; 0 = none). */
-  readonly deviceData = new FrameField(this, (n) => new Int32Array(n));
+  readonly deviceData = new SmallCountField(this);
   /**
    * page->index, the virtual page an anonymous page is mapped at (fork keeps addresses, so one
    * suffices), as an offset from MMAP_BASE_VPN: every mapping lies below TASK_SIZE, so it fits
@@ -464,7 +527,7 @@ export class PageFrames {
     const fields = this.fields.map((f) => {
       const s = f.share();
       bytes += s.newBytes;
-      return s.chunks;
+      return s.state;
     });
     return {
       fields,
