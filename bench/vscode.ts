@@ -39,8 +39,12 @@ export async function vscodeAtAnySize(scratch: Scratch, repeat: number): Promise
   const checks = [
     pair(m, 'step → views refreshed, 1M resident pages', 'viewsRefreshedAt1MPagesMs', '8 pages', 'viewsRefreshedAt8PagesMs'),
     pair(m, 'start → first stop, 1M pages', 'firstStopAt1MPagesMs', '1 page', 'firstStopAt1PageMs'),
-    pair(m, 'extension activation', 'activationMs', 'empty extension', 'emptyActivationMs'),
   ];
+  // The empty extension's activation needs a second development extension in the same
+  // code-server, and code-server loads only one: the figure is printed without its baseline.
+  const activation = m?.['activationMs'];
+  figure('extension activation', activation === undefined ? 'n/a' : `${fmt(activation, 0)} ms`, 'empty extension: n/a', '');
+  checks.push({ ok: false, what: 'activation against an empty extension: n/a (code-server loads one development extension)' });
   const adapter = await stopAnswers(scratch, repeat);
   figure('adapter: answer a stop (stack, variables, views)', `${fmt(adapter.stop[1])} ms`, `8 pages: ${fmt(adapter.stop[0])} ms`, ratio(adapter.stop[1], adapter.stop[0]));
   figure('adapter: hmm/picture (the map\'s data)', `${fmt(adapter.picture[1])} ms`, `8 pages: ${fmt(adapter.picture[0])} ms`, ratio(adapter.picture[1], adapter.picture[0]));

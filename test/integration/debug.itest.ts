@@ -11,8 +11,6 @@ import * as vscode from 'vscode';
 import type { DecorationSnapshot, HmmExtensionApi, TreeSnapshot } from '../../src/extension/api';
 
 const EXTENSION_ID = 'hmm-debug.hmm-debug';
-/** test/integration/empty-extension: the activation baseline of `npm run bench`. */
-const EMPTY_EXTENSION_ID = 'hmm-debug.empty-extension';
 const DEBUG_TYPE = 'hmm';
 
 function workspaceFile(name: string): string {
@@ -168,15 +166,6 @@ describe('hmm-debug in real VS Code', function () {
     console.log(`      VS Code ${vscode.version} (${vscode.env.appName}, uiKind ${vscode.UIKind[vscode.env.uiKind]}, remote ${vscode.env.remoteName ?? 'none'}), Node ${process.version}`);
     console.log(`      extension activation: ${wasActive ? 'already active (activation event fired first)' : `${ms.toFixed(0)} ms`}`);
     if (!wasActive) recordMetric('activationMs', ms);
-    // The baseline: an extension that does nothing, activated in the same code-server.
-    const empty = vscode.extensions.getExtension(EMPTY_EXTENSION_ID);
-    if (empty !== undefined && !empty.isActive) {
-      const t1 = performance.now();
-      await empty.activate();
-      const emptyMs = performance.now() - t1;
-      recordMetric('emptyActivationMs', emptyMs);
-      console.log(`      empty extension's activation: ${emptyMs.toFixed(0)} ms`);
-    }
     assert.equal(typeof api?.snapshotTree, 'function', 'activate() returns the HmmExtensionApi');
   });
 

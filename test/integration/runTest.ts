@@ -25,8 +25,7 @@ async function main(): Promise<number> {
   try {
     await runTests({
       vscodeExecutablePath: executable,
-      // The empty extension beside ours: the activation baseline (`npm run bench`).
-      extensionDevelopmentPath: [ROOT, path.join(ROOT, 'test', 'integration', 'empty-extension')],
+      extensionDevelopmentPath: ROOT,
       extensionTestsPath: path.join(__dirname, 'index.js'),
       launchArgs: [workspace, '--disable-extensions', `--user-data-dir=${path.join(base, 'user-data')}`, `--extensions-dir=${path.join(base, 'extensions')}`],
       extensionTestsEnv: { HMM_ITEST_RESULT: result, HMM_ITEST_ARTIFACTS: path.join(ROOT, 'artifacts') },
