@@ -1,4 +1,4 @@
-// Layer: debug adapter (src/adapter). DAP's base protocol framing (`Content-Length: N\r\n\r\n` +
+// DAP's base protocol framing (`Content-Length: N\r\n\r\n` +
 // N bytes of JSON) in front of @vscode/debugadapter's reader, which would buffer any N a client
 // announces and re-concatenate its whole buffer on every chunk (quadratic in a large message).
 // This stage hands the reader one whole frame at a time and refuses frames over a limit without

@@ -1,4 +1,4 @@
-// Layer: debug adapter (src/adapter). The adapter as its own process: `node dist/adapter.js`
+// The adapter as its own process: `node dist/adapter.js`
 // speaks DAP on stdin/stdout (DAP tests, and editors other than VS Code).
 
 import { Response } from '@vscode/debugadapter';

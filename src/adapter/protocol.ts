@@ -1,4 +1,3 @@
-// Layer: debug adapter (src/adapter). Imports nothing at runtime (the picture's types, below).
 // Every custom DAP request and event of the hmm debugger, typed in one place and documented in
 // docs/dap-extensions.md (keep the two in step: test/dap.test.ts checks the command names).
 

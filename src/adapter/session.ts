@@ -1,4 +1,3 @@
-// Layer: debug adapter (src/adapter). Imports @vscode/debugadapter and src/hmm; no vscode.
 // The DAP session: translates requests to the script controller and the simulator's inspection
 // API, and controller results to DAP events. It owns no simulator state.
 

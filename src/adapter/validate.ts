@@ -1,4 +1,3 @@
-// Layer: debug adapter (src/adapter). Imports only ./protocol's request names.
 // Every DAP request's arguments checked at the boundary, before any handler sees them: types,
 // integer ranges and string / list lengths. A request that fails gets an error response and
 // changes nothing, so a bad request cannot leave state that breaks a later one.

@@ -1,4 +1,3 @@
-// Layer: debug adapter (src/adapter). Imports DAP types and the simulator's inspection API.
 // The Variables view: scopes for the current process, devices, pending migrations, notifier
 // callbacks and `last`, built lazily from the simulator. Mappings and per-page arrays are
 // indexed variables, so VS Code pages them and a million-page mapping opens instantly.

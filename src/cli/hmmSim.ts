@@ -1,4 +1,3 @@
-// Layer: command-line front end (src/cli). Imports the simulator and the language; no vscode.
 // `hmm-sim run FILE... [--trace FILE.json] [--verbose]`: runs .hmm scripts headless and exits
 // 0 when every script ran to its end, 1 on a runtime error, 2 when a script was rejected.
 

@@ -1,4 +1,4 @@
-// Layer: command-line front end (src/cli). `hmm-sim kernel build|selftest|exec`: the kernel
+// `hmm-sim kernel build|selftest|exec`: the kernel
 // oracle's VM (src/oracle). Separate from hmmSim.ts's `run`, which only dispatches here.
 
 import { spawn } from 'node:child_process';

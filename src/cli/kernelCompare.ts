@@ -1,4 +1,3 @@
-// Layer: command-line front end (src/cli). Imports the kernel oracle.
 // `hmm-sim run --kernel FILE...` and `hmm-sim differential`: what they print and their exit status.
 
 import { compareWithKernel, type ProgramRunner } from '../oracle/kernelRun';

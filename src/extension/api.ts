@@ -1,4 +1,3 @@
-// Layer: extension (src/extension). Imports nothing of vscode at runtime (types only).
 // What `activate()` returns: a small API the integration tests (and other extensions) use to
 // look at what the user sees without scraping the UI. Keep it read-only.
 

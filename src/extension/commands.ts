@@ -1,5 +1,4 @@
-// Layer: extension (src/extension): UI only. Imports vscode and the modules whose commands it
-// registers. One small factory per command (rust-analyzer's commands.ts).
+// The extension's commands: one small factory per command (rust-analyzer's commands.ts).
 
 import * as vscode from 'vscode';
 import type { Ctx } from './context';

@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode.
 // The context object that owns every disposable of the extension (rust-analyzer's `Ctx`).
 
 import * as vscode from 'vscode';

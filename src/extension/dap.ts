@@ -1,5 +1,4 @@
-// Layer: extension (src/extension): UI only. Imports vscode and the adapter's protocol types
-// (src/adapter/protocol.ts, which imports nothing). Every request the UI makes, typed.
+// Every request the UI makes of the adapter, typed with the adapter's protocol types.
 
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as vscode from 'vscode';

@@ -1,5 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode and, on the first debug session,
-// the debug adapter's session class (src/adapter/session, run inline in the extension host).
 // The `hmm` debugger: adapter descriptors (inline by default, a process when
 // `hmm.debug.adapterProcess` is set) and launch configurations (initial, dynamic, F5 on a file).
 

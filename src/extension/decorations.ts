@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode, ./state, the API types.
 // Script-editor decorations after each stop, from `hmm/lineEffects`: after-line text (faults,
 // pages migrated each way, invalidations), one gutter icon per line (SVGs in media/), and a
 // whole-line highlight for the line that stopped on an exception. Cleared when the session ends.

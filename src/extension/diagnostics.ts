@@ -1,5 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode and, when the first .hmm document
-// is checked, the language front end (src/hmm/lang/runner: `diagnose`, parse and check only).
 // Live diagnostics for .hmm documents: every parse/check problem, as you type (debounced).
 
 import * as vscode from 'vscode';

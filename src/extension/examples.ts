@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode.
 // The example scripts shipped in the VSIX (examples/ of the repository): HMM: Open an Example
 // copies them into the extension's storage (once; later edits are the user's) and opens one.
 

@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode and the language's script-file reader.
 // How the inline debug adapter reads scripts: the text of an open editor first (what the user
 // sees), then a copy read through vscode.workspace.fs before launch (any file system), then
 // node:fs. The adapter's FileAccess is synchronous, hence the preload.

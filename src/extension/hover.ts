@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode, ./dap, ./pages, ./state.
 // Hover on a mapping name (`a`, `a[3]`, `a[2..6]`) while an hmm session is stopped: the
 // adapter's answer to a DAP `evaluate` with context 'hover', plus the mapping's residency runs.
 

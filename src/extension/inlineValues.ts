@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode, ./pages, ./state.
 // Inline values while stopped: on each line up to the stop that names a mapping, that
 // mapping's residency as `hmm-sim` draws it (`a |SS00aa..|`: S/s system rw/ro, 0-9/a-j device
 // N rw/ro, z zero, . empty, X exclusive, P pinned; buckets of pages beyond 32 pages).

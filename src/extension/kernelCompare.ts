@@ -1,5 +1,4 @@
-// Layer: extension (src/extension): UI only. Imports vscode and, when the command runs, the
-// kernel oracle (src/oracle): "Compare with the Linux Kernel" runs the active script on the
+// "Compare with the Linux Kernel", through the kernel oracle (src/oracle): runs the active script on the
 // simulator and in a VM on Linux 6.12 with test_hmm, and shows each disagreement on its line.
 
 import * as path from 'node:path';

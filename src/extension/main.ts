@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode and this folder's modules.
 // Activation: builds the context, registers every piece, returns the API. Nothing here runs
 // the simulator; the debug adapter and the language front end run on demand.
 

@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode, ./dap, ./mapState, ./settings.
 // The address-space map webview (media/map.js, media/map.css, and dist/webview/pages.js: the
 // page helpers of ./pages bundled for the page): the picture of one process's address space at
 // every stop (hmm/picture), earlier stops' pictures for the timeline, `why` answers on hover

@@ -1,6 +1,5 @@
-// Layer: extension (src/extension): UI only. Imports protocol types and ./settings types (no
-// vscode at runtime). What the address-space map webview is sent (JSON only, media/map.js draws
-// it), and the pictures of earlier stops kept so the timeline can show them again.
+// What the address-space map webview is sent (JSON only, media/map.js draws it), and the
+// pictures of earlier stops kept so the timeline can show them again. No vscode at runtime.
 
 import type { Picture } from '../adapter/protocol';
 import type { ResidencyKind } from './settings';

@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode, ./pages, ./state, ./treeNode.
 // The Pending Migrations view: each migrate_vma in progress (from `hmm/migrations`) with its
 // range, direction, phase, cpages, cause, and the runs of pages it left behind with the reason.
 

@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode, ./settings, ./state, ./treeNode.
 // The Notifier Callbacks view: every invalidate callback (from `hmm/notifiers`), newest first:
 // event, range, owner, mirror, seq before→after, what the driver did. New since the last stop
 // ones are marked.

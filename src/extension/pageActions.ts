@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode, ./dap, ./pages, ./residencyNodes.
 // Context actions on mapping, run and page nodes of Page Residency: watch, copy address,
 // view binary data (the hex editor on the debug memory, or a hex dump in an untitled document).
 

@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports protocol types only (no vscode).
 // Naming pages and runs the way the language does (`a[3]`, `a[2..6]`) and describing their state.
 
 import type { ResidencyMapping, ResidencyRun } from '../adapter/protocol';

@@ -1,5 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode and, on first use, the language's
-// keyword lists (src/hmm/lang/parser).
 // Editing help for .hmm files: a quick fix for each "did you mean 'x'?" of the checker, and
 // completion of statement keywords and of the names the script declares (devices, mappings,
 // files, kernels, functions, jobs, processes, loop variables).

@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode, ./dap, ./pages, ./settings, ./treeNode.
 // Page Residency nodes: process → mapping → page run → (ranges of at most 1000 pages) → page.
 // Runs come from `hmm/residency`; a truncated mapping ends in a node that fetches more runs.
 

@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode and the residency nodes.
 // The Page Residency view (in the HMM Memory panel, beside Pending Migrations and Notifier
 // Callbacks): rebuilt from the shared state at every stop; can reveal a page.
 

@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode, ./dap, ./state.
 // Follows hmm debug sessions: after every `hmm/stateChanged` it fetches the state once
 // (debounced, de-duplicated) and hands it to every view; when the session ends, views clear.
 // A debug adapter tracker notes run requests, so `whenRefreshed()` also waits for a stop that

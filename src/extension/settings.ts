@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode.
 // Typed access to the `hmm.*` settings (contributes.configuration in package.json).
 
 import * as vscode from 'vscode';

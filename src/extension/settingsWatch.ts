@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode.
 // Calls back when a setting that changes what the views show is edited.
 
 import * as vscode from 'vscode';

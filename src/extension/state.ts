@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode, ./dap and protocol types.
 // What the views show at one stop, fetched once per stop through DAP and shared by every view.
 
 import * as vscode from 'vscode';

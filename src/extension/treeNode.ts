@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode.
 // The base of every tree node (mcu-debug/peripheral-viewer style): a node knows its parent, makes
 // its TreeItem, and computes its children once, when first expanded.
 

@@ -1,4 +1,3 @@
-// Layer: extension (src/extension): UI only. Imports vscode and the API types.
 // Walks a TreeDataProvider the way the tree view does and records what it would show.
 
 import * as vscode from 'vscode';

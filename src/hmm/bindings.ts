@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm).
 // The names a script gives address ranges (`a = mmap …`): each name's current mapping, every
 // range some process still maps (a name may have been bound again since), and ranges told by
 // name (`a[2..6]`) in events, errors and kernel frames.

@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports nothing.
 // Kernel constants the simulator shares, with the values of the kernel headers they mirror.
 
 export const PAGE_SHIFT = 12;

@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports only ./constants.
 // Page contents without a buffer per page: a page holds (contentId, contentPage). Id 0 is all
 // zeros; a pattern id gives word k of the page as fn(contentPage * 1024 + k), i.e. `i` counted
 // from the start of the mapping the pattern was written through; a words id owns real bytes

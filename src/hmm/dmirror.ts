@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports sibling mechanism modules and types of the world.
 // lib/test_hmm.c: the reference driver. One mirror per (process, device), each with its device
 // page table (an xarray by virtual pfn; here sparse 512-entry pages) and an interval notifier
 // over the whole address space; the HMM_DMIRROR_* commands; migrate_to_ram and page_free.

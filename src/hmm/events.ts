@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports nothing.
 // The event stream: everything the simulator does, each event tagged with the statement that
 // caused it. Events over adjacent pages of the same kind within one statement coalesce into one
 // event with a range and a count, so a million-page operation yields a handful of events.

@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm).
 // The CPU touching memory (arch/x86/mm/fault.c do_user_addr_fault, then the access itself): each
 // page is checked against its VMA (access_error), faulted in through handle_mm_fault when its
 // entry does not allow the access, then read, or written with a pattern.

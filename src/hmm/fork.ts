@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports sibling mechanism modules and types of the world.
 // kernel/fork.c dup_mmap + mm/memory.c copy_page_range / copy_present_ptes / copy_nonpresent_pte:
 // what fork does to CPU pages, COW, device-private and device-exclusive entries.
 

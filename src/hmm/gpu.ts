@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports sibling mechanism modules and types of the world.
 // GPU work in simulated time: kernels launched on a device run as jobs beside the CPU; their
 // accesses to pages the device does not map are device faults, batched per device, serviced
 // with hmm_range_fault and migrate_vma under the device's policy (UVM-style hints, prefetcher,

@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports sibling mechanism modules and types of the world.
 // mm/hmm.c: hmm_range_fault — snapshot, and fault on request, the CPU page-table state of a
 // range into one HMM pfn per page (pfn array + flag byte + map order; see constants.ts).
 

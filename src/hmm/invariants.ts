@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm).
 // The simulator's own checks after every statement, over the page tables that changed:
 //  - a device never keeps a mapping the CPU revoked (each dpt entry matches the CPU entry);
 //  - every page lives in exactly one place (entry kinds agree with the frame's zone, no entry

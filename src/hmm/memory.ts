@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports sibling mechanism modules and types of the world.
 // mm/memory.c and mm/huge_memory.c: the CPU fault paths (handle_mm_fault: do_anonymous_page,
 // do_wp_page/wp_page_copy, do_swap_page for device-private and device-exclusive entries,
 // THP faults), zapping ranges (munmap, MADV_DONTNEED/FREE, exit) and PMD splitting.

@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports ./page, ./step and types.
 // ZONE_DEVICE memory (mm/memremap.c, struct dev_pagemap): device-private or device-coherent
 // frames hot-plugged in chunks, a LIFO free list of base pages and one of PMD-sized folios,
 // as lib/test_hmm.c keeps them, and the pagemap ops migrate_to_ram / page_free.

@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports sibling mechanism modules and types of the world.
 // mm/migrate_device.c: migrate_vma_setup (collect + unmap), migrate_vma_pages,
 // migrate_vma_finalize, and migrate_device_range for eviction by pfn.
 

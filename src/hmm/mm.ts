@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports ./vma, ./pgtable and types of ./mmuNotifier.
 // struct mm_struct: one per simulated process.
 
 import type { MmuIntervalNotifier } from './mmuNotifier';

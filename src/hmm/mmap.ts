@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports sibling mechanism modules and types of the world.
 // mm/mmap.c, mm/mprotect.c, mm/madvise.c and exit_mmap: the syscalls that change VMAs, with
 // the notifier events of the kernel's table (UNMAP, PROTECTION_VMA, CLEAR, RELEASE).
 

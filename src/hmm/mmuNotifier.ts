@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports ./constants, ./step and types of the world.
 // mm/mmu_notifier.c: interval notifiers and the collision-retry sequence protocol
 // (mmu_interval_read_begin / read_retry / check_retry / set_seq).
 

@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm).
 // The notifier callbacks each statement raised, for `expect notified` and the tests. A chunked
 // migration or a run of per-page CPU faults raises thousands of callbacks that differ only in
 // their range, one chunk after the other; they are kept as one run, so a million faults cost a

@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports nothing.
 // Where the real kernel crashes. The kernel is the judge of the model, crashes included: a
 // statement that makes Linux oops stops the script there, naming the kernel function and why,
 // instead of carrying on as if nothing happened.

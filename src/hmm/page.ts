@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports only ./constants.
 // struct page / struct folio: one slot per physical frame in chunked typed arrays (no object
 // per page). System frames and ZONE_DEVICE frames share one pfn space; device frames are
 // handed out by memremap.ts. Frame 0 is the shared zero page, frames 512..1023 the huge zero

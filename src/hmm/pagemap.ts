@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm).
 // What one page of a process is, read without changing anything (as /proc/PID/pagemap reads the
 // page table, fs/proc/task_mmu.c): its residency for `expect … is STATE` and the views, and the
 // contents the process would read there without faulting.

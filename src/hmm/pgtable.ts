@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports only ./constants.
 // A process's CPU page table: sparse PTE pages of 512 entries keyed by PMD index, allocated on
 // first use, so untouched address space costs nothing. A PTE page flagged `pmd` stands for one
 // PMD-level entry mapping a THP (its 512 slots then hold head+k for convenience).

@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm).
 // The placement report at the end of a run: faults by kind, bytes migrated each way, time in
 // faults / copies / compute per device and per source line, thrashing pages, and the time a
 // perfect placement would have taken (every kernel access local, no faults, no copies).

@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm).
 // /proc/PID/mem as the debugger's memory view uses it (fs/proc/base.c mem_rw, access_remote_vm
 // in mm/memory.c): a read shows what the process would read, without faulting anything in; a
 // write faults each page in for writing through GUP, as ptrace does (a device-private page comes

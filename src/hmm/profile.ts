@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports nothing.
 // The kernel version the simulator models. Mainline (the default) is what kernel-semantics.md
 // reads; `6.12` reproduces Linux 6.12 where it differs, so the model can be compared with the
 // kernel the VM runs (src/oracle). Each field names the behaviour, the version that changed it,

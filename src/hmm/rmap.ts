@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports sibling mechanism modules and types of the world.
 // mm/rmap.c: make_device_exclusive (newest single-page API) — a present anonymous pte becomes a
 // device-exclusive entry so the device may do atomics while the CPU cannot touch the page.
 

@@ -1,5 +1,4 @@
-// Layer: simulator (src/hmm): the machine that assembles the mechanisms.
-// The simulated machine: physical frames, devices, processes, the reference driver, GPU work,
+// The simulated machine, assembled from the mechanisms: physical frames, devices, processes, the reference driver, GPU work,
 // the clock and the event stream; the process-level operations the interpreter drives, each a
 // Step (a generator) so a debugger can pause inside it; read-only inspection; checkpoints. The
 // mechanisms see it through machine.ts's Machine (and the extensions their files declare).

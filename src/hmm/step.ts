@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports nothing.
 // Kernel work is written as generators so the debugger can pause inside a statement: each
 // kernel function that is a frame of its own (migrate_vma_setup, hmm_range_fault, a notifier's
 // invalidate, …) yields once when entered. Running a statement to its end drains the generator.

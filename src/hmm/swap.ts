@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm).
 // Page references (get_page / put_page; __folio_put in mm/swap.c): the last reference frees the
 // frame, to the system free list or, for device memory, through the pagemap's page_free
 // (free_zone_device_folio, mm/memremap.c).

@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports nothing.
 // The simulated clock and the cost model. Every figure is a named parameter; link presets give
 // per-direction bandwidths. Sources for the defaults are listed in the README.
 

@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports ./events only.
 // The event stream as Chrome trace JSON (the Trace Event Format Perfetto and chrome://tracing
 // open): one track per process and device, instant events for faults and notifier callbacks,
 // complete events for migrations. Times are the simulated clock, in microseconds.

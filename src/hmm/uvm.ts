@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports ./constants only.
 // Placement policy of a unified-memory driver on top of HMM (NVIDIA UVM's uvm_va_policy /
 // perf_prefetch / perf_thrashing, AMD SVM's attributes): cudaMemAdvise-style hints per range,
 // the per-fault decision (migrate here or map remotely), the tree-based density prefetcher

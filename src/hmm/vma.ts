@@ -1,4 +1,3 @@
-// Layer: simulator (src/hmm). Imports only ./constants.
 // struct vm_area_struct and the per-mm VMA list (mm/mmap.c, mm/vma.c): sorted, non-overlapping
 // ranges of virtual page numbers, split and merged by mprotect/munmap/madvise.
 

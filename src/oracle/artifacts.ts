@@ -1,4 +1,4 @@
-// Layer: kernel oracle (src/oracle). Finds the VM that kernel/build.sh built, through the manifest
+// Finds the VM that kernel/build.sh built, through the manifest
 // it writes outside the clone (~/.cache/hmm-debug/kernel/current.json). No vscode, no simulator.
 
 import { createHash } from 'node:crypto';

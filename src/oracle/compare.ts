@@ -1,4 +1,3 @@
-// Layer: the kernel oracle (src/oracle). Imports ./observation and ./translate's types.
 // Judge one script: the simulator's observation of each op against the kernel's result lines
 // for the same case, and format every disagreement as `file:line:col: what: kernel: … / simulator: …`.
 

@@ -1,4 +1,4 @@
-// Layer: kernel oracle (src/oracle). Writes a cpio archive in the kernel's "newc" format: the host
+// Writes a cpio archive in the kernel's "newc" format: the host
 // appends one holding /prog.txt to the base initramfs (the kernel unpacks concatenated archives).
 
 /** One regular file of the archive. */

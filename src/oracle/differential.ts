@@ -1,4 +1,3 @@
-// Layer: the kernel oracle (src/oracle). Imports fast-check, ./compare, ./kernelRun, ./translate.
 // Differential testing: random programs in the kernel-expressible subset of the language
 // (mappings of every kind, CPU access, mprotect/munmap/madvise, fork/exit, long-term pins and
 // every dmirror operation on private and coherent devices), run on the simulator and on the

@@ -1,4 +1,3 @@
-// Layer: the kernel oracle (src/oracle). Imports ./translate, ./compare.
 // `hmm-sim run --kernel`: translate scripts, run them all in one program on the VM (which
 // boots again after a crash), and judge each against the simulator.
 

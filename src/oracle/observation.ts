@@ -1,4 +1,3 @@
-// Layer: the kernel oracle (src/oracle). Imports nothing of the simulator.
 // What one statement showed user space, on either side: the simulator's record is built by
 // translate.ts, the kernel's is parsed here from the in-VM runner's result lines
 // (docs/kernel-runner.md). Both have the same shape, so compare() needs no side knowledge.

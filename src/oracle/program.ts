@@ -1,4 +1,4 @@
-// Layer: kernel oracle (src/oracle). Splits a runner program (docs/kernel-runner.md, protocol 1)
+// Splits a runner program (docs/kernel-runner.md, protocol 1)
 // into its cases, so that after a kernel oops or hang the host can boot again with the cases after
 // the one that crashed.
 

@@ -1,4 +1,4 @@
-// Layer: kernel oracle (src/oracle). Reads the runner's result stream (docs/kernel-runner.md,
+// Reads the runner's result stream (docs/kernel-runner.md,
 // protocol 1) of one boot and accounts for it: which cases finished, which one a kernel oops or
 // hang ended, and which are left for the next boot.
 

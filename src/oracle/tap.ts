@@ -1,4 +1,4 @@
-// Layer: kernel oracle (src/oracle). Reads the TAP the kselftest harness prints (hmm-tests): one
+// Reads the TAP the kselftest harness prints (hmm-tests): one
 // `ok N NAME[ # DIRECTIVE reason]` / `not ok N NAME` line per TEST_F instance.
 
 export type TapStatus = 'pass' | 'fail' | 'skip' | 'xfail' | 'xpass';

@@ -1,4 +1,3 @@
-// Layer: the kernel oracle (src/oracle). Imports the simulator and the language.
 // Runs a script on the simulator and, statement by statement, writes the same work as ops of
 // the in-VM runner's program (docs/kernel-runner.md) together with what the simulator showed
 // user space for each op. The simulator decides the addresses (mmap is MAP_FIXED_NOREPLACE in

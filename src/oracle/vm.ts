@@ -1,4 +1,4 @@
-// Layer: kernel oracle (src/oracle). Boots the kernel that kernel/build.sh built in QEMU and runs
+// Boots the kernel that kernel/build.sh built in QEMU and runs
 // either the kernel's own hmm-tests (runSelftest) or a runner program (runProgram). A kernel oops
 // or hang is a result: the boot ends, the case is reported with the oops' first lines, and the
 // cases after it run in a new boot. QEMU runs as a child process; nothing here blocks.

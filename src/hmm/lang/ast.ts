@@ -1,4 +1,3 @@
-// Layer: the .hmm language (src/hmm/lang). Pure data: imports nothing.
 // The syntax tree the parser builds, the checker validates and the interpreter runs.
 
 /** 1-based line and column of a token in its file. */

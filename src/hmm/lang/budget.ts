@@ -1,4 +1,3 @@
-// Layer: the .hmm language (src/hmm/lang). Imports nothing but Node's process counters.
 // Limits on one run's wall time and memory: the runner and the debugger ask `exceeded()` between
 // statements and at every yield inside one (long per-page loops yield every PREEMPT_PAGES pages),
 // and end the run with `stopped: …` at the statement reached, before the OS or V8 would kill it.

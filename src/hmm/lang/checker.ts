@@ -1,4 +1,3 @@
-// Layer: the .hmm language (src/hmm/lang). Imports only ./ast and ./parser.
 // The checker: rejects a parsed script before it runs (names, kinds, scopes, constant ranges, recursion).
 
 import type { Diagnostic, Expr, IndexRange, KernelDecl, Loc, RangeRef, Script, Stmt, Target } from './ast';

@@ -1,4 +1,3 @@
-// Layer: the .hmm language (src/hmm/lang). Imports the interpreter and the simulator; no DAP.
 // Execution control for a debugger: line breakpoints (conditions, hit counts, logpoints), event
 // breakpoints on what the simulator does (device faults, CPU faults on device pages, skipped
 // migrations, notifier invalidations, failures, invariant violations), data breakpoints on page

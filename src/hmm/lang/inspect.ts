@@ -1,4 +1,3 @@
-// Layer: the .hmm language (src/hmm/lang). Imports the simulator; no DAP.
 // Read-only questions a debugger asks about the machine: a page's full state and history, why a
 // page is where it is, recent events, in plain text and plain data for the REPL and the views.
 

@@ -1,4 +1,3 @@
-// Layer: the .hmm language (src/hmm/lang). Imports only ./ast.
 // The lexer: turns a script into lines of tokens (1-based line/column), one statement per line.
 
 import type { Diagnostic, Loc } from './ast';

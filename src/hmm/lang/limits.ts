@@ -1,4 +1,3 @@
-// Layer: the .hmm language (src/hmm/lang). Imports nothing.
 // What a script may be, so that every tool answers in bounded time and memory: the parser
 // refuses nesting past these depths with a diagnostic (the checker, interpreter and pattern
 // compiler recurse over the tree, so a bounded tree keeps them off the JavaScript stack's end),

@@ -1,4 +1,3 @@
-// Layer: the .hmm language (src/hmm/lang). Imports only ./ast, ./lexer and ./limits.
 // The parser: recursive descent over token lines; reports every problem, recovering at the next line.
 
 import { PAGE_SIZE } from '../constants';

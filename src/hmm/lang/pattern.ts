@@ -1,4 +1,3 @@
-// Layer: the .hmm language (src/hmm/lang). Imports ./ast and the simulator's content types.
 // Compile a PATTERN expression into a word function of `i` with loop variables bound, in 32-bit
 // signed arithmetic, and a structural key so equal patterns compare without evaluation.
 

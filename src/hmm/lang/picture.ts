@@ -1,4 +1,3 @@
-// Layer: the .hmm language (src/hmm/lang). Imports the simulator; no DAP.
 // The structured picture of one process's address space at a stop, for the address-space map:
 // its VMAs, the CPU page table and each device page table as runs over virtual pages, each run
 // linked to the frames it points at (memory and frame index within that memory), the physical

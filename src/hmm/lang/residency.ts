@@ -1,4 +1,3 @@
-// Layer: the .hmm language (src/hmm/lang). Imports the simulator.
 // A residency map for the terminal: a bar of up to 64 cells over the range and the runs of
 // pages in the same state (`print RANGE`, `hmm-sim --verbose`).
 

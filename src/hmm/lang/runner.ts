@@ -1,4 +1,3 @@
-// Layer: the .hmm language (src/hmm/lang). Imports the parser, checker, interpreter, simulator.
 // Parse, check and run one script headless: what `hmm-sim run` and the tests do per file.
 
 import type { SimEvent } from '../events';

@@ -1,4 +1,3 @@
-// Layer: the .hmm language (src/hmm/lang). Imports node:fs and ./limits.
 // Reading a script file for the front ends (hmm-sim, the debug adapter): only a regular file of
 // at most MAX_SCRIPT_BYTES is read, so `/dev/zero`, a FIFO or a huge file is refused at once
 // instead of being read without bound.
