@@ -10,7 +10,7 @@
 // (collected, serviced, and its effects applied at the batch's start time), or a compute.
 
 import { errnoName, HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE } from './constants';
-import type { ContentStore, PatternFn } from './content';
+import type { PatternFn } from './content';
 import { Dpt, type Dmirror, type DmirrorDriver } from './dmirror';
 import type { SourceLoc } from './events';
 import type { Device, VmFault } from './memremap';
@@ -130,7 +130,6 @@ export interface LineCost {
 
 /** The machine as GPU work uses it: besides the kernel's, the script position and the running job. */
 export interface GpuMachine extends MigrateMachine {
-  readonly contents: ContentStore;
   /** Where events say they come from: a job's action sets its kernel's line while it runs. */
   loc: SourceLoc | undefined;
   /** The job whose action is running, if any (events name it). */

@@ -1,7 +1,8 @@
-// The simulated machine, assembled from the mechanisms: physical frames, devices, processes, the reference driver, GPU work,
-// the clock and the event stream; the process-level operations the interpreter drives, each a
-// Step (a generator) so a debugger can pause inside it; read-only inspection; checkpoints. The
-// mechanisms see it through machine.ts's Machine (and the extensions their files declare).
+// The simulated machine, assembled from the mechanisms: physical frames, devices, processes,
+// the reference driver, GPU work, the clock and the event stream; the process-level operations
+// the interpreter drives, each a Step (a generator) so a debugger can pause inside it; read-only
+// inspection; checkpoints. The mechanisms see it through machine.ts's Machine (and the
+// extensions their files declare), never this class.
 
 import { type MappingBinding, MappingNames, type MappingNamesState } from './bindings';
 import { LINUX_PROFILES, type LinuxProfile } from './profile';
