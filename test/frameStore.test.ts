@@ -7,7 +7,8 @@
 import * as assert from 'node:assert/strict';
 import * as fc from 'fast-check';
 import { HPAGE_PMD_NR } from '../src/hmm/constants';
-import { FRAME_CHUNK_SHIFT, FrameStack, PageFrames, PG_ANON, PG_HEAD, PG_TAIL, Zone } from '../src/hmm/page';
+import { FRAME_CHUNK_SHIFT, FrameStack } from '../src/hmm/frameStore';
+import { PageFrames, PG_ANON, PG_HEAD, PG_TAIL, Zone } from '../src/hmm/page';
 
 const FIELDS = ['zone', 'device', 'flags', 'order', 'refcount', 'mapcount', 'pincount', 'contentId', 'contentPage', 'deviceData', 'indexOffset'] as const;
 type Field = (typeof FIELDS)[number];

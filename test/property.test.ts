@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { WORDS_PER_PAGE } from '../src/hmm/constants';
 import type { Dmirror } from '../src/hmm/dmirror';
 import { NotifierLog, type NotifierRecord } from '../src/hmm/notifierLog';
-import { FrameStack } from '../src/hmm/page';
+import { FrameStack } from '../src/hmm/frameStore';
 import type { Simulator } from '../src/hmm/simulator';
 import { formatDiagnostic } from '../src/hmm/lang/ast';
 import { runScriptText, type ScriptRun } from '../src/hmm/lang/runner';

@@ -3,7 +3,8 @@
 // as lib/test_hmm.c keeps them, and the pagemap ops migrate_to_ram / page_free.
 
 import { HPAGE_PMD_NR } from './constants';
-import { FrameStack, type PageFrames, Zone } from './page';
+import { FrameStack } from './frameStore';
+import { type PageFrames, Zone } from './page';
 import type { Step } from './step';
 
 /** lib/test_hmm.c DEVMEM_CHUNK_SIZE: 256 MiB of 4 KiB pages. */
