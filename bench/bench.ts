@@ -10,7 +10,7 @@
 import * as os from 'node:os';
 import { adapterLean } from './adapter';
 import { Scratch } from './measure';
-import { largestGpu, startAndExit } from './scale';
+import { largestGpu, runOnce, startAndExit } from './scale';
 import { timeTravel } from './timeTravel';
 import { vscodeAtAnySize } from './vscode';
 
@@ -53,6 +53,11 @@ function parse(argv: readonly string[]): Options {
 }
 
 async function main(): Promise<void> {
+  // The bench as its own child: one in-process run of a script in a fresh process (cold JIT).
+  if (process.argv[2] === '--run-once') {
+    console.log(`#ms ${runOnce(process.argv[3] ?? '')}`);
+    return;
+  }
   const o = parse(process.argv.slice(2));
   console.log(`hmm-sim benchmark — node ${process.version}, ${new Date().toISOString()}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`each figure: value, baseline measured in this run, ratio; medians of ${o.repeat} runs (the largest runs: of ${Math.min(o.repeat, 2)})`);
