@@ -1,14 +1,16 @@
-// Layer: tests of the simulator's frame store (src/hmm/page.ts). The chunked store (chunks made
-// on first write, given back when their frames are all free, shared with checkpoints until
-// written) must behave as the flat typed arrays it replaced: fast-check drives both with the same
-// random allocations, frees, field writes, checkpoints and restores, across chunk boundaries,
-// and every frame in use must read the same in both, and the allocators hand out the same pfns.
+// Layer: tests of the simulator's frame store (src/hmm/frameStore.ts, page.ts) and of page-table
+// pages cut from slabs (pgtable.ts). The chunked store (chunks made on first write, given back
+// when their frames are all free, shared with checkpoints until written) must behave as the flat
+// typed arrays it replaced: fast-check drives both with the same random allocations, frees, field
+// writes, checkpoints and restores, across chunk boundaries, and every frame in use must read the
+// same in both, and the allocators hand out the same pfns.
 
 import * as assert from 'node:assert/strict';
 import * as fc from 'fast-check';
 import { HPAGE_PMD_NR } from '../src/hmm/constants';
 import { FRAME_CHUNK_SHIFT, FrameStack } from '../src/hmm/frameStore';
 import { PageFrames, PG_ANON, PG_HEAD, PG_TAIL, Zone } from '../src/hmm/page';
+import { PteTable } from '../src/hmm/pgtable';
 
 const FIELDS = ['zone', 'device', 'flags', 'order', 'refcount', 'mapcount', 'pincount', 'contentId', 'contentPage', 'deviceData', 'indexOffset'] as const;
 type Field = (typeof FIELDS)[number];
@@ -232,5 +234,27 @@ describe('frame store: chunks on first write, given back when free, shared with 
   it('refuses a write to a frame never handed out', () => {
     const s = new PageFrames();
     assert.throws(() => s.contentId.set(64 * CHUNK, 1), /never handed out/);
+  });
+});
+
+describe('page-table pages cut from shared slabs', () => {
+  it('each page has its own zeroed entries, across slab boundaries, and a clone is a copy', () => {
+    const tables = Array.from({ length: 3 * 64 + 5 }, () => new PteTable());
+    for (const t of tables) assert.ok(t.pfn.every((x) => x === 0) && t.kind.every((x) => x === 0) && t.expectPage.every((x) => x === 0));
+    tables.forEach((t, n) => {
+      t.pfn.fill(n);
+      t.expectId.fill(-n);
+      t.expectPage.fill(n + 1);
+      t.kind.fill(n & 0xff);
+      t.bits.fill((n + 7) & 0xff);
+    });
+    tables.forEach((t, n) => {
+      assert.ok(t.pfn.every((x) => x === n) && t.expectId.every((x) => x === -n) && t.expectPage.every((x) => x === n + 1), `table ${n}`);
+      assert.ok(t.kind.every((x) => x === (n & 0xff)) && t.bits.every((x) => x === ((n + 7) & 0xff)), `table ${n}`);
+    });
+    const c = tables[70]!.clone();
+    c.pfn[0] = 12345;
+    assert.equal(tables[70]!.pfn[0], 70);
+    assert.equal(c.pfn[1], 70);
   });
 });

@@ -24,7 +24,7 @@ import {
 } from './mmuNotifier';
 import { NotifierLog } from './notifierLog';
 import { NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone, ZERO_PFN } from './page';
-import { ChangedPages, Pte, pteIndex, setExpected } from './pgtable';
+import { ChangedPages, Pte, pteIndex, setExpected, SlabAllocator } from './pgtable';
 import { KernelOops } from './oops';
 import { gupFaultIn } from './gup';
 import { makeDeviceExclusive } from './rmap';
@@ -46,10 +46,14 @@ const DPT_POOL_PAGES = 4096;
 /** dmirror's 1000 ms deadline, counted in hmm_range_fault attempts. */
 const MAX_RANGE_FAULT_ATTEMPTS = 1000;
 
+/** dpt pages share slabs, as the CPU's page-table pages do (see SlabAllocator). */
+const DPT_SLAB = new SlabAllocator(PTRS_PER_PTE * 5, 64);
+
 class DptPage {
-  private readonly buf = new ArrayBuffer(PTRS_PER_PTE * 5);
-  readonly pfn = new Int32Array(this.buf, 0, PTRS_PER_PTE);
-  readonly tag = new Uint8Array(this.buf, PTRS_PER_PTE * 4, PTRS_PER_PTE);
+  private readonly at = DPT_SLAB.take();
+  private readonly buf = DPT_SLAB.lastBuffer;
+  readonly pfn = new Int32Array(this.buf, this.at, PTRS_PER_PTE);
+  readonly tag = new Uint8Array(this.buf, this.at + PTRS_PER_PTE * 4, PTRS_PER_PTE);
   used = 0;
   clone(): DptPage {
     const c = new DptPage();

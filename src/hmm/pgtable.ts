@@ -28,18 +28,46 @@ export function exclusiveMaker(bits: number): number {
   return (bits >> PTE_MAKER_SHIFT) - 1;
 }
 
+/**
+ * Fixed-size zeroed regions cut from shared ArrayBuffers of `count` regions. A buffer per
+ * page-table page made large runs slow: V8 does work per live ArrayBuffer at every garbage
+ * collection, and a run of 48M pages has ~100k page-table pages per table kind. A buffer lives
+ * while any region of it is in use (its views keep it), so at most count - 1 regions are wasted
+ * per buffer.
+ */
+export class SlabAllocator {
+  private buf: ArrayBuffer | undefined;
+  private used = 0;
+  /** The buffer of the region handed out last. */
+  lastBuffer!: ArrayBuffer;
+  constructor(private readonly bytes: number, private readonly count: number) {}
+
+  /** A new region: its byte offset in lastBuffer. */
+  take(): number {
+    if (this.buf === undefined || this.used === this.count) {
+      this.buf = new ArrayBuffer(this.bytes * this.count);
+      this.used = 0;
+    }
+    this.lastBuffer = this.buf;
+    return this.bytes * this.used++;
+  }
+}
+
+const PTE_SLAB = new SlabAllocator(PTRS_PER_PTE * 14, 64);
+
 export class PteTable {
-  /** All five arrays share one backing store (one allocation per page-table page). */
-  private readonly buf = new ArrayBuffer(PTRS_PER_PTE * 14);
-  readonly pfn = new Int32Array(this.buf, 0, PTRS_PER_PTE);
+  /** All five arrays share one region of a slab. */
+  private readonly at = PTE_SLAB.take();
+  private readonly buf = PTE_SLAB.lastBuffer;
+  readonly pfn = new Int32Array(this.buf, this.at, PTRS_PER_PTE);
   /**
    * What the process last wrote to each page (content id and page; id -1 = not known, e.g.
    * a file page never written): the invariant checker compares it with the page's contents.
    */
-  readonly expectId = new Int32Array(this.buf, PTRS_PER_PTE * 4, PTRS_PER_PTE);
-  readonly expectPage = new Int32Array(this.buf, PTRS_PER_PTE * 8, PTRS_PER_PTE);
-  readonly kind = new Uint8Array(this.buf, PTRS_PER_PTE * 12, PTRS_PER_PTE);
-  readonly bits = new Uint8Array(this.buf, PTRS_PER_PTE * 13, PTRS_PER_PTE);
+  readonly expectId = new Int32Array(this.buf, this.at + PTRS_PER_PTE * 4, PTRS_PER_PTE);
+  readonly expectPage = new Int32Array(this.buf, this.at + PTRS_PER_PTE * 8, PTRS_PER_PTE);
+  readonly kind = new Uint8Array(this.buf, this.at + PTRS_PER_PTE * 12, PTRS_PER_PTE);
+  readonly bits = new Uint8Array(this.buf, this.at + PTRS_PER_PTE * 13, PTRS_PER_PTE);
   /** PMD-mapped THP (pmd_trans_huge or a PMD-level device-private entry). */
   pmd = false;
   /** Entries that are not pte_none. */
