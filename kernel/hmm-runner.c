@@ -42,6 +42,9 @@
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
 #endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
@@ -69,7 +72,7 @@ struct pattern {
 enum kind {
 	K_MMAP, K_READ, K_WRITE, K_MUNMAP, K_MPROTECT, K_MADVISE, K_PIN, K_UNPIN,
 	K_DREAD, K_DWRITE, K_MIGRATE, K_MIGRATE_SYS, K_SNAPSHOT, K_EXCLUSIVE, K_CHECK_EXCLUSIVE,
-	K_RELEASE, K_CLOSE, K_FORK, K_EXIT,
+	K_RELEASE, K_CLOSE, K_FORK, K_EXIT, K_MREMAP,
 };
 
 struct op {
@@ -83,7 +86,10 @@ struct op {
 	int prot;          /* PROT_* */
 	int flags;         /* MAP_* for mmap */
 	int file;          /* index in the case's files, -1 for anonymous */
+	int mdev;          /* mmap of /dev/hmm_dmirrorD: D, else -1 */
 	int huge;
+	uint64_t newaddr;  /* mremap */
+	int dontunmap;
 	int advice;
 	int32_t base;
 	int child;
@@ -349,6 +355,7 @@ static int parse_op(struct kase *c, char **t, int ntok, struct op *op, int *live
 	long v;
 	memset(op, 0, sizeof(*op));
 	op->file = -1;
+	op->mdev = -1;
 	op->line = parse_line_no;
 	if (ntok < 4)
 		return fail("usage: op N P WHAT ...");
@@ -388,8 +395,22 @@ static int parse_op(struct kase *c, char **t, int ntok, struct op *op, int *live
 			op->file = find_file(c, name);
 			if (op->file < 0)
 				return fail("no file '%s' in this case", name);
+		} else if (!strcmp(k, "hugetlb"))
+			op->flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB;
+		else if (!strncmp(k, "dev:", 4)) {
+			char *end;
+			long d = strtol(k + 4, &end, 10);
+			if (end == k + 4 || d < 0 || d >= MAX_DEVS || *end != ':')
+				return fail("KIND dev:D:private|shared with D in 0..%d, not '%s'", MAX_DEVS - 1, k);
+			if (!strcmp(end + 1, "private"))
+				op->flags = MAP_PRIVATE;
+			else if (!strcmp(end + 1, "shared"))
+				op->flags = MAP_SHARED;
+			else
+				return fail("KIND dev:D:private|shared, not '%s'", k);
+			op->mdev = (int)d;
 		} else
-			return fail("KIND is private|shared|file:F:private|file:F:shared, not '%s'", k);
+			return fail("KIND is private|shared|hugetlb|file:F:private|file:F:shared|dev:D:private|dev:D:shared, not '%s'", k);
 		if (parse_int(a[4], 0, 1, &v))
 			return fail("HUGE is 0 or 1, not '%s'", a[4]);
 		op->huge = (int)v;
@@ -399,6 +420,17 @@ static int parse_op(struct kase *c, char **t, int ntok, struct op *op, int *live
 		op->kind = !strcmp(w, "read") ? K_READ : !strcmp(w, "munmap") ? K_MUNMAP :
 			   !strcmp(w, "pin") ? K_PIN : K_UNPIN;
 		return want(na, 2, "op N P read|munmap|pin|unpin ADDR NPAGES") || parse_range(a, op);
+	}
+	if (!strcmp(w, "mremap")) {
+		op->kind = K_MREMAP;
+		if (want(na, 4, "op N P mremap ADDR NPAGES NEWADDR DONTUNMAP") || parse_range(a, op))
+			return -1;
+		if (parse_u64(a[2], &op->newaddr) || (op->newaddr & (PAGE - 1)))
+			return fail("NEWADDR '%s' is not a page-aligned address", a[2]);
+		if (parse_int(a[3], 0, 1, &v))
+			return fail("DONTUNMAP is 0 or 1, not '%s'", a[3]);
+		op->dontunmap = (int)v;
+		return 0;
 	}
 	if (!strcmp(w, "write")) {
 		op->kind = K_WRITE;
@@ -866,6 +898,8 @@ static void run_op(const struct kase *c, const struct op *op)
 	switch (op->kind) {
 	case K_MMAP:
 		fd = -1;
+		if (op->mdev >= 0 && dev(op->mdev, &problem) < 0)
+			break;
 		if (op->file >= 0) {
 			char path[96];
 			snprintf(path, sizeof(path), "/tmp/hmm-%s", c->files[op->file].name);
@@ -875,7 +909,8 @@ static void run_op(const struct kase *c, const struct op *op)
 				break;
 			}
 		}
-		void *p = mmap(addr, bytes, op->prot, op->flags | MAP_FIXED_NOREPLACE, fd, 0);
+		/* A device file is mapped through this process's handle, which stays open. */
+		void *p = mmap(addr, bytes, op->prot, op->flags | MAP_FIXED_NOREPLACE, op->mdev >= 0 ? dev_fd[op->mdev] : fd, 0);
 		if (fd >= 0)
 			close(fd);
 		if (p == MAP_FAILED)
@@ -896,6 +931,17 @@ static void run_op(const struct kase *c, const struct op *op)
 	case K_MPROTECT:
 		rc = mprotect(addr, bytes, op->prot) ? errno : 0;
 		break;
+	case K_MREMAP: {
+		int f = MREMAP_MAYMOVE | MREMAP_FIXED | (op->dontunmap ? MREMAP_DONTUNMAP : 0);
+		void *q = mremap(addr, bytes, bytes, f, (void *)(uintptr_t)op->newaddr);
+		if (q == MAP_FAILED)
+			rc = errno;
+		else if (q != (void *)(uintptr_t)op->newaddr)
+			put(&problem, "mremap moved the mapping to %p, not %#llx", q, (unsigned long long)op->newaddr);
+		else
+			rc = 0;
+		break;
+	}
 	case K_MADVISE:
 		rc = madvise(addr, bytes, op->advice) ? errno : 0;
 		break;

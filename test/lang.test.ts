@@ -121,7 +121,7 @@ describe('lang: parser statements', () => {
 
   it('mmap of anonymous memory and of a file', () => {
     const a = one('a = mmap 1024 pages rw', 'mmap');
-    assert.deepEqual(a, { kind: 'mmap', name: 'a', source: { kind: 'anon', pages: 1024 }, prot: 'rw', shared: false, huge: false, loc: { line: 1, col: 1 } });
+    assert.deepEqual(a, { kind: 'mmap', name: 'a', source: { kind: 'anon', pages: 1024 }, prot: 'rw', shared: false, huge: false, hugetlb: false, loc: { line: 1, col: 1 } });
     const s = one('s = mmap 16 pages rw shared', 'mmap');
     assert.equal(s.shared, true);
     const r = one('r = mmap 2 MiB r huge', 'mmap');
@@ -374,7 +374,7 @@ describe('lang: parser diagnostics', () => {
       "7:19: modifiers (ro, rw, shared, pinned) apply only to 'system' and 'device DEV', not to 'empty'",
       "8:30: expected a snapshot flag (ERROR, NONE, READ, WRITE, PMD, PUD, ZERO, DEV_PRIVATE_LOCAL, DEV_PRIVATE_REMOTE, DEV_COHERENT_LOCAL, DEV_COHERENT_REMOTE) or a number, found 'READY'; did you mean 'READ'?",
       '9:16: expected an error name (EFAULT, EPERM, EINVAL, ENOENT, ENOMEM, EBUSY, EOPNOTSUPP), found \'EFOO\'',
-      "10:8: '-> ERRNO' may only end a device operation (DEV read/write/snapshot/exclusive/check-exclusive/release/fail-next-alloc/close, migrate)",
+      "10:8: '-> ERRNO' may only end a device operation (DEV read/write/snapshot/exclusive/check-exclusive/release/fail-next-alloc/close, migrate) or a system call (mmap, mremap, munmap, mprotect, madvise)",
       "11:18: expected 'faults' after 'stats.cpu.' (the CPU counts only faults), found 'pages_in'",
       "12:5: expected a job, a device or 'all' after 'wait', found end of line",
       "13:19: expected an error name (EFAULT, EPERM, EINVAL, ENOENT, ENOMEM, EBUSY, EOPNOTSUPP) or 0, found '1'",

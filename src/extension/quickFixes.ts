@@ -31,7 +31,7 @@ class DidYouMean implements vscode.CodeActionProvider {
 export function declaredNames(text: string): { name: string; kind: string }[] {
   const rules: [RegExp, string][] = [
     [/^\s*device\s+([A-Za-z_]\w*)/gm, 'device'],
-    [/^\s*([A-Za-z_]\w*)\s*=\s*mmap\b/gm, 'mapping'],
+    [/^\s*([A-Za-z_]\w*)\s*=\s*m(?:re)?map\b/gm, 'mapping'],
     [/^\s*file\s+([A-Za-z_]\w*)/gm, 'file'],
     [/^\s*kernel\s+([A-Za-z_]\w*)/gm, 'kernel'],
     [/^\s*fn\s+([A-Za-z_]\w*)/gm, 'function'],
@@ -63,7 +63,7 @@ class Completions implements vscode.CompletionItemProvider {
       item.detail = d.kind;
       items.push(item);
     }
-    const words = atStart ? STATEMENT_KEYWORDS : [...DEVICE_OPS, 'mmap', 'pages', 'to', 'system', 'is', 'device', 'maps', 'as', 'on', 'all', 'rw', 'r', 'none'];
+    const words = atStart ? STATEMENT_KEYWORDS : [...DEVICE_OPS, 'mmap', 'mremap', 'hugetlb', 'dontunmap', 'pages', 'to', 'system', 'is', 'device', 'maps', 'as', 'on', 'all', 'rw', 'r', 'none'];
     for (const k of new Set(words)) {
       const item = new vscode.CompletionItem(k, vscode.CompletionItemKind.Keyword);
       item.sortText = `~${k}`; // declared names first

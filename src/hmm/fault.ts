@@ -2,7 +2,7 @@
 // page is checked against its VMA (access_error), faulted in through handle_mm_fault when its
 // entry does not allow the access, then read, or written with a pattern.
 
-import { EFAULT, VM_FAULT_ERROR } from './constants';
+import { EFAULT, VM_FAULT_ERROR, VM_FAULT_SIGBUS } from './constants';
 import type { PatternFn } from './content';
 import type { Machine } from './machine';
 import { doPteNone, handleMmFault, thpEligible } from './memory';
@@ -21,13 +21,13 @@ export function accessAllowed(vma: Vma | undefined, write: boolean): boolean {
  * The CPU touches every page of [start, end): a read of one word, or a write of every word.
  * Returns the first page it could not touch and -EFAULT, or undefined when all went.
  */
-export function* cpuAccess(sim: Machine, mm: Mm, start: number, end: number, write: PatternFn | undefined): Step<{ vpn: number; rc: number } | undefined> {
+export function* cpuAccess(sim: Machine, mm: Mm, start: number, end: number, write: PatternFn | undefined): Step<{ vpn: number; rc: number; sig: 'SIGSEGV' | 'SIGBUS' } | undefined> {
   const contentId = write === undefined ? -1 : sim.contents.intern(write);
   const f = sim.frames;
   for (let vpn = start; vpn < end; vpn++) {
     if (preemptAt(vpn - start)) yield PREEMPT;
     const vma = mm.vmas.find(vpn);
-    if (!accessAllowed(vma, write !== undefined)) return { vpn, rc: -EFAULT };
+    if (!accessAllowed(vma, write !== undefined)) return { vpn, rc: -EFAULT, sig: 'SIGSEGV' };
     let t = mm.pt.lookup(vpn);
     let s = pteIndex(vpn);
     const ok = t !== undefined && t.kind[s] === Pte.PRESENT && (write === undefined || (t.bits[s]! & PTE_WRITE) !== 0);
@@ -38,7 +38,8 @@ export function* cpuAccess(sim: Machine, mm: Mm, start: number, end: number, wri
       const r = (t === undefined || t.kind[s] === Pte.NONE) && !thpEligible(vma!, vpn)
         ? doPteNone(sim, mm, vma!, vpn, write !== undefined)
         : yield* handleMmFault(sim, mm, vpn, { write: write !== undefined, remote: false });
-      if (r & VM_FAULT_ERROR) return { vpn, rc: -EFAULT };
+      // mm_fault_error: VM_FAULT_SIGBUS (a hole in a device-file mapping, no free huge page) is SIGBUS.
+      if (r & VM_FAULT_ERROR) return { vpn, rc: -EFAULT, sig: r & VM_FAULT_SIGBUS ? 'SIGBUS' : 'SIGSEGV' };
       t = mm.pt.lookup(vpn);
       s = pteIndex(vpn);
     }

@@ -2,6 +2,7 @@
 // what fork does to CPU pages, COW, device-private and device-exclusive entries.
 
 import { MmuNotifyEvent, PTRS_PER_PTE } from './constants';
+import { copyHugetlbPageRange } from './hugetlb';
 import type { Machine } from './machine';
 import { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
@@ -16,9 +17,19 @@ export function* forkMm(sim: Machine, parent: Mm, child: Mm): Step<void> {
   yield pushFrame(sim.kstack, { name: 'fork', detail: `${parent.name} → ${child.name}` });
   try {
     child.vmas = parent.vmas.clone();
-    for (const vma of parent.vmas.list) {
-      // vma_needs_copy: only VMAs with anonymous pages; shared ones refault in the child.
-      if (!vma.anonVma || vma.isShared) continue;
+    for (const [n, vma] of parent.vmas.list.entries()) {
+      if (vma.isHugetlb) {
+        if (vma.anonVma) yield* copyHugetlbPageRange(sim, parent, child, vma, child.vmas.list[n]!);
+        else child.vmas.list[n]!.hugetlbResv = undefined;
+        continue;
+      }
+      // vma_needs_copy: VMAs with anonymous pages, and VM_MIXEDMAP ones (nothing to refault
+      // from); other shared ones refault in the child.
+      if (vma.isMixedMap && vma.isShared) {
+        copyPageRange(sim, parent, child, vma);
+        continue;
+      }
+      if ((!vma.anonVma && !vma.isMixedMap) || vma.isShared) continue;
       if (vma.isCow) {
         const range = { mm: parent, start: vma.start, end: vma.end, event: MmuNotifyEvent.PROTECTION_PAGE, owner: null, blockable: true };
         yield* mmuNotifierInvalidate(sim, range, () => {

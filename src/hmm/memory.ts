@@ -4,8 +4,9 @@
 
 import { ZERO_CONTENT } from './content';
 import {
-  HPAGE_PMD_NR, MmuNotifyEvent, PTRS_PER_PTE, VM_FAULT_OK, VM_FAULT_SIGSEGV,
+  HPAGE_PMD_NR, MmuNotifyEvent, PTRS_PER_PTE, VM_FAULT_OK, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV,
 } from './constants';
+import { hugetlbNoPage, hugetlbWp } from './hugetlb';
 import type { Machine } from './machine';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
@@ -166,6 +167,12 @@ const NEW_ANON_PAGE_FAULT = { kind: 'cpuFault', write: true, found: 'none', acti
 
 /** do_anonymous_page / do_read_fault / do_cow_fault / do_shared_fault for a pte_none entry (never sleeps). */
 export function doPteNone(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: boolean): number {
+  if (vma.isHugetlb) return hugetlbNoPage(sim, mm, vma, vpn, write);
+  if (vma.isMixedMap) {
+    // do_fault without vm_ops->fault: the driver put its pages in at mmap; a hole is SIGBUS.
+    sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'sigbus: no fault handler (VM_MIXEDMAP)' }, mm.key('mixedmap-sigbus'));
+    return VM_FAULT_SIGBUS;
+  }
   const t = mm.pt.alloc(vpn);
   const i = pteIndex(vpn);
   if (vma.object === undefined && !vma.isShared) {
@@ -237,7 +244,9 @@ function* wpPageCopy(sim: Machine, mm: Mm, vma: Vma, vpn: number): Step<number> 
   const i = pteIndex(vpn);
   const old = t.pfn[i]!;
   const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
-  const found = sim.frames.zone.get(old) === Zone.ZERO ? 'zero-page' : (sim.frames.flags.get(old) & PG_FILE) ? 'file-page' : 'shared-anon-page';
+  const oldFlags = sim.frames.flags.get(old);
+  const found = sim.frames.zone.get(old) === Zone.ZERO ? 'zero-page' : (oldFlags & PG_FILE) ? 'file-page'
+    : (oldFlags & PG_ANON) ? 'shared-anon-page' : 'driver-page';
   yield* mmuNotifierInvalidate(sim, range, () => {
     vma.anonVma = true;
     const pfn = sim.frames.allocAnonPage(vpn, old);
@@ -341,6 +350,7 @@ export function* handleMmFault(sim: Machine, mm: Mm, vpn: number, flags: FaultFl
     const tt = t!;
     if (kind === Pte.PRESENT) {
       if (!flags.write || (tt.bits[i]! & PTE_WRITE) !== 0) return VM_FAULT_OK;
+      if (vma.isHugetlb) return yield* hugetlbWp(sim, mm, vpn);
       if (tt.pmd) return yield* doHugePmdWpPage(sim, mm, vma, vpn);
       return yield* doWpPage(sim, mm, vma, vpn);
     }

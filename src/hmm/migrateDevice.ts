@@ -277,7 +277,8 @@ export function* migrateVmaSetup(sim: MigrateMachine, args: MigrateVma): Step<nu
   try {
     const mm = args.mm;
     const vma = mm.vmas.find(args.start);
-    const invalid = vma === undefined || args.npages <= 0 || args.end > vma.end ||
+    // is_vm_hugetlb_page and VM_SPECIAL (VM_MIXEDMAP) VMAs are refused outright.
+    const invalid = vma === undefined || args.npages <= 0 || args.end > vma.end || vma.isHugetlb || vma.isMixedMap ||
       (args.faultPage !== NO_PFN && sim.frames.zone.get(args.faultPage) !== Zone.DEVICE_PRIVATE);
     if (invalid) {
       sim.pendingMigrations.splice(sim.pendingMigrations.indexOf(args), 1);

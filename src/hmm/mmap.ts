@@ -5,6 +5,7 @@ import {
   ADDRESS_SPACE_PAGES, EINVAL, ENOMEM, HPAGE_PMD_NR, MMAP_BASE_VPN, MmuNotifyEvent, PAGE_SIZE, PTRS_PER_PMD, PTRS_PER_PTE, TASK_SIZE_VPN,
 } from './constants';
 import { type Machine, SimError } from './machine';
+import { hugetlbBadSplit, hugetlbDontneedRange, hugetlbVmOpClose } from './hugetlb';
 import { freePgtables, splitPmdsAtEdges, zapPageRange } from './memory';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
@@ -12,7 +13,10 @@ import { PG_ANON, PG_ANON_EXCLUSIVE, Zone } from './page';
 import { Pte, PTE_WRITE } from './pgtable';
 import { pushFrame, type Step } from './step';
 import { putPage } from './swap';
-import { MemObject, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE, Vma } from './vma';
+import {
+  type DeviceFileRef, type HugetlbResv, MemObject, VM_HUGEPAGE, VM_HUGETLB, VM_MIXEDMAP, VM_NOHUGEPAGE, VM_READ, VM_SHARED,
+  VM_WRITE, Vma,
+} from './vma';
 
 export type ProtName = 'none' | 'r' | 'rw';
 
@@ -43,10 +47,11 @@ export function getUnmappedArea(taken: readonly { readonly start: number; readon
 
 /** mmap at a fixed, already reserved place. */
 export function doMmap(mm: Mm, start: number, pages: number, prot: ProtName, opts: {
-  name: string; shared: boolean; huge: boolean; object?: MemObject;
+  name: string; shared: boolean; huge: boolean; object?: MemObject; hugetlbResv?: HugetlbResv; deviceFile?: DeviceFileRef;
 }): Vma {
-  const flags = protFlags(prot) | (opts.shared ? VM_SHARED : 0) | (opts.huge ? VM_HUGEPAGE : 0);
-  const vma = new Vma(start, start + pages, flags, opts.name, start, opts.object, -start);
+  const flags = protFlags(prot) | (opts.shared ? VM_SHARED : 0) | (opts.huge ? VM_HUGEPAGE : 0) |
+    (opts.hugetlbResv !== undefined ? VM_HUGETLB : 0) | (opts.deviceFile !== undefined ? VM_MIXEDMAP : 0);
+  const vma = new Vma(start, start + pages, flags, opts.name, start, opts.object, -start, false, opts.hugetlbResv, opts.deviceFile);
   mm.vmas.insert(vma);
   return vma;
 }
@@ -54,9 +59,12 @@ export function doMmap(mm: Mm, start: number, pages: number, prot: ProtName, opt
 /** munmap: MMU_NOTIFY_UNMAP over the range, zap, drop the VMAs and their page tables. */
 export function* doMunmap(sim: Machine, mm: Mm, start: number, end: number): Step<number> {
   if (end <= start) return -EINVAL;
+  // do_vmi_align_munmap splits both ends first: a hugetlb VMA only at a huge page boundary.
+  if (hugetlbBadSplit(mm, start, end) !== undefined) return -EINVAL;
   yield pushFrame(sim.kstack, { name: 'munmap', detail: sim.describeRange(start, end) });
   try {
     yield* zapPageRange(sim, mm, start, end, MmuNotifyEvent.UNMAP);
+    for (const v of mm.vmas.isolate(start, end)) hugetlbVmOpClose(sim, v, v.start, v.end);
     mm.vmas.remove(start, end);
     freePgtables(mm, start, end);
     return 0;
@@ -78,6 +86,13 @@ export function* doMunmap(sim: Machine, mm: Mm, start: number, end: number): Ste
 export function* doMprotect(sim: Machine, mm: Mm, start: number, end: number, prot: ProtName): Step<number> {
   const vmas = mm.vmas.intersecting(start, end);
   if (vmas.length === 0 || vmas[0]!.start > start) return -ENOMEM;
+  // A hugetlb VMA splits only at a huge page boundary: the VMAs before the bad split are changed.
+  const bad = hugetlbBadSplit(mm, start, end);
+  if (bad !== undefined) {
+    const upTo = bad === start ? start : mm.vmas.find(bad)!.start;
+    if (upTo > start) yield* doMprotect(sim, mm, start, upTo, prot);
+    return -EINVAL;
+  }
   let covered = vmas[0]!.end;
   for (let i = 1; i < vmas.length && vmas[i]!.start === covered; i++) covered = vmas[i]!.end;
   if (covered < end) {
@@ -109,6 +124,16 @@ function* mprotectRange(sim: Machine, mm: Mm, start: number, end: number, prot: 
     for (const v of pieces) v.flags = (v.flags & ~(VM_READ | VM_WRITE)) | newFlags;
     const writable = (newFlags & VM_WRITE) !== 0;
     const pudPages = PTRS_PER_PTE * PTRS_PER_PMD;
+    if (pieces.length > 0 && pieces.every((v) => v.isHugetlb)) {
+      // hugetlb_change_protection: PROTECTION_VMA over the whole range, populated or not; a
+      // private mapping's huge ptes never regain write (vm_page_prot is PAGE_COPY).
+      const range = { mm, start, end, event: MmuNotifyEvent.PROTECTION_VMA, owner: null, blockable: true };
+      yield* mmuNotifierInvalidate(sim, range, () => {
+        if (!writable) changeProtection(sim, mm, start, end, false);
+      });
+      mm.vmas.mergeAdjacent();
+      return 0;
+    }
     for (let s = start; s < end; ) {
       const pudEnd = Math.min(end, s - (s % pudPages) + pudPages);
       const first = mm.pt.firstPopulated(s, pudEnd);
@@ -179,7 +204,15 @@ export function* doMadvise(sim: Machine, mm: Mm, start: number, end: number, adv
         // for what a later read returns only once reclaimed, so the pages are kept but clean.
         for (const v of vmas) {
           const s = Math.max(start, v.start);
-          const e = Math.min(end, v.end);
+          let e = Math.min(end, v.end);
+          if (v.isHugetlb) {
+            // madvise_dontneed_free_valid_vma: no MADV_FREE; a huge-page aligned start, the end aligned down.
+            if (advice === 'free') return -EINVAL;
+            const r = hugetlbDontneedRange(s, e);
+            if (typeof r === 'number') return r;
+            e = r.end;
+            if (e <= s) continue;
+          }
           if (advice === 'dontneed') yield* zapPageRange(sim, mm, s, e, MmuNotifyEvent.CLEAR);
           else if (!v.isAnonymous || v.isShared) return -EINVAL; // madvise_free_single_vma: !vma_is_anonymous
           else yield* madviseFree(sim, mm, s, e);
@@ -187,12 +220,15 @@ export function* doMadvise(sim: Machine, mm: Mm, start: number, end: number, adv
         return unmapped;
       case 'hugepage':
       case 'nohugepage':
+        if (hugetlbBadSplit(mm, start, end) !== undefined) return -EINVAL;
         for (const v of mm.vmas.isolate(start, end)) {
           v.flags = (v.flags & ~(VM_HUGEPAGE | VM_NOHUGEPAGE)) | (advice === 'hugepage' ? VM_HUGEPAGE : VM_NOHUGEPAGE);
         }
         mm.vmas.mergeAdjacent();
         return unmapped;
       case 'collapse':
+        // thp_vma_allowable_order: no THP in a hugetlb or device-file VMA.
+        if (vmas.some((v) => v.isHugetlb || v.isMixedMap)) return -EINVAL;
         return yield* madviseCollapse(sim, mm, start, end);
     }
   } finally {
@@ -262,6 +298,7 @@ export function* exitMmap(sim: Machine, mm: Mm): Step<void> {
     yield* mmuNotifierInvalidate(sim, range, () => {});
     for (const v of [...mm.vmas.list]) {
       yield* zapPageRange(sim, mm, v.start, v.end, MmuNotifyEvent.UNMAP);
+      hugetlbVmOpClose(sim, v, v.start, v.end);
       mm.vmas.remove(v.start, v.end);
     }
     freePgtables(mm, 0, ADDRESS_SPACE_PAGES);

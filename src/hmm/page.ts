@@ -31,6 +31,10 @@ export const PG_ANON_EXCLUSIVE = 1 << 4;
  */
 export const PG_LARGE_HEAD = 1 << 5;
 export const PG_LARGE_TAIL = 1 << 6;
+/** A hugetlb folio (folio_test_hugetlb): it returns to the hstate's pool when freed. */
+export const PG_HUGETLB = 1 << 7;
+/** Huge pages in the 2 MiB pool: kernel/init writes 8 to /proc/sys/vm/nr_hugepages in the VM. */
+export const DEFAULT_NR_HUGEPAGES = 8;
 
 /** What indexOffset holds for page->index `vpn`: a small integer (a double here boxed per page). */
 export function indexOffsetOf(vpn: number): number {
@@ -51,6 +55,7 @@ export interface FramesState {
   readonly freeSystem: Int32Array;
   readonly freeSystemHuge: Int32Array;
   readonly systemInUse: number;
+  readonly hstate: { readonly nr: number; readonly inUse: number; readonly resv: number };
   /** Bytes of chunks this checkpoint was the first to keep (written since the one before). */
   readonly bytes: number;
 }
@@ -88,6 +93,12 @@ export class PageFrames implements ChunkOwner {
   private readonly freeSystemHuge = new FrameStack();
   /** Frames in use per zone, for accounting and invariants. */
   systemInUse = 0;
+  /**
+   * The 2 MiB hstate's pool (mm/hugetlb.c struct hstate): nr_hugepages (kernel/init sets 8 in
+   * the VM), folios in use (PG_HUGETLB ones, counted as they are allocated and freed) and pages
+   * reserved for mappings but not faulted yet. hugetlb.ts allocates from it.
+   */
+  readonly hstate = { nr: DEFAULT_NR_HUGEPAGES, inUse: 0, resv: 0 };
 
   constructor() {
     this.ensure(this.nextSystem);
@@ -169,6 +180,7 @@ export class PageFrames implements ChunkOwner {
     }
     this.initFrame(pfn, order, Zone.SYSTEM, 0, flags, neverUsed);
     this.systemInUse += 1 << order;
+    if ((flags & PG_HUGETLB) !== 0) this.hstate.inUse++;
     return pfn;
   }
 
@@ -282,6 +294,8 @@ export class PageFrames implements ChunkOwner {
   freeSystemFrame(pfn: number): void {
     const order = this.order.get(pfn);
     const n = 1 << order;
+    // free_huge_folio: a hugetlb folio goes back to its pool.
+    if ((this.flags.get(pfn) & PG_HUGETLB) !== 0) this.hstate.inUse--;
     this.freeFrames(pfn, n);
     this.systemInUse -= n;
     if (order === 0) this.freeSystem.push(pfn);
@@ -307,6 +321,7 @@ export class PageFrames implements ChunkOwner {
       freeSystem: this.freeSystem.save(),
       freeSystemHuge: this.freeSystemHuge.save(),
       systemInUse: this.systemInUse,
+      hstate: { ...this.hstate },
       bytes,
     };
   }
@@ -326,6 +341,7 @@ export class PageFrames implements ChunkOwner {
     this.freeSystem.load(s.freeSystem);
     this.freeSystemHuge.load(s.freeSystemHuge);
     this.systemInUse = s.systemInUse;
+    Object.assign(this.hstate, s.hstate);
   }
 
   /** Bytes of the frame store's chunks (for the benchmark's bytes-per-page figure). */

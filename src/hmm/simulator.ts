@@ -26,13 +26,22 @@ import { pageContent, pageState, type PageState } from './pagemap';
 import { accessRemoteVmWrite, readBytes } from './procMem';
 import { drain, type KernelFrame, type Step } from './step';
 import { Clock, DEFAULT_TIMING, type TimingModel } from './timing';
-import { MemObject } from './vma';
+import { hugePagesOf, hugetlbReservePages } from './hugetlb';
+import { dmirrorFopsMmap } from './mixedmap';
+import { doMremap } from './mremap';
+import { type HugetlbResv, MemObject } from './vma';
 
 export type { MappingBinding };
 export { type DeviceStats, SimError } from './machine';
 export type { PageState } from './pagemap';
 /** A notifier callback of a mirror, as `expect notified` sees it. */
 export type NotifierRecord = LoggedCallback<Dmirror>;
+
+/** What an mmap maps: anonymous memory (optionally hugetlb), a declared file, or a device's file. */
+export type MmapSource =
+  | { readonly pages: number; readonly hugetlb?: true }
+  | { readonly file: string }
+  | { readonly device: string; readonly pages: number };
 
 export interface SimState {
   readonly frames: FramesState;
@@ -167,7 +176,12 @@ export class Simulator implements GpuMachine {
 
   // ---- process-level operations -----------------------------------------------------------
 
-  mmap(mm: Mm, name: string, source: { pages: number } | { file: string }, prot: ProtName, shared: boolean, huge: boolean): MappingBinding {
+  /**
+   * mmap at a place the simulator chooses; the name is bound even when the call fails (a later
+   * access then finds nothing mapped there). 0, or -ENOMEM when the hugetlb pool cannot reserve
+   * the mapping's huge pages.
+   */
+  mmap(mm: Mm, name: string, source: MmapSource, prot: ProtName, shared: boolean, huge: boolean): number {
     let pages: number;
     let object: MemObject | undefined;
     if ('file' in source) {
@@ -176,14 +190,34 @@ export class Simulator implements GpuMachine {
       pages = object.sizePages;
     } else {
       pages = source.pages;
-      if (shared) object = new MemObject(name, 'shmem', pages, 0);
+      if (shared && !('device' in source)) object = new MemObject(name, 'shmem', pages, 0);
     }
-    const start = getUnmappedArea(this.names.reserved, pages, huge ? PTRS_PER_PTE : 1);
-    const b = { name, start, pages };
-    this.names.bind(b);
-    doMmap(mm, start, pages, prot, { name, shared, huge, object });
-    this.emit(mm.name, start, start + pages, { kind: 'pte', what: `mmap ${prot}${shared ? ' shared' : ''}${huge ? ' huge' : ''}` });
-    return b;
+    const hugetlb = 'hugetlb' in source;
+    const start = getUnmappedArea(this.names.reserved, pages, huge || hugetlb ? PTRS_PER_PTE : 1);
+    this.names.bind({ name, start, pages });
+    let hugetlbResv: HugetlbResv | undefined;
+    if (hugetlb) {
+      const r = hugetlbReservePages(this.frames, hugePagesOf(pages));
+      if (typeof r === 'number') {
+        this.emit(mm.name, start, start + pages, { kind: 'pte', what: `mmap ${prot} hugetlb: no free huge pages (ENOMEM)` });
+        return r;
+      }
+      hugetlbResv = r;
+    }
+    const deviceFile = 'device' in source ? { device: this.device(source.device).index, mmId: mm.id } : undefined;
+    const vma = doMmap(mm, start, pages, prot, { name, shared, huge, object, hugetlbResv, deviceFile });
+    if (deviceFile !== undefined) dmirrorFopsMmap(this, mm, vma);
+    const kind = hugetlb ? ' hugetlb' : 'device' in source ? ` ${source.device}'s file` : '';
+    this.emit(mm.name, start, start + pages, { kind: 'pte', what: `mmap ${prot}${shared ? ' shared' : ''}${huge ? ' huge' : ''}${kind}` });
+    return 0;
+  }
+
+  /** mremap(MREMAP_MAYMOVE | MREMAP_FIXED [| MREMAP_DONTUNMAP]) of [start, start+pages) to `to`, bound as `name`. */
+  *mremap(mm: Mm, name: string, start: number, pages: number, to: number, dontUnmap: boolean): Step<number> {
+    this.names.bind({ name, start: to, pages });
+    const rc = yield* doMremap(this, mm, start, pages, to, dontUnmap, name);
+    this.names.releaseUnused(this.mms);
+    return rc;
   }
 
   *munmap(mm: Mm, start: number, end: number): Step<number> {
@@ -201,7 +235,7 @@ export class Simulator implements GpuMachine {
   }
 
   /** The CPU touches every page of [start, end): a read of one word, or a write of every word. */
-  cpuAccess(mm: Mm, start: number, end: number, write: PatternFn | undefined): Step<{ vpn: number; rc: number } | undefined> {
+  cpuAccess(mm: Mm, start: number, end: number, write: PatternFn | undefined): Step<{ vpn: number; rc: number; sig: 'SIGSEGV' | 'SIGBUS' } | undefined> {
     return cpuAccess(this, mm, start, end, write);
   }
 

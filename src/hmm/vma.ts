@@ -6,6 +6,26 @@ export const VM_WRITE = 1 << 1;
 export const VM_SHARED = 1 << 2;
 export const VM_HUGEPAGE = 1 << 3;
 export const VM_NOHUGEPAGE = 1 << 4;
+/** MAP_HUGETLB: backed by 2 MiB hugetlb pages (mm/hugetlb.c), never split. */
+export const VM_HUGETLB = 1 << 5;
+/** An mmap of the dmirror device file: driver pages put in with vm_insert_page (VM_MIXEDMAP). */
+export const VM_MIXEDMAP = 1 << 6;
+
+/**
+ * A private hugetlb mapping's reservation map (resv_map): the huge pages reserved at mmap and
+ * which of them a fault has consumed, by huge-page offset in the mapping (stable across mremap).
+ * The pieces of a split VMA share it; a forked child's copy has none.
+ */
+export class HugetlbResv {
+  readonly consumed = new Set<number>();
+  constructor(readonly hugePages: number) {}
+}
+
+/** The device file an mmap of /dev/hmm_dmirrorN refers to: which device, opened by which process. */
+export interface DeviceFileRef {
+  readonly device: number;
+  readonly mmId: number;
+}
 
 /** A file or a shmem object (MAP_SHARED|MAP_ANONYMOUS): its page cache, sparse. */
 export class MemObject {
@@ -33,13 +53,24 @@ export class Vma {
     readonly pgoffDelta: number,
     /** anon_vma prepared: an anonymous page was ever placed here (fork copies only then). */
     public anonVma = false,
+    /** VM_HUGETLB private mappings: the reservation (absent in a forked child). */
+    public hugetlbResv: HugetlbResv | undefined = undefined,
+    /** VM_MIXEDMAP: the device file mapped. */
+    readonly deviceFile: DeviceFileRef | undefined = undefined,
   ) {}
 
   get pages(): number {
     return this.end - this.start;
   }
+  /** vma_is_anonymous(): hugetlb and device-file VMAs have vm_ops, so they are not. */
   get isAnonymous(): boolean {
-    return this.object === undefined;
+    return this.object === undefined && (this.flags & (VM_HUGETLB | VM_MIXEDMAP)) === 0;
+  }
+  get isHugetlb(): boolean {
+    return (this.flags & VM_HUGETLB) !== 0;
+  }
+  get isMixedMap(): boolean {
+    return (this.flags & VM_MIXEDMAP) !== 0;
   }
   get isShared(): boolean {
     return (this.flags & VM_SHARED) !== 0;
@@ -50,18 +81,20 @@ export class Vma {
   }
   /** vma_is_anonymous() and private: only such memory may move to device memory. */
   get isPrivateAnon(): boolean {
-    return this.object === undefined && !this.isShared;
+    return this.isAnonymous && !this.isShared;
   }
   /** File page index of virtual page `vpn`. */
   filePage(vpn: number): number {
     return vpn + this.pgoffDelta;
   }
   clone(): Vma {
-    return new Vma(this.start, this.end, this.flags, this.name, this.mapStart, this.object, this.pgoffDelta, this.anonVma);
+    return new Vma(this.start, this.end, this.flags, this.name, this.mapStart, this.object, this.pgoffDelta, this.anonVma,
+      this.hugetlbResv, this.deviceFile);
   }
   sameAttributes(o: Vma): boolean {
     return this.flags === o.flags && this.name === o.name && this.mapStart === o.mapStart &&
-      this.object === o.object && this.pgoffDelta === o.pgoffDelta;
+      this.object === o.object && this.pgoffDelta === o.pgoffDelta && this.hugetlbResv === o.hugetlbResv &&
+      this.deviceFile === o.deviceFile;
   }
 }
 
@@ -131,9 +164,23 @@ export class VmaList {
     }
   }
 
+  /** A copy whose VMAs share reservation maps among themselves as the originals do, not with them. */
   clone(): VmaList {
     const c = new VmaList();
-    for (const v of this.list) c.list.push(v.clone());
+    const resv = new Map<HugetlbResv, HugetlbResv>();
+    for (const v of this.list) {
+      const copy = v.clone();
+      if (v.hugetlbResv !== undefined) {
+        let r = resv.get(v.hugetlbResv);
+        if (r === undefined) {
+          r = new HugetlbResv(v.hugetlbResv.hugePages);
+          for (const k of v.hugetlbResv.consumed) r.consumed.add(k);
+          resv.set(v.hugetlbResv, r);
+        }
+        copy.hugetlbResv = r;
+      }
+      c.list.push(copy);
+    }
     return c;
   }
 }

@@ -283,12 +283,23 @@ class Translator {
           kind: 'op', proc, what: `${stmt.name} = mmap`, fields: ['rc'],
           line: () => {
             const b = this.sim.bindings.get(stmt.name)!;
-            const kind = stmt.source.kind === 'file'
-              ? `file:${this.files.get(stmt.source.file)}:${stmt.shared ? 'shared' : 'private'}`
-              : stmt.shared ? 'shared' : 'private';
+            const src = stmt.source;
+            const share = stmt.shared ? 'shared' : 'private';
+            const kind = src.kind === 'file' ? `file:${this.files.get(src.file)}:${share}`
+              : src.kind === 'deviceFile' ? `dev:${this.minor(src.device)}:${share}`
+              : stmt.hugetlb ? 'hugetlb' : share;
             return `mmap ${hexAddr(b.start)} ${b.pages} ${stmt.prot} ${kind} ${stmt.huge ? 1 : 0}`;
           },
-          observe: () => ({ rc: '0' }),
+          observe: () => this.syscallObservation(),
+        };
+      }
+      case 'mremap': {
+        const r = this.range(stmt.range, false);
+        const t = this.range(stmt.target, false);
+        const line = `mremap ${hexAddr(r.start)} ${r.end - r.start} ${hexAddr(t.start)} ${stmt.dontUnmap ? 1 : 0}`;
+        return {
+          kind: 'op', proc: P(), what: `${stmt.name} = mremap ${r.text} to ${t.text}${stmt.dontUnmap ? ' dontunmap' : ''}`,
+          fields: ['rc'], line: () => line, observe: () => this.syscallObservation(),
         };
       }
       case 'read':
@@ -302,7 +313,7 @@ class Translator {
           line: () => line,
           observe: () => {
             const s = this.interp.syscallOutcome;
-            const sig = s?.faultVpn !== undefined ? `SIGSEGV@${s.faultVpn - r.start}` : undefined;
+            const sig = s?.faultVpn !== undefined ? `${s.signal ?? 'SIGSEGV'}@${s.faultVpn - r.start}` : undefined;
             if (stmt.kind === 'write') return sig === undefined ? { rc: '0' } : { rc: '0', sig };
             // A read that faults has read the pages before the faulting one.
             const end = s?.faultVpn ?? r.end;

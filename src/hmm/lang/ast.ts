@@ -133,11 +133,33 @@ export interface FileDecl extends Base {
 export interface MmapStmt extends Base {
   readonly kind: 'mmap';
   readonly name: string;
-  /** Anonymous size in pages, or a file name. */
-  readonly source: { readonly kind: 'anon'; readonly pages: number } | { readonly kind: 'file'; readonly file: string; readonly loc: Loc };
+  /**
+   * Anonymous size in pages, a file name (`mmap f`), or a device and a size (`mmap gpu0 1 page`:
+   * the device file, as dmirror's mmap; the checker tells a file from a device).
+   */
+  readonly source:
+    | { readonly kind: 'anon'; readonly pages: number }
+    | { readonly kind: 'file'; readonly file: string; readonly loc: Loc }
+    | { readonly kind: 'deviceFile'; readonly device: string; readonly loc: Loc; readonly pages: number };
   readonly prot: Prot;
   readonly shared: boolean;
   readonly huge: boolean;
+  /** `hugetlb`: MAP_HUGETLB, 2 MiB huge pages (project extension, not in hmm-script.md v1). */
+  readonly hugetlb: boolean;
+  readonly hugetlbLoc?: Loc;
+}
+
+/**
+ * `NEW = mremap RANGE to MAPPING[PAGE] [dontunmap]`: mremap(MREMAP_MAYMOVE | MREMAP_FIXED
+ * [| MREMAP_DONTUNMAP]) of RANGE to the address of MAPPING's page PAGE; NEW names the moved range
+ * (project extension, not in hmm-script.md v1).
+ */
+export interface MremapStmt extends Base {
+  readonly kind: 'mremap';
+  readonly name: string;
+  readonly range: RangeRef;
+  readonly target: RangeRef;
+  readonly dontUnmap: boolean;
 }
 
 export interface FnDecl extends Base { readonly kind: 'fn'; readonly name: string; readonly nameLoc?: Loc; readonly body: Stmt[]; readonly endLoc: Loc }
@@ -169,6 +191,7 @@ export type Stmt =
   | DeviceDecl
   | FileDecl
   | MmapStmt
+  | MremapStmt
   | FnDecl
   | KernelDecl
   // CPU

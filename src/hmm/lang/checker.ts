@@ -100,7 +100,7 @@ class Checker {
     for (const s of body) {
       switch (s.kind) {
         case 'device': case 'file': case 'fn': case 'kernel': case 'fork': note(s.name, s.nameLoc ?? s.loc); break;
-        case 'mmap': note(s.name, s.loc); break;
+        case 'mmap': case 'mremap': note(s.name, s.loc); break;
         case 'launch': if (s.job !== undefined) note(s.job, s.jobLoc ?? s.loc); break;
         case 'repeat': if (s.var !== undefined && !this.allLoopVars.has(s.var)) this.allLoopVars.set(s.var, s.varLoc ?? s.loc); break;
         default: break;
@@ -226,6 +226,31 @@ class Checker {
     this.indices(index, ctx, 'data index', last === undefined ? undefined : { pages: last.pages, of: `'${last.mapping}' (read by the device operation before)` });
   }
 
+  /** Pages a range covers when its bounds are constants and its mapping's size is known. */
+  private rangePages(r: RangeRef): number | undefined {
+    const size = this.bound.get(r.mapping)?.pages;
+    const num = (e: Expr | undefined, dflt: number | undefined): number | undefined =>
+      e === undefined ? dflt : e.kind === 'num' ? e.value : undefined;
+    const start = num(r.start, 0);
+    if (r.single) return start === undefined ? undefined : 1;
+    const end = num(r.end, size);
+    return start === undefined || end === undefined ? undefined : end - start;
+  }
+
+  /** `hugetlb`: private anonymous memory in whole 2 MiB huge pages, not also `huge`. */
+  private hugetlbMmap(s: Stmt & { kind: 'mmap' }, pages: number | undefined): void {
+    const at = s.hugetlbLoc ?? s.loc;
+    if (s.source.kind !== 'anon') {
+      this.error(at, `'hugetlb' maps anonymous memory: not a ${s.source.kind === 'file' ? 'file' : "device's file"}`, 7);
+    } else if (s.shared) {
+      this.error(at, "'hugetlb' mappings are private here (a shared one would be a hugetlbfs file, which the language does not model)", 7);
+    }
+    if (s.huge) this.error(at, "'huge' (a THP hint) and 'hugetlb' (hugetlb pages) exclude each other", 7);
+    if (pages !== undefined && pages % 512 !== 0) {
+      this.error(at, `a hugetlb mapping is a whole number of 2 MiB huge pages (512 pages each), not ${pages} pages`, 7);
+    }
+  }
+
   // ---- statements ---------------------------------------------------------------------------
 
   private topLevelOnly(s: Stmt, ctx: Ctx, what: string): void {
@@ -267,7 +292,31 @@ class Checker {
       case 'mmap': {
         let pages: number | undefined;
         if (s.source.kind === 'anon') pages = s.source.pages;
-        else pages = this.resolve(s.source.file, s.source.loc, ['file'], 'a file')?.pages;
+        else if (s.source.kind === 'file') pages = this.resolve(s.source.file, s.source.loc, ['file'], 'a file')?.pages;
+        else {
+          // `mmap NAME SIZE`: NAME must be a device (a file mapping takes the file's size).
+          const sym = this.bound.get(s.source.device);
+          if (sym?.kind === 'file') {
+            this.error(s.source.loc, `'${s.source.device}' is a file: a file mapping takes the file's size (mmap ${s.source.device} PROT); a size after the name maps a device's file`, s.source.device.length);
+          } else {
+            this.device(s.source.device, s.source.loc);
+          }
+          pages = s.source.pages;
+        }
+        if (s.hugetlb) this.hugetlbMmap(s, pages);
+        if (s.expectErrno !== undefined && !s.hugetlb) {
+          this.error(s.loc, `'-> ${s.expectErrno}' after mmap: only a hugetlb mmap can fail here (ENOMEM when the pool has too few free huge pages)`, s.name.length);
+        }
+        this.bind(s.name, s.loc, { kind: 'mapping', loc: s.loc, ...(pages === undefined ? {} : { pages }) });
+        return last;
+      }
+      case 'mremap': {
+        this.range(s.range, ctx);
+        this.range(s.target, ctx);
+        if (s.target.end !== undefined || (s.target.start !== undefined && !s.target.single)) {
+          this.error(s.target.loc, `mremap's target is an address: one page (${s.target.mapping}[N]) or a mapping's start (${s.target.mapping}), not a range`, s.target.mapping.length);
+        }
+        const pages = this.rangePages(s.range);
         this.bind(s.name, s.loc, { kind: 'mapping', loc: s.loc, ...(pages === undefined ? {} : { pages }) });
         return last;
       }

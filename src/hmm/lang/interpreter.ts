@@ -76,7 +76,7 @@ export class Interpreter implements ExecContext {
    * operation, or the page of a CPU access that took SIGSEGV. Undefined when the statement made
    * no system call or failed before reaching the kernel (a script error).
    */
-  syscallOutcome: { readonly rc: number; readonly faultVpn?: number } | undefined;
+  syscallOutcome: { readonly rc: number; readonly faultVpn?: number; readonly signal?: 'SIGSEGV' | 'SIGBUS' } | undefined;
 
   constructor(readonly script: Script, opts: InterpreterOptions = {}) {
     this.sim = opts.sim ?? new Simulator();

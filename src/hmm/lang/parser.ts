@@ -6,7 +6,7 @@ import {
 } from './ast';
 import type {
   AdviceKind, BinaryOp, CompareOp, DeviceDecl, LinuxDecl, DeviceMemoryKind, Diagnostic, Errno, Expr, FileDecl, FnDecl,
-  IndexRange, KernelDecl, KernelStmt, Loc, MadviseAdvice, MirrorMapping, MmapStmt, NotifierEventName,
+  IndexRange, KernelDecl, KernelStmt, Loc, MadviseAdvice, MirrorMapping, MmapStmt, MremapStmt, NotifierEventName,
   PageStatePattern, Prot, RangeRef, Script, SnapshotFlagName, StatsCounter, Stmt, Target,
 } from './ast';
 import { describeToken, lex } from './lexer';
@@ -31,7 +31,7 @@ export const DEVICE_OPS: readonly string[] = [
  * `wait all`, `stats.cpu.faults`, `stats.time`, `owner none`, `last.rc`).
  */
 export const RESERVED_NAMES: ReadonlySet<string> = new Set([
-  ...STATEMENT_KEYWORDS, ...DEVICE_OPS, 'mmap', 'i', 'last', 'stats', 'system', 'all', 'cpu', 'none', 'time',
+  ...STATEMENT_KEYWORDS, ...DEVICE_OPS, 'mmap', 'mremap', 'i', 'last', 'stats', 'system', 'all', 'cpu', 'none', 'time',
 ]);
 
 const SIZE_UNITS: Readonly<Record<string, number>> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
@@ -299,7 +299,7 @@ class Parser {
     const arrow = this.peek();
     if (this.isOp(arrow, '->')) {
       if (!allowErrno) {
-        throw this.err(arrow, "'-> ERRNO' may only end a device operation (DEV read/write/snapshot/exclusive/check-exclusive/release/fail-next-alloc/close, migrate)");
+        throw this.err(arrow, "'-> ERRNO' may only end a device operation (DEV read/write/snapshot/exclusive/check-exclusive/release/fail-next-alloc/close, migrate) or a system call (mmap, mremap, munmap, mprotect, madvise)");
       }
       this.pos++;
       errno = this.choice(ERRNO_NAMES, 'an error name').value;
@@ -478,17 +478,23 @@ class Parser {
     const t0 = this.peek();
     const t1 = this.peek(1);
     if (t0.kind !== 'name') throw this.err(t0, `expected a statement, found ${describeToken(t0)}`);
-    if (this.isOp(t1, '=')) return this.mmap();
+    if (this.isOp(t1, '=')) return this.peek(2).kind === 'name' && this.peek(2).text === 'mremap' ? this.mremap() : this.mmap();
     switch (t0.text) {
       case 'linux': return this.linuxDecl();
       case 'device': return this.deviceDecl();
       case 'file': return this.fileDecl();
-      case 'read': case 'munmap': case 'unpin': {
+      case 'read': case 'unpin': {
         const kind = t0.text;
         this.pos++;
         const range = this.range();
         this.end(false);
         return { kind, range, loc: locOf(t0) };
+      }
+      case 'munmap': {
+        this.pos++;
+        const range = this.range();
+        const errno = this.end(true);
+        return { kind: 'munmap', range, ...optional('expectErrno', errno), loc: locOf(t0) };
       }
       case 'write': {
         this.pos++;
@@ -502,15 +508,15 @@ class Parser {
         this.pos++;
         const range = this.range();
         const prot = this.prot();
-        this.end(false);
-        return { kind: 'mprotect', range, prot, loc: locOf(t0) };
+        const errno = this.end(true);
+        return { kind: 'mprotect', range, prot, ...optional('expectErrno', errno), loc: locOf(t0) };
       }
       case 'madvise': {
         this.pos++;
         const range = this.range();
         const advice = this.choice(ADVICES, 'an advice').value;
-        this.end(false);
-        return { kind: 'madvise', range, advice, loc: locOf(t0) };
+        const errno = this.end(true);
+        return { kind: 'madvise', range, advice, ...optional('expectErrno', errno), loc: locOf(t0) };
       }
       case 'pin': {
         this.pos++;
@@ -664,30 +670,60 @@ class Parser {
     const s = this.peek();
     let source: MmapStmt['source'];
     if (s.kind === 'number') source = { kind: 'anon', pages: this.size('a mapping size') };
-    else if (s.kind === 'name') { this.pos++; source = { kind: 'file', file: s.text, loc: locOf(s) }; }
-    else throw this.err(s, `expected a size (e.g. 16 pages) or a file name after 'mmap', found ${describeToken(s)}`);
+    else if (s.kind === 'name') {
+      this.pos++;
+      // `mmap DEV SIZE`: a size after the name makes it a mapping of a device's file.
+      source = this.peek().kind === 'number'
+        ? { kind: 'deviceFile', device: s.text, loc: locOf(s), pages: this.size('a mapping size') }
+        : { kind: 'file', file: s.text, loc: locOf(s) };
+    } else throw this.err(s, `expected a size (e.g. 16 pages), a file name or a device and a size after 'mmap', found ${describeToken(s)}`);
     // Problems after the name are reported without dropping the line, so the name stays bound
     // and later uses of it do not cascade into "not declared".
     const prot = this.softProt();
     let shared: Token | undefined;
     let priv: Token | undefined;
     let huge: Token | undefined;
+    let hugetlb: Token | undefined;
+    const options = ['shared', 'private', 'huge', 'hugetlb'];
     while (!this.atStatementEnd()) {
       const t = this.next();
       const word = t.kind === 'name' ? t.text : '';
       if (word === 'shared' || word === 'private') {
         if (shared !== undefined || priv !== undefined) this.soft(t, "'shared' or 'private' is given twice");
         if (word === 'shared') shared = t; else priv = t;
-      } else if (word === 'huge') {
-        if (huge !== undefined) this.soft(t, "'huge' is given twice");
-        huge = t;
+      } else if (word === 'huge' || word === 'hugetlb') {
+        if ((word === 'huge' ? huge : hugetlb) !== undefined) this.soft(t, `'${word}' is given twice`);
+        if (word === 'huge') huge = t; else hugetlb = t;
       } else {
-        this.soft(t, `expected 'shared', 'private' or 'huge', found ${describeToken(t)}`
-          + (t.kind === 'name' ? didYouMean(t.text, ['shared', 'private', 'huge']) : ''));
+        this.soft(t, `expected 'shared', 'private', 'huge' or 'hugetlb', found ${describeToken(t)}`
+          + (t.kind === 'name' ? didYouMean(t.text, options) : ''));
       }
     }
-    this.end(false);
-    return { kind: 'mmap', name: n.text, source, prot, shared: shared !== undefined, huge: huge !== undefined, loc: locOf(n) };
+    const errno = this.end(true);
+    return {
+      kind: 'mmap', name: n.text, source, prot, shared: shared !== undefined, huge: huge !== undefined,
+      hugetlb: hugetlb !== undefined, ...optional('hugetlbLoc', hugetlb === undefined ? undefined : locOf(hugetlb)),
+      ...optional('expectErrno', errno), loc: locOf(n),
+    };
+  }
+
+  /** `NEW = mremap RANGE to MAPPING[PAGE] [dontunmap]`. */
+  private mremap(): MremapStmt {
+    const n = this.bindingName('a mapping name');
+    this.next(); // '='
+    this.expectWord('mremap', `after '${n.text} ='`);
+    const range = this.range('the range to move');
+    this.expectWord('to', 'after the range (NEW = mremap RANGE to MAPPING[PAGE])');
+    const target = this.range('the new address', 'a mapping name with the page, e.g. b[640]');
+    let dontUnmap = false;
+    if (!this.atStatementEnd()) {
+      const t = this.next();
+      if (t.kind === 'name' && t.text === 'dontunmap') dontUnmap = true;
+      else throw this.err(t, `expected 'dontunmap' or the end of the statement, found ${describeToken(t)}`
+        + (t.kind === 'name' ? didYouMean(t.text, ['dontunmap']) : ''));
+    }
+    const errno = this.end(true);
+    return { kind: 'mremap', name: n.text, range, target, dontUnmap, ...optional('expectErrno', errno), loc: locOf(n) };
   }
 
   private deviceOp(): Stmt {

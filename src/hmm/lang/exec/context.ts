@@ -65,7 +65,7 @@ export interface ExecContext {
   /** See InterpreterOptions.failedCallsContinue. */
   readonly failedCallsContinue: boolean;
   /** What the statement's system call returned, as user space sees it (see Interpreter.syscallOutcome). */
-  syscallOutcome: { readonly rc: number; readonly faultVpn?: number } | undefined;
+  syscallOutcome: { readonly rc: number; readonly faultVpn?: number; readonly signal?: 'SIGSEGV' | 'SIGBUS' } | undefined;
   /** The next `fork {` child's name (`main.child1`, …). */
   nextChildName(parent: Mm): string;
   enterBlock(block: BlockSpec): void;
@@ -119,6 +119,19 @@ export function range(ctx: ExecContext, r: RangeRef, frame: Frame): PageRange {
 
 export function requireAlive(mm: Mm, loc: Loc): void {
   if (!mm.alive) throw new Fail(loc, `process ${mm.name} has exited`);
+}
+
+/** A system call's return code (mmap, mremap, munmap, …): recorded, and checked against `-> ERRNO`. */
+export function syscallResult(ctx: ExecContext, stmt: Stmt, what: string, rc: number, why = ''): void {
+  ctx.syscallOutcome = { rc };
+  const want = stmt.expectErrno;
+  if (rc === 0) {
+    if (want !== undefined) throw new Fail(stmt.loc, `${what} succeeded, expected it to fail with ${want}`);
+    return;
+  }
+  if (want === undefined && ctx.failedCallsContinue) return;
+  if (want === undefined) throw new Fail(stmt.loc, `${what} failed with ${errnoName(rc)}${why}`);
+  if (ERRNO_VALUES[want] !== rc) throw new Fail(stmt.loc, `${what} failed with ${errnoName(rc)}, expected ${want}`);
 }
 
 /** Apply a device operation's result to `last`, and check it against `-> ERRNO`. True when it succeeded. */

@@ -5,28 +5,35 @@ import type { Mm } from '../../mm';
 import type { Step } from '../../step';
 import type { Stmt } from '../ast';
 import { compile } from '../pattern';
-import { type ExecContext, Fail, type Frame, range, requireAlive, type StatementHandlers } from './context';
+import { Pte } from '../../pgtable';
+import { VM_READ, VM_WRITE } from '../../vma';
+import { ERRNO_VALUES, type ExecContext, Fail, type Frame, range, requireAlive, type StatementHandlers, syscallResult } from './context';
 
-export const cpuStatements: StatementHandlers<'read' | 'write' | 'munmap' | 'mprotect' | 'madvise' | 'pin' | 'unpin' | 'compute'> = {
+export const cpuStatements: StatementHandlers<'read' | 'write' | 'munmap' | 'mremap' | 'mprotect' | 'madvise' | 'pin' | 'unpin' | 'compute'> = {
   read: access,
   write: access,
   *munmap(ctx, stmt, frame) {
     const r = range(ctx, stmt.range, frame);
     const rc = yield* ctx.sim.munmap(frame.process, r.start, r.end);
-    ctx.syscallOutcome = { rc };
-    if (rc && !ctx.failedCallsContinue) throw new Fail(stmt.loc, `munmap ${r.text} failed with ${errnoName(rc)}`);
+    syscallResult(ctx, stmt, `munmap ${r.text}`, rc);
+  },
+  /** `NEW = mremap RANGE to M[P] [dontunmap]`: NEW is bound to the target even when the call fails. */
+  *mremap(ctx, stmt, frame) {
+    requireAlive(frame.process, stmt.loc);
+    const r = range(ctx, stmt.range, frame);
+    const t = range(ctx, stmt.target, frame);
+    const rc = yield* ctx.sim.mremap(frame.process, stmt.name, r.start, r.end - r.start, t.start, stmt.dontUnmap);
+    syscallResult(ctx, stmt, `mremap ${r.text} to ${t.text}${stmt.dontUnmap ? ' dontunmap' : ''}`, rc);
   },
   *mprotect(ctx, stmt, frame) {
     const r = range(ctx, stmt.range, frame);
     const rc = yield* ctx.sim.mprotect(frame.process, r.start, r.end, stmt.prot);
-    ctx.syscallOutcome = { rc };
-    if (rc && !ctx.failedCallsContinue) throw new Fail(stmt.loc, `mprotect ${r.text} failed with ${errnoName(rc)} (part of the range is not mapped)`);
+    syscallResult(ctx, stmt, `mprotect ${r.text}`, rc, rc === ERRNO_VALUES.ENOMEM ? ' (part of the range is not mapped)' : '');
   },
   *madvise(ctx, stmt, frame) {
     const r = range(ctx, stmt.range, frame);
     const rc = yield* ctx.sim.madvise(frame.process, r.start, r.end, stmt.advice);
-    ctx.syscallOutcome = { rc };
-    if (rc && !ctx.failedCallsContinue) throw new Fail(stmt.loc, `madvise ${r.text} ${stmt.advice} failed with ${errnoName(rc)}`);
+    syscallResult(ctx, stmt, `madvise ${r.text} ${stmt.advice}`, rc);
   },
   *pin(ctx, stmt, frame) {
     const r = range(ctx, stmt.range, frame);
@@ -52,9 +59,9 @@ function* access(ctx: ExecContext, stmt: Extract<Stmt, { kind: 'read' | 'write' 
   const r = range(ctx, stmt.range, frame);
   const pattern = stmt.kind === 'write' ? compile(stmt.pattern, frame.vars) : undefined;
   const bad = yield* ctx.sim.cpuAccess(mm, r.start, r.end, pattern);
-  ctx.syscallOutcome = bad === undefined ? { rc: 0 } : { rc: 0, faultVpn: bad.vpn };
+  ctx.syscallOutcome = bad === undefined ? { rc: 0 } : { rc: 0, faultVpn: bad.vpn, signal: bad.sig };
   if (bad !== undefined && !ctx.failedCallsContinue) {
-    throw new Fail(stmt.range.loc, `SIGSEGV: ${stmt.kind} of ${ctx.sim.describeRange(bad.vpn, bad.vpn + 1)} ` +
+    throw new Fail(stmt.range.loc, `${bad.sig}: ${stmt.kind} of ${ctx.sim.describeRange(bad.vpn, bad.vpn + 1)} ` +
       `(${accessProblem(mm, bad.vpn, stmt.kind === 'write')})`);
   }
 }
@@ -62,5 +69,7 @@ function* access(ctx: ExecContext, stmt: Extract<Stmt, { kind: 'read' | 'write' 
 function accessProblem(mm: Mm, vpn: number, write: boolean): string {
   const vma = mm.vmas.find(vpn);
   if (vma === undefined) return 'no mapping there';
+  if (vma.isMixedMap && mm.pt.kindAt(vpn) === Pte.NONE) return "a hole in a device file's mapping: it has no fault handler";
+  if (vma.isHugetlb && (vma.flags & (write ? VM_WRITE : VM_READ)) !== 0) return 'no free huge page in the pool';
   return write ? 'the mapping is not writable' : 'the mapping is not readable';
 }

@@ -4,7 +4,7 @@
 
 import type { PageContents } from '../../content';
 import { compile } from '../pattern';
-import { device, deviceResult, type ExecContext, type PageRange, range, requireAlive, type StatementHandlers } from './context';
+import { device, deviceResult, type ExecContext, Fail, type PageRange, range, requireAlive, type StatementHandlers } from './context';
 
 const OK = { rc: 0, cpages: 0, faults: 0 };
 
@@ -81,6 +81,14 @@ export const deviceStatements: StatementHandlers<'devRead' | 'devWrite' | 'migra
     deviceResult(ctx, stmt, `${stmt.device} fail-next-alloc`, { rc: ctx.sim.profile.dmirrorFlags ? 0 : -22, cpages: 0, faults: 0 });
   },
   *close(ctx, stmt, frame) {
+    const dev = device(ctx, stmt.device, stmt.deviceLoc);
+    const mapped = frame.process.vmas.list.find((v) => v.deviceFile?.device === dev.index);
+    if (mapped !== undefined) {
+      // The mapping holds a reference to the file: Linux's close drops only the descriptor and
+      // the release runs at the munmap. The model closes a handle at once.
+      throw new Fail(stmt.loc, `${stmt.device} close while ${frame.process.name} maps ${stmt.device}'s file (${mapped.name}): ` +
+        'the file stays open until it is unmapped, which the simulator does not model; munmap it first');
+    }
     const m = ctx.sim.openMirror(frame.process, device(ctx, stmt.device, stmt.deviceLoc));
     yield* ctx.sim.driver.close(m);
     deviceResult(ctx, stmt, `${stmt.device} close`, OK);

@@ -3,7 +3,8 @@
 
 import { DEFAULT_LINK, LINK_PRESETS } from '../../timing';
 import { compile } from '../pattern';
-import { Fail, requireAlive, type StatementHandlers } from './context';
+import type { MmapSource } from '../../simulator';
+import { device, Fail, requireAlive, type StatementHandlers, syscallResult } from './context';
 
 /** Default device memory: 256 MiB. */
 const DEFAULT_DEVICE_PAGES = 65536;
@@ -25,8 +26,17 @@ export const setupStatements: StatementHandlers<'device' | 'file' | 'mmap' | 'fn
   },
   *mmap(ctx, stmt, frame) {
     requireAlive(frame.process, stmt.loc);
-    ctx.sim.mmap(frame.process, stmt.name, stmt.source.kind === 'anon' ? { pages: stmt.source.pages } : { file: stmt.source.file },
-      stmt.prot, stmt.shared, stmt.huge);
+    const src = stmt.source;
+    let source: MmapSource;
+    if (src.kind === 'anon') source = stmt.hugetlb ? { pages: src.pages, hugetlb: true } : { pages: src.pages };
+    else if (src.kind === 'file') source = { file: src.file };
+    else {
+      // The device file is mapped through this process's handle (opened on first use).
+      ctx.sim.openMirror(frame.process, device(ctx, src.device, src.loc));
+      source = { device: src.device, pages: src.pages };
+    }
+    const rc = ctx.sim.mmap(frame.process, stmt.name, source, stmt.prot, stmt.shared, stmt.huge);
+    syscallResult(ctx, stmt, `mmap of ${stmt.name}`, rc);
   },
   fn: nothing,
   kernel: nothing,
