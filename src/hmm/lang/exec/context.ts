@@ -131,7 +131,7 @@ export function syscallResult(ctx: ExecContext, stmt: Stmt, what: string, rc: nu
   }
   if (want === undefined && ctx.failedCallsContinue) return;
   if (want === undefined) throw new Fail(stmt.loc, `${what} failed with ${errnoName(rc)}${why}`);
-  if (ERRNO_VALUES[want] !== rc) throw new Fail(stmt.loc, `${what} failed with ${errnoName(rc)}, expected ${want}`);
+  if (errnoRc(want) !== rc) throw new Fail(stmt.loc, `${what} failed with ${errnoName(rc)}, expected ${want}`);
 }
 
 /** Apply a device operation's result to `last`, and check it against `-> ERRNO`. True when it succeeded. */

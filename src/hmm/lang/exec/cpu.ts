@@ -7,7 +7,7 @@ import type { Stmt } from '../ast';
 import { compile } from '../pattern';
 import { Pte } from '../../pgtable';
 import { VM_READ, VM_WRITE } from '../../vma';
-import { ERRNO_VALUES, type ExecContext, Fail, type Frame, range, requireAlive, type StatementHandlers, syscallResult } from './context';
+import { errnoRc, type ExecContext, Fail, type Frame, range, requireAlive, type StatementHandlers, syscallResult } from './context';
 
 export const cpuStatements: StatementHandlers<'read' | 'write' | 'munmap' | 'mremap' | 'mprotect' | 'madvise' | 'pin' | 'unpin' | 'compute'> = {
   read: access,
@@ -28,7 +28,7 @@ export const cpuStatements: StatementHandlers<'read' | 'write' | 'munmap' | 'mre
   *mprotect(ctx, stmt, frame) {
     const r = range(ctx, stmt.range, frame);
     const rc = yield* ctx.sim.mprotect(frame.process, r.start, r.end, stmt.prot);
-    syscallResult(ctx, stmt, `mprotect ${r.text}`, rc, rc === ERRNO_VALUES.ENOMEM ? ' (part of the range is not mapped)' : '');
+    syscallResult(ctx, stmt, `mprotect ${r.text}`, rc, rc === errnoRc('ENOMEM') ? ' (part of the range is not mapped)' : '');
   },
   *madvise(ctx, stmt, frame) {
     const r = range(ctx, stmt.range, frame);
