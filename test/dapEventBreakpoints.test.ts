@@ -134,7 +134,7 @@ describe('event breakpoints over DAP: conditions, coalesced events, stops before
     const info = await dc.exceptionInfoRequest({ threadId: s.threadId! });
     assert.equal(info.body.exceptionId, 'Device fault');
     // dmirror_fault faults from the first page the device does not map to the end of the read
-    assert.match(info.body.description ?? '', /gpu0 read of a\[1\.\.3\]/);
+    assert.match(info.body.description ?? '', /gpu0 device fault \(read\) a\[1\.\.3\]/);
   });
 
   it('a condition that does not match the fault (write) does not stop, and is not rejected', async () => {
@@ -184,7 +184,7 @@ describe('event breakpoints over DAP: conditions, coalesced events, stops before
       assert.equal(s.reason, 'exception', condition);
       const info = await dc.exceptionInfoRequest({ threadId: s.threadId! });
       assert.equal(info.body.exceptionId, 'CPU fault on a device page');
-      assert.match(info.body.description ?? '', new RegExp(`page a\\[${page}\\] `), `${condition}: ${info.body.description}`);
+      assert.match(info.body.description ?? '', new RegExp(` a\\[${page}\\]: `), `${condition}: ${info.body.description}`);
       // taken before migrate_to_ram serviced it: the page is still on the device, the ones before it are back
       const runs = await residency('a');
       assert.equal(pageState(runs, page), 'device gpu0, gpu0 maps write', condition);
@@ -259,6 +259,6 @@ describe('event breakpoints over DAP: conditions, coalesced events, stops before
     assert.match(frames[0]!.name, /^service_fault_batch/, frames.map((f) => f.name).join(' | '));
     assert.equal(pageState(await residency('a'), 1), 'system, gpu0 maps none');
     const info = await dc.exceptionInfoRequest({ threadId: s.threadId! });
-    assert.match(info.body.description ?? '', /Device fault: gpu0 read of a$/);
+    assert.match(info.body.description ?? '', /gpu0 device fault \(read\) a$/);
   });
 });

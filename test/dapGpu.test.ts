@@ -81,7 +81,7 @@ describe('GPU jobs over DAP', () => {
     assert.ok(batch, scopes.map((s) => s.name).join(', '));
     assert.match(batch.name, /Fault batch \(256 pages, job\)/);
     const info = await dc.exceptionInfoRequest({ threadId });
-    assert.match(info.body.description ?? '', /Device fault: gpu0 write of a\[0\.\.256\]/);
+    assert.match(info.body.description ?? '', /gpu0 device fault \(write\) a\[0\.\.256\]/);
   });
 
   it('F10 on a GPU job\'s thread steps that job, action by action, and stays on its thread until it ends', async () => {

@@ -1,5 +1,6 @@
-// The DAP session: translates requests to the script controller and the simulator's inspection
-// API, and controller results to DAP events. It owns no simulator state.
+// The DAP session: the request table. Each request is translated to the script controller and
+// the debugger's queries in src/hmm/lang (threads, stacks, the REPL, residency, …), and their
+// answers and the controller's stops to DAP responses and events. It owns no simulator state.
 
 import { isLinuxVersion, LINUX_VERSIONS, type LinuxVersion } from '../hmm/profile';
 import {
@@ -9,22 +10,22 @@ import {
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as path from 'node:path';
 import { PAGE_SIZE } from '../hmm/constants';
-import type { Mm } from '../hmm/mm';
 import { formatDiagnostic } from '../hmm/lang/ast';
-import { EVENT_FILTERS, filterLabel, type RunResult, ScriptController, type StopInfo } from '../hmm/lang/controller';
-import { eventLine, eventsReport, hex, pageReport, whyChain, whyReport } from '../hmm/lang/inspect';
-import { buildPicture, type Picture } from '../hmm/lang/picture';
-import { residencyOf } from '../hmm/lang/runner';
-import { renderResidency, residencyRuns } from '../hmm/lang/residency';
+import { ScriptController } from '../hmm/lang/controller';
+import { EVENT_FILTERS, filterLabel } from '../hmm/lang/debug/eventBreakpoints';
+import * as queries from '../hmm/lang/debug/queries';
+import { completions, evaluate } from '../hmm/lang/debug/repl';
+import type { RunResult, StopInfo } from '../hmm/lang/debug/stop';
+import { jobOfThread, stackFrames, stoppedThread, threads } from '../hmm/lang/debug/threads';
+import { eventLine } from '../hmm/lang/eventText';
+import { hex } from '../hmm/lang/inspect';
 import { MAX_SCRIPT_BYTES } from '../hmm/lang/limits';
 import { readScriptFile } from '../hmm/lang/scriptFile';
-import { JOB_ACTION_FRAME } from '../hmm/gpu';
 import { formatPlacementReport, placementReport } from '../hmm/placementReport';
 import { formatDuration } from '../hmm/timing';
 import {
-  CUSTOM_EVENTS, CUSTOM_REQUESTS, type HmmLaunchArguments, type LineEffectsResponseBody, type MigrationsResponseBody,
-  type NotifierArguments, type NotifiersResponseBody, type PageWhyArguments, type PageWhyResponseBody, type PictureArguments,
-  type ResidencyArguments, type ResidencyResponseBody, type StateChangedEventBody,
+  CUSTOM_EVENTS, CUSTOM_REQUESTS, type HmmLaunchArguments, type NotifierArguments, type PageWhyArguments, type PictureArguments,
+  type ResidencyArguments, type StateChangedEventBody,
 } from './protocol';
 import { requestProblem } from './validate';
 import { VariableStore } from './variables';
@@ -35,22 +36,6 @@ export interface FileAccess {
 }
 
 const nodeFiles: FileAccess = { readFile: readScriptFile };
-
-const REPL_COMMANDS = ['page', 'residency', 'events', 'why', 'watch', 'unwatch', 'report', 'help'];
-/** Most events the REPL's `events N` prints. */
-const MAX_EVENTS_SHOWN = 10000;
-/** GPU jobs are threads too, numbered above any process id. */
-const JOB_THREAD_BASE = 100000;
-const REPL_HELP = [
-  'page a[3]        full state and history of a page',
-  'residency a      residency map of a mapping (or all mappings)',
-  'events [N]       the last N events (default 30)',
-  'why a[3]         the chain of events that put the page where it is',
-  'watch a[3]       stop when the residency or device mapping of a page or range changes',
-  'unwatch          remove every watch',
-  'report           the placement report so far (faults, bytes moved, time per device and line)',
-  'a, a[3], last.rc, stats.gpu0.faults, time   values',
-].join('\n');
 
 const enum ErrorCode {
   BadLaunch = 2001,
@@ -152,7 +137,7 @@ export class HmmDebugSession extends LoggingDebugSession {
     }
     this.sendEvent(new InitializedEvent());
     await this.configured;
-    if (this.args.stopOnEntry && !this.args.noDebug) this.report({ kind: 'stopped', stop: ctl.entryStop() });
+    if (this.args.stopOnEntry && !this.args.noDebug) this.sendStop({ kind: 'stopped', stop: ctl.entryStop() });
     else await this.runWith(() => ctl.continue());
   }
 
@@ -214,65 +199,17 @@ export class HmmDebugSession extends LoggingDebugSession {
   }
 
   protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
-    const mms = this.ctl?.sim.mms.filter((m) => m.alive) ?? [];
-    const jobs = this.ctl?.sim.gpu.jobs.filter((j) => !j.done) ?? [];
-    response.body = {
-      threads: [
-        ...(mms.length ? mms.map((m) => new Thread(m.id, m.name)) : [new Thread(1, 'main')]),
-        ...jobs.map((j) => new Thread(JOB_THREAD_BASE + j.id, `GPU ${j.name} on ${j.device.name}`)),
-      ],
-    };
+    response.body = { threads: threads(this.ctl).map((t) => new Thread(t.id, t.name)) };
     this.sendResponse(response);
-  }
-
-  /** The thread a stop belongs to: the GPU job whose action was running, else the process. */
-  private stoppedThread(ctl: ScriptController): number {
-    const job = ctl.sim.gpu.current;
-    return job !== undefined ? JOB_THREAD_BASE + job.id : ctl.interp.process.id;
   }
 
   protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
     const ctl = this.ctl;
     if (ctl === undefined) return this.fail(response, ErrorCode.NotRunning, 'not running');
     const source = this.source();
-    const frames: DebugProtocol.StackFrame[] = [];
-    const job = args.threadId >= JOB_THREAD_BASE ? ctl.sim.gpu.jobs.find((j) => j.id === args.threadId - JOB_THREAD_BASE) : undefined;
-    const running = ctl.sim.gpu.current;
-    // A job's action runs inside a CPU statement (its `wait`, or the one whose time came): kernel
-    // frames from the job's action frame up are the job's, the ones below it the CPU's.
-    const ks = ctl.sim.kstack;
-    let split = ks.length;
-    if (running !== undefined) for (let i = ks.length - 1; i >= 0 && split === ks.length; i--) if (ks[i]!.name === JOB_ACTION_FRAME) split = i;
-    if (job !== undefined) {
-      const line = job.op?.pos.line ?? job.launchPos?.line ?? 1;
-      if (running === job) {
-        for (let i = ks.length - 1; i >= split; i--) {
-          const k = ks[i]!;
-          frames.push({ id: 1000 + i, name: `${k.name} (${k.detail})`, source, line, column: 1 });
-        }
-      }
-      const op = job.op;
-      const what = op === undefined ? '' : op.kind === 'compute' ? ' compute' : ` ${op.access} page ${op.start + job.cursor - op.mapStart} of ${ctl.sim.describeRange(op.start, op.end)}`;
-      frames.push({ id: 900, name: `kernel ${job.kernel}${what} (t=${formatDuration(job.time)})`, source, line, column: 1 });
-    } else if (args.threadId === ctl.interp.process.id) {
-      const top = ctl.interp.frames[ctl.interp.frames.length - 1];
-      // While a job's action runs, the simulator's location is the kernel's line: the CPU is at its statement.
-      const line = (running !== undefined ? top?.body[top.pc - 1]?.loc.line : undefined) ?? ctl.displayLine() ?? ctl.sim.loc?.line ?? 1;
-      // Kernel frames of the statement in progress (not a GPU job's), innermost first.
-      for (let i = split - 1; i >= 0; i--) {
-        const k = ks[i]!;
-        frames.push({ id: 1000 + i, name: `${k.name} (${k.detail})`, source, line, column: 1 });
-      }
-      const fr = ctl.interp.frames;
-      for (let i = fr.length - 1; i >= 0; i--) {
-        const f = fr[i]!;
-        const top = i === fr.length - 1;
-        const loc = top ? line : (f.body[f.pc - 1]?.loc.line ?? f.headerLoc?.line ?? 1);
-        frames.push({ id: i + 1, name: f.kind === 'script' ? path.basename(f.name) : f.kind === 'repeat' ? `${f.name} (iteration ${f.iter + 1} of ${f.count})` : f.name, source, line: loc, column: 1 });
-      }
-    } else {
-      frames.push({ id: 999, name: 'not running (the script runs in another process)', line: 0, column: 0, presentationHint: 'label' });
-    }
+    const frames: DebugProtocol.StackFrame[] = stackFrames(ctl, args.threadId).map((f) => (f.label
+      ? { id: f.id, name: f.name, line: 0, column: 0, presentationHint: 'label' }
+      : { id: f.id, name: f.name, source, line: f.line, column: 1 }));
     const start = args.startFrame ?? 0;
     const levels = args.levels && args.levels > 0 ? args.levels : frames.length;
     response.body = { stackFrames: frames.slice(start, start + levels), totalFrames: frames.length };
@@ -299,12 +236,12 @@ export class HmmDebugSession extends LoggingDebugSession {
 
   // A GPU job's thread steps that job; the process's thread steps the script.
   protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
-    const job = args.threadId >= JOB_THREAD_BASE ? args.threadId - JOB_THREAD_BASE : undefined;
+    const job = jobOfThread(args.threadId);
     this.resume(response, (c) => (job !== undefined ? c.stepJob(job, false) : c.stepOver()));
   }
 
   protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
-    const job = args.threadId >= JOB_THREAD_BASE ? args.threadId - JOB_THREAD_BASE : undefined;
+    const job = jobOfThread(args.threadId);
     this.resume(response, (c) => (job !== undefined ? c.stepJob(job, true) : c.stepIn()));
   }
 
@@ -383,7 +320,7 @@ export class HmmDebugSession extends LoggingDebugSession {
     ctl.setLineBreakpoints(this.bpRequests);
     this.sendResponse(response);
     this.sendEvent(new InvalidatedEvent(['all']));
-    if (this.args?.stopOnEntry) this.report({ kind: 'stopped', stop: ctl.entryStop() });
+    if (this.args?.stopOnEntry) this.sendStop({ kind: 'stopped', stop: ctl.entryStop() });
     else await this.runWith(() => ctl!.continue());
   }
 
@@ -481,7 +418,22 @@ export class HmmDebugSession extends LoggingDebugSession {
     const ctl = this.ctl;
     if (ctl === undefined) return this.fail(response, ErrorCode.NotRunning, 'not running');
     try {
-      response.body = this.evaluate(ctl, args.expression.trim(), args.context);
+      const a = evaluate(ctl, args.expression.trim(), args.context === 'hover');
+      const vars = this.vars!;
+      switch (a.kind) {
+        case 'none': return this.fail(response, ErrorCode.BadArgument, 'no value');
+        case 'text': case 'watch': case 'unwatch': response.body = { result: a.text, variablesReference: 0 }; break;
+        case 'device': {
+          const v = vars.deviceVar(a.name);
+          response.body = { result: v.value, variablesReference: v.variablesReference };
+          break;
+        }
+        case 'mapping': case 'page': {
+          const v = a.kind === 'mapping' ? vars.mappingVar(a.mm, a.binding) : vars.pageVar(a.mm, a.vpn, a.name, a.name);
+          response.body = { result: v.value, variablesReference: v.variablesReference, indexedVariables: v.indexedVariables, memoryReference: v.memoryReference };
+          break;
+        }
+      }
       this.sendResponse(response);
     } catch (e) {
       this.fail(response, ErrorCode.BadArgument, (e as Error).message);
@@ -489,17 +441,7 @@ export class HmmDebugSession extends LoggingDebugSession {
   }
 
   protected override completionsRequest(response: DebugProtocol.CompletionsResponse, args: DebugProtocol.CompletionsArguments): void {
-    const ctl = this.ctl;
-    const before = args.text.slice(0, args.column - 1);
-    const word = /[\w.]*$/.exec(before)?.[0] ?? '';
-    const names = [
-      ...REPL_COMMANDS,
-      ...(ctl ? [...ctl.sim.bindings.keys(), ...ctl.sim.devices.map((d) => d.name)] : []),
-      'last.rc', 'last.cpages', 'last.faults', 'time',
-    ];
-    response.body = {
-      targets: names.filter((n) => n.startsWith(word) && n !== word).map((label) => ({ label, start: before.length - word.length, length: word.length })),
-    };
+    response.body = { targets: completions(this.ctl, args.text, args.column) };
     this.sendResponse(response);
   }
 
@@ -508,12 +450,13 @@ export class HmmDebugSession extends LoggingDebugSession {
     if (ctl === undefined) return this.fail(response, ErrorCode.NotRunning, 'not running');
     try {
       switch (command) {
-        case CUSTOM_REQUESTS.residency: response.body = this.residency(ctl, (args ?? {}) as ResidencyArguments); break;
-        case CUSTOM_REQUESTS.migrations: response.body = this.migrations(ctl); break;
-        case CUSTOM_REQUESTS.notifiers: response.body = this.notifiers(ctl, (args ?? {}) as NotifierArguments); break;
-        case CUSTOM_REQUESTS.lineEffects: response.body = this.lineEffects(ctl); break;
-        case CUSTOM_REQUESTS.picture: response.body = this.picture(ctl, (args ?? {}) as PictureArguments); break; // checked by validate.ts
-        case CUSTOM_REQUESTS.pageWhy: response.body = this.pageWhy(ctl, args as PageWhyArguments); break;
+        // Arguments are checked by validate.ts.
+        case CUSTOM_REQUESTS.residency: response.body = queries.residency(ctl, (args ?? {}) as ResidencyArguments); break;
+        case CUSTOM_REQUESTS.migrations: response.body = queries.migrations(ctl); break;
+        case CUSTOM_REQUESTS.notifiers: response.body = queries.notifiers(ctl, (args ?? {}) as NotifierArguments); break;
+        case CUSTOM_REQUESTS.lineEffects: response.body = queries.lineEffects(ctl); break;
+        case CUSTOM_REQUESTS.picture: response.body = queries.picture(ctl, (args ?? {}) as PictureArguments, this.lastStop?.event); break;
+        case CUSTOM_REQUESTS.pageWhy: response.body = queries.pageWhy(ctl, args as PageWhyArguments); break;
         default: return super.customRequest(command, response, args);
       }
       this.sendResponse(response);
@@ -563,10 +506,11 @@ export class HmmDebugSession extends LoggingDebugSession {
       if (r.stop.reason === 'exception' && r.stop.error) r = { kind: 'ended', error: r.stop.error };
       else return this.runAndReport(() => this.ctl!.continue());
     }
-    this.report(r);
+    this.sendStop(r);
   }
 
-  private report(r: RunResult): void {
+  /** A run's result to the client: a stop (and the views' refresh), or the end of the session. */
+  private sendStop(r: RunResult): void {
     const ctl = this.ctl;
     if (ctl === undefined) return;
     this.vars?.reset();
@@ -580,7 +524,7 @@ export class HmmDebugSession extends LoggingDebugSession {
       return;
     }
     this.lastStop = r.stop;
-    const ev = new StoppedEvent(r.stop.reason, this.stoppedThread(ctl), r.stop.reason === 'exception' ? r.stop.description : undefined) as DebugProtocol.StoppedEvent;
+    const ev = new StoppedEvent(r.stop.reason, stoppedThread(ctl), r.stop.reason === 'exception' ? r.stop.description : undefined) as DebugProtocol.StoppedEvent;
     // The description is the Call Stack's badge beside the thread's name: short (the filter), the
     // whole event is in `text` and the exception widget.
     ev.body.description = r.stop.reason === 'exception' ? filterLabel(r.stop.filter ?? 'failure') : r.stop.description;
@@ -633,173 +577,6 @@ export class HmmDebugSession extends LoggingDebugSession {
     this.sendEvent(e);
   }
 
-  // ---- evaluate ------------------------------------------------------------------------------
-
-  private evaluate(ctl: ScriptController, expr: string, context: string | undefined): DebugProtocol.EvaluateResponse['body'] {
-    const sim = ctl.sim;
-    const mm = ctl.interp.process;
-    const [cmd, ...rest] = expr.split(/\s+/);
-    const arg = rest.join(' ');
-    const page = (text: string): number => {
-      const r = ctl.resolveRangeText(text);
-      if (typeof r === 'string') throw new Error(r);
-      return r.start;
-    };
-    switch (cmd) {
-      case 'help': return { result: REPL_HELP, variablesReference: 0 };
-      case 'page': return { result: pageReport(sim, mm, page(arg)), variablesReference: 0 };
-      case 'why': return { result: whyReport(sim, mm, page(arg)), variablesReference: 0 };
-      case 'events': {
-        // At most MAX_EVENTS_SHOWN lines: the log of a long run holds millions.
-        const n = arg ? Number(arg) : 30;
-        if (!Number.isInteger(n) || n < 1) throw new Error(`events N: N must be a whole number above 0, found '${arg}'`);
-        return { result: eventsReport(sim, Math.min(n, MAX_EVENTS_SHOWN)), variablesReference: 0 };
-      }
-      case 'residency': {
-        if (!arg) return { result: residencyOf(sim) || 'no mappings', variablesReference: 0 };
-        const r = ctl.resolveRangeText(arg);
-        if (typeof r === 'string') throw new Error(r);
-        return { result: renderResidency(sim, mm, r.start, r.end, r.label), variablesReference: 0 };
-      }
-      case 'watch': {
-        const w = ctl.addWatch(arg);
-        if (typeof w === 'string') throw new Error(w);
-        return { result: `watching ${w.label} (now ${w.state}): execution stops when its residency or device mapping changes`, variablesReference: 0 };
-      }
-      case 'unwatch':
-        ctl.setWatches([]);
-        return { result: 'no watches', variablesReference: 0 };
-      case 'report':
-        return { result: formatPlacementReport(placementReport(sim)), variablesReference: 0 };
-      default:
-        break;
-    }
-    // A mapping or page: its variable (hover shows residency).
-    const r = ctl.resolveRangeText(expr);
-    if (typeof r !== 'string' && this.vars) {
-      const b = sim.bindings.get(expr.replace(/\[.*$/, ''))!;
-      const v = r.end - r.start === b.pages ? this.vars.mappingVar(mm, b) : r.end - r.start === 1
-        ? this.vars.pageVar(mm, r.start, expr, expr)
-        : { name: expr, value: renderResidency(sim, mm, r.start, r.end, r.label), variablesReference: 0 };
-      return { result: v.value, variablesReference: v.variablesReference, indexedVariables: v.indexedVariables, memoryReference: v.memoryReference };
-    }
-    if (sim.devices.some((d) => d.name === expr) && this.vars) {
-      const v = this.vars.deviceVar(expr);
-      return { result: v.value, variablesReference: v.variablesReference };
-    }
-    const n = ctl.valueOf(expr);
-    if (!Number.isNaN(n)) return { result: String(n), variablesReference: 0 };
-    if (context === 'hover') throw new Error('no value');
-    throw new Error(`cannot evaluate '${expr}': try 'help'`);
-  }
-
-  // ---- custom requests -------------------------------------------------------------------------
-
-  private residency(ctl: ScriptController, a: ResidencyArguments): ResidencyResponseBody {
-    const sim = ctl.sim;
-    const mm = a.process === undefined ? ctl.interp.process : sim.process(a.process);
-    if (mm === undefined) throw new Error(`no process ${a.process}`);
-    const maxRuns = Math.max(1, Math.min(a.maxRuns ?? 4096, 65536));
-    const mappings = [...sim.bindings.values()].filter((b) => (a.mapping === undefined || b.name === a.mapping) && mm.vmas.intersecting(b.start, b.start + b.pages).length > 0);
-    if (a.mapping !== undefined && mappings.length === 0) throw new Error(`no mapping ${a.mapping} in ${mm.name}`);
-    return {
-      step: sim.step,
-      mappings: mappings.map((b) => {
-        const s = Math.max(0, a.start ?? 0);
-        const e = Math.min(b.pages, a.end ?? b.pages);
-        const runs = residencyRuns(sim, mm, b.start + s, b.start + e, maxRuns);
-        return {
-          name: b.name, process: mm.name, address: hex(b.start * PAGE_SIZE), pages: b.pages,
-          truncated: runs.length > 0 && runs[runs.length - 1]!.end < b.start + e,
-          runs: runs.map((r) => ({
-            start: r.start - b.start, end: r.end - b.start, kind: r.state.kind, device: r.state.device, writable: r.state.writable,
-            shared: r.state.shared, pinned: r.state.pinned, huge: r.state.huge,
-            mirrors: Object.fromEntries(sim.devices.map((d) => [d.name, sim.mirrorMapping(mm, d, r.start)])),
-          })),
-        };
-      }),
-    };
-  }
-
-  private migrations(ctl: ScriptController): MigrationsResponseBody {
-    const sim = ctl.sim;
-    return {
-      step: sim.step,
-      migrations: [
-        ...sim.pendingMigrations.map((m) => ({
-          process: m.mm.name, range: sim.describeRange(m.start, m.end), start: m.start, end: m.end, direction: m.direction,
-          device: m.pgmapOwner.name, phase: m.phase, cpages: m.cpages, cause: m.cause,
-          skipped: m.skippedRuns().map((r) => ({ start: r.start, count: r.count, reason: r.reason })),
-        })),
-        ...sim.gpu.pendingCopies().map((c) => ({
-          process: c.mm.name, range: sim.describeRange(c.start, c.end), start: c.start, end: c.end,
-          direction: (c.toDevice ? 'to-device' : 'to-system') as 'to-device' | 'to-system', device: c.device.name,
-          phase: `copying until t=${formatDuration(c.endTime)} (${Math.round(Math.min(1, Math.max(0, (sim.clock.now - c.startTime) / Math.max(1, c.endTime - c.startTime))) * 100)}%)`,
-          cpages: c.end - c.start, cause: 'prefetch', skipped: [],
-        })),
-      ],
-    };
-  }
-
-  private notifiers(ctl: ScriptController, a: NotifierArguments): NotifiersResponseBody {
-    const sim = ctl.sim;
-    const all = sim.log.events.filter((e) => e.kind === 'notifier' && e.seq > (a.since ?? -1));
-    const limit = Math.max(1, Math.min(a.limit ?? 500, 10000));
-    return {
-      step: sim.step,
-      callbacks: all.slice(-limit).map((e) => {
-        if (e.kind !== 'notifier') throw new Error('unreachable');
-        return {
-          seq: e.seq, line: e.loc?.line, process: e.mm, event: e.event, range: sim.describeRange(e.start, e.end), owner: e.owner,
-          mirror: e.mirror, seqBefore: e.seqBefore, seqAfter: e.seqAfter, action: e.action, erased: e.erased, count: e.count,
-        };
-      }),
-    };
-  }
-
-  private picture(ctl: ScriptController, a: PictureArguments): Picture {
-    const stop = this.lastStop?.event;
-    return buildPicture(ctl.sim, processArg(ctl, a.process), {
-      ...(a.maxRuns !== undefined ? { maxRuns: a.maxRuns } : {}),
-      ...(stop !== undefined ? { stopEvent: stop } : {}),
-      describe: (e) => eventLine(ctl.sim, e),
-    });
-  }
-
-  private pageWhy(ctl: ScriptController, a: PageWhyArguments): PageWhyResponseBody {
-    const mm = processArg(ctl, a.process);
-    const newest = whyChain(ctl.sim, mm, a.page)[0];
-    return { step: ctl.sim.step, text: whyReport(ctl.sim, mm, a.page), ...(newest?.loc !== undefined ? { line: newest.loc.line } : {}) };
-  }
-
-  private lineEffects(ctl: ScriptController): LineEffectsResponseBody {
-    const byLine = new Map<number, LineEffectsResponseBody['lines'][number]>();
-    for (const e of ctl.sim.log.events) {
-      const line = e.loc?.line;
-      if (line === undefined) continue;
-      let l = byLine.get(line);
-      if (l === undefined) {
-        l = { line, cpuFaults: 0, deviceFaultPages: 0, deviceFaultBatches: 0, pagesToDevice: 0, pagesToSystem: 0, invalidations: 0, errors: 0 };
-        byLine.set(line, l);
-      }
-      switch (e.kind) {
-        case 'cpuFault': l.cpuFaults += e.end - e.start; break;
-        case 'deviceFault': l.deviceFaultPages += e.pages; l.deviceFaultBatches += e.count; break;
-        case 'migrate': if (e.phase === 'finalize') { if (e.direction === 'to-device') l.pagesToDevice += e.migrated; else l.pagesToSystem += e.migrated; } break;
-        case 'notifier': if (e.action === 'invalidated') l.invalidations += e.count; break;
-        case 'invariant': l.errors++; break;
-        default: break;
-      }
-    }
-    const err = ctl.interp.error ?? ctl.endError;
-    if (err) {
-      const l = byLine.get(err.loc.line) ?? { line: err.loc.line, cpuFaults: 0, deviceFaultPages: 0, deviceFaultBatches: 0, pagesToDevice: 0, pagesToSystem: 0, invalidations: 0, errors: 0 };
-      l.errors++;
-      byLine.set(err.loc.line, l);
-    }
-    return { step: ctl.sim.step, lines: [...byLine.values()].sort((x, y) => x.line - y.line) };
-  }
-
   // ---- helpers ------------------------------------------------------------------------------
 
   private source(): Source {
@@ -817,14 +594,6 @@ export class HmmDebugSession extends LoggingDebugSession {
   private fail(response: DebugProtocol.Response, id: number, message: string): void {
     this.sendErrorResponse(response, { id, format: message.replace(/[{}]/g, ''), showUser: id === ErrorCode.BadLaunch || id === ErrorCode.Rejected });
   }
-}
-
-/** The `process` argument: a live process by name, or the stopped one. */
-function processArg(ctl: ScriptController, p: string | undefined): Mm {
-  if (p === undefined) return ctl.interp.process;
-  const mm = ctl.sim.process(p);
-  if (mm === undefined || !mm.alive) throw new Error(`no process ${p}`);
-  return mm;
 }
 
 function validateLaunch(args: Partial<HmmLaunchArguments>): string | undefined {

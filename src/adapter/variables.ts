@@ -5,7 +5,8 @@
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { Dmirror } from '../hmm/dmirror';
 import type { ScriptController } from '../hmm/lang/controller';
-import { eventLine, hex, pageDetails, residencySummary } from '../hmm/lang/inspect';
+import { eventLine } from '../hmm/lang/eventText';
+import { hex, pageDetails, residencySummary } from '../hmm/lang/inspect';
 import { flagText, foundText } from '../hmm/lang/stateText';
 import type { MigrateVma } from '../hmm/migrateDevice';
 import type { Mm } from '../hmm/mm';

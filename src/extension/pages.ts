@@ -4,20 +4,11 @@ import type { ResidencyMapping, ResidencyRun } from '../adapter/protocol';
 
 export const PAGE_SIZE = 4096;
 
-/** The first page number (address / 4096) of a mapping. */
-export function firstPage(m: Pick<ResidencyMapping, 'address'>): number {
-  return Math.floor(Number.parseInt(m.address.replace(/^0x/i, ''), 16) / PAGE_SIZE);
-}
-
-/** `a`, `a[3]` or `a[2..6]` (half-open, as in the language) for pages [start, end) of a mapping. */
-export function rangeName(mapping: string, pages: number, start: number, end: number): string {
-  if (start === 0 && end === pages) return mapping;
-  return end - start === 1 ? `${mapping}[${start}]` : `${mapping}[${start}..${end}]`;
-}
+export { rangeName } from '../hmm/lang/ranges';
 
 /** The hex address of a page of a mapping. */
-export function pageAddress(m: Pick<ResidencyMapping, 'address'>, page: number): string {
-  return `0x${((firstPage(m) + page) * PAGE_SIZE).toString(16)}`;
+export function pageAddress(m: Pick<ResidencyMapping, 'firstPage'>, page: number): string {
+  return `0x${((m.firstPage + page) * PAGE_SIZE).toString(16)}`;
 }
 
 /** The state of a run in the words of `expect … is`: `device gpu0 rw shared pinned`. */
@@ -49,21 +40,10 @@ export function faultsText(pages: number, batches: number): string {
 /** The mapping and relative pages that absolute pages [start, end) fall in, if one holds them all. */
 export function locate(mappings: readonly ResidencyMapping[], start: number, end: number): { mapping: ResidencyMapping; start: number; end: number } | undefined {
   for (const m of mappings) {
-    const base = firstPage(m);
+    const base = m.firstPage;
     if (start >= base && end <= base + m.pages) return { mapping: m, start: start - base, end: end - base };
   }
   return undefined;
-}
-
-/** Parses a range as the simulator names it (`a`, `a[3]`, `a[2..6]`) into relative pages. */
-export function parseRangeName(text: string, mappings: readonly ResidencyMapping[]): { mapping: ResidencyMapping; start: number; end: number } | undefined {
-  const m = /^([A-Za-z_]\w*)(?:\[(\d+)(?:\.\.(\d+))?\])?$/.exec(text.trim());
-  if (m === null) return undefined;
-  const mapping = mappings.find((x) => x.name === m[1]);
-  if (mapping === undefined) return undefined;
-  if (m[2] === undefined) return { mapping, start: 0, end: mapping.pages };
-  const start = Number(m[2]);
-  return { mapping, start, end: m[3] === undefined ? start + 1 : Number(m[3]) };
 }
 
 /** `512 device gpu0 rw, 512 system rw` over a mapping's fetched runs, largest first. */
@@ -72,31 +52,6 @@ export function residencySummary(m: ResidencyMapping, maxParts = 3): string {
   for (const r of m.runs) counts.set(runState(r), (counts.get(runState(r)) ?? 0) + r.end - r.start);
   const parts = [...counts].sort((a, b) => b[1] - a[1]).map(([s, n]) => `${n} ${s}`);
   return (parts.length > maxParts ? [...parts.slice(0, maxParts), '…'] : parts).join(', ') + (m.truncated ? ' …' : '');
-}
-
-/**
- * Parses a range as the simulator describes it — `a`, `a[3]`, `a[2..6]`, or
- * `[0x7f0000000000, 0x7f0000002000)` — into a mapping and relative pages.
- */
-export function parseRange(text: string, mappings: readonly ResidencyMapping[]): { mapping: ResidencyMapping; start: number; end: number } | undefined {
-  const hex = /^\[0x([0-9a-f]+),\s*0x([0-9a-f]+)\)$/i.exec(text.trim());
-  if (hex !== null) {
-    const start = Math.floor(Number.parseInt(hex[1]!, 16) / PAGE_SIZE);
-    const end = Math.ceil(Number.parseInt(hex[2]!, 16) / PAGE_SIZE);
-    return locate(mappings, start, end) ?? overlapping(mappings, start, end);
-  }
-  return parseRangeName(text, mappings);
-}
-
-/** The first mapping that pages [start, end) overlap, clipped to it. */
-function overlapping(mappings: readonly ResidencyMapping[], start: number, end: number): { mapping: ResidencyMapping; start: number; end: number } | undefined {
-  for (const m of mappings) {
-    const base = firstPage(m);
-    const s = Math.max(start, base);
-    const e = Math.min(end, base + m.pages);
-    if (s < e) return { mapping: m, start: s - base, end: e - base };
-  }
-  return undefined;
 }
 
 /** One character per page state, as `hmm-sim`'s residency maps draw them. */

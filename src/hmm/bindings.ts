@@ -4,6 +4,7 @@
 
 import { ADDRESS_SPACE_PAGES, PAGE_SIZE } from './constants';
 import type { Mm } from './mm';
+import { rangeName } from './rangeName';
 
 /** A name the script bound to addresses (`a = mmap …`). */
 export interface MappingBinding {
@@ -38,10 +39,7 @@ export class MappingNames {
     if (end >= ADDRESS_SPACE_PAGES) return '[0, ULONG_MAX)';
     const b = this.reservations.find((r) => start >= r.start && start < r.start + r.pages);
     if (b !== undefined && end <= b.start + b.pages) {
-      const s = start - b.start;
-      const e = end - b.start;
-      if (s === 0 && e === b.pages) return b.name;
-      return e - s === 1 ? `${b.name}[${s}]` : `${b.name}[${s}..${e}]`;
+      return rangeName(b.name, b.pages, start - b.start, end - b.start);
     }
     return `[0x${(start * PAGE_SIZE).toString(16)}, 0x${(end * PAGE_SIZE).toString(16)})`;
   }

@@ -8,6 +8,7 @@ import * as fc from 'fast-check';
 import { judge, type ScriptJudgement } from './compare';
 import type { ProgramRunner } from './kernelRun';
 import { formatProgram, type Translation, translateScript } from './translate';
+import { rangeName } from '../hmm/lang/ranges';
 
 type DeviceKind = 'private' | 'coherent';
 type MapKind = 'private' | 'shared' | 'file-shared' | 'file-private' | 'huge';
@@ -125,7 +126,7 @@ export function renderProgram(prog: RandomProgram): string {
     const mi = op.m % prog.maps.length;
     const s = op.s % m.pages;
     const e = s + 1 + (op.n % (m.pages - s));
-    const R = s === 0 && e === m.pages ? `m${mi}` : e - s === 1 ? `m${mi}[${s}]` : `m${mi}[${s}..${e}]`;
+    const R = rangeName(`m${mi}`, m.pages, s, e);
     switch (op.k) {
       case 'read': wrap(`read ${R}`); break;
       case 'write': wrap(`write ${R} = i + ${op.K}`); break;

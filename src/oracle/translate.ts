@@ -10,6 +10,7 @@ import { Simulator } from '../hmm/simulator';
 import type { Diagnostic, Expr, Loc, RangeRef, Stmt } from '../hmm/lang/ast';
 import { Interpreter } from '../hmm/lang/interpreter';
 import { evalConst, type Vars } from '../hmm/lang/pattern';
+import { rangeName } from '../hmm/lang/ranges';
 import { diagnose } from '../hmm/lang/runner';
 import type { Field, Observation } from './observation';
 
@@ -114,7 +115,7 @@ export function translateScript(file: string, text: string, opts: TranslateOptio
     const stmt = interp.nextStatement();
     if (stmt === undefined) break;
     const plan = t.plan(stmt);
-    const r = interp.step();
+    const r = interp.runStatement();
     t.finish(stmt, plan, r.kind === 'error');
     if (r.kind === 'error') {
       simError = r.error.formatted;
@@ -181,8 +182,7 @@ class Translator {
     if (touches && e - s > VM_LIMITS.pagesPerAccess) {
       throw new NotExpressible(`${e - s} pages in one access: the VM (2 GiB) takes at most ${VM_LIMITS.pagesPerAccess} pages (64 MiB) per statement`);
     }
-    const text = s === 0 && e === b.pages ? r.mapping : e - s === 1 ? `${r.mapping}[${s}]` : `${r.mapping}[${s}..${e}]`;
-    return { start: b.start + s, end: b.start + e, mapStart: b.start, text };
+    return { start: b.start + s, end: b.start + e, mapStart: b.start, text: rangeName(r.mapping, b.pages, s, e) };
   }
 
   private minor(device: string): number {

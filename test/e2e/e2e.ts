@@ -176,7 +176,7 @@ async function main(): Promise<number> {
       const text = (await widget.innerText()).replace(/\s+/g, ' ');
       console.log(`         exception widget: ${text.slice(0, 200)}`);
       if (!/Exception has occurred: Device fault/.test(text)) throw new Error(`the widget does not name the filter: ${text}`);
-      if (!/Device fault: gpu0 read of a\[5\.\.7\]/.test(text)) throw new Error(`not gpu0's read fault on a[5..7]: ${text}`);
+      if (!/gpu0 device fault \(read\) a\[5\.\.7\]/.test(text)) throw new Error(`not gpu0's read fault on a[5..7]: ${text}`);
       await until('the top stack frame marked on `gpu0 read a`', async () => ({
         line: (await editor.locator('.view-lines .view-line', { hasText: 'gpu0 read a' }).boundingBox())?.y,
         marked: await editor.locator('.view-overlays .debug-top-stack-frame-line').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().top)),
@@ -242,7 +242,7 @@ async function main(): Promise<number> {
       await p.keyboard.press('F5');
       await widget.waitFor({ timeout: 30000 });
       const text = (await widget.innerText()).replace(/\s+/g, ' ');
-      if (!/Device fault: gpu0 read of a\[5\.\.7\]/.test(text)) throw new Error(`not gpu0's fault: ${text}`);
+      if (!/gpu0 device fault \(read\) a\[5\.\.7\]/.test(text)) throw new Error(`not gpu0's fault: ${text}`);
     });
     await shot('device-fault-from-breakpoints');
 

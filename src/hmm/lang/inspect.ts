@@ -7,6 +7,7 @@ import type { Mm } from '../mm';
 import { Zone } from '../page';
 import { Pte, PTE_WRITE, pteIndex } from '../pgtable';
 import type { PageState, Simulator } from '../simulator';
+import { eventLine } from './eventText';
 import { foundText } from './stateText';
 
 const ENTRY = ['none', 'present', 'device-private entry', 'device-exclusive entry', 'migration entry'];
@@ -14,33 +15,6 @@ const ZONE = ['free', 'system', 'device-private', 'device-coherent', 'zero page'
 
 export function hex(n: number): string {
   return `0x${n.toString(16)}`;
-}
-
-/** One line per event, as the REPL and the notifier log show it. */
-export function eventLine(sim: Simulator, e: SimEvent): string {
-  const where = e.end > e.start ? ` ${sim.describeRange(e.start, e.end)}` : '';
-  const at = e.loc ? `line ${e.loc.line}` : 'setup';
-  const times = e.count > 1 ? ` ×${e.count}` : '';
-  let what: string;
-  switch (e.kind) {
-    case 'cpuFault': what = `CPU ${e.write ? 'write' : 'read'} fault on ${e.found}${where}: ${e.action}`; break;
-    case 'deviceFault': what = `${e.device} device fault (${e.write ? 'write' : 'read'})${where}${e.rc ? ` → ${e.rc}` : ''}`; break;
-    case 'notifier': what = `invalidate ${e.event}${where} owner ${e.owner ?? 'none'} → ${e.mirror} mirror: ${e.action}${e.erased ? ` (${e.erased} entries)` : ''}, seq ${e.seqBefore}→${e.seqAfter}`; break;
-    case 'migrate': {
-      const skipped = e.skipped.reduce((n, r) => n + r.count, 0);
-      what = `migrate_vma ${e.phase} ${e.direction === 'to-device' ? `to ${e.device}` : `to system from ${e.device}`}${where}: ${e.phase === 'setup' ? `collected ${e.collected}` : `migrated ${e.migrated}`}${skipped ? `, skipped ${skipped} (${[...new Set(e.skipped.map((r) => r.reason))].join(', ')})` : ''} [${e.cause}]`;
-      break;
-    }
-    case 'pte': what = `page table: ${e.what}${where}`; break;
-    case 'mirror': what = `${e.device} mirror ${e.what}${where}`; break;
-    case 'alloc': what = `${e.device} ${e.what} ${e.pages} page(s)`; break;
-    case 'process': what = e.what === 'fork' ? `fork → ${e.child}` : `exit ${e.child}`; break;
-    case 'invariant': what = `INVARIANT VIOLATED: ${e.message}`; break;
-    case 'print': what = `print`; break;
-    case 'job': what = e.what === 'launch' ? `launch ${e.job} on ${e.device}` : e.what === 'end' ? `${e.job} finished on ${e.device}` : `prefetch to ${e.device}${where}`; break;
-    case 'thrashing': what = `thrashing${where} on ${e.device}: ${e.verdict}`; break;
-  }
-  return `#${e.seq} ${at} [${e.job ?? e.mm}]${times} ${what}`;
 }
 
 /** Events that concern page `vpn` of `mm` (its range covers the page). */

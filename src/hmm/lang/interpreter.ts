@@ -167,8 +167,8 @@ export class Interpreter implements ExecContext {
     }
   }
 
-  /** Execute the next statement as a Step (pausable at kernel frames). */
-  *stepStatement(): Step<StatementOutcome> {
+  /** The next statement as kernel work: it pauses at each kernel frame it enters. */
+  *statementWork(): Step<StatementOutcome> {
     if (this.error) return { kind: 'error', error: this.error };
     const stmt = this.nextStatement();
     if (stmt === undefined) {
@@ -207,7 +207,7 @@ export class Interpreter implements ExecContext {
 
   /**
    * Ends the run with `stopped: REASON` at the statement about to run (a time or memory budget
-   * ran out between statements; inside one, the budget's SimError is thrown into its step).
+   * ran out between statements; inside one, the budget's SimError is thrown into its kernel work).
    */
   stop(reason: string): StatementOutcome {
     const loc = this.nextStatement()?.loc ?? this.frames[0]?.body[this.frames[0].body.length - 1]?.loc ?? { line: 1, col: 1 };
@@ -216,14 +216,14 @@ export class Interpreter implements ExecContext {
   }
 
   /** Run one statement to its end. */
-  step(): StatementOutcome {
-    return drain(this.stepStatement());
+  runStatement(): StatementOutcome {
+    return drain(this.statementWork());
   }
 
   /** Run to the end or the first runtime error. */
   run(): StatementOutcome {
     for (;;) {
-      const r = this.step();
+      const r = this.runStatement();
       if (r.kind !== 'ok') return r;
     }
   }

@@ -3,11 +3,11 @@
 import type { SimEvent } from '../events';
 import { formatPlacementReport, placementReport } from '../placementReport';
 import { LINUX_PROFILES, type LinuxVersion } from '../profile';
-import { SimError, Simulator } from '../simulator';
-import { PREEMPT } from '../step';
+import { Simulator } from '../simulator';
 import type { Diagnostic } from './ast';
 import { Budget, type Limits } from './budget';
 import { checkScript } from './checker';
+import { Execution, inSlices } from './execution';
 import { Interpreter, type StatementOutcome } from './interpreter';
 import { parseScript } from './parser';
 import { renderResidency } from './residency';
@@ -65,9 +65,6 @@ export function runScriptText(file: string, text: string, opts: RunOptions = {})
   }
 }
 
-/** How long runScriptTextAsync holds the event loop before letting others in. */
-const SLICE_MS = 20;
-
 /**
  * runScriptText for a host that must stay responsive (the extension host): runs in slices of
  * SLICE_MS, reports progress after each slice, and stops between statements when `signal` aborts
@@ -78,19 +75,20 @@ export async function runScriptTextAsync(
   opts: RunOptions & { readonly signal?: AbortSignal; readonly progress?: (statements: number, simulatedNs: number) => void } = {},
 ): Promise<ScriptRun & { readonly cancelled: boolean }> {
   const g = runStatements(file, text, opts);
-  for (;;) {
-    const deadline = Date.now() + SLICE_MS;
-    let r = g.next();
-    while (!r.done && Date.now() < deadline) r = g.next();
+  let at: { statements: number; sim: Simulator } | undefined;
+  return inSlices<ScriptRun & { readonly cancelled: boolean }>(() => {
+    const r = g.next();
     if (r.done) return { ...r.value, cancelled: false };
-    opts.progress?.(r.value.statements, r.value.sim.clock.now);
-    await new Promise((resolve) => setImmediate(resolve));
-    if (opts.signal?.aborted === true) {
-      const run = cancelledRun(file, r.value.sim, r.value.statements);
-      g.return(run);
-      return { ...run, cancelled: true };
-    }
-  }
+    at = r.value;
+    return undefined;
+  }, () => {
+    if (at === undefined) return undefined;
+    opts.progress?.(at.statements, at.sim.clock.now);
+    if (opts.signal?.aborted !== true) return undefined;
+    const run = cancelledRun(file, at.sim, at.statements);
+    g.return(run);
+    return { ...run, cancelled: true };
+  });
 }
 
 function cancelledRun(file: string, sim: Simulator, statements: number): ScriptRun {
@@ -110,15 +108,21 @@ function* runStatements(file: string, text: string, opts: RunOptions): Generator
   const budget = new Budget(opts.limits ?? {});
   let error: string | undefined;
   let statements = 0;
+  const execution = new Execution(interp);
   for (;;) {
     // Long statements yield inside (PREEMPT), so an async run's slices and cancel act there too.
-    const step = stepWithin(interp, budget);
-    let s = step.next();
-    while (!s.done) {
-      yield { statements, sim };
-      s = step.next();
+    let r: StatementOutcome;
+    const why = budget.exceeded();
+    if (why !== undefined && interp.nextStatement() !== undefined) r = interp.stop(why);
+    else {
+      execution.begin();
+      let p = execution.advance();
+      while (p.kind !== 'ended') {
+        if (p.kind === 'preempt') yield { statements, sim };
+        p = execution.advance(budget.exceeded());
+      }
+      r = p.outcome;
     }
-    const r = s.value;
     if (r.kind === 'done') break;
     if (r.kind === 'error') {
       error = r.error.formatted;
@@ -135,22 +139,6 @@ function* runStatements(file: string, text: string, opts: RunOptions): Generator
   const gpuWork = sim.gpu.jobs.length > 0 || sim.gpu.copies.length > 0;
   const report = opts.report || gpuWork ? formatPlacementReport(placementReport(sim)) : undefined;
   return { file, diagnostics: [], error, events: sim.log.events, sim, statements, residency: residencyOf(sim), report };
-}
-
-/**
- * One statement, stopped where the budget runs out (between statements or at a yield inside);
- * yields at the statement's PREEMPT points.
- */
-function* stepWithin(interp: Interpreter, budget: Budget): Generator<void, StatementOutcome, void> {
-  const before = budget.exceeded();
-  if (before !== undefined && interp.nextStatement() !== undefined) return interp.stop(before);
-  const g = interp.stepStatement();
-  for (let r = g.next(); ; ) {
-    if (r.done) return r.value;
-    if (r.value === PREEMPT) yield;
-    const why = budget.exceeded();
-    r = why === undefined ? g.next() : g.throw(new SimError(`stopped: ${why}`));
-  }
 }
 
 function summarize(evs: readonly SimEvent[]): string {

@@ -11,6 +11,7 @@ import type { Simulator } from '../../simulator';
 import type { Step } from '../../step';
 import type { Errno, FnDecl, KernelDecl, Loc, RangeRef, Stmt } from '../ast';
 import { evalConst } from '../pattern';
+import { rangeName } from '../ranges';
 
 export type FrameKind = 'script' | 'fn' | 'repeat' | 'as' | 'fork';
 
@@ -113,8 +114,7 @@ export function range(ctx: ExecContext, r: RangeRef, frame: Frame): PageRange {
   if (s < 0 || e > b.pages || s >= e) {
     throw new Fail(r.loc, `${r.mapping}[${s}..${e}] is outside ${r.mapping} (${b.pages} pages)`);
   }
-  const text = s === 0 && e === b.pages ? r.mapping : e - s === 1 ? `${r.mapping}[${s}]` : `${r.mapping}[${s}..${e}]`;
-  return { start: b.start + s, end: b.start + e, mapStart: b.start, text };
+  return { start: b.start + s, end: b.start + e, mapStart: b.start, text: rangeName(r.mapping, b.pages, s, e) };
 }
 
 export function requireAlive(mm: Mm, loc: Loc): void {
