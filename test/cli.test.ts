@@ -75,6 +75,33 @@ describe('cli: hmm-sim', function () {
     assert.match(b.stderr, /no script given/);
   });
 
+  it('says what is wrong with a value or a missing one, and exits 2 (node:util parseArgs, strict)', () => {
+    const cases: [string[], RegExp][] = [
+      [['run', 'x.hmm', '--trace'], /hmm-sim: --trace needs a value/],
+      [['run', '--timeout', '--verbose', 'x.hmm'], /hmm-sim: --timeout needs a value/],
+      [['run', '--timeout=abc', 'x.hmm'], /--timeout must be a number above 0 and at most 604800, found 'abc'/],
+      [['run', '--max-memory', '0', 'x.hmm'], /--max-memory must be a number above 0/],
+      [['run', '--verbose=yes', 'x.hmm'], /hmm-sim: --verbose takes no value/],
+      [['run', '-q', 'x.hmm'], /unknown option '-q'/],
+      [['frobnicate'], /unknown command 'frobnicate'/],
+      [['differential', 'extra'], /hmm-sim differential: unexpected argument 'extra'/],
+      [['differential', '--seed'], /hmm-sim differential: --seed needs a value/],
+      [['differential', '--count', '0'], /--count takes a whole number from 1 to 100000, found '0'/],
+      [['kernel', 'exec', 'p.txt', '--op-limit'], /hmm-sim kernel exec: --op-limit needs a value/],
+      [['kernel', 'selftest', '--tcg', '--kvm'], /--tcg and --kvm cannot go together/],
+    ];
+    for (const [args, message] of cases) {
+      const r = hmmSim(...args);
+      assert.equal(r.status, 2, args.join(' '));
+      assert.match(r.stderr, message, args.join(' '));
+    }
+    // the short forms and --option=value still work
+    const f = script('short.hmm', ['a = mmap 1 pages rw', 'read a', '']);
+    const ok = hmmSim('run', '-v', '--timeout=60', f);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /short\.hmm:2: read/);
+  });
+
   it('exits 0 on a script that runs to its end, with the summary', () => {
     const f = script('pass.hmm', [
       'device gpu0',

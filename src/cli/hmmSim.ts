@@ -12,6 +12,7 @@ import { isLinuxVersion, LINUX_VERSIONS, type LinuxVersion } from '../hmm/profil
 import { loadArtifacts } from '../oracle/artifacts';
 import type { ProgramRunner } from '../oracle/kernelRun';
 import { runProgram } from '../oracle/vm';
+import { parseOptions, positiveNumber, wholeNumber } from './args';
 import { kernelCommand } from './kernelCommand';
 import { runDifferentialCommand, runKernelCompare } from './kernelCompare';
 
@@ -53,45 +54,41 @@ interface Options {
   kernel: boolean;
 }
 
-/** A positive number (at most `max`) given to `option`, or a message. */
-function positive(option: string, text: string | undefined, max: number): number | string {
-  if (text === undefined) return `${option} needs a number`;
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max) return `${option} must be a number above 0 and at most ${max}, found '${text}'`;
-  return n;
-}
+const RUN_OPTIONS = {
+  trace: { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
+  report: { type: 'boolean' },
+  'no-prefetcher': { type: 'boolean' },
+  timeout: { type: 'string' },
+  'max-memory': { type: 'string' },
+  linux: { type: 'string' },
+  kernel: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-function parseArgs(argv: string[]): Options | string {
+function runOptions(argv: readonly string[]): Options | string {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') return 'help';
   if (cmd !== 'run') return `unknown command '${cmd}'`;
-  const o: Options = { files: [], verbose: false, report: false, prefetcher: true, kernel: false };
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (a === '--verbose' || a === '-v') o.verbose = true;
-    else if (a === '--report') o.report = true;
-    else if (a === '--no-prefetcher') o.prefetcher = false;
-    else if (a === '--timeout' || a.startsWith('--timeout=')) {
-      const n = positive('--timeout', a.includes('=') ? a.slice(a.indexOf('=') + 1) : rest[++i], 7 * 24 * 3600);
-      if (typeof n === 'string') return n;
-      o.timeoutMs = n * 1000;
-    } else if (a === '--max-memory' || a.startsWith('--max-memory=')) {
-      const n = positive('--max-memory', a.includes('=') ? a.slice(a.indexOf('=') + 1) : rest[++i], 2 ** 20);
-      if (typeof n === 'string') return n;
-      o.maxMemoryBytes = n * 2 ** 20;
-    } else if (a === '--kernel') o.kernel = true;
-    else if (a === '--linux' || a.startsWith('--linux=')) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : rest[++i];
-      if (v === undefined || !isLinuxVersion(v)) return `--linux takes one of ${LINUX_VERSIONS.join(', ')}, found '${v ?? ''}'`;
-      o.linux = v;
-    } else if (a === '--trace') {
-      const f = rest[++i];
-      if (f === undefined) return '--trace needs a file name';
-      o.trace = f;
-    } else if (a.startsWith('--trace=')) o.trace = a.slice('--trace='.length);
-    else if (a === '--help' || a === '-h') return 'help';
-    else if (a.startsWith('-')) return `unknown option '${a}'`;
-    else o.files.push(a);
+  const p = parseOptions(rest, RUN_OPTIONS);
+  if (typeof p === 'string') return p;
+  const v = p.values;
+  if (v.help) return 'help';
+  const o: Options = { files: p.positionals, verbose: v.verbose ?? false, report: v.report ?? false, prefetcher: !v['no-prefetcher'], kernel: v.kernel ?? false };
+  if (v.trace !== undefined) o.trace = v.trace;
+  if (v.timeout !== undefined) {
+    const n = positiveNumber('--timeout', v.timeout, 7 * 24 * 3600);
+    if (typeof n === 'string') return n;
+    o.timeoutMs = n * 1000;
+  }
+  if (v['max-memory'] !== undefined) {
+    const n = positiveNumber('--max-memory', v['max-memory'], 2 ** 20);
+    if (typeof n === 'string') return n;
+    o.maxMemoryBytes = n * 2 ** 20;
+  }
+  if (v.linux !== undefined) {
+    if (!isLinuxVersion(v.linux)) return `--linux takes one of ${LINUX_VERSIONS.join(', ')}, found '${v.linux}'`;
+    o.linux = v.linux;
   }
   if (o.files.length === 0) return 'no script given';
   if (o.kernel && o.linux === 'mainline') return '--kernel compares with Linux 6.12, the kernel the VM runs: --linux mainline cannot go with it';
@@ -102,7 +99,7 @@ function parseArgs(argv: string[]): Options | string {
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'kernel') return kernelCommand(argv.slice(1));
   if (argv[0] === 'differential') return differentialMain(argv.slice(1));
-  const o = parseArgs(argv);
+  const o = runOptions(argv);
   if (o === 'help') {
     console.log(USAGE);
     return 0;
@@ -201,38 +198,37 @@ async function kernelMain(files: readonly string[]): Promise<number> {
   return runKernelCompare(scripts, vmRunner, out);
 }
 
+const DIFFERENTIAL_OPTIONS = {
+  count: { type: 'string' },
+  seed: { type: 'string' },
+  shrink: { type: 'string' },
+  'shrink-budget': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 async function differentialMain(argv: readonly string[]): Promise<number> {
-  let count = 1000;
-  let seed = Math.floor(Math.random() * 0x7fffffff);
-  let maxShrinks = 8;
-  let budgetS = 300;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = (max: number): number | string => {
-      const v = argv[++i];
-      const n = Number(v);
-      return v !== undefined && /^\d+$/.test(v) && n <= max ? n : `${a} takes a whole number up to ${max}, found '${v ?? ''}'`;
-    };
-    let r: number | string;
-    switch (a) {
-      case '--count': r = value(100_000); if (typeof r === 'number') count = r; break;
-      case '--seed': r = value(0x7fffffff); if (typeof r === 'number') seed = r; break;
-      case '--shrink': r = value(100); if (typeof r === 'number') maxShrinks = r; break;
-      case '--shrink-budget': r = value(24 * 3600); if (typeof r === 'number') budgetS = r; break;
-      case '--help': case '-h': console.log(USAGE); return 0;
-      default: r = `unknown option '${a}'`;
-    }
-    if (typeof r === 'string') {
-      console.error(`hmm-sim differential: ${r}\n\n${USAGE}`);
-      return 2;
-    }
-  }
-  if (count === 0) {
-    console.error('hmm-sim differential: --count must be at least 1');
+  const fail = (why: string): number => {
+    console.error(`hmm-sim differential: ${why}\n\n${USAGE}`);
     return 2;
+  };
+  const p = parseOptions(argv, DIFFERENTIAL_OPTIONS, false);
+  if (typeof p === 'string') return fail(p);
+  const v = p.values;
+  if (v.help) {
+    console.log(USAGE);
+    return 0;
   }
+  const number = (option: keyof typeof DIFFERENTIAL_OPTIONS & string, fallback: number, min: number, max: number): number | string => {
+    const text = v[option];
+    return typeof text === 'string' ? wholeNumber(`--${option}`, text, min, max) : fallback;
+  };
+  const count = number('count', 1000, 1, 100_000);
+  const seed = number('seed', Math.floor(Math.random() * 0x7fffffff), 0, 0x7fffffff);
+  const maxShrinks = number('shrink', 8, 0, 100);
+  const budgetS = number('shrink-budget', 300, 0, 24 * 3600);
+  for (const r of [count, seed, maxShrinks, budgetS]) if (typeof r === 'string') return fail(r);
   if (!kernelBuilt()) return 2;
-  return runDifferentialCommand({ count, seed, maxShrinks, shrinkBudgetMs: budgetS * 1000 }, vmRunner, out);
+  return runDifferentialCommand({ count: count as number, seed: seed as number, maxShrinks: maxShrinks as number, shrinkBudgetMs: (budgetS as number) * 1000 }, vmRunner, out);
 }
 
 /**

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { loadArtifacts, projectRoot } from '../oracle/artifacts';
 import type { TapTest } from '../oracle/tap';
 import { runProgram, runSelftest, type Accel } from '../oracle/vm';
+import { parseOptions, wholeNumber } from './args';
 
 export const KERNEL_USAGE = `usage: hmm-sim kernel build
        hmm-sim kernel selftest [--tcg|--kvm] [--verbose]
@@ -61,20 +62,26 @@ interface VmFlags {
   files: string[];
 }
 
+const VM_OPTIONS = {
+  tcg: { type: 'boolean' },
+  kvm: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  console: { type: 'boolean' },
+  'op-limit': { type: 'string' },
+} as const;
+
 function flags(args: readonly string[]): VmFlags {
-  const f: VmFlags = { verbose: false, console: false, files: [] };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--tcg') f.accel = 'tcg';
-    else if (a === '--kvm') f.accel = 'kvm';
-    else if (a === '--verbose' || a === '-v') f.verbose = true;
-    else if (a === '--console') f.console = true;
-    else if (a === '--op-limit') {
-      const v = Number(args[++i]);
-      if (!Number.isInteger(v) || v < 1 || v > 3_600_000) throw new Error('--op-limit needs milliseconds (1..3600000)');
-      f.opLimitMs = v;
-    } else if (a.startsWith('-')) throw new Error(`unknown option '${a}'`);
-    else f.files.push(a);
+  const p = parseOptions(args, VM_OPTIONS);
+  if (typeof p === 'string') throw new Error(p);
+  const v = p.values;
+  if (v.tcg && v.kvm) throw new Error('--tcg and --kvm cannot go together');
+  const f: VmFlags = { verbose: v.verbose ?? false, console: v.console ?? false, files: p.positionals };
+  if (v.tcg) f.accel = 'tcg';
+  if (v.kvm) f.accel = 'kvm';
+  if (v['op-limit'] !== undefined) {
+    const n = wholeNumber('--op-limit', v['op-limit'], 1, 3_600_000);
+    if (typeof n === 'string') throw new Error('--op-limit needs milliseconds (1..3600000)');
+    f.opLimitMs = n;
   }
   return f;
 }

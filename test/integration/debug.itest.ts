@@ -249,7 +249,7 @@ describe('hmm-debug in real VS Code', function () {
       assert.equal(stop.reason, 'exception', JSON.stringify(stop));
       const info = await session.customRequest('exceptionInfo', { threadId: stop.threadId ?? threadId }) as { exceptionId: string; description?: string };
       assert.equal(info.exceptionId, 'Device fault');
-      assert.match(info.description ?? '', /gpu0 read/);
+      assert.match(info.description ?? '', /gpu0 device fault \(read\)/);
       await eventually('the faulting line highlighted', () => api.decorations(file), (d) => d.some((x) => x.highlighted && x.line === line('gpu0 read a')));
       await session.customRequest('setExceptionBreakpoints', { filters: ['failure', 'invariant'] });
     });
