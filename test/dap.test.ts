@@ -236,6 +236,7 @@ describe('debug adapter over DAP (dist/adapter.js)', function () {
       assert.ok(caps !== undefined);
       assert.equal(caps.supportsStepBack, true);
       assert.equal(caps.supportsDataBreakpoints, true);
+      assert.equal(caps.supportsFunctionBreakpoints, true);
       assert.equal(caps.supportsReadMemoryRequest, true);
       assert.equal(caps.supportsWriteMemoryRequest, true);
       assert.equal(caps.supportsConfigurationDoneRequest, true);
@@ -639,7 +640,47 @@ describe('debug adapter over DAP (dist/adapter.js)', function () {
       stopped(await cont(), 'data breakpoint');
       assert.equal(await line(), lineOf('watch.hmm', 'after migrate'));
       assert.match(await evaluate('a[3]'), /^device gpu0/);
-      assert.equal(await evaluate('unwatch'), 'no watches');
+      assert.equal(await evaluate('unwatch'), 'removed the watches of a[3]');
+      assert.equal((await cont()).kind, 'terminated');
+    });
+
+    it('the REPL `watch` asks the client to show it as a function breakpoint; that breakpoint is the same watch (same id)', async () => {
+      stopped(await launch('watch.hmm', { breakpoints: [{ line: lineOf('watch.hmm', 'write a[0..2]') }] }), 'breakpoint');
+      const added = dc.waitForEvent('hmm/watchesChanged');
+      assert.match(await evaluate('watch a[3]'), /watching a\[3\]/);
+      assert.deepEqual((await added).body, { added: ['a[3]'], removed: [] });
+      // What VS Code does next: the Breakpoints view has a function breakpoint `a[3]` and sends them all.
+      const set = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'a[3]' }] });
+      assert.equal(set.body.breakpoints[0]?.verified, true);
+      const s = stopped(await cont(), 'data breakpoint');
+      assert.deepEqual(s.hitBreakpointIds, [set.body.breakpoints[0]!.id]);
+      assert.match(s.description ?? s.text ?? '', /a\[3\]: empty → device gpu0 rw, gpu0 read/);
+      const removed = dc.waitForEvent('hmm/watchesChanged');
+      assert.equal(await evaluate('unwatch'), 'removed the watches of a[3]');
+      assert.deepEqual((await removed).body, { added: [], removed: ['a[3]'] });
+      assert.equal((await cont()).kind, 'terminated');
+    });
+
+    it('a function breakpoint named after pages not mapped yet waits for them, then says it is verified', async () => {
+      await dc.initializeRequest();
+      const initialized = dc.waitForEvent('initialized');
+      await dc.launchRequest({ program: fixture('watch.hmm') } as DebugProtocol.LaunchRequestArguments);
+      await initialized;
+      const set = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'a[3]' }, { name: 'nothing[1]' }, { name: 'a b' }] });
+      const [pending, unknown, bad] = set.body.breakpoints;
+      assert.equal(pending?.verified, false);
+      assert.match(pending?.message ?? '', /a is not mapped yet: watched from when it is/);
+      assert.equal(unknown?.verified, false);
+      assert.match(unknown?.message ?? '', /no mapping named nothing/);
+      assert.match(bad?.message ?? '', /not a range/);
+      const verified = dc.waitForEvent('breakpoint');
+      const s = stopped(await after(() => dc.configurationDoneRequest()), 'data breakpoint');
+      const ev = (await verified) as DebugProtocol.BreakpointEvent;
+      assert.deepEqual([ev.body.reason, ev.body.breakpoint.id, ev.body.breakpoint.verified], ['changed', pending!.id, true]);
+      assert.deepEqual(s.hitBreakpointIds, [pending!.id]);
+      assert.equal(await line(), lineOf('watch.hmm', 'after migrate'));
+      // Removing it in the Breakpoints view removes the watch.
+      await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
       assert.equal((await cont()).kind, 'terminated');
     });
   });

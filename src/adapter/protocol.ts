@@ -53,7 +53,17 @@ export const CUSTOM_REQUESTS = {
 /** Custom events. `hmm/stateChanged` is sent after every stop and rewind: views refresh. */
 export const CUSTOM_EVENTS = {
   stateChanged: 'hmm/stateChanged',
+  watchesChanged: 'hmm/watchesChanged',
 } as const;
+
+/**
+ * `hmm/watchesChanged`: the REPL's `watch` / `unwatch` set or removed page watches; the client
+ * shows each as a function breakpoint of that name (and removes those named in `removed`).
+ */
+export interface WatchesChangedEventBody {
+  added: string[];
+  removed: string[];
+}
 
 export interface StateChangedEventBody {
   step: number;

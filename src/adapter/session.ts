@@ -4,7 +4,7 @@
 
 import { isLinuxVersion, LINUX_VERSIONS, type LinuxVersion } from '../hmm/profile';
 import {
-  Breakpoint, InitializedEvent, InvalidatedEvent, LoggingDebugSession, MemoryEvent, OutputEvent, Response, Source,
+  Breakpoint, BreakpointEvent, InitializedEvent, InvalidatedEvent, LoggingDebugSession, MemoryEvent, OutputEvent, Response, Source,
   StoppedEvent, TerminatedEvent, Thread, Event as DapEvent,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
@@ -25,7 +25,7 @@ import { formatPlacementReport, placementReport } from '../hmm/placementReport';
 import { formatDuration } from '../hmm/timing';
 import {
   CUSTOM_EVENTS, CUSTOM_REQUESTS, type HmmLaunchArguments, type NotifierArguments, type PageWhyArguments, type PictureArguments,
-  type ResidencyArguments, type StateChangedEventBody,
+  type ResidencyArguments, type StateChangedEventBody, type WatchesChangedEventBody,
 } from './protocol';
 import { requestProblem } from './validate';
 import { VariableStore } from './variables';
@@ -91,6 +91,7 @@ export class HmmDebugSession extends LoggingDebugSession {
       supportsExceptionInfoRequest: true, // the exception widget shows what the event was
       supportsExceptionFilterOptions: true, // conditions on fault / event breakpoints
       supportsDataBreakpoints: true, // "Break on Value Change" on pages and mappings
+      supportsFunctionBreakpoints: true, // a page watch by name (`a[3]`) in the Breakpoints view: the REPL's `watch` too
       supportsReadMemoryRequest: true, // View Binary Data on mappings and pages
       supportsWriteMemoryRequest: true, // editing bytes in the binary view
       supportsCompletionsRequest: true, // REPL completions
@@ -278,6 +279,7 @@ export class HmmDebugSession extends LoggingDebugSession {
       ctl = new ScriptController(program, text, {
         output: (t, line) => this.print(t, line),
         warning: (t) => this.sendEvent(new OutputEvent(`warning: ${t}\n`, 'console')),
+        watchVerified: (id) => this.sendEvent(new BreakpointEvent('changed', { id, verified: true } as DebugProtocol.Breakpoint)),
       });
     } catch (e) {
       return `${path.basename(program)}: internal error: ${(e as Error).message}`;
@@ -304,7 +306,6 @@ export class HmmDebugSession extends LoggingDebugSession {
     if (text !== ctl.text) {
       const fresh = this.load(this.args.program);
       if (typeof fresh === 'string') return this.fail(response, fresh.startsWith('cannot read') ? ErrorCode.BadLaunch : ErrorCode.Rejected, fresh);
-      const dropped = ctl.dataWatches.length;
       ctl.requestPause();
       fresh.prefetcher = ctl.prefetcher;
       fresh.limits = ctl.limits;
@@ -313,7 +314,9 @@ export class HmmDebugSession extends LoggingDebugSession {
       this.ctl = ctl = fresh;
       this.vars = new VariableStore(fresh);
       this.applyFilters();
-      this.sendEvent(new OutputEvent(`${path.basename(this.args.program)} changed: restarting with the new text${dropped > 0 ? ` (its ${dropped} page watch(es) removed: set them again)` : ''}\n`, 'console'));
+      this.applyWatches('data');
+      this.applyWatches('function');
+      this.sendEvent(new OutputEvent(`${path.basename(this.args.program)} changed: restarting with the new text\n`, 'console'));
     } else {
       ctl.reset();
     }
@@ -374,16 +377,32 @@ export class HmmDebugSession extends LoggingDebugSession {
   }
 
   protected override setDataBreakpointsRequest(response: DebugProtocol.SetDataBreakpointsResponse, args: DebugProtocol.SetDataBreakpointsArguments): void {
-    const ctl = this.ctl;
-    if (ctl === undefined) {
-      response.body = { breakpoints: args.breakpoints.map(() => ({ verified: false, message: 'not running' })) };
-      return this.sendResponse(response);
-    }
-    const set = ctl.setWatches(args.breakpoints.map((b) => b.dataId));
-    response.body = {
-      breakpoints: set.map((w) => (typeof w === 'string' ? { verified: false, message: w } : { verified: true, id: w.id, description: w.label })),
-    };
+    this.dataWatches = args.breakpoints.map((b) => b.dataId);
+    response.body = { breakpoints: this.applyWatches('data') };
     this.sendResponse(response);
+  }
+
+  /**
+   * Function breakpoints are page watches by name (`a`, `a[3]`, `a[2..6]`): what the Breakpoints
+   * view shows and removes, for watches set there, by the REPL's `watch` or by Page Residency's
+   * Watch action (VS Code lets an extension add function breakpoints, not data breakpoints).
+   */
+  protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
+    this.functionWatches = args.breakpoints.map((b) => b.name);
+    response.body = { breakpoints: this.applyWatches('function') };
+    this.sendResponse(response);
+  }
+
+  /** Page watches of the Variables view (data breakpoints) and of the Breakpoints view (by name). */
+  private dataWatches: string[] = [];
+  private functionWatches: string[] = [];
+
+  /** One kind of watches on the controller; unverified until launch (launch applies them). */
+  private applyWatches(source: 'data' | 'function'): DebugProtocol.Breakpoint[] {
+    const texts = source === 'data' ? this.dataWatches : this.functionWatches;
+    const ctl = this.ctl;
+    if (ctl === undefined) return texts.map(() => ({ verified: false, message: 'not running' }));
+    return ctl.setWatches(source, texts).map((w) => ({ id: w.id, verified: w.verified, ...(w.message !== undefined ? { message: w.message } : {}) }));
   }
 
   protected override readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): void {
@@ -422,7 +441,16 @@ export class HmmDebugSession extends LoggingDebugSession {
       const vars = this.vars!;
       switch (a.kind) {
         case 'none': return this.fail(response, ErrorCode.BadArgument, 'no value');
-        case 'text': case 'watch': case 'unwatch': response.body = { result: a.text, variablesReference: 0 }; break;
+        case 'text': response.body = { result: a.text, variablesReference: 0 }; break;
+        case 'watch': case 'unwatch': {
+          response.body = { result: a.text, variablesReference: 0 };
+          // The client shows the watch as a breakpoint named after it (see setFunctionBreakPointsRequest).
+          const body: WatchesChangedEventBody = a.kind === 'watch' ? { added: [a.label], removed: [] } : { added: [], removed: [...a.names] };
+          if (a.kind === 'watch') this.functionWatches = [...this.functionWatches.filter((n) => n !== a.label), a.label];
+          else this.functionWatches = this.functionWatches.filter((n) => !a.names.includes(n));
+          this.sendEvent(new DapEvent(CUSTOM_EVENTS.watchesChanged, body));
+          break;
+        }
         case 'device': {
           const v = vars.deviceVar(a.name);
           response.body = { result: v.value, variablesReference: v.variablesReference };

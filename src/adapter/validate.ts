@@ -98,6 +98,9 @@ const REQUESTS: Readonly<Record<string, Check>> = {
   setDataBreakpoints: obj({
     breakpoints: arr(obj({ dataId: str(), accessType: opt(str(64)), condition: opt(str()), hitCondition: opt(str()) })),
   }),
+  setFunctionBreakpoints: obj({
+    breakpoints: arr(obj({ name: str(), condition: opt(str()), hitCondition: opt(str()) })),
+  }),
   dataBreakpointInfo: obj({ variablesReference: opt(int(0)), name: str(), frameId: opt(int(-MAX_INT)) }),
   threads: anything,
   stackTrace: obj({ ...threadId, startFrame: opt(int(0)), levels: opt(int(0)) }),

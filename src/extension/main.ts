@@ -18,6 +18,7 @@ import { ResidencyTree } from './residencyTree';
 import { SessionWatcher } from './sessionWatcher';
 import { onSettingsChanged } from './settingsWatch';
 import { snapshotTree } from './treeSnapshot';
+import { registerWatchBreakpoints } from './watchBreakpoints';
 
 let active: Ctx | undefined;
 
@@ -29,6 +30,7 @@ export function activate(context: vscode.ExtensionContext): HmmExtensionApi {
   registerDebugger(ctx);
   registerDiagnostics(ctx);
   registerQuickFixes(ctx);
+  registerWatchBreakpoints(ctx);
 
   const watcher = ctx.own(new SessionWatcher(ctx));
   const residency = new ResidencyTree(ctx);

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { dap } from './dap';
 import { PAGE_SIZE, pageAddress, rangeName } from './pages';
 import type { PageTarget } from './residencyNodes';
+import { addWatchBreakpoint } from './watchBreakpoints';
 
 /** At most this many bytes go into a hex dump document. */
 const DUMP_LIMIT = 64 * 1024;
@@ -14,13 +15,16 @@ export function targetName(t: PageTarget): string {
   return rangeName(t.mapping.name, t.mapping.pages, t.start, t.end);
 }
 
-/** `watch a[3]` in the REPL: stops when the residency or device mapping of those pages changes. */
-export async function watchPages(t: PageTarget): Promise<string> {
-  const expression = `watch ${targetName(t)}`;
-  const body = await dap.evaluate(t.session, expression, 'repl');
-  vscode.debug.activeDebugConsole.appendLine(`> ${expression}\n${body.result}`);
-  void vscode.window.setStatusBarMessage(body.result, 5000);
-  return body.result;
+/**
+ * Watch the pages: a breakpoint named after them (`a[3]`) in the Breakpoints view, which the
+ * adapter turns into a page watch (stops when their residency or device mapping changes).
+ */
+export function watchPages(t: PageTarget): string {
+  const name = targetName(t);
+  addWatchBreakpoint(name);
+  const text = `watching ${name}: a breakpoint in the Breakpoints view (remove it there)`;
+  void vscode.window.setStatusBarMessage(text, 5000);
+  return text;
 }
 
 export async function copyAddress(t: PageTarget): Promise<string> {

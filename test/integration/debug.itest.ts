@@ -62,6 +62,8 @@ interface Stop {
 class SessionWatch implements vscode.Disposable {
   session: vscode.DebugSession | undefined;
   readonly events: string[] = [];
+  /** Requests VS Code sent the adapter, in order. */
+  readonly requests: { command: string; arguments?: unknown }[] = [];
   private readonly stops: Stop[] = [];
   private wake: (() => void) | undefined;
   private endedFlag = false;
@@ -74,6 +76,9 @@ class SessionWatch implements vscode.Disposable {
           if (s.name !== name) return undefined;
           this.session = s;
           return {
+            onWillReceiveMessage: (m: { type: string; command?: string; arguments?: unknown }) => {
+              if (m.type === 'request' && m.command !== undefined) this.requests.push({ command: m.command, arguments: m.arguments });
+            },
             onDidSendMessage: (m: { type: string; event?: string; body?: Stop }) => {
               if (m.type !== 'event' || m.event === undefined) return;
               this.events.push(m.event);
@@ -254,6 +259,21 @@ describe('hmm-debug in real VS Code', function () {
       await session.customRequest('setExceptionBreakpoints', { filters: ['failure', 'invariant'] });
     });
 
+    it('a watch set in the Debug Console is a breakpoint in the Breakpoints view, and removing it there removes the watch', async function () {
+      const session = watch.session!;
+      const names = (): string[][] => watch.requests.filter((r) => r.command === 'setFunctionBreakpoints')
+        .map((r) => ((r.arguments as { breakpoints: { name: string }[] }).breakpoints).map((b) => b.name));
+      const before = names().length;
+      const r = await session.customRequest('evaluate', { expression: 'watch a[7]', context: 'repl' }) as { result: string };
+      assert.match(r.result, /watching a\[7\]/);
+      const shown = await eventually('the watch in the Breakpoints view', () => vscode.debug.breakpoints.filter((b): b is vscode.FunctionBreakpoint => b instanceof vscode.FunctionBreakpoint && b.functionName === 'a[7]'), (l) => l.length === 1);
+      await eventually('VS Code sends it to the adapter', () => names(), (n) => n.length > before && n[n.length - 1]!.includes('a[7]'));
+      vscode.debug.removeBreakpoints(shown);
+      await eventually('VS Code tells the adapter it is gone', () => names(), (n) => !n[n.length - 1]!.includes('a[7]'));
+      const left = await session.customRequest('evaluate', { expression: 'unwatch', context: 'repl' }) as { result: string };
+      assert.equal(left.result, 'no watches');
+    });
+
     it('after fork: both processes in Page Residency, the child stopped at its breakpoint', async function () {
       const stop = await continueTo(watch);
       assert.equal(stop.reason, 'breakpoint');
@@ -281,6 +301,21 @@ describe('hmm-debug in real VS Code', function () {
       const decos = await eventually('the faulting line highlighted', () => api.decorations(file), (d) => d.some((x) => x.highlighted));
       assert.deepEqual(decos.filter((x) => x.highlighted).map((x) => x.line), [line('read a[2]')]);
       await session.customRequest('setExceptionBreakpoints', { filters: ['failure', 'invariant'] });
+    });
+
+    it('a watch set in the Debug Console is a breakpoint in the Breakpoints view, and removing it there removes the watch', async function () {
+      const session = watch.session!;
+      const names = (): string[][] => watch.requests.filter((r) => r.command === 'setFunctionBreakpoints')
+        .map((r) => ((r.arguments as { breakpoints: { name: string }[] }).breakpoints).map((b) => b.name));
+      const before = names().length;
+      const r = await session.customRequest('evaluate', { expression: 'watch a[7]', context: 'repl' }) as { result: string };
+      assert.match(r.result, /watching a\[7\]/);
+      const shown = await eventually('the watch in the Breakpoints view', () => vscode.debug.breakpoints.filter((b): b is vscode.FunctionBreakpoint => b instanceof vscode.FunctionBreakpoint && b.functionName === 'a[7]'), (l) => l.length === 1);
+      await eventually('VS Code sends it to the adapter', () => names(), (n) => n.length > before && n[n.length - 1]!.includes('a[7]'));
+      vscode.debug.removeBreakpoints(shown);
+      await eventually('VS Code tells the adapter it is gone', () => names(), (n) => !n[n.length - 1]!.includes('a[7]'));
+      const left = await session.customRequest('evaluate', { expression: 'unwatch', context: 'repl' }) as { result: string };
+      assert.equal(left.result, 'no watches');
     });
 
     it('the default-on failure filter stops on the failed expect', async function () {

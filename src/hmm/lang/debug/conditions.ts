@@ -2,7 +2,8 @@
 // `stats.gpu0.faults > 0`, `time > 1000`, and `{…}` values in log messages.
 
 import type { Simulator } from '../../simulator';
-import { ERRNO_VALUES, type LastResult } from '../exec/context';
+import { ERRNO } from '../../constants';
+import type { LastResult } from '../exec/context';
 
 /** `LEFT op RIGHT`, or a single value (true when not 0). */
 const COMPARISON = /^\s*(.+?)\s*(==|!=|<=|>=|<|>)\s*(.+?)\s*$/;
@@ -50,7 +51,7 @@ export function evalCondition(scope: ConditionScope, text: string): boolean {
 /** The value of a name in conditions and logpoint `{…}`: numbers, errno names, loop variables, last.*, stats.*; NaN when unknown. */
 export function valueOf(scope: ConditionScope, name: string): number {
   if (NUMBER.test(name)) return Number(name);
-  if (Object.hasOwn(ERRNO_VALUES, name)) return ERRNO_VALUES[name as keyof typeof ERRNO_VALUES];
+  if (Object.hasOwn(ERRNO, name)) return -ERRNO[name as keyof typeof ERRNO];
   const v = scope.vars?.get(name);
   if (v !== undefined) return v;
   const sim = scope.sim;

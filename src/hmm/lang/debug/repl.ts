@@ -22,16 +22,18 @@ export const REPL_HELP = [
   'events [N]       the last N events (default 30)',
   'why a[3]         the chain of events that put the page where it is',
   'watch a[3]       stop when the residency or device mapping of a page or range changes',
-  'unwatch          remove every watch',
+  '                 (a breakpoint named a[3] in the Breakpoints view: remove it there or with unwatch)',
+  'unwatch          remove the watches set with watch',
   'report           the placement report so far (faults, bytes moved, time per device and line)',
   'a, a[3], last.rc, stats.gpu0.faults, time   values',
 ].join('\n');
 
 export type ReplAnswer =
   | { readonly kind: 'text'; readonly text: string }
-  /** A watch was set (the adapter shows it in the Breakpoints view). */
+  /** A watch was set (the adapter has it shown in the Breakpoints view). */
   | { readonly kind: 'watch'; readonly id: number; readonly label: string; readonly text: string }
-  | { readonly kind: 'unwatch'; readonly text: string }
+  /** Watches removed (the adapter removes their breakpoints). */
+  | { readonly kind: 'unwatch'; readonly names: readonly string[]; readonly text: string }
   | { readonly kind: 'mapping'; readonly mm: Mm; readonly binding: MappingBinding }
   | { readonly kind: 'page'; readonly mm: Mm; readonly vpn: number; readonly name: string }
   | { readonly kind: 'device'; readonly name: string }
@@ -70,9 +72,10 @@ export function evaluate(ctl: ScriptController, expr: string, hover: boolean): R
       if (typeof w === 'string') throw new Error(w);
       return { kind: 'watch', id: w.id, label: w.label, text: `watching ${w.label} (now ${w.state}): execution stops when its residency or device mapping changes` };
     }
-    case 'unwatch':
-      ctl.setWatches([]);
-      return { kind: 'unwatch', text: 'no watches' };
+    case 'unwatch': {
+      const names = ctl.clearWatches('function');
+      return { kind: 'unwatch', names, text: names.length === 0 ? 'no watches' : `removed the watches of ${names.join(', ')}` };
+    }
     case 'report':
       return text(formatPlacementReport(placementReport(sim)));
     default:

@@ -7,8 +7,16 @@ import { residencyRuns, watchedState } from '../residency';
 import type { ResolvedRange } from '../ranges';
 import type { StopInfo } from './stop';
 
+/**
+ * Who set a watch: the Variables view ("Break on Value Change": a data breakpoint) or a name in
+ * the Breakpoints view (a function breakpoint such as `a[3]`, which the REPL's `watch` and the
+ * Page Residency action create too). Each kind is replaced as a whole by its own request.
+ */
+export type WatchSource = 'data' | 'function';
+
 export interface DataWatch {
   readonly id: number;
+  readonly source: WatchSource;
   readonly label: string;
   readonly mmId: number;
   readonly start: number;
@@ -27,12 +35,17 @@ export class Watches {
     return this.list;
   }
 
-  add(sim: Simulator, r: ResolvedRange, mm: Mm): DataWatch {
-    const w: DataWatch = { id: this.newId(), label: r.label, mmId: mm.id, start: r.start, end: r.end, fingerprint: '', state: '' };
+  add(sim: Simulator, r: ResolvedRange, mm: Mm, source: WatchSource = 'function', id = this.newId()): DataWatch {
+    const w: DataWatch = { id, source, label: r.label, mmId: mm.id, start: r.start, end: r.end, fingerprint: '', state: '' };
     w.fingerprint = fingerprint(sim, w);
     w.state = stateOf(sim, w);
     this.list.push(w);
     return w;
+  }
+
+  /** Put back a watch taken out by clear (same id, same state). */
+  restore(w: DataWatch): void {
+    this.list.push(w);
   }
 
   remove(id: number): boolean {
@@ -41,8 +54,11 @@ export class Watches {
     return this.list.length < n;
   }
 
-  clear(): void {
-    this.list = [];
+  /** Remove the watches of one source (all when undefined); returns them. */
+  clear(source?: WatchSource): DataWatch[] {
+    const gone = this.list.filter((w) => source === undefined || w.source === source);
+    this.list = this.list.filter((w) => !gone.includes(w));
+    return gone;
   }
 
   /** A fresh machine: every watch takes its first look again. */
