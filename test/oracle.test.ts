@@ -211,3 +211,45 @@ describe('kernel oracle: judgement', () => {
     assert.deepEqual(c.judgements.map((j) => j.verdict), ['agree', 'not expressible']);
   });
 });
+
+describe('kernel oracle: hangs and kernels left unclean', () => {
+  const script = 'device d0 coherent\nm = mmap 4 pages rw\nwrite m = i\nmigrate m to d0\nd0 exclusive m\nd0 close\nd0 release\n';
+
+  it('a kernel hang where the simulator predicts one agrees; a hang it did not predict does not', () => {
+    const t = translateScript('h.hmm', script, { caseId: '0' });
+    const last = t.ops[t.ops.length - 1]!;
+    assert.equal(last.sim.hang, 'memunmap_pages');
+    const lines = t.ops.slice(0, -1).map((o) => `r ${o.op} rc=0${o.sim.cpages !== undefined ? ` cpages=4 faults=0 data=0:4096:0:1` : ''}`);
+    assert.equal(judge(t, { lines, hang: { op: last.op } }).verdict, 'agree');
+    const returned = judge(t, { lines: [...lines, `r ${last.op} rc=0`] });
+    assert.match(returned.disagreements[0]!.text, /d0 release: kernel: rc=0 \/ simulator: hung \(in memunmap_pages\)$/);
+    assert.match(returned.disagreements[0]!.signature, /^simhang:release:/);
+  });
+
+  it('a case that leaves a device page nobody frees ends its boot: the next case runs in a new one', async () => {
+    const dirty = translateScript('d.hmm', script.replace('d0 release\n', ''), { caseId: '0' });
+    assert.match(dirty.leavesKernel ?? '', /d0 keeps a page nobody frees/);
+    const programs: string[] = [];
+    const fake: ProgramRunner = async (program) => {
+      programs.push(program);
+      return { cases: new Map(), boots: 1, ms: 1 };
+    };
+    await compareWithKernel([{ file: 'a.hmm', text: SCRIPT }, { file: 'd.hmm', text: script.replace('d0 release\n', '') }, { file: 'b.hmm', text: SCRIPT }], fake);
+    assert.deepEqual(programs.map((p) => [...p.matchAll(/^case (\S+)$/gm)].map((m) => m[1])), [['0', '1'], ['2']]);
+  });
+});
+
+describe('kernel oracle: documented model decisions', () => {
+  it('a THP fork shared is PTE-mapped in the model, PMD-mapped on Linux: the snapshot PMD and ZERO bits are not compared there', () => {
+    const t = translateScript('f.hmm', 'device d1\nm0 = mmap 1024 pages rw huge\nd1 write m0[36..747] = i + 15888\nfork c1\nd1 snapshot m0[798..800]\n', { caseId: '0' });
+    const snap = t.ops[t.ops.length - 1]!;
+    assert.deepEqual([...snap.sim.flags!], [0x01, 0x01]);
+    assert.deepEqual([...snap.sim.flagsIgnore!], [0x14, 0x14]);
+    const lines = (flags: string): string[] => t.ops.map((o) => o === snap ? `r ${o.op} rc=0 cpages=2 faults=0 flags=${flags}`
+      : o.sim.data !== undefined ? `r ${o.op} rc=0 cpages=${o.sim.cpages} faults=${o.sim.faults} data=#0:0` : `r ${o.op} rc=0`);
+    const pmd = judge(t, { lines: lines('2*05') });
+    assert.deepEqual(pmd.disagreements.filter((d) => d.op === snap), []);
+    const write = judge(t, { lines: lines('2*07') });
+    assert.match(write.disagreements.find((d) => d.op === snap)?.text ?? '', /kernel: flags\[0\]=0x07 \/ simulator: flags\[0\]=0x01/);
+  });
+});

@@ -875,3 +875,67 @@ describe('simulator: fork and the huge zero page (found by the kernel oracle)', 
     assert.equal(r.error, undefined);
   });
 });
+
+describe('simulator: evicting a device-exclusive coherent page (found by the kernel oracle)', () => {
+  const exclusiveThenClose = ['device d0 coherent', 'm = mmap 4 pages rw', 'write m = i', 'migrate m to d0', 'd0 exclusive m', 'd0 close'];
+
+  it('6.12: close leaves the page on the device, mapped read-only, and a later RELEASE hangs in memunmap_pages', () => {
+    const r = run(['linux 6.12', ...exclusiveThenClose, 'd0 snapshot m', 'expect last.flags == DEV_COHERENT_LOCAL|READ',
+      'migrate m to system', 'expect last.cpages == 0', 'write m = i + 1', 'expect m is device d0 rw', 'munmap m', 'd0 release']);
+    assert.match(r.error ?? '', /:15:1: kernel hang in memunmap_pages: RELEASE waits for d0's 4 page\(s\) still in use .*device-exclusive entry/);
+  });
+
+  it('6.12: a RELEASE that meets the exclusive page itself hangs there', () => {
+    const r = run(['linux 6.12', ...exclusiveThenClose.slice(0, 5), 'd0 release']);
+    assert.match(r.error ?? '', /:7:1: kernel hang in memunmap_pages/);
+  });
+
+  it('mainline migrates the exclusive page back to system memory on close and RELEASE', () => {
+    assert.equal(run([...exclusiveThenClose, 'expect m is system rw', 'expect m == i', 'd0 release']).error, undefined);
+    assert.equal(run([...exclusiveThenClose.slice(0, 5), 'd0 release', 'expect m is system rw']).error, undefined);
+  });
+});
+
+describe('simulator: fork of a VMA only ever read (found by the kernel oracle)', () => {
+  it('a read fault maps the zero page without an anon_vma, so the child gets no copy of the entries', () => {
+    const r = run(['device d0', 'm = mmap 8 pages rw', 'read m[2..5]', 'fork c', 'as c {', '  d0 snapshot m[2..5]',
+      '  expect last.flags == NONE', '}', 'd0 snapshot m[2..5]', 'expect last.flags == ZERO|READ']);
+    assert.equal(r.error, undefined);
+    // Once written, the VMA has an anon_vma and fork copies the zero-page entries too.
+    const w = run(['device d0', 'm = mmap 8 pages rw', 'read m[2..5]', 'write m[7] = 1', 'fork c', 'as c {',
+      '  d0 snapshot m[2..5]', '  expect last.flags == ZERO|READ', '}']);
+    assert.equal(w.error, undefined);
+  });
+});
+
+describe('simulator: fork of a read-only private mapping (found by the kernel oracle)', () => {
+  it('is a COW mapping (VM_MAYWRITE): fork invalidates the mirrors, so a later migrate cannot read back pages it did not move', () => {
+    const r = run(['linux 6.12', 'device d0 coherent', 'm0 = mmap 32 pages r', 'migrate m0[14..24] to d0', 'fork c1',
+      'migrate m0[8..17] to d0 -> ENOENT']);
+    assert.equal(r.error, undefined);
+  });
+});
+
+describe('simulator: THPs split by MADV_FREE and reused after fork on 6.12 (found by the kernel oracle)', () => {
+  it('MADV_FREE splits a THP it covers only partly (its pages are then exclusive-able), and leaves the huge zero page PMD-mapped', () => {
+    const r = run(['linux 6.12', 'device d0 coherent', 'm0 = mmap 1024 pages rw huge', 'd0 write m0[690..849] = i + 58270',
+      'read m0[367..687]', 'madvise m0[330..697] free', 'd0 snapshot m0[320..321]', 'expect last.flags == READ|PMD',
+      'd0 exclusive m0[700..734]', 'expect m0[700..734] is exclusive d0']);
+    assert.equal(r.error, undefined);
+  });
+
+  it('6.12 copies on a write fault to a page of a PTE-mapped large folio, even when only this process maps it', () => {
+    const base = ['device d0', 'm0 = mmap 1024 pages rw huge', 'd0 exclusive m0[134..494] -> EBUSY', 'fork c1', 'exit c1'];
+    assert.equal(run(['linux 6.12', ...base, 'd0 exclusive m0[16..207]', 'expect m0[16..207] is exclusive d0']).error, undefined);
+    // Without the fork the pages are still the large folio's, which 6.12's exclusive refuses.
+    assert.equal(run(['linux 6.12', ...base.slice(0, 3), 'd0 exclusive m0[16..207] -> EBUSY']).error, undefined);
+  });
+});
+
+describe('simulator: migrated pages keep PageAnonExclusive (found by the kernel oracle)', () => {
+  it('a hole migrated into a read-only mapping becomes writable when mprotect makes the mapping writable', () => {
+    const r = run(['linux 6.12', 'device d0 coherent', 'm0 = mmap 8 pages r', 'migrate m0[2..8] to d0', 'mprotect m0[4..8] rw',
+      'd0 snapshot m0[4..8]', 'expect last.flags == DEV_COHERENT_LOCAL|WRITE']);
+    assert.equal(r.error, undefined);
+  });
+});

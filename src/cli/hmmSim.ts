@@ -19,7 +19,7 @@ import { runDifferentialCommand, runKernelCompare } from './kernelCompare';
 const USAGE = `usage: hmm-sim run FILE... [--trace FILE.json] [--verbose] [--report] [--no-prefetcher]
                    [--timeout SECONDS] [--max-memory MIB]
                    [--linux mainline|6.12] [--kernel]
-       hmm-sim differential [--count N] [--seed S] [--shrink K] [--shrink-budget SECONDS]
+       hmm-sim differential [--count N] [--seed S] [--shrink K] [--shrink-budget SECONDS] [--out DIR]
 
 Runs .hmm scripts on the HMM simulator.
   --trace FILE.json   write the event stream (Chrome trace JSON; opens in Perfetto)
@@ -38,7 +38,10 @@ before running (parse or check errors, unreadable file).
 
 differential: random programs in the subset the kernel runs, on the simulator and in the VM;
 each kind of disagreement is shrunk to a small script. --count 1000 by default; --seed is
-random unless given (printed, so a run can be repeated); --shrink kinds to shrink (8).
+random unless given (printed, so a run can be repeated); --shrink kinds to shrink (8); --out DIR
+writes each disagreeing program and each shrunk one there with the kernel's answers recorded
+(a regression file for test/kernel-regress/). Exit status 0 all agree, 1 a disagreement.
+With --kernel or differential, exit status 3: the VM itself failed (not a disagreement).
 
 hmm-sim kernel build|selftest|exec ...: the real kernel in a VM (hmm-sim kernel --help).`;
 
@@ -195,7 +198,7 @@ async function kernelMain(files: readonly string[]): Promise<number> {
     }
   }
   if (!kernelBuilt()) return 2;
-  return runKernelCompare(scripts, vmRunner, out);
+  return vmFailure(runKernelCompare(scripts, vmRunner, out));
 }
 
 const DIFFERENTIAL_OPTIONS = {
@@ -203,6 +206,7 @@ const DIFFERENTIAL_OPTIONS = {
   seed: { type: 'string' },
   shrink: { type: 'string' },
   'shrink-budget': { type: 'string' },
+  out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -228,7 +232,21 @@ async function differentialMain(argv: readonly string[]): Promise<number> {
   const budgetS = number('shrink-budget', 300, 0, 24 * 3600);
   for (const r of [count, seed, maxShrinks, budgetS]) if (typeof r === 'string') return fail(r);
   if (!kernelBuilt()) return 2;
-  return runDifferentialCommand({ count: count as number, seed: seed as number, maxShrinks: maxShrinks as number, shrinkBudgetMs: (budgetS as number) * 1000 }, vmRunner, out);
+  const outDir = typeof v.out === 'string' ? v.out : undefined;
+  return vmFailure(runDifferentialCommand({ count: count as number, seed: seed as number, maxShrinks: maxShrinks as number, shrinkBudgetMs: (budgetS as number) * 1000, outDir }, vmRunner, out));
+}
+
+/**
+ * Exit status 3 when the VM itself failed (QEMU would not start, a boot made no progress, the
+ * runner rejected a program): an infrastructure failure, never a disagreement with Linux.
+ */
+async function vmFailure(p: Promise<number>): Promise<number> {
+  try {
+    return await p;
+  } catch (e) {
+    console.error(`hmm-sim: the kernel VM failed (infrastructure, not a disagreement): ${(e as Error).message}`);
+    return 3;
+  }
 }
 
 /**

@@ -5,6 +5,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadArtifacts, projectRoot } from '../oracle/artifacts';
+import { runTranslations } from '../oracle/kernelRun';
+import { formatRegression, translateRegression } from '../oracle/regression';
 import type { TapTest } from '../oracle/tap';
 import { runProgram, runSelftest, type Accel } from '../oracle/vm';
 import { parseOptions, wholeNumber } from './args';
@@ -12,6 +14,7 @@ import { parseOptions, wholeNumber } from './args';
 export const KERNEL_USAGE = `usage: hmm-sim kernel build
        hmm-sim kernel selftest [--tcg|--kvm] [--verbose]
        hmm-sim kernel exec PROGRAM.txt [--tcg|--kvm] [--op-limit MS] [--console]
+       hmm-sim kernel record SCRIPT.hmm... --out DIR
 
 The real kernel as the judge: Linux 6.12 with test_hmm in QEMU.
   build      run kernel/build.sh (Debian packages, kernel, hmm-tests, runner; cached)
@@ -19,6 +22,9 @@ The real kernel as the judge: Linux 6.12 with test_hmm in QEMU.
              exit 1 unless all 58 pass
   exec       boot with a runner program (docs/kernel-runner.md) and print its results,
              booting again after a kernel oops or hang
+  record     run each script on Linux (a failing call is an observation, as in the
+             differential) and write DIR/NAME.hmm: the script with the kernel's answers
+             recorded, a regression test/kernelRegress.test.ts judges without a VM
   --console  also print each boot's kernel console`;
 
 /** hmm-tests instances in Linux 6.12 (26 TEST_F × 2 variants of `hmm`, 3 × 2 of `hmm2`). */
@@ -31,6 +37,7 @@ export async function kernelCommand(argv: readonly string[]): Promise<number> {
       case 'build': return await build(rest);
       case 'selftest': return await selftest(rest);
       case 'exec': return await exec(rest);
+      case 'record': return await record(rest);
       case undefined: case 'help': case '--help': case '-h':
         console.log(KERNEL_USAGE);
         return 0;
@@ -152,5 +159,38 @@ async function exec(args: readonly string[]): Promise<number> {
     }
   }
   console.log(`# ${r.cases.size} case(s), ${crashes} ended by the kernel, ${r.boots} boot(s), ${(r.ms / 1000).toFixed(1)} s (${r.accel.toUpperCase()})`);
+  return 0;
+}
+
+async function record(args: readonly string[]): Promise<number> {
+  const at = args.indexOf('--out');
+  const dir = at >= 0 ? args[at + 1] : undefined;
+  const files = args.filter((_, i) => i !== at && i !== at + 1);
+  if (dir === undefined || dir.startsWith('-')) throw new Error('record needs --out DIR');
+  if (files.length === 0 || files.some((f) => f.startsWith('-'))) throw new Error('record takes .hmm scripts and --out DIR');
+  const artifacts = loadArtifacts();
+  const scripts = files.map((file) => {
+    try {
+      return { file, text: fs.readFileSync(file, 'utf8') };
+    } catch (e) {
+      throw new Error(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  });
+  let op = 1;
+  const ts = scripts.map((s, i) => {
+    const t = translateRegression(s.file, s.text, op, String(i));
+    op += t.ops.length;
+    return t;
+  });
+  for (const t of ts) if (t.diagnostics.length > 0 || t.ops.length === 0) throw new Error(`${t.file}: nothing the kernel can run`);
+  const vm = await runTranslations(ts, (program) => runProgram(program, { artifacts }));
+  fs.mkdirSync(dir, { recursive: true });
+  ts.forEach((t, i) => {
+    const result = vm.cases.get(String(i));
+    if (result === undefined) throw new Error(`${t.file}: the VM returned nothing`);
+    const out = path.join(dir, path.basename(t.file));
+    fs.writeFileSync(out, formatRegression(scripts[i]!.text, result, t.ops[0]!.op, [`Recorded by hmm-sim kernel record from ${path.basename(t.file)}.`]));
+    console.log(`${out}: ${result.lines.length} answer(s)${result.crash ? ', a crash' : ''}${result.hang ? ', a hang' : ''}`);
+  });
   return 0;
 }

@@ -25,7 +25,7 @@ import {
 import { NotifierLog } from './notifierLog';
 import { NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone, ZERO_PFN } from './page';
 import { ChangedPages, Pte, pteIndex, setExpected, SlabAllocator } from './pgtable';
-import { KernelOops } from './oops';
+import { KernelHang, KernelOops } from './oops';
 import { gupFaultIn } from './gup';
 import { makeDeviceExclusive } from './rmap';
 import { kernelFrame, pushFrame, type Step } from './step';
@@ -611,7 +611,9 @@ export class DmirrorDriver {
       const n = compound ? HPAGE_PMD_NR : 1;
       for (let k = 0; k < n; k++) this.copyPage(src === NO_PFN ? NO_PFN : src + k, dpage + k);
       f.deviceData.set(dpage, m.id);
-      f.flags.set(dpage, f.flags.get(dpage) | PG_ANON);
+      // Anonymous, and exclusively owned as its source was (a migrated hole or zero page is new:
+      // folio_add_new_anon_rmap), so mprotect may make it writable (can_change_pte_writable).
+      f.flags.set(dpage, f.flags.get(dpage) | PG_ANON | (src === NO_PFN ? PG_ANON_EXCLUSIVE : f.flags.get(src) & PG_ANON_EXCLUSIVE));
       args.dst[i] = dpage;
       // ≤ v6.18 a hole in a writable vma becomes a writable device page too.
       const holeWrite = src === NO_PFN && this.sim.profile.holeWritable && (args.vma!.flags & VM_WRITE) !== 0 ? MIGRATE_PFN_WRITE : 0;
@@ -841,6 +843,30 @@ export class DmirrorDriver {
     }
     if (pfns.length === 0) return 0;
     return yield* migrateDeviceRange(this.sim, device, pfns, cause);
+  }
+
+  /**
+   * HMM_DMIRROR_RELEASE (dmirror_device_remove_chunks): evict every page, then memunmap_pages
+   * waits until each page of the device's memory is free. A page the eviction could not take
+   * (a device-exclusive coherent page, one with a leaked reference) is never freed: Linux waits
+   * forever there.
+   */
+  *release(device: Device): Step<number> {
+    const evicted = yield* this.evictDevice(device, 'release');
+    if (device.used > 0) {
+      const f = this.sim.frames;
+      const leaked = device.leakedRefs.values().next().value;
+      let left = leaked ?? -1;
+      for (const c of device.chunks) {
+        for (let p = c.start; p < c.start + c.pages && left < 0; p++) if (f.zone.get(p) === device.zone) left = p;
+      }
+      const why = leaked !== undefined
+        ? 'an eviction met it behind a device-exclusive entry and left it a reference nobody drops'
+        : 'the eviction could not migrate it';
+      throw new KernelHang('memunmap_pages', `RELEASE waits for ${device.name}'s ${device.used} page(s) still in use to be freed` +
+        `${left >= 0 ? ` (device pfn ${left}: ${why})` : ''}; the ioctl never returns`);
+    }
+    return evicted;
   }
 
   /** Close the process's handle: remove the notifier, evict the device, drop the dpt. */

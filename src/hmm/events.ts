@@ -21,7 +21,9 @@ export type SkipReason =
   | 'not-anonymous-destination'
   | 'still-mapped'
   /** 6.12: a page of a THP mapped by ptes (PageTransCompound) is not collected. */
-  | 'pte-mapped-thp';
+  | 'pte-mapped-thp'
+  /** migrate_vma_check_page: the page holds a reference beyond its mappings' (6.12, see PG_LEAKED_REF). */
+  | 'extra-reference';
 
 export interface SkipRun {
   readonly start: number;

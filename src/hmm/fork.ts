@@ -62,8 +62,10 @@ function copyPageRange(sim: Machine, parent: Mm, child: Mm, vma: Vma): void {
       const head = src.pfn[0]!;
       if (f.zone.get(head) !== Zone.ZERO) f.splitFolio(head);
       src.pmd = false;
+      src.forkSplit = true;
       parent.pt.markDirty(base);
       if (f.zone.get(head) !== Zone.ZERO) for (let k = 0; k < PTRS_PER_PTE; k++) f.setIndex(head + k, base + k);
+      child.pt.alloc(base).forkSplit = true;
     }
     const dst = child.pt.alloc(base);
     for (let k = Math.max(vma.start, base) - base; k < Math.min(vma.end, base + PTRS_PER_PTE) - base; k++) {

@@ -10,7 +10,7 @@ import { hugetlbNoPage, hugetlbWp } from './hugetlb';
 import type { Machine } from './machine';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
-import { HUGE_ZERO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, ZERO_PFN, Zone } from './page';
+import { HUGE_ZERO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_LARGE_HEAD, PG_LARGE_TAIL, ZERO_PFN, Zone } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex, setExpected } from './pgtable';
 import type { Step } from './step';
 import { getPage, putPage } from './swap';
@@ -101,6 +101,21 @@ function remapZeroSubpages(sim: Machine, mm: Mm, haddr: number, head: number): v
   }
 }
 
+/**
+ * split_folio of a large folio this mm maps by ptes (PG_LARGE_HEAD/_TAIL marks, head at
+ * `head`, mapped from `haddr`): it becomes base pages, remapped in place (zero subpages to the
+ * shared zero page), with MMU_NOTIFY_CLEAR over it as its mappings are replaced.
+ */
+export function* splitPteMappedFolio(sim: Machine, mm: Mm, haddr: number, head: number): Step<void> {
+  const f = sim.frames;
+  const range = { mm, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
+  yield* mmuNotifierInvalidate(sim, range, () => {
+    for (let p = head; p < head + HPAGE_PMD_NR; p++) f.flags.set(p, f.flags.get(p) & ~(PG_LARGE_HEAD | PG_LARGE_TAIL));
+    mm.pt.markDirty(haddr);
+    remapZeroSubpages(sim, mm, haddr, head);
+  });
+}
+
 /** Split the PMD mappings that straddle either end of [start, end). */
 export function* splitPmdsAtEdges(sim: Machine, mm: Mm, start: number, end: number): Step<void> {
   if (start % HPAGE_PMD_NR !== 0) yield* splitHugePmd(sim, mm, start);
@@ -176,7 +191,9 @@ export function doPteNone(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: bo
   const t = mm.pt.alloc(vpn);
   const i = pteIndex(vpn);
   if (vma.object === undefined && !vma.isShared) {
-    vma.anonVma = true;
+    // do_anonymous_page maps the zero page before vmf_anon_prepare: a read makes no anon_vma
+    // (so fork copies nothing of a VMA only ever read: vma_needs_copy).
+    if (write) vma.anonVma = true;
     if (!write) {
       mm.pt.set(vpn, Pte.PRESENT, ZERO_PFN, 0);
       sim.emit(mm.name, vpn, vpn + 1, ZERO_PAGE_FAULT, mm.key('zero'));
@@ -273,7 +290,8 @@ function* doWpPage(sim: Machine, mm: Mm, vma: Vma, vpn: number): Step<number> {
   }
   if (f.zone.get(pfn) !== Zone.ZERO && (f.flags.get(pfn) & PG_ANON) !== 0) {
     // wp_can_reuse_anon_folio: exclusively owned (or the last user left): reuse in place.
-    if ((f.flags.get(pfn) & PG_ANON_EXCLUSIVE) !== 0 || (f.mapcount.get(pfn) === 1 && f.refcount.get(pfn) === 1)) {
+    const large = (f.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0 && !sim.profile.reuseLargeFolioPage;
+    if ((f.flags.get(pfn) & PG_ANON_EXCLUSIVE) !== 0 || (!large && f.mapcount.get(pfn) === 1 && f.refcount.get(pfn) === 1)) {
       f.flags.set(pfn, f.flags.get(pfn) | PG_ANON_EXCLUSIVE);
       t.bits[i] = t.bits[i]! | PTE_WRITE | PTE_DIRTY;
       mm.pt.markDirty(vpn);

@@ -39,6 +39,7 @@ export interface DeviceState {
   readonly freeList: Int32Array;
   readonly freeHuge: Int32Array;
   readonly used: number;
+  readonly leakedRefs: readonly number[];
 }
 
 export class Device {
@@ -47,6 +48,11 @@ export class Device {
   private readonly freeHuge = new FrameStack();
   /** Frames holding pages (allocated, not yet freed). */
   used = 0;
+  /**
+   * Pages that hold a reference nobody will drop (6.12's eviction of a device-exclusive coherent
+   * page, profile.ts evictExclusiveLeaks): never freed, and migrate_vma_check_page refuses them.
+   */
+  readonly leakedRefs = new Set<number>();
   ops: DevPagemapOps | undefined;
   /** Whether the last allocation came from a chunk's never-used frames (see initFrame). */
   private tookNeverUsed = false;
@@ -131,7 +137,10 @@ export class Device {
   }
 
   save(): DeviceState {
-    return { chunks: this.chunks.map((c) => ({ ...c })), freeList: this.freeList.save(), freeHuge: this.freeHuge.save(), used: this.used };
+    return {
+      chunks: this.chunks.map((c) => ({ ...c })), freeList: this.freeList.save(), freeHuge: this.freeHuge.save(), used: this.used,
+      leakedRefs: [...this.leakedRefs],
+    };
   }
 
   load(s: DeviceState): void {
@@ -140,6 +149,8 @@ export class Device {
     this.freeList.load(s.freeList);
     this.freeHuge.load(s.freeHuge);
     this.used = s.used;
+    this.leakedRefs.clear();
+    for (const p of s.leakedRefs) this.leakedRefs.add(p);
   }
 
   get freePages(): number {

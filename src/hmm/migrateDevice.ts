@@ -35,7 +35,7 @@ function takeBuffer(bytes: number): ArrayBuffer {
 
 const SKIP_CODES: readonly SkipReason[] = [
   'hole-not-anonymous', 'not-selected', 'other-owner', 'pinned', 'file-backed', 'non-present-entry',
-  'no-destination', 'already-on-device', 'not-anonymous-destination', 'still-mapped', 'pte-mapped-thp',
+  'no-destination', 'already-on-device', 'not-anonymous-destination', 'still-mapped', 'pte-mapped-thp', 'extra-reference',
 ];
 
 /** struct migrate_vma: src/dst pfns and MIGRATE_PFN_* flags, per page of [start, end). */
@@ -186,6 +186,11 @@ function collectPte(sim: Machine, args: MigrateVma, vma: Vma, t: PteTable | unde
   // An anonymous-exclusive page that may be pinned cannot be shared with a migration entry.
   if (f.pincount.get(f.head(pfn)) > 0) {
     args.markSkip(i, 'pinned');
+    return;
+  }
+  // migrate_vma_check_page: a reference beyond the mappings' (see Device.leakedRefs).
+  if (f.zone.get(pfn) === Zone.DEVICE_COHERENT && sim.deviceOfPfn(pfn).leakedRefs.has(pfn)) {
+    args.markSkip(i, 'extra-reference');
     return;
   }
   const writable = (tt.bits[s]! & PTE_WRITE) !== 0;
@@ -634,12 +639,34 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
     let evicted = 0;
     for (const pfn of pfns) {
       if (f.zone.get(pfn) !== device.zone || f.flags.get(pfn) & PG_TAIL /* moved with its head */) continue;
+      // A reference migrate_vma_check_page does not expect: the page stays (restored in place).
+      if (device.leakedRefs.has(pfn)) continue;
       const order = f.order.get(pfn);
       const n = 1 << order;
       const vpn = f.indexOf(pfn);
+      const holders = sim.profile.evictExclusiveLeaks && device.type === 'coherent'
+        ? sim.mms.filter((mm) => mm.alive && mm.pt.kindAt(vpn) === Pte.DEVICE_EXCLUSIVE && mm.pt.lookup(vpn)!.pfn[pteIndex(vpn)] === pfn)
+        : [];
+      if (holders.length > 0) {
+        // 6.12 (seen in the VM; profile.ts evictExclusiveLeaks): try_to_migrate turns the
+        // device-exclusive entry into a migration entry, the migration fails, and finalize maps
+        // the page again in place, read-only; the page is left with one reference more than it
+        // had: it never migrates or frees again, and the device's next RELEASE hangs.
+        for (const mm of holders) {
+          const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
+          yield* mmuNotifierInvalidate(sim, range, () => mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_DIRTY));
+        }
+        // A page mapped once comes back PageAnonExclusive (readable_exclusive migration entry),
+        // so a CPU write reuses it in place despite the extra reference.
+        if (holders.length === 1 && f.mapcount.get(pfn) === 1) f.flags.set(pfn, f.flags.get(pfn) | PG_ANON_EXCLUSIVE);
+        device.leakedRefs.add(pfn);
+        getPage(sim, pfn);
+        continue;
+      }
       const kind = device.type === 'private' ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
+      // Newest: try_to_migrate_one handles device-exclusive entries too (a coherent page).
       const mappers = sim.mms.filter((mm) => mm.alive && mm.pt.lookup(vpn)?.pfn[pteIndex(vpn)] === pfn &&
-        mm.pt.kindAt(vpn) === kind);
+        (mm.pt.kindAt(vpn) === kind || mm.pt.kindAt(vpn) === Pte.DEVICE_EXCLUSIVE));
       const dst = f.allocSystem(order === 9 ? 9 : 0, f.flags.get(pfn) & ~(PG_HEAD | PG_TAIL));
       for (let k = 0; k < n; k++) {
         f.contentId.set(dst + k, f.contentId.get(pfn + k));

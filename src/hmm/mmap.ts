@@ -6,10 +6,10 @@ import {
 } from './constants';
 import { type Machine, SimError } from './machine';
 import { hugetlbBadSplit, hugetlbDontneedRange, hugetlbVmOpClose } from './hugetlb';
-import { freePgtables, splitPmdsAtEdges, zapPageRange } from './memory';
+import { freePgtables, splitHugePmd, splitPmdsAtEdges, splitPteMappedFolio, zapPageRange } from './memory';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
-import { PG_ANON, PG_ANON_EXCLUSIVE, Zone } from './page';
+import { PG_ANON, PG_ANON_EXCLUSIVE, PG_LARGE_HEAD, PG_LARGE_TAIL, Zone } from './page';
 import { Pte, PTE_WRITE } from './pgtable';
 import { pushFrame, type Step } from './step';
 import { putPage } from './swap';
@@ -241,7 +241,34 @@ export function* doMadvise(sim: Machine, mm: Mm, start: number, end: number, adv
  * memory pressure they keep their data. Device entries and THPs are split/left alone.
  */
 function* madviseFree(sim: Machine, mm: Mm, start: number, end: number): Step<void> {
-  yield* splitPmdsAtEdges(sim, mm, start, end);
+  const f = sim.frames;
+  // A THP only partly in the range is split for real, unless another process maps it
+  // (madvise_free_huge_pmd, madvise_free_pte_range: split_folio); the huge zero page is left.
+  for (let h = start - (start % HPAGE_PMD_NR); h < end; h += HPAGE_PMD_NR) {
+    const t = mm.pt.lookup(h);
+    if (t === undefined) continue;
+    const whole = h >= start && h + HPAGE_PMD_NR <= end;
+    if (t.pmd) {
+      const head = t.pfn[0]!;
+      if (!whole && f.zone.get(head) !== Zone.ZERO && f.mapcount.get(head) <= 1) yield* splitHugePmd(sim, mm, h, true);
+      continue;
+    }
+    // A large folio mapped by ptes (its PMD was split earlier) with pages outside the range.
+    for (let v = Math.max(start, h); v < Math.min(end, h + HPAGE_PMD_NR); v++) {
+      const k = v - h;
+      if (t.kind[k] !== Pte.PRESENT) continue;
+      const pfn = t.pfn[k]!;
+      if ((f.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) === 0) continue;
+      const head = pfn - (pfn % HPAGE_PMD_NR);
+      let inRange = 0;
+      for (let j = 0; j < HPAGE_PMD_NR; j++) {
+        const u = h + j;
+        if (u >= start && u < end && t.kind[j] === Pte.PRESENT && t.pfn[j] === head + j) inRange++;
+      }
+      if (inRange < HPAGE_PMD_NR && f.mapcount.get(pfn) <= 1) yield* splitPteMappedFolio(sim, mm, h, head);
+      break;
+    }
+  }
   const range = { mm, start, end, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
   yield* mmuNotifierInvalidate(sim, range, () => {
     for (let v = start; v < end; v += PTRS_PER_PTE) mm.pt.markDirty(v);

@@ -1,6 +1,6 @@
-// Where the real kernel crashes. The kernel is the judge of the model, crashes included: a
-// statement that makes Linux oops stops the script there, naming the kernel function and why,
-// instead of carrying on as if nothing happened.
+// Where the real kernel crashes or hangs. The kernel is the judge of the model, crashes
+// included: a statement that makes Linux oops (or wait forever) stops the script there, naming
+// the kernel function and why, instead of carrying on as if nothing happened.
 
 /**
  * Where the compiler may inline a function the model names: the RIP of a real oops can be any
@@ -21,5 +21,17 @@ export class KernelOops extends Error {
   constructor(readonly fn: string, why: string) {
     super(`kernel oops in ${fn}: ${why}`);
     this.name = 'KernelOops';
+  }
+}
+
+/**
+ * The statement never returns on Linux: a task waits forever in `fn` (the process is stuck in
+ * the kernel; nothing oopses). A KernelOops for everything that stops a script, with its own words.
+ */
+export class KernelHang extends KernelOops {
+  constructor(fn: string, why: string) {
+    super(fn, why);
+    this.message = `kernel hang in ${fn}: ${why}`;
+    this.name = 'KernelHang';
   }
 }

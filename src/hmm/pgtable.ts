@@ -70,6 +70,11 @@ export class PteTable {
   readonly bits = new Uint8Array(this.buf, this.at + PTRS_PER_PTE * 13, PTRS_PER_PTE);
   /** PMD-mapped THP (pmd_trans_huge or a PMD-level device-private entry). */
   pmd = false;
+  /**
+   * The model PTE-maps here a THP that fork shared, which Linux keeps PMD-mapped (README "Where
+   * the model decides"): a snapshot's PMD and ZERO bits are not compared with the kernel's while !pmd.
+   */
+  forkSplit = false;
   /** Entries that are not pte_none. */
   used = 0;
 
@@ -81,6 +86,7 @@ export class PteTable {
     t.expectId.set(this.expectId);
     t.expectPage.set(this.expectPage);
     t.pmd = this.pmd;
+    t.forkSplit = this.forkSplit;
     t.used = this.used;
     return t;
   }

@@ -30,6 +30,19 @@ export interface LinuxProfile {
    * page of a chunk became exclusive (a tail page of a THP never does; a failed GUP ends it).
    */
   readonly exclusivePerPage: boolean;
+  /**
+   * 6.12: an eviction (close, HMM_DMIRROR_RELEASE: migrate_device_range) that meets a
+   * device-coherent page behind a device-exclusive entry does not migrate it, and the page keeps
+   * a reference nobody drops (seen in the VM): it stays on the device for good, no migration
+   * takes it again, and the device's next RELEASE waits for it forever in memunmap_pages.
+   */
+  readonly evictExclusiveLeaks: boolean;
+  /**
+   * A write fault may reuse a page of a PTE-mapped large folio that only this process maps
+   * (as the model does for mainline). 6.12's wp_can_reuse_anon_folio never reuses a page of a
+   * large folio unless it is PageAnonExclusive: it copies (after fork, even once the child exited).
+   */
+  readonly reuseLargeFolioPage: boolean;
 }
 
 export type LinuxVersion = 'mainline' | '6.12';
@@ -37,11 +50,11 @@ export type LinuxVersion = 'mainline' | '6.12';
 export const LINUX_PROFILES: Readonly<Record<LinuxVersion, LinuxProfile>> = {
   mainline: {
     name: 'mainline', deviceThp: true, faultChunk: 32, migrateChunk: 512, holeWritable: false, dmirrorFlags: true,
-    hugeZeroWriteThp: true, exclusivePerPage: true,
+    hugeZeroWriteThp: true, exclusivePerPage: true, evictExclusiveLeaks: false, reuseLargeFolioPage: true,
   },
   '6.12': {
     name: '6.12', deviceThp: false, faultChunk: 64, migrateChunk: 64, holeWritable: true, dmirrorFlags: false,
-    hugeZeroWriteThp: false, exclusivePerPage: false,
+    hugeZeroWriteThp: false, exclusivePerPage: false, evictExclusiveLeaks: true, reuseLargeFolioPage: false,
   },
 };
 

@@ -75,9 +75,12 @@ export class Vma {
   get isShared(): boolean {
     return (this.flags & VM_SHARED) !== 0;
   }
-  /** A private mapping that may be written: fork makes its pages copy-on-write. */
+  /**
+   * A mapping fork makes copy-on-write. is_cow_mapping: private and VM_MAYWRITE, which every private mapping has (mmap sets it
+   * whatever the protection), so a read-only private mapping is COW too.
+   */
   get isCow(): boolean {
-    return !this.isShared && (this.flags & VM_WRITE) !== 0;
+    return !this.isShared;
   }
   /** vma_is_anonymous() and private: only such memory may move to device memory. */
   get isPrivateAnon(): boolean {

@@ -65,6 +65,7 @@ export function describeObservation(o: Observation): string {
   if (o.faults !== undefined) parts.push(`faults=${o.faults}`);
   if (o.sig !== undefined) parts.push(`sig=${o.sig}`);
   if (o.crash !== undefined) return `crashed (kernel oops in ${o.crash})`;
+  if (o.hang !== undefined) return `hung (in ${o.hang})`;
   return parts.join(' ');
 }
 
@@ -108,8 +109,9 @@ export function judge(t: Translation, result: CaseResult | undefined): ScriptJud
     switch (k.kind) {
       case 'result': {
         compared++;
-        if (op.sim.crash !== undefined) {
-          disagreements.push({ op, signature: `simcrash:${op.kind}:${op.sim.crash}`, text: `${where}: kernel: ${describeObservation(k.obs)} / simulator: crashed (kernel oops in ${op.sim.crash})` });
+        if (op.sim.crash !== undefined || op.sim.hang !== undefined) {
+          const how = op.sim.crash !== undefined ? `simcrash:${op.kind}:${op.sim.crash}` : `simhang:${op.kind}:${op.sim.hang}`;
+          disagreements.push({ op, signature: how, text: `${where}: kernel: ${describeObservation(k.obs)} / simulator: ${describeObservation(op.sim)}` });
           break;
         }
         const diffs = compareObservations(k.obs, op.sim, op.fields);
@@ -127,6 +129,7 @@ export function judge(t: Translation, result: CaseResult | undefined): ScriptJud
       case 'hang':
         compared++;
         ended = 'the kernel hung earlier in this script';
+        if (op.sim.hang !== undefined) break; // both wait forever here (the kernel names no function)
         disagreements.push({ op, signature: `hang:${op.kind}`, text: `${where}: kernel: did not return (hang) / simulator: ${describeObservation(op.sim)}` });
         break;
       case 'bad':

@@ -6,8 +6,9 @@
 
 import * as fc from 'fast-check';
 import { judge, type ScriptJudgement } from './compare';
-import type { ProgramRunner } from './kernelRun';
-import { formatProgram, type Translation, translateScript } from './translate';
+import { type ProgramRunner, runTranslations } from './kernelRun';
+import { formatRegression, translateRegression } from './regression';
+import type { Translation } from './translate';
 import { rangeName } from '../hmm/lang/ranges';
 
 type DeviceKind = 'private' | 'coherent';
@@ -180,6 +181,25 @@ export interface ShrunkDisagreement {
   readonly script: string;
   readonly disagreement: string;
   readonly ops: { readonly from: number; readonly to: number };
+  /** The shrunk script with the kernel's answers recorded: add it to test/kernel-regress/. */
+  readonly regression: string | undefined;
+  /**
+   * Whether the program disagrees when it runs alone in a boot; if not, it disagreed only after
+   * what earlier programs of the same boot left in the kernel (see FoundDisagreement.index).
+   */
+  readonly alone: boolean;
+}
+
+/** One random program that disagreed, as generated (before shrinking). */
+export interface FoundDisagreement {
+  /** Its index among the seed's programs (`samplePrograms(seed, count)[index]`). */
+  readonly index: number;
+  readonly signature: string;
+  readonly script: string;
+  /** Its first disagreement, `random-N.hmm:line:col: …`. */
+  readonly disagreement: string;
+  /** The script with the kernel's answers recorded (src/oracle/regression.ts). */
+  readonly regression: string | undefined;
 }
 
 export interface DifferentialResult {
@@ -194,22 +214,39 @@ export interface DifferentialResult {
   readonly boots: number;
   readonly vmMs: number;
   readonly shrunk: readonly ShrunkDisagreement[];
+  readonly found: readonly FoundDisagreement[];
   readonly bySignature: ReadonlyMap<string, number>;
 }
 
 const FILE = (i: number): string => `random-${i}.hmm`;
 
-async function runBatch(scripts: readonly string[], run: ProgramRunner, firstName = 0): Promise<{ judgements: ScriptJudgement[]; boots: number; ms: number }> {
+interface Batch {
+  readonly judgements: ScriptJudgement[];
+  /** Each script as a regression file (its kernel answers recorded), when the VM answered for it. */
+  readonly regressions: (string | undefined)[];
+  readonly boots: number;
+  readonly ms: number;
+}
+
+async function runBatch(scripts: readonly string[], run: ProgramRunner, about: (i: number) => readonly string[]): Promise<Batch> {
   const translations: Translation[] = [];
   let op = 1;
   scripts.forEach((text, i) => {
-    const t = translateScript(FILE(firstName + i), text, { firstOp: op, caseId: String(i), failedCallsContinue: true });
+    const t = translateRegression(FILE(i), text, op, String(i));
     op += t.ops.length;
     translations.push(t);
   });
-  const vm = await run(formatProgram(translations));
-  return { judgements: translations.map((t, i) => judge(t, vm.cases.get(String(i)))), boots: vm.boots, ms: vm.ms };
+  const vm = await runTranslations(translations, run);
+  const judgements = translations.map((t, i) => judge(t, vm.cases.get(String(i))));
+  const regressions = translations.map((t, i) => {
+    const r = vm.cases.get(String(i));
+    return r === undefined || t.ops.length === 0 ? undefined : formatRegression(scripts[i]!, r, t.ops[0]!.op, about(i));
+  });
+  return { judgements, regressions, boots: vm.boots, ms: vm.ms };
 }
+
+/** `random-N.hmm:12:3: what: …` without its file and column, for a regression's comments. */
+const aboutDisagreement = (text: string): string => text.replace(/^[^:]*\.hmm:(\d+):\d+: /, 'line $1 of the script: ');
 
 const signatureOf = (j: ScriptJudgement): string | undefined => j.disagreements[0]?.signature;
 
@@ -218,11 +255,12 @@ export async function differential(opts: DifferentialOptions, run: ProgramRunner
   const programs = samplePrograms(opts.seed, opts.count);
   const scripts = programs.map(renderProgram);
   log(`differential: seed ${opts.seed}, ${opts.count} programs, ${scripts.reduce((n, s) => n + s.split('\n').length, 0)} lines`);
-  const first = await runBatch(scripts, run);
+  const first = await runBatch(scripts, run, (i) => [`hmm-sim differential --seed ${opts.seed} --count ${opts.count}: program ${i}.`]);
   let boots = first.boots;
   let vmMs = first.ms;
   const bySignature = new Map<string, number>();
   const examples = new Map<string, number[]>();
+  const found: FoundDisagreement[] = [];
   let agreed = 0;
   let disagreed = 0;
   let empty = 0;
@@ -243,6 +281,7 @@ export async function differential(opts: DifferentialOptions, run: ProgramRunner
     if (sig.startsWith('hang:')) hangs++;
     bySignature.set(sig, (bySignature.get(sig) ?? 0) + 1);
     examples.set(sig, [...(examples.get(sig) ?? []), i]);
+    found.push({ index: i, signature: sig, script: scripts[i]!, disagreement: j.disagreements[0]!.text, regression: first.regressions[i] });
   });
   log(`differential: ${agreed} agree, ${disagreed} disagree (${crashes} kernel crashes, ${hangs} hangs), ${empty} empty; ${boots} boot(s), ${(vmMs / 1000).toFixed(1)} s in the VM`);
 
@@ -256,13 +295,19 @@ export async function differential(opts: DifferentialOptions, run: ProgramRunner
     }
     // Start from the program with the fewest ops that shows it.
     const start = which.map((i) => programs[i]!).sort((a, b) => a.ops.length - b.ops.length)[0]!;
-    const r = await shrink(start, sig, run, opts.maxRounds ?? 12, deadline);
+    const about = [`hmm-sim differential --seed ${opts.seed} --count ${opts.count}: program ${programs.indexOf(start)}, shrunk (${sig}).`];
+    const r = await shrink(start, sig, run, opts.maxRounds ?? 12, deadline, about);
     boots += r.boots;
     vmMs += r.ms;
-    shrunk.push({ signature: sig, programs: which.length, script: renderProgram(r.program), disagreement: r.text.replace(/^random-\d+\.hmm/, 'shrunk.hmm'), ops: { from: start.ops.length, to: r.program.ops.length } });
-    log(`differential: shrunk ${sig} from ${start.ops.length} to ${r.program.ops.length} ops in ${r.rounds} round(s)`);
+    const regression = r.regression?.replace(/\n(?=# What Linux)/, `\n# ${aboutDisagreement(r.text)}\n`);
+    shrunk.push({
+      signature: sig, programs: which.length, script: renderProgram(r.program), disagreement: r.text.replace(/^random-\d+\.hmm/, 'shrunk.hmm'),
+      ops: { from: start.ops.length, to: r.program.ops.length }, regression: r.alone ? regression : undefined, alone: r.alone,
+    });
+    log(r.alone ? `differential: shrunk ${sig} from ${start.ops.length} to ${r.program.ops.length} ops in ${r.rounds} round(s)`
+      : `differential: ${sig} does not reproduce alone (it depends on what earlier programs of its boot left in the kernel)`);
   }
-  return { seed: opts.seed, count: opts.count, agreed, disagreed, empty, crashes, hangs, boots, vmMs, shrunk, bySignature };
+  return { seed: opts.seed, count: opts.count, agreed, disagreed, empty, crashes, hangs, boots, vmMs, shrunk, found, bySignature };
 }
 
 /**
@@ -270,10 +315,12 @@ export async function differential(opts: DifferentialOptions, run: ProgramRunner
  * quarters, … single ops) runs in the same program, and the smallest one that still shows the
  * same kind of disagreement is kept.
  */
-async function shrink(prog: RandomProgram, sig: string, run: ProgramRunner, maxRounds: number, deadline: number):
-  Promise<{ program: RandomProgram; text: string; rounds: number; boots: number; ms: number }> {
+async function shrink(prog: RandomProgram, sig: string, run: ProgramRunner, maxRounds: number, deadline: number, about: readonly string[]):
+  Promise<{ program: RandomProgram; text: string; regression: string | undefined; alone: boolean; rounds: number; boots: number; ms: number }> {
   let best = prog;
   let text = '';
+  let regression: string | undefined;
+  let alone = true;
   let boots = 0;
   let ms = 0;
   let rounds = 0;
@@ -288,10 +335,17 @@ async function shrink(prog: RandomProgram, sig: string, run: ProgramRunner, maxR
     if (best.maps.length > 1) for (let m = 0; m < best.maps.length; m++) cands.push({ ...best, maps: best.maps.filter((_, i) => i !== m) });
     // A candidate that crashes the kernel costs a boot: a round tries at most this many.
     cands.length = Math.min(cands.length, 1 + SHRINK_CANDIDATES_PER_ROUND);
-    const r = await runBatch(cands.map(renderProgram), run);
+    const r = await runBatch(cands.map(renderProgram), run, () => about);
     boots += r.boots;
     ms += r.ms;
-    if (rounds === 0) text = r.judgements[0]!.disagreements[0]?.text ?? text;
+    if (rounds === 0) {
+      alone = signatureOf(r.judgements[0]!) === sig;
+      text = r.judgements[0]!.disagreements[0]?.text ?? text;
+      regression = r.regressions[0];
+      // It disagreed only after the programs before it in the same boot: the kernel state they
+      // left (which the simulator did not predict) is part of the cause; nothing to shrink alone.
+      if (!alone) break;
+    }
     let pick = -1;
     r.judgements.forEach((j, i) => {
       if (i === 0 || signatureOf(j) !== sig) return;
@@ -304,8 +358,9 @@ async function shrink(prog: RandomProgram, sig: string, run: ProgramRunner, maxR
     }
     best = cands[pick]!;
     text = r.judgements[pick]!.disagreements[0]!.text;
+    regression = r.regressions[pick];
   }
-  return { program: best, text, rounds, boots, ms };
+  return { program: best, text, regression, alone, rounds, boots, ms };
 }
 
 const size = (p: RandomProgram): number => renderProgram(p).length;

@@ -14,12 +14,16 @@ export interface Observation {
   readonly data?: Words;
   /** Snapshot: one byte per page. */
   readonly flags?: Uint8Array;
+  /** Simulator side: per page, the flag bits a documented model decision leaves uncompared. */
+  readonly flagsIgnore?: Uint8Array;
   /** CPU read: word 0 of every page. */
   readonly words?: Words;
   /** `SIGSEGV@K`: the CPU access took that signal at page K of the range. */
   readonly sig?: string;
   /** The simulator stopped here on a kernel oops in this function (the kernel side reports crashes as outcomes). */
   readonly crash?: string;
+  /** The simulator stopped here on a kernel hang in this function (the kernel side: the op never finished). */
+  readonly hang?: string;
 }
 
 /** Which fields a statement's comparison looks at. */
@@ -135,7 +139,7 @@ export function compareObservations(kernel: Observation, sim: Observation, field
         if (kernel[f] !== sim[f]) out.push({ field: f, kernel: `${f}=${kernel[f] ?? '?'}`, simulator: `${f}=${sim[f] ?? '?'}` });
         break;
       case 'flags': {
-        const d = firstByteDifference(kernel.flags, sim.flags);
+        const d = firstByteDifference(kernel.flags, sim.flags, sim.flagsIgnore);
         if (d !== undefined) out.push({ field: f, kernel: `flags[${d.index}]=${d.a}`, simulator: `flags[${d.index}]=${d.b}` });
         break;
       }
@@ -153,11 +157,14 @@ export function compareObservations(kernel: Observation, sim: Observation, field
 const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
 const flagHex = (v: number | undefined): string => (v === undefined ? 'none' : `0x${v.toString(16).padStart(2, '0')}`);
 
-function firstByteDifference(a: Uint8Array | undefined, b: Uint8Array | undefined): { index: number; a: string; b: string } | undefined {
+function firstByteDifference(a: Uint8Array | undefined, b: Uint8Array | undefined, ignore?: Uint8Array): { index: number; a: string; b: string } | undefined {
   if (a === undefined && b === undefined) return undefined;
   if (a === undefined || b === undefined) return { index: 0, a: a === undefined ? 'none' : `${a.length} bytes`, b: b === undefined ? 'none' : `${b.length} bytes` };
   const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return { index: i, a: flagHex(a[i]), b: flagHex(b[i]) };
+  for (let i = 0; i < n; i++) {
+    const keep = ~(ignore?.[i] ?? 0);
+    if (a[i] === undefined || b[i] === undefined || (a[i]! & keep) !== (b[i]! & keep)) return { index: i, a: flagHex(a[i]), b: flagHex(b[i]) };
+  }
   return undefined;
 }
 

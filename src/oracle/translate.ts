@@ -3,7 +3,7 @@
 // user space for each op. The simulator decides the addresses (mmap is MAP_FIXED_NOREPLACE in
 // the VM), so both sides see the same layout; loops and calls are unrolled as they run.
 
-import { errnoName, PAGE_SIZE, WORDS_PER_PAGE } from '../hmm/constants';
+import { errnoName, HMM_DMIRROR_PROT_PMD, HMM_DMIRROR_PROT_ZERO, PAGE_SIZE, WORDS_PER_PAGE } from '../hmm/constants';
 import type { Mm } from '../hmm/mm';
 import { LINUX_PROFILES, type LinuxVersion } from '../hmm/profile';
 import { Simulator } from '../hmm/simulator';
@@ -51,6 +51,11 @@ export interface Translation {
   readonly simError: string | undefined;
   /** Places where the VM's setup differs from the script's (e.g. device sizes). */
   readonly notes: readonly string[];
+  /**
+   * Why the kernel is not clean after this case (the simulator's prediction: a device page
+   * nobody will free outlives the case's processes), so the next case must run in a new boot.
+   */
+  readonly leavesKernel?: string;
 }
 
 /** State-neutral statements: the simulator checks or prints them; the kernel has nothing to do. */
@@ -124,10 +129,20 @@ export function translateScript(file: string, text: string, opts: TranslateOptio
     if (r.kind === 'done') break;
   }
   lines.push(...t.lines, 'end');
+  const leavesKernel = leakedDevicePage(sim);
   return {
     file, diagnostics: [], lines: t.ops.length > 0 || t.lines.length > 0 ? lines : [], ops: t.ops, stoppedAt: t.stoppedAt,
-    simulatorOnly: t.simulatorOnly, simError, notes: t.notes,
+    simulatorOnly: t.simulatorOnly, simError, notes: t.notes, ...(leavesKernel !== undefined ? { leavesKernel } : {}),
   };
+}
+
+/** A device page that holds a reference nobody drops (it outlives the processes), if any. */
+function leakedDevicePage(sim: Simulator): string | undefined {
+  for (const d of sim.devices) {
+    const p = d.leakedRefs.values().next().value;
+    if (p !== undefined) return `${d.name} keeps a page nobody frees (pfn ${p})`;
+  }
+  return undefined;
 }
 
 interface Resolved {
@@ -219,7 +234,7 @@ class Translator {
     if (failed && this.interp.syscallOutcome === undefined && oops === undefined) return;
     const op = this.nextOp++;
     this.lines.push(`op ${op} ${plan.proc} ${plan.line()}`);
-    this.ops.push({ op, loc: stmt.loc, kind: stmt.kind, what: plan.what, fields: plan.fields, sim: oops !== undefined ? { rc: '0', crash: oops } : plan.observe() });
+    this.ops.push({ op, loc: stmt.loc, kind: stmt.kind, what: plan.what, fields: plan.fields, sim: oops === undefined ? plan.observe() : this.interp.error?.kernelHang ? { rc: '0', hang: oops } : { rc: '0', crash: oops } });
     if (stmt.kind === 'fork' || stmt.kind === 'forkBlock') {
       const child = stmt.kind === 'fork' ? this.sim.process(stmt.name) : this.interp.process;
       if (child !== undefined) {
@@ -229,7 +244,7 @@ class Translator {
     }
   }
 
-  private deviceObservation(withData: boolean, withFlags: boolean): () => Observation {
+  private deviceObservation(withData: boolean, withFlags: boolean, mm: Mm, start: number): () => Observation {
     return () => {
       const last = this.interp.last;
       const rc = errnoName(last.rc);
@@ -242,7 +257,17 @@ class Translator {
         }
         o.data = { kind: 'words', words };
       }
-      if (withFlags && last.flags !== undefined) o.flags = last.flags.bytes.slice();
+      if (withFlags && last.flags !== undefined) {
+        o.flags = last.flags.bytes.slice();
+        // A THP fork shared is PTE-mapped here; on Linux it stays PMD-mapped, and a later real
+        // split maps its zero-filled subpages to the zero page (README "Where the model decides").
+        let ignore: Uint8Array | undefined;
+        for (let k = 0; k < o.flags.length; k++) {
+          const t = mm.pt.lookup(start + k);
+          if (t?.forkSplit === true && !t.pmd) (ignore ??= new Uint8Array(o.flags.length))[k] = HMM_DMIRROR_PROT_PMD | HMM_DMIRROR_PROT_ZERO;
+        }
+        if (ignore !== undefined) o.flagsIgnore = ignore;
+      }
       return o;
     };
   }
@@ -374,7 +399,7 @@ class Translator {
         const line = `dev ${d} ${cmd} ${hexAddr(r.start)} ${n}${stmt.kind === 'devWrite' ? ` ${base} ${patternRpn(stmt.pattern, this.vars())}` : ''}`;
         const withData = stmt.kind === 'devRead' || stmt.kind === 'exclusive';
         const fields: Field[] = stmt.kind === 'checkExclusive' ? ['rc'] : [...devFields, ...(withData ? ['data' as const] : []), ...(stmt.kind === 'snapshot' ? ['flags' as const] : [])];
-        return { kind: 'op', proc: P(), what: `${stmt.device} ${cmd} ${r.text}`, fields, line: () => line, observe: this.deviceObservation(withData, stmt.kind === 'snapshot') };
+        return { kind: 'op', proc: P(), what: `${stmt.device} ${cmd} ${r.text}`, fields, line: () => line, observe: this.deviceObservation(withData, stmt.kind === 'snapshot', mm, r.start) };
       }
       case 'migrate': {
         const r = this.range(stmt.range, true);
@@ -383,7 +408,7 @@ class Translator {
           const line = `dev ${this.minor(stmt.target.name)} migrate ${hexAddr(r.start)} ${n}`;
           return {
             kind: 'op', proc: P(), what: `migrate ${r.text} to ${stmt.target.name}`, fields: [...devFields, 'data'],
-            line: () => line, observe: this.deviceObservation(true, false),
+            line: () => line, observe: this.deviceObservation(true, false, mm, r.start),
           };
         }
         const devices = stmt.from !== undefined ? [stmt.from] : this.sim.devices.map((x) => x.name);
@@ -391,7 +416,7 @@ class Translator {
         // The simulator sums cpages over the devices and reports no faults for this command.
         return {
           kind: 'op', proc: P(), what: `migrate ${r.text} to system${stmt.from ? ` from ${stmt.from}` : ''}`, fields: ['rc', 'cpages'],
-          line: () => line, observe: this.deviceObservation(false, false),
+          line: () => line, observe: this.deviceObservation(false, false, mm, r.start),
         };
       }
       case 'release':

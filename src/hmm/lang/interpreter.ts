@@ -5,7 +5,7 @@
 import type { SourceLoc } from '../events';
 import { type GpuJob, JobFault } from '../gpu';
 import type { Mm } from '../mm';
-import { KernelOops } from '../oops';
+import { KernelHang, KernelOops } from '../oops';
 import { isLinuxVersion, LINUX_PROFILES } from '../profile';
 import { SimError, Simulator } from '../simulator';
 import { drain, type Step } from '../step';
@@ -28,8 +28,10 @@ export interface InterpreterState {
 
 export class RuntimeError extends Error {
   constructor(readonly file: string, readonly loc: Loc, message: string,
-    /** The kernel function Linux would oops in, when the error is a kernel crash. */
-    readonly kernelOops?: string) {
+    /** The kernel function Linux would oops in (or hang in), when the error is a kernel crash. */
+    readonly kernelOops?: string,
+    /** Linux would not oops there but wait forever (a hang). */
+    readonly kernelHang = false) {
     super(message);
   }
   get formatted(): string {
@@ -198,7 +200,7 @@ export class Interpreter implements ExecContext {
 
   private toRuntimeError(e: unknown, loc: Loc): RuntimeError {
     if (e instanceof Fail) return new RuntimeError(this.file, e.loc, e.message);
-    if (e instanceof KernelOops) return new RuntimeError(this.file, loc, e.message, e.fn);
+    if (e instanceof KernelOops) return new RuntimeError(this.file, loc, e.message, e.fn, e instanceof KernelHang);
     if (e instanceof SimError) return new RuntimeError(this.file, loc, e.message);
     if (e instanceof JobFault) return new RuntimeError(this.file, e.pos, e.message);
     const msg = e instanceof Error ? e.message : String(e);

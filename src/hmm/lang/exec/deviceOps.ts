@@ -71,7 +71,7 @@ export const deviceStatements: StatementHandlers<'devRead' | 'devWrite' | 'migra
   *release(ctx, stmt, frame) {
     const d = device(ctx, stmt.device, stmt.deviceLoc);
     ctx.sim.openMirror(frame.process, d);
-    yield* ctx.sim.driver.evictDevice(d, 'release');
+    yield* ctx.sim.driver.release(d);
     deviceResult(ctx, stmt, `${stmt.device} release`, OK);
   },
   *failNextAlloc(ctx, stmt, frame) {

@@ -1,0 +1,76 @@
+// Layer: CLI tests. `hmm-sim run --kernel` and `hmm-sim differential` as the CLI runs them,
+// with a stand-in for the VM: exit statuses, a kernel hang both sides had, regression files.
+
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runDifferentialCommand, runKernelCompare } from '../src/cli/kernelCompare';
+import type { CaseResult } from '../src/oracle/compare';
+import type { ProgramRunner } from '../src/oracle/kernelRun';
+import { splitProgram } from '../src/oracle/program';
+import { judgeRegression, parseRegression } from '../src/oracle/regression';
+
+/** A VM that answers every op with `answer(op line)`, or hangs at ops `hangAt` says. */
+function fakeVm(answer: (line: string) => string, hangAt: (line: string) => boolean = () => false): ProgramRunner {
+  return async (program) => {
+    const cases = new Map<string, CaseResult>();
+    for (const c of splitProgram(program)) {
+      const lines: string[] = [];
+      let hang: { op: number } | undefined;
+      for (const l of c.lines.filter((x) => x.startsWith('op '))) {
+        const op = Number(l.split(' ')[1]);
+        if (hangAt(l)) {
+          hang = { op };
+          break;
+        }
+        lines.push(`r ${op} ${answer(l)}`);
+      }
+      cases.set(c.id, { lines, ...(hang ? { hang } : {}) });
+    }
+    return { cases, boots: 1, ms: 1 };
+  };
+}
+
+const quiet = (): { log: (l: string) => void; err: (l: string) => void; text: () => string } => {
+  const lines: string[] = [];
+  return { log: (l) => lines.push(l), err: (l) => lines.push(l), text: () => lines.join('\n') };
+};
+
+describe('cli: run --kernel and differential with a stand-in VM', () => {
+  it('a kernel hang the simulator predicted agrees, and the script passes (exit 0)', async () => {
+    const file = path.resolve(__dirname, '../../test/kernel-regress/exclusive-coherent-release-hangs.hmm');
+    const text = fs.readFileSync(file, 'utf8');
+    const recorded = parseRegression(text);
+    const vm: ProgramRunner = async (program) => {
+      const id = splitProgram(program)[0]!.id;
+      return { cases: new Map([[id, recorded]]), boots: 1, ms: 1 };
+    };
+    const out = quiet();
+    assert.equal(await runKernelCompare([{ file: 'r.hmm', text }], vm, out), 0, out.text());
+    assert.match(out.text(), /kernel hang in memunmap_pages: .*\(simulator; Linux too\)/);
+    assert.match(out.text(), /1 agree, 0 disagree/);
+  });
+
+  it('a disagreeing differential exits 1 and writes each program and the shrunk one as regression files', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hmm-diff-'));
+    try {
+      // Every op answers EPERM: every program disagrees at its first op.
+      const out = quiet();
+      const rc = await runDifferentialCommand({ count: 3, seed: 5, maxShrinks: 1, shrinkBudgetMs: 60_000, outDir: dir }, fakeVm(() => 'rc=EPERM'), out);
+      assert.equal(rc, 1);
+      const files = fs.readdirSync(dir).sort();
+      assert.equal(files.filter((f) => f.startsWith('found-5-')).length, 3, files.join(' '));
+      const shrunk = files.filter((f) => f.startsWith('shrunk-5-1-'));
+      assert.equal(shrunk.length, 1, files.join(' '));
+      const text = fs.readFileSync(path.join(dir, shrunk[0]!), 'utf8');
+      assert.match(text, /^# hmm-sim differential --seed 5 --count 3: program \d+, shrunk/);
+      assert.match(text, /^#kernel r 1 rc=EPERM$/m);
+      // The regression says what Linux answered, so the simulator disagrees with it until fixed.
+      assert.equal(judgeRegression('s.hmm', text).verdict, 'disagree');
+      assert.match(out.text(), /hmm-sim differential: seed 5: 3 programs, 0 agree, 3 disagree/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
