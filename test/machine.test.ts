@@ -16,7 +16,7 @@ import {
 import { PageFrames, ZERO_PFN } from '../src/hmm/page';
 import { pageState } from '../src/hmm/pagemap';
 import { LINUX_PROFILES } from '../src/hmm/profile';
-import { drain, type KernelFrame, type Step } from '../src/hmm/step';
+import { drain, type KernelFrame, type KernelWork } from '../src/hmm/kernelWork';
 import { Clock, DEFAULT_TIMING } from '../src/hmm/timing';
 
 /** A machine with frames, processes and an event log, no devices: enough for CPU faults. */
@@ -45,7 +45,7 @@ function standInMachine(mms: Mm[]): Machine & { log: EventLog } {
 }
 
 /** Runs a step, collecting the frames it enters. */
-function runCollecting<T>(g: Step<T>): { value: T; frames: KernelFrame[] } {
+function runCollecting<T>(g: KernelWork<T>): { value: T; frames: KernelFrame[] } {
   const frames: KernelFrame[] = [];
   for (;;) {
     const r = g.next();
@@ -64,7 +64,7 @@ describe('mechanisms on a stand-in machine', () => {
     const mm: NotifierMm = { name: 'p', alive: true, notifiers: [], invalidateSeq: 2, activeInvalidateRanges: 0 };
     const seen: { label: string; cur: number; active: number; depth: number }[] = [];
     const subscriber = (label: string): MmuIntervalNotifier => new MmuIntervalNotifier(0, 0, {
-      *invalidate(sub, _range: MmuNotifierRange, cur: number): Step<boolean> {
+      *invalidate(sub, _range: MmuNotifierRange, cur: number): KernelWork<boolean> {
         seen.push({ label, cur, active: mm.activeInvalidateRanges, depth: kstack.length });
         mmuIntervalSetSeq(sub, cur);
         return true;
@@ -103,7 +103,7 @@ describe('mechanisms on a stand-in machine', () => {
     doMmap(mm, start, 4, 'rw', { name: 'a', shared: false, huge: false });
     const events: string[] = [];
     const watcher = new MmuIntervalNotifier(0, 0, {
-      *invalidate(sub, range: MmuNotifierRange, cur: number): Step<boolean> {
+      *invalidate(sub, range: MmuNotifierRange, cur: number): KernelWork<boolean> {
         events.push(`${MmuNotifyEvent[range.event]} ${range.start - start}..${range.end - start}`);
         mmuIntervalSetSeq(sub, cur);
         return true;

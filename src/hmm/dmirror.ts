@@ -28,7 +28,7 @@ import { ChangedPages, Pte, pteIndex, setExpected, SlabAllocator } from './pgtab
 import { KernelHang, KernelOops } from './oops';
 import { gupFaultIn } from './gup';
 import { makeDeviceExclusive } from './rmap';
-import { kernelFrame, pushFrame, type Step } from './step';
+import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { copyTimeNs, linkGBps } from './timing';
 import { VM_READ, VM_WRITE } from './vma';
 
@@ -227,7 +227,7 @@ export class Dmirror implements MmuIntervalNotifierOps {
   }
 
   /** dmirror_interval_invalidate (lib/test_hmm.c). */
-  *invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): Step<boolean> {
+  *invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): KernelWork<boolean> {
     const before = sub.invalidateSeq;
     // Our own migrations update the device page table themselves: ignore them, no set_seq.
     if (range.event === MmuNotifyEvent.MIGRATE && range.owner === this.device) {
@@ -372,7 +372,7 @@ export class DmirrorDriver {
 
 
   /** dmirror_range_fault: the documented hmm_range_fault retry loop for one chunk. */
-  private *rangeFault(m: Dmirror, range: HmmRange): Step<number> {
+  private *rangeFault(m: Dmirror, range: HmmRange): KernelWork<number> {
     for (let attempt = 0; ; attempt++) {
       if (attempt >= MAX_RANGE_FAULT_ATTEMPTS) return -EBUSY;
       range.notifierSeq = mmuIntervalReadBegin(m.notifier);
@@ -392,7 +392,7 @@ export class DmirrorDriver {
   }
 
   /** dmirror_fault: fault [start, end) into the dpt, chunk by chunk. */
-  private *fault(m: Dmirror, start: number, end: number, write: boolean): Step<number> {
+  private *fault(m: Dmirror, start: number, end: number, write: boolean): KernelWork<number> {
     const stats = this.sim.deviceStats(m.device);
     const cost = this.sim.timing.faultBatchNs + this.sim.timing.faultPerPageNs * (end - start);
     stats.faults++;
@@ -415,7 +415,7 @@ export class DmirrorDriver {
   }
 
   /** `ioctl`: test_hmm's READ/WRITE commands, which crash on their own device-private pages (see doFault). */
-  private *faultChunks(m: Dmirror, start: number, end: number, write: boolean, ioctl: boolean): Step<number> {
+  private *faultChunks(m: Dmirror, start: number, end: number, write: boolean, ioctl: boolean): KernelWork<number> {
     for (let addr = start; addr < end; ) {
       const next = Math.min(addr + this.sim.profile.faultChunk, end);
       const range = new HmmRange(m.notifier, addr, next, HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0), 0, m.device);
@@ -486,7 +486,7 @@ export class DmirrorDriver {
   // ---- commands ---------------------------------------------------------------------------
 
   /** HMM_DMIRROR_READ. */
-  *read(m: Dmirror, start: number, npages: number): Step<DmirrorResult> {
+  *read(m: Dmirror, start: number, npages: number): KernelWork<DmirrorResult> {
     if (npages <= 0) return errorResult(-EINVAL);
     const end = start + npages;
     const data = new PageContents();
@@ -503,7 +503,7 @@ export class DmirrorDriver {
   }
 
   /** HMM_DMIRROR_WRITE: the device writes `pattern` through its page table. */
-  *write(m: Dmirror, start: number, npages: number, contentId: number, mapStart: number): Step<DmirrorResult> {
+  *write(m: Dmirror, start: number, npages: number, contentId: number, mapStart: number): KernelWork<DmirrorResult> {
     if (npages <= 0) return errorResult(-EINVAL);
     const end = start + npages;
     let faults = 0;
@@ -540,17 +540,17 @@ export class DmirrorDriver {
   }
 
   /** Fault [start, end) into the device page table without counting a command's fault (kernels). */
-  faultRange(m: Dmirror, start: number, end: number, write: boolean): Step<number> {
+  faultRange(m: Dmirror, start: number, end: number, write: boolean): KernelWork<number> {
     return this.faultChunks(m, start, end, write, false);
   }
 
   /** Migrate [start, end) to the device or back for a kernel fault or a prefetch (no dpt read). */
-  *migrateRange(m: Dmirror, start: number, end: number, toDevice: boolean, cause: string): Step<number> {
+  *migrateRange(m: Dmirror, start: number, end: number, toDevice: boolean, cause: string): KernelWork<number> {
     return yield* this.migrateChunks(m, start, end - start, toDevice, cause);
   }
 
   /** Device-exclusive entries for a kernel's atomics on pages that stay in system memory. */
-  *makeExclusive(m: Dmirror, start: number, end: number): Step<number> {
+  *makeExclusive(m: Dmirror, start: number, end: number): KernelWork<number> {
     for (let v = start; v < end; v++) {
       const pfn = yield* makeDeviceExclusive(this.sim, m.mm, v, null, m.device);
       if (pfn < 0) return pfn;
@@ -560,7 +560,7 @@ export class DmirrorDriver {
     return 0;
   }
 
-  private *migrateChunks(m: Dmirror, start: number, npages: number, toDevice: boolean, cause?: string): Step<number> {
+  private *migrateChunks(m: Dmirror, start: number, npages: number, toDevice: boolean, cause?: string): KernelWork<number> {
     const mm = m.mm;
     const end = start + npages;
     let cpages = 0;
@@ -683,7 +683,7 @@ export class DmirrorDriver {
   }
 
   /** HMM_DMIRROR_MIGRATE_TO_DEV, then a dpt read of the range without faulting. */
-  *migrateToDevice(m: Dmirror, start: number, npages: number): Step<DmirrorResult> {
+  *migrateToDevice(m: Dmirror, start: number, npages: number): KernelWork<DmirrorResult> {
     if (npages <= 0) return errorResult(-EINVAL);
     const rc = yield* this.migrateChunks(m, start, npages, true);
     if (rc < 0) return errorResult(rc);
@@ -694,7 +694,7 @@ export class DmirrorDriver {
   }
 
   /** HMM_DMIRROR_MIGRATE_TO_SYS. */
-  *migrateToSystem(m: Dmirror, start: number, npages: number): Step<DmirrorResult> {
+  *migrateToSystem(m: Dmirror, start: number, npages: number): KernelWork<DmirrorResult> {
     if (npages <= 0) return errorResult(-EINVAL);
     const rc = yield* this.migrateChunks(m, start, npages, false);
     if (rc < 0) return errorResult(rc);
@@ -702,7 +702,7 @@ export class DmirrorDriver {
   }
 
   /** HMM_DMIRROR_SNAPSHOT: hmm_range_fault without faulting; one byte per page. */
-  *snapshot(m: Dmirror, start: number, npages: number): Step<DmirrorResult> {
+  *snapshot(m: Dmirror, start: number, npages: number): KernelWork<DmirrorResult> {
     if (npages <= 0) return errorResult(-EINVAL);
     const out = new Uint8Array(npages);
     let cpages = 0;
@@ -710,7 +710,7 @@ export class DmirrorDriver {
       const next = Math.min(addr + this.sim.profile.faultChunk, start + npages);
       // A temporary interval notifier over exactly the chunk, whose invalidate only bumps the seq.
       const tmp = new MmuIntervalNotifier<Mm>(addr, next, {
-        *invalidate(sub: MmuIntervalNotifier, _r: MmuNotifierRange, cur: number): Step<boolean> {
+        *invalidate(sub: MmuIntervalNotifier, _r: MmuNotifierRange, cur: number): KernelWork<boolean> {
           mmuIntervalSetSeq(sub, cur);
           return true;
         },
@@ -753,7 +753,7 @@ export class DmirrorDriver {
   }
 
   /** HMM_DMIRROR_EXCLUSIVE: make_device_exclusive per page, an ATOMIC dpt entry, then a dpt read. */
-  *exclusive(m: Dmirror, start: number, npages: number): Step<DmirrorResult> {
+  *exclusive(m: Dmirror, start: number, npages: number): KernelWork<DmirrorResult> {
     if (npages <= 0) return errorResult(-EINVAL);
     if (!this.sim.profile.exclusivePerPage) return yield* this.exclusiveRange(m, start, npages);
     for (let v = start; v < start + npages; v++) {
@@ -775,7 +775,7 @@ export class DmirrorDriver {
    * folio in this mm); the driver maps the ones that did (ATOMIC) only when GUP got the whole
    * chunk, and answers -EBUSY unless all of them did. What was made exclusive stays so.
    */
-  private *exclusiveRange(m: Dmirror, start: number, npages: number): Step<DmirrorResult> {
+  private *exclusiveRange(m: Dmirror, start: number, npages: number): KernelWork<DmirrorResult> {
     const f = this.sim.frames;
     const mm = m.mm;
     const end = start + npages;
@@ -833,7 +833,7 @@ export class DmirrorDriver {
   }
 
   /** HMM_DMIRROR_RELEASE and close: evict every page of the device to system memory. */
-  *evictDevice(device: Device, cause: string): Step<number> {
+  *evictDevice(device: Device, cause: string): KernelWork<number> {
     const f = this.sim.frames;
     const pfns: number[] = [];
     for (const c of device.chunks) {
@@ -851,7 +851,7 @@ export class DmirrorDriver {
    * (a device-exclusive coherent page, one with a leaked reference) is never freed: Linux waits
    * forever there.
    */
-  *release(device: Device): Step<number> {
+  *release(device: Device): KernelWork<number> {
     const evicted = yield* this.evictDevice(device, 'release');
     if (device.used > 0) {
       const f = this.sim.frames;
@@ -870,7 +870,7 @@ export class DmirrorDriver {
   }
 
   /** Close the process's handle: remove the notifier, evict the device, drop the dpt. */
-  *close(m: Dmirror): Step<void> {
+  *close(m: Dmirror): KernelWork<void> {
     mmuIntervalNotifierRemove(m.notifier);
     const i = this.mirrors.indexOf(m);
     if (i >= 0) this.mirrors.splice(i, 1);
@@ -879,7 +879,7 @@ export class DmirrorDriver {
   }
 
   /** The pagemap's migrate_to_ram for a device page (a kernel frame of its own). */
-  *migrateToRam(vmf: VmFault): Step<number> {
+  *migrateToRam(vmf: VmFault): KernelWork<number> {
     const device = this.sim.deviceOfPfn(vmf.pfn);
     yield pushFrame(this.sim.kstack, kernelFrame('migrate_to_ram', () => `${device.name} ${this.sim.describeRange(vmf.vpn, vmf.vpn + 1)}`));
     try {
@@ -890,7 +890,7 @@ export class DmirrorDriver {
   }
 
   /** dmirror_devmem_fault. */
-  private *devmemFault(vmf: VmFault, device: Device): Step<number> {
+  private *devmemFault(vmf: VmFault, device: Device): KernelWork<number> {
     const sim = this.sim;
     const f = sim.frames;
     const mm = sim.mms.find((x) => x.id === vmf.mmId)!;

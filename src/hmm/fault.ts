@@ -8,7 +8,7 @@ import type { Machine } from './machine';
 import { doPteNone, handleMmFault, thpEligible } from './memory';
 import type { Mm } from './mm';
 import { Pte, PTE_WRITE, pteIndex, setExpected } from './pgtable';
-import { PREEMPT, preemptAt, type Step } from './step';
+import { PREEMPT, preemptAt, type KernelWork } from './kernelWork';
 import { VM_READ, VM_WRITE, type Vma } from './vma';
 
 /** Whether the VMA lets the CPU access the page so (access_error in the arch fault handler). */
@@ -21,7 +21,7 @@ export function accessAllowed(vma: Vma | undefined, write: boolean): boolean {
  * The CPU touches every page of [start, end): a read of one word, or a write of every word.
  * Returns the first page it could not touch and -EFAULT, or undefined when all went.
  */
-export function* cpuAccess(sim: Machine, mm: Mm, start: number, end: number, write: PatternFn | undefined): Step<{ vpn: number; rc: number; sig: 'SIGSEGV' | 'SIGBUS' } | undefined> {
+export function* cpuAccess(sim: Machine, mm: Mm, start: number, end: number, write: PatternFn | undefined): KernelWork<{ vpn: number; rc: number; sig: 'SIGSEGV' | 'SIGBUS' } | undefined> {
   const contentId = write === undefined ? -1 : sim.contents.intern(write);
   const f = sim.frames;
   for (let vpn = start; vpn < end; vpn++) {

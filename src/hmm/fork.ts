@@ -8,12 +8,12 @@ import { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_ANON_EXCLUSIVE, Zone } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE, type PteTable, setExpected } from './pgtable';
-import { pushFrame, type Step } from './step';
+import { pushFrame, type KernelWork } from './kernelWork';
 import { getPage } from './swap';
 import type { Vma } from './vma';
 
 /** fork(): a child mm with copies of the VMAs and, where needed, of the page tables. */
-export function* forkMm(sim: Machine, parent: Mm, child: Mm): Step<void> {
+export function* forkMm(sim: Machine, parent: Mm, child: Mm): KernelWork<void> {
   yield pushFrame(sim.kstack, { name: 'fork', detail: `${parent.name} → ${child.name}` });
   try {
     child.vmas = parent.vmas.clone();

@@ -18,7 +18,7 @@ import { type MigrateMachine, migrateDeviceRange } from './migrateDevice';
 import type { Mm } from './mm';
 import { Zone } from './page';
 import { Pte, pteIndex, setExpected } from './pgtable';
-import { kernelFrame, pushFrame, type Step } from './step';
+import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { copyTimeNs, linkGBps } from './timing';
 import { VM_READ, VM_WRITE } from './vma';
 import { AdviceMap, blockOf, decideFault, prefetchExpansion, ThrashingDetector, THRASH_THROTTLE_NS } from './uvm';
@@ -273,7 +273,7 @@ export class GpuEngine {
   }
 
   /** Run every action due at or before `until` (the CPU's clock). */
-  *advanceTo(until: number): Step<void> {
+  *advanceTo(until: number): KernelWork<void> {
     for (;;) {
       const a = this.nextActor();
       if (a === undefined || a.time > until) return;
@@ -282,7 +282,7 @@ export class GpuEngine {
   }
 
   /** Run until `done()` holds; the CPU then waits until the latest completion. */
-  *waitFor(done: () => boolean, what: string): Step<void> {
+  *waitFor(done: () => boolean, what: string): KernelWork<void> {
     yield pushFrame(this.sim.kstack, { name: 'wait', detail: what });
     try {
       while (!done()) {
@@ -296,19 +296,19 @@ export class GpuEngine {
     }
   }
 
-  *waitJob(job: GpuJob): Step<void> {
+  *waitJob(job: GpuJob): KernelWork<void> {
     yield* this.waitFor(() => job.done, job.name);
     this.sim.clock.now = Math.max(this.sim.clock.now, job.endTime ?? 0);
   }
 
-  *waitDevice(device: Device): Step<void> {
+  *waitDevice(device: Device): KernelWork<void> {
     const mine = (): boolean => this.jobs.every((j) => j.device !== device || j.done) && this.copies.every((c) => c.device !== device || c.applied);
     yield* this.waitFor(mine, device.name);
     for (const j of this.jobs) if (j.device === device) this.sim.clock.now = Math.max(this.sim.clock.now, j.endTime ?? 0);
     for (const c of this.copies) if (c.device === device) this.sim.clock.now = Math.max(this.sim.clock.now, c.endTime);
   }
 
-  *waitAll(): Step<void> {
+  *waitAll(): KernelWork<void> {
     yield* this.waitFor(() => this.idle, 'all');
     for (const j of this.jobs) this.sim.clock.now = Math.max(this.sim.clock.now, j.endTime ?? 0);
     for (const c of this.copies) this.sim.clock.now = Math.max(this.sim.clock.now, c.endTime);
@@ -319,7 +319,7 @@ export class GpuEngine {
   }
 
   /** Run one action in its own time: the simulator's clock is the actor's while it runs. */
-  private *act(a: { job?: GpuJob; copy?: AsyncCopy; time: number }): Step<void> {
+  private *act(a: { job?: GpuJob; copy?: AsyncCopy; time: number }): KernelWork<void> {
     const sim = this.sim;
     const cpuNow = sim.clock.now;
     const cpuLoc = sim.loc;
@@ -348,7 +348,7 @@ export class GpuEngine {
     }
   }
 
-  private *applyCopy(c: AsyncCopy): Step<void> {
+  private *applyCopy(c: AsyncCopy): KernelWork<void> {
     const sim = this.sim;
     sim.loc = c.pos === undefined ? sim.loc : { file: sim.loc?.file ?? '', line: c.pos.line, col: c.pos.col };
     const frame = kernelFrame('prefetch', () => `${sim.describeRange(c.start, c.end)} to ${c.toDevice ? c.device.name : 'system'}`);
@@ -374,7 +374,7 @@ export class GpuEngine {
 
   // ---- a job's actions ---------------------------------------------------------------------
 
-  private *jobAction(job: GpuJob): Step<void> {
+  private *jobAction(job: GpuJob): KernelWork<void> {
     const sim = this.sim;
     const op = job.ops[job.pc];
     if (op === undefined) {
@@ -492,7 +492,7 @@ export class GpuEngine {
    * Service one fault batch: fixed and per-page cost, then per page the policy's decision —
    * migrate (with the prefetcher's expansion) or map remotely — and thrashing bookkeeping.
    */
-  private *serviceBatch(job: GpuJob, m: Dmirror, op: KernelOp & { kind: 'access' }, batch: number[]): Step<void> {
+  private *serviceBatch(job: GpuJob, m: Dmirror, op: KernelOp & { kind: 'access' }, batch: number[]): KernelWork<void> {
     const sim = this.sim;
     const dev = job.device;
     const write = op.access !== 'read';
@@ -594,7 +594,7 @@ export class GpuEngine {
   }
 
   /** Evict the oldest 2 MiB blocks until `pages` fit on the device. */
-  *makeRoom(device: Device, pages: number): Step<void> {
+  *makeRoom(device: Device, pages: number): KernelWork<void> {
     const sim = this.sim;
     const tl = this.timeline(device);
     while (device.freePages < pages && tl.blocks.length > 0) {

@@ -9,7 +9,7 @@ import type { Mm } from './mm';
 import { Zone } from './page';
 import { pageState } from './pagemap';
 import { Pte, PTE_WRITE, pteIndex } from './pgtable';
-import type { Step } from './step';
+import type { KernelWork } from './kernelWork';
 import { getPage, putPage } from './swap';
 import { VM_READ, VM_WRITE } from './vma';
 
@@ -19,7 +19,7 @@ export interface GupFlags {
 }
 
 /** Fault the page in as GUP does (follow_page, else handle_mm_fault) and return its pfn or -errno. */
-export function* gupFaultIn(sim: Machine, mm: Mm, vpn: number, flags: GupFlags): Step<number> {
+export function* gupFaultIn(sim: Machine, mm: Mm, vpn: number, flags: GupFlags): KernelWork<number> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const vma = mm.vmas.find(vpn);
     if (vma === undefined || (vma.flags & VM_READ) === 0 || (flags.write && (vma.flags & VM_WRITE) === 0)) return -EFAULT;
@@ -44,7 +44,7 @@ export function* gupFaultIn(sim: Machine, mm: Mm, vpn: number, flags: GupFlags):
  * pin_user_pages(FOLL_WRITE | FOLL_PIN [| FOLL_LONGTERM]) for one page. A long-term pin may not
  * hold a device-coherent page: it is migrated to system memory first.
  */
-export function* pinUserPage(sim: MigrateMachine, mm: Mm, vpn: number, longterm: boolean): Step<number> {
+export function* pinUserPage(sim: MigrateMachine, mm: Mm, vpn: number, longterm: boolean): KernelWork<number> {
   let pfn = yield* gupFaultIn(sim, mm, vpn, { write: true });
   if (pfn < 0) return pfn;
   const f = sim.frames;
@@ -72,7 +72,7 @@ export function unpinUserPage(sim: Machine, pfn: number): void {
  * pin_user_pages over [start, end) as gup_test does it: on a failure the pages already pinned
  * are released, nothing stays pinned. Returns the page that failed and why, or undefined.
  */
-export function* pinUserPages(sim: MigrateMachine, mm: Mm, start: number, end: number, longterm: boolean): Step<{ vpn: number; rc: number } | undefined> {
+export function* pinUserPages(sim: MigrateMachine, mm: Mm, start: number, end: number, longterm: boolean): KernelWork<{ vpn: number; rc: number } | undefined> {
   for (let vpn = start; vpn < end; vpn++) {
     const rc = yield* pinUserPage(sim, mm, vpn, longterm);
     if (rc < 0) {

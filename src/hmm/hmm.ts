@@ -12,7 +12,7 @@ import type { Mm } from './mm';
 import { type MmuIntervalNotifier, mmuIntervalCheckRetry } from './mmuNotifier';
 import { Zone } from './page';
 import { Pte, PTE_WRITE, pteIndex } from './pgtable';
-import { kernelFrame, pushFrame, type Step } from './step';
+import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { VM_READ, VM_WRITE } from './vma';
 
 /** struct hmm_range. `flags` holds the request bits on input and the HMM_PFN_* bits on output. */
@@ -74,7 +74,7 @@ interface WalkResult {
  * hmm_vma_fault: fault every page of [addr, end) (FAULT_FLAG_REMOTE, plus WRITE if needed), then
  * ask the caller to re-walk from addr.
  */
-function* hmmVmaFault(sim: Machine, range: HmmRange, addr: number, end: number, need: number, vmaFlags: number): Step<WalkResult> {
+function* hmmVmaFault(sim: Machine, range: HmmRange, addr: number, end: number, need: number, vmaFlags: number): KernelWork<WalkResult> {
   const write = (need & NEED_WRITE_FAULT) !== 0;
   if (write && (vmaFlags & VM_WRITE) === 0) return { rc: -EPERM, last: addr };
   const mm = range.notifier.mm!;
@@ -86,7 +86,7 @@ function* hmmVmaFault(sim: Machine, range: HmmRange, addr: number, end: number, 
 }
 
 /** One walk_page_range pass from `last` to the end of the range. */
-function* walk(sim: Machine, range: HmmRange, last: number): Step<WalkResult> {
+function* walk(sim: Machine, range: HmmRange, last: number): KernelWork<WalkResult> {
   const mm = range.notifier.mm!;
   const frames = sim.frames;
   let vpn = last;
@@ -158,7 +158,7 @@ function* walk(sim: Machine, range: HmmRange, last: number): Step<WalkResult> {
 }
 
 /** hmm_range_fault(range): 0 or -EFAULT / -EPERM / -EBUSY. */
-export function* hmmRangeFault(sim: Machine, range: HmmRange): Step<number> {
+export function* hmmRangeFault(sim: Machine, range: HmmRange): KernelWork<number> {
   const frame = kernelFrame('hmm_range_fault', () => `${range.notifier.label} ${sim.describeRange(range.start, range.end)}`);
   yield pushFrame(sim.kstack, frame);
   try {

@@ -11,7 +11,7 @@ import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { type PageFrames, PG_ANON, PG_ANON_EXCLUSIVE, PG_HUGETLB } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
-import type { Step } from './step';
+import type { KernelWork } from './kernelWork';
 import { getPage, putPage } from './swap';
 import { HugetlbResv, VM_WRITE, type Vma } from './vma';
 
@@ -118,7 +118,7 @@ export function hugetlbNoPage(sim: Machine, mm: Mm, vma: Vma, vpn: number, write
  * hugetlb_wp: a write to a read-only huge pte. An anonymous huge page mapped once is reused in
  * place (no notifier); otherwise a copy replaces it, under MMU_NOTIFY_CLEAR over the huge page.
  */
-export function* hugetlbWp(sim: Machine, mm: Mm, vpn: number): Step<number> {
+export function* hugetlbWp(sim: Machine, mm: Mm, vpn: number): KernelWork<number> {
   const f = sim.frames;
   const haddr = vpn - pteIndex(vpn);
   const t = mm.pt.lookup(haddr)!;
@@ -154,7 +154,7 @@ export function* hugetlbWp(sim: Machine, mm: Mm, vpn: number): Step<number> {
  * (MMU_NOTIFY_CLEAR over the parent's VMA), except a page that may be pinned, which the child
  * gets a copy of at once. The child's VMA has no reservation.
  */
-export function* copyHugetlbPageRange(sim: Machine, parent: Mm, child: Mm, vma: Vma, childVma: Vma): Step<void> {
+export function* copyHugetlbPageRange(sim: Machine, parent: Mm, child: Mm, vma: Vma, childVma: Vma): KernelWork<void> {
   childVma.hugetlbResv = undefined;
   const f = sim.frames;
   const copy = (): void => {

@@ -12,7 +12,7 @@ import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { HUGE_ZERO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_LARGE_HEAD, PG_LARGE_TAIL, ZERO_PFN, Zone } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex, setExpected } from './pgtable';
-import type { Step } from './step';
+import type { KernelWork } from './kernelWork';
 import { getPage, putPage } from './swap';
 import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma';
 
@@ -63,7 +63,7 @@ export function zapEntry(sim: Machine, mm: Mm, vpn: number): void {
  * split_huge_pmd: 512 ptes replace the PMD mapping. The model splits the folio too; `folioToo`
  * says Linux does as well (split_folio), otherwise its pages are marked as a PTE-mapped THP.
  */
-export function* splitHugePmd(sim: Machine, mm: Mm, vpn: number, folioToo = false): Step<void> {
+export function* splitHugePmd(sim: Machine, mm: Mm, vpn: number, folioToo = false): KernelWork<void> {
   const t = mm.pt.lookup(vpn);
   if (t === undefined || !t.pmd) return;
   const haddr = vpn - pteIndex(vpn);
@@ -106,7 +106,7 @@ function remapZeroSubpages(sim: Machine, mm: Mm, haddr: number, head: number): v
  * `head`, mapped from `haddr`): it becomes base pages, remapped in place (zero subpages to the
  * shared zero page), with MMU_NOTIFY_CLEAR over it as its mappings are replaced.
  */
-export function* splitPteMappedFolio(sim: Machine, mm: Mm, haddr: number, head: number): Step<void> {
+export function* splitPteMappedFolio(sim: Machine, mm: Mm, haddr: number, head: number): KernelWork<void> {
   const f = sim.frames;
   const range = { mm, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
   yield* mmuNotifierInvalidate(sim, range, () => {
@@ -117,7 +117,7 @@ export function* splitPteMappedFolio(sim: Machine, mm: Mm, haddr: number, head: 
 }
 
 /** Split the PMD mappings that straddle either end of [start, end). */
-export function* splitPmdsAtEdges(sim: Machine, mm: Mm, start: number, end: number): Step<void> {
+export function* splitPmdsAtEdges(sim: Machine, mm: Mm, start: number, end: number): KernelWork<void> {
   if (start % HPAGE_PMD_NR !== 0) yield* splitHugePmd(sim, mm, start);
   if (end % HPAGE_PMD_NR !== 0) yield* splitHugePmd(sim, mm, end);
 }
@@ -256,7 +256,7 @@ function doHugePmdAnonymousPage(sim: Machine, mm: Mm, vma: Vma, vpn: number, wri
 }
 
 /** wp_page_copy: a private copy of the page for the writer, with MMU_NOTIFY_CLEAR on that page. */
-function* wpPageCopy(sim: Machine, mm: Mm, vma: Vma, vpn: number): Step<number> {
+function* wpPageCopy(sim: Machine, mm: Mm, vma: Vma, vpn: number): KernelWork<number> {
   const t = mm.pt.lookup(vpn)!;
   const i = pteIndex(vpn);
   const old = t.pfn[i]!;
@@ -278,7 +278,7 @@ function* wpPageCopy(sim: Machine, mm: Mm, vma: Vma, vpn: number): Step<number> 
 }
 
 /** do_wp_page: write fault on a present read-only entry of a writable VMA. */
-function* doWpPage(sim: Machine, mm: Mm, vma: Vma, vpn: number): Step<number> {
+function* doWpPage(sim: Machine, mm: Mm, vma: Vma, vpn: number): KernelWork<number> {
   const t = mm.pt.lookup(vpn)!;
   const i = pteIndex(vpn);
   const pfn = t.pfn[i]!;
@@ -303,7 +303,7 @@ function* doWpPage(sim: Machine, mm: Mm, vma: Vma, vpn: number): Step<number> {
 }
 
 /** Write fault on a PMD-mapped read-only THP or huge zero page (do_huge_pmd_wp_page). */
-function* doHugePmdWpPage(sim: Machine, mm: Mm, vma: Vma, vpn: number): Step<number> {
+function* doHugePmdWpPage(sim: Machine, mm: Mm, vma: Vma, vpn: number): KernelWork<number> {
   const haddr = vpn - pteIndex(vpn);
   const t = mm.pt.lookup(vpn)!;
   const head = t.pfn[0]!;
@@ -337,7 +337,7 @@ function* doHugePmdWpPage(sim: Machine, mm: Mm, vma: Vma, vpn: number): Step<num
  * remove_device_exclusive_entry: MMU_NOTIFY_CLEAR (owner NULL) on the page, then the original
  * present pte comes back (writable if the VMA allows writes).
  */
-export function* removeDeviceExclusiveEntry(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: boolean): Step<void> {
+export function* removeDeviceExclusiveEntry(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: boolean): KernelWork<void> {
   const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
   yield* mmuNotifierInvalidate(sim, range, () => {
     const t = mm.pt.lookup(vpn)!;
@@ -352,7 +352,7 @@ export function* removeDeviceExclusiveEntry(sim: Machine, mm: Mm, vma: Vma, vpn:
  * handle_mm_fault for one page. The caller has checked the VMA's permissions (the CPU's access
  * check or hmm_range_fault's). Returns VM_FAULT_OK or a VM_FAULT_* error.
  */
-export function* handleMmFault(sim: Machine, mm: Mm, vpn: number, flags: FaultFlags): Step<number> {
+export function* handleMmFault(sim: Machine, mm: Mm, vpn: number, flags: FaultFlags): KernelWork<number> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const vma = mm.vmas.find(vpn);
     if (vma === undefined || (vma.flags & VM_READ) === 0 || (flags.write && (vma.flags & VM_WRITE) === 0)) {
@@ -395,7 +395,7 @@ export function* handleMmFault(sim: Machine, mm: Mm, vpn: number, flags: FaultFl
  * Zap [start, end) of `mm` (munmap, MADV_DONTNEED/FREE, exit) inside one notifier of `event`.
  * Device-private and device-exclusive entries drop their page reference like present ones.
  */
-export function* zapPageRange(sim: Machine, mm: Mm, start: number, end: number, event: MmuNotifyEvent): Step<void> {
+export function* zapPageRange(sim: Machine, mm: Mm, start: number, end: number, event: MmuNotifyEvent): KernelWork<void> {
   yield* splitPmdsAtEdges(sim, mm, start, end);
   const range = { mm, start, end, event, owner: null, blockable: true };
   yield* mmuNotifierInvalidate(sim, range, () => {

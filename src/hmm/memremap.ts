@@ -5,7 +5,7 @@
 import { HPAGE_PMD_NR } from './constants';
 import { FrameStack } from './frameStore';
 import { type PageFrames, Zone } from './page';
-import type { Step } from './step';
+import type { KernelWork } from './kernelWork';
 
 /** lib/test_hmm.c DEVMEM_CHUNK_SIZE: 256 MiB of 4 KiB pages. */
 export const DEVMEM_CHUNK_PAGES = 65536;
@@ -23,7 +23,7 @@ export interface VmFault {
 
 /** struct dev_pagemap_ops. */
 export interface DevPagemapOps {
-  migrateToRam(vmf: VmFault): Step<number>;
+  migrateToRam(vmf: VmFault): KernelWork<number>;
   pageFree(pfn: number): void;
 }
 

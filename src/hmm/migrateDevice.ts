@@ -14,7 +14,7 @@ import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { indexOffsetOf, NO_PFN, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
-import { kernelFrame, pushFrame, type Step } from './step';
+import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { getPage, putPage } from './swap';
 import { VM_WRITE, type Vma } from './vma';
 
@@ -274,7 +274,7 @@ function migrateVmaCollect(sim: Machine, args: MigrateVma, vma: Vma, modes: read
 }
 
 /** migrate_vma_setup: validate, collect (bracketed by MMU_NOTIFY_MIGRATE) and unmap. */
-export function* migrateVmaSetup(sim: MigrateMachine, args: MigrateVma): Step<number> {
+export function* migrateVmaSetup(sim: MigrateMachine, args: MigrateVma): KernelWork<number> {
   const frame = kernelFrame('migrate_vma_setup', () => `${sim.describeRange(args.start, args.end)} ${args.direction} ${args.pgmapOwner.name}`);
   // In progress from the moment its first frame is entered: a debugger paused here lists it.
   sim.pendingMigrations.push(args);
@@ -333,7 +333,7 @@ function otherMappers(sim: Machine, self: Mm, pfn: number, vpn: number, kinds: r
  * are unmapped there too via try_to_migrate (MMU_NOTIFY_CLEAR in that mm); pinned pages and
  * file pages stay, with their mappings restored.
  */
-function* migrateVmaUnmap(sim: Machine, args: MigrateVma, stillMapped: readonly number[]): Step<void> {
+function* migrateVmaUnmap(sim: Machine, args: MigrateVma, stillMapped: readonly number[]): KernelWork<void> {
   const f = sim.frames;
   for (const i of stillMapped) {
     const pfn = args.src[i]!;
@@ -433,7 +433,7 @@ function insertHoles(sim: Machine, args: MigrateVma, firstHole: number): void {
 }
 
 /** migrate_vma_pages: holes get their new pages (under MMU_NOTIFY_MIGRATE); checks per page. */
-export function* migrateVmaPages(sim: Machine, args: MigrateVma): Step<void> {
+export function* migrateVmaPages(sim: Machine, args: MigrateVma): KernelWork<void> {
   const frame = kernelFrame('migrate_vma_pages', () => sim.describeRange(args.start, args.end));
   args.phase = 'pages';
   yield pushFrame(sim.kstack, frame);
@@ -490,7 +490,7 @@ function removeMigrationPtes(sim: Machine, mm: Mm, vpn: number, n: number, oldPf
 }
 
 /** migrate_vma_finalize: migration entries point at dst (migrated) or src again; old pages go. */
-export function* migrateVmaFinalize(sim: MigrateMachine, args: MigrateVma): Step<void> {
+export function* migrateVmaFinalize(sim: MigrateMachine, args: MigrateVma): KernelWork<void> {
   const frame = kernelFrame('migrate_vma_finalize', () => sim.describeRange(args.start, args.end));
   args.phase = 'finalize';
   yield pushFrame(sim.kstack, frame);
@@ -631,7 +631,7 @@ export function migrateVmaSplitCompound(sim: Machine, args: MigrateVma, i: numbe
  * pfn, without a VMA (RELEASE, close, eviction). Every mapping is replaced via rmap, which
  * raises MMU_NOTIFY_CLEAR in each process that mapped the page.
  */
-export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: readonly number[], cause: string): Step<number> {
+export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: readonly number[], cause: string): KernelWork<number> {
   const frame = { name: 'migrate_device_range', detail: `${device.name} ${pfns.length} pages (${cause})` };
   yield pushFrame(sim.kstack, frame);
   try {

@@ -11,7 +11,7 @@ import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_LARGE_HEAD, PG_LARGE_TAIL, Zone } from './page';
 import { Pte, PTE_WRITE } from './pgtable';
-import { pushFrame, type Step } from './step';
+import { pushFrame, type KernelWork } from './kernelWork';
 import { putPage } from './swap';
 import {
   type DeviceFileRef, type HugetlbResv, MemObject, VM_HUGEPAGE, VM_HUGETLB, VM_MIXEDMAP, VM_NOHUGEPAGE, VM_READ, VM_SHARED,
@@ -57,7 +57,7 @@ export function doMmap(mm: Mm, start: number, pages: number, prot: ProtName, opt
 }
 
 /** munmap: MMU_NOTIFY_UNMAP over the range, zap, drop the VMAs and their page tables. */
-export function* doMunmap(sim: Machine, mm: Mm, start: number, end: number): Step<number> {
+export function* doMunmap(sim: Machine, mm: Mm, start: number, end: number): KernelWork<number> {
   if (end <= start) return -EINVAL;
   // do_vmi_align_munmap splits both ends first: a hugetlb VMA only at a huge page boundary.
   if (hugetlbBadSplit(mm, start, end) !== undefined) return -EINVAL;
@@ -83,7 +83,7 @@ export function* doMunmap(sim: Machine, mm: Mm, start: number, end: number): Ste
  * hole; a hole (or `start` outside any mapping) ends the walk with -ENOMEM, and what was changed
  * before it stays changed.
  */
-export function* doMprotect(sim: Machine, mm: Mm, start: number, end: number, prot: ProtName): Step<number> {
+export function* doMprotect(sim: Machine, mm: Mm, start: number, end: number, prot: ProtName): KernelWork<number> {
   const vmas = mm.vmas.intersecting(start, end);
   if (vmas.length === 0 || vmas[0]!.start > start) return -ENOMEM;
   // A hugetlb VMA splits only at a huge page boundary: the VMAs before the bad split are changed.
@@ -115,7 +115,7 @@ export function* doMprotect(sim: Machine, mm: Mm, start: number, end: number, pr
 }
 
 /** mprotect of [start, end), every VMA of which changes protection. */
-function* mprotectRange(sim: Machine, mm: Mm, start: number, end: number, prot: ProtName): Step<number> {
+function* mprotectRange(sim: Machine, mm: Mm, start: number, end: number, prot: ProtName): KernelWork<number> {
   yield pushFrame(sim.kstack, { name: 'mprotect', detail: `${sim.describeRange(start, end)} ${prot}` });
   try {
     yield* splitPmdsAtEdges(sim, mm, start, end);
@@ -184,7 +184,7 @@ export type MadviseName = 'dontneed' | 'free' | 'hugepage' | 'nohugepage' | 'col
  * (MADV_FREE of memory that is not private anonymous: -EINVAL) ends the walk, and a hole
  * anywhere in the range makes the call return -ENOMEM after the rest was advised.
  */
-export function* doMadvise(sim: Machine, mm: Mm, start: number, end: number, advice: MadviseName): Step<number> {
+export function* doMadvise(sim: Machine, mm: Mm, start: number, end: number, advice: MadviseName): KernelWork<number> {
   const vmas = mm.vmas.intersecting(start, end);
   if (vmas.length === 0) return -ENOMEM;
   let covered = start;
@@ -240,7 +240,7 @@ export function* doMadvise(sim: Machine, mm: Mm, start: number, end: number, adv
  * MADV_FREE: the kernel raises MMU_NOTIFY_CLEAR and marks the pages lazily freeable; without
  * memory pressure they keep their data. Device entries and THPs are split/left alone.
  */
-function* madviseFree(sim: Machine, mm: Mm, start: number, end: number): Step<void> {
+function* madviseFree(sim: Machine, mm: Mm, start: number, end: number): KernelWork<void> {
   const f = sim.frames;
   // A THP only partly in the range is split for real, unless another process maps it
   // (madvise_free_huge_pmd, madvise_free_pte_range: split_folio); the huge zero page is left.
@@ -279,7 +279,7 @@ function* madviseFree(sim: Machine, mm: Mm, start: number, end: number): Step<vo
  * MADV_COLLAPSE: each fully covered, 2 MiB aligned range whose pages are all present system
  * pages becomes one PMD-mapped THP (copying the data), with MMU_NOTIFY_CLEAR over it.
  */
-function* madviseCollapse(sim: Machine, mm: Mm, start: number, end: number): Step<number> {
+function* madviseCollapse(sim: Machine, mm: Mm, start: number, end: number): KernelWork<number> {
   const f = sim.frames;
   for (let h = Math.ceil(start / HPAGE_PMD_NR) * HPAGE_PMD_NR; h + HPAGE_PMD_NR <= end; h += HPAGE_PMD_NR) {
     const vma = mm.vmas.find(h);
@@ -318,7 +318,7 @@ function* madviseCollapse(sim: Machine, mm: Mm, start: number, end: number): Ste
 }
 
 /** exit_mmap: RELEASE to every interval notifier over [0, ULONG_MAX), then unmap everything. */
-export function* exitMmap(sim: Machine, mm: Mm): Step<void> {
+export function* exitMmap(sim: Machine, mm: Mm): KernelWork<void> {
   yield pushFrame(sim.kstack, { name: 'exit_mmap', detail: mm.name });
   try {
     const range = { mm, start: 0, end: ADDRESS_SPACE_PAGES, event: MmuNotifyEvent.RELEASE, owner: null, blockable: true };

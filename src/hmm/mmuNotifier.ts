@@ -3,7 +3,7 @@
 
 import { EINVAL, EOVERFLOW, MMU_NOTIFY_NAMES, MmuNotifyEvent } from './constants';
 import type { Device } from './memremap';
-import { type KernelFrame, kernelFrame, pushFrame, type Step } from './step';
+import { type KernelFrame, kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import type { Clock, TimingModel } from './timing';
 
 /** What the notifiers use of an mm_struct (mm.ts's Mm). */
@@ -40,7 +40,7 @@ export interface MmuNotifierRange {
 
 export interface MmuIntervalNotifierOps {
   /** ops->invalidate; returns false only for a non-blockable range it could not lock. */
-  invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): Step<boolean>;
+  invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): KernelWork<boolean>;
 }
 
 /** struct mmu_interval_notifier; `M` is the mm type its users see (mm.ts's Mm). */
@@ -106,7 +106,7 @@ export function mmuIntervalSetSeq(sub: MmuIntervalNotifier, curSeq: number): voi
  * mmu_notifier_invalidate_range_start: every interval notifier that intersects the range is
  * called once with the (odd) current sequence. Each callback is a kernel frame of its own.
  */
-function* invalidateRangeStart(sim: NotifierMachine, range: MmuNotifierRange): Step<void> {
+function* invalidateRangeStart(sim: NotifierMachine, range: MmuNotifierRange): KernelWork<void> {
   const mm = range.mm;
   mm.activeInvalidateRanges++;
   let hits = 0;
@@ -149,7 +149,7 @@ type NotAStep<T> = T extends Generator<unknown, unknown, unknown> ? never : T;
  * invalidate_range_start, `body`, invalidate_range_end. The body is the page-table update
  * under the notifier and runs without pausing, so it is a plain function, not a generator.
  */
-export function* mmuNotifierInvalidate<T>(sim: NotifierMachine, range: MmuNotifierRange, body: () => NotAStep<T>): Step<T> {
+export function* mmuNotifierInvalidate<T>(sim: NotifierMachine, range: MmuNotifierRange, body: () => NotAStep<T>): KernelWork<T> {
   yield* invalidateRangeStart(sim, range);
   try {
     return body();

@@ -15,7 +15,7 @@ import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, Zone } from './page';
 import { Pte, pteIndex } from './pgtable';
 import type { Machine } from './machine';
-import { pushFrame, type Step } from './step';
+import { pushFrame, type KernelWork } from './kernelWork';
 import { Vma } from './vma';
 
 /**
@@ -23,7 +23,7 @@ import { Vma } from './vma';
  * the kernel's order of checks. MREMAP_FIXED unmaps the target first, so a call that then fails
  * with -EFAULT (the old range spans a hole or several VMAs) has still unmapped the target.
  */
-export function* doMremap(sim: Machine, mm: Mm, old: number, pages: number, to: number, dontUnmap: boolean, name: string): Step<number> {
+export function* doMremap(sim: Machine, mm: Mm, old: number, pages: number, to: number, dontUnmap: boolean, name: string): KernelWork<number> {
   const first = mm.vmas.find(old);
   if (first === undefined) return -EFAULT; // vma_lookup(addr) in the syscall
   let len = pages;
@@ -69,7 +69,7 @@ export function* doMremap(sim: Machine, mm: Mm, old: number, pages: number, to: 
  * starts rather than inside it). PMD realignment (try_realign_addr), which only widens the
  * notifier's range, is not modelled.
  */
-function* movePageTables(sim: Machine, mm: Mm, vma: Vma, old: number, to: number, len: number): Step<void> {
+function* movePageTables(sim: Machine, mm: Mm, vma: Vma, old: number, to: number, len: number): KernelWork<void> {
   const wholePmd = (h: number): boolean => h >= old && h + HPAGE_PMD_NR <= old + len && (to + h - old) % HPAGE_PMD_NR === 0;
   if (!vma.isHugetlb) {
     for (let h = old - (old % HPAGE_PMD_NR); h < old + len; h += HPAGE_PMD_NR) {

@@ -9,7 +9,7 @@ import type { Machine } from './machine';
 import type { Mm } from './mm';
 import { pageContent } from './pagemap';
 import { pteIndex, setExpected } from './pgtable';
-import type { Step } from './step';
+import type { KernelWork } from './kernelWork';
 
 /**
  * Bytes the process would read at [addr, addr + count) without faulting. Stops at the first
@@ -38,7 +38,7 @@ export function readBytes(sim: Pick<Machine, 'frames' | 'contents'>, mm: Mm, add
  * access_remote_vm(FOLL_WRITE): write `data` at `addr`. Returns the count written (less than
  * asked where a page cannot be written).
  */
-export function* accessRemoteVmWrite(sim: Machine, mm: Mm, addr: number, data: Uint8Array): Step<number> {
+export function* accessRemoteVmWrite(sim: Machine, mm: Mm, addr: number, data: Uint8Array): KernelWork<number> {
   let done = 0;
   while (done < data.length) {
     const a = addr + done;

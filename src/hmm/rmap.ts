@@ -9,13 +9,13 @@ import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_FILE } from './page';
 import { exclusiveMakerBits, Pte, PTE_DIRTY, PTE_WRITE, pteIndex } from './pgtable';
-import { kernelFrame, pushFrame, type Step } from './step';
+import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 
 /**
  * make_device_exclusive(mm, addr, owner): the page's pfn, or -errno. `madeBy` is recorded in the
  * entry (the kernel keeps no such field; the script's `is exclusive DEV` names it).
  */
-export function* makeDeviceExclusive(sim: Machine, mm: Mm, vpn: number, owner: Device | null, madeBy: Device): Step<number> {
+export function* makeDeviceExclusive(sim: Machine, mm: Mm, vpn: number, owner: Device | null, madeBy: Device): KernelWork<number> {
   const frame = kernelFrame('make_device_exclusive', () => sim.describeRange(vpn, vpn + 1));
   yield pushFrame(sim.kstack, frame);
   try {

@@ -1,6 +1,6 @@
 // The simulated machine, assembled from the mechanisms: physical frames, devices, processes,
 // the reference driver, GPU work, the clock and the event stream; the process-level operations
-// the interpreter drives, each a Step (a generator) so a debugger can pause inside it; read-only
+// the interpreter drives, each KernelWork (a generator) so a debugger can pause inside it; read-only
 // inspection; checkpoints. The mechanisms see it through machine.ts's Machine (and the
 // extensions their files declare), never this class.
 
@@ -24,7 +24,7 @@ import type { NotifierLogState, NotifierRecord as LoggedCallback } from './notif
 import { type FramesState, PageFrames } from './page';
 import { pageContent, pageState, type PageState } from './pagemap';
 import { accessRemoteVmWrite, readBytes } from './procMem';
-import { drain, type KernelFrame, type Step } from './step';
+import { drain, type KernelFrame, type KernelWork } from './kernelWork';
 import { Clock, DEFAULT_TIMING, type TimingModel } from './timing';
 import { hugePagesOf, hugetlbReservePages } from './hugetlb';
 import { dmirrorFopsMmap } from './mixedmap';
@@ -213,34 +213,34 @@ export class Simulator implements GpuMachine {
   }
 
   /** mremap(MREMAP_MAYMOVE | MREMAP_FIXED [| MREMAP_DONTUNMAP]) of [start, start+pages) to `to`, bound as `name`. */
-  *mremap(mm: Mm, name: string, start: number, pages: number, to: number, dontUnmap: boolean): Step<number> {
+  *mremap(mm: Mm, name: string, start: number, pages: number, to: number, dontUnmap: boolean): KernelWork<number> {
     this.names.bind({ name, start: to, pages });
     const rc = yield* doMremap(this, mm, start, pages, to, dontUnmap, name);
     this.names.releaseUnused(this.mms);
     return rc;
   }
 
-  *munmap(mm: Mm, start: number, end: number): Step<number> {
+  *munmap(mm: Mm, start: number, end: number): KernelWork<number> {
     const rc = yield* doMunmap(this, mm, start, end);
     this.names.releaseUnused(this.mms);
     return rc;
   }
 
-  mprotect(mm: Mm, start: number, end: number, prot: ProtName): Step<number> {
+  mprotect(mm: Mm, start: number, end: number, prot: ProtName): KernelWork<number> {
     return doMprotect(this, mm, start, end, prot);
   }
 
-  madvise(mm: Mm, start: number, end: number, advice: MadviseName): Step<number> {
+  madvise(mm: Mm, start: number, end: number, advice: MadviseName): KernelWork<number> {
     return doMadvise(this, mm, start, end, advice);
   }
 
   /** The CPU touches every page of [start, end): a read of one word, or a write of every word. */
-  cpuAccess(mm: Mm, start: number, end: number, write: PatternFn | undefined): Step<{ vpn: number; rc: number; sig: 'SIGSEGV' | 'SIGBUS' } | undefined> {
+  cpuAccess(mm: Mm, start: number, end: number, write: PatternFn | undefined): KernelWork<{ vpn: number; rc: number; sig: 'SIGSEGV' | 'SIGBUS' } | undefined> {
     return cpuAccess(this, mm, start, end, write);
   }
 
   /** Pin [start, end); on a failure the pages already pinned are released, nothing stays pinned. */
-  pin(mm: Mm, start: number, end: number, longterm: boolean): Step<{ vpn: number; rc: number } | undefined> {
+  pin(mm: Mm, start: number, end: number, longterm: boolean): KernelWork<{ vpn: number; rc: number } | undefined> {
     return pinUserPages(this, mm, start, end, longterm);
   }
 
@@ -248,14 +248,14 @@ export class Simulator implements GpuMachine {
     return unpinUserPages(this, mm, start, end);
   }
 
-  *fork(parent: Mm, childName: string): Step<Mm> {
+  *fork(parent: Mm, childName: string): KernelWork<Mm> {
     const child = this.newMm(childName, parent);
     yield* forkMm(this, parent, child);
     return child;
   }
 
   /** Process exit: mm teardown (RELEASE, UNMAP), then its device handles close. */
-  *exit(mm: Mm): Step<void> {
+  *exit(mm: Mm): KernelWork<void> {
     if (!mm.alive) return;
     this.gpu.endWorkOf(mm);
     yield* exitMmap(this, mm);
@@ -271,7 +271,7 @@ export class Simulator implements GpuMachine {
   }
 
   /** Write bytes as ptrace does (access_remote_vm); returns the count written. */
-  writeBytes(mm: Mm, addr: number, data: Uint8Array): Step<number> {
+  writeBytes(mm: Mm, addr: number, data: Uint8Array): KernelWork<number> {
     return accessRemoteVmWrite(this, mm, addr, data);
   }
 
@@ -391,7 +391,7 @@ export class Simulator implements GpuMachine {
   }
 
   /** Run a step to its end (no pausing). */
-  run<T>(g: Step<T>): T {
+  run<T>(g: KernelWork<T>): T {
     return drain(g);
   }
 }

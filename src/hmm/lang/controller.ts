@@ -8,7 +8,7 @@ import type { SimEvent } from '../events';
 import type { Mm } from '../mm';
 import { LINUX_PROFILES, type LinuxVersion } from '../profile';
 import { Simulator } from '../simulator';
-import { drain } from '../step';
+import { drain } from '../kernelWork';
 import type { Diagnostic, Script, Stmt } from './ast';
 import { Budget, type Limits } from './budget';
 import type { ConditionScope } from './debug/conditions';

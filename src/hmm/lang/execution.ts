@@ -3,7 +3,7 @@
 // runner and the debugger's controller both drive a script through this.
 
 import { SimError } from '../simulator';
-import { PREEMPT, type KernelFrame, type Step } from '../step';
+import { PREEMPT, type KernelFrame, type KernelWork } from '../kernelWork';
 import type { Interpreter, StatementOutcome } from './interpreter';
 
 /** What one advance got to. */
@@ -26,7 +26,7 @@ export function isBefore(a: Position, b: Position): boolean {
 }
 
 export class Execution {
-  private work: Step<StatementOutcome> | undefined;
+  private work: KernelWork<StatementOutcome> | undefined;
   /** Kernel frames entered so far in the statement in progress. */
   private phase = 0;
 

@@ -8,7 +8,7 @@ import type { Mm } from '../mm';
 import { KernelHang, KernelOops } from '../oops';
 import { isLinuxVersion, LINUX_PROFILES } from '../profile';
 import { SimError, Simulator } from '../simulator';
-import { drain, type Step } from '../step';
+import { drain, type KernelWork } from '../kernelWork';
 import type { FnDecl, KernelDecl, Loc, Script, Stmt } from './ast';
 import { type BlockSpec, type ExecContext, Fail, type Frame, type FrameKind, type LastResult } from './exec/context';
 import { execStatement, isExpectation } from './exec/statements';
@@ -170,7 +170,7 @@ export class Interpreter implements ExecContext {
   }
 
   /** The next statement as kernel work: it pauses at each kernel frame it enters. */
-  *statementWork(): Step<StatementOutcome> {
+  *statementWork(): KernelWork<StatementOutcome> {
     if (this.error) return { kind: 'error', error: this.error };
     const stmt = this.nextStatement();
     if (stmt === undefined) {

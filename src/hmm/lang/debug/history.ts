@@ -1,7 +1,7 @@
 // What reverse execution rewinds to: checkpoints of the whole machine (thinned as they grow) and
 // the debugger's own memory writes, which are part of the run's history.
 
-import { drain } from '../../step';
+import { drain } from '../../kernelWork';
 import type { Simulator, SimState } from '../../simulator';
 import type { Interpreter, InterpreterState } from '../interpreter';
 

@@ -8,7 +8,7 @@ import type { GpuJob } from '../../gpu';
 import type { Device } from '../../memremap';
 import type { Mm } from '../../mm';
 import type { Simulator } from '../../simulator';
-import type { Step } from '../../step';
+import type { KernelWork } from '../../kernelWork';
 import type { Errno, FnDecl, KernelDecl, Loc, RangeRef, Stmt } from '../ast';
 import { evalConst } from '../pattern';
 import { rangeName } from '../ranges';
@@ -74,7 +74,7 @@ export interface ExecContext {
 }
 
 /** How a statement of kind K runs: kernel work that may pause. */
-export type StatementHandler<K extends Stmt['kind']> = (ctx: ExecContext, stmt: Extract<Stmt, { kind: K }>, frame: Frame) => Step<void>;
+export type StatementHandler<K extends Stmt['kind']> = (ctx: ExecContext, stmt: Extract<Stmt, { kind: K }>, frame: Frame) => KernelWork<void>;
 
 /** Handlers for some statement kinds (one family's module exports one of these). */
 export type StatementHandlers<K extends Stmt['kind'] = Stmt['kind']> = { readonly [P in K]: StatementHandler<P> };

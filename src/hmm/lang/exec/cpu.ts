@@ -2,7 +2,7 @@
 
 import { errnoName } from '../../constants';
 import type { Mm } from '../../mm';
-import type { Step } from '../../step';
+import type { KernelWork } from '../../kernelWork';
 import type { Stmt } from '../ast';
 import { compile } from '../pattern';
 import { Pte } from '../../pgtable';
@@ -53,7 +53,7 @@ export const cpuStatements: StatementHandlers<'read' | 'write' | 'munmap' | 'mre
 };
 
 /** `read a[…]` / `write a[…] = pattern`: the CPU touches each page, faulting as Linux would. */
-function* access(ctx: ExecContext, stmt: Extract<Stmt, { kind: 'read' | 'write' }>, frame: Frame): Step<void> {
+function* access(ctx: ExecContext, stmt: Extract<Stmt, { kind: 'read' | 'write' }>, frame: Frame): KernelWork<void> {
   const mm = frame.process;
   requireAlive(mm, stmt.loc);
   const r = range(ctx, stmt.range, frame);

@@ -1,7 +1,7 @@
 // Expectations on `last`: what the last device operation returned, counted and read.
 
 import { errnoName, WORDS_PER_PAGE } from '../../constants';
-import { PREEMPT, preemptAt } from '../../step';
+import { PREEMPT, preemptAt } from '../../kernelWork';
 import type { IndexRange } from '../ast';
 import { compile, evalConst, patternText } from '../pattern';
 import { flagText } from '../stateText';

@@ -2,7 +2,7 @@
 
 import { WORDS_PER_PAGE } from '../../constants';
 import type { PageState } from '../../simulator';
-import { PREEMPT, preemptAt } from '../../step';
+import { PREEMPT, preemptAt } from '../../kernelWork';
 import type { PageStatePattern } from '../ast';
 import { compile, patternText } from '../pattern';
 import { foundText } from '../stateText';

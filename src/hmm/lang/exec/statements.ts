@@ -1,7 +1,7 @@
 // Every statement kind and the module that runs it. The table's type names every kind, so a
 // new statement does not compile until it has a handler here.
 
-import type { Step } from '../../step';
+import type { KernelWork } from '../../kernelWork';
 import type { Stmt } from '../ast';
 import type { ExecContext, Frame, StatementHandler, StatementHandlers } from './context';
 import { cpuStatements } from './cpu';
@@ -25,7 +25,7 @@ const HANDLERS: StatementHandlers = {
 };
 
 /** Run one statement in `frame` (kernel work that may pause). */
-export function execStatement(ctx: ExecContext, stmt: Stmt, frame: Frame): Step<void> {
+export function execStatement(ctx: ExecContext, stmt: Stmt, frame: Frame): KernelWork<void> {
   return (HANDLERS[stmt.kind] as StatementHandler<Stmt['kind']>)(ctx, stmt as never, frame);
 }
 

@@ -13,7 +13,7 @@ export interface KernelFrame {
  * Kernel work that may pause: it yields each kernel frame it enters, right after pushing it, so
  * the frame's depth is the kernel stack's length when the consumer sees it.
  */
-export type Step<T> = Generator<KernelFrame, T, void>;
+export type KernelWork<T> = Generator<KernelFrame, T, void>;
 
 /**
  * A frame whose detail line is formatted only when someone reads it (a call stack): kernel
@@ -46,8 +46,8 @@ export function pushFrame(stack: KernelFrame[], frame: KernelFrame): KernelFrame
   return frame;
 }
 
-/** Run a step to its end without pausing. */
-export function drain<T>(g: Step<T>): T {
+/** Run kernel work to its end without pausing. */
+export function drain<T>(g: KernelWork<T>): T {
   for (;;) {
     const r = g.next();
     if (r.done) return r.value;
