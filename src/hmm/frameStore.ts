@@ -80,8 +80,12 @@ export class FrameStack {
 export const FRAME_CHUNK_SHIFT = 16;
 export const FRAME_CHUNK = 1 << FRAME_CHUNK_SHIFT;
 const FRAME_MASK = FRAME_CHUNK - 1;
-/** Emptied chunks a field keeps for reuse instead of leaving them to the garbage collector. */
-const SPARE_CHUNKS = 4;
+/**
+ * Bytes of emptied chunks a field keeps for reuse instead of leaving them to the garbage
+ * collector: a migration of a whole buffer empties system chunks as fast as it fills device
+ * ones, and garbage waiting for a collection is resident memory all the same.
+ */
+const SPARE_BYTES = 8 * 2 ** 20;
 
 export type FieldArray = Uint8Array | Int32Array;
 
@@ -135,7 +139,7 @@ export class FrameField<T extends FieldArray> {
   release(ci: number): void {
     const c = this.chunks[ci];
     if (c === undefined) return;
-    if (this.owned[ci] === 1 && this.spare.length < SPARE_CHUNKS) this.spare.push(c);
+    if (this.owned[ci] === 1 && (this.spare.length + 1) * c.byteLength <= SPARE_BYTES) this.spare.push(c);
     this.chunks[ci] = undefined;
     this.owned[ci] = 0;
   }
