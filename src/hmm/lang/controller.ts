@@ -16,7 +16,7 @@ import { EventBreakpoints, type EventFilterId } from './debug/eventBreakpoints';
 import { History } from './debug/history';
 import { type LineBreakpoint, type LineBreakpointRequest, LineBreakpoints, statementAtLine } from './debug/lineBreakpoints';
 import type { RunResult, StopInfo } from './debug/stop';
-import { type DataWatch, Watches, type WatchSource } from './debug/watches';
+import { type DataWatch, type WatchResult, Watches, type WatchSource } from './debug/watches';
 import { eventText } from './eventText';
 import { Execution, inSlices, isBefore, type Position } from './execution';
 import { Interpreter, type RuntimeError, type StatementOutcome } from './interpreter';
@@ -40,22 +40,6 @@ export interface ControllerHost {
   watchVerified?(id: number, label: string): void;
 }
 
-/** What setting a watch answered (a breakpoint of the Breakpoints view). */
-export interface WatchResult {
-  readonly id: number;
-  readonly verified: boolean;
-  readonly label: string;
-  readonly message?: string;
-}
-
-/** A watch whose mapping the script has not made yet. */
-interface PendingWatch {
-  readonly id: number;
-  readonly source: WatchSource;
-  readonly text: string;
-  readonly mmId: number;
-}
-
 const PAUSED: RunResult = { kind: 'stopped', stop: { reason: 'pause', description: 'Paused' } };
 
 export class ScriptController {
@@ -69,7 +53,6 @@ export class ScriptController {
   private readonly lineBps: LineBreakpoints;
   readonly events: EventBreakpoints;
   private readonly watches = new Watches(this.newId);
-  private pendingWatches: PendingWatch[] = [];
   private readonly timeline = new History();
   private pendingStop: StopInfo | undefined;
   private pauseRequested = false;
@@ -183,57 +166,18 @@ export class ScriptController {
     return typeof r === 'string' ? r : this.watches.add(this.sim, r, mm, source);
   }
 
-  /**
-   * Replace the watches of one source with `texts`. A text already watched keeps its watch (and
-   * id); one whose mapping the script has not made yet waits for it (verified once it exists,
-   * `host.watchVerified`); one that can never resolve comes back with the reason.
-   */
+  /** See Watches.set: `texts` resolved against the machine as it is, in the stopped process. */
   setWatches(source: WatchSource, texts: readonly string[]): WatchResult[] {
-    const kept = this.watches.clear(source);
-    this.pendingWatches = this.pendingWatches.filter((p) => p.source !== source);
-    const mm = this.interp.process;
-    return texts.map((text) => {
-      const old = kept.find((w) => w.label === text.trim());
-      if (old !== undefined && !this.watches.all.includes(old)) {
-        this.watches.restore(old);
-        return { id: old.id, verified: true, label: old.label };
-      }
-      const r = this.resolveRangeText(text);
-      if (typeof r !== 'string') {
-        const w = this.watches.add(this.sim, r, mm, source);
-        return { id: w.id, verified: true, label: w.label };
-      }
-      if (r.endsWith('is not mapped yet')) {
-        const p: PendingWatch = { id: this.newId(), source, text: text.trim(), mmId: mm.id };
-        this.pendingWatches.push(p);
-        return { id: p.id, verified: false, label: p.text, message: `${r}: watched from when it is` };
-      }
-      return { id: this.newId(), verified: false, label: text.trim(), message: r };
-    });
+    return this.watches.set(source, texts, this.sim, this.interp.process, (t) => this.resolveRangeText(t));
   }
 
   /** Remove every watch of `source` (the REPL's `unwatch`); returns their names. */
   clearWatches(source: WatchSource): string[] {
-    const names = [...this.watches.clear(source).map((w) => w.label), ...this.pendingWatches.filter((p) => p.source === source).map((p) => p.text)];
-    this.pendingWatches = this.pendingWatches.filter((p) => p.source !== source);
-    return names;
+    return this.watches.clearNames(source);
   }
 
   removeWatch(id: number): boolean {
     return this.watches.remove(id);
-  }
-
-  /** Watches waiting for their mapping: started once it exists (after the statement that maps it). */
-  private startPendingWatches(): void {
-    if (this.pendingWatches.length === 0 || this.replaying) return;
-    this.pendingWatches = this.pendingWatches.filter((p) => {
-      const r = this.resolveRangeText(p.text);
-      const mm = this.sim.mms.find((m) => m.id === p.mmId);
-      if (typeof r === 'string' || mm === undefined) return true;
-      const w = this.watches.add(this.sim, r, mm, p.source, p.id);
-      this.host.watchVerified?.(w.id, w.label);
-      return false;
-    });
   }
 
   get dataWatches(): readonly DataWatch[] {
@@ -366,7 +310,9 @@ export class ScriptController {
     if (outcome.kind === 'error') return this.failed(outcome);
     if (this.pendingStop !== undefined) return this.takePending();
     const watchStop = this.replaying ? undefined : this.watches.check(this.sim);
-    this.startPendingWatches();
+    if (!this.replaying) {
+      for (const w of this.watches.startPending(this.sim, (t) => this.resolveRangeText(t))) this.host.watchVerified?.(w.id, w.label);
+    }
     if (watchStop !== undefined) return { kind: 'stopped', stop: watchStop };
     return undefined;
   }

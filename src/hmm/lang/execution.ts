@@ -72,7 +72,7 @@ export class Execution {
 }
 
 /** How long one slice of a run holds the event loop before letting others in. */
-export const SLICE_MS = 20;
+const SLICE_MS = 20;
 
 /**
  * Call `unit` until it returns a result, letting the event loop in every SLICE_MS; after each

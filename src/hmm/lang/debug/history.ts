@@ -5,7 +5,7 @@ import { drain } from '../../kernelWork';
 import type { Simulator, SimState } from '../../simulator';
 import type { Interpreter, InterpreterState } from '../interpreter';
 
-export interface Checkpoint {
+interface Checkpoint {
   readonly done: number;
   readonly sim: SimState;
   readonly interp: InterpreterState;

@@ -26,8 +26,27 @@ export interface DataWatch {
   state: string;
 }
 
+/** What setting a watch answered (a breakpoint of the Breakpoints view). */
+export interface WatchResult {
+  readonly id: number;
+  readonly verified: boolean;
+  readonly label: string;
+  readonly message?: string;
+}
+
+/** A watch whose mapping the script has not made yet. */
+interface PendingWatch {
+  readonly id: number;
+  readonly source: WatchSource;
+  readonly text: string;
+  readonly mmId: number;
+}
+
+type Resolve = (text: string) => ResolvedRange | string;
+
 export class Watches {
   private list: DataWatch[] = [];
+  private pending: PendingWatch[] = [];
 
   constructor(private readonly newId: () => number) {}
 
@@ -43,9 +62,53 @@ export class Watches {
     return w;
   }
 
-  /** Put back a watch taken out by clear (same id, same state). */
-  restore(w: DataWatch): void {
-    this.list.push(w);
+  /**
+   * Replace the watches of one source with `texts` (in process `mm`). A text already watched
+   * keeps its watch (and id); one whose mapping the script has not made yet waits for it
+   * (startPending); one that can never resolve comes back with the reason.
+   */
+  set(source: WatchSource, texts: readonly string[], sim: Simulator, mm: Mm, resolve: Resolve): WatchResult[] {
+    const kept = this.clear(source);
+    this.pending = this.pending.filter((p) => p.source !== source);
+    return texts.map((text) => {
+      const old = kept.find((w) => w.label === text.trim());
+      if (old !== undefined && !this.list.includes(old)) {
+        this.list.push(old);
+        return { id: old.id, verified: true, label: old.label };
+      }
+      const r = resolve(text);
+      if (typeof r !== 'string') {
+        const w = this.add(sim, r, mm, source);
+        return { id: w.id, verified: true, label: w.label };
+      }
+      if (r.endsWith('is not mapped yet')) {
+        const p: PendingWatch = { id: this.newId(), source, text: text.trim(), mmId: mm.id };
+        this.pending.push(p);
+        return { id: p.id, verified: false, label: p.text, message: `${r}: watched from when it is` };
+      }
+      return { id: this.newId(), verified: false, label: text.trim(), message: r };
+    });
+  }
+
+  /** Remove every watch of `source`, waiting ones included; returns their names. */
+  clearNames(source: WatchSource): string[] {
+    const names = [...this.clear(source).map((w) => w.label), ...this.pending.filter((p) => p.source === source).map((p) => p.text)];
+    this.pending = this.pending.filter((p) => p.source !== source);
+    return names;
+  }
+
+  /** After a statement: the waiting watches whose mapping now exists start (returned). */
+  startPending(sim: Simulator, resolve: Resolve): DataWatch[] {
+    const started: DataWatch[] = [];
+    if (this.pending.length === 0) return started;
+    this.pending = this.pending.filter((p) => {
+      const r = resolve(p.text);
+      const mm = sim.mms.find((m) => m.id === p.mmId);
+      if (typeof r === 'string' || mm === undefined) return true;
+      started.push(this.add(sim, r, mm, p.source, p.id));
+      return false;
+    });
+    return started;
   }
 
   remove(id: number): boolean {
@@ -55,7 +118,7 @@ export class Watches {
   }
 
   /** Remove the watches of one source (all when undefined); returns them. */
-  clear(source?: WatchSource): DataWatch[] {
+  private clear(source?: WatchSource): DataWatch[] {
     const gone = this.list.filter((w) => source === undefined || w.source === source);
     this.list = this.list.filter((w) => !gone.includes(w));
     return gone;
