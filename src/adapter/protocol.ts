@@ -1,6 +1,9 @@
 // Every custom DAP request and event of the hmm debugger, typed in one place and documented in
 // docs/dap-extensions.md (keep the two in step: test/dap.test.ts checks the command names).
 
+/** Bytes per page: the protocol's page numbers (`firstPage`, `vpn`) times this are its addresses. */
+export { PAGE_SIZE } from '../hmm/constants';
+
 /** Launch configuration of type `hmm`. */
 export interface HmmLaunchArguments {
   /** Absolute path of the .hmm script. */

@@ -1,8 +1,8 @@
 // Naming pages and runs the way the language does (`a[3]`, `a[2..6]`) and describing their state.
 
-import type { ResidencyMapping, ResidencyRun } from '../adapter/protocol';
+import { PAGE_SIZE, type ResidencyMapping, type ResidencyRun } from '../adapter/protocol';
 
-export const PAGE_SIZE = 4096;
+export { PAGE_SIZE };
 
 export { rangeName } from '../hmm/lang/ranges';
 

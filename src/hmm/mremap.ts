@@ -6,7 +6,7 @@
 // a PMD at PMD-aligned addresses on both sides, split first otherwise. The mapping keeps its size
 // (the language has no growing or shrinking mremap).
 
-import { EFAULT, EINVAL, HPAGE_PMD_NR, MmuNotifyEvent, PTRS_PER_PTE, TASK_SIZE_VPN } from './constants';
+import { EFAULT, EINVAL, HPAGE_PMD_NR, MmuNotifyEvent, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_VPN } from './constants';
 import { hugePagesOf } from './hugetlb';
 import { splitHugePmd } from './memory';
 import type { Mm } from './mm';
@@ -34,7 +34,7 @@ export function* doMremap(sim: Machine, mm: Mm, old: number, pages: number, to: 
   }
   if (to + len > TASK_SIZE_VPN) return -EINVAL;
   if (old + len > to && to + len > old) return -EINVAL; // the ranges overlap
-  yield pushFrame(sim.kstack, { name: 'mremap', detail: `${sim.describeRange(old, old + len)} → 0x${(to * 4096).toString(16)}${dontUnmap ? ' DONTUNMAP' : ''}` });
+  yield pushFrame(sim.kstack, { name: 'mremap', detail: `${sim.describeRange(old, old + len)} → 0x${(to * PAGE_SIZE).toString(16)}${dontUnmap ? ' DONTUNMAP' : ''}` });
   try {
     const rc = yield* doMunmap(sim, mm, to, to + len);
     if (rc) return rc;
