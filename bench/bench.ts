@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   }
   const o = parse(process.argv.slice(2));
   console.log(`hmm-sim benchmark — node ${process.version}, ${new Date().toISOString()}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`each figure: value, baseline measured in this run, ratio; medians of ${o.repeat} runs (the largest runs: of ${Math.min(o.repeat, 2)})`);
+  console.log(`each figure: value, baseline measured in this run, ratio; medians of ${o.repeat} runs (the two largest scenarios: the faster of ${Math.min(o.repeat, 2)})`);
   const scratch = new Scratch();
   try {
     if (o.only.has('start')) await startAndExit(scratch, o.repeat);
