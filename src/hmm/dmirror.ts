@@ -23,7 +23,7 @@ import {
   mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq,
 } from './mmuNotifier';
 import { NotifierLog } from './notifierLog';
-import { NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone, ZERO_PFN } from './page';
+import { NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_HUGETLB, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone, ZERO_PFN } from './page';
 import { ChangedPages, Pte, pteIndex, setExpected, SlabAllocator } from './pgtable';
 import { KernelHang, KernelOops } from './oops';
 import { gupFaultIn } from './gup';
@@ -791,7 +791,8 @@ export class DmirrorDriver {
       for (let i = 0; i < got.length; i++) {
         const pfn = got[i]!;
         const fl = f.flags.get(pfn);
-        if ((fl & PG_LARGE_TAIL) !== 0 || (fl & PG_ANON) === 0 || (fl & PG_FILE) !== 0) {
+        // A hugetlb page never becomes exclusive on 6.12 (seen in the VM: EBUSY, the huge pte stays).
+        if ((fl & (PG_LARGE_TAIL | PG_FILE | PG_HUGETLB)) !== 0 || (fl & PG_ANON) === 0) {
           made.push(false);
           continue;
         }

@@ -19,9 +19,11 @@ export function accessAllowed(vma: Vma | undefined, write: boolean): boolean {
 
 /**
  * The CPU touches every page of [start, end): a read of one word, or a write of every word.
- * Returns the first page it could not touch and -EFAULT, or undefined when all went.
+ * Returns the first page it could not touch and -EFAULT, or undefined when all went. The
+ * pattern's page index counts from `mapStart`, the start of the mapping the script named (a
+ * VMA mremap put inside it has another name).
  */
-export function* cpuAccess(sim: Machine, mm: Mm, start: number, end: number, write: PatternFn | undefined): KernelWork<{ vpn: number; rc: number; sig: 'SIGSEGV' | 'SIGBUS' } | undefined> {
+export function* cpuAccess(sim: Machine, mm: Mm, start: number, end: number, write: PatternFn | undefined, mapStart: number): KernelWork<{ vpn: number; rc: number; sig: 'SIGSEGV' | 'SIGBUS' } | undefined> {
   const contentId = write === undefined ? -1 : sim.contents.intern(write);
   const f = sim.frames;
   for (let vpn = start; vpn < end; vpn++) {
@@ -45,7 +47,7 @@ export function* cpuAccess(sim: Machine, mm: Mm, start: number, end: number, wri
     }
     if (write !== undefined) {
       const pfn = t!.pfn[s]!;
-      const page = vpn - vma!.mapStart;
+      const page = vpn - mapStart;
       f.contentId.set(pfn, contentId);
       f.contentPage.set(pfn, page);
       setExpected(t!, s, vma!.isShared ? -1 : contentId, page);

@@ -53,12 +53,13 @@ export function hugetlbVmOpClose(sim: Machine, vma: Vma, start: number, end: num
 
 /**
  * hugetlb_vm_op_split: a hugetlb VMA may be split only at a huge page boundary. The first address
- * of {start, end} that would split one elsewhere, or undefined.
+ * of {start, end} that would split one elsewhere, or undefined. `changes` says whether the call
+ * changes a VMA at all (mprotect and madvise leave one that keeps its flags unsplit).
  */
-export function hugetlbBadSplit(mm: Mm, start: number, end: number): number | undefined {
+export function hugetlbBadSplit(mm: Mm, start: number, end: number, changes: (v: Vma) => boolean = () => true): number | undefined {
   for (const p of [start, end]) {
     const v = mm.vmas.find(p);
-    if (v !== undefined && v.isHugetlb && v.start !== p && p % HPAGE_PMD_NR !== 0) return p;
+    if (v !== undefined && v.isHugetlb && v.start !== p && p % HPAGE_PMD_NR !== 0 && changes(v)) return p;
   }
   return undefined;
 }

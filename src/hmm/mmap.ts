@@ -87,7 +87,7 @@ export function* doMprotect(sim: Machine, mm: Mm, start: number, end: number, pr
   const vmas = mm.vmas.intersecting(start, end);
   if (vmas.length === 0 || vmas[0]!.start > start) return -ENOMEM;
   // A hugetlb VMA splits only at a huge page boundary: the VMAs before the bad split are changed.
-  const bad = hugetlbBadSplit(mm, start, end);
+  const bad = hugetlbBadSplit(mm, start, end, (v) => (v.flags & (VM_READ | VM_WRITE)) !== protFlags(prot));
   if (bad !== undefined) {
     const upTo = bad === start ? start : mm.vmas.find(bad)!.start;
     if (upTo > start) yield* doMprotect(sim, mm, start, upTo, prot);
@@ -220,7 +220,8 @@ export function* doMadvise(sim: Machine, mm: Mm, start: number, end: number, adv
         return unmapped;
       case 'hugepage':
       case 'nohugepage':
-        if (hugetlbBadSplit(mm, start, end) !== undefined) return -EINVAL;
+        const hint = advice === 'hugepage' ? VM_HUGEPAGE : VM_NOHUGEPAGE;
+        if (hugetlbBadSplit(mm, start, end, (v) => (v.flags & (VM_HUGEPAGE | VM_NOHUGEPAGE)) !== hint) !== undefined) return -EINVAL;
         for (const v of mm.vmas.isolate(start, end)) {
           v.flags = (v.flags & ~(VM_HUGEPAGE | VM_NOHUGEPAGE)) | (advice === 'hugepage' ? VM_HUGEPAGE : VM_NOHUGEPAGE);
         }

@@ -7,7 +7,7 @@ import type { Machine } from './machine';
 import type { Device } from './memremap';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
-import { PG_ANON, PG_FILE } from './page';
+import { PG_ANON, PG_FILE, PG_HUGETLB } from './page';
 import { exclusiveMakerBits, Pte, PTE_DIRTY, PTE_WRITE, pteIndex } from './pgtable';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 
@@ -24,7 +24,8 @@ export function* makeDeviceExclusive(sim: Machine, mm: Mm, vpn: number, owner: D
       const pfn = yield* gupFaultIn(sim, mm, vpn, { write: true, splitPmd: true });
       if (pfn < 0) return pfn;
       const flags = sim.frames.flags.get(pfn);
-      if ((flags & PG_ANON) === 0 || (flags & PG_FILE) !== 0) return -EOPNOTSUPP;
+      // make_device_exclusive: anonymous folios only, and not hugetlb ones.
+      if ((flags & PG_ANON) === 0 || (flags & (PG_FILE | PG_HUGETLB)) !== 0) return -EOPNOTSUPP;
       let done = false;
       const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.EXCLUSIVE, owner, blockable: true };
       yield* mmuNotifierInvalidate(sim, range, () => {

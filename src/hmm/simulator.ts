@@ -235,8 +235,9 @@ export class Simulator implements GpuMachine {
   }
 
   /** The CPU touches every page of [start, end): a read of one word, or a write of every word. */
-  cpuAccess(mm: Mm, start: number, end: number, write: PatternFn | undefined): KernelWork<{ vpn: number; rc: number; sig: 'SIGSEGV' | 'SIGBUS' } | undefined> {
-    return cpuAccess(this, mm, start, end, write);
+  /** `mapStart`: where the pattern's `i` counts from (the start of the mapping the script named). */
+  cpuAccess(mm: Mm, start: number, end: number, write: PatternFn | undefined, mapStart = start): KernelWork<{ vpn: number; rc: number; sig: 'SIGSEGV' | 'SIGBUS' } | undefined> {
+    return cpuAccess(this, mm, start, end, write, mapStart);
   }
 
   /** Pin [start, end); on a failure the pages already pinned are released, nothing stays pinned. */

@@ -1,6 +1,7 @@
 // Differential testing: random programs in the kernel-expressible subset of the language
-// (mappings of every kind, CPU access, mprotect/munmap/madvise, fork/exit, long-term pins and
-// every dmirror operation on private and coherent devices), run on the simulator and on the
+// (mappings of every kind, hugetlb and device-file ones included, CPU access,
+// mprotect/munmap/madvise/mremap, fork/exit, long-term pins and every dmirror operation on
+// private and coherent devices), run on the simulator and on the
 // kernel; each kind of disagreement is shrunk to a small script. Programs come from a seed, so a
 // run is reproducible; shrinking runs every candidate of a round in one VM program.
 
@@ -12,12 +13,14 @@ import type { Translation } from './translate';
 import { rangeName } from '../hmm/lang/ranges';
 
 type DeviceKind = 'private' | 'coherent';
-type MapKind = 'private' | 'shared' | 'file-shared' | 'file-private' | 'huge';
+type MapKind = 'private' | 'shared' | 'file-shared' | 'file-private' | 'huge' | 'hugetlb' | 'devfile' | 'devfile-shared';
 
 export interface MapSpec {
   readonly kind: MapKind;
   readonly pages: number;
   readonly prot: 'r' | 'rw';
+  /** devfile: which device's file (modulo the devices declared). */
+  readonly d?: number;
 }
 
 /** One random operation. `p` picks the process (0: main, else a live child), `m` a mapping, `d` a device. */
@@ -31,7 +34,9 @@ export type RandomOp =
   | { readonly k: 'migSys'; readonly p: number; readonly m: number; readonly s: number; readonly n: number; readonly d: number; readonly from: boolean }
   | { readonly k: 'release' | 'close'; readonly p: number; readonly d: number }
   | { readonly k: 'pin' | 'unpin'; readonly p: number; readonly m: number; readonly s: number; readonly n: number }
-  | { readonly k: 'fork' | 'exit'; readonly p: number };
+  | { readonly k: 'fork' | 'exit'; readonly p: number }
+  /** mremap of a range of mapping m to page o of mapping t (MREMAP_FIXED), with DONTUNMAP when du. */
+  | { readonly k: 'mremap'; readonly p: number; readonly m: number; readonly s: number; readonly n: number; readonly t: number; readonly o: number; readonly du: boolean };
 
 export interface RandomProgram {
   readonly devices: readonly DeviceKind[];
@@ -54,6 +59,7 @@ const opArb: fc.Arbitrary<RandomOp> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('release' as const, 'close' as const), p: fc.nat(2), d: fc.nat(1) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('pin' as const, 'unpin' as const), ...rangeOp }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('fork' as const, 'exit' as const), p: fc.nat(2) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('mremap' as const), ...rangeOp, t: fc.nat(2), o: idx, du: fc.boolean() }) },
 );
 
 const mapArb: fc.Arbitrary<MapSpec> = fc.oneof(
@@ -61,6 +67,9 @@ const mapArb: fc.Arbitrary<MapSpec> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('shared' as const), pages: fc.integer({ min: 1, max: 32 }), prot: fc.constant('rw' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('file-shared' as const, 'file-private' as const), pages: fc.integer({ min: 1, max: 32 }), prot: fc.constantFrom('rw' as const, 'r' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('huge' as const), pages: fc.constantFrom(512, 1024), prot: fc.constant('rw' as const) }) },
+  // At most 3 mappings of 2 huge pages: the VM's pool of 8 always has room.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('hugetlb' as const), pages: fc.constantFrom(512, 1024), prot: fc.constantFrom('rw' as const, 'r' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('devfile' as const, 'devfile-shared' as const), pages: fc.integer({ min: 1, max: 8 }), prot: fc.constantFrom('rw' as const, 'r' as const), d: fc.nat(1) }) },
 );
 
 export const programArb: fc.Arbitrary<RandomProgram> = fc.record({
@@ -91,11 +100,18 @@ export function renderProgram(prog: RandomProgram): string {
   prog.maps.forEach((m, i) => {
     if (m.kind === 'file-shared' || m.kind === 'file-private') out.push(`file f${i} ${m.pages} pages = i + ${i + 1}`);
   });
+  /** Devices whose file is mapped: closing their handle is not modelled (a runtime error). */
+  const mappedFiles = new Set<string>();
   prog.maps.forEach((m, i) => {
-    const src = m.kind === 'file-shared' || m.kind === 'file-private' ? `f${i}` : `${m.pages} pages`;
-    const extra = m.kind === 'shared' || m.kind === 'file-shared' ? ' shared' : m.kind === 'huge' ? ' huge' : '';
+    const devfile = m.kind === 'devfile' || m.kind === 'devfile-shared';
+    if (devfile) mappedFiles.add(devName(m.d ?? 0));
+    const src = m.kind === 'file-shared' || m.kind === 'file-private' ? `f${i}`
+      : devfile ? `${devName(m.d ?? 0)} ${m.pages} pages` : `${m.pages} pages`;
+    const extra = m.kind === 'shared' || m.kind === 'file-shared' || m.kind === 'devfile-shared' ? ' shared'
+      : m.kind === 'huge' ? ' huge' : m.kind === 'hugetlb' ? ' hugetlb' : '';
     out.push(`m${i} = mmap ${src} ${m.prot}${extra}`);
   });
+  let remaps = 0;
   const live: string[] = ['main'];
   let forks = 0;
   let pinned: { proc: string; range: string } | undefined;
@@ -119,6 +135,7 @@ export function renderProgram(prog: RandomProgram): string {
       continue;
     }
     if (op.k === 'release' || op.k === 'close') {
+      if (op.k === 'close' && mappedFiles.has(devName(op.d))) continue;
       wrap(`${devName(op.d)} ${op.k}`);
       continue;
     }
@@ -146,6 +163,12 @@ export function renderProgram(prog: RandomProgram): string {
         pinned = { proc, range: R };
         wrap(`pin ${R} longterm`);
         break;
+      case 'mremap': {
+        const ti = op.t % prog.maps.length;
+        const o = op.o % prog.maps[ti]!.pages;
+        wrap(`r${remaps++} = mremap ${R} to m${ti}[${o}]${op.du ? ' dontunmap' : ''}`);
+        break;
+      }
       case 'unpin':
         if (pinned === undefined || pinned.proc !== proc) break;
         wrap(`unpin ${pinned.range}`);

@@ -58,7 +58,7 @@ function* access(ctx: ExecContext, stmt: Extract<Stmt, { kind: 'read' | 'write' 
   requireAlive(mm, stmt.loc);
   const r = range(ctx, stmt.range, frame);
   const pattern = stmt.kind === 'write' ? compile(stmt.pattern, frame.vars) : undefined;
-  const bad = yield* ctx.sim.cpuAccess(mm, r.start, r.end, pattern);
+  const bad = yield* ctx.sim.cpuAccess(mm, r.start, r.end, pattern, r.mapStart);
   ctx.syscallOutcome = bad === undefined ? { rc: 0 } : { rc: 0, faultVpn: bad.vpn, signal: bad.sig };
   if (bad !== undefined && !ctx.failedCallsContinue) {
     throw new Fail(stmt.range.loc, `${bad.sig}: ${stmt.kind} of ${ctx.sim.describeRange(bad.vpn, bad.vpn + 1)} ` +
