@@ -4,7 +4,8 @@
 // for hugetlb). Page-table entries move with their pages: present ptes, device-private and
 // device-exclusive entries, a PMD-mapped THP (or a device-private PMD) whole when the move covers
 // a PMD at PMD-aligned addresses on both sides, split first otherwise. The mapping keeps its size
-// (the language has no growing or shrinking mremap).
+// (the language has no growing or shrinking mremap). Mainline moves a range of several VMAs
+// (remap_move); 6.12 only one (profile.ts: mremapMultiVma).
 
 import { EFAULT, EINVAL, HPAGE_PMD_NR, MmuNotifyEvent, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_VPN } from './constants';
 import { hugePagesOf } from './hugetlb';
@@ -21,45 +22,74 @@ import { Vma } from './vma';
 /**
  * mremap of [old, old+pages) to `to` (MREMAP_FIXED), the new VMA named `name`: 0 or -errno, in
  * the kernel's order of checks. MREMAP_FIXED unmaps the target first, so a call that then fails
- * with -EFAULT (the old range spans a hole or several VMAs) has still unmapped the target.
+ * with -EFAULT (6.12: the old range goes past its VMA) has still unmapped the target. Mainline
+ * (remap_move) moves each VMA of the range in turn, the gaps between them kept; an error part way
+ * leaves the VMAs moved before it moved.
  */
 export function* doMremap(sim: Machine, mm: Mm, old: number, pages: number, to: number, dontUnmap: boolean, name: string): KernelWork<number> {
   const first = mm.vmas.find(old);
-  if (first === undefined) return -EFAULT; // vma_lookup(addr) in the syscall
-  let len = pages;
-  if (first.isHugetlb) {
-    // Lengths are aligned up to the huge page size; both addresses must be aligned.
-    len = hugePagesOf(pages) * HPAGE_PMD_NR;
-    if (old % HPAGE_PMD_NR !== 0 || to % HPAGE_PMD_NR !== 0) return -EINVAL;
-  }
+  if (first === undefined) return -EFAULT; // vma_lookup(addr): no gap at the start of the range
+  // A hugetlb length is aligned up to the huge page size.
+  const len = first.isHugetlb ? hugePagesOf(pages) * HPAGE_PMD_NR : pages;
   if (to + len > TASK_SIZE_VPN) return -EINVAL;
   if (old + len > to && to + len > old) return -EINVAL; // the ranges overlap
   yield pushFrame(sim.kstack, { name: 'mremap', detail: `${sim.describeRange(old, old + len)} → 0x${(to * PAGE_SIZE).toString(16)}${dontUnmap ? ' DONTUNMAP' : ''}` });
   try {
-    const rc = yield* doMunmap(sim, mm, to, to + len);
-    if (rc) return rc;
-    // vma_to_resize.
-    const vma = mm.vmas.find(old)!;
-    if (dontUnmap && vma.isHugetlb) return -EINVAL; // hugetlbfs VMAs are VM_DONTEXPAND
-    if (len > vma.end - old) return -EFAULT; // "We can't remap across vm area boundaries"
-    // move_vma: copy_vma, then move_page_tables.
-    const moved = new Vma(to, to + len, vma.flags, name, to, vma.object, vma.pgoffDelta + old - to, vma.anonVma,
-      vma.hugetlbResv, vma.deviceFile);
-    mm.vmas.insert(moved);
-    yield* movePageTables(sim, mm, vma, old, to, len);
-    // clear_vma_resv_huge_pages: the reservation now belongs to the new VMA only.
-    if (vma.isHugetlb) vma.hugetlbResv = undefined;
-    sim.emit(mm.name, to, to + len, { kind: 'pte', what: `mremap from ${sim.describeRange(old, old + len)}${dontUnmap ? ' (old range kept, empty)' : ''}` });
-    if (dontUnmap) {
-      // The old VMA stays, empty; moved whole, it drops its anon_vma (unlink_anon_vmas).
-      if (vma.start === old && vma.end === old + len) vma.anonVma = false;
-      return 0;
+    if (!sim.profile.mremapMultiVma) return yield* moveVma(sim, mm, old, len, to, to, dontUnmap, name);
+    const pieces = mm.vmas.intersecting(old, old + len).map((v) => ({ start: v.start, end: v.end }));
+    let target = to;
+    let lastEnd = 0;
+    for (const [k, v] of pieces.entries()) {
+      const addr = Math.max(v.start, old);
+      const n = Math.min(old + len, v.end) - addr;
+      const offset = k === 0 ? 0 : v.start - lastEnd;
+      lastEnd = v.end;
+      const rc = yield* moveVma(sim, mm, addr, n, target + offset, to, dontUnmap, name);
+      if (rc) return rc;
+      target += offset + n;
     }
-    yield* doMunmap(sim, mm, old, old + len);
     return 0;
   } finally {
     sim.kstack.pop();
   }
+}
+
+/**
+ * mremap_to for one VMA's [old, old+len) → `to`: the target unmapped, vma_to_resize's checks,
+ * move_vma (copy_vma, move_page_tables, the old range unmapped or, with DONTUNMAP, left empty).
+ * `mapStart` is where the new binding starts.
+ */
+function* moveVma(sim: Machine, mm: Mm, old: number, len: number, to: number, mapStart: number, dontUnmap: boolean, name: string): Step<number> {
+  const vma0 = mm.vmas.find(old)!;
+  if (vma0.isHugetlb && (old % HPAGE_PMD_NR !== 0 || to % HPAGE_PMD_NR !== 0)) return -EINVAL; // addresses huge page aligned
+  const rc = yield* doMunmap(sim, mm, to, to + len);
+  if (rc) return rc;
+  // vma_to_resize.
+  const vma = mm.vmas.find(old)!;
+  if (dontUnmap && vma.isHugetlb) return -EINVAL; // hugetlbfs VMAs are VM_DONTEXPAND
+  if (len > vma.end - old) return -EFAULT; // "We can't remap across vm area boundaries"
+  // move_vma: copy_vma, then move_page_tables.
+  // copy_vma: an anonymous VMA never faulted takes the new address as its offset; one faulted
+  // keeps its pages' offsets. It merges with a neighbour that is compatible (vma_merge_new_range).
+  const anonPgoff = vma.anonVma ? vma.anonPgoffDelta + old - to : 0;
+  const moved = new Vma(to, to + len, vma.flags, name, mapStart, vma.object, vma.pgoffDelta + old - to, vma.anonVma,
+    vma.hugetlbResv, vma.deviceFile, anonPgoff, vma.lineage);
+  mm.vmas.insert(moved);
+  mm.vmas.mergeAround(moved);
+  yield* movePageTables(sim, mm, vma, old, to, len);
+  // clear_vma_resv_huge_pages: the reservation now belongs to the new VMA only.
+  if (vma.isHugetlb) vma.hugetlbResv = undefined;
+  sim.emit(mm.name, to, to + len, { kind: 'pte', what: `mremap from ${sim.describeRange(old, old + len)}${dontUnmap ? ' (old range kept, empty)' : ''}` });
+  if (dontUnmap) {
+    // The old VMA stays, empty; moved whole, it drops its anon_vma (unlink_anon_vmas) and its
+    // offset becomes its address, as an unfaulted VMA's is.
+    if (vma.start === old && vma.end === old + len) {
+      vma.anonVma = false;
+      vma.anonPgoffDelta = 0;
+    }
+    return 0;
+  }
+  return yield* doMunmap(sim, mm, old, old + len);
 }
 
 /**

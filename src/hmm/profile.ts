@@ -43,6 +43,11 @@ export interface LinuxProfile {
    * large folio unless it is PageAnonExclusive: it copies (after fork, even once the child exited).
    */
   readonly reuseLargeFolioPage: boolean;
+  /**
+   * A move-only mremap (MREMAP_FIXED, same size) moves every VMA of the range, keeping the gaps
+   * between them (remap_move, v6.17). 6.12 moves one VMA: a range past its end is -EFAULT.
+   */
+  readonly mremapMultiVma: boolean;
 }
 
 export type LinuxVersion = 'mainline' | '6.12';
@@ -50,11 +55,11 @@ export type LinuxVersion = 'mainline' | '6.12';
 export const LINUX_PROFILES: Readonly<Record<LinuxVersion, LinuxProfile>> = {
   mainline: {
     name: 'mainline', deviceThp: true, faultChunk: 32, migrateChunk: 512, holeWritable: false, dmirrorFlags: true,
-    hugeZeroWriteThp: true, exclusivePerPage: true, evictExclusiveLeaks: false, reuseLargeFolioPage: true,
+    hugeZeroWriteThp: true, exclusivePerPage: true, evictExclusiveLeaks: false, reuseLargeFolioPage: true, mremapMultiVma: true,
   },
   '6.12': {
     name: '6.12', deviceThp: false, faultChunk: 64, migrateChunk: 64, holeWritable: true, dmirrorFlags: false,
-    hugeZeroWriteThp: false, exclusivePerPage: false, evictExclusiveLeaks: true, reuseLargeFolioPage: false,
+    hugeZeroWriteThp: false, exclusivePerPage: false, evictExclusiveLeaks: true, reuseLargeFolioPage: false, mremapMultiVma: false,
   },
 };
 

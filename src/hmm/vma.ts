@@ -57,6 +57,13 @@ export class Vma {
     public hugetlbResv: HugetlbResv | undefined = undefined,
     /** VM_MIXEDMAP: the device file mapped. */
     readonly deviceFile: DeviceFileRef | undefined = undefined,
+    /**
+     * Anonymous memory's vm_pgoff as the kernel keeps it: page `vpn` is at offset vpn + this (0 for
+     * an mmap, whose pgoff is its address; a faulted VMA that mremap moved keeps its old offsets).
+     */
+    public anonPgoffDelta = 0,
+    /** Which mmap the anon_vma descends from (split and moved pieces keep it): VMAs merge only with a compatible one. */
+    public lineage = start,
   ) {}
 
   get pages(): number {
@@ -92,12 +99,21 @@ export class Vma {
   }
   clone(): Vma {
     return new Vma(this.start, this.end, this.flags, this.name, this.mapStart, this.object, this.pgoffDelta, this.anonVma,
-      this.hugetlbResv, this.deviceFile);
+      this.hugetlbResv, this.deviceFile, this.anonPgoffDelta, this.lineage);
   }
+  /**
+   * vma_merge's test for `this` directly followed by `o` (is_mergeable_vma, is_mergeable_anon_vma
+   * and contiguous vm_pgoff): the same flags and file, file offsets or anonymous offsets that
+   * continue, and anon_vmas that are compatible (one not prepared yet, or both from one mmap).
+   * Hugetlb and device-file VMAs merge only with pieces of their own mapping.
+   */
   sameAttributes(o: Vma): boolean {
-    return this.flags === o.flags && this.name === o.name && this.mapStart === o.mapStart &&
-      this.object === o.object && this.pgoffDelta === o.pgoffDelta && this.hugetlbResv === o.hugetlbResv &&
-      this.deviceFile === o.deviceFile;
+    if (this.flags !== o.flags || this.object !== o.object || this.deviceFile !== o.deviceFile) return false;
+    if (this.isHugetlb || this.isMixedMap) {
+      return this.name === o.name && this.mapStart === o.mapStart && this.pgoffDelta === o.pgoffDelta && this.hugetlbResv === o.hugetlbResv;
+    }
+    if (this.object !== undefined) return this.pgoffDelta === o.pgoffDelta;
+    return this.anonPgoffDelta === o.anonPgoffDelta && (!this.anonVma || !o.anonVma || this.lineage === o.lineage);
   }
 }
 
@@ -154,13 +170,33 @@ export class VmaList {
     }
   }
 
-  /** vma_merge: adjacent pieces of the same mapping with equal attributes become one again. */
+  /** vma_merge around one VMA (copy_vma's new one): with the VMA before it and the one after. */
+  mergeAround(v: Vma): void {
+    const i = this.list.indexOf(v);
+    const next = this.list[i + 1];
+    if (next !== undefined && v.end === next.start && v.sameAttributes(next)) {
+      v.end = next.end;
+      if (!v.anonVma && next.anonVma) v.lineage = next.lineage;
+      v.anonVma ||= next.anonVma;
+      this.list.splice(i + 1, 1);
+    }
+    const prev = this.list[i - 1];
+    if (prev !== undefined && prev.end === v.start && prev.sameAttributes(v)) {
+      prev.end = v.end;
+      if (!prev.anonVma && v.anonVma) prev.lineage = v.lineage;
+      prev.anonVma ||= v.anonVma;
+      this.list.splice(i, 1);
+    }
+  }
+
+  /** vma_merge: adjacent VMAs that are compatible (see sameAttributes) become one again. */
   mergeAdjacent(): void {
     for (let i = this.list.length - 1; i > 0; i--) {
       const a = this.list[i - 1]!;
       const b = this.list[i]!;
       if (a.end === b.start && a.sameAttributes(b)) {
         a.end = b.end;
+        if (!a.anonVma && b.anonVma) a.lineage = b.lineage;
         a.anonVma ||= b.anonVma;
         this.list.splice(i, 1);
       }
