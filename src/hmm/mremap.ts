@@ -59,7 +59,7 @@ export function* doMremap(sim: Machine, mm: Mm, old: number, pages: number, to: 
  * move_vma (copy_vma, move_page_tables, the old range unmapped or, with DONTUNMAP, left empty).
  * `mapStart` is where the new binding starts.
  */
-function* moveVma(sim: Machine, mm: Mm, old: number, len: number, to: number, mapStart: number, dontUnmap: boolean, name: string): Step<number> {
+function* moveVma(sim: Machine, mm: Mm, old: number, len: number, to: number, mapStart: number, dontUnmap: boolean, name: string): KernelWork<number> {
   const vma0 = mm.vmas.find(old)!;
   if (vma0.isHugetlb && (old % HPAGE_PMD_NR !== 0 || to % HPAGE_PMD_NR !== 0)) return -EINVAL; // addresses huge page aligned
   const rc = yield* doMunmap(sim, mm, to, to + len);
