@@ -2,7 +2,7 @@
 // the debugger's queries in src/hmm/lang (threads, stacks, the REPL, residency, …), and their
 // answers and the controller's stops to DAP responses and events. It owns no simulator state.
 
-import { isLinuxVersion, LINUX_VERSIONS, type LinuxVersion } from '../hmm/profile';
+import { isLinuxVersion, type LinuxVersion } from '../hmm/profile';
 import {
   Breakpoint, BreakpointEvent, InitializedEvent, InvalidatedEvent, LoggingDebugSession, MemoryEvent, OutputEvent, Response, Source,
   StoppedEvent, TerminatedEvent, Thread, Event as DapEvent,
@@ -15,7 +15,7 @@ import { ScriptController } from '../hmm/lang/controller';
 import { EVENT_FILTERS, filterLabel } from '../hmm/lang/debug/eventBreakpoints';
 import * as queries from '../hmm/lang/debug/queries';
 import { completions, evaluate } from '../hmm/lang/debug/repl';
-import type { RunResult, StopInfo } from '../hmm/lang/debug/stop';
+import { exceptionDetails, type RunResult, type StopInfo } from '../hmm/lang/debug/stop';
 import { jobOfThread, stackFrames, stoppedThread, threads } from '../hmm/lang/debug/threads';
 import { eventLine } from '../hmm/lang/eventText';
 import { hex } from '../hmm/lang/inspect';
@@ -27,7 +27,8 @@ import {
   CUSTOM_EVENTS, CUSTOM_REQUESTS, type HmmLaunchArguments, type NotifierArguments, type PageWhyArguments, type PictureArguments,
   type ResidencyArguments, type StateChangedEventBody, type WatchesChangedEventBody,
 } from './protocol';
-import { requestProblem } from './validate';
+import { CAPABILITIES } from './capabilities';
+import { launchProblem, requestProblem } from './validate';
 import { VariableStore } from './variables';
 
 /** How the session reads scripts: injected so the extension host and tests can supply files. */
@@ -80,30 +81,7 @@ export class HmmDebugSession extends LoggingDebugSession {
   // ---- the request table --------------------------------------------------------------------
 
   protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
-    response.body = {
-      supportsConfigurationDoneRequest: true, // VS Code sends breakpoints first, then configurationDone
-      supportsConditionalBreakpoints: true, // `last.rc != 0`, `c >= 3` on line breakpoints
-      supportsHitConditionalBreakpoints: true, // `>= 3`, `% 2`
-      supportsLogPoints: true, // messages with {expressions} instead of stopping
-      supportsStepBack: true, // Step Back and Reverse Continue buttons: state really rewinds
-      supportsRestartRequest: true, // restart in place, keeping breakpoints
-      supportsTerminateRequest: true, // Stop sends terminate before disconnect
-      supportsExceptionInfoRequest: true, // the exception widget shows what the event was
-      supportsExceptionFilterOptions: true, // conditions on fault / event breakpoints
-      supportsDataBreakpoints: true, // "Break on Value Change" on pages and mappings
-      supportsFunctionBreakpoints: true, // a page watch by name (`a[3]`) in the Breakpoints view: the REPL's `watch` too
-      supportsReadMemoryRequest: true, // View Binary Data on mappings and pages
-      supportsWriteMemoryRequest: true, // editing bytes in the binary view
-      supportsCompletionsRequest: true, // REPL completions
-      supportsEvaluateForHovers: true, // hover on a mapping name shows its residency
-      supportsDelayedStackTraceLoading: false,
-      supportsValueFormattingOptions: false,
-      supportsSetVariable: false,
-      exceptionBreakpointFilters: EVENT_FILTERS.map((f) => ({
-        filter: f.id, label: f.label, description: f.description, default: f.default,
-        supportsCondition: f.conditionDescription !== '', conditionDescription: f.conditionDescription || undefined,
-      })),
-    };
+    response.body = CAPABILITIES;
     this.sendResponse(response);
   }
 
@@ -114,7 +92,7 @@ export class HmmDebugSession extends LoggingDebugSession {
 
   protected override async launchRequest(response: DebugProtocol.LaunchResponse, raw: DebugProtocol.LaunchRequestArguments): Promise<void> {
     const args = (raw ?? {}) as Partial<HmmLaunchArguments>;
-    const problem = validateLaunch(args);
+    const problem = launchProblem(args);
     if (problem !== undefined) return this.fail(response, ErrorCode.BadLaunch, problem);
     if (this.ctl !== undefined) return this.fail(response, ErrorCode.BadLaunch, 'launch: this session already runs a script');
     const program = path.resolve(args.program!);
@@ -342,25 +320,13 @@ export class HmmDebugSession extends LoggingDebugSession {
   protected override exceptionInfoRequest(response: DebugProtocol.ExceptionInfoResponse): void {
     const stop = this.lastStop;
     if (stop === undefined || stop.reason !== 'exception') return this.fail(response, ErrorCode.BadArgument, 'not stopped on an exception');
-    const e = stop.event;
-    const sim = this.ctl!.sim;
-    const details: string[] = [];
-    if (e !== undefined) {
-      details.push(eventLine(sim, e));
-      const p = stop.pages ?? e;
-      if (p.end > p.start) details.push(`address ${hex(p.start * PAGE_SIZE)}..${hex(p.end * PAGE_SIZE)} (${sim.describeRange(p.start, p.end)})`);
-    }
+    const x = exceptionDetails(this.ctl!.sim, stop);
     response.body = {
       // VS Code titles the widget "Exception has occurred: <id>": the filter's name, as the Breakpoints view shows it
-      exceptionId: filterLabel(stop.filter ?? 'failure'),
+      exceptionId: x.title,
       description: stop.description,
       breakMode: 'always',
-      details: {
-        message: stop.description,
-        typeName: e?.kind ?? (stop.filter === 'invariant' ? 'invariant' : 'runtime error'),
-        stackTrace: details.join('\n') || undefined,
-        evaluateName: e !== undefined && e.end > e.start ? sim.describeRange(stop.pages?.start ?? e.start, (stop.pages?.start ?? e.start) + 1) : undefined,
-      },
+      details: { message: stop.description, typeName: x.typeName, stackTrace: x.details, evaluateName: x.page },
     };
     this.sendResponse(response);
   }
@@ -622,26 +588,4 @@ export class HmmDebugSession extends LoggingDebugSession {
   private fail(response: DebugProtocol.Response, id: number, message: string): void {
     this.sendErrorResponse(response, { id, format: message.replace(/[{}]/g, ''), showUser: id === ErrorCode.BadLaunch || id === ErrorCode.Rejected });
   }
-}
-
-function validateLaunch(args: Partial<HmmLaunchArguments>): string | undefined {
-  if (typeof args.program !== 'string' || args.program.trim() === '') return "launch: 'program' must be the path of a .hmm script";
-  for (const k of ['stopOnEntry', 'noDebug', 'traceStatements', 'prefetcher'] as const) {
-    if (args[k] !== undefined && typeof args[k] !== 'boolean') return `launch: '${k}' must be true or false`;
-  }
-  if (args.linux !== undefined && (typeof args.linux !== 'string' || !isLinuxVersion(args.linux))) {
-    return `launch: 'linux' must be one of ${LINUX_VERSIONS.join(', ')}`;
-  }
-  const eb: unknown = args.eventBreakpoints;
-  if (eb !== undefined) {
-    const ids = EVENT_FILTERS.map((f) => f.id).join(', ');
-    if (typeof eb !== 'object' || eb === null || Array.isArray(eb)) return `launch: 'eventBreakpoints' must be an object: filter id (${ids}) to condition ('' for none)`;
-    for (const [id, condition] of Object.entries(eb)) {
-      if (!EVENT_FILTERS.some((f) => f.id === id)) return `launch: 'eventBreakpoints' has no filter '${id}' (${ids})`;
-      if (typeof condition !== 'string' || condition.length > 1000) return `launch: 'eventBreakpoints.${id}' must be a condition string ('' for none)`;
-    }
-  }
-  if (args.timeout !== undefined && !(typeof args.timeout === 'number' && args.timeout > 0)) return "launch: 'timeout' must be a number of seconds above 0";
-  if (args.maxMemory !== undefined && !(Number.isInteger(args.maxMemory) && args.maxMemory > 0)) return "launch: 'maxMemory' must be a whole number of MiB above 0";
-  return undefined;
 }

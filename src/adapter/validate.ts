@@ -2,7 +2,9 @@
 // integer ranges and string / list lengths. A request that fails gets an error response and
 // changes nothing, so a bad request cannot leave state that breaks a later one.
 
-import { CUSTOM_REQUESTS } from './protocol';
+import { EVENT_FILTERS } from '../hmm/lang/debug/eventBreakpoints';
+import { isLinuxVersion, LINUX_VERSIONS } from '../hmm/profile';
+import { CUSTOM_REQUESTS, type HmmLaunchArguments } from './protocol';
 
 /** Checks one value; returns what is wrong with it (for `where`), or undefined. */
 type Check = (v: unknown, where: string) => string | undefined;
@@ -135,4 +137,27 @@ export function requestProblem(command: unknown, args: unknown): string | undefi
   const optional = (check as { optional?: true }).optional === true;
   const p = check(args === undefined && !optional ? {} : args, '');
   return p === undefined ? undefined : `${command}: ${p.replace("''", 'the arguments')}`;
+}
+
+/** What is wrong with a launch request's arguments (the ones the DAP library passes through untyped), if anything. */
+export function launchProblem(args: Partial<HmmLaunchArguments>): string | undefined {
+  if (typeof args.program !== 'string' || args.program.trim() === '') return "launch: 'program' must be the path of a .hmm script";
+  for (const k of ['stopOnEntry', 'noDebug', 'traceStatements', 'prefetcher'] as const) {
+    if (args[k] !== undefined && typeof args[k] !== 'boolean') return `launch: '${k}' must be true or false`;
+  }
+  if (args.linux !== undefined && (typeof args.linux !== 'string' || !isLinuxVersion(args.linux))) {
+    return `launch: 'linux' must be one of ${LINUX_VERSIONS.join(', ')}`;
+  }
+  const eb: unknown = args.eventBreakpoints;
+  if (eb !== undefined) {
+    const ids = EVENT_FILTERS.map((f) => f.id).join(', ');
+    if (typeof eb !== 'object' || eb === null || Array.isArray(eb)) return `launch: 'eventBreakpoints' must be an object: filter id (${ids}) to condition ('' for none)`;
+    for (const [id, condition] of Object.entries(eb)) {
+      if (!EVENT_FILTERS.some((f) => f.id === id)) return `launch: 'eventBreakpoints' has no filter '${id}' (${ids})`;
+      if (typeof condition !== 'string' || condition.length > 1000) return `launch: 'eventBreakpoints.${id}' must be a condition string ('' for none)`;
+    }
+  }
+  if (args.timeout !== undefined && !(typeof args.timeout === 'number' && args.timeout > 0)) return "launch: 'timeout' must be a number of seconds above 0";
+  if (args.maxMemory !== undefined && !(Number.isInteger(args.maxMemory) && args.maxMemory > 0)) return "launch: 'maxMemory' must be a whole number of MiB above 0";
+  return undefined;
 }
