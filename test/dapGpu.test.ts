@@ -65,6 +65,11 @@ describe('GPU jobs over DAP', () => {
   it('a device-fault breakpoint stops inside the GPU job, whose thread shows the kernel line and the fault batch', async () => {
     const stop = await start([{ filterId: 'deviceFault', condition: 'gpu0' }]);
     assert.equal(stop.body.reason, 'exception');
+    // What VS Code needs to focus the stopped thread's top frame among two threads: its id, every
+    // thread stopped, and no hint to keep the focus where it was.
+    assert.equal(typeof stop.body.threadId, 'number');
+    assert.equal(stop.body.allThreadsStopped, true);
+    assert.notEqual(stop.body.preserveFocusHint, true);
     const threadId = stop.body.threadId!;
     const threads = (await dc.threadsRequest()).body.threads;
     const jobThread = threads.find((t) => t.id === threadId);
