@@ -8,6 +8,8 @@ import { Pte, PTE_WRITE } from '../pgtable';
 import type { PageState, Simulator } from '../simulator';
 
 const BAR_CELLS = 64;
+/** Above every CPU key of residencyRuns (kind << 15 is the highest field). */
+const TAG_UNIT = 1 << 20;
 
 function cell(st: PageState, sim: Simulator): string {
   switch (st.kind) {
@@ -100,33 +102,47 @@ export function residencyRuns(sim: Simulator, mm: Mm, start: number, end: number
       const base = idx * PTRS_PER_PTE;
       if (base > v && !cover(v, base, EMPTY)) return runs;
       const t = mm.pt.tables.get(idx);
-      // Slots as small integers; the run bounds are computed only where the key changes.
+      // The table's and the mirrors' arrays looked up once per table, not per slot.
+      const tags: Uint8Array[] = [];
+      const shifts: number[] = [];
+      for (let i = 0; i < mirrors.length; i++) {
+        const p = mirrors[i]?.pt.get(idx);
+        if (p !== undefined) {
+          tags.push(p.tag);
+          shifts.push(2 * i);
+        }
+      }
+      // Slots as small integers; the run bounds are computed only where the key changes. The
+      // key is the CPU entry's state (below TAG_UNIT; EMPTY alone for an empty slot no device maps, as
+      // in the gaps between tables) and, apart, the device entries' tags.
       const lo = Math.max(v, base) - base;
       const hi = Math.min(stop, base + PTRS_PER_PTE) - base;
       let runFrom = lo;
       let key = -1;
+      let tagKey = -1;
       for (let s = lo; s < hi; s++) {
         const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
         let k: number;
         if (kind === Pte.NONE) k = EMPTY;
         else {
           const pfn = t!.pfn[s]!;
+          const bits = t!.bits[s]!;
           const head = f.head(pfn);
           const zone = f.zone.get(pfn) as Zone;
           const code = kind === Pte.DEVICE_EXCLUSIVE ? 5 : zone === Zone.ZERO ? 2 : zone === Zone.SYSTEM ? 3 : 4;
-          k = code | (f.device.get(pfn) << 3) | ((t!.bits[s]! & PTE_WRITE) << 7) | ((f.mapcount.get(t!.pmd ? head : pfn) > 1 ? 1 : 0) << 8) |
-            ((f.pincount.get(head) > 0 ? 1 : 0) << 9) | ((t!.pmd ? 1 : 0) << 10) | (((t!.bits[s]! >> 4) & 0xf) << 11) | (kind << 15);
+          k = code | (f.device.get(pfn) << 3) | ((bits & PTE_WRITE) << 7) | ((f.mapcount.get(t!.pmd ? head : pfn) > 1 ? 1 : 0) << 8) |
+            ((f.pincount.get(head) > 0 ? 1 : 0) << 9) | ((t!.pmd ? 1 : 0) << 10) | (((bits >> 4) & 0xf) << 11) | (kind << 15);
         }
-        let bits = 0;
-        for (let i = 0; i < mirrors.length; i++) bits |= (mirrors[i]?.tagAtSlot(idx, s) ?? 0) << (2 * i);
-        k += bits * 4096 * 65536;
-        if (k !== key) {
-          if (s > runFrom && !cover(base + runFrom, base + s, key)) return runs;
+        let tk = 0;
+        for (let i = 0; i < tags.length; i++) tk |= tags[i]![s]! << shifts[i]!;
+        if (k !== key || tk !== tagKey) {
+          if (s > runFrom && !cover(base + runFrom, base + s, key + tagKey * TAG_UNIT)) return runs;
           runFrom = s;
           key = k;
+          tagKey = tk;
         }
       }
-      if (hi > runFrom && !cover(base + runFrom, base + hi, key)) return runs;
+      if (hi > runFrom && !cover(base + runFrom, base + hi, key + tagKey * TAG_UNIT)) return runs;
       v = base + hi;
     }
     if (v < stop && !cover(v, stop, EMPTY)) return runs;
