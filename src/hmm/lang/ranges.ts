@@ -51,5 +51,5 @@ export function resolveRange(sim: Simulator, script: { readonly body: readonly S
 
 /** Whether the script maps `name` somewhere (at top level or in a block). */
 export function declaresMapping(body: readonly Stmt[], name: string): boolean {
-  return body.some((s) => (s.kind === 'mmap' && s.name === name) || ('body' in s && Array.isArray(s.body) && s.kind !== 'kernel' && declaresMapping(s.body as Stmt[], name)));
+  return body.some((s) => ((s.kind === 'mmap' || s.kind === 'mremap') && s.name === name) || ('body' in s && Array.isArray(s.body) && s.kind !== 'kernel' && declaresMapping(s.body as Stmt[], name)));
 }
