@@ -783,6 +783,13 @@ export class DmirrorDriver {
       const next = Math.min(end, addr + EXCLUSIVE_CHUNK);
       const got: number[] = [];
       for (let v = addr; v < next; v++) {
+        const hv = mm.vmas.find(v);
+        if (hv !== undefined && hv.isHugetlb && (hv.flags & VM_WRITE) !== 0) {
+          // GUP with FOLL_SPLIT_PMD on a hugetlb page (seen in the VM): it leaves a mapped huge
+          // page as it was and one not mapped unmapped (the page it faulted in is dropped again).
+          got.push(NO_PFN);
+          continue;
+        }
         const pfn = yield* gupFaultIn(this.sim, mm, v, { write: true, splitPmd: true });
         if (pfn < 0) break;
         got.push(pfn);
@@ -790,8 +797,12 @@ export class DmirrorDriver {
       const made: boolean[] = [];
       for (let i = 0; i < got.length; i++) {
         const pfn = got[i]!;
+        // A hugetlb page never becomes exclusive on 6.12 (seen in the VM: EBUSY).
+        if (pfn === NO_PFN) {
+          made.push(false);
+          continue;
+        }
         const fl = f.flags.get(pfn);
-        // A hugetlb page never becomes exclusive on 6.12 (seen in the VM: EBUSY, the huge pte stays).
         if ((fl & (PG_LARGE_TAIL | PG_FILE | PG_HUGETLB)) !== 0 || (fl & PG_ANON) === 0) {
           made.push(false);
           continue;
