@@ -19,7 +19,7 @@ import * as fc from 'fast-check';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WORDS_PER_PAGE } from '../src/hmm/constants';
-import type { Dmirror } from '../src/hmm/dmirror';
+import type { Dmirror } from '../src/hmm/mirror';
 import { NotifierLog, type NotifierRecord } from '../src/hmm/notifierLog';
 import { FrameStack } from '../src/hmm/frameStore';
 import type { Simulator } from '../src/hmm/simulator';

@@ -4,7 +4,7 @@
 
 import * as assert from 'node:assert/strict';
 import { ADDRESS_SPACE_PAGES, HPAGE_PMD_NR } from '../src/hmm/constants';
-import { Dpt } from '../src/hmm/dmirror';
+import { Dpt } from '../src/hmm/mirror';
 import type { SimEvent } from '../src/hmm/events';
 import type { Mm } from '../src/hmm/mm';
 import type { NotifierRecord, Simulator } from '../src/hmm/simulator';

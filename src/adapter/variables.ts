@@ -3,7 +3,7 @@
 // indexed variables, so VS Code pages them and a million-page mapping opens instantly.
 
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import type { Dmirror } from '../hmm/dmirror';
+import type { Dmirror } from '../hmm/mirror';
 import type { ScriptController } from '../hmm/lang/controller';
 import { eventLine } from '../hmm/lang/eventText';
 import { hex, pageDetails, residencySummary } from '../hmm/lang/inspect';

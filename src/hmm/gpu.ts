@@ -11,10 +11,11 @@
 
 import { errnoName, HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE } from './constants';
 import type { PatternFn } from './content';
-import { Dpt, type Dmirror, type DmirrorDriver } from './dmirror';
+import type { DmirrorDriver } from './dmirror';
 import type { SourceLoc } from './events';
 import type { Device, VmFault } from './memremap';
 import { type MigrateMachine, migrateDeviceRange } from './migrateDevice';
+import { type Dmirror, Dpt } from './mirror';
 import type { Mm } from './mm';
 import { Zone } from './page';
 import { Pte, pteIndex, setExpected } from './pgtable';

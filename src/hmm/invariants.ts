@@ -5,7 +5,7 @@
 //  - data survives every migration (each page holds what the process last wrote).
 
 import { PTRS_PER_PTE } from './constants';
-import type { Dmirror } from './dmirror';
+import type { Dmirror } from './mirror';
 import type { Machine } from './machine';
 import { Zone } from './page';
 import { Pte, PTE_WRITE } from './pgtable';

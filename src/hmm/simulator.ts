@@ -8,7 +8,7 @@ import { type MappingBinding, MappingNames, type MappingNamesState } from './bin
 import { LINUX_PROFILES, type LinuxProfile } from './profile';
 import { ContentStore, type PatternFn } from './content';
 import { PTRS_PER_PTE } from './constants';
-import { DmirrorDriver, type Dmirror } from './dmirror';
+import { DmirrorDriver } from './dmirror';
 import { EventLog, type SimEvent, type SimEventBody, type SourceLoc } from './events';
 import { cpuAccess } from './fault';
 import { forkMm } from './fork';
@@ -20,6 +20,7 @@ import { Device, type DeviceMemoryType, type DeviceState } from './memremap';
 import { Mm, type MmState } from './mm';
 import { doMadvise, doMmap, doMprotect, doMunmap, exitMmap, getUnmappedArea, type MadviseName, type ProtName } from './mmap';
 import type { MigrateVma } from './migrateDevice';
+import type { Dmirror } from './mirror';
 import type { NotifierLogState, NotifierRecord as LoggedCallback } from './notifierLog';
 import { type FramesState, PageFrames } from './page';
 import { pageContent, pageState, type PageState } from './pagemap';

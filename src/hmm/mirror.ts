@@ -1,0 +1,226 @@
+// struct dmirror (lib/test_hmm.c): one process's mirror on one device, with its device page
+// table (dmirror->pt, an xarray by virtual pfn; here sparse 512-entry pages) and its interval
+// notifier over the whole address space, whose callback (dmirror_interval_invalidate) erases
+// what the CPU took back. The driver's commands that fill it are in dmirror.ts.
+
+import { ADDRESS_SPACE_PAGES, MMU_NOTIFY_NAMES, MmuNotifyEvent, PTRS_PER_PTE } from './constants';
+import type { KernelWork } from './kernelWork';
+import type { Device } from './memremap';
+import type { MigrateMachine } from './migrateDevice';
+import type { Mm } from './mm';
+import {
+  MmuIntervalNotifier, type MmuIntervalNotifierOps, type MmuNotifierRange, mmuIntervalSetSeq,
+} from './mmuNotifier';
+import type { NotifierLog } from './notifierLog';
+import { NO_PFN } from './page';
+import { ChangedPages, pteIndex, SlabAllocator } from './pgtable';
+
+/** Device page-table entry tags (DPT_XA_TAG_*): 0 = no entry. */
+export const enum Dpt {
+  NONE = 0,
+  ATOMIC = 1,
+  READ = 2,
+  WRITE = 3,
+}
+
+/** Empty dpt pages the driver keeps for reuse: enough for 2M pages (10 MiB). */
+const DPT_POOL_PAGES = 4096;
+
+/** dpt pages share slabs, as the CPU's page-table pages do (see SlabAllocator). */
+const DPT_SLAB = new SlabAllocator(PTRS_PER_PTE * 5, 64);
+
+export class DptPage {
+  private readonly at = DPT_SLAB.take();
+  private readonly buf = DPT_SLAB.lastBuffer;
+  readonly pfn = new Int32Array(this.buf, this.at, PTRS_PER_PTE);
+  readonly tag = new Uint8Array(this.buf, this.at + PTRS_PER_PTE * 4, PTRS_PER_PTE);
+  used = 0;
+  clone(): DptPage {
+    const c = new DptPage();
+    c.pfn.set(this.pfn);
+    c.tag.set(this.tag);
+    c.used = this.used;
+    return c;
+  }
+}
+
+export interface DmirrorState {
+  readonly mirror: Dmirror;
+  readonly pt: Map<number, DptPage>;
+  readonly failAlloc: boolean;
+  readonly seq: number;
+  readonly registered: boolean;
+}
+
+export class Dmirror implements MmuIntervalNotifierOps {
+  readonly pt = new Map<number, DptPage>();
+  /** dpt pages changed since the last invariant check. */
+  readonly dirty = new ChangedPages();
+  readonly notifier: MmuIntervalNotifier<Mm>;
+  /** HMM_DMIRROR_FLAG_FAIL_ALLOC. */
+  failAlloc = false;
+  /** The dpt page looked up last (walks go a page at a time, so most lookups repeat it). */
+  private cachedIdx = -1;
+  private cachedPage: DptPage | undefined;
+  constructor(
+    readonly sim: MigrateMachine,
+    readonly id: number,
+    readonly device: Device,
+    readonly mm: Mm,
+    /** Empty dpt pages kept for reuse, shared by the driver's mirrors (a slab cache). */
+    private readonly pagePool: DptPage[],
+    /** The driver's record of every callback, for `expect notified`. */
+    private readonly notifierLog: NotifierLog<Dmirror>,
+  ) {
+    this.notifier = new MmuIntervalNotifier<Mm>(0, ADDRESS_SPACE_PAGES, this, device.name);
+  }
+
+  get label(): string {
+    return `${this.device.name}/${this.mm.name}`;
+  }
+
+  save(): DmirrorState {
+    const pt = new Map<number, DptPage>();
+    for (const [k, p] of this.pt) pt.set(k, p.clone());
+    return { mirror: this, pt, failAlloc: this.failAlloc, seq: this.notifier.invalidateSeq, registered: this.notifier.mm !== undefined };
+  }
+
+  load(s: DmirrorState): void {
+    this.pt.clear();
+    for (const [k, p] of s.pt) this.pt.set(k, p.clone());
+    this.cachedIdx = -1;
+    this.cachedPage = undefined;
+    this.failAlloc = s.failAlloc;
+    this.notifier.invalidateSeq = s.seq;
+    this.notifier.mm = s.registered ? this.mm : undefined;
+  }
+
+  private page(idx: number): DptPage | undefined {
+    if (idx !== this.cachedIdx) {
+      this.cachedIdx = idx;
+      this.cachedPage = this.pt.get(idx);
+    }
+    return this.cachedPage;
+  }
+
+  entry(vpn: number): { pfn: number; tag: Dpt } {
+    const p = this.page(Math.floor(vpn / PTRS_PER_PTE));
+    const s = pteIndex(vpn);
+    return p === undefined ? { pfn: NO_PFN, tag: Dpt.NONE } : { pfn: p.pfn[s]!, tag: p.tag[s] as Dpt };
+  }
+
+  /** The frame an entry maps (meaningful only when tagAt(vpn) is not NONE). */
+  pfnAt(vpn: number): number {
+    const p = this.page(Math.floor(vpn / PTRS_PER_PTE));
+    return p === undefined ? NO_PFN : p.pfn[pteIndex(vpn)]!;
+  }
+
+  tagAt(vpn: number): Dpt {
+    const p = this.page(Math.floor(vpn / PTRS_PER_PTE));
+    return p === undefined ? Dpt.NONE : (p.tag[pteIndex(vpn)] as Dpt);
+  }
+
+  store(vpn: number, pfn: number, tag: Dpt): void {
+    this.storeSlot(Math.floor(vpn / PTRS_PER_PTE), pteIndex(vpn), pfn, tag);
+  }
+
+  /** The tag of slot `slot` of dpt page `idx` (small integers: for per-page loops). */
+  tagAtSlot(idx: number, slot: number): Dpt {
+    const p = this.page(idx);
+    return p === undefined ? Dpt.NONE : (p.tag[slot] as Dpt);
+  }
+
+  /** xa_store into slot `slot` of dpt page `idx`. */
+  storeSlot(idx: number, slot: number, pfn: number, tag: Dpt): void {
+    let p = this.page(idx);
+    if (p === undefined) {
+      p = this.pagePool.pop() ?? new DptPage();
+      this.pt.set(idx, p);
+      this.cachedPage = p;
+    }
+    if (p.tag[slot] === Dpt.NONE) p.used++;
+    p.pfn[slot] = pfn;
+    p.tag[slot] = tag;
+    this.dirty.add(idx);
+  }
+
+  /**
+   * xa_erase of slot `slot` of dpt page `idx` (small integers, so per-page callers do no
+   * double arithmetic), only where it maps `pfn` unless that is NO_PFN. Returns whether it went.
+   */
+  eraseSlot(idx: number, slot: number, pfn: number): boolean {
+    const p = this.page(idx);
+    if (p === undefined || p.tag[slot] === Dpt.NONE || (pfn !== NO_PFN && p.pfn[slot] !== pfn)) return false;
+    p.tag[slot] = Dpt.NONE;
+    p.pfn[slot] = 0;
+    p.used--;
+    this.dirty.add(idx);
+    if (p.used === 0) this.dropPage(idx, p);
+    return true;
+  }
+
+  /** An empty dpt page goes back to the pool. */
+  private dropPage(idx: number, p: DptPage): void {
+    this.pt.delete(idx);
+    this.cachedPage = undefined;
+    if (this.pagePool.length < DPT_POOL_PAGES) this.pagePool.push(p);
+  }
+
+  /** xa_erase over [start, end); returns how many entries went. */
+  erase(start: number, end: number): number {
+    let erased = 0;
+    const first = Math.floor(start / PTRS_PER_PTE);
+    const last = Math.floor((end - 1) / PTRS_PER_PTE);
+    // Walk the index range when it is short, else the populated pages (RELEASE covers everything).
+    const short = last - first < this.pt.size;
+    const keys = short ? undefined : [...this.pt.keys()];
+    const count = short ? last - first + 1 : keys!.length;
+    for (let n = 0; n < count; n++) {
+      const idx = short ? first + n : keys![n]!;
+      const p = this.page(idx);
+      if (p === undefined) continue;
+      const base = idx * PTRS_PER_PTE;
+      if (base + PTRS_PER_PTE <= start || base >= end) continue;
+      const lo = Math.max(start, base) - base;
+      const hi = Math.min(end, base + PTRS_PER_PTE) - base;
+      for (let s = lo; s < hi; s++) {
+        if (p.tag[s] !== Dpt.NONE) {
+          p.tag[s] = Dpt.NONE;
+          p.pfn[s] = 0;
+          p.used--;
+          erased++;
+        }
+      }
+      this.dirty.add(idx);
+      if (p.used === 0) this.dropPage(idx, p);
+    }
+    return erased;
+  }
+
+  /** dmirror_interval_invalidate (lib/test_hmm.c). */
+  *invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): KernelWork<boolean> {
+    const before = sub.invalidateSeq;
+    // Our own migrations update the device page table themselves: ignore them, no set_seq.
+    if (range.event === MmuNotifyEvent.MIGRATE && range.owner === this.device) {
+      this.record(range, before, before, 'ignored-own-migrate', 0);
+      return true;
+    }
+    mmuIntervalSetSeq(sub, curSeq);
+    // The kernel erases [start >> PAGE_SHIFT, end >> PAGE_SHIFT] inclusive: one page past end.
+    const erased = this.erase(range.start, Math.min(range.end + 1, ADDRESS_SPACE_PAGES));
+    if (erased > 0) this.sim.clock.advance(this.sim.timing.devicePteUpdateNs);
+    this.record(range, before, curSeq, 'invalidated', erased);
+    return true;
+  }
+
+  /** A callback, for `expect notified` and as a `notifier` event. */
+  private record(range: MmuNotifierRange, seqBefore: number, seqAfter: number,
+    action: 'ignored-own-migrate' | 'invalidated' | 'seq-only', erased: number): void {
+    const event = MMU_NOTIFY_NAMES[range.event];
+    const owner = range.owner?.name ?? null;
+    this.notifierLog.push({ mirror: this, event, start: range.start, end: range.end, owner, step: this.sim.step });
+    this.sim.emit(range.mm.name, range.start, range.end, {
+      kind: 'notifier', event, owner, mirror: this.device.name, seqBefore, seqAfter, action, erased,
+    }, `notif:${this.id}:${event}:${owner ?? '-'}:${action}`);
+  }
+}
