@@ -7,15 +7,17 @@ import { ContentStore } from '../src/hmm/content';
 import { EventLog, type SimEventBody } from '../src/hmm/events';
 import type { DeviceStats, Machine } from '../src/hmm/machine';
 import { handleMmFault } from '../src/hmm/memory';
+import { Device } from '../src/hmm/memremap';
 import { Mm } from '../src/hmm/mm';
-import { doMmap } from '../src/hmm/mmap';
+import { doMmap, getUnmappedArea } from '../src/hmm/mmap';
 import {
   MmuIntervalNotifier, mmuIntervalNotifierInsert, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq,
   mmuNotifierInvalidate, type MmuNotifierRange, type NotifierMachine, type NotifierMm,
 } from '../src/hmm/mmuNotifier';
-import { PageFrames, ZERO_PFN } from '../src/hmm/page';
+import { PageFrames, Zone, ZERO_PFN } from '../src/hmm/page';
 import { pageState } from '../src/hmm/pagemap';
 import { LINUX_PROFILES } from '../src/hmm/profile';
+import { getPage, putPage } from '../src/hmm/swap';
 import { drain, type KernelFrame, type KernelWork } from '../src/hmm/kernelWork';
 import { Clock, DEFAULT_TIMING } from '../src/hmm/timing';
 
@@ -125,5 +127,34 @@ describe('mechanisms on a stand-in machine', () => {
     assert.deepEqual(sim.log.events.map((e) => e.kind === 'cpuFault' ? `${e.action} ${e.start - start}` : e.kind),
       ['map-zero-page 1', 'cow-copy 1']);
     assert.equal(pageState(sim, mm, start).kind, 'empty', 'the neighbours are untouched');
+  });
+
+  it('put_page: the last reference to a device page goes through the pagemap\'s page_free', () => {
+    const frames = new PageFrames();
+    const dev = new Device(0, 'gpu0', 'private', 1024, 'pcie4', 'migrate');
+    const freed: number[] = [];
+    dev.ops = { migrateToRam: () => { throw new Error('not faulted here'); }, pageFree: (pfn) => freed.push(pfn) };
+    const sim = { frames, deviceOfPfn: () => dev };
+    const pfn = dev.alloc(frames, 0);
+    assert.equal(frames.zone.get(pfn), Zone.DEVICE_PRIVATE);
+    assert.equal(dev.used, 1);
+    getPage(sim, pfn);
+    putPage(sim, pfn);
+    assert.deepEqual(freed, [], 'a reference is still held');
+    putPage(sim, pfn);
+    assert.deepEqual(freed, [pfn]);
+    assert.equal(frames.zone.get(pfn), Zone.FREE);
+    assert.equal(dev.used, 0);
+    assert.throws(() => putPage(sim, pfn), /put_page on a free frame/);
+  });
+
+  it('get_unmapped_area: first fit upward, a guard page apart, huge mappings 2 MiB aligned, nothing past TASK_SIZE', () => {
+    const base = 0x7f0000000;
+    assert.equal(getUnmappedArea([], 4, 1), base);
+    const taken = [{ start: base, pages: 4 }, { start: base + 10, pages: 2 }];
+    assert.equal(getUnmappedArea(taken, 4, 1), base + 5, 'fits the hole between, a guard page from each');
+    assert.equal(getUnmappedArea(taken, 5, 1), base + 13, 'does not fit the hole: after the last');
+    assert.equal(getUnmappedArea(taken, 1, 512), base + 512);
+    assert.throws(() => getUnmappedArea([], 0x800000000 - base + 1, 1), /no room below TASK_SIZE/);
   });
 });
