@@ -9,7 +9,8 @@ import { runDifferentialCommand, runKernelCompare } from '../src/cli/kernelCompa
 import type { CaseResult } from '../src/oracle/compare';
 import type { ProgramRunner } from '../src/oracle/kernelRun';
 import { splitProgram } from '../src/oracle/program';
-import { judgeRegression, parseRegression } from '../src/oracle/regression';
+import { COVERAGE_FEATURES, featuresOf, type RandomProgram, renderProgram } from '../src/oracle/differential';
+import { judgeRegression, parseRegression, translateRegression } from '../src/oracle/regression';
 
 /** A VM that answers every op with `answer(op line)`, or hangs at ops `hangAt` says. */
 function fakeVm(answer: (line: string) => string, hangAt: (line: string) => boolean = () => false): ProgramRunner {
@@ -69,8 +70,26 @@ describe('cli: run --kernel and differential with a stand-in VM', () => {
       // The regression says what Linux answered, so the simulator disagrees with it until fixed.
       assert.equal(judgeRegression('s.hmm', text).verdict, 'disagree');
       assert.match(out.text(), /hmm-sim differential: seed 5: 3 programs, 0 agree, 3 disagree/);
+      assert.match(out.text(), /^coverage \(agreeing programs that ran it on Linux\): map:private 0, /m);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('differential: coverage features', () => {
+  it('counts mapping and device kinds, each statement the kernel ran, and statements in a child', () => {
+    const prog: RandomProgram = {
+      devices: ['private', 'coherent'],
+      maps: [{ kind: 'huge', pages: 512, prot: 'rw' }, { kind: 'file-shared', pages: 4, prot: 'r' }],
+      ops: [
+        { k: 'write', p: 0, m: 0, s: 0, n: 3, K: 1 }, { k: 'fork', p: 0 }, { k: 'migDev', p: 1, m: 0, s: 0, n: 1, d: 1 },
+        { k: 'migSys', p: 0, m: 0, s: 0, n: 1, d: 1, from: true }, { k: 'release', p: 0, d: 0 },
+      ],
+    };
+    const t = translateRegression('p.hmm', renderProgram(prog));
+    assert.deepEqual([...featuresOf(prog, t)].sort(), ['device:coherent', 'device:private', 'fork', 'in a child', 'map:file-shared', 'map:huge',
+      'migrate to device', 'migrate to system', 'release', 'write'].sort());
+    for (const f of featuresOf(prog, t)) assert.ok((COVERAGE_FEATURES as readonly string[]).includes(f), f);
   });
 });

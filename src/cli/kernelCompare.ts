@@ -85,6 +85,7 @@ export async function runDifferentialCommand(a: DifferentialArgs, run: ProgramRu
   }
   const others = [...r.bySignature].filter(([sig]) => !r.shrunk.some((s) => s.signature === sig));
   if (others.length > 0) out.log(`not shrunk: ${others.map(([sig, n]) => `${sig} (${n})`).join(', ')}`);
+  out.log(`coverage (agreeing programs that ran it on Linux): ${[...r.coverage].map(([f, n]) => `${f} ${n}`).join(', ')}`);
   const compared = r.agreed + r.disagreed;
   const rate = compared === 0 ? 0 : (100 * r.agreed) / compared;
   out.log(`hmm-sim differential: seed ${r.seed}: ${r.count} programs, ${r.agreed} agree, ${r.disagreed} disagree ` +

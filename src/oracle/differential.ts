@@ -239,11 +239,46 @@ export interface DifferentialResult {
   readonly shrunk: readonly ShrunkDisagreement[];
   readonly found: readonly FoundDisagreement[];
   readonly bySignature: ReadonlyMap<string, number>;
+  /** Per feature (COVERAGE_FEATURES), how many agreeing programs exercised it on the kernel. */
+  readonly coverage: ReadonlyMap<string, number>;
+}
+
+/**
+ * What the generator is meant to reach: mapping and device kinds, THP-sized buffers, and each
+ * statement the kernel ran (counted from the ops compared, so a statement the kernel never got
+ * to does not count), in the main process or in a forked child.
+ */
+export const COVERAGE_FEATURES = [
+  'map:private', 'map:shared', 'map:file-shared', 'map:file-private', 'map:huge', 'device:private', 'device:coherent',
+  'read', 'write', 'mprotect', 'munmap', 'madvise', 'fork', 'exit', 'in a child', 'pin', 'unpin',
+  'migrate to device', 'migrate to system', 'device read', 'device write', 'snapshot', 'exclusive', 'check-exclusive',
+  'release', 'close',
+] as const;
+
+const STATEMENT_FEATURE: Partial<Record<string, string>> = {
+  read: 'read', write: 'write', mprotect: 'mprotect', munmap: 'munmap', madvise: 'madvise', fork: 'fork', exit: 'exit',
+  pin: 'pin', unpin: 'unpin', devRead: 'device read', devWrite: 'device write', snapshot: 'snapshot', exclusive: 'exclusive',
+  checkExclusive: 'check-exclusive', release: 'release', close: 'close',
+};
+
+/** The COVERAGE_FEATURES one program exercised. */
+export function featuresOf(prog: RandomProgram, t: Translation): Set<string> {
+  const out = new Set<string>();
+  for (const m of prog.maps) out.add(`map:${m.kind}`);
+  for (const d of prog.devices) out.add(`device:${d}`);
+  for (const op of t.ops) {
+    const f = op.kind === 'migrate' ? (/ to system/.test(op.what) ? 'migrate to system' : 'migrate to device') : STATEMENT_FEATURE[op.kind];
+    if (f !== undefined) out.add(f);
+  }
+  // `op N PROC …`: a process other than 0 is a forked child.
+  if (t.lines.some((l) => /^op \d+ [1-9]/.test(l))) out.add('in a child');
+  return out;
 }
 
 const FILE = (i: number): string => `random-${i}.hmm`;
 
 interface Batch {
+  readonly translations: Translation[];
   readonly judgements: ScriptJudgement[];
   /** Each script as a regression file (its kernel answers recorded), when the VM answered for it. */
   readonly regressions: (string | undefined)[];
@@ -265,7 +300,7 @@ async function runBatch(scripts: readonly string[], run: ProgramRunner, about: (
     const r = vm.cases.get(String(i));
     return r === undefined || t.ops.length === 0 ? undefined : formatRegression(scripts[i]!, r, t.ops[0]!.op, about(i));
   });
-  return { judgements, regressions, boots: vm.boots, ms: vm.ms };
+  return { translations, judgements, regressions, boots: vm.boots, ms: vm.ms };
 }
 
 /** `random-N.hmm:12:3: what: …` without its file and column, for a regression's comments. */
@@ -284,6 +319,7 @@ export async function differential(opts: DifferentialOptions, run: ProgramRunner
   const bySignature = new Map<string, number>();
   const examples = new Map<string, number[]>();
   const found: FoundDisagreement[] = [];
+  const coverage = new Map<string, number>(COVERAGE_FEATURES.map((f) => [f, 0]));
   let agreed = 0;
   let disagreed = 0;
   let empty = 0;
@@ -297,6 +333,7 @@ export async function differential(opts: DifferentialOptions, run: ProgramRunner
     const sig = signatureOf(j);
     if (sig === undefined) {
       agreed++;
+      for (const f of featuresOf(programs[i]!, first.translations[i]!)) coverage.set(f, (coverage.get(f) ?? 0) + 1);
       return;
     }
     disagreed++;
@@ -330,7 +367,7 @@ export async function differential(opts: DifferentialOptions, run: ProgramRunner
     log(r.alone ? `differential: shrunk ${sig} from ${start.ops.length} to ${r.program.ops.length} ops in ${r.rounds} round(s)`
       : `differential: ${sig} does not reproduce alone (it depends on what earlier programs of its boot left in the kernel)`);
   }
-  return { seed: opts.seed, count: opts.count, agreed, disagreed, empty, crashes, hangs, boots, vmMs, shrunk, found, bySignature };
+  return { seed: opts.seed, count: opts.count, agreed, disagreed, empty, crashes, hangs, boots, vmMs, shrunk, found, bySignature, coverage };
 }
 
 /**
