@@ -31,11 +31,9 @@ read a[..512]
     const r = runScriptText('c.hmm', `${text}gpu0 read a[..512]\nmunmap a[..8]\n`);
     assert.equal(r.error, undefined);
     const clears = r.events.filter((e) => e.kind === 'notifier' && e.loc?.line === 7);
-    assert.equal(clears.length, 1);
-    const c = clears[0]!;
-    assert.ok(c.kind === 'notifier');
-    assert.equal(c.event, 'UNMAP');
-    // dmirror erases one page past the end: 9 entries for an 8-page unmap
-    assert.equal(c.erased, 9);
+    // Cutting the VMA at a[8] raises CLEAR over its whole 2 MiB block first (vma_adjust_trans_huge,
+    // seen in the VM): one event for the 512 per-page erasures (dmirror erases one page past the
+    // end: 513), then the UNMAP, with nothing left to erase.
+    assert.deepEqual(clears.map((c) => c.kind === 'notifier' && [c.event, c.erased]), [['CLEAR', 513], ['UNMAP', 0]]);
   });
 });

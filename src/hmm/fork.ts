@@ -58,13 +58,17 @@ function copyPageRange(sim: Machine, parent: Mm, child: Mm, vma: Vma): void {
       continue;
     }
     if (src.pmd) {
-      // A THP shared across fork is PTE-mapped in both (model simplification; the kernel keeps PMDs).
+      // copy_huge_pmd keeps the THP PMD-mapped in both; the model PTE-maps it in both, as a
+      // PTE-mapped large folio, and `forkSplit` says Linux still has the PMD in that process
+      // (README "Where the model decides"; splitHugePmd ends it the way Linux splits the PMD).
       const head = src.pfn[0]!;
-      if (f.zone.get(head) !== Zone.ZERO) f.splitFolio(head);
+      f.splitFolio(head, true);
       src.pmd = false;
       src.forkSplit = true;
       parent.pt.markDirty(base);
-      if (f.zone.get(head) !== Zone.ZERO) for (let k = 0; k < PTRS_PER_PTE; k++) f.setIndex(head + k, base + k);
+      for (let k = 0; k < PTRS_PER_PTE; k++) f.setIndex(head + k, base + k);
+      child.pt.alloc(base).forkSplit = true;
+    } else if (src.forkSplit) {
       child.pt.alloc(base).forkSplit = true;
     }
     const dst = child.pt.alloc(base);

@@ -26,7 +26,7 @@ export function* gupFaultIn(sim: Machine, mm: Mm, vpn: number, flags: GupFlags):
     const t = mm.pt.lookup(vpn);
     const s = pteIndex(vpn);
     if (t !== undefined && t.kind[s] === Pte.PRESENT && (!flags.write || (t.bits[s]! & PTE_WRITE) !== 0)) {
-      if (flags.splitPmd && t.pmd && !vma.isHugetlb) {
+      if (flags.splitPmd && (t.pmd || t.forkSplit) && !vma.isHugetlb) {
         yield* splitHugePmd(sim, mm, vpn);
         continue;
       }

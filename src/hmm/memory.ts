@@ -65,8 +65,13 @@ export function zapEntry(sim: Machine, mm: Mm, vpn: number): void {
  */
 export function* splitHugePmd(sim: Machine, mm: Mm, vpn: number, folioToo = false): KernelWork<void> {
   const t = mm.pt.lookup(vpn);
-  if (t === undefined || !t.pmd) return;
+  if (t === undefined) return;
   const haddr = vpn - pteIndex(vpn);
+  if (!t.pmd && t.forkSplit) {
+    yield* endForkSplit(sim, mm, haddr, folioToo);
+    return;
+  }
+  if (!t.pmd) return;
   const range = { mm, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
   yield* mmuNotifierInvalidate(sim, range, () => {
     const head = t.pfn[0]!;
@@ -84,17 +89,44 @@ export function* splitHugePmd(sim: Machine, mm: Mm, vpn: number, folioToo = fals
 }
 
 /**
+ * A THP fork shared, which the model PTE-maps but Linux still maps by a PMD in `mm` (forkSplit):
+ * Linux splits that PMD now (CLEAR over it; the folio stays large), or with `folioToo` the
+ * folio itself (split_folio: base pages in every process, zero subpages to the zero page).
+ */
+function* endForkSplit(sim: Machine, mm: Mm, haddr: number, folioToo: boolean): Step<void> {
+  const t = mm.pt.lookup(haddr)!;
+  t.forkSplit = false;
+  const first = Array.from({ length: PTRS_PER_PTE }, (_, k) => k).find((k) => t.kind[k] === Pte.PRESENT);
+  const pfn = first === undefined ? -1 : t.pfn[first]!;
+  const large = pfn >= 0 && (sim.frames.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0;
+  if (folioToo && large) {
+    const head = pfn - (pfn % HPAGE_PMD_NR);
+    for (const other of sim.mms) {
+      const o = other.pt.lookup(haddr);
+      if (o !== undefined) o.forkSplit = false;
+    }
+    yield* splitPteMappedFolio(sim, mm, haddr, head);
+    return;
+  }
+  const range = { mm, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
+  yield* mmuNotifierInvalidate(sim, range, () => mm.pt.markDirty(haddr));
+}
+
+/**
  * __split_huge_page's remap with RMP_USE_SHARED_ZEROPAGE (since 6.12): after a real split of an
  * anonymous THP, a subpage that holds only zeros is mapped to the shared zero page (read-only)
- * and freed. Done for a folio this mm alone maps.
+ * and freed. Done for the subpages this mm alone maps.
  */
-function remapZeroSubpages(sim: Machine, mm: Mm, haddr: number, head: number): void {
+function remapZeroSubpages(sim: Machine, mm: Mm, haddr: number, head: number, shared = false): void {
   const f = sim.frames;
   const t = mm.pt.lookup(haddr);
-  if (t === undefined || (f.flags.get(head) & PG_ANON) === 0 || f.mapcount.get(head) !== 1) return;
+  if (t === undefined) return;
   for (let k = 0; k < PTRS_PER_PTE; k++) {
     const p = head + k;
-    if (f.contentId.get(p) !== ZERO_CONTENT || f.pincount.get(p) > 0 || t.kind[k] !== Pte.PRESENT || t.pfn[k] !== p) continue;
+    // Per subpage: the folio may be only partly mapped still (a PTE-mapped THP after munmap),
+    // and `shared`: each process's mapping of it is replaced in turn.
+    if (t.kind[k] !== Pte.PRESENT || t.pfn[k] !== p || (f.flags.get(p) & PG_ANON) === 0 || (!shared && f.mapcount.get(p) !== 1)) continue;
+    if (f.contentId.get(p) !== ZERO_CONTENT || f.pincount.get(p) > 0) continue;
     mm.pt.set(haddr + k, Pte.PRESENT, ZERO_PFN, 0);
     f.mapcount.add(p, -1);
     putPage(sim, p);
@@ -108,12 +140,59 @@ function remapZeroSubpages(sim: Machine, mm: Mm, haddr: number, head: number): v
  */
 export function* splitPteMappedFolio(sim: Machine, mm: Mm, haddr: number, head: number): KernelWork<void> {
   const f = sim.frames;
-  const range = { mm, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
-  yield* mmuNotifierInvalidate(sim, range, () => {
-    for (let p = head; p < head + HPAGE_PMD_NR; p++) f.flags.set(p, f.flags.get(p) & ~(PG_LARGE_HEAD | PG_LARGE_TAIL));
-    mm.pt.markDirty(haddr);
-    remapZeroSubpages(sim, mm, haddr, head);
-  });
+  for (let p = head; p < head + HPAGE_PMD_NR; p++) f.flags.set(p, f.flags.get(p) & ~(PG_LARGE_HEAD | PG_LARGE_TAIL));
+  // Every process that maps the folio (fork shares it) has its mappings replaced.
+  for (const other of [mm, ...sim.mms.filter((x) => x !== mm && x.alive)]) {
+    const t = other.pt.lookup(haddr);
+    if (t === undefined || t.pmd || !Array.from({ length: PTRS_PER_PTE }, (_, k) => k).some((k) => t.kind[k] === Pte.PRESENT && t.pfn[k] === head + k)) continue;
+    const range = { mm: other, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
+    yield* mmuNotifierInvalidate(sim, range, () => {
+      other.pt.markDirty(haddr);
+      remapZeroSubpages(sim, other, haddr, head, true);
+    });
+  }
+}
+
+/**
+ * folio_likely_mapped_shared of a PTE-mapped large folio (head at `head`): more mappings than
+ * pages, or else the guess from its first page (mapped more than once).
+ */
+export function folioLikelyMappedShared(sim: Machine, head: number): boolean {
+  const f = sim.frames;
+  let total = 0;
+  for (let p = head; p < head + HPAGE_PMD_NR; p++) total += f.mapcount.get(p);
+  if (total <= 1) return false;
+  if (total > HPAGE_PMD_NR) return true;
+  return f.mapcount.get(head) > 1;
+}
+
+/**
+ * The VMA cuts at `start` and `end` (__split_vma, as mprotect, munmap and madvise make them in
+ * the VMAs they change, `changes`):
+ * vma_adjust_trans_huge splits the PMD around an unaligned cut whose 2 MiB block lies inside the
+ * VMA being cut, and __split_huge_pmd raises MMU_NOTIFY_CLEAR over that whole block whether or
+ * not a THP is mapped there (seen in the VM: mirrors lose their entries of the block).
+ */
+export function* splitVmaEdges(sim: Machine, mm: Mm, start: number, end: number, changes: (v: Vma) => boolean = () => true): Step<void> {
+  for (const a of [start, end]) {
+    if (a % HPAGE_PMD_NR === 0) continue;
+    const v = mm.vmas.find(a);
+    // A VMA the call leaves as it is is not cut.
+    if (v === undefined || v.start >= a || !changes(v)) continue;
+    // Cut at `start` first: the cut at `end` then happens in the VMA that starts at `start`.
+    const vmaStart = a === end && v.start < start && start < v.end ? start : v.start;
+    const lo = a - (a % HPAGE_PMD_NR);
+    if (lo < vmaStart || lo + HPAGE_PMD_NR > v.end) continue;
+    // Linux does so wherever the PUD entry is there; without a page table in the block no
+    // mirror can have entries there to lose, so the model raises it only then.
+    const t = mm.pt.lookup(a);
+    if (t === undefined) continue;
+    if (t.pmd || t.forkSplit) {
+      yield* splitHugePmd(sim, mm, a);
+      continue;
+    }
+    yield* mmuNotifierInvalidate(sim, { mm, start: lo, end: lo + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true }, () => undefined);
+  }
 }
 
 /** Split the PMD mappings that straddle either end of [start, end). */
@@ -283,6 +362,26 @@ function* doWpPage(sim: Machine, mm: Mm, vma: Vma, vpn: number): KernelWork<numb
   const i = pteIndex(vpn);
   const pfn = t.pfn[i]!;
   const f = sim.frames;
+  if (t.forkSplit && (vma.flags & VM_SHARED) === 0 && (f.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0) {
+    // do_huge_pmd_wp_page on the PMD Linux kept for a THP fork shared: reused whole once no
+    // other process maps the folio, else the PMD is split here and the page copied (below).
+    const haddr = vpn - i;
+    const head = pfn - (pfn % HPAGE_PMD_NR);
+    let alone = true;
+    for (let k = 0; k < PTRS_PER_PTE && alone; k++) {
+      alone = f.mapcount.get(head + k) <= 1 && f.pincount.get(head + k) === 0 && (t.kind[k] !== Pte.PRESENT || t.pfn[k] === head + k);
+    }
+    if (alone) {
+      for (let k = 0; k < PTRS_PER_PTE; k++) {
+        if (t.kind[k] !== Pte.PRESENT) continue;
+        t.bits[k] = t.bits[k]! | PTE_WRITE | PTE_DIRTY;
+        f.flags.set(head + k, f.flags.get(head + k) | PG_ANON_EXCLUSIVE);
+      }
+      mm.pt.markDirty(haddr);
+      return VM_FAULT_OK;
+    }
+    yield* splitHugePmd(sim, mm, vpn);
+  }
   if ((vma.flags & VM_SHARED) !== 0) {
     t.bits[i] = t.bits[i]! | PTE_WRITE | PTE_DIRTY;
     mm.pt.markDirty(vpn);

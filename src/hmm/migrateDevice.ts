@@ -225,6 +225,8 @@ function collectPmd(sim: Machine, args: MigrateVma, haddr: number): void {
 /** Whether a PMD-mapped entry at `haddr` migrates whole, must be split first, or is skipped. */
 function pmdMode(sim: Machine, args: MigrateVma, haddr: number): 'compound' | 'pte' | 'skip' | 'split' {
   const t = args.mm.pt.lookup(haddr);
+  // A THP fork shared that Linux still PMD-maps here (forkSplit): 6.12 splits it as any other.
+  if (t !== undefined && !t.pmd && t.forkSplit) return sim.profile.deviceThp ? 'pte' : 'split';
   if (t === undefined || !t.pmd) return 'pte';
   const head = t.pfn[0]!;
   const kind = t.kind[0] as Pte;

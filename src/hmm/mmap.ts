@@ -6,7 +6,7 @@ import {
 } from './constants';
 import { type Machine, SimError } from './machine';
 import { hugetlbBadSplit, hugetlbDontneedRange, hugetlbVmOpClose } from './hugetlb';
-import { freePgtables, splitHugePmd, splitPmdsAtEdges, splitPteMappedFolio, zapPageRange } from './memory';
+import { folioLikelyMappedShared, freePgtables, splitHugePmd, splitPteMappedFolio, splitVmaEdges, zapPageRange } from './memory';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_LARGE_HEAD, PG_LARGE_TAIL, Zone } from './page';
@@ -63,6 +63,7 @@ export function* doMunmap(sim: Machine, mm: Mm, start: number, end: number): Ker
   if (hugetlbBadSplit(mm, start, end) !== undefined) return -EINVAL;
   yield pushFrame(sim.kstack, { name: 'munmap', detail: sim.describeRange(start, end) });
   try {
+    yield* splitVmaEdges(sim, mm, start, end);
     yield* zapPageRange(sim, mm, start, end, MmuNotifyEvent.UNMAP);
     for (const v of mm.vmas.isolate(start, end)) hugetlbVmOpClose(sim, v, v.start, v.end);
     mm.vmas.remove(start, end);
@@ -118,7 +119,7 @@ export function* doMprotect(sim: Machine, mm: Mm, start: number, end: number, pr
 function* mprotectRange(sim: Machine, mm: Mm, start: number, end: number, prot: ProtName): KernelWork<number> {
   yield pushFrame(sim.kstack, { name: 'mprotect', detail: `${sim.describeRange(start, end)} ${prot}` });
   try {
-    yield* splitPmdsAtEdges(sim, mm, start, end);
+    yield* splitVmaEdges(sim, mm, start, end);
     const newFlags = protFlags(prot);
     const pieces = mm.vmas.isolate(start, end);
     for (const v of pieces) v.flags = (v.flags & ~(VM_READ | VM_WRITE)) | newFlags;
@@ -222,6 +223,7 @@ export function* doMadvise(sim: Machine, mm: Mm, start: number, end: number, adv
       case 'nohugepage':
         const hint = advice === 'hugepage' ? VM_HUGEPAGE : VM_NOHUGEPAGE;
         if (hugetlbBadSplit(mm, start, end, (v) => (v.flags & (VM_HUGEPAGE | VM_NOHUGEPAGE)) !== hint) !== undefined) return -EINVAL;
+        yield* splitVmaEdges(sim, mm, start, end, (v) => (v.flags & (VM_HUGEPAGE | VM_NOHUGEPAGE)) !== hint);
         for (const v of mm.vmas.isolate(start, end)) {
           v.flags = (v.flags & ~(VM_HUGEPAGE | VM_NOHUGEPAGE)) | (advice === 'hugepage' ? VM_HUGEPAGE : VM_NOHUGEPAGE);
         }
@@ -266,7 +268,7 @@ function* madviseFree(sim: Machine, mm: Mm, start: number, end: number): KernelW
         const u = h + j;
         if (u >= start && u < end && t.kind[j] === Pte.PRESENT && t.pfn[j] === head + j) inRange++;
       }
-      if (inRange < HPAGE_PMD_NR && f.mapcount.get(pfn) <= 1) yield* splitPteMappedFolio(sim, mm, h, head);
+      if (inRange < HPAGE_PMD_NR && !folioLikelyMappedShared(sim, head)) yield* splitPteMappedFolio(sim, mm, h, head);
       break;
     }
   }

@@ -72,7 +72,8 @@ export class PteTable {
   pmd = false;
   /**
    * The model PTE-maps here a THP that fork shared, which Linux keeps PMD-mapped (README "Where
-   * the model decides"): a snapshot's PMD and ZERO bits are not compared with the kernel's while !pmd.
+   * the model decides"): a snapshot's PMD bit is not compared with the kernel's while !pmd, and
+   * splitHugePmd splits "the PMD" (or the folio) as Linux would.
    */
   forkSplit = false;
   /** Entries that are not pte_none. */

@@ -3,10 +3,11 @@
 // user space for each op. The simulator decides the addresses (mmap is MAP_FIXED_NOREPLACE in
 // the VM), so both sides see the same layout; loops and calls are unrolled as they run.
 
-import { errnoName, HMM_DMIRROR_PROT_PMD, HMM_DMIRROR_PROT_ZERO, PAGE_SIZE, WORDS_PER_PAGE } from '../hmm/constants';
+import { errnoName, HMM_DMIRROR_PROT_PMD, PAGE_SIZE, WORDS_PER_PAGE } from '../hmm/constants';
 import type { Mm } from '../hmm/mm';
 import { LINUX_PROFILES, type LinuxVersion } from '../hmm/profile';
 import { Simulator } from '../hmm/simulator';
+import { drain } from '../hmm/step';
 import type { Diagnostic, Expr, Loc, RangeRef, Stmt } from '../hmm/lang/ast';
 import { Interpreter } from '../hmm/lang/interpreter';
 import { evalConst, type Vars } from '../hmm/lang/pattern';
@@ -129,15 +130,24 @@ export function translateScript(file: string, text: string, opts: TranslateOptio
     if (r.kind === 'done') break;
   }
   lines.push(...t.lines, 'end');
-  const leavesKernel = leakedDevicePage(sim);
+  const leavesKernel = simError === undefined ? afterCaseEnd(sim, t.processes()) : undefined;
   return {
     file, diagnostics: [], lines: t.ops.length > 0 || t.lines.length > 0 ? lines : [], ops: t.ops, stoppedAt: t.stoppedAt,
     simulatorOnly: t.simulatorOnly, simError, notes: t.notes, ...(leavesKernel !== undefined ? { leavesKernel } : {}),
   };
 }
 
-/** A device page that holds a reference nobody drops (it outlives the processes), if any. */
-function leakedDevicePage(sim: Simulator): string | undefined {
+/**
+ * What the case leaves in the kernel once the runner ends it (end_case: every live process exits,
+ * the last made first, each closing its device handles after its memory is gone): a device page
+ * that holds a reference nobody drops outlives the case, and the next case needs a new boot.
+ */
+function afterCaseEnd(sim: Simulator, processes: readonly Mm[]): string | undefined {
+  try {
+    for (const mm of [...processes].reverse()) if (mm.alive) drain(sim.exit(mm));
+  } catch (e) {
+    return `ending its processes stops the simulator (${(e as Error).message})`;
+  }
   for (const d of sim.devices) {
     const p = d.leakedRefs.values().next().value;
     if (p !== undefined) return `${d.name} keeps a page nobody frees (pfn ${p})`;
@@ -171,6 +181,11 @@ class Translator {
   private readonly minors = new Map<string, number>();
   /** The one pinned range gup_test can hold. */
   private pinned: { proc: number; start: number; end: number } | undefined;
+
+  /** The script's processes in the order they were made (runner process indices). */
+  processes(): Mm[] {
+    return [...this.procs.keys()];
+  }
 
   constructor(private readonly sim: Simulator, private readonly interp: Interpreter, firstOp: number) {
     this.nextOp = firstOp;
@@ -259,12 +274,11 @@ class Translator {
       }
       if (withFlags && last.flags !== undefined) {
         o.flags = last.flags.bytes.slice();
-        // A THP fork shared is PTE-mapped here; on Linux it stays PMD-mapped, and a later real
-        // split maps its zero-filled subpages to the zero page (README "Where the model decides").
+        // A THP fork shared is PTE-mapped here, still PMD-mapped on Linux (README "Where the model decides").
         let ignore: Uint8Array | undefined;
         for (let k = 0; k < o.flags.length; k++) {
           const t = mm.pt.lookup(start + k);
-          if (t?.forkSplit === true && !t.pmd) (ignore ??= new Uint8Array(o.flags.length))[k] = HMM_DMIRROR_PROT_PMD | HMM_DMIRROR_PROT_ZERO;
+          if (t?.forkSplit === true && !t.pmd) (ignore ??= new Uint8Array(o.flags.length))[k] = HMM_DMIRROR_PROT_PMD;
         }
         if (ignore !== undefined) o.flagsIgnore = ignore;
       }
