@@ -93,7 +93,7 @@ export function* splitHugePmd(sim: Machine, mm: Mm, vpn: number, folioToo = fals
  * Linux splits that PMD now (CLEAR over it; the folio stays large), or with `folioToo` the
  * folio itself (split_folio: base pages in every process, zero subpages to the zero page).
  */
-function* endForkSplit(sim: Machine, mm: Mm, haddr: number, folioToo: boolean): Step<void> {
+function* endForkSplit(sim: Machine, mm: Mm, haddr: number, folioToo: boolean): KernelWork<void> {
   const t = mm.pt.lookup(haddr)!;
   t.forkSplit = false;
   const first = Array.from({ length: PTRS_PER_PTE }, (_, k) => k).find((k) => t.kind[k] === Pte.PRESENT);
@@ -173,7 +173,7 @@ export function folioLikelyMappedShared(sim: Machine, head: number): boolean {
  * VMA being cut, and __split_huge_pmd raises MMU_NOTIFY_CLEAR over that whole block whether or
  * not a THP is mapped there (seen in the VM: mirrors lose their entries of the block).
  */
-export function* splitVmaEdges(sim: Machine, mm: Mm, start: number, end: number, changes: (v: Vma) => boolean = () => true): Step<void> {
+export function* splitVmaEdges(sim: Machine, mm: Mm, start: number, end: number, changes: (v: Vma) => boolean = () => true): KernelWork<void> {
   for (const a of [start, end]) {
     if (a % HPAGE_PMD_NR === 0) continue;
     const v = mm.vmas.find(a);

@@ -7,7 +7,7 @@ import { errnoName, HMM_DMIRROR_PROT_PMD, PAGE_SIZE, WORDS_PER_PAGE } from '../h
 import type { Mm } from '../hmm/mm';
 import { LINUX_PROFILES, type LinuxVersion } from '../hmm/profile';
 import { Simulator } from '../hmm/simulator';
-import { drain } from '../hmm/step';
+import { drain } from '../hmm/kernelWork';
 import type { Diagnostic, Expr, Loc, RangeRef, Stmt } from '../hmm/lang/ast';
 import { Interpreter } from '../hmm/lang/interpreter';
 import { evalConst, type Vars } from '../hmm/lang/pattern';
