@@ -110,10 +110,31 @@ export function eventsReport(sim: Simulator, n = 30): string {
 /** A one-line residency summary of [start, end): counts per state. */
 export function residencySummary(sim: Simulator, mm: Mm, start: number, end: number): string {
   const counts = new Map<string, number>();
+  // A page's text depends only on the fields of summaryKey: a PageState and its text are made
+  // once per distinct key, not once per sampled page (65536 of them in a large mapping).
+  const texts = new Map<number, string>();
   const step = Math.max(1, Math.floor((end - start) / 65536));
   for (let v = start; v < end; v += step) {
-    const k = foundText(sim.pageState(mm, v)).replace(/ (shared|pinned)/g, '');
+    const key = summaryKey(sim, mm, v);
+    let k = texts.get(key);
+    if (k === undefined) {
+      k = foundText(sim.pageState(mm, v)).replace(/ (shared|pinned)/g, '');
+      texts.set(key, k);
+    }
     counts.set(k, (counts.get(k) ?? 0) + step);
   }
   return [...counts].map(([k, n]) => `${n} ${k}`).join(', ') + (step > 1 ? ' (sampled)' : '');
+}
+
+/** What residencySummary's text of page `vpn` depends on: mapped, entry kind, zone, device, writable, device-exclusive maker. */
+function summaryKey(sim: Simulator, mm: Mm, vpn: number): number {
+  if (mm.vmas.find(vpn) === undefined) return -1;
+  const t = mm.pt.lookup(vpn);
+  const s = pteIndex(vpn);
+  const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
+  if (kind === Pte.NONE) return 0;
+  const pfn = t!.pfn[s]!;
+  const bits = t!.bits[s]!;
+  const f = sim.frames;
+  return kind | (f.zone.get(pfn) << 3) | ((bits & PTE_WRITE) << 6) | (f.device.get(pfn) << 7) | (((bits >> 4) & 0xf) << 15);
 }
