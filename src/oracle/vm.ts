@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { loadArtifacts, type KernelArtifacts } from './artifacts';
 import { newcArchive } from './cpio';
 import { joinProgram, splitProgram, type ProgramCase } from './program';
-import { accountBoot, type CaseOutcome } from './results';
+import { accountBoot, type CaseOutcome, parseResultStream } from './results';
 import { parseTap, type TapReport } from './tap';
 
 export type Accel = 'tcg' | 'kvm';
@@ -213,17 +213,28 @@ export interface ProgramResult {
 }
 
 /** Runs a runner program; after an oops or hang in a case, boots again with the cases after it. */
+/** Boots in a row whose runner never started before runProgram gives up (an infrastructure failure). */
+export const MAX_FAILED_STARTS = 2;
+
 export async function runProgram(programText: string, o: ProgramOptions = {}): Promise<ProgramResult> {
   let remaining: ProgramCase[] = splitProgram(programText);
   const accel = o.accel ?? await chooseAccel(o);
   const cases = new Map<string, CaseOutcome>();
   const t0 = Date.now();
   let boots = 0;
+  let failedStarts = 0;
   while (remaining.length > 0) {
     const text = joinProgram(remaining);
     const b = await boot('runner', newcArchive([{ name: 'prog.txt', data: Buffer.from(text) }]), accel, o);
     boots++;
-    // accountBoot throws when a boot makes no progress, so this loop ends.
+    // A boot whose runner never started (a loaded host can make a TCG guest panic in its timer
+    // check) is booted again, at most MAX_FAILED_STARTS times in a row; accountBoot throws when a
+    // boot makes no progress otherwise, so this loop ends.
+    if (!parseResultStream(b.results).header && ++failedStarts <= MAX_FAILED_STARTS) {
+      o.onBoot?.(b, [], remaining.length);
+      continue;
+    }
+    failedStarts = 0;
     const acc = accountBoot(remaining, b);
     for (const c of acc.finished) cases.set(c.id, c);
     remaining = acc.remaining;
