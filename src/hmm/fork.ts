@@ -1,12 +1,12 @@
 // kernel/fork.c dup_mmap + mm/memory.c copy_page_range / copy_present_ptes / copy_nonpresent_pte:
 // what fork does to CPU pages, COW, device-private and device-exclusive entries.
 
-import { MmuNotifyEvent, PTRS_PER_PTE } from './constants';
+import { HPAGE_PMD_NR, MmuNotifyEvent, PTRS_PER_PTE } from './constants';
 import { copyHugetlbPageRange } from './hugetlb';
 import type { Machine } from './machine';
 import { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
-import { PG_ANON, PG_ANON_EXCLUSIVE, Zone } from './page';
+import { PG_ANON, PG_ANON_EXCLUSIVE, PG_LARGE_HEAD, PG_LARGE_TAIL, Zone } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE, type PteTable, setExpected } from './pgtable';
 import { pushFrame, type KernelWork } from './kernelWork';
 import { getPage } from './swap';
@@ -61,13 +61,16 @@ function copyPageRange(sim: Machine, parent: Mm, child: Mm, vma: Vma): void {
       // copy_huge_pmd keeps the THP PMD-mapped in both; the model PTE-maps it in both, as a
       // PTE-mapped large folio, and `forkSplit` says Linux still has the PMD in that process
       // (README "Where the model decides"; splitHugePmd ends it the way Linux splits the PMD).
+      // A pinned THP: folio_try_dup_anon_rmap_pmd fails, Linux splits the parent's PMD and the
+      // child gets copies of the pages (below): nothing is shared, no PMD is kept.
       const head = src.pfn[0]!;
+      const pinned = f.pincount.get(head) > 0;
       f.splitFolio(head, true);
       src.pmd = false;
-      src.forkSplit = true;
+      src.forkSplit = !pinned;
       parent.pt.markDirty(base);
       for (let k = 0; k < PTRS_PER_PTE; k++) f.setIndex(head + k, base + k);
-      child.pt.alloc(base).forkSplit = true;
+      if (!pinned) child.pt.alloc(base).forkSplit = true;
     } else if (src.forkSplit) {
       child.pt.alloc(base).forkSplit = true;
     }
@@ -94,7 +97,7 @@ function copyOne(sim: Machine, parent: Mm, child: Mm, vma: Vma, src: PteTable, d
     child.pt.set(vpn, Pte.PRESENT, pfn, 0);
     return;
   }
-  if (kind === Pte.PRESENT && (f.flags.get(pfn) & PG_ANON) !== 0 && f.pincount.get(f.head(pfn)) > 0 && vma.isCow) {
+  if (kind === Pte.PRESENT && (f.flags.get(pfn) & PG_ANON) !== 0 && maybeDmaPinned(sim, pfn) && vma.isCow) {
     // A page that may be pinned is copied for the child at once (copy_present_page).
     const copy = f.allocAnonPage(vpn, pfn);
     child.pt.set(vpn, Pte.PRESENT, copy, bits);
@@ -110,4 +113,19 @@ function copyOne(sim: Machine, parent: Mm, child: Mm, vma: Vma, src: PteTable, d
   f.mapcount.add(pfn, 1);
   getPage(sim, pfn);
   child.pt.set(vpn, kind, pfn, bits);
+}
+
+/**
+ * folio_maybe_dma_pinned: a pin anywhere in a large folio counts for all of it (a PTE-mapped THP's
+ * pages carry PG_LARGE_HEAD/_TAIL in the model), so fork copies every page of a pinned folio.
+ */
+function maybeDmaPinned(sim: Machine, pfn: number): boolean {
+  const f = sim.frames;
+  if (f.pincount.get(f.head(pfn)) > 0) return true;
+  if ((f.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) === 0) return false;
+  const head = pfn - (pfn % HPAGE_PMD_NR);
+  for (let p = head; p < head + HPAGE_PMD_NR; p++) {
+    if ((f.flags.get(p) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0 && f.pincount.get(p) > 0) return true;
+  }
+  return false;
 }

@@ -253,7 +253,8 @@ function* madviseFree(sim: Machine, mm: Mm, start: number, end: number): KernelW
     const whole = h >= start && h + HPAGE_PMD_NR <= end;
     if (t.pmd) {
       const head = t.pfn[0]!;
-      if (!whole && f.zone.get(head) !== Zone.ZERO && f.mapcount.get(head) <= 1) yield* splitHugePmd(sim, mm, h, true);
+      // split_folio fails on a pinned folio (can_split_folio): the PMD stays as it is.
+      if (!whole && f.zone.get(head) !== Zone.ZERO && f.mapcount.get(head) <= 1 && f.pincount.get(head) === 0) yield* splitHugePmd(sim, mm, h, true);
       continue;
     }
     // A large folio mapped by ptes (its PMD was split earlier) with pages outside the range.
@@ -268,7 +269,11 @@ function* madviseFree(sim: Machine, mm: Mm, start: number, end: number): KernelW
         const u = h + j;
         if (u >= start && u < end && t.kind[j] === Pte.PRESENT && t.pfn[j] === head + j) inRange++;
       }
-      if (inRange < HPAGE_PMD_NR && !folioLikelyMappedShared(sim, head)) yield* splitPteMappedFolio(sim, mm, h, head);
+      let pinned = false;
+      for (let j = 0; j < HPAGE_PMD_NR && !pinned; j++) {
+        pinned = (f.flags.get(head + j) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0 && f.pincount.get(head + j) > 0;
+      }
+      if (inRange < HPAGE_PMD_NR && !pinned && !folioLikelyMappedShared(sim, head)) yield* splitPteMappedFolio(sim, mm, h, head);
       break;
     }
   }
