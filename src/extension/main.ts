@@ -14,6 +14,7 @@ import { MapPanel } from './mapPanel';
 import { MigrationsTree } from './migrationsTree';
 import { NotifiersTree } from './notifiersTree';
 import { registerQuickFixes } from './quickFixes';
+import { registerRevealStoppedThread } from './revealStoppedThread';
 import { ResidencyTree } from './residencyTree';
 import { SessionWatcher } from './sessionWatcher';
 import { onSettingsChanged } from './settingsWatch';
@@ -31,6 +32,7 @@ export function activate(context: vscode.ExtensionContext): HmmExtensionApi {
   registerDiagnostics(ctx);
   registerQuickFixes(ctx);
   registerWatchBreakpoints(ctx);
+  registerRevealStoppedThread(ctx);
 
   const watcher = ctx.own(new SessionWatcher(ctx));
   const residency = new ResidencyTree(ctx);
