@@ -441,7 +441,8 @@ export function* removeDeviceExclusiveEntry(sim: Machine, mm: Mm, vma: Vma, vpn:
   yield* mmuNotifierInvalidate(sim, range, () => {
     const t = mm.pt.lookup(vpn)!;
     const i = pteIndex(vpn);
-    const writable = (vma.flags & VM_WRITE) !== 0;
+    // restore_exclusive_pte: writable only from a writable entry (6.12 has readable ones too).
+    const writable = (vma.flags & VM_WRITE) !== 0 && (!sim.profile.readableExclusive || (t.bits[i]! & PTE_WRITE) !== 0);
     mm.pt.set(vpn, Pte.PRESENT, t.pfn[i]!, (writable ? PTE_WRITE : 0) | PTE_DIRTY);
   });
   sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'device-exclusive', action: 'restore-exclusive' }, `restore:${mm.id}:${write}`);

@@ -160,9 +160,14 @@ function changeProtection(sim: Machine, mm: Mm, start: number, end: number, writ
     if (base + PTRS_PER_PTE <= start || base >= end) continue;
     for (let k = Math.max(start, base) - base; k < Math.min(end, base + PTRS_PER_PTE) - base; k++) {
       const kind = t.kind[k] as Pte;
-      if (kind === Pte.PRESENT || kind === Pte.DEVICE_PRIVATE) {
+      // change_pte_range: a writable device-private entry becomes readable whatever the new
+      // protection ("a protection check is difficult so just be safe"); on 6.12 a writable
+      // device-exclusive entry too (profile readableExclusive).
+      if (kind === Pte.DEVICE_PRIVATE || (kind === Pte.DEVICE_EXCLUSIVE && sim.profile.readableExclusive)) {
+        t.bits[k] = t.bits[k]! & ~PTE_WRITE;
+      } else if (kind === Pte.PRESENT) {
         if (!writable) t.bits[k] = t.bits[k]! & ~PTE_WRITE;
-        else if (kind === Pte.PRESENT) {
+        else {
           // MM_CP_TRY_CHANGE_WRITABLE: only exclusively owned anonymous pages become writable.
           const pfn = f.head(t.pfn[k]!);
           const vma = mm.vmas.find(base + k);
@@ -171,7 +176,6 @@ function changeProtection(sim: Machine, mm: Mm, start: number, end: number, writ
           }
         }
       }
-      // Device-exclusive entries are left as they are (newest kernels).
     }
     mm.pt.markDirty(base);
   }

@@ -44,6 +44,12 @@ export interface LinuxProfile {
    */
   readonly reuseLargeFolioPage: boolean;
   /**
+   * 6.12 has readable device-exclusive entries: mprotect (change_pte_range) makes a writable one
+   * readable, and restoring it (remove_device_exclusive_entry) maps the page read-only. Newest
+   * kernels keep only the writable kind.
+   */
+  readonly readableExclusive: boolean;
+  /**
    * A move-only mremap (MREMAP_FIXED, same size) moves every VMA of the range, keeping the gaps
    * between them (remap_move, v6.17). 6.12 moves one VMA: a range past its end is -EFAULT.
    */
@@ -55,11 +61,11 @@ export type LinuxVersion = 'mainline' | '6.12';
 export const LINUX_PROFILES: Readonly<Record<LinuxVersion, LinuxProfile>> = {
   mainline: {
     name: 'mainline', deviceThp: true, faultChunk: 32, migrateChunk: 512, holeWritable: false, dmirrorFlags: true,
-    hugeZeroWriteThp: true, exclusivePerPage: true, evictExclusiveLeaks: false, reuseLargeFolioPage: true, mremapMultiVma: true,
+    hugeZeroWriteThp: true, exclusivePerPage: true, evictExclusiveLeaks: false, reuseLargeFolioPage: true, readableExclusive: false, mremapMultiVma: true,
   },
   '6.12': {
     name: '6.12', deviceThp: false, faultChunk: 64, migrateChunk: 64, holeWritable: true, dmirrorFlags: false,
-    hugeZeroWriteThp: false, exclusivePerPage: false, evictExclusiveLeaks: true, reuseLargeFolioPage: false, mremapMultiVma: false,
+    hugeZeroWriteThp: false, exclusivePerPage: false, evictExclusiveLeaks: true, reuseLargeFolioPage: false, readableExclusive: true, mremapMultiVma: false,
   },
 };
 
