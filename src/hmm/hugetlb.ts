@@ -185,7 +185,8 @@ export function* copyHugetlbPageRange(sim: Machine, parent: Mm, child: Mm, vma: 
       getPage(sim, head);
     }
   };
-  if ((vma.flags & VM_WRITE) !== 0) {
+  // is_cow_mapping: every private mapping (VM_MAYWRITE), read-only ones too.
+  if (vma.isCow) {
     const range = { mm: parent, start: vma.start, end: vma.end, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
     yield* mmuNotifierInvalidate(sim, range, copy);
   } else {
