@@ -249,16 +249,17 @@ export interface DifferentialResult {
  * to does not count), in the main process or in a forked child.
  */
 export const COVERAGE_FEATURES = [
-  'map:private', 'map:shared', 'map:file-shared', 'map:file-private', 'map:huge', 'device:private', 'device:coherent',
+  'map:private', 'map:shared', 'map:file-shared', 'map:file-private', 'map:huge', 'map:hugetlb', 'map:devfile', 'map:devfile-shared',
+  'device:private', 'device:coherent',
   'read', 'write', 'mprotect', 'munmap', 'madvise', 'fork', 'exit', 'in a child', 'pin', 'unpin',
   'migrate to device', 'migrate to system', 'device read', 'device write', 'snapshot', 'exclusive', 'check-exclusive',
-  'release', 'close',
+  'release', 'close', 'mremap',
 ] as const;
 
 const STATEMENT_FEATURE: Partial<Record<string, string>> = {
   read: 'read', write: 'write', mprotect: 'mprotect', munmap: 'munmap', madvise: 'madvise', fork: 'fork', exit: 'exit',
   pin: 'pin', unpin: 'unpin', devRead: 'device read', devWrite: 'device write', snapshot: 'snapshot', exclusive: 'exclusive',
-  checkExclusive: 'check-exclusive', release: 'release', close: 'close',
+  checkExclusive: 'check-exclusive', release: 'release', close: 'close', mremap: 'mremap',
 };
 
 /** The COVERAGE_FEATURES one program exercised. */
