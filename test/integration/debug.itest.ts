@@ -303,21 +303,6 @@ describe('hmm-debug in real VS Code', function () {
       await session.customRequest('setExceptionBreakpoints', { filters: ['failure', 'invariant'] });
     });
 
-    it('a watch set in the Debug Console is a breakpoint in the Breakpoints view, and removing it there removes the watch', async function () {
-      const session = watch.session!;
-      const names = (): string[][] => watch.requests.filter((r) => r.command === 'setFunctionBreakpoints')
-        .map((r) => ((r.arguments as { breakpoints: { name: string }[] }).breakpoints).map((b) => b.name));
-      const before = names().length;
-      const r = await session.customRequest('evaluate', { expression: 'watch a[7]', context: 'repl' }) as { result: string };
-      assert.match(r.result, /watching a\[7\]/);
-      const shown = await eventually('the watch in the Breakpoints view', () => vscode.debug.breakpoints.filter((b): b is vscode.FunctionBreakpoint => b instanceof vscode.FunctionBreakpoint && b.functionName === 'a[7]'), (l) => l.length === 1);
-      await eventually('VS Code sends it to the adapter', () => names(), (n) => n.length > before && n[n.length - 1]!.includes('a[7]'));
-      vscode.debug.removeBreakpoints(shown);
-      await eventually('VS Code tells the adapter it is gone', () => names(), (n) => !n[n.length - 1]!.includes('a[7]'));
-      const left = await session.customRequest('evaluate', { expression: 'unwatch', context: 'repl' }) as { result: string };
-      assert.equal(left.result, 'no watches');
-    });
-
     it('the default-on failure filter stops on the failed expect', async function () {
       const stop = await continueTo(watch);
       assert.equal(stop.reason, 'exception', JSON.stringify(stop));

@@ -68,6 +68,18 @@ export type MadviseAdvice = 'dontneed' | 'free' | 'hugepage' | 'nohugepage' | 'c
 export type MirrorMapping = 'none' | 'read' | 'write' | 'atomic';
 export type CompareOp = '==' | '!=' | '<' | '<=' | '>' | '>=';
 
+/** `a op b`: one meaning for expectations and breakpoint conditions. */
+export function compareValues(a: number, op: CompareOp, b: number): boolean {
+  switch (op) {
+    case '==': return a === b;
+    case '!=': return a !== b;
+    case '<': return a < b;
+    case '<=': return a <= b;
+    case '>': return a > b;
+    case '>=': return a >= b;
+  }
+}
+
 /** Page state named by `expect RANGE is STATE`. Modifiers not given are not checked. */
 export interface PageStatePattern {
   readonly kind: 'unmapped' | 'empty' | 'zero' | 'system' | 'device' | 'exclusive';

@@ -3,6 +3,7 @@
 
 import type { Simulator } from '../../simulator';
 import { ERRNO } from '../../constants';
+import { compareValues, type CompareOp } from '../ast';
 import type { LastResult } from '../exec/context';
 
 /** `LEFT op RIGHT`, or a single value (true when not 0). */
@@ -18,9 +19,9 @@ export interface ConditionScope {
   readonly sim: Simulator;
 }
 
-function operands(text: string): { left: string; op: string | undefined; right: string | undefined } {
+function operands(text: string): { left: string; op: CompareOp | undefined; right: string | undefined } {
   const m = COMPARISON.exec(text);
-  return m ? { left: m[1]!, op: m[2]!, right: m[3]! } : { left: text.trim(), op: undefined, right: undefined };
+  return m ? { left: m[1]!, op: m[2] as CompareOp /* COMPARISON matches only these */, right: m[3]! } : { left: text.trim(), op: undefined, right: undefined };
 }
 
 /** Why `text` can never be evaluated, or undefined when it can. */
@@ -38,14 +39,7 @@ export function evalCondition(scope: ConditionScope, text: string): boolean {
   const a = valueOf(scope, left);
   if (op === undefined) return Boolean(a);
   const b = valueOf(scope, right!);
-  switch (op) {
-    case '==': return a === b;
-    case '!=': return a !== b;
-    case '<': return a < b;
-    case '<=': return a <= b;
-    case '>': return a > b;
-    default: return a >= b;
-  }
+  return compareValues(a, op, b);
 }
 
 /** The value of a name in conditions and logpoint `{…}`: numbers, errno names, loop variables, last.*, stats.*; NaN when unknown. */

@@ -1,7 +1,7 @@
 // Expectations on devices and the machine: notifier callbacks a mirror received, device memory
 // in use, statistics.
 
-import type { CompareOp } from '../ast';
+import { compareValues } from '../ast';
 import { device, Fail, range, type StatementHandlers } from './context';
 
 export const deviceExpectations: StatementHandlers<'expectNotified' | 'expectNotNotified' | 'expectUsed' | 'expectStats'> = {
@@ -52,20 +52,9 @@ export const deviceExpectations: StatementHandlers<'expectNotified' | 'expectNot
       got = v;
       name = `${c.owner}.${c.counter}`;
     }
-    if (!compare(got, stmt.op, stmt.value)) {
+    if (!compareValues(got, stmt.op, stmt.value)) {
       const fmt = (n: number): string => (stmt.valueIsDuration ? `${n} ns` : String(n));
       throw new Fail(stmt.loc, `expected stats.${name} ${stmt.op} ${fmt(stmt.value)}, found ${fmt(got)}`);
     }
   },
 };
-
-function compare(a: number, op: CompareOp, b: number): boolean {
-  switch (op) {
-    case '==': return a === b;
-    case '!=': return a !== b;
-    case '<': return a < b;
-    case '<=': return a <= b;
-    case '>': return a > b;
-    case '>=': return a >= b;
-  }
-}
