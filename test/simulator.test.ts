@@ -735,6 +735,24 @@ describe('simulator: regressions', () => {
     assert.equal(ok.error, undefined);
   });
 
+  it('the oops is in the copy after every chunk is faulted: a later chunk failing answers its errno, and the stored page oopses a later copy', () => {
+    // Linux 6.12 in the VM: dmirror_fault faults all remaining chunks before dmirror_do_write
+    // copies; the chunk over the munmapped hole fails (EFAULT) first. The device-private pages
+    // the earlier chunks stored stay in the mirror, and the next read or migrate copies from one.
+    for (const linux of ['linux mainline', 'linux 6.12']) {
+      const setup = [linux, 'device gpu0', 'a = mmap 200 pages rw', 'write a = i', 'munmap a[150..200]', 'migrate a[0..150] to gpu0',
+        'read a[0..60]', 'gpu0 write a[40..160] = 1 -> EFAULT'];
+      assert.equal(run(setup).error, undefined, linux);
+      const r = run([...setup, 'gpu0 read a[100..101]']);
+      assert.match(r.error ?? '', /:9:1: kernel oops in dmirror_do_read: a\[100\] is in gpu0's own private memory and gpu0's mirror holds the device-private page itself/, linux);
+      const m = run([...setup, 'migrate a[100..101] to gpu0']);
+      assert.match(m.error ?? '', /:9:1: kernel oops in dmirror_do_read: a\[100\]/, linux);
+      // The failed chunk stored nothing: its pages still read through the migration's entries.
+      const ok = run([...setup, 'gpu0 read a[140..150]', 'expect last.faults == 0', 'expect last.data == i']);
+      assert.equal(ok.error, undefined, linux);
+    }
+  });
+
   it('a migration that skips a PMD-mapped THP leaves it PMD-mapped; a later partial migration splits it cleanly', () => {
     // Found by the kernel oracle's random programs: finalize cleared the PMD flag of a skipped
     // THP, and the next split freed the folio while 512 ptes still mapped it.

@@ -152,6 +152,7 @@ export class DmirrorDriver {
       let s = first;
       for (; s < stop; s++) {
         if (p.tag[s] === Dpt.NONE) break;
+        if (p.raw !== undefined && p.raw[s] === 1) throw this.rawEntryOops(m, v + (s - first), false);
         const pfn = p.pfn[s]!;
         out.append(f.contentId.get(pfn), f.contentPage.get(pfn));
       }
@@ -224,11 +225,9 @@ export class DmirrorDriver {
    * dmirror_do_fault: store each page, tagged WRITE iff HMM_PFN_WRITE. test_hmm stores the struct
    * page hmm_range_fault returns as it is; for a page in this device's own private memory (the
    * owner matches, so it is not faulted back) that is the device-private page itself, where
-   * migration stores the system page backing it. The copy that follows in the same ioctl
-   * (memcpy_from_page / memcpy_to_page) then touches memory the CPU cannot address, and Linux
-   * oopses (seen on 6.12 in the VM; mainline's test_hmm.c is the same). The model stops at the
-   * store; the kernel stores the rest of the chunk first and crashes in the copy right after.
-   * GPU jobs model a real driver, which maps its own page in place (`ioctl` false).
+   * migration stores the system page backing it: a `raw` entry. Nothing fails yet; the copy
+   * through it (dmirror_do_read / dmirror_do_write, after every chunk is faulted) does, see
+   * rawEntryOops. GPU jobs model a real driver, which maps its own page in place (`ioctl` false).
    */
   private doFault(m: Dmirror, range: HmmRange, write: boolean, ioctl: boolean): number {
     const f = this.sim.frames;
@@ -236,20 +235,24 @@ export class DmirrorDriver {
       const fl = range.flags[i]!;
       if (write && (fl & HMM_PFN_WRITE) === 0) return -EFAULT;
       const pfn = range.pfns[i]!;
-      if (ioctl && f.zone.get(pfn) === Zone.DEVICE_PRIVATE) {
-        const fn = write ? 'dmirror_do_write' : 'dmirror_do_read';
-        throw new KernelOops(fn, `${this.sim.describeRange(range.start + i, range.start + i + 1)} is in ${m.device.name}'s own ` +
-          `private memory and its mirror no longer maps it: hmm_range_fault returned the device-private page (owner ${m.device.name}), ` +
-          `dmirror_do_fault stored it as it is, and ${write ? 'memcpy_to_page' : 'memcpy_from_page'} of a page the CPU cannot address ` +
-          `faults (BUG: unable to handle page fault). Migrate the range to the device again, or back to system memory, before the device touches it`);
-      }
-      this.store(m, range.start + i, pfn, (fl & HMM_PFN_WRITE) !== 0 ? Dpt.WRITE : Dpt.READ);
+      const raw = ioctl && f.zone.get(pfn) === Zone.DEVICE_PRIVATE;
+      m.store(range.start + i, pfn, (fl & HMM_PFN_WRITE) !== 0 ? Dpt.WRITE : Dpt.READ, raw);
     }
     return 0;
   }
 
-  private store(m: Dmirror, vpn: number, pfn: number, tag: Dpt): void {
-    m.store(vpn, pfn, tag);
+  /**
+   * memcpy_from_page / memcpy_to_page through a raw entry (see doFault): a device-private page
+   * has no kernel mapping, so the copy faults and Linux oopses (seen on 6.12 in the VM;
+   * mainline's test_hmm.c is the same). Pages before it in the range were already copied.
+   */
+  private rawEntryOops(m: Dmirror, vpn: number, write: boolean): KernelOops {
+    const fn = write ? 'dmirror_do_write' : 'dmirror_do_read';
+    return new KernelOops(fn, `${this.sim.describeRange(vpn, vpn + 1)} is in ${m.device.name}'s own private memory and ` +
+      `${m.device.name}'s mirror holds the device-private page itself: a device fault after its mirror lost the page ` +
+      `got it from hmm_range_fault as it is (owner ${m.device.name}), dmirror_do_fault stored it, and ` +
+      `${write ? 'memcpy_to_page' : 'memcpy_from_page'} of a page the CPU cannot address faults (BUG: unable to handle page fault). ` +
+      `Migrate the range to the device again, or back to system memory, before the device touches it`);
   }
 
   /** One `mirror` event per run of equal tags in [start, end): what the device now maps. */
@@ -314,6 +317,7 @@ export class DmirrorDriver {
     const f = this.sim.frames;
     for (; pos < end; pos++) {
       if (m.tagAt(pos) !== Dpt.WRITE) break;
+      if (m.rawAt(pos)) throw this.rawEntryOops(m, pos, true);
       const pfn = m.pfnAt(pos);
       f.contentId.set(pfn, contentId);
       f.contentPage.set(pfn, pos - mapStart);
@@ -345,7 +349,7 @@ export class DmirrorDriver {
     for (let v = start; v < end; v++) {
       const pfn = yield* makeDeviceExclusive(this.sim, m.mm, v, null, m.device);
       if (pfn < 0) return pfn;
-      this.store(m, v, pfn, Dpt.ATOMIC);
+      m.store(v, pfn, Dpt.ATOMIC);
     }
     this.emitMappings(m, start, end);
     return 0;
@@ -550,7 +554,7 @@ export class DmirrorDriver {
     for (let v = start; v < start + npages; v++) {
       const pfn = yield* makeDeviceExclusive(this.sim, m.mm, v, null, m.device);
       if (pfn < 0) return errorResult(pfn);
-      this.store(m, v, pfn, Dpt.ATOMIC);
+      m.store(v, pfn, Dpt.ATOMIC);
     }
     this.emitMappings(m, start, start + npages);
     const data = new PageContents();
@@ -614,7 +618,7 @@ export class DmirrorDriver {
       if (got.length === next - addr) {
         for (let i = 0; i < got.length; i++) {
           if (!made[i]) continue;
-          this.store(m, addr + i, got[i]!, Dpt.ATOMIC);
+          m.store(addr + i, got[i]!, Dpt.ATOMIC);
           mapped++;
         }
       }

@@ -34,11 +34,18 @@ export class DptPage {
   private readonly buf = DPT_SLAB.lastBuffer;
   readonly pfn = new Int32Array(this.buf, this.at, PTRS_PER_PTE);
   readonly tag = new Uint8Array(this.buf, this.at + PTRS_PER_PTE * 4, PTRS_PER_PTE);
+  /**
+   * 1 where the entry is the device-private struct page itself, as test_hmm's dmirror_do_fault
+   * stores what hmm_range_fault returned for its own device's page (a migration stores the
+   * system page backing it): the CPU cannot copy through such an entry. Made on first need.
+   */
+  raw: Uint8Array | undefined;
   used = 0;
   clone(): DptPage {
     const c = new DptPage();
     c.pfn.set(this.pfn);
     c.tag.set(this.tag);
+    if (this.raw !== undefined) c.raw = this.raw.slice();
     c.used = this.used;
     return c;
   }
@@ -120,8 +127,15 @@ export class Dmirror implements MmuIntervalNotifierOps {
     return p === undefined ? Dpt.NONE : (p.tag[pteIndex(vpn)] as Dpt);
   }
 
-  store(vpn: number, pfn: number, tag: Dpt): void {
-    this.storeSlot(Math.floor(vpn / PTRS_PER_PTE), pteIndex(vpn), pfn, tag);
+  /** Whether the entry at vpn is a device-private struct page itself (DptPage.raw). */
+  rawAt(vpn: number): boolean {
+    const p = this.page(Math.floor(vpn / PTRS_PER_PTE));
+    return p?.raw !== undefined && p.raw[pteIndex(vpn)] === 1;
+  }
+
+  /** xa_store at vpn; `raw`: the entry is the device-private struct page itself (DptPage.raw). */
+  store(vpn: number, pfn: number, tag: Dpt, raw = false): void {
+    this.storeSlot(Math.floor(vpn / PTRS_PER_PTE), pteIndex(vpn), pfn, tag, raw);
   }
 
   /** The tag of slot `slot` of dpt page `idx` (small integers: for per-page loops). */
@@ -131,7 +145,7 @@ export class Dmirror implements MmuIntervalNotifierOps {
   }
 
   /** xa_store into slot `slot` of dpt page `idx`. */
-  storeSlot(idx: number, slot: number, pfn: number, tag: Dpt): void {
+  storeSlot(idx: number, slot: number, pfn: number, tag: Dpt, raw = false): void {
     let p = this.page(idx);
     if (p === undefined) {
       p = this.pagePool.pop() ?? new DptPage();
@@ -141,6 +155,8 @@ export class Dmirror implements MmuIntervalNotifierOps {
     if (p.tag[slot] === Dpt.NONE) p.used++;
     p.pfn[slot] = pfn;
     p.tag[slot] = tag;
+    if (raw) (p.raw ??= new Uint8Array(PTRS_PER_PTE))[slot] = 1;
+    else if (p.raw !== undefined) p.raw[slot] = 0;
     this.dirty.add(idx);
   }
 
@@ -153,6 +169,7 @@ export class Dmirror implements MmuIntervalNotifierOps {
     if (p === undefined || p.tag[slot] === Dpt.NONE || (pfn !== NO_PFN && p.pfn[slot] !== pfn)) return false;
     p.tag[slot] = Dpt.NONE;
     p.pfn[slot] = 0;
+    if (p.raw !== undefined) p.raw[slot] = 0;
     p.used--;
     this.dirty.add(idx);
     if (p.used === 0) this.dropPage(idx, p);
@@ -187,6 +204,7 @@ export class Dmirror implements MmuIntervalNotifierOps {
         if (p.tag[s] !== Dpt.NONE) {
           p.tag[s] = Dpt.NONE;
           p.pfn[s] = 0;
+          if (p.raw !== undefined) p.raw[s] = 0;
           p.used--;
           erased++;
         }
