@@ -162,17 +162,23 @@ describe('reliability: time and memory budgets', function () {
     }
   });
 
-  it('a budget looks at the clock every time and at memory at most every 10 ms', () => {
+  it('a budget looks at the clock every time, and at memory every 10 ms near the limit, every 100 ms far below it', () => {
     let t = 0;
     let mem = 100;
     let looks = 0;
     const b = new Budget({ timeoutMs: 1000, maxMemoryBytes: 1000 }, () => { looks++; return mem; }, () => t);
     assert.equal(b.exceeded(), undefined);
+    mem = 600;
+    t = 99;
+    assert.equal(b.exceeded(), undefined, 'memory far below the limit: not looked at again within 100 ms');
+    t = 100;
+    assert.equal(b.exceeded(), undefined, 'over half the limit, not past it');
     mem = 2000;
+    t = 109;
     assert.equal(b.exceeded(), undefined, 'memory looked at again within 10 ms');
-    t = 10;
+    t = 110;
     assert.match(b.exceeded() ?? '', /^memory use/);
-    assert.equal(looks, 2);
+    assert.equal(looks, 3);
     mem = 0;
     t = 1001;
     assert.equal(b.exceeded(), 'the time limit of 1 s was reached');

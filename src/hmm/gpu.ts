@@ -117,7 +117,51 @@ interface DeviceTimeline {
   h2dBusyUntil: number;
   d2hBusyUntil: number;
   /** 2 MiB blocks with pages on the device, oldest first (eviction order). */
-  blocks: { mmId: number; block: number }[];
+  blocks: BlockQueue;
+}
+
+/**
+ * 2 MiB blocks (of a process) in first-noted order, each once: a FIFO with a set beside it, so
+ * noting a block and taking the oldest cost the same whatever the number of blocks (a scan
+ * per note made a 20M-page streaming kernel quadratic).
+ */
+class BlockQueue {
+  private items: { mmId: number; block: number }[] = [];
+  private head = 0;
+  /** The queued blocks of each process. */
+  private readonly members = new Map<number, Set<number>>();
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Add the block at the end unless it is queued already. */
+  note(mmId: number, block: number): void {
+    let set = this.members.get(mmId);
+    if (set === undefined) this.members.set(mmId, (set = new Set()));
+    if (set.has(block)) return;
+    set.add(block);
+    this.items.push({ mmId, block });
+  }
+
+  /** The oldest block, taken out. */
+  shift(): { mmId: number; block: number } | undefined {
+    if (this.head === this.items.length) return undefined;
+    const b = this.items[this.head++]!;
+    this.members.get(b.mmId)!.delete(b.block);
+    // Drop the taken prefix once it is half the array, so the array stays bounded.
+    if (this.head > 1024 && 2 * this.head > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return b;
+  }
+
+  clone(): BlockQueue {
+    const c = new BlockQueue();
+    for (let i = this.head; i < this.items.length; i++) c.note(this.items[i]!.mmId, this.items[i]!.block);
+    return c;
+  }
 }
 
 export interface LineCost {
@@ -169,7 +213,7 @@ export class GpuEngine {
   private timeline(d: Device): DeviceTimeline {
     let t = this.timelines.get(d.index);
     if (t === undefined) {
-      t = { h2dBusyUntil: 0, d2hBusyUntil: 0, blocks: [] };
+      t = { h2dBusyUntil: 0, d2hBusyUntil: 0, blocks: new BlockQueue() };
       this.timelines.set(d.index, t);
     }
     return t;
@@ -590,7 +634,7 @@ export class GpuEngine {
   private noteBlocks(device: Device, mm: Mm, start: number, end: number): void {
     const tl = this.timeline(device);
     for (let b = blockOf(start); b <= blockOf(end - 1); b++) {
-      if (!tl.blocks.some((x) => x.mmId === mm.id && x.block === b)) tl.blocks.push({ mmId: mm.id, block: b });
+      tl.blocks.note(mm.id, b);
     }
   }
 
@@ -629,7 +673,7 @@ export class GpuEngine {
       copies: this.copies.map((c) => ({ copy: c, applied: c.applied })),
       advice: [...this.advice].map(([k, v]) => [k, v.clone()] as [number, AdviceMap]),
       thrashing: this.thrashing.save(),
-      timelines: [...this.timelines].map(([k, v]) => [k, { ...v, blocks: v.blocks.slice() }] as [number, DeviceTimeline]),
+      timelines: [...this.timelines].map(([k, v]) => [k, { ...v, blocks: v.blocks.clone() }] as [number, DeviceTimeline]),
       lines: [...this.lines].map(([k, v]) => [k, { ...v }] as [number, LineCost]),
       nextId: this.nextId,
     };
@@ -655,7 +699,7 @@ export class GpuEngine {
     for (const [k, v] of s.advice) this.advice.set(k, v.clone());
     this.thrashing.load(s.thrashing);
     this.timelines.clear();
-    for (const [k, v] of s.timelines) this.timelines.set(k, { ...v, blocks: v.blocks.slice() });
+    for (const [k, v] of s.timelines) this.timelines.set(k, { ...v, blocks: v.blocks.clone() });
     this.lines.clear();
     for (const [k, v] of s.lines) this.lines.set(k, { ...v });
     this.nextId = s.nextId;

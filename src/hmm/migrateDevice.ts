@@ -639,6 +639,7 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
   try {
     const f = sim.frames;
     let evicted = 0;
+    const eventKey = `evict:${device.index}:${cause}`;
     for (const pfn of pfns) {
       if (f.zone.get(pfn) !== device.zone || f.flags.get(pfn) & PG_TAIL /* moved with its head */) continue;
       // A reference migrate_vma_check_page does not expect: the page stays (restored in place).
@@ -699,7 +700,7 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
       countMigration(sim, device, 'out', n);
       sim.emit(mappers[0]?.name ?? '-', vpn, vpn + n, {
         kind: 'migrate', phase: 'finalize', device: device.name, direction: 'to-system', collected: n, migrated: n, skipped: [], cause,
-      }, `evict:${device.index}:${cause}`);
+      }, eventKey);
     }
     return evicted;
   } finally {

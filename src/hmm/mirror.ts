@@ -239,6 +239,16 @@ export class Dmirror implements MmuIntervalNotifierOps {
     this.notifierLog.push({ mirror: this, event, start: range.start, end: range.end, owner, step: this.sim.step });
     this.sim.emit(range.mm.name, range.start, range.end, {
       kind: 'notifier', event, owner, mirror: this.device.name, seqBefore, seqAfter, action, erased,
-    }, `notif:${this.id}:${event}:${owner ?? '-'}:${action}`);
+    }, this.recordKey(event, owner, action));
+  }
+
+  /** The coalescing key of a callback; the last one is kept (per-page callbacks repeat it). */
+  private lastKey = { event: '', owner: null as string | null, action: '', key: '' };
+  private recordKey(event: string, owner: string | null, action: string): string {
+    const k = this.lastKey;
+    if (k.event !== event || k.owner !== owner || k.action !== action || k.key === '') {
+      this.lastKey = { event, owner, action, key: `notif:${this.id}:${event}:${owner ?? '-'}:${action}` };
+    }
+    return this.lastKey.key;
   }
 }

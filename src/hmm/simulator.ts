@@ -107,8 +107,24 @@ export class Simulator implements GpuMachine {
   // ---- the Machine the mechanisms use -----------------------------------------------------
 
   emit(mm: string, start: number, end: number, body: SimEventBody, coalesceKey?: string): SimEvent {
-    const key = coalesceKey !== undefined && this.currentJob !== undefined ? `${coalesceKey}@${this.currentJob}` : coalesceKey;
+    const key = coalesceKey !== undefined && this.currentJob !== undefined ? this.jobKey(coalesceKey, this.currentJob) : coalesceKey;
     return this.log.emit({ time: this.clock.now, step: this.step, loc: this.loc, job: this.currentJob }, mm, start, end, body, key);
+  }
+
+  /** `key@job` for the job that emitted last, made once: its per-page events would each build it. */
+  private readonly jobKeys = new Map<string, string>();
+  private jobKeysOf: string | undefined;
+  private lastJobKey = { key: '', value: '' };
+  private jobKey(key: string, job: string): string {
+    if (key === this.lastJobKey.key && job === this.jobKeysOf) return this.lastJobKey.value;
+    if (job !== this.jobKeysOf) {
+      this.jobKeys.clear();
+      this.jobKeysOf = job;
+    }
+    let k = this.jobKeys.get(key);
+    if (k === undefined) this.jobKeys.set(key, (k = `${key}@${job}`));
+    this.lastJobKey = { key, value: k };
+    return k;
   }
 
   deviceStats(d: Device): DeviceStats {
