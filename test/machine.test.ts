@@ -41,6 +41,8 @@ function standInMachine(mms: Mm[]): Machine & { log: EventLog } {
     deviceStats: (): DeviceStats => { throw new Error('no devices'); },
     emit: (mm: string, start: number, end: number, body: SimEventBody, key?: string) =>
       log.emit({ time: clock.now, step: 1, loc: undefined, job: undefined }, mm, start, end, body, key),
+    emitPages: (mm: string, start: number, n: number, body: SimEventBody, key: string) =>
+      log.emitPages({ time: clock.now, step: 1, loc: undefined, job: undefined }, mm, start, n, body, key),
     describeRange: (start: number, end: number) => `[${start}, ${end})`,
     contentChanged: () => {},
   };

@@ -144,6 +144,23 @@ export class EventLog {
     return e;
   }
 
+  /**
+   * What `n` calls of emit do for the pages start, start + 1, … one at a time, with the same
+   * body and key: the first is recorded, the rest coalesce into it (listeners see each).
+   */
+  emitPages(ctx: Context, mm: string, start: number, n: number, body: SimEventBody, coalesceKey: string): SimEvent {
+    const e = this.emit(ctx, mm, start, start + 1, body, coalesceKey);
+    if (this.listeners.length > 0) {
+      for (let k = 1; k < n; k++) this.emit(ctx, mm, start + k, start + k + 1, body, coalesceKey);
+      return e;
+    }
+    // `e` is the open event under the key and ends at start + 1: each next page coalesces.
+    e.end = start + n;
+    e.count += n - 1;
+    for (let k = 1; k < n; k++) accumulate(e, body);
+    return e;
+  }
+
   save(): { length: number; lastStep: number } {
     return { length: this.events.length, lastStep: this.lastStep };
   }

@@ -2,14 +2,32 @@
 // page is checked against its VMA (access_error), faulted in through handle_mm_fault when its
 // entry does not allow the access, then read, or written with a pattern.
 
-import { EFAULT, VM_FAULT_ERROR, VM_FAULT_SIGBUS } from './constants';
+import { EFAULT, PTRS_PER_PTE, VM_FAULT_ERROR, VM_FAULT_SIGBUS } from './constants';
 import type { PatternFn } from './content';
 import type { Machine } from './machine';
-import { doPteNone, handleMmFault, thpEligible } from './memory';
+import { anonWriteFaultMakesNewPage, doAnonymousPages, doPteNone, handleMmFault, thpEligible } from './memory';
+import { rangeBatching } from './batching';
 import type { Mm } from './mm';
-import { Pte, PTE_WRITE, pteIndex, setExpected } from './pgtable';
-import { PREEMPT, preemptAt, type KernelWork } from './kernelWork';
+import { Pte, PTE_WRITE, pteIndex, type PteTable, setExpected } from './pgtable';
+import { PREEMPT, PREEMPT_PAGES, preemptAt, type KernelWork } from './kernelWork';
 import { VM_READ, VM_WRITE, type Vma } from './vma';
+
+/** The first page from `vpn` where cpuAccess's loop yields (preemptAt), or later. */
+function nextPreempt(start: number, vpn: number): number {
+  const r = vpn - start;
+  const next = r - (r % PREEMPT_PAGES) + PREEMPT_PAGES - 1;
+  return start + (next > r ? next : next + PREEMPT_PAGES);
+}
+
+/** Pages from `vpn`, before `stop` and in its PTE page, whose entries in `t` are pte_none. */
+function freshRun(t: PteTable | undefined, vpn: number, stop: number): number {
+  const s = pteIndex(vpn);
+  const n = Math.min(stop - vpn, PTRS_PER_PTE - s);
+  if (t === undefined) return n;
+  let k = 0;
+  while (k < n && t.kind[s + k] === Pte.NONE) k++;
+  return k;
+}
 
 /** Whether the VMA lets the CPU access the page so (access_error in the arch fault handler). */
 export function accessAllowed(vma: Vma | undefined, write: boolean): boolean {
@@ -33,6 +51,22 @@ export function* cpuAccess(sim: Machine, mm: Mm, start: number, end: number, wri
     let t = mm.pt.lookup(vpn);
     let s = pteIndex(vpn);
     const ok = t !== undefined && t.kind[s] === Pte.PRESENT && (write === undefined || (t.bits[s]! & PTE_WRITE) !== 0);
+    if (!ok && write !== undefined && (t === undefined || t.kind[s] === Pte.NONE) && rangeBatching() &&
+      anonWriteFaultMakesNewPage(vma!) && !thpEligible(vma!, vpn)) {
+      // A write over fresh anonymous memory: the pte_none run of this PTE page at once, up to
+      // the next preemption point (the same yields as page by page).
+      const n = freshRun(t, vpn, Math.min(end, vma!.end, nextPreempt(start, vpn)));
+      if (n > 1) {
+        sim.stats.cpuFaults += n;
+        // Each fault advances the clock before its event (the run's first gives the event's time).
+        sim.clock.advance(sim.timing.cpuFaultNs);
+        doAnonymousPages(sim, mm, vma!, vpn, n, { id: contentId, page: vpn - mapStart });
+        for (let k = 1; k < n; k++) sim.clock.advance(sim.timing.cpuFaultNs);
+        sim.contentChanged(vpn);
+        vpn += n - 1;
+        continue;
+      }
+    }
     if (!ok) {
       sim.stats.cpuFaults++;
       sim.clock.advance(sim.timing.cpuFaultNs);

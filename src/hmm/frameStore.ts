@@ -122,6 +122,44 @@ export class FrameField<T extends FieldArray> {
     this.set(pfn, this.get(pfn) + delta);
   }
 
+  /** set(p, value) for every p of [from, to), a chunk at a time. */
+  fill(from: number, to: number, value: number): void {
+    for (let p = from; p < to;) {
+      const ci = p >>> FRAME_CHUNK_SHIFT;
+      const stop = Math.min(to, (ci + 1) * FRAME_CHUNK);
+      if (this.owned[ci] !== 1) {
+        if (value === 0 && this.chunks[ci] === undefined) {
+          p = stop;
+          continue;
+        }
+        this.own(ci);
+      }
+      this.fillOwned(ci, p & FRAME_MASK, stop - p, value);
+      p = stop;
+    }
+  }
+
+  /** Slots [i, i + n) of owned chunk `ci` become `value`. */
+  protected fillOwned(ci: number, i: number, n: number, value: number): void {
+    this.chunks[ci]!.fill(value, i, i + n);
+  }
+
+  /**
+   * set(pfn + k * step, value + k) for k of [0, n) (`step` 1 or -1: frames handed out in
+   * descending order), all in one chunk: page->index and the pattern page of a range of pages.
+   */
+  setSequence(pfn: number, n: number, step: 1 | -1, value: number): void {
+    const ci = pfn >>> FRAME_CHUNK_SHIFT;
+    if (this.owned[ci] !== 1) {
+      // A lone zero written into an absent chunk leaves it absent, as set() does.
+      if (this.chunks[ci] === undefined && n === 1 && value === 0) return;
+      this.own(ci);
+    }
+    const c = this.chunks[ci]!;
+    let i = pfn & FRAME_MASK;
+    for (let k = 0; k < n; k++, i += step) c[i] = value + k;
+  }
+
   /** Make chunk `ci` this field's own: new (zeros) or a copy of the shared one. */
   protected own(ci: number): void {
     this.store.checkChunk(ci);
@@ -226,6 +264,21 @@ export class SmallCountField extends FrameField<Uint8Array> {
       c[i] = LARGE;
       this.large.set(pfn, value);
     }
+  }
+
+  override setSequence(pfn: number, n: number, step: 1 | -1, value: number): void {
+    for (let k = 0; k < n; k++) this.set(pfn + k * step, value + k);
+  }
+
+  protected override fillOwned(ci: number, i: number, n: number, value: number): void {
+    if (value < 0 || value >= LARGE) {
+      const base = ci * FRAME_CHUNK;
+      for (let k = i; k < i + n; k++) this.set(base + k, value);
+      return;
+    }
+    const c = this.chunks[ci]!;
+    if (this.large.size > 0) for (let k = i; k < i + n; k++) if (c[k] === LARGE) this.large.delete(ci * FRAME_CHUNK + k);
+    c.fill(value, i, i + n);
   }
 
   override release(ci: number): void {

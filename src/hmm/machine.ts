@@ -56,6 +56,8 @@ export interface Machine extends NotifierMachine {
   deviceStats(d: Device): DeviceStats;
   /** Append to the event stream; events with the same `coalesceKey` in one statement merge. */
   emit(mm: string, start: number, end: number, body: SimEventBody, coalesceKey?: string): SimEvent;
+  /** What `n` emits of one page each do, for the pages from `start` (a batched path's events). */
+  emitPages(mm: string, start: number, n: number, body: SimEventBody, coalesceKey: string): SimEvent;
   /** A page's bytes changed at `vpn`: every process mapping something there is checked again. */
   contentChanged(vpn: number): void;
 }

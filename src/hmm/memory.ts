@@ -313,6 +313,28 @@ export function doPteNone(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: bo
   return VM_FAULT_OK;
 }
 
+/** Whether a CPU write fault on a pte_none entry of `vma` is do_anonymous_page's new page (doPteNone). */
+export function anonWriteFaultMakesNewPage(vma: Vma): boolean {
+  return !vma.isHugetlb && !vma.isMixedMap && vma.object === undefined && !vma.isShared;
+}
+
+/**
+ * doPteNone(write) for the `n` pte_none pages from `vpn`, in one PTE page of a VMA where
+ * anonWriteFaultMakesNewPage, then written with content `content` (cpuAccess's write): the
+ * frames, entries, expectations and events n faults and writes make, a range at a time.
+ */
+export function doAnonymousPages(sim: Machine, mm: Mm, vma: Vma, vpn: number, n: number, content: { readonly id: number; readonly page: number }): void {
+  vma.anonVma = true;
+  const pfns = new Int32Array(n);
+  sim.frames.allocAnonPages(vpn, n, pfns, content);
+  mm.pt.setNoneRun(vpn, n, Pte.PRESENT, pfns, PTE_WRITE | PTE_DIRTY);
+  sim.emitPages(mm.name, vpn, n, NEW_ANON_PAGE_FAULT, mm.key('anon'));
+  const t = mm.pt.lookup(vpn)!;
+  const i = pteIndex(vpn);
+  t.expectId.fill(content.id, i, i + n);
+  for (let k = 0; k < n; k++) t.expectPage[i + k] = content.page + k;
+}
+
 /** do_huge_pmd_anonymous_page: the huge zero page for a read, a new THP for a write. */
 function doHugePmdAnonymousPage(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   const haddr = vpn - pteIndex(vpn);

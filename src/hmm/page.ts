@@ -255,6 +255,67 @@ export class PageFrames implements ChunkOwner {
     return pfn;
   }
 
+  /**
+   * allocAnonPage (no source) for `n` pages mapped at vpn, vpn + 1, …: the frames n calls hand
+   * out, in that order, into `out`, each ending as that call leaves it; the fields are written a
+   * run of consecutive frames at a time (do_anonymous_page over a fresh range). With `content`,
+   * the pages are then written with content id `content.id`, page `content.page` onwards.
+   */
+  allocAnonPages(vpn: number, n: number, out: Int32Array, content?: { readonly id: number; readonly page: number }): void {
+    const flags = PG_ANON | PG_ANON_EXCLUSIVE;
+    // Which frames, as allocSystem picks them; 1 in `fresh` for a never-used frame.
+    const fresh = new Uint8Array(n);
+    for (let k = 0; k < n; k++) {
+      let pfn = this.freeSystem.pop();
+      if (pfn === undefined) {
+        const huge = this.freeSystemHuge.pop();
+        if (huge !== undefined) {
+          for (let p = huge + HPAGE_PMD_NR - 1; p > huge; p--) this.freeSystem.push(p);
+          pfn = huge;
+        } else {
+          // Nothing free: this and the rest come from the frontier, one after the other.
+          const first = this.reserve(n - k);
+          for (let i = k; i < n; i++) {
+            out[i] = first + (i - k);
+            fresh[i] = 1;
+          }
+          break;
+        }
+      }
+      out[k] = pfn;
+    }
+    for (let k = 0; k < n; k++) this.live[out[k]! >>> FRAME_CHUNK_SHIFT]++;
+    this.systemInUse += n;
+    for (let k = 0; k < n;) {
+      const a = out[k]!;
+      const step = k + 1 < n && Math.abs(out[k + 1]! - a) === 1 ? ((out[k + 1]! - a) as 1 | -1) : 1;
+      let j = k + 1;
+      while (j < n && out[j] === a + (j - k) * step && fresh[j] === fresh[k] && out[j]! >>> FRAME_CHUNK_SHIFT === a >>> FRAME_CHUNK_SHIFT) j++;
+      const len = j - k;
+      const lo = step === 1 ? a : a - len + 1;
+      const hi = lo + len;
+      this.zone.fill(lo, hi, Zone.SYSTEM);
+      this.device.fill(lo, hi, 0);
+      this.flags.fill(lo, hi, flags);
+      this.refcount.fill(lo, hi, 1);
+      if (fresh[k] === 0) {
+        this.order.fill(lo, hi, 0);
+        this.pincount.fill(lo, hi, 0);
+        this.deviceData.fill(lo, hi, 0);
+      }
+      if (content !== undefined) {
+        this.contentId.fill(lo, hi, content.id);
+        this.contentPage.setSequence(a, len, step, content.page + k);
+      } else if (fresh[k] === 0) {
+        this.contentId.fill(lo, hi, 0);
+        this.contentPage.fill(lo, hi, 0);
+      }
+      this.mapcount.fill(lo, hi, 1);
+      this.indexOffset.setSequence(a, len, step, indexOffsetOf(vpn + k));
+      k = j;
+    }
+  }
+
   /** page->index = vpn. */
   setIndex(pfn: number, vpn: number): void {
     this.indexOffset.set(pfn, indexOffsetOf(vpn));

@@ -200,6 +200,20 @@ export class PageTable {
     this.markDirty(vpn);
   }
 
+  /**
+   * set() of `n` pte_none entries of one PTE page, from `vpn`: each becomes `kind` with the
+   * next pfn of `pfns` and `bits`.
+   */
+  setNoneRun(vpn: number, n: number, kind: Pte, pfns: Int32Array, bits: number): void {
+    const t = this.alloc(vpn);
+    const i = pteIndex(vpn);
+    t.used += n;
+    t.kind.fill(kind, i, i + n);
+    t.pfn.set(pfns.subarray(0, n), i);
+    t.bits.fill(bits, i, i + n);
+    this.markDirty(vpn);
+  }
+
   clear(vpn: number): void {
     const t = this.lookup(vpn);
     if (t === undefined) return;

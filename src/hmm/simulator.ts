@@ -111,6 +111,11 @@ export class Simulator implements GpuMachine {
     return this.log.emit({ time: this.clock.now, step: this.step, loc: this.loc, job: this.currentJob }, mm, start, end, body, key);
   }
 
+  emitPages(mm: string, start: number, n: number, body: SimEventBody, coalesceKey: string): SimEvent {
+    const key = this.currentJob !== undefined ? this.jobKey(coalesceKey, this.currentJob) : coalesceKey;
+    return this.log.emitPages({ time: this.clock.now, step: this.step, loc: this.loc, job: this.currentJob }, mm, start, n, body, key);
+  }
+
   /** `key@job` for the job that emitted last, made once: its per-page events would each build it. */
   private readonly jobKeys = new Map<string, string>();
   private jobKeysOf: string | undefined;
