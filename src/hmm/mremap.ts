@@ -70,12 +70,14 @@ function* moveVma(sim: Machine, mm: Mm, old: number, len: number, to: number, ma
   if (len > vma.end - old) return -EFAULT; // "We can't remap across vm area boundaries"
   // move_vma: copy_vma, then move_page_tables.
   // copy_vma: an anonymous VMA never faulted takes the new address as its offset; one faulted
-  // keeps its pages' offsets. It merges with a neighbour that is compatible (vma_merge_new_range).
+  // keeps its pages' offsets. It merges with a neighbour that is compatible (vma_merge_new_range),
+  // but with DONTUNMAP never with the source VMA itself, which stays (keep_source; only an
+  // unfaulted one could merge with it, its offset being reset to the new address).
   const anonPgoff = vma.anonVma ? vma.anonPgoffDelta + old - to : 0;
   const moved = new Vma(to, to + len, vma.flags, name, mapStart, vma.object, vma.pgoffDelta + old - to, vma.anonVma,
     vma.hugetlbResv, vma.deviceFile, anonPgoff, vma.lineage);
   mm.vmas.insert(moved);
-  mm.vmas.mergeAround(moved);
+  mm.vmas.mergeAround(moved, dontUnmap ? vma : undefined);
   yield* movePageTables(sim, mm, vma, old, to, len);
   // clear_vma_resv_huge_pages: the reservation now belongs to the new VMA only.
   if (vma.isHugetlb) vma.hugetlbResv = undefined;

@@ -170,18 +170,21 @@ export class VmaList {
     }
   }
 
-  /** vma_merge around one VMA (copy_vma's new one): with the VMA before it and the one after. */
-  mergeAround(v: Vma): void {
+  /**
+   * vma_merge around one VMA (copy_vma's new one): with the VMA before it and the one after, but
+   * never with `keep` (copy_vma's keep_source: MREMAP_DONTUNMAP keeps the source VMA apart).
+   */
+  mergeAround(v: Vma, keep?: Vma): void {
     const i = this.list.indexOf(v);
     const next = this.list[i + 1];
-    if (next !== undefined && v.end === next.start && v.sameAttributes(next)) {
+    if (next !== undefined && next !== keep && v.end === next.start && v.sameAttributes(next)) {
       v.end = next.end;
       if (!v.anonVma && next.anonVma) v.lineage = next.lineage;
       v.anonVma ||= next.anonVma;
       this.list.splice(i + 1, 1);
     }
     const prev = this.list[i - 1];
-    if (prev !== undefined && prev.end === v.start && prev.sameAttributes(v)) {
+    if (prev !== undefined && prev !== keep && prev.end === v.start && prev.sameAttributes(v)) {
       prev.end = v.end;
       if (!prev.anonVma && v.anonVma) prev.lineage = v.lineage;
       prev.anonVma ||= v.anonVma;
