@@ -15,6 +15,7 @@ import { mmuNotifierInvalidate } from './mmuNotifier';
 import { indexOffsetOf, NO_PFN, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
+import { rmapWalkOrder } from './rmapWalk';
 import { getPage, putPage } from './swap';
 import { VM_WRITE, type Vma } from './vma';
 
@@ -331,26 +332,32 @@ function otherMappers(sim: Machine, self: Mm, pfn: number, vpn: number, kinds: r
 }
 
 /**
- * migrate_device_unmap: pages still mapped elsewhere (a COW page shared with a forked child)
- * are unmapped there too via try_to_migrate (MMU_NOTIFY_CLEAR in that mm); pinned pages and
- * file pages stay, with their mappings restored.
+ * migrate_device_unmap: a page still mapped elsewhere (a COW page shared with a forked child, a
+ * file page another process maps) goes through try_to_migrate, whose rmap walk raises
+ * MMU_NOTIFY_CLEAR in each VMA it visits, the migrating process's own included, until the page
+ * is mapped nowhere (rmapWalk.ts). A page that then does not migrate (a file page) is restored,
+ * but the mirrors the walk cleared stay cleared.
  */
 function* migrateVmaUnmap(sim: Machine, args: MigrateVma, stillMapped: readonly number[]): KernelWork<void> {
   const f = sim.frames;
   for (const i of stillMapped) {
     const pfn = args.src[i]!;
     const vpn = args.start + i;
-    const others = otherMappers(sim, args.mm, pfn, vpn, [Pte.PRESENT, Pte.DEVICE_PRIVATE]);
-    for (const other of others) {
-      const range = { mm: other, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
+    const mappers = otherMappers(sim, args.mm, pfn, vpn, [Pte.PRESENT, Pte.DEVICE_PRIVATE]);
+    const unmapped: Mm[] = [];
+    for (const mm of rmapWalkOrder(sim, pfn, vpn, [args.mm, ...mappers])) {
+      if (f.mapcount.get(pfn) <= 0) break;
+      const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
       yield* mmuNotifierInvalidate(sim, range, () => {
-        const t = other.pt.lookup(vpn)!;
+        if (!mappers.includes(mm)) return;
+        const t = mm.pt.lookup(vpn)!;
         const w = t.bits[pteIndex(vpn)]! & PTE_WRITE;
-        other.pt.set(vpn, Pte.MIGRATION, pfn, w);
+        mm.pt.set(vpn, Pte.MIGRATION, pfn, w);
         f.mapcount.add(pfn, -1);
+        unmapped.push(mm);
       });
     }
-    if (others.length > 0) args.otherMms.set(i, others);
+    if (unmapped.length > 0) args.otherMms.set(i, unmapped);
   }
 }
 
