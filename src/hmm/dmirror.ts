@@ -23,7 +23,8 @@ import {
   mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalSetSeq,
 } from './mmuNotifier';
 import { NotifierLog } from './notifierLog';
-import { NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_HUGETLB, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone, ZERO_PFN } from './page';
+import { forEachFrameRun, NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_HUGETLB, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone, ZERO_PFN } from './page';
+import { rangeBatching } from './batching';
 import { Pte, pteIndex, setExpected } from './pgtable';
 import { KernelHang, KernelOops } from './oops';
 import { gupFaultIn } from './gup';
@@ -389,6 +390,15 @@ export class DmirrorDriver {
     let bytes = 0;
     for (let i = 0; i < args.npages; i++) {
       if (!args.migrating(i)) continue;
+      if (rangeBatching() && !m.failAlloc) {
+        const n = this.systemSourceRun(args, i);
+        if (n > 1 && n <= m.device.freePages) {
+          this.copyRunToDevice(m, args, i, n);
+          bytes += n * PAGE_SIZE;
+          i += n - 1;
+          continue;
+        }
+      }
       const src = args.src[i]!;
       if (src !== NO_PFN && (f.zone.get(src) === Zone.DEVICE_PRIVATE || f.zone.get(src) === Zone.DEVICE_COHERENT)) {
         args.markSkip(i, 'already-on-device');
@@ -417,6 +427,36 @@ export class DmirrorDriver {
     }
     if (bytes > 0) this.sim.emit(m.mm.name, args.start, args.end, { kind: 'alloc', device: m.device.name, pages: bytes / PAGE_SIZE, what: 'alloc' }, `alloc:${m.id}`);
     this.sim.clock.advance(this.sim.timing.dmaSetupNs + copyTimeNs(bytes, linkGBps(m.device.link, 'h2d')));
+  }
+
+  /** Entries from `i` migrating a base page of system memory (the common run of a migration to a device). */
+  private systemSourceRun(args: MigrateVma, i: number): number {
+    const f = this.sim.frames;
+    let j = i;
+    while (j < args.npages && args.migrating(j) && (args.srcFlags[j]! & MIGRATE_PFN_COMPOUND) === 0 && args.src[j] !== NO_PFN &&
+      f.zone.get(args.src[j]!) === Zone.SYSTEM) j++;
+    return j - i;
+  }
+
+  /**
+   * What the loop of allocAndCopyToDevice does for the `n` entries from `i` (systemSourceRun),
+   * with `n` device pages free: their pages allocated at once, then copied.
+   */
+  private copyRunToDevice(m: Dmirror, args: MigrateVma, i: number, n: number): void {
+    const f = this.sim.frames;
+    const dst = new Int32Array(n);
+    m.device.allocBaseRun(f, n, dst);
+    for (let k = 0; k < n; k++) {
+      const src = args.src[i + k]!;
+      const d = dst[k]!;
+      f.contentId.set(d, f.contentId.get(src));
+      f.contentPage.set(d, f.contentPage.get(src));
+      // A new device page's flags are 0 (initFrame): anonymous, exclusive as its source was.
+      f.flags.set(d, PG_ANON | (f.flags.get(src) & PG_ANON_EXCLUSIVE));
+      args.dst[i + k] = d;
+      args.dstFlags[i + k] = MIGRATE_PFN_VALID | (args.srcFlags[i + k]! & MIGRATE_PFN_WRITE);
+    }
+    forEachFrameRun(dst, n, undefined, (_k, _len, _a, _step, lo, hi) => f.deviceData.fill(lo, hi, m.id));
   }
 
   private allocDevicePage(m: Dmirror, order: 0 | 9): number {

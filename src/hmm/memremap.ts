@@ -90,6 +90,23 @@ export class Device {
     return pfn;
   }
 
+  /**
+   * alloc(frames, 0) `n` times, into `out`: the same frames in the same order, their fields
+   * written a run at a time. The caller checks that `n` pages are free (freePages), so none fails.
+   */
+  allocBaseRun(frames: PageFrames, n: number, out: Int32Array): void {
+    const fresh = new Uint8Array(n);
+    for (let k = 0; k < n; k++) {
+      this.tookNeverUsed = false;
+      const pfn = this.allocBase(frames);
+      if (pfn < 0) throw new Error(`${this.name}: ${n} pages asked with ${this.freePages} free`);
+      out[k] = pfn;
+      fresh[k] = this.tookNeverUsed ? 1 : 0;
+    }
+    frames.initFrames(out, n, fresh, this.zone, this.index, 0);
+    this.used += n;
+  }
+
   private allocBase(frames: PageFrames): number {
     const free = this.freeList.pop();
     if (free !== undefined) return free;

@@ -60,6 +60,26 @@ export interface FramesState {
   readonly bytes: number;
 }
 
+/**
+ * Calls `fn` for each run of `pfns[0..n)`: consecutive entries whose frames follow one another
+ * (`step` 1, or -1 for frames handed out downwards), in one frame-store chunk, with the same
+ * `fresh` mark; `k` is the run's first entry, `a` its first frame, [lo, hi) its frames.
+ */
+export function forEachFrameRun(pfns: Int32Array, n: number, fresh: Uint8Array | undefined,
+  fn: (k: number, len: number, a: number, step: 1 | -1, lo: number, hi: number) => void): void {
+  for (let k = 0; k < n;) {
+    const a = pfns[k]!;
+    const step = k + 1 < n && pfns[k + 1] === a - 1 ? -1 : 1;
+    let j = k + 1;
+    while (j < n && pfns[j] === a + (j - k) * step && (fresh === undefined || fresh[j] === fresh[k]) &&
+      pfns[j]! >>> FRAME_CHUNK_SHIFT === a >>> FRAME_CHUNK_SHIFT) j++;
+    const len = j - k;
+    const lo = step === 1 ? a : a - len + 1;
+    fn(k, len, a, step, lo, lo + len);
+    k = j;
+  }
+}
+
 export class PageFrames implements ChunkOwner {
   readonly zone = new FrameField(this, (n) => new Uint8Array(n));
   /** Device index for ZONE_DEVICE frames. */
@@ -284,36 +304,38 @@ export class PageFrames implements ChunkOwner {
       }
       out[k] = pfn;
     }
-    for (let k = 0; k < n; k++) this.live[out[k]! >>> FRAME_CHUNK_SHIFT]++;
+    this.initFrames(out, n, fresh, Zone.SYSTEM, 0, flags);
     this.systemInUse += n;
-    for (let k = 0; k < n;) {
-      const a = out[k]!;
-      const step = k + 1 < n && Math.abs(out[k + 1]! - a) === 1 ? ((out[k + 1]! - a) as 1 | -1) : 1;
-      let j = k + 1;
-      while (j < n && out[j] === a + (j - k) * step && fresh[j] === fresh[k] && out[j]! >>> FRAME_CHUNK_SHIFT === a >>> FRAME_CHUNK_SHIFT) j++;
-      const len = j - k;
-      const lo = step === 1 ? a : a - len + 1;
-      const hi = lo + len;
-      this.zone.fill(lo, hi, Zone.SYSTEM);
-      this.device.fill(lo, hi, 0);
-      this.flags.fill(lo, hi, flags);
-      this.refcount.fill(lo, hi, 1);
-      if (fresh[k] === 0) {
-        this.order.fill(lo, hi, 0);
-        this.pincount.fill(lo, hi, 0);
-        this.deviceData.fill(lo, hi, 0);
-      }
+    forEachFrameRun(out, n, fresh, (k, len, a, step, lo, hi) => {
       if (content !== undefined) {
         this.contentId.fill(lo, hi, content.id);
         this.contentPage.setSequence(a, len, step, content.page + k);
-      } else if (fresh[k] === 0) {
-        this.contentId.fill(lo, hi, 0);
-        this.contentPage.fill(lo, hi, 0);
       }
       this.mapcount.fill(lo, hi, 1);
       this.indexOffset.setSequence(a, len, step, indexOffsetOf(vpn + k));
-      k = j;
-    }
+    });
+  }
+
+  /**
+   * initFrame(pfns[k], 0, zone, device, flags, fresh[k] === 1) for k of [0, n), in that order:
+   * the fields written a run of consecutive frames at a time.
+   */
+  initFrames(pfns: Int32Array, n: number, fresh: Uint8Array, zone: Zone, device: number, flags: number): void {
+    for (let k = 0; k < n; k++) this.live[pfns[k]! >>> FRAME_CHUNK_SHIFT]++;
+    forEachFrameRun(pfns, n, fresh, (k, _len, _a, _step, lo, hi) => {
+      this.zone.fill(lo, hi, zone);
+      this.device.fill(lo, hi, device);
+      this.flags.fill(lo, hi, flags);
+      this.refcount.fill(lo, hi, 1);
+      if (fresh[k] === 1) return;
+      this.order.fill(lo, hi, 0);
+      this.mapcount.fill(lo, hi, 0);
+      this.pincount.fill(lo, hi, 0);
+      this.contentId.fill(lo, hi, 0);
+      this.contentPage.fill(lo, hi, 0);
+      this.deviceData.fill(lo, hi, 0);
+      this.indexOffset.fill(lo, hi, 0);
+    });
   }
 
   /** page->index = vpn. */
