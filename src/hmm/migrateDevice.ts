@@ -16,7 +16,8 @@ import { indexOffsetOf, NO_PFN, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_LARGE_HE
 import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { rmapWalkOrder } from './rmapWalk';
-import { getPage, putPage } from './swap';
+import { getPage, putPage, putPages } from './swap';
+import { rangeBatching } from './batching';
 import { VM_WRITE, type Vma } from './vma';
 
 /** Reusable backing stores for MigrateVma arrays (chunks are at most 512 pages). */
@@ -532,13 +533,20 @@ function finalizeBasePages(sim: Machine, args: MigrateVma): number {
   // page->index of entry i is index0 + i (small integers: no double arithmetic per page).
   const index0 = indexOffsetOf(start);
   let moved = 0;
+  // Batched, the references are dropped after the loop, in the same order (putPages): nothing
+  // the loop reads changes with them (each frame is one entry's source or destination).
+  const puts = rangeBatching() ? new Int32Array(args.npages) : undefined;
+  let nputs = 0;
+  const put = puts === undefined ? (pfn: number): void => putPage(sim, pfn) : (pfn: number): void => {
+    puts[nputs++] = pfn;
+  };
   for (let i = 0; i < args.npages; i++) {
     const src = args.src[i]!;
     const dst = args.dst[i]!;
     const migrating = (args.srcFlags[i]! & MIGRATE_PFN_MIGRATE) !== 0 && dst !== NO_PFN;
     if (migrating) moved++;
     if (src === NO_PFN) {
-      if (!migrating && dst !== NO_PFN) putPage(sim, dst);
+      if (!migrating && dst !== NO_PFN) put(dst);
       continue;
     }
     const s = base + i;
@@ -551,9 +559,10 @@ function finalizeBasePages(sim: Machine, args: MigrateVma): number {
       f.mapcount.add(target, 1);
       f.indexOffset.set(target, index0 + i);
     }
-    if (migrating) putPage(sim, src);
-    else if (dst !== NO_PFN) putPage(sim, dst);
+    if (migrating) put(src);
+    else if (dst !== NO_PFN) put(dst);
   }
+  if (puts !== undefined) putPages(sim, puts, nputs);
   // No PMD flag to clear: base pages were collected from a PTE-mapped table, and a PMD-mapped
   // THP that was skipped keeps its PMD mapping (clearing the flag there left a whole folio
   // mapped by 512 ptes, and a later split freed it while still mapped).

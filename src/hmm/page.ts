@@ -249,14 +249,17 @@ export class PageFrames implements ChunkOwner {
    * allocated, see initFrame); a chunk left with no frame in use is given back later.
    */
   freeFrames(pfn: number, n: number): void {
-    for (let p = pfn; p < pfn + n; p++) {
-      this.zone.set(p, Zone.FREE);
-      this.refcount.set(p, 0);
-      this.mapcount.set(p, 0);
-    }
+    this.zone.fill(pfn, pfn + n, Zone.FREE);
+    this.refcount.fill(pfn, pfn + n, 0);
+    this.mapcount.fill(pfn, pfn + n, 0);
     const ci = pfn >>> FRAME_CHUNK_SHIFT;
     this.live[ci] -= n;
     if (this.live[ci] === 0) this.emptied.push(ci);
+  }
+
+  /** The base frames pfns[0..n), freed in that order, go on the system free list. */
+  pushFreeSystem(pfns: Int32Array, n: number): void {
+    for (let k = 0; k < n; k++) this.freeSystem.push(pfns[k]!);
   }
 
   /**

@@ -3,7 +3,7 @@
 // (free_zone_device_folio, mm/memremap.c).
 
 import { type Machine, SimError } from './machine';
-import { Zone } from './page';
+import { forEachFrameRun, PG_HUGETLB, PG_TAIL, Zone } from './page';
 
 /** What taking and dropping a page reference uses of the machine. */
 export type PageRefMachine = Pick<Machine, 'frames' | 'deviceOfPfn'>;
@@ -27,4 +27,31 @@ export function putPage(sim: PageRefMachine, pfn: number): void {
   if (f.refcount.get(head) > 0) return;
   if (zone === Zone.SYSTEM) f.freeSystemFrame(head);
   else sim.deviceOfPfn(head).free(f, head);
+}
+
+/**
+ * putPage(pfns[k]) for k of [0, n), in that order. Base system pages dropping their last
+ * reference are freed a run of consecutive frames at a time; any other page goes through putPage.
+ */
+export function putPages(sim: PageRefMachine, pfns: Int32Array, n: number): void {
+  const f = sim.frames;
+  const run = new Int32Array(n);
+  let m = 0;
+  const flush = (): void => {
+    if (m === 0) return;
+    forEachFrameRun(run, m, undefined, (_k, len, _a, _step, lo) => f.freeFrames(lo, len));
+    f.systemInUse -= m;
+    f.pushFreeSystem(run, m);
+    m = 0;
+  };
+  for (let k = 0; k < n; k++) {
+    const p = pfns[k]!;
+    if (f.zone.get(p) === Zone.SYSTEM && f.refcount.get(p) === 1 && f.order.get(p) === 0 && (f.flags.get(p) & (PG_TAIL | PG_HUGETLB)) === 0) {
+      run[m++] = p;
+      continue;
+    }
+    flush();
+    putPage(sim, p);
+  }
+  flush();
 }
