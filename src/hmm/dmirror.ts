@@ -497,6 +497,15 @@ export class DmirrorDriver {
     let bytes = 0;
     for (let i = 0; i < args.npages; i++) {
       if (!args.migrating(i)) continue;
+      if (rangeBatching()) {
+        const n = this.deviceSourceRun(args, i);
+        if (n > 1) {
+          this.copyRunToSystem(m, others, args, i, n);
+          bytes += n * PAGE_SIZE;
+          i += n - 1;
+          continue;
+        }
+      }
       const src = args.src[i]!;
       if (src === NO_PFN || (f.zone.get(src) !== Zone.DEVICE_PRIVATE && f.zone.get(src) !== Zone.DEVICE_COHERENT)) continue;
       let compound = (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0;
@@ -515,6 +524,33 @@ export class DmirrorDriver {
       bytes += n * PAGE_SIZE;
     }
     this.sim.clock.advance(this.sim.timing.dmaSetupNs + copyTimeNs(bytes, linkGBps(m.device.link, 'd2h')));
+  }
+
+  /** Entries from `i` migrating a base page of device memory (the common run of a migration back). */
+  private deviceSourceRun(args: MigrateVma, i: number): number {
+    const f = this.sim.frames;
+    let j = i;
+    for (; j < args.npages && args.migrating(j) && (args.srcFlags[j]! & MIGRATE_PFN_COMPOUND) === 0 && args.src[j] !== NO_PFN; j++) {
+      const zone = f.zone.get(args.src[j]!);
+      if (zone !== Zone.DEVICE_PRIVATE && zone !== Zone.DEVICE_COHERENT) break;
+    }
+    return j - i;
+  }
+
+  /** What the loop of allocAndCopyToSystem does for the `n` entries from `i` (deviceSourceRun): system pages allocated at once. */
+  private copyRunToSystem(m: Dmirror, others: readonly Dmirror[], args: MigrateVma, i: number, n: number): void {
+    const f = this.sim.frames;
+    const dst = new Int32Array(n);
+    f.allocSystemRun(n, PG_ANON | PG_ANON_EXCLUSIVE, dst);
+    for (let k = 0; k < n; k++) {
+      const src = args.src[i + k]!;
+      const d = dst[k]!;
+      this.dropMigratedEntry(m, others, args, i + k, 1);
+      f.contentId.set(d, f.contentId.get(src));
+      f.contentPage.set(d, f.contentPage.get(src));
+      args.dst[i + k] = d;
+      args.dstFlags[i + k] = MIGRATE_PFN_VALID | (args.srcFlags[i + k]! & MIGRATE_PFN_WRITE);
+    }
   }
 
   /** HMM_DMIRROR_MIGRATE_TO_DEV, then a dpt read of the range without faulting. */

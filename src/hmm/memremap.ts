@@ -4,7 +4,7 @@
 
 import { HPAGE_PMD_NR } from './constants';
 import { FrameStack } from './frameStore';
-import { type PageFrames, Zone } from './page';
+import { forEachFrameRun, type PageFrames, Zone } from './page';
 import type { KernelWork } from './kernelWork';
 
 /** lib/test_hmm.c DEVMEM_CHUNK_SIZE: 256 MiB of 4 KiB pages. */
@@ -151,6 +151,14 @@ export class Device {
     this.used -= n;
     if (order === 0) this.freeList.push(pfn);
     else this.freeHuge.push(pfn);
+  }
+
+  /** free(frames, pfns[k]) for k of [0, n), in that order, of base pages: a run of frames at a time. */
+  freeBaseRun(frames: PageFrames, pfns: Int32Array, n: number): void {
+    for (let k = 0; k < n; k++) this.ops?.pageFree(pfns[k]!);
+    forEachFrameRun(pfns, n, undefined, (_k, len, _a, _step, lo) => frames.freeFrames(lo, len));
+    this.used -= n;
+    for (let k = 0; k < n; k++) this.freeList.push(pfns[k]!);
   }
 
   save(): DeviceState {

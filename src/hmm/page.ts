@@ -285,7 +285,22 @@ export class PageFrames implements ChunkOwner {
    * the pages are then written with content id `content.id`, page `content.page` onwards.
    */
   allocAnonPages(vpn: number, n: number, out: Int32Array, content?: { readonly id: number; readonly page: number }): void {
-    const flags = PG_ANON | PG_ANON_EXCLUSIVE;
+    this.allocSystemRun(n, PG_ANON | PG_ANON_EXCLUSIVE, out);
+    forEachFrameRun(out, n, undefined, (k, len, a, step, lo, hi) => {
+      if (content !== undefined) {
+        this.contentId.fill(lo, hi, content.id);
+        this.contentPage.setSequence(a, len, step, content.page + k);
+      }
+      this.mapcount.fill(lo, hi, 1);
+      this.indexOffset.setSequence(a, len, step, indexOffsetOf(vpn + k));
+    });
+  }
+
+  /**
+   * allocSystem(0, flags) `n` times, into `out`: the frames those calls hand out, in that order,
+   * set up as they leave them, a run of consecutive frames at a time.
+   */
+  allocSystemRun(n: number, flags: number, out: Int32Array): void {
     // Which frames, as allocSystem picks them; 1 in `fresh` for a never-used frame.
     const fresh = new Uint8Array(n);
     for (let k = 0; k < n; k++) {
@@ -309,14 +324,6 @@ export class PageFrames implements ChunkOwner {
     }
     this.initFrames(out, n, fresh, Zone.SYSTEM, 0, flags);
     this.systemInUse += n;
-    forEachFrameRun(out, n, fresh, (k, len, a, step, lo, hi) => {
-      if (content !== undefined) {
-        this.contentId.fill(lo, hi, content.id);
-        this.contentPage.setSequence(a, len, step, content.page + k);
-      }
-      this.mapcount.fill(lo, hi, 1);
-      this.indexOffset.setSequence(a, len, step, indexOffsetOf(vpn + k));
-    });
   }
 
   /**

@@ -30,28 +30,42 @@ export function putPage(sim: PageRefMachine, pfn: number): void {
 }
 
 /**
- * putPage(pfns[k]) for k of [0, n), in that order. Base system pages dropping their last
- * reference are freed a run of consecutive frames at a time; any other page goes through putPage.
+ * putPage(pfns[k]) for k of [0, n), in that order. Base pages dropping their last reference
+ * are freed a run at a time (system pages, or one device's); any other page goes through putPage.
  */
 export function putPages(sim: PageRefMachine, pfns: Int32Array, n: number): void {
   const f = sim.frames;
   const run = new Int32Array(n);
   let m = 0;
+  /** The zone and device of the frames in `run`. */
+  let runZone = Zone.FREE;
+  let runDevice = -1;
   const flush = (): void => {
     if (m === 0) return;
-    forEachFrameRun(run, m, undefined, (_k, len, _a, _step, lo) => f.freeFrames(lo, len));
-    f.systemInUse -= m;
-    f.pushFreeSystem(run, m);
+    if (runZone === Zone.SYSTEM) {
+      forEachFrameRun(run, m, undefined, (_k, len, _a, _step, lo) => f.freeFrames(lo, len));
+      f.systemInUse -= m;
+      f.pushFreeSystem(run, m);
+    } else {
+      sim.deviceOfPfn(run[0]!).freeBaseRun(f, run, m);
+    }
     m = 0;
   };
   for (let k = 0; k < n; k++) {
     const p = pfns[k]!;
-    if (f.zone.get(p) === Zone.SYSTEM && f.refcount.get(p) === 1 && f.order.get(p) === 0 && (f.flags.get(p) & (PG_TAIL | PG_HUGETLB)) === 0) {
-      run[m++] = p;
+    const zone = f.zone.get(p) as Zone;
+    const base = zone !== Zone.FREE && zone !== Zone.ZERO && f.refcount.get(p) === 1 && f.order.get(p) === 0 &&
+      (f.flags.get(p) & (PG_TAIL | PG_HUGETLB)) === 0;
+    if (!base) {
+      flush();
+      putPage(sim, p);
       continue;
     }
-    flush();
-    putPage(sim, p);
+    const device = zone === Zone.SYSTEM ? -1 : f.device.get(p);
+    if (m > 0 && (zone !== runZone || device !== runDevice)) flush();
+    runZone = zone;
+    runDevice = device;
+    run[m++] = p;
   }
   flush();
 }
