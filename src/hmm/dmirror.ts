@@ -446,11 +446,10 @@ export class DmirrorDriver {
     const f = this.sim.frames;
     const dst = new Int32Array(n);
     m.device.allocBaseRun(f, n, dst);
+    f.copyContents(args.src, i, dst, n);
     for (let k = 0; k < n; k++) {
       const src = args.src[i + k]!;
       const d = dst[k]!;
-      f.contentId.set(d, f.contentId.get(src));
-      f.contentPage.set(d, f.contentPage.get(src));
       // A new device page's flags are 0 (initFrame): anonymous, exclusive as its source was.
       f.flags.set(d, PG_ANON | (f.flags.get(src) & PG_ANON_EXCLUSIVE));
       args.dst[i + k] = d;
@@ -542,12 +541,10 @@ export class DmirrorDriver {
     const f = this.sim.frames;
     const dst = new Int32Array(n);
     f.allocSystemRun(n, PG_ANON | PG_ANON_EXCLUSIVE, dst);
+    f.copyContents(args.src, i, dst, n);
     for (let k = 0; k < n; k++) {
-      const src = args.src[i + k]!;
       const d = dst[k]!;
       this.dropMigratedEntry(m, others, args, i + k, 1);
-      f.contentId.set(d, f.contentId.get(src));
-      f.contentPage.set(d, f.contentPage.get(src));
       args.dst[i + k] = d;
       args.dstFlags[i + k] = MIGRATE_PFN_VALID | (args.srcFlags[i + k]! & MIGRATE_PFN_WRITE);
     }

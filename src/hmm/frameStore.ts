@@ -160,6 +160,27 @@ export class FrameField<T extends FieldArray> {
     for (let k = 0; k < n; k++, i += step) c[i] = value + k;
   }
 
+  /**
+   * set(dst + k, get(src + k)) for k of [0, n), where [src, src + n) and [dst, dst + n) each lie
+   * in one chunk and do not overlap (a page's contents copied to its new frame).
+   */
+  copyRun(src: number, dst: number, n: number): void {
+    const from = this.chunks[src >>> FRAME_CHUNK_SHIFT];
+    if (from === undefined) {
+      this.fill(dst, dst + n, 0);
+      return;
+    }
+    const ci = dst >>> FRAME_CHUNK_SHIFT;
+    if (this.owned[ci] !== 1) this.own(ci);
+    const i = src & FRAME_MASK;
+    this.chunks[ci]!.set(from.subarray(i, i + n), dst & FRAME_MASK);
+  }
+
+  /** The chunk holding `pfn`, for reading only (undefined: zeros there); the slot is pfn & (FRAME_CHUNK - 1). */
+  peek(pfn: number): T | undefined {
+    return this.chunks[pfn >>> FRAME_CHUNK_SHIFT];
+  }
+
   /** Make chunk `ci` this field's own: new (zeros) or a copy of the shared one. */
   protected own(ci: number): void {
     this.store.checkChunk(ci);
@@ -264,6 +285,10 @@ export class SmallCountField extends FrameField<Uint8Array> {
       c[i] = LARGE;
       this.large.set(pfn, value);
     }
+  }
+
+  override copyRun(src: number, dst: number, n: number): void {
+    for (let k = 0; k < n; k++) this.set(dst + k, this.get(src + k));
   }
 
   override setSequence(pfn: number, n: number, step: 1 | -1, value: number): void {

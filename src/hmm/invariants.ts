@@ -5,6 +5,7 @@
 //  - data survives every migration (each page holds what the process last wrote).
 
 import { PTRS_PER_PTE } from './constants';
+import { FRAME_CHUNK, FRAME_CHUNK_SHIFT } from './frameStore';
 import type { Dmirror } from './mirror';
 import type { Machine } from './machine';
 import { Zone } from './page';
@@ -38,6 +39,12 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
       mm.pt.dirty.clear();
       continue;
     }
+    // The frame store's chunks of the frame looked at last: entries point at runs of frames, so
+    // the fields are read straight from the chunk (a chunk absent reads as zeros).
+    let chunk = -1;
+    let zones: Uint8Array | undefined;
+    let ids: Int32Array | undefined;
+    let pages: Int32Array | undefined;
     for (const idx of mm.pt.dirty) {
       const t = mm.pt.tables.get(idx);
       if (t === undefined) continue;
@@ -49,13 +56,21 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
           problems.push(`${where(sim, mm.name, idx, s)}: a migration entry outlived its migration`);
           continue;
         }
-        const zone = f.zone.get(pfn) as Zone;
+        if (pfn >>> FRAME_CHUNK_SHIFT !== chunk) {
+          chunk = pfn >>> FRAME_CHUNK_SHIFT;
+          zones = f.zone.peek(pfn);
+          ids = f.contentId.peek(pfn);
+          pages = f.contentPage.peek(pfn);
+        }
+        const slot = pfn & (FRAME_CHUNK - 1);
+        const zone = (zones === undefined ? 0 : zones[slot]!) as Zone;
         if (!zoneFits(kind, zone)) {
           problems.push(`${where(sim, mm.name, idx, s)}: ${ENTRY_NAME[kind]} entry points at a frame in zone ${ZONE_NAME[zone] ?? zone} (pfn ${pfn})`);
           continue;
         }
         const expectId = t.expectId[s]!;
-        if (expectId >= 0 && (expectId !== f.contentId.get(pfn) || t.expectPage[s] !== f.contentPage.get(pfn)) && !sim.contents.samePage(expectId, t.expectPage[s]!, f.contentId.get(pfn), f.contentPage.get(pfn))) {
+        if (expectId >= 0 && (expectId !== (ids === undefined ? 0 : ids[slot]!) || t.expectPage[s] !== (pages === undefined ? 0 : pages[slot]!)) &&
+          !sim.contents.samePage(expectId, t.expectPage[s]!, f.contentId.get(pfn), f.contentPage.get(pfn))) {
           problems.push(`${where(sim, mm.name, idx, s)}: data lost: the page holds ${sim.contents.describe(f.contentId.get(pfn))} but ${sim.contents.describe(expectId)} was last written`);
         }
       }

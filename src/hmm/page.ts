@@ -257,6 +257,23 @@ export class PageFrames implements ChunkOwner {
     if (this.live[ci] === 0) this.emptied.push(ci);
   }
 
+  /**
+   * Copy the contents (content id and page) of frame src[srcAt + k] to dst[k], for k of [0, n):
+   * a run of consecutive frames on both sides at a time.
+   */
+  copyContents(src: Int32Array, srcAt: number, dst: Int32Array, n: number): void {
+    for (let k = 0; k < n;) {
+      const a = src[srcAt + k]!;
+      const b = dst[k]!;
+      let len = 1;
+      while (k + len < n && src[srcAt + k + len] === a + len && dst[k + len] === b + len &&
+        (a + len) >>> FRAME_CHUNK_SHIFT === a >>> FRAME_CHUNK_SHIFT && (b + len) >>> FRAME_CHUNK_SHIFT === b >>> FRAME_CHUNK_SHIFT) len++;
+      this.contentId.copyRun(a, b, len);
+      this.contentPage.copyRun(a, b, len);
+      k += len;
+    }
+  }
+
   /** The base frames pfns[0..n), freed in that order, go on the system free list. */
   pushFreeSystem(pfns: Int32Array, n: number): void {
     for (let k = 0; k < n; k++) this.freeSystem.push(pfns[k]!);
