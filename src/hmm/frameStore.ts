@@ -258,8 +258,15 @@ const LARGE = 255;
  */
 export class SmallCountField extends FrameField<Uint8Array> {
   private large = new Map<number, number>();
+  /**
+   * Writes that took a count across `crossAt` (above it before and not after, or the reverse):
+   * what a residency view reads of mapcount (> 1: shared) and pincount (> 0: pinned), so its
+   * cache of a page table's runs knows that a frame's state moved without a PTE write.
+   */
+  crossings = 0;
 
-  constructor(store: ChunkOwner) {
+  /** `crossAt`: the threshold whose crossings are counted (none by default). */
+  constructor(store: ChunkOwner, private readonly crossAt = Infinity) {
     super(store, (n) => new Uint8Array(n));
   }
 
@@ -278,6 +285,8 @@ export class SmallCountField extends FrameField<Uint8Array> {
     }
     const c = this.chunks[ci]!;
     const i = pfn & FRAME_MASK;
+    const before = c[i] === LARGE ? this.large.get(pfn)! : c[i]!;
+    if (before > this.crossAt !== value > this.crossAt) this.crossings++;
     if (value >= 0 && value < LARGE) {
       if (c[i] === LARGE) this.large.delete(pfn);
       c[i] = value;

@@ -13,7 +13,7 @@ import {
 } from './mmuNotifier';
 import type { NotifierLog } from './notifierLog';
 import { NO_PFN } from './page';
-import { ChangedPages, pteIndex, SlabAllocator } from './pgtable';
+import { ChangedPages, pteIndex, SlabAllocator, type TableRuns } from './pgtable';
 
 /** Device page-table entry tags (DPT_XA_TAG_*): 0 = no entry. */
 export const enum Dpt {
@@ -41,6 +41,9 @@ export class DptPage {
    */
   raw: Uint8Array | undefined;
   used = 0;
+  /** Bumped at every write, as PteTable.changes: the views' cache of its runs (tableRuns.ts). */
+  changes = 0;
+  runs: TableRuns | undefined = undefined;
   clone(): DptPage {
     const c = new DptPage();
     c.pfn.set(this.pfn);
@@ -157,6 +160,7 @@ export class Dmirror implements MmuIntervalNotifierOps {
     p.tag[slot] = tag;
     if (raw) (p.raw ??= new Uint8Array(PTRS_PER_PTE))[slot] = 1;
     else if (p.raw !== undefined) p.raw[slot] = 0;
+    p.changes++;
     this.dirty.add(idx);
   }
 
@@ -171,6 +175,7 @@ export class Dmirror implements MmuIntervalNotifierOps {
     p.pfn[slot] = 0;
     if (p.raw !== undefined) p.raw[slot] = 0;
     p.used--;
+    p.changes++;
     this.dirty.add(idx);
     if (p.used === 0) this.dropPage(idx, p);
     return true;
@@ -209,6 +214,7 @@ export class Dmirror implements MmuIntervalNotifierOps {
           erased++;
         }
       }
+      p.changes++;
       this.dirty.add(idx);
       if (p.used === 0) this.dropPage(idx, p);
     }

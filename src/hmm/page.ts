@@ -87,8 +87,9 @@ export class PageFrames implements ChunkOwner {
   readonly flags = new FrameField(this, (n) => new Uint8Array(n));
   readonly order = new FrameField(this, (n) => new Uint8Array(n));
   readonly refcount = new SmallCountField(this);
-  readonly mapcount = new SmallCountField(this);
-  readonly pincount = new SmallCountField(this);
+  /** Crossings of 1 and 0 are counted: shared (mapcount > 1) and pinned (pincount > 0) show in the views. */
+  readonly mapcount = new SmallCountField(this, 1);
+  readonly pincount = new SmallCountField(this, 0);
   readonly contentId = new FrameField(this, (n) => new Int32Array(n));
   readonly contentPage = new FrameField(this, (n) => new Int32Array(n));
   /** zone_device_data: the id of the mirror that migrated a device page there (ids start at 1; 0 = none). */
@@ -113,6 +114,8 @@ export class PageFrames implements ChunkOwner {
   private readonly freeSystemHuge = new FrameStack();
   /** Frames in use per zone, for accounting and invariants. */
   systemInUse = 0;
+  /** Folio splits and checkpoint loads: frame state the views read that changed in bulk. */
+  private reshapes = 0;
   /**
    * The 2 MiB hstate's pool (mm/hugetlb.c struct hstate): nr_hugepages (kernel/init sets 8 in
    * the VM), folios in use (PG_HUGETLB ones, counted as they are allocated and freed) and pages
@@ -375,6 +378,15 @@ export class PageFrames implements ChunkOwner {
     return this.indexOffset.get(pfn) + MMAP_BASE_VPN;
   }
 
+  /**
+   * Changes whenever the state a residency view reads of a mapped frame may change without a
+   * write to the page table that maps it: mapcount crossing 1, pincount crossing 0, a folio
+   * split, a checkpoint loaded. Zone and device change only for frames no entry maps.
+   */
+  get residencyGen(): number {
+    return this.mapcount.crossings + this.pincount.crossings + this.reshapes;
+  }
+
   /** The folio head of a frame. */
   head(pfn: number): number {
     return this.flags.get(pfn) & PG_TAIL ? pfn - (pfn % HPAGE_PMD_NR) : pfn;
@@ -391,6 +403,7 @@ export class PageFrames implements ChunkOwner {
     const map = this.mapcount.get(head);
     const pin = this.pincount.get(head);
     const flags = this.flags.get(head) & ~(PG_HEAD | PG_TAIL | PG_LARGE_HEAD | PG_LARGE_TAIL);
+    this.reshapes++;
     for (let p = head; p < head + HPAGE_PMD_NR; p++) {
       this.flags.set(p, flags | (pmdOnly ? (p === head ? PG_LARGE_HEAD : PG_LARGE_TAIL) : 0));
       this.order.set(p, 0);
@@ -437,6 +450,7 @@ export class PageFrames implements ChunkOwner {
   }
 
   load(s: FramesState): void {
+    this.reshapes++;
     this.fields.forEach((f, i) => f.adopt(s.fields[i]!));
     this.nextSystem = s.nextSystem;
     this.chunkCount = 0;

@@ -55,6 +55,23 @@ export class SlabAllocator {
 
 const PTE_SLAB = new SlabAllocator(PTRS_PER_PTE * 14, 64);
 
+/**
+ * A page-table page's runs of entries in the same state, as the residency views read them,
+ * cached on the page (built and read by tableRuns.ts): valid while the page's `changes` and
+ * the frames' residencyGen are those it was built at.
+ */
+export interface TableRuns {
+  readonly changes: number;
+  readonly gen: number;
+  /** The device whose page table this is (its index), -1 for a CPU page table: part of the device key. */
+  readonly device: number;
+  /**
+   * Four numbers per run, in slot order: first slot | end slot << 16, the key, the first slot's
+   * pfn, and the pfn step from one slot to the next (1, -1 or 0; 1 for a single slot).
+   */
+  readonly data: readonly number[];
+}
+
 export class PteTable {
   /** All five arrays share one region of a slab. */
   private readonly at = PTE_SLAB.take();
@@ -68,8 +85,14 @@ export class PteTable {
   readonly expectPage = new Int32Array(this.buf, this.at + PTRS_PER_PTE * 8, PTRS_PER_PTE);
   readonly kind = new Uint8Array(this.buf, this.at + PTRS_PER_PTE * 12, PTRS_PER_PTE);
   readonly bits = new Uint8Array(this.buf, this.at + PTRS_PER_PTE * 13, PTRS_PER_PTE);
-  /** PMD-mapped THP (pmd_trans_huge or a PMD-level device-private entry). */
-  pmd = false;
+  /**
+   * Bumped whenever an entry or the PMD flag may have changed (PageTable.set, clear, markDirty):
+   * the residency views keep what they read of this table until it moves (tableRuns.ts).
+   */
+  changes = 0;
+  /** Views' cache of this table's runs (tableRuns.ts), valid while `changes` stays. */
+  runs: TableRuns | undefined = undefined;
+  private isPmd = false;
   /**
    * The model PTE-maps here a THP that fork shared, which Linux keeps PMD-mapped (README "Where
    * the model decides"): a snapshot's PMD bit is not compared with the kernel's while !pmd, and
@@ -78,6 +101,16 @@ export class PteTable {
   forkSplit = false;
   /** Entries that are not pte_none. */
   used = 0;
+
+  /** PMD-mapped THP (pmd_trans_huge or a PMD-level device-private entry). */
+  get pmd(): boolean {
+    return this.isPmd;
+  }
+
+  set pmd(v: boolean) {
+    if (v !== this.isPmd) this.changes++;
+    this.isPmd = v;
+  }
 
   clone(): PteTable {
     const t = new PteTable();
@@ -197,7 +230,8 @@ export class PageTable {
     t.kind[i] = kind;
     t.pfn[i] = pfn;
     t.bits[i] = bits;
-    this.markDirty(vpn);
+    t.changes++;
+    this.dirty.add(pmdIndex(vpn));
   }
 
   /**
@@ -222,10 +256,23 @@ export class PageTable {
     t.kind[i] = Pte.NONE;
     t.pfn[i] = 0;
     t.bits[i] = 0;
-    this.markDirty(vpn);
+    t.changes++;
+    this.dirty.add(pmdIndex(vpn));
   }
 
+  /**
+   * The entries of `vpn`'s PTE page changed: every direct write to a table's arrays calls this
+   * in the same synchronous stretch (a stop between the two would show a stale view).
+   */
   markDirty(vpn: number): void {
+    const idx = pmdIndex(vpn);
+    const t = this.table(idx);
+    if (t !== undefined) t.changes++;
+    this.dirty.add(idx);
+  }
+
+  /** What changed is a page's contents, not an entry: for the data invariant only. */
+  markContentDirty(vpn: number): void {
     this.dirty.add(pmdIndex(vpn));
   }
 

@@ -142,7 +142,7 @@ export class Simulator implements GpuMachine {
   }
 
   contentChanged(vpn: number): void {
-    for (const mm of this.mms) if (mm.alive && mm.pt.lookup(vpn) !== undefined) mm.pt.markDirty(vpn);
+    for (const mm of this.mms) if (mm.alive && mm.pt.lookup(vpn) !== undefined) mm.pt.markContentDirty(vpn);
   }
 
   deviceOfPfn(pfn: number): Device {

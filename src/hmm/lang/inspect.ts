@@ -7,7 +7,9 @@ import type { Mm } from '../mm';
 import { Zone } from '../page';
 import { Pte, PTE_WRITE, pteIndex } from '../pgtable';
 import type { PageState, Simulator } from '../simulator';
+import { CPU_KEY } from '../tableRuns';
 import { eventLine } from './eventText';
+import { forEachCpuRun } from './residency';
 import { foundText } from './stateText';
 
 const ENTRY = ['none', 'present', 'device-private entry', 'device-exclusive entry', 'migration entry'];
@@ -107,34 +109,20 @@ export function eventsReport(sim: Simulator, n = 30): string {
   return evs.length === 0 ? 'no events yet' : evs.map((e) => eventLine(sim, e)).join('\n');
 }
 
-/** A one-line residency summary of [start, end): counts per state. */
+/** A one-line residency summary of [start, end): pages per state, from the cached runs of each page table. */
 export function residencySummary(sim: Simulator, mm: Mm, start: number, end: number): string {
   const counts = new Map<string, number>();
-  // A page's text depends only on the fields of summaryKey: a PageState and its text are made
-  // once per distinct key, not once per sampled page (65536 of them in a large mapping).
+  // A page's text depends on its CPU key but for sharing, pinning and THP mapping: a PageState
+  // and its text are made once per distinct key, at the first page with it.
   const texts = new Map<number, string>();
-  const step = Math.max(1, Math.floor((end - start) / 65536));
-  for (let v = start; v < end; v += step) {
-    const key = summaryKey(sim, mm, v);
-    let k = texts.get(key);
-    if (k === undefined) {
-      k = foundText(sim.pageState(mm, v)).replace(/ (shared|pinned)/g, '');
-      texts.set(key, k);
+  forEachCpuRun(sim, mm, start, end, (vpn, pages, key) => {
+    const k = key <= 0 ? key : key & ~(CPU_KEY.shared | CPU_KEY.pinned | CPU_KEY.huge);
+    let text = texts.get(k);
+    if (text === undefined) {
+      text = foundText(sim.pageState(mm, vpn)).replace(/ (shared|pinned)/g, '');
+      texts.set(k, text);
     }
-    counts.set(k, (counts.get(k) ?? 0) + step);
-  }
-  return [...counts].map(([k, n]) => `${n} ${k}`).join(', ') + (step > 1 ? ' (sampled)' : '');
-}
-
-/** What residencySummary's text of page `vpn` depends on: mapped, entry kind, zone, device, writable, device-exclusive maker. */
-function summaryKey(sim: Simulator, mm: Mm, vpn: number): number {
-  if (mm.vmas.find(vpn) === undefined) return -1;
-  const t = mm.pt.lookup(vpn);
-  const s = pteIndex(vpn);
-  const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
-  if (kind === Pte.NONE) return 0;
-  const pfn = t!.pfn[s]!;
-  const bits = t!.bits[s]!;
-  const f = sim.frames;
-  return kind | (f.zone.get(pfn) << 3) | ((bits & PTE_WRITE) << 6) | (f.device.get(pfn) << 7) | (((bits >> 4) & 0xf) << 15);
+    counts.set(text, (counts.get(text) ?? 0) + pages);
+  });
+  return [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
 }

@@ -13,9 +13,11 @@
 import { PTRS_PER_PTE } from '../constants';
 import type { Device } from '../memremap';
 import type { Mm } from '../mm';
-import { Zone } from '../page';
-import { Pte, PTE_WRITE } from '../pgtable';
+import { Pte } from '../pgtable';
 import type { Simulator } from '../simulator';
+import {
+  CPU_KEY, cpuTableRuns, DEVICE_KEY, dptPageRuns, RUN_FIELDS, runEnd, runFrom, runKey, runPfn, runStep,
+} from '../tableRuns';
 import type { SimEvent } from '../events';
 import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE } from '../vma';
 
@@ -257,6 +259,50 @@ class RunBuilder<R> {
     this.count = 1;
   }
 
+  /**
+   * `n` pages from `vpn` with the same key, pfns from `pfn` stepping by `step` (1, -1 or 0):
+   * what `n` calls of add would do. The first three go one by one; after them the run's order
+   * is `step` whatever came before, so the rest extend it at once.
+   */
+  addRun(vpn: number, n: number, key: number, pfn: number, step: number): void {
+    if (this.g > 1) return this.addRunBucketed(vpn, n, key, pfn, step);
+    const first = Math.min(n, 3);
+    for (let k = 0; k < first; k++) this.add(vpn + k, key, pfn + k * step);
+    if (n === first) return;
+    const last = pfn + (n - 1) * step;
+    this.end = vpn + n;
+    this.lastPfn = last;
+    if (last < this.minPfn) this.minPfn = last;
+    if (last > this.maxPfn) this.maxPfn = last;
+    this.count += n - first;
+  }
+
+  private addRunBucketed(vpn: number, n: number, key: number, pfn: number, step: number): void {
+    let v = vpn;
+    let p = pfn;
+    for (let left = n; left > 0;) {
+      const b = Math.floor(v / this.g);
+      if (b !== this.bucket) {
+        this.flushBucket();
+        this.bucket = b;
+      }
+      const len = Math.min(left, (b + 1) * this.g - v);
+      const last = p + (len - 1) * step;
+      const lo = Math.min(p, last);
+      const hi = Math.max(p, last);
+      const c = this.counts.get(key);
+      if (c === undefined) this.counts.set(key, { n: len, min: lo, max: hi });
+      else {
+        c.n += len;
+        if (lo < c.min) c.min = lo;
+        if (hi > c.max) c.max = hi;
+      }
+      v += len;
+      p += len * step;
+      left -= len;
+    }
+  }
+
   private addBucketed(vpn: number, key: number, pfn: number): void {
     const b = Math.floor(vpn / this.g);
     if (b !== this.bucket) {
@@ -331,33 +377,29 @@ function laneRuns<R>(
   return { runs: coarse.finish(), granularity: g };
 }
 
+/** The runs of every page of `pages` (sorted indices) into `b`, as the cache holds them. */
+function addPages(b: { addRun(vpn: number, n: number, key: number, pfn: number, step: number): void }, idxs: readonly number[], runsOf: (idx: number) => readonly number[]): void {
+  for (const idx of idxs) {
+    const data = runsOf(idx);
+    const base = idx * PTRS_PER_PTE;
+    for (let r = 0; r * RUN_FIELDS < data.length; r++) {
+      const from = runFrom(data, r);
+      b.addRun(base + from, runEnd(data, r) - from, runKey(data, r), runPfn(data, r), runStep(data, r));
+    }
+  }
+}
+
 function cpuLane(sim: Simulator, mm: Mm, frames: FrameMap, max: number): PictureLane<PictureCpuRun> {
   const f = sim.frames;
   const idxs = [...mm.pt.tables.keys()].sort((a, b) => a - b);
-  // key: entry kind (3 bits) | zone (3) | writable | shared | pinned | huge | exclusive maker (4) | device (8)
-  const walk = (b: RunBuilder<PictureCpuRun>): void => {
-    for (const idx of idxs) {
-      const t = mm.pt.tables.get(idx)!;
-      const base = idx * PTRS_PER_PTE;
-      for (let s = 0; s < PTRS_PER_PTE; s++) {
-        const kind = t.kind[s] as Pte;
-        if (kind === Pte.NONE) continue;
-        const pfn = t.pfn[s]!;
-        const head = f.head(pfn);
-        const bits = t.bits[s]!;
-        const key = kind | ((f.zone.get(pfn) & 7) << 3) | ((bits & PTE_WRITE) << 6) | ((f.mapcount.get(t.pmd ? head : pfn) > 1 ? 1 : 0) << 7) |
-          ((f.pincount.get(head) > 0 ? 1 : 0) << 8) | ((t.pmd ? 1 : 0) << 9) | (((bits >> 4) & 0xf) << 10) | (f.device.get(pfn) << 14);
-        b.add(base + s, key, pfn);
-      }
-    }
-  };
+  const walk = (b: RunBuilder<PictureCpuRun>): void => addPages(b, idxs, (idx) => cpuTableRuns(f, mm.pt.tables.get(idx)!));
   return laneRuns<PictureCpuRun>(idxs.length * PTRS_PER_PTE, max, walk, (key, start, end, sp, mixed) => {
     const kind = (key & 7) as Pte;
-    const zone = ZONES[(key >> 3) & 7] ?? 'system';
-    const maker = kind === Pte.DEVICE_EXCLUSIVE ? sim.devices[((key >> 10) & 0xf) - 1]?.name : undefined;
+    const zone = ZONES[(key >> CPU_KEY.zoneShift) & 7] ?? 'system';
+    const maker = kind === Pte.DEVICE_EXCLUSIVE ? sim.devices[((key >> CPU_KEY.makerShift) & 0xf) - 1]?.name : undefined;
     return {
-      start, end, entry: ENTRIES[kind] ?? 'present', zone, writable: (key & (1 << 6)) !== 0, shared: (key & (1 << 7)) !== 0,
-      pinned: (key & (1 << 8)) !== 0, huge: (key & (1 << 9)) !== 0,
+      start, end, entry: ENTRIES[kind] ?? 'present', zone, writable: (key & CPU_KEY.writable) !== 0, shared: (key & CPU_KEY.shared) !== 0,
+      pinned: (key & CPU_KEY.pinned) !== 0, huge: (key & CPU_KEY.huge) !== 0,
       ...(maker !== undefined ? { exclusiveBy: maker } : {}),
       ...(mixed ? { mixed } : {}),
       ...span(frames, sp.minPfn, sp.maxPfn, zone === 'zero' ? 0 : sp.order),
@@ -370,24 +412,11 @@ function deviceLane(sim: Simulator, mm: Mm, d: Device, frames: FrameMap, max: nu
   if (m === undefined) return { runs: [], granularity: 1 };
   const f = sim.frames;
   const idxs = [...m.pt.keys()].sort((a, b) => a - b);
-  const walk = (b: RunBuilder<PictureDeviceRun>): void => {
-    for (const idx of idxs) {
-      const p = m.pt.get(idx)!;
-      const base = idx * PTRS_PER_PTE;
-      for (let s = 0; s < PTRS_PER_PTE; s++) {
-        const tag = p.tag[s]!;
-        if (tag === 0) continue;
-        const pfn = p.pfn[s]!;
-        const zone = f.zone.get(pfn);
-        const local = (zone === Zone.DEVICE_PRIVATE || zone === Zone.DEVICE_COHERENT) && f.device.get(pfn) === d.index ? 1 : 0;
-        b.add(base + s, tag | (local << 2) | ((zone === Zone.ZERO ? 1 : 0) << 3), pfn);
-      }
-    }
-  };
+  const walk = (b: RunBuilder<PictureDeviceRun>): void => addPages(b, idxs, (idx) => dptPageRuns(f, m.pt.get(idx)!, d.index));
   return laneRuns<PictureDeviceRun>(idxs.length * PTRS_PER_PTE, max, walk, (key, start, end, sp, mixed) => ({
-    start, end, access: ACCESS[key & 3] ?? 'read', local: (key & 4) !== 0,
+    start, end, access: ACCESS[key & 3] ?? 'read', local: (key & DEVICE_KEY.local) !== 0,
     ...(mixed ? { mixed } : {}),
-    ...span(frames, sp.minPfn, sp.maxPfn, (key & 8) !== 0 ? 0 : sp.order),
+    ...span(frames, sp.minPfn, sp.maxPfn, (key & DEVICE_KEY.zero) !== 0 ? 0 : sp.order),
   }));
 }
 

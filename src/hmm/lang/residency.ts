@@ -4,8 +4,9 @@
 import { PTRS_PER_PTE } from '../constants';
 import type { Mm } from '../mm';
 import { Zone } from '../page';
-import { Pte, PTE_WRITE } from '../pgtable';
+import { Pte } from '../pgtable';
 import type { PageState, Simulator } from '../simulator';
+import { CPU_KEY, cpuTableRuns, dptPageRuns, RUN_FIELDS, runEnd, runFrom, runKey } from '../tableRuns';
 
 const BAR_CELLS = 64;
 /** Above every CPU key of residencyRuns (kind << 15 is the highest field). */
@@ -42,12 +43,12 @@ export interface ResidencyRun {
   readonly state: PageState;
 }
 
-/** Indices of PTE pages of [start, end) that hold CPU or device entries, in address order. */
-function populatedTables(sim: Simulator, mm: Mm, start: number, end: number): number[] {
+/** Indices of PTE pages of [start, end) that hold CPU (and, `withMirrors`, device) entries, in address order. */
+function populatedTables(sim: Simulator, mm: Mm, start: number, end: number, withMirrors = true): number[] {
   const first = Math.floor(start / PTRS_PER_PTE);
   const last = Math.floor((end - 1) / PTRS_PER_PTE);
   const maps: ReadonlyMap<number, unknown>[] = [mm.pt.tables];
-  for (const m of sim.driver.mirrors) if (m.mm === mm) maps.push(m.pt);
+  if (withMirrors) for (const m of sim.driver.mirrors) if (m.mm === mm) maps.push(m.pt);
   const out = new Set<number>();
   // Probe each index of a short range; walk the populated pages of a long one (64 GiB mapped).
   const probe = last - first < maps.reduce((n, m) => n + m.size, 0);
@@ -62,11 +63,86 @@ function populatedTables(sim: Simulator, mm: Mm, start: number, end: number): nu
 }
 
 /**
+ * [start, end) of `mm` in address order as stretches of CPU state: `visit(vpn, pages, key)`
+ * with key -1 outside every VMA, 0 for empty entries, else the CPU key (tableRuns.ts CPU_KEY).
+ * Neighbouring stretches may have the same key.
+ */
+export function forEachCpuRun(sim: Simulator, mm: Mm, start: number, end: number, visit: (vpn: number, pages: number, key: number) => void): void {
+  const f = sim.frames;
+  let v = start;
+  while (v < end) {
+    const vma = mm.vmas.find(v);
+    if (vma === undefined) {
+      const stop = Math.min(end, mm.vmas.list.find((x) => x.start > v)?.start ?? end);
+      visit(v, stop - v, -1);
+      v = stop;
+      continue;
+    }
+    const stop = Math.min(end, vma.end);
+    for (const idx of populatedTables(sim, mm, v, stop, false)) {
+      const base = idx * PTRS_PER_PTE;
+      const data = cpuTableRuns(f, mm.pt.tables.get(idx)!);
+      for (let r = 0; r * RUN_FIELDS < data.length; r++) {
+        const a = Math.max(base + runFrom(data, r), v);
+        const b = Math.min(base + runEnd(data, r), stop);
+        if (a >= b) continue;
+        if (a > v) visit(v, a - v, 0);
+        visit(a, b - a, runKey(data, r));
+        v = b;
+      }
+    }
+    if (v < stop) visit(v, stop - v, 0);
+    v = stop;
+  }
+}
+
+/**
+ * A CPU run's key (tableRuns.ts CPU_KEY) as the residency views tell runs apart: a code for
+ * what the page is (zero, system, device, exclusive) with the device, permissions, sharing,
+ * pinning, THP mapping, exclusive maker and entry kind; never 0 (unmapped) or EMPTY.
+ */
+function residencyKey(key: number): number {
+  const kind = (key & 7) as Pte;
+  const zone = ((key >> CPU_KEY.zoneShift) & 7) as Zone;
+  const code = kind === Pte.DEVICE_EXCLUSIVE ? 5 : zone === Zone.ZERO ? 2 : zone === Zone.SYSTEM ? 3 : 4;
+  return code | ((key >>> CPU_KEY.deviceShift) << 3) | ((key & CPU_KEY.writable) !== 0 ? 1 << 7 : 0) |
+    ((key & CPU_KEY.shared) !== 0 ? 1 << 8 : 0) | ((key & CPU_KEY.pinned) !== 0 ? 1 << 9 : 0) | ((key & CPU_KEY.huge) !== 0 ? 1 << 10 : 0) |
+    (((key >> CPU_KEY.makerShift) & 0xf) << 11) | (kind << 15);
+}
+
+/** A pointer into one page's cached runs, moved forward through the page's slots. */
+class RunCursor {
+  private r = 0;
+  private readonly n: number;
+  constructor(private readonly data: readonly number[]) {
+    this.n = data.length / RUN_FIELDS;
+  }
+
+  /** The key of the run covering `slot`, or -1; `next` is where that answer next changes. */
+  at(slot: number): number {
+    while (this.r < this.n && runEnd(this.data, this.r) <= slot) this.r++;
+    if (this.r === this.n) {
+      this.next = PTRS_PER_PTE;
+      return -1;
+    }
+    const from = runFrom(this.data, this.r);
+    if (from > slot) {
+      this.next = from;
+      return -1;
+    }
+    this.next = runEnd(this.data, this.r);
+    return runKey(this.data, this.r);
+  }
+
+  next = PTRS_PER_PTE;
+}
+
+/**
  * Runs of equal state over [start, end), for the residency views and maps (at most `max`):
  * equal residency, permissions, sharing, pinning, THP mapping and device page-table entries.
- * Walks only populated PTE pages, a slot at a time with a numeric key, so untouched address
- * space costs nothing and a million pages take milliseconds; a PageState is made only where a
- * run starts.
+ * Combines the cached runs of the populated page-table pages (tableRuns.ts), CPU and device,
+ * so untouched address space costs nothing and a page in one state costs a cache hit; a
+ * PageState is made only where a run starts.
  */
 export function residencyRuns(sim: Simulator, mm: Mm, start: number, end: number, max = 4096): ResidencyRun[] {
   const runs: ResidencyRun[] = [];
@@ -102,47 +178,33 @@ export function residencyRuns(sim: Simulator, mm: Mm, start: number, end: number
       const base = idx * PTRS_PER_PTE;
       if (base > v && !cover(v, base, EMPTY)) return runs;
       const t = mm.pt.tables.get(idx);
-      // The table's and the mirrors' arrays looked up once per table, not per slot.
-      const tags: Uint8Array[] = [];
+      const cpu = new RunCursor(t === undefined ? [] : cpuTableRuns(f, t));
+      const tags: RunCursor[] = [];
       const shifts: number[] = [];
       for (let i = 0; i < mirrors.length; i++) {
         const p = mirrors[i]?.pt.get(idx);
         if (p !== undefined) {
-          tags.push(p.tag);
+          tags.push(new RunCursor(dptPageRuns(f, p, sim.devices[i]!.index)));
           shifts.push(2 * i);
         }
       }
-      // Slots as small integers; the run bounds are computed only where the key changes. The
-      // key is the CPU entry's state (below TAG_UNIT; EMPTY alone for an empty slot no device maps, as
-      // in the gaps between tables) and, apart, the device entries' tags.
-      const lo = Math.max(v, base) - base;
+      // The key is the CPU entry's state (below TAG_UNIT; EMPTY for an empty slot, as in the
+      // gaps between tables) and, apart, the device entries' tags; it changes only where one
+      // of the runs begins or ends.
       const hi = Math.min(stop, base + PTRS_PER_PTE) - base;
-      let runFrom = lo;
-      let key = -1;
-      let tagKey = -1;
-      for (let s = lo; s < hi; s++) {
-        const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
-        let k: number;
-        if (kind === Pte.NONE) k = EMPTY;
-        else {
-          const pfn = t!.pfn[s]!;
-          const bits = t!.bits[s]!;
-          const head = f.head(pfn);
-          const zone = f.zone.get(pfn) as Zone;
-          const code = kind === Pte.DEVICE_EXCLUSIVE ? 5 : zone === Zone.ZERO ? 2 : zone === Zone.SYSTEM ? 3 : 4;
-          k = code | (f.device.get(pfn) << 3) | ((bits & PTE_WRITE) << 7) | ((f.mapcount.get(t!.pmd ? head : pfn) > 1 ? 1 : 0) << 8) |
-            ((f.pincount.get(head) > 0 ? 1 : 0) << 9) | ((t!.pmd ? 1 : 0) << 10) | (((bits >> 4) & 0xf) << 11) | (kind << 15);
-        }
+      for (let s = Math.max(v, base) - base; s < hi;) {
+        const c = cpu.at(s);
+        let next = cpu.next;
         let tk = 0;
-        for (let i = 0; i < tags.length; i++) tk |= tags[i]![s]! << shifts[i]!;
-        if (k !== key || tk !== tagKey) {
-          if (s > runFrom && !cover(base + runFrom, base + s, key + tagKey * TAG_UNIT)) return runs;
-          runFrom = s;
-          key = k;
-          tagKey = tk;
+        for (let i = 0; i < tags.length; i++) {
+          const k = tags[i]!.at(s);
+          if (k >= 0) tk |= (k & 3) << shifts[i]!;
+          next = Math.min(next, tags[i]!.next);
         }
+        next = Math.min(next, hi);
+        if (!cover(base + s, base + next, (c < 0 ? EMPTY : residencyKey(c)) + tk * TAG_UNIT)) return runs;
+        s = next;
       }
-      if (hi > runFrom && !cover(base + runFrom, base + hi, key + tagKey * TAG_UNIT)) return runs;
       v = base + hi;
     }
     if (v < stop && !cover(v, stop, EMPTY)) return runs;
