@@ -215,7 +215,7 @@ const ACCESS = ['atomic', 'atomic', 'read', 'write'] as const;
  * and the pfn steps by the run's order. Bucket mode (granularity g > 1): one run per aligned
  * bucket, with the key and frames of the bucket's most common key (by first-seen tie-break).
  */
-class RunBuilder<R> {
+export class RunBuilder<R> {
   readonly runs: R[] = [];
   private key = -1;
   private start = 0;
