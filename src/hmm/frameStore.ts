@@ -259,8 +259,8 @@ const LARGE = 255;
 export class SmallCountField extends FrameField<Uint8Array> {
   private large = new Map<number, number>();
   /**
-   * Writes that took a count across `crossAt` (above it before and not after, or the reverse):
-   * what a residency view reads of mapcount (> 1: shared) and pincount (> 0: pinned), so its
+   * Writes that took a count across `crossAt` (above it before and not after, or the reverse;
+   * a fill counts one at most): what a residency view reads of mapcount (> 1: shared) and pincount (> 0: pinned), so its
    * cache of a page table's runs knows that a frame's state moved without a PTE write.
    */
   crossings = 0;
@@ -311,6 +311,16 @@ export class SmallCountField extends FrameField<Uint8Array> {
       return;
     }
     const c = this.chunks[ci]!;
+    if (this.crossAt !== Infinity) {
+      // One crossing counted is enough: the views only ask whether any happened.
+      for (let k = i; k < i + n; k++) {
+        const before = c[k] === LARGE ? this.large.get(ci * FRAME_CHUNK + k)! : c[k]!;
+        if (before > this.crossAt !== value > this.crossAt) {
+          this.crossings++;
+          break;
+        }
+      }
+    }
     if (this.large.size > 0) for (let k = i; k < i + n; k++) if (c[k] === LARGE) this.large.delete(ci * FRAME_CHUNK + k);
     c.fill(value, i, i + n);
   }
