@@ -49,17 +49,16 @@ function populatedTables(sim: Simulator, mm: Mm, start: number, end: number, wit
   const last = Math.floor((end - 1) / PTRS_PER_PTE);
   const maps: ReadonlyMap<number, unknown>[] = [mm.pt.tables];
   if (withMirrors) for (const m of sim.driver.mirrors) if (m.mm === mm) maps.push(m.pt);
-  const out = new Set<number>();
-  // Probe each index of a short range; walk the populated pages of a long one (64 GiB mapped).
-  const probe = last - first < maps.reduce((n, m) => n + m.size, 0);
-  for (const m of maps) {
-    if (probe) {
-      for (let idx = first; idx <= last; idx++) if (m.has(idx)) out.add(idx);
-    } else {
-      for (const idx of m.keys()) if (idx >= first && idx <= last) out.add(idx);
-    }
+  const out: number[] = [];
+  // Probe each index of a short range (already in order); collect and sort the populated pages
+  // of a long one (64 GiB mapped).
+  if (last - first < maps.reduce((n, m) => n + m.size, 0)) {
+    for (let idx = first; idx <= last; idx++) if (maps.some((m) => m.has(idx))) out.push(idx);
+    return out;
   }
-  return [...out].sort((a, b) => a - b);
+  for (const m of maps) for (const idx of m.keys()) if (idx >= first && idx <= last) out.push(idx);
+  out.sort((a, b) => a - b);
+  return out.filter((idx, i) => i === 0 || out[i - 1] !== idx);
 }
 
 /**
@@ -112,16 +111,21 @@ function residencyKey(key: number): number {
 
 /** A pointer into one page's cached runs, moved forward through the page's slots. */
 class RunCursor {
+  private data: readonly number[] = [];
   private r = 0;
-  private readonly n: number;
-  constructor(private readonly data: readonly number[]) {
-    this.n = data.length / RUN_FIELDS;
+  /** Where the answer of the last `at` next changes. */
+  next = PTRS_PER_PTE;
+
+  reset(data: readonly number[]): void {
+    this.data = data;
+    this.r = 0;
   }
 
-  /** The key of the run covering `slot`, or -1; `next` is where that answer next changes. */
+  /** The key of the run covering `slot`, or -1. */
   at(slot: number): number {
-    while (this.r < this.n && runEnd(this.data, this.r) <= slot) this.r++;
-    if (this.r === this.n) {
+    const n = this.data.length / RUN_FIELDS;
+    while (this.r < n && runEnd(this.data, this.r) <= slot) this.r++;
+    if (this.r === n) {
       this.next = PTRS_PER_PTE;
       return -1;
     }
@@ -133,9 +137,9 @@ class RunCursor {
     this.next = runEnd(this.data, this.r);
     return runKey(this.data, this.r);
   }
-
-  next = PTRS_PER_PTE;
 }
+
+const NO_RUNS: readonly number[] = [];
 
 /**
  * Runs of equal state over [start, end), for the residency views and maps (at most `max`):
@@ -163,6 +167,10 @@ export function residencyRuns(sim: Simulator, mm: Mm, start: number, end: number
     return true;
   };
   const EMPTY = 1;
+  // Cursors over a page's CPU runs and each device's, made once per call.
+  const cpu = new RunCursor();
+  const tags = mirrors.map(() => new RunCursor());
+  const shifts: number[] = mirrors.map(() => 0);
   let v = start;
   while (v < end) {
     const vma = mm.vmas.find(v);
@@ -178,25 +186,40 @@ export function residencyRuns(sim: Simulator, mm: Mm, start: number, end: number
       const base = idx * PTRS_PER_PTE;
       if (base > v && !cover(v, base, EMPTY)) return runs;
       const t = mm.pt.tables.get(idx);
-      const cpu = new RunCursor(t === undefined ? [] : cpuTableRuns(f, t));
-      const tags: RunCursor[] = [];
-      const shifts: number[] = [];
+      const cpuRuns = t === undefined ? NO_RUNS : cpuTableRuns(f, t);
+      let tagged = 0;
       for (let i = 0; i < mirrors.length; i++) {
         const p = mirrors[i]?.pt.get(idx);
-        if (p !== undefined) {
-          tags.push(new RunCursor(dptPageRuns(f, p, sim.devices[i]!.index)));
-          shifts.push(2 * i);
+        if (p === undefined) continue;
+        tags[tagged]!.reset(dptPageRuns(f, p, sim.devices[i]!.index));
+        shifts[tagged++] = 2 * i;
+      }
+      const lo = Math.max(v, base) - base;
+      const hi = Math.min(stop, base + PTRS_PER_PTE) - base;
+      if (tagged === 0) {
+        // No device maps a page here: the CPU runs and the empty slots between them.
+        let s = lo;
+        for (let r = 0; r * RUN_FIELDS < cpuRuns.length && s < hi; r++) {
+          const a = Math.max(runFrom(cpuRuns, r), s);
+          const b = Math.min(runEnd(cpuRuns, r), hi);
+          if (a >= b) continue;
+          if (a > s && !cover(base + s, base + a, EMPTY)) return runs;
+          if (!cover(base + a, base + b, residencyKey(runKey(cpuRuns, r)))) return runs;
+          s = b;
         }
+        if (s < hi && !cover(base + s, base + hi, EMPTY)) return runs;
+        v = base + hi;
+        continue;
       }
       // The key is the CPU entry's state (below TAG_UNIT; EMPTY for an empty slot, as in the
       // gaps between tables) and, apart, the device entries' tags; it changes only where one
       // of the runs begins or ends.
-      const hi = Math.min(stop, base + PTRS_PER_PTE) - base;
-      for (let s = Math.max(v, base) - base; s < hi;) {
+      cpu.reset(cpuRuns);
+      for (let s = lo; s < hi;) {
         const c = cpu.at(s);
         let next = cpu.next;
         let tk = 0;
-        for (let i = 0; i < tags.length; i++) {
+        for (let i = 0; i < tagged; i++) {
           const k = tags[i]!.at(s);
           if (k >= 0) tk |= (k & 3) << shifts[i]!;
           next = Math.min(next, tags[i]!.next);
