@@ -75,6 +75,9 @@ enum kind {
 	K_RELEASE, K_CLOSE, K_FORK, K_EXIT, K_MREMAP,
 };
 
+/* What an mremap asks for: a move to NEWADDR (optionally keeping the old range), or a resize. */
+enum remap { R_FIXED, R_DONTUNMAP, R_RESIZE, R_MAYMOVE };
+
 struct op {
 	long num;
 	int line;
@@ -89,7 +92,8 @@ struct op {
 	int mdev;          /* mmap of /dev/hmm_dmirrorD: D, else -1 */
 	int huge;
 	uint64_t newaddr;  /* mremap */
-	int dontunmap;
+	uint64_t newpages;
+	enum remap remap;
 	int advice;
 	int32_t base;
 	int child;
@@ -422,14 +426,19 @@ static int parse_op(struct kase *c, char **t, int ntok, struct op *op, int *live
 		return want(na, 2, "op N P read|munmap|pin|unpin ADDR NPAGES") || parse_range(a, op);
 	}
 	if (!strcmp(w, "mremap")) {
+		static const char *const modes[] = { "fixed", "dontunmap", "resize", "maymove" };
 		op->kind = K_MREMAP;
-		if (want(na, 4, "op N P mremap ADDR NPAGES NEWADDR DONTUNMAP") || parse_range(a, op))
+		if (want(na, 5, "op N P mremap ADDR NPAGES NEWPAGES MODE NEWADDR") || parse_range(a, op))
 			return -1;
-		if (parse_u64(a[2], &op->newaddr) || (op->newaddr & (PAGE - 1)))
-			return fail("NEWADDR '%s' is not a page-aligned address", a[2]);
-		if (parse_int(a[3], 0, 1, &v))
-			return fail("DONTUNMAP is 0 or 1, not '%s'", a[3]);
-		op->dontunmap = (int)v;
+		if (parse_u64(a[2], &op->newpages) || op->newpages == 0 || op->newpages > MAX_NPAGES)
+			return fail("NEWPAGES '%s' is not in 1..%lu", a[2], MAX_NPAGES);
+		for (v = 0; v < 4 && strcmp(a[3], modes[v]); v++)
+			;
+		if (v == 4)
+			return fail("MODE is fixed|dontunmap|resize|maymove, not '%s'", a[3]);
+		op->remap = (enum remap)v;
+		if (parse_u64(a[4], &op->newaddr) || (op->newaddr & (PAGE - 1)) || op->newaddr + op->newpages * PAGE < op->newaddr)
+			return fail("NEWADDR '%s' is not a page-aligned address with room for NEWPAGES", a[4]);
 		return 0;
 	}
 	if (!strcmp(w, "write")) {
@@ -884,6 +893,44 @@ static void cpu_access(const struct op *op)
 	free(words);
 }
 
+/*
+ * mremap: its errno, or 0 when the mapping is where the simulator put it (anywhere else is a
+ * problem). `maymove` is the kernel's MREMAP_MAYMOVE path at NEWADDR, the simulator's choice of
+ * address: the resize is tried in place first (no MREMAP_MAYMOVE; it fails with ENOMEM, having
+ * changed nothing, when it cannot grow in place) and then moved with MREMAP_FIXED, which takes
+ * the same move_vma path once NEWADDR is known to be free (MAP_FIXED_NOREPLACE probes it).
+ */
+static int do_mremap(const struct op *op, void *addr, size_t bytes)
+{
+	void *to = (void *)(uintptr_t)op->newaddr;
+	size_t newbytes = op->newpages * PAGE;
+	int f = op->remap == R_FIXED ? MREMAP_MAYMOVE | MREMAP_FIXED :
+		op->remap == R_DONTUNMAP ? MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP : 0;
+	void *want = f ? to : addr;
+	void *q = mremap(addr, bytes, newbytes, f, to);
+
+	if (q == MAP_FAILED && errno == ENOMEM && op->remap == R_MAYMOVE && to != addr) {
+		void *p = mmap(to, newbytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (p != to) {
+			if (p != MAP_FAILED)
+				munmap(p, newbytes);
+			put(&problem, "the simulator's address %p for the moved mapping is not free in the VM", to);
+			return -1;
+		}
+		q = mremap(addr, bytes, newbytes, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+		want = to;
+		if (q == MAP_FAILED)
+			munmap(to, newbytes);
+	}
+	if (q == MAP_FAILED)
+		return errno;
+	if (q != want) {
+		put(&problem, "mremap put the mapping at %p, not %p", q, want);
+		return -1;
+	}
+	return 0;
+}
+
 /* Runs one op in this script process and replies, except for `exit` and in a forked child. */
 static void run_op(const struct kase *c, const struct op *op)
 {
@@ -931,17 +978,9 @@ static void run_op(const struct kase *c, const struct op *op)
 	case K_MPROTECT:
 		rc = mprotect(addr, bytes, op->prot) ? errno : 0;
 		break;
-	case K_MREMAP: {
-		int f = MREMAP_MAYMOVE | MREMAP_FIXED | (op->dontunmap ? MREMAP_DONTUNMAP : 0);
-		void *q = mremap(addr, bytes, bytes, f, (void *)(uintptr_t)op->newaddr);
-		if (q == MAP_FAILED)
-			rc = errno;
-		else if (q != (void *)(uintptr_t)op->newaddr)
-			put(&problem, "mremap moved the mapping to %p, not %#llx", q, (unsigned long long)op->newaddr);
-		else
-			rc = 0;
+	case K_MREMAP:
+		rc = do_mremap(op, addr, bytes);
 		break;
-	}
 	case K_MADVISE:
 		rc = madvise(addr, bytes, op->advice) ? errno : 0;
 		break;

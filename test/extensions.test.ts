@@ -61,10 +61,20 @@ describe('extensions: parser', () => {
     const m = one('a = mmap 8 pages rw\nn = mremap a[..4] to a[6] dontunmap -> EINVAL', 'mremap');
     assert.equal(m.name, 'n');
     assert.equal(m.range.mapping, 'a');
-    assert.equal(m.target.single, true);
+    assert.equal(m.target?.single, true);
+    assert.equal(m.newPages, undefined);
     assert.equal(m.dontUnmap, true);
     assert.equal(m.expectErrno, 'EINVAL');
     assert.equal(one('a = mmap 8 pages rw\nn = mremap a to a', 'mremap').dontUnmap, false);
+  });
+
+  it('NEW = mremap RANGE to SIZE [at MAPPING[PAGE]] [maymove] [dontunmap]', () => {
+    const grow = one('a = mmap 8 pages rw\nn = mremap a[..4] to 1 MiB maymove', 'mremap');
+    assert.deepEqual([grow.newPages, grow.target, grow.mayMove, grow.dontUnmap], [256, undefined, true, false]);
+    const shrink = one('a = mmap 8 pages rw\nn = mremap a to 2 pages', 'mremap');
+    assert.deepEqual([shrink.newPages, shrink.mayMove], [2, false]);
+    const at = one('a = mmap 8 pages rw\nb = mmap 8 pages rw\nn = mremap a[..4] to 6 pages at b[1] -> EINVAL', 'mremap');
+    assert.deepEqual([at.newPages, at.target?.mapping, at.expectErrno], [6, 'b', 'EINVAL']);
   });
 
   it('-> ERRNO after munmap, mprotect and madvise', () => {
@@ -77,7 +87,10 @@ describe('extensions: parser', () => {
     const errs = (t: string): string[] => parseScript('t.hmm', t).diagnostics.map(fmt);
     assert.deepEqual(errs('h = mmap 2 MiB rw hugetbl'), ["1:19: expected 'shared', 'private', 'huge' or 'hugetlb', found 'hugetbl'; did you mean 'hugetlb'?"]);
     assert.deepEqual(errs('a = mmap 8 pages rw\nn = mremap a to a[2] dontunmp'), ["2:22: expected 'dontunmap' or the end of the statement, found 'dontunmp'; did you mean 'dontunmap'?"]);
-    assert.deepEqual(errs('a = mmap 8 pages rw\nn = mremap a a[2]'), ["2:14: expected 'to' after the range (NEW = mremap RANGE to MAPPING[PAGE]), found 'a'"]);
+    assert.deepEqual(errs('a = mmap 8 pages rw\nn = mremap a a[2]'), ["2:14: expected 'to' after the range (NEW = mremap RANGE to MAPPING[PAGE] or NEW = mremap RANGE to SIZE), found 'a'"]);
+    assert.deepEqual(errs('a = mmap 8 pages rw\nn = mremap a to 4 pages maymov'), ["2:25: expected 'maymove', 'dontunmap' or the end of the statement, found 'maymov'; did you mean 'maymove'?"]);
+    assert.deepEqual(errs('a = mmap 8 pages rw\nn = mremap a to a[2] maymove'), ["2:22: expected 'dontunmap' or the end of the statement, found 'maymove'"]);
+    assert.deepEqual(errs('a = mmap 8 pages rw\nn = mremap a to 4 pagez'), ["2:19: expected a size unit (pages, page, B, KiB, MiB, GiB) after '4', found 'pagez'; did you mean 'pages'?"]);
   });
 });
 
@@ -99,6 +112,13 @@ describe('extensions: checker', () => {
     assert.deepEqual(checkErrors('a = mmap 8 pages rw\nn = mremap a[..2] to a[4..6]'), ["2:22: mremap's target is an address: one page (a[N]) or a mapping's start (a), not a range"]);
     assert.deepEqual(checkErrors('a = mmap 8 pages rw\nn = mremap a[..2] to a[6]\nread n[2]'), ["3:8: page index 2 is beyond the end of 'n' (2 pages: 0 to 1)"]);
     assert.deepEqual(checkErrors('a = mmap 8 pages rw\nn = mremap a[..2] to b[6]'), ["2:22: 'b' is not declared"]);
+  });
+
+  it('mremap to a size: the new name has the new size; dontunmap needs an address, maymove none', () => {
+    assert.deepEqual(checkErrors('a = mmap 8 pages rw\nn = mremap a[..2] to 12 pages maymove\nread n[11]\nread n[12]'), ["4:8: page index 12 is beyond the end of 'n' (12 pages: 0 to 11)"]);
+    assert.deepEqual(checkErrors('a = mmap 8 pages rw\nn = mremap a to 8 pages dontunmap'), ["2:1: 'dontunmap' needs a new address (NEW = mremap RANGE to SIZE at MAPPING[PAGE] dontunmap): MREMAP_DONTUNMAP always moves"]);
+    assert.deepEqual(checkErrors('a = mmap 8 pages rw\nn = mremap a to 8 pages at a[2] maymove'), ["2:1: 'maymove' with 'at': a new address already implies MREMAP_MAYMOVE"]);
+    assert.deepEqual(checkErrors('a = mmap 8 pages rw\nn = mremap a to 8 pages at a[2..4]'), ["2:28: mremap's target is an address: one page (a[N]) or a mapping's start (a), not a range"]);
   });
 });
 

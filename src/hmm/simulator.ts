@@ -29,8 +29,8 @@ import { drain, type KernelFrame, type KernelWork } from './kernelWork';
 import { Clock, DEFAULT_TIMING, type TimingModel } from './timing';
 import { hugePagesOf, hugetlbReservePages } from './hugetlb';
 import { dmirrorFopsMmap } from './mixedmap';
-import { doMremap } from './mremap';
-import { type HugetlbResv, MemObject } from './vma';
+import { doMremap, type MremapRequest } from './mremap';
+import { type HugetlbResv, MemObject, type Vma } from './vma';
 
 export type { MappingBinding };
 export { type DeviceStats, SimError } from './machine';
@@ -234,12 +234,20 @@ export class Simulator implements GpuMachine {
     return 0;
   }
 
-  /** mremap(MREMAP_MAYMOVE | MREMAP_FIXED [| MREMAP_DONTUNMAP]) of [start, start+pages) to `to`, bound as `name`. */
-  *mremap(mm: Mm, name: string, start: number, pages: number, to: number, dontUnmap: boolean): KernelWork<number> {
-    this.names.bind({ name, start: to, pages });
-    const rc = yield* doMremap(this, mm, start, pages, to, dontUnmap, name);
+  /**
+   * mremap, its result bound as `name`: to a fixed address, that range even if the call fails;
+   * resized where it is or moved (MREMAP_MAYMOVE, to where the simulator's get_unmapped_area
+   * finds room: PMD-aligned for anonymous memory of whole PMDs, as thp_get_unmapped_area), the
+   * new range, or the old one if the call fails.
+   */
+  *mremap(mm: Mm, name: string, req: Omit<MremapRequest, 'unmappedArea'>): KernelWork<number> {
+    if (req.fixedTo !== undefined) this.names.bind({ name, start: req.fixedTo, pages: req.newPages });
+    const unmappedArea = (pages: number, vma: Vma): number =>
+      getUnmappedArea(this.names.reserved, pages, pages % PTRS_PER_PTE === 0 && vma.object === undefined ? PTRS_PER_PTE : 1);
+    const r = yield* doMremap(this, mm, { ...req, unmappedArea }, name);
+    if (req.fixedTo === undefined) this.names.bind({ name, start: r.addr, pages: r.rc ? req.oldPages : req.newPages });
     this.names.releaseUnused(this.mms);
-    return rc;
+    return r.rc;
   }
 
   *munmap(mm: Mm, start: number, end: number): KernelWork<number> {

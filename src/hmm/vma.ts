@@ -175,6 +175,19 @@ export class VmaList {
    * never with `keep` (copy_vma's keep_source: MREMAP_DONTUNMAP keeps the source VMA apart).
    */
   mergeAround(v: Vma, keep?: Vma): void {
+    this.mergeNext(v, keep);
+    const i = this.list.indexOf(v);
+    const prev = this.list[i - 1];
+    if (prev !== undefined && prev !== keep && prev.end === v.start && prev.sameAttributes(v)) {
+      prev.end = v.end;
+      if (!prev.anonVma && v.anonVma) prev.lineage = v.lineage;
+      prev.anonVma ||= v.anonVma;
+      this.list.splice(i, 1);
+    }
+  }
+
+  /** `v` takes in the VMA right after it when they are compatible (vma_merge_extend after a grow), unless it is `keep`. */
+  mergeNext(v: Vma, keep?: Vma): void {
     const i = this.list.indexOf(v);
     const next = this.list[i + 1];
     if (next !== undefined && next !== keep && v.end === next.start && v.sameAttributes(next)) {
@@ -182,13 +195,6 @@ export class VmaList {
       if (!v.anonVma && next.anonVma) v.lineage = next.lineage;
       v.anonVma ||= next.anonVma;
       this.list.splice(i + 1, 1);
-    }
-    const prev = this.list[i - 1];
-    if (prev !== undefined && prev !== keep && prev.end === v.start && prev.sameAttributes(v)) {
-      prev.end = v.end;
-      if (!prev.anonVma && v.anonVma) prev.lineage = v.lineage;
-      prev.anonVma ||= v.anonVma;
-      this.list.splice(i, 1);
     }
   }
 

@@ -36,7 +36,9 @@ export type RandomOp =
   | { readonly k: 'pin' | 'unpin'; readonly p: number; readonly m: number; readonly s: number; readonly n: number }
   | { readonly k: 'fork' | 'exit'; readonly p: number }
   /** mremap of a range of mapping m to page o of mapping t (MREMAP_FIXED), with DONTUNMAP when du. */
-  | { readonly k: 'mremap'; readonly p: number; readonly m: number; readonly s: number; readonly n: number; readonly t: number; readonly o: number; readonly du: boolean };
+  | { readonly k: 'mremap'; readonly p: number; readonly m: number; readonly s: number; readonly n: number; readonly t: number; readonly o: number; readonly du: boolean }
+  /** mremap of a range of mapping m to `size` pages: in place, MREMAP_MAYMOVE, or at page o of mapping t. */
+  | { readonly k: 'mresize'; readonly p: number; readonly m: number; readonly s: number; readonly n: number; readonly size: number; readonly how: 'resize' | 'maymove' | 'fixed'; readonly t: number; readonly o: number };
 
 export interface RandomProgram {
   readonly devices: readonly DeviceKind[];
@@ -60,6 +62,13 @@ const opArb: fc.Arbitrary<RandomOp> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('pin' as const, 'unpin' as const), ...rangeOp }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('fork' as const, 'exit' as const), p: fc.nat(2) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('mremap' as const), ...rangeOp, t: fc.nat(2), o: idx, du: fc.boolean() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      k: fc.constant('mresize' as const), ...rangeOp, size: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 48 }) }, { weight: 1, arbitrary: fc.constantFrom(512, 1024) }),
+      how: fc.constantFrom('resize' as const, 'maymove' as const, 'fixed' as const), t: fc.nat(2), o: idx,
+    }),
+  },
 );
 
 const mapArb: fc.Arbitrary<MapSpec> = fc.oneof(
@@ -169,6 +178,12 @@ export function renderProgram(prog: RandomProgram): string {
         wrap(`r${remaps++} = mremap ${R} to m${ti}[${o}]${op.du ? ' dontunmap' : ''}`);
         break;
       }
+      case 'mresize': {
+        const ti = op.t % prog.maps.length;
+        const at = op.how === 'fixed' ? ` at m${ti}[${op.o % prog.maps[ti]!.pages}]` : op.how === 'maymove' ? ' maymove' : '';
+        wrap(`r${remaps++} = mremap ${R} to ${op.size} pages${at}`);
+        break;
+      }
       case 'unpin':
         if (pinned === undefined || pinned.proc !== proc) break;
         wrap(`unpin ${pinned.range}`);
@@ -253,7 +268,7 @@ export const COVERAGE_FEATURES = [
   'device:private', 'device:coherent',
   'read', 'write', 'mprotect', 'munmap', 'madvise', 'fork', 'exit', 'in a child', 'pin', 'unpin',
   'migrate to device', 'migrate to system', 'device read', 'device write', 'snapshot', 'exclusive', 'check-exclusive',
-  'release', 'close', 'mremap',
+  'release', 'close', 'mremap', 'mremap resize',
 ] as const;
 
 const STATEMENT_FEATURE: Partial<Record<string, string>> = {
@@ -270,6 +285,7 @@ export function featuresOf(prog: RandomProgram, t: Translation): Set<string> {
   for (const op of t.ops) {
     const f = op.kind === 'migrate' ? (/ to system/.test(op.what) ? 'migrate to system' : 'migrate to device') : STATEMENT_FEATURE[op.kind];
     if (f !== undefined) out.add(f);
+    if (op.kind === 'mremap' && / to \d+ pages/.test(op.what)) out.add('mremap resize');
   }
   // `op N PROC …`: a process other than 0 is a forked child.
   if (t.lines.some((l) => /^op \d+ [1-9]/.test(l))) out.add('in a child');

@@ -8,7 +8,7 @@ import type { Mm } from '../hmm/mm';
 import { LINUX_PROFILES, type LinuxVersion } from '../hmm/profile';
 import { Simulator } from '../hmm/simulator';
 import { drain } from '../hmm/kernelWork';
-import type { Diagnostic, Expr, Loc, RangeRef, Stmt } from '../hmm/lang/ast';
+import { type Diagnostic, type Expr, type Loc, mremapTargetText, type RangeRef, type Stmt } from '../hmm/lang/ast';
 import { Interpreter } from '../hmm/lang/interpreter';
 import { evalConst, type Vars } from '../hmm/lang/pattern';
 import { rangeName } from '../hmm/lang/ranges';
@@ -19,6 +19,8 @@ import type { Field, Observation } from './observation';
 export const VM_LIMITS = {
   /** Pages one memory-touching statement may cover (64 MiB). */
   pagesPerAccess: 16384,
+  /** hmm-runner's MAX_NPAGES: the new size of one mremap. */
+  pagesPerMremap: 1 << 17,
   /** Ops per script. */
   opsPerScript: 20000,
   /** Processes per script (the runner's pipes are made before the case starts). */
@@ -334,11 +336,17 @@ class Translator {
       }
       case 'mremap': {
         const r = this.range(stmt.range, false);
-        const t = this.range(stmt.target, false);
-        const line = `mremap ${hexAddr(r.start)} ${r.end - r.start} ${hexAddr(t.start)} ${stmt.dontUnmap ? 1 : 0}`;
+        const t = stmt.target === undefined ? undefined : this.range(stmt.target, false);
+        const newPages = stmt.newPages ?? r.end - r.start;
+        if (newPages > VM_LIMITS.pagesPerMremap) {
+          throw new NotExpressible(`an mremap to ${newPages} pages: the runner takes at most ${VM_LIMITS.pagesPerMremap} pages (512 MiB)`);
+        }
+        const mode = t !== undefined ? (stmt.dontUnmap ? 'dontunmap' : 'fixed') : stmt.mayMove ? 'maymove' : 'resize';
         return {
-          kind: 'op', proc: P(), what: `${stmt.name} = mremap ${r.text} to ${t.text}${stmt.dontUnmap ? ' dontunmap' : ''}`,
-          fields: ['rc'], line: () => line, observe: () => this.syscallObservation(),
+          kind: 'op', proc: P(), what: `${stmt.name} = mremap ${r.text} to ${mremapTargetText(stmt, t?.text)}`, fields: ['rc'],
+          // A MREMAP_MAYMOVE move goes where the simulator put it (its binding once the statement ran).
+          line: () => `mremap ${hexAddr(r.start)} ${r.end - r.start} ${newPages} ${mode} ${hexAddr(t?.start ?? this.sim.bindings.get(stmt.name)!.start)}`,
+          observe: () => this.syscallObservation(),
         };
       }
       case 'read':

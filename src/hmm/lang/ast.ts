@@ -163,14 +163,21 @@ export interface MmapStmt extends Base {
 
 /**
  * `NEW = mremap RANGE to MAPPING[PAGE] [dontunmap]`: mremap(MREMAP_MAYMOVE | MREMAP_FIXED
- * [| MREMAP_DONTUNMAP]) of RANGE to the address of MAPPING's page PAGE; NEW names the moved range
- * (project extension, not in hmm-script.md v1).
+ * [| MREMAP_DONTUNMAP]) of RANGE to the address of MAPPING's page PAGE, same size.
+ * `NEW = mremap RANGE to SIZE [at MAPPING[PAGE]] [maymove] [dontunmap]`: a resize to SIZE, in
+ * place (no flags), wherever there is room (MREMAP_MAYMOVE) or at that page (MREMAP_MAYMOVE |
+ * MREMAP_FIXED). NEW names the result (project extension, not in hmm-script.md v1).
  */
 export interface MremapStmt extends Base {
   readonly kind: 'mremap';
   readonly name: string;
   readonly range: RangeRef;
-  readonly target: RangeRef;
+  /** MREMAP_FIXED's address; absent for a resize where the mapping is (or MREMAP_MAYMOVE's choice). */
+  readonly target?: RangeRef;
+  /** `to SIZE`: the new size in pages; absent: the range's own size. */
+  readonly newPages?: number;
+  /** `maymove` after a size without `at`. */
+  readonly mayMove: boolean;
   readonly dontUnmap: boolean;
 }
 
@@ -309,4 +316,11 @@ export function exprDepth(e: Expr): number {
     else if (x.kind === 'binary') todo.push([x.left, d + 1], [x.right, d + 1]);
   }
   return max;
+}
+
+/** What follows `to` in an mremap statement, with the target as it resolved (`a[2]`). */
+export function mremapTargetText(stmt: MremapStmt, target: string | undefined): string {
+  const size = stmt.newPages === undefined ? '' : `${stmt.newPages} pages`;
+  const at = target === undefined ? '' : size === '' ? target : ` at ${target}`;
+  return `${size}${at}${stmt.mayMove ? ' maymove' : ''}${stmt.dontUnmap ? ' dontunmap' : ''}`;
 }

@@ -312,11 +312,19 @@ class Checker {
       }
       case 'mremap': {
         this.range(s.range, ctx);
-        this.range(s.target, ctx);
-        if (s.target.end !== undefined || (s.target.start !== undefined && !s.target.single)) {
-          this.error(s.target.loc, `mremap's target is an address: one page (${s.target.mapping}[N]) or a mapping's start (${s.target.mapping}), not a range`, s.target.mapping.length);
+        if (s.target !== undefined) {
+          this.range(s.target, ctx);
+          if (s.target.end !== undefined || (s.target.start !== undefined && !s.target.single)) {
+            this.error(s.target.loc, `mremap's target is an address: one page (${s.target.mapping}[N]) or a mapping's start (${s.target.mapping}), not a range`, s.target.mapping.length);
+          }
         }
-        const pages = this.rangePages(s.range);
+        if (s.dontUnmap && s.target === undefined) {
+          this.error(s.loc, `'dontunmap' needs a new address (NEW = mremap RANGE to SIZE at MAPPING[PAGE] dontunmap): MREMAP_DONTUNMAP always moves`, s.name.length);
+        }
+        if (s.mayMove && s.target !== undefined) {
+          this.error(s.loc, `'maymove' with 'at': a new address already implies MREMAP_MAYMOVE`, s.name.length);
+        }
+        const pages = s.newPages ?? this.rangePages(s.range);
         this.bind(s.name, s.loc, { kind: 'mapping', loc: s.loc, ...(pages === undefined ? {} : { pages }) });
         return last;
       }

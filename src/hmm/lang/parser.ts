@@ -707,23 +707,45 @@ class Parser {
     };
   }
 
-  /** `NEW = mremap RANGE to MAPPING[PAGE] [dontunmap]`. */
+  /**
+   * `NEW = mremap RANGE to MAPPING[PAGE] [dontunmap]` (a move) or
+   * `NEW = mremap RANGE to SIZE [at MAPPING[PAGE]] [maymove] [dontunmap]` (a resize, moved or not).
+   */
   private mremap(): MremapStmt {
     const n = this.bindingName('a mapping name');
     this.next(); // '='
     this.expectWord('mremap', `after '${n.text} ='`);
-    const range = this.range('the range to move');
-    this.expectWord('to', 'after the range (NEW = mremap RANGE to MAPPING[PAGE])');
-    const target = this.range('the new address', 'a mapping name with the page, e.g. b[640]');
+    const range = this.range('the range to remap');
+    this.expectWord('to', 'after the range (NEW = mremap RANGE to MAPPING[PAGE] or NEW = mremap RANGE to SIZE)');
+    let target: RangeRef | undefined;
+    let newPages: number | undefined;
+    if (this.peek().kind === 'number') {
+      newPages = this.size('the new size');
+      if (this.peek().kind === 'name' && this.peek().text === 'at') {
+        this.next();
+        target = this.range('the new address', 'a mapping name with the page, e.g. b[640]');
+      }
+    } else {
+      target = this.range('the new address or size', 'a mapping name with the page, e.g. b[640], or a size, e.g. 1024 pages');
+    }
+    const flags = newPages === undefined ? ['dontunmap'] : ['maymove', 'dontunmap'];
     let dontUnmap = false;
-    if (!this.atStatementEnd()) {
+    let mayMove = false;
+    while (!this.atStatementEnd()) {
       const t = this.next();
-      if (t.kind === 'name' && t.text === 'dontunmap') dontUnmap = true;
-      else throw this.err(t, `expected 'dontunmap' or the end of the statement, found ${describeToken(t)}`
-        + (t.kind === 'name' ? didYouMean(t.text, ['dontunmap']) : ''));
+      const word = t.kind === 'name' ? t.text : '';
+      if (!flags.includes(word)) {
+        throw this.err(t, `expected ${flags.map((f) => `'${f}'`).join(', ')} or the end of the statement, found ${describeToken(t)}`
+          + (t.kind === 'name' ? didYouMean(t.text, flags) : ''));
+      }
+      if (word === 'dontunmap' ? dontUnmap : mayMove) this.soft(t, `'${word}' is given twice`);
+      if (word === 'dontunmap') dontUnmap = true; else mayMove = true;
     }
     const errno = this.end(true);
-    return { kind: 'mremap', name: n.text, range, target, dontUnmap, ...optional('expectErrno', errno), loc: locOf(n) };
+    return {
+      kind: 'mremap', name: n.text, range, ...optional('target', target), ...optional('newPages', newPages), mayMove, dontUnmap,
+      ...optional('expectErrno', errno), loc: locOf(n),
+    };
   }
 
   private deviceOp(): Stmt {

@@ -3,7 +3,7 @@
 import { errnoName } from '../../constants';
 import type { Mm } from '../../mm';
 import type { KernelWork } from '../../kernelWork';
-import type { Stmt } from '../ast';
+import { mremapTargetText, type Stmt } from '../ast';
 import { compile } from '../pattern';
 import { Pte } from '../../pgtable';
 import { VM_READ, VM_WRITE } from '../../vma';
@@ -17,13 +17,16 @@ export const cpuStatements: StatementHandlers<'read' | 'write' | 'munmap' | 'mre
     const rc = yield* ctx.sim.munmap(frame.process, r.start, r.end);
     syscallResult(ctx, stmt, `munmap ${r.text}`, rc);
   },
-  /** `NEW = mremap RANGE to M[P] [dontunmap]`: NEW is bound to the target even when the call fails. */
+  /** `NEW = mremap RANGE to …`: NEW is bound to a fixed target even when the call fails, else to the result. */
   *mremap(ctx, stmt, frame) {
     requireAlive(frame.process, stmt.loc);
     const r = range(ctx, stmt.range, frame);
-    const t = range(ctx, stmt.target, frame);
-    const rc = yield* ctx.sim.mremap(frame.process, stmt.name, r.start, r.end - r.start, t.start, stmt.dontUnmap);
-    syscallResult(ctx, stmt, `mremap ${r.text} to ${t.text}${stmt.dontUnmap ? ' dontunmap' : ''}`, rc);
+    const t = stmt.target === undefined ? undefined : range(ctx, stmt.target, frame);
+    const oldPages = r.end - r.start;
+    const rc = yield* ctx.sim.mremap(frame.process, stmt.name, {
+      old: r.start, oldPages, newPages: stmt.newPages ?? oldPages, fixedTo: t?.start, mayMove: stmt.mayMove, dontUnmap: stmt.dontUnmap,
+    });
+    syscallResult(ctx, stmt, `mremap ${r.text} to ${mremapTargetText(stmt, t?.text)}`, rc);
   },
   *mprotect(ctx, stmt, frame) {
     const r = range(ctx, stmt.range, frame);
@@ -73,3 +76,4 @@ function accessProblem(mm: Mm, vpn: number, write: boolean): string {
   if (vma.isHugetlb && (vma.flags & (write ? VM_WRITE : VM_READ)) !== 0) return 'no free huge page in the pool';
   return write ? 'the mapping is not writable' : 'the mapping is not readable';
 }
+
