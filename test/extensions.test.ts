@@ -182,16 +182,63 @@ describe('extensions: simulator', () => {
     assert.equal(runError('h = mmap 4 MiB rw hugetlb\nn = mremap h[..512] to h[512] dontunmap'), 't.hmm:2:1: mremap h[0..512] to h[512] dontunmap failed with EINVAL');
   });
 
+  it('mremap to a size: shrink in place, grow in place, ENOMEM or a move with maymove; the binding follows', () => {
+    const { sim } = run([
+      'a = mmap 8 pages rw', 'write a = i', 'n = mremap a to 3 pages', 'expect n == i', 'expect a[3..] is unmapped',
+      'b = mmap 4 pages rw', 'c = mmap 4 pages rw', 'write b = 7', 'o = mremap b to 6 pages -> ENOMEM',
+      'p = mremap b to 6 pages maymove', 'expect p[..4] == 7', 'expect p[4..] is empty', 'expect b is unmapped',
+      'q = mremap c to 5 pages', 'expect q[4] is empty',
+    ].join('\n'));
+    const at = (name: string): { start: number; pages: number } => sim.bindings.get(name)!;
+    assert.deepEqual([at('n').start, at('n').pages], [at('a').start, 3]);
+    assert.deepEqual([at('o').start, at('o').pages], [at('b').start, 4], 'a failed resize names the old range');
+    assert.notEqual(at('p').start, at('b').start);
+    assert.deepEqual([at('q').start, at('q').pages], [at('c').start, 5], 'c had a free page after it: grown in place');
+    const mm = sim.process('main')!;
+    assert.equal(mm.vmas.find(at('q').start)!.end, at('q').start + 5);
+  });
+
+  it('mremap grows a VMA in place into a hole and merges it with the compatible VMA after it', () => {
+    const { sim } = run('a = mmap 8 pages rw\nmunmap a[4..6]\nn = mremap a[..4] to 6 pages');
+    const v = sim.process('main')!.vmas.find(sim.bindings.get('a')!.start)!;
+    assert.equal(v.end - v.start, 8);
+  });
+
+  it('mremap to a size: EFAULT across VMAs, no hugetlb growth, SIGBUS past the end of a file', () => {
+    assert.equal(runError('a = mmap 8 pages rw\nmprotect a[2..4] r\nn = mremap a[..4] to 6 pages maymove'), 't.hmm:3:1: mremap a[0..4] to 6 pages maymove failed with EFAULT');
+    // A shrink only unmaps the tail, across VMAs too.
+    run('a = mmap 8 pages rw\nmprotect a[2..4] r\nn = mremap a to 1 page\nexpect a[1..] is unmapped');
+    assert.equal(runError('h = mmap 2 MiB rw hugetlb\nn = mremap h to 4 MiB maymove'), 't.hmm:2:1: mremap h to 1024 pages maymove failed with EINVAL');
+    // Lengths align up to huge pages: 3 pages to 2 is no change; 1024 to 2 unmaps the second huge page.
+    run('h = mmap 4 MiB rw hugetlb\nwrite h[1] = 3\nn = mremap h[..3] to 2 pages\nexpect h[512] is empty\no = mremap h to 2 pages\nexpect o[1] == 3\nexpect h[512] is unmapped');
+    assert.equal(runError('file f 2 pages\nm = mmap f r\nn = mremap m to 3 pages maymove\nread n[1]\nread n[2]'),
+      't.hmm:5:6: SIGBUS: read of n[2] (beyond the end of the file)');
+  });
+
+  it('mremap to a size at an address: 6.12 unmaps the target before the EFAULT, mainline checks first', () => {
+    const text = 'a = mmap 8 pages rw\nmprotect a[2..4] r\nb = mmap 8 pages rw\nwrite b = 1\nn = mremap a[..4] to 6 pages at b[0] -> EFAULT\n';
+    run(`linux 6.12\n${text}expect b[..6] is unmapped\nexpect b[6..] == 1`);
+    run(`${text}expect b == 1`);
+    // A shrink to an address unmaps the tail, then moves the rest.
+    run('a = mmap 8 pages rw\nwrite a = i\nb = mmap 8 pages rw\nn = mremap a to 3 pages at b[2]\nexpect n == i\nexpect a is unmapped\nexpect b[..2] == 0');
+  });
+
   it('translates the new statements into runner ops', () => {
     const t = translateScript('t.hmm', [
       'device gpu0', 'h = mmap 2 MiB rw hugetlb', 'm = mmap gpu0 1 page rw shared', 'a = mmap 8 pages rw',
-      'n = mremap a[..4] to a[4] dontunmap',
+      'n = mremap a[..4] to a[4] dontunmap', 'o = mremap a[4..] to 2 pages', 'p = mremap a[4..6] to 3 pages at a[0]',
+      'w = mmap 4 pages rw', 'x = mmap 4 pages rw', 'q = mremap w to 6 pages maymove',
     ].join('\n'));
     assert.equal(t.simError, undefined);
     const ops = t.lines.filter((l) => l.startsWith('op ')).map((l) => l.split(' ').slice(2).join(' ').replace(/0x[0-9a-f]+/g, 'ADDR'));
     assert.deepEqual(ops, [
-      '0 mmap ADDR 512 rw hugetlb 0', '0 mmap ADDR 1 rw dev:0:shared 0', '0 mmap ADDR 8 rw private 0', '0 mremap ADDR 4 ADDR 1',
+      '0 mmap ADDR 512 rw hugetlb 0', '0 mmap ADDR 1 rw dev:0:shared 0', '0 mmap ADDR 8 rw private 0', '0 mremap ADDR 4 4 dontunmap ADDR',
+      '0 mremap ADDR 4 2 resize ADDR', '0 mremap ADDR 2 3 fixed ADDR', '0 mmap ADDR 4 rw private 0', '0 mmap ADDR 4 rw private 0',
+      '0 mremap ADDR 4 6 maymove ADDR',
     ]);
+    // A MREMAP_MAYMOVE move goes to the simulator's address: the binding after the statement.
+    const q = t.lines.find((l) => / maymove /.test(l))!.split(' ');
+    assert.notEqual(q[4], q[8]);
   });
 });
 

@@ -74,6 +74,7 @@ function accessProblem(mm: Mm, vpn: number, write: boolean): string {
   if (vma === undefined) return 'no mapping there';
   if (vma.isMixedMap && mm.pt.kindAt(vpn) === Pte.NONE) return "a hole in a device file's mapping: it has no fault handler";
   if (vma.isHugetlb && (vma.flags & (write ? VM_WRITE : VM_READ)) !== 0) return 'no free huge page in the pool';
+  if (vma.object !== undefined && vma.filePage(vpn) >= vma.object.sizePages) return `beyond the end of the ${vma.object.kind === 'file' ? 'file' : 'shared memory object'}`;
   return write ? 'the mapping is not writable' : 'the mapping is not readable';
 }
 
