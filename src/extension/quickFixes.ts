@@ -63,7 +63,7 @@ class Completions implements vscode.CompletionItemProvider {
       item.detail = d.kind;
       items.push(item);
     }
-    const words = atStart ? STATEMENT_KEYWORDS : [...DEVICE_OPS, 'mmap', 'mremap', 'hugetlb', 'dontunmap', 'pages', 'to', 'system', 'is', 'device', 'maps', 'as', 'on', 'all', 'rw', 'r', 'none'];
+    const words = atStart ? STATEMENT_KEYWORDS : [...DEVICE_OPS, 'mmap', 'mremap', 'hugetlb', 'dontunmap', 'maymove', 'at', 'pages', 'to', 'system', 'is', 'device', 'maps', 'as', 'on', 'all', 'rw', 'r', 'none'];
     for (const k of new Set(words)) {
       const item = new vscode.CompletionItem(k, vscode.CompletionItemKind.Keyword);
       item.sortText = `~${k}`; // declared names first

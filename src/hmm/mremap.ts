@@ -221,6 +221,9 @@ function* growVma(sim: Machine, mm: Mm, vma: Vma, req: MremapRequest, oldLen: nu
   const old = req.old;
   const delta = newLen - oldLen;
   if (old + oldLen === vma.end && vma.end + delta <= TASK_SIZE_VPN && mm.vmas.intersecting(vma.end, vma.end + delta).length === 0) {
+    // vma_merge_extend (vma_merge_new_range) merges nothing VM_SPECIAL: a device file's mapping
+    // cannot grow in place, and then does not move either.
+    if (vma.isMixedMap) return { rc: -ENOMEM, addr: old };
     const from = vma.end;
     vma.end += delta;
     mm.vmas.mergeNext(vma);

@@ -50,8 +50,10 @@ export interface LinuxProfile {
    */
   readonly readableExclusive: boolean;
   /**
-   * A move-only mremap (MREMAP_FIXED, same size) moves every VMA of the range, keeping the gaps
-   * between them (remap_move, v6.17). 6.12 moves one VMA: a range past its end is -EFAULT.
+   * Mainline's do_mremap (v6.17): a move-only mremap (MREMAP_FIXED, same size) moves every VMA of
+   * the range, keeping the gaps between them (remap_move), and the checks (check_mremap_params,
+   * check_prep_vma) come before anything is unmapped. 6.12 moves one VMA (a range past its end is
+   * -EFAULT) and unmaps a MREMAP_FIXED target before vma_to_resize looks at the old range.
    */
   readonly mremapMultiVma: boolean;
 }

@@ -105,13 +105,12 @@ export class Vma {
    * vma_merge's test for `this` directly followed by `o` (is_mergeable_vma, is_mergeable_anon_vma
    * and contiguous vm_pgoff): the same flags and file, file offsets or anonymous offsets that
    * continue, and anon_vmas that are compatible (one not prepared yet, or both from one mmap).
-   * Hugetlb and device-file VMAs merge only with pieces of their own mapping.
+   * Hugetlb (VM_DONTEXPAND) and device-file (VM_MIXEDMAP) VMAs are VM_SPECIAL: they never merge
+   * (vma_merge_existing_range, vma_merge_new_range).
    */
   sameAttributes(o: Vma): boolean {
     if (this.flags !== o.flags || this.object !== o.object || this.deviceFile !== o.deviceFile) return false;
-    if (this.isHugetlb || this.isMixedMap) {
-      return this.name === o.name && this.mapStart === o.mapStart && this.pgoffDelta === o.pgoffDelta && this.hugetlbResv === o.hugetlbResv;
-    }
+    if (this.isHugetlb || this.isMixedMap) return false;
     if (this.object !== undefined) return this.pgoffDelta === o.pgoffDelta;
     return this.anonPgoffDelta === o.anonPgoffDelta && (!this.anonVma || !o.anonVma || this.lineage === o.lineage);
   }
