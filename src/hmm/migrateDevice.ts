@@ -662,16 +662,18 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
       if (device.leakedRefs.has(pfn)) continue;
       const order = f.order.get(pfn);
       const n = 1 << order;
-      const vpn = f.indexOf(pfn);
-      const holders = sim.profile.evictExclusiveLeaks && device.type === 'coherent'
-        ? sim.mms.filter((mm) => mm.alive && mm.pt.kindAt(vpn) === Pte.DEVICE_EXCLUSIVE && mm.pt.lookup(vpn)!.pfn[pteIndex(vpn)] === pfn)
-        : [];
+      const index = f.indexOf(pfn);
+      const mapped = (want: (k: Pte) => boolean): { mm: Mm; vpn: number }[] => sim.mms.flatMap((mm) => {
+        const vpn = mm.alive ? rmapAddress(mm, pfn, index, want) : undefined;
+        return vpn === undefined ? [] : [{ mm, vpn }];
+      });
+      const holders = sim.profile.evictExclusiveLeaks && device.type === 'coherent' ? mapped((k) => k === Pte.DEVICE_EXCLUSIVE) : [];
       if (holders.length > 0) {
         // 6.12 (seen in the VM; profile.ts evictExclusiveLeaks): try_to_migrate turns the
         // device-exclusive entry into a migration entry, the migration fails, and finalize maps
         // the page again in place, read-only; the page is left with one reference more than it
         // had: it never migrates or frees again, and the device's next RELEASE hangs.
-        for (const mm of holders) {
+        for (const { mm, vpn } of holders) {
           const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
           yield* mmuNotifierInvalidate(sim, range, () => mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_DIRTY));
         }
@@ -684,8 +686,7 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
       }
       const kind = device.type === 'private' ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
       // Newest: try_to_migrate_one handles device-exclusive entries too (a coherent page).
-      const mappers = sim.mms.filter((mm) => mm.alive && mm.pt.lookup(vpn)?.pfn[pteIndex(vpn)] === pfn &&
-        (mm.pt.kindAt(vpn) === kind || mm.pt.kindAt(vpn) === Pte.DEVICE_EXCLUSIVE));
+      const mappers = mapped((k) => k === kind || k === Pte.DEVICE_EXCLUSIVE);
       const dst = f.allocSystem(order === 9 ? 9 : 0, f.flags.get(pfn) & ~(PG_HEAD | PG_TAIL));
       for (let k = 0; k < n; k++) {
         f.contentId.set(dst + k, f.contentId.get(pfn + k));
@@ -693,7 +694,7 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
       }
       // The device page's driver reference (the source's "backing" mapping) goes at the end.
       let first = true;
-      for (const mm of mappers) {
+      for (const { mm, vpn } of mappers) {
         const range = { mm, start: vpn, end: vpn + n, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
         yield* mmuNotifierInvalidate(sim, range, () => {
           const t = mm.pt.lookup(vpn)!;
@@ -704,17 +705,18 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
           if (!first) getPage(sim, dst);
           first = false;
           f.mapcount.add(dst, 1);
-          if (n === 1) f.setIndex(dst, vpn);
+          if (n === 1) f.setIndex(dst, index);
           f.mapcount.add(pfn, -1);
           putPage(sim, pfn);
         });
       }
       if (first) putPage(sim, dst);
       if (mappers.length > 1) f.flags.set(dst, f.flags.get(dst) & ~PG_ANON_EXCLUSIVE);
-      f.setIndex(dst, vpn);
+      f.setIndex(dst, index); // migration keeps page->index
       evicted += n;
       countMigration(sim, device, 'out', n);
-      sim.emit(mappers[0]?.name ?? '-', vpn, vpn + n, {
+      const at = mappers[0]?.vpn ?? index;
+      sim.emit(mappers[0]?.mm.name ?? '-', at, at + n, {
         kind: 'migrate', phase: 'finalize', device: device.name, direction: 'to-system', collected: n, migrated: n, skipped: [], cause,
       }, eventKey);
     }
@@ -722,4 +724,19 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
   } finally {
     sim.kstack.pop();
   }
+}
+
+/**
+ * Where `mm` maps `pfn`, a page whose page->index is `index` (vma_address): at the index, or in a
+ * VMA mremap moved after fork, which keeps its old offsets (the model rewrites the index of a
+ * page only one process maps when it moves).
+ */
+function rmapAddress(mm: Mm, pfn: number, index: number, want: (k: Pte) => boolean): number | undefined {
+  const at = (vpn: number): boolean => mm.pt.lookup(vpn)?.pfn[pteIndex(vpn)] === pfn && want(mm.pt.kindAt(vpn));
+  if (at(index)) return index;
+  for (const v of mm.vmas.list) {
+    const vpn = index - v.anonPgoffDelta;
+    if (v.anonPgoffDelta !== 0 && vpn >= v.start && vpn < v.end && at(vpn)) return vpn;
+  }
+  return undefined;
 }
