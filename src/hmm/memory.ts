@@ -286,7 +286,7 @@ export function doPteNone(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: bo
   }
   if (vma.filePage(vpn) >= vma.object!.sizePages) {
     // filemap_fault / shmem_fault past i_size (a mapping mremap grew beyond the file's end).
-    sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'sigbus: beyond the end of the file' }, mm.key('eof-sigbus'));
+    sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'sigbus: past the end of the file (i_size)' }, mm.key('eof-sigbus'));
     return VM_FAULT_SIGBUS;
   }
   const cache = findOrCreatePageCachePage(sim, vma, vpn);

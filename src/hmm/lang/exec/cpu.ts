@@ -77,4 +77,3 @@ function accessProblem(mm: Mm, vpn: number, write: boolean): string {
   if (vma.object !== undefined && vma.filePage(vpn) >= vma.object.sizePages) return `beyond the end of the ${vma.object.kind === 'file' ? 'file' : 'shared memory object'}`;
   return write ? 'the mapping is not writable' : 'the mapping is not readable';
 }
-
