@@ -12,7 +12,7 @@ import type { Device } from './memremap';
 import { splitHugePmd } from './memory';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
-import { indexOffsetOf, NO_PFN, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone } from './page';
+import { indexOffsetOf, NO_PFN, type PageFrames, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { rmapWalkOrder } from './rmapWalk';
@@ -162,7 +162,15 @@ function collectPte(sim: Machine, args: MigrateVma, vma: Vma, t: PteTable | unde
   }
   const tt = t!;
   const pfn = tt.pfn[s]!;
-  if (kind === Pte.PRESENT && f.zone.get(pfn) === Zone.ZERO) {
+  const zone = f.zone.get(pfn);
+  // The common page, a base page of system memory, unpinned, migrating to a device: the
+  // checks below all pass (no folio, so no head to look up and no PTE-mapped THP).
+  if (kind === Pte.PRESENT && zone === Zone.SYSTEM && (args.flags & MIGRATE_VMA_SELECT_SYSTEM) !== 0 &&
+    (f.flags.get(pfn) & (PG_HEAD | PG_TAIL | PG_LARGE_HEAD | PG_LARGE_TAIL)) === 0 && f.pincount.get(pfn) === 0) {
+    collectMapped(f, args, tt, s, i, pfn);
+    return;
+  }
+  if (kind === Pte.PRESENT && zone === Zone.ZERO) {
     if ((args.flags & MIGRATE_VMA_SELECT_SYSTEM) === 0) {
       args.markSkip(i, 'not-selected');
       return;
@@ -195,13 +203,18 @@ function collectPte(sim: Machine, args: MigrateVma, vma: Vma, t: PteTable | unde
     args.markSkip(i, 'extra-reference');
     return;
   }
-  const writable = (tt.bits[s]! & PTE_WRITE) !== 0;
+  collectMapped(f, args, tt, s, i, pfn);
+}
+
+/** Entry i (slot `s` of `t`) maps `pfn`, collected: the pte becomes a migration entry. */
+function collectMapped(f: PageFrames, args: MigrateVma, t: PteTable, s: number, i: number, pfn: number): void {
+  const writable = (t.bits[s]! & PTE_WRITE) !== 0;
   args.src[i] = pfn;
   args.srcFlags[i] = MIGRATE_PFN_VALID | MIGRATE_PFN_MIGRATE | (writable ? MIGRATE_PFN_WRITE : 0);
   args.cpages++;
-  // The pte becomes a migration entry; the page keeps the reference, loses the mapping.
-  tt.kind[s] = Pte.MIGRATION;
-  tt.bits[s] = writable ? PTE_WRITE : 0;
+  // The page keeps the reference, loses the mapping.
+  t.kind[s] = Pte.MIGRATION;
+  t.bits[s] = writable ? PTE_WRITE : 0;
   f.mapcount.add(pfn, -1);
 }
 
