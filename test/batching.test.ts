@@ -8,7 +8,9 @@
 import * as assert from 'node:assert/strict';
 import * as fc from 'fast-check';
 import { setRangeBatching } from '../src/hmm/batching';
-import { Zone } from '../src/hmm/page';
+import { PG_ANON, Zone } from '../src/hmm/page';
+import { Simulator } from '../src/hmm/simulator';
+import { putPage, putPages } from '../src/hmm/swap';
 import { runScriptText, type ScriptRun } from '../src/hmm/lang/runner';
 
 interface Mapping {
@@ -157,5 +159,23 @@ describe('range batching: the batched paths do what the per-page paths do', () =
     );
     // Most scripts run to their end (an error ends one early, on both paths alike).
     assert.ok(completed * 2 > runs, `${completed} of ${runs} scripts ran to the end`);
+  });
+});
+
+describe('range batching: the run helpers', () => {
+  it('putPages frees as putPage does, and a page put twice fails as putPage would', () => {
+    const one = new Simulator();
+    const many = new Simulator();
+    const a = new Int32Array(4);
+    const b = new Int32Array(4);
+    one.frames.allocSystemRun(4, PG_ANON, a);
+    many.frames.allocSystemRun(4, PG_ANON, b);
+    assert.deepEqual([...a], [...b]);
+    for (const p of [a[2]!, a[0]!, a[1]!]) putPage(one, p);
+    putPages(many, Int32Array.of(b[2]!, b[0]!, b[1]!), 3);
+    assert.deepEqual(many.frames.save().freeSystem, one.frames.save().freeSystem);
+    assert.equal(many.frames.systemInUse, one.frames.systemInUse);
+    for (let k = 0; k < 4; k++) assert.equal(many.frames.zone.get(b[k]!), one.frames.zone.get(a[k]!));
+    assert.throws(() => putPages(many, Int32Array.of(b[3]!, b[3]!), 2), /put_page on a free frame/);
   });
 });

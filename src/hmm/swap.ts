@@ -65,6 +65,8 @@ export function putPages(sim: PageRefMachine, pfns: Int32Array, n: number): void
     if (m > 0 && (zone !== runZone || device !== runDevice)) flush();
     runZone = zone;
     runDevice = device;
+    // The reference goes now, so the same page put twice fails as putPage would, not freed twice.
+    f.refcount.set(p, 0);
     run[m++] = p;
   }
   flush();
