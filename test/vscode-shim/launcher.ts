@@ -48,6 +48,23 @@ export function parseArgs(argv: readonly string[]): Args {
   return o;
 }
 
+/**
+ * The one development path the web workbench is given for `dev`. It reads its `payload` into a
+ * Map, so of several `extensionDevelopmentPath` entries only the last survives; the server, though,
+ * loads every extension folder inside a development path that is not itself an extension. Several
+ * paths therefore become one folder of links to them, under `tmp`.
+ */
+export function developmentFolder(dev: readonly string[], tmp: string): string {
+  if (dev.length === 1) return dev[0]!;
+  const folder = path.join(tmp, 'development-extensions');
+  fs.mkdirSync(folder, { recursive: true });
+  dev.forEach((d, i) => {
+    if (!fs.existsSync(path.join(d, 'package.json'))) throw new Error(`--extensionDevelopmentPath ${d} has no package.json`);
+    fs.symlinkSync(d, path.join(folder, `${i}-${path.basename(d)}`), 'dir');
+  });
+  return folder;
+}
+
 /** The workbench's own log lines that reach codeAutomationLog with the extension host's console (shown with VSCODE_SHIM_VERBOSE=1). */
 const WORKBENCH_NOISE = /^(Resolv(ing|ed) connection token|Creating a socket|\[(reconnection-grace-time|Service Worker|AgentHost|AccountPolicyGate)|Ignoring fetching additional builtin|Updating additional builtin|Creation of workbench contribution|Timed out waiting for authentication provider)/;
 
@@ -92,7 +109,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       void page.exposeFunction('codeAutomationExit', (c: number) => resolve(c));
     });
     const remote = (p: string): string => `vscode-remote://127.0.0.1:${server!.port}${p}`;
-    const payload = [...o.dev.map((d) => ['extensionDevelopmentPath', remote(d)]), ['extensionTestsPath', remote(o.tests)], ['skipWelcome', 'true']];
+    const payload = [['extensionDevelopmentPath', remote(developmentFolder(o.dev, tmp))], ['extensionTestsPath', remote(o.tests)], ['skipWelcome', 'true']];
     const where = o.folder !== undefined ? `folder=${encodeURIComponent(o.folder)}` : 'ew=true';
     await page.goto(`${server.url}/?${where}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
     const limit = Number(process.env['VSCODE_SHIM_TIMEOUT_MS'] ?? 600000);
