@@ -1,19 +1,25 @@
 // Layer: benchmark (bench/). The debug adapter as its own process over DAP, against a minimal
 // @vscode/debugadapter session (vscode-mock-debug's shape, bench/baselineAdapter.ts) in the same
-// run: peak RSS at the first stop of a small script, step round trips (median and p99), and the
-// time to answer a stop and to draw the map's picture at 8 and at 1M resident pages.
+// run: peak RSS at the first stop of a small script, step round trips (median and p99 of both,
+// stepped in turns so that the machine's noise falls on both, with the GC pauses inside the timed
+// steps), and the time to answer a stop and to draw the map's picture at 8 and at 1M resident pages.
 
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { gcInSteps, type GcInSteps, gcProbe, parseGcPauses, type Timed } from './gcPauses';
 import {
   type Check, figure, fmt, heading, median, MiB, msSince, note, peakRssOf, percentile, ratio, type Scratch, verdict,
 } from './measure';
 
 /** vscode-mock-debug's peak RSS at its first stop, measured by hand on these machines (issue 14). */
 const MOCK_DEBUG_RSS_MIB = 55;
-const STEPS = 1000;
+/** Steps timed per adapter, after WARMUP_STEPS untimed ones (the JIT warms up on both sides). */
+const STEPS = 2000;
+const WARMUP_STEPS = 200;
+/** The two adapters take turns in blocks this long, so that a noisy spell of the machine hits both. */
+const BLOCK = 50;
 
 /** A DebugClient on an adapter process the bench spawned itself (so it knows the pid for /proc). */
 class AttachedClient extends DebugClient {
@@ -25,20 +31,30 @@ class AttachedClient extends DebugClient {
 interface Adapter {
   readonly dc: AttachedClient;
   readonly child: ChildProcess;
+  /** What the process wrote on stderr so far (the GC probe reports there). */
+  stderr(): string;
 }
 
-async function startAdapter(script: string, debugType: string): Promise<Adapter> {
-  const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function startAdapter(script: string, debugType: string, nodeArgs: readonly string[] = []): Promise<Adapter> {
+  const child = spawn(process.execPath, [...nodeArgs, script], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    if (err.length > 4 * MiB) err = err.slice(-2 * MiB); // only the end (the probe's report) matters
+  });
   const dc = new AttachedClient('node', script, debugType);
   dc.defaultTimeout = 120_000;
   dc.attach(child.stdout!, child.stdin!);
   await dc.initializeRequest();
-  return { dc, child };
+  return { dc, child, stderr: () => err };
 }
 
-function stopAdapter(a: Adapter): void {
+/** Ends the adapter process and waits for it to exit (so its stderr is complete). */
+async function stopAdapter(a: Adapter): Promise<void> {
+  const exited = a.child.exitCode !== null ? Promise.resolve() : new Promise<void>((r) => a.child.once('exit', () => r()));
   a.child.stdin?.end();
   if (a.child.exitCode === null) a.child.kill();
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
 }
 
 /** Launch `program` and wait for its first stop (entry, or the given breakpoint line). */
@@ -50,53 +66,85 @@ async function firstStop(a: Adapter, program: string, breakLine?: number): Promi
   await stopped;
 }
 
-/** Round trips of step in → stopped → stack trace, ms each. */
-async function steps(a: Adapter, n: number): Promise<number[]> {
-  const out: number[] = [];
+/** The bench's clock, the one the GC probe uses: ms since the epoch, sub-millisecond. */
+const now = (): number => performance.timeOrigin + performance.now();
+
+/** Round trips of step in → stopped → stack trace, each with its start on the shared clock. */
+async function steps(a: Adapter, n: number, out: Timed[]): Promise<void> {
   for (let i = 0; i < n; i++) {
+    const at = now();
     const t0 = process.hrtime.bigint();
     const stopped = a.dc.waitForEvent('stopped');
     await a.dc.stepInRequest({ threadId: 1 });
     await stopped;
     await a.dc.stackTraceRequest({ threadId: 1 });
-    out.push(msSince(t0));
+    out.push({ at, ms: msSince(t0) });
   }
-  return out;
 }
 
 interface Side {
   readonly rss: number;
   readonly p50: number;
   readonly p99: number;
+  readonly gc: GcInSteps;
 }
 
-async function measureSide(script: string, debugType: string, program: string): Promise<Side> {
-  const a = await startAdapter(script, debugType);
+/**
+ * Ours and the baseline, both at their first stop, then stepped in turns of BLOCK steps (after a
+ * warm-up) until each has STEPS timed round trips; the GC probe in both says which pauses fell
+ * inside the timed steps.
+ */
+async function measureSides(scratch: Scratch, program: string): Promise<{ ours: Side; base: Side }> {
+  const probe = ['--require', gcProbe(scratch)];
+  const ours = await startAdapter(path.resolve(__dirname, 'adapter.js'), 'hmm', probe);
+  const base = await startAdapter(path.resolve(__dirname, 'baseline-adapter.js'), 'baseline', probe);
   try {
-    await firstStop(a, program);
-    const rss = peakRssOf(a.child.pid!);
-    // A first batch warms the JIT up on both sides; the figures come from the second.
-    await steps(a, 100);
-    const t = await steps(a, STEPS);
-    return { rss, p50: median(t), p99: percentile(t, 99) };
+    await firstStop(ours, program);
+    await firstStop(base, program);
+    const rss = [peakRssOf(ours.child.pid!), peakRssOf(base.child.pid!)];
+    const timed: Timed[][] = [[], []];
+    await steps(ours, WARMUP_STEPS, []);
+    await steps(base, WARMUP_STEPS, []);
+    for (let done = 0; done < STEPS; done += BLOCK) {
+      await steps(ours, BLOCK, timed[0]!);
+      await steps(base, BLOCK, timed[1]!);
+    }
+    await stopAdapter(ours);
+    await stopAdapter(base);
+    const side = (i: number, a: Adapter): Side => {
+      const ms = timed[i]!.map((t) => t.ms);
+      const p99 = percentile(ms, 99);
+      return { rss: rss[i]!, p50: median(ms), p99, gc: gcInSteps(parseGcPauses(a.stderr()), timed[i]!, p99) };
+    };
+    return { ours: side(0, ours), base: side(1, base) };
   } finally {
-    stopAdapter(a);
+    await stopAdapter(ours);
+    await stopAdapter(base);
   }
+}
+
+function gcNote(who: string, s: Side): void {
+  note(`${who}: ${s.gc.count} GC pauses inside the timed steps (${fmt(s.gc.totalMs)} ms in all, the longest ${fmt(s.gc.longestMs)} ms); ${s.gc.slowWithGc} of the ${s.gc.slow} steps at or over p99 had one`);
 }
 
 export async function adapterLean(scratch: Scratch): Promise<void> {
   heading('The adapter is lean', `peak RSS at the first stop of a small script ≤ a minimal @vscode/debugadapter session's (vscode-mock-debug's shape; mock-debug itself ${MOCK_DEBUG_RSS_MIB} MiB by hand), p99 step round trip ≤ 5× the median`);
   const small = scratch.file('small.hmm', 'device gpu0\na = mmap 64 pages rw\nrepeat 100000 {\n  write a = i\n  migrate a to gpu0\n  read a\n}\n');
-  const ours = await measureSide(path.resolve(__dirname, 'adapter.js'), 'hmm', small);
-  const base = await measureSide(path.resolve(__dirname, 'baseline-adapter.js'), 'baseline', small);
+  const { ours, base } = await measureSides(scratch, small);
   figure('adapter peak RSS at the first stop', `${fmt(ours.rss / MiB)} MiB`, `baseline: ${fmt(base.rss / MiB)} MiB`, ratio(ours.rss, base.rss));
   figure('', '', `mock-debug: ${MOCK_DEBUG_RSS_MIB} MiB`, ratio(ours.rss, MOCK_DEBUG_RSS_MIB * MiB));
   figure(`step round trip, median of ${STEPS}`, `${fmt(ours.p50, 2)} ms`, `baseline: ${fmt(base.p50, 2)} ms`, ratio(ours.p50, base.p50));
-  figure(`step round trip, p99`, `${fmt(ours.p99, 2)} ms`, `our median: ${fmt(ours.p50, 2)} ms`, ratio(ours.p99, ours.p50));
-  note(`baseline p99 ${fmt(base.p99, 2)} ms (${ratio(base.p99, base.p50)} its median)`);
+  figure('step round trip, p99', `${fmt(ours.p99, 2)} ms`, `our median: ${fmt(ours.p50, 2)} ms`, ratio(ours.p99, ours.p50));
+  figure('baseline step round trip, p99', `${fmt(base.p99, 2)} ms`, `its median: ${fmt(base.p50, 2)} ms`, ratio(base.p99, base.p50));
+  note(`${STEPS} timed steps each after ${WARMUP_STEPS} untimed, the two adapters in turns of ${BLOCK}`);
+  gcNote('ours', ours);
+  gcNote('baseline', base);
+  const tailOk = ours.p99 <= 5 * ours.p50;
+  const baseTailOk = base.p99 <= 5 * base.p50;
+  const tail = `p99 ${ratio(ours.p99, ours.p50)} the median (≤ 5×)${tailOk || baseTailOk ? '' : `; the baseline misses it too (${ratio(base.p99, base.p50)}): the machine's noise`}`;
   const checks: Check[] = [
     { ok: ours.rss <= Math.max(base.rss, MOCK_DEBUG_RSS_MIB * MiB), what: `peak RSS ${fmt(ours.rss / MiB, 0)} MiB (≤ ${fmt(Math.max(base.rss / MiB, MOCK_DEBUG_RSS_MIB), 0)} MiB)` },
-    { ok: ours.p99 <= 5 * ours.p50, what: `p99 ${ratio(ours.p99, ours.p50)} the median (≤ 5×)` },
+    { ok: tailOk, what: tail },
   ];
   verdict(checks);
 }
@@ -127,7 +175,7 @@ export async function stopAnswers(scratch: Scratch, repeat: number): Promise<{ s
       }
       return { stop: median(stop), picture: median(picture) };
     } finally {
-      stopAdapter(a);
+      await stopAdapter(a);
     }
   };
   const few = await measure(8);

@@ -4,7 +4,7 @@
 // simulator. vscode-mock-debug itself is not on the npm registry, which is where the bench may
 // take packages from; this is the same library doing the same work for a small file.
 
-import { InitializedEvent, LoggingDebugSession, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
+import { InitializedEvent, Logger, logger, LoggingDebugSession, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as fs from 'node:fs';
 
@@ -20,6 +20,8 @@ class BaselineSession extends LoggingDebugSession {
   }
 
   protected override launchRequest(response: DebugProtocol.LaunchResponse, args: DebugProtocol.LaunchRequestArguments & { program?: string }): void {
+    // As mock-debug does: without it the library's logger queues every message for good.
+    logger.setup(Logger.LogLevel.Stop, false);
     this.program = String(args.program ?? '');
     this.lines = fs.readFileSync(this.program, 'utf8').split('\n');
     this.sendResponse(response);

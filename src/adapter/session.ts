@@ -4,7 +4,7 @@
 
 import { isLinuxVersion, type LinuxVersion } from '../hmm/profile';
 import {
-  Breakpoint, BreakpointEvent, InitializedEvent, InvalidatedEvent, LoggingDebugSession, MemoryEvent, OutputEvent, Response, Source,
+  Breakpoint, BreakpointEvent, DebugSession, InitializedEvent, InvalidatedEvent, MemoryEvent, OutputEvent, Response, Source,
   StoppedEvent, TerminatedEvent, Thread, Event as DapEvent,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
@@ -46,7 +46,12 @@ const enum ErrorCode {
   BadArgument = 2005,
 }
 
-export class HmmDebugSession extends LoggingDebugSession {
+/**
+ * A DebugSession, not the library's LoggingDebugSession: that one JSON-encodes every message in
+ * and out for its logger, which queues them all until logger.setup() is called, so a session
+ * that never sets it up (an inline adapter never does) keeps every message for good.
+ */
+export class HmmDebugSession extends DebugSession {
   private ctl: ScriptController | undefined;
   private vars: VariableStore | undefined;
   private args: HmmLaunchArguments | undefined;

@@ -8,6 +8,7 @@ import type { Ctx } from './context';
 import { HMM_DEBUG_TYPE } from './dap';
 import { HMM_LANGUAGE } from './diagnostics';
 import { WorkspaceFileAccess } from './fileAccess';
+import { loadOnDemand } from './loadOnDemand';
 import { settings } from './settings';
 
 export type HmmDebugConfiguration = vscode.DebugConfiguration & Partial<HmmLaunchArguments>;
@@ -50,7 +51,7 @@ class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
     // @vscode/debugadapter's session already has vscode.DebugAdapter's shape (handleMessage,
     // onDidSendMessage), so it runs in the extension host as is.
     // Loaded on first use: activation does not pay for the adapter and the simulator.
-    const { HmmDebugSession } = await import('../adapter/session.js');
+    const { HmmDebugSession } = await loadOnDemand();
     return new vscode.DebugAdapterInlineImplementation(new HmmDebugSession(this.files));
   }
 }
@@ -115,7 +116,7 @@ async function rejectedScript(file: string, files: WorkspaceFileAccess): Promise
   } catch {
     return false; // unreadable: the adapter reports it with the reason
   }
-  const { diagnose } = await import('../hmm/lang/runner.js');
+  const { diagnose } = await loadOnDemand();
   const errors = diagnose(file, text).diagnostics.filter((d) => d.severity === 'error');
   const first = errors[0];
   if (first === undefined) return false;

@@ -2,6 +2,7 @@
 
 import * as vscode from 'vscode';
 import type { Ctx } from './context';
+import { loadOnDemand } from './loadOnDemand';
 import { settings } from './settings';
 
 export const HMM_LANGUAGE = 'hmm';
@@ -12,7 +13,7 @@ export function registerDiagnostics(ctx: Ctx): void {
 
   const check = async (doc: vscode.TextDocument): Promise<void> => {
     if (doc.languageId !== HMM_LANGUAGE) return;
-    const { diagnose } = await import('../hmm/lang/runner.js');
+    const { diagnose } = await loadOnDemand();
     if (doc.isClosed) return;
     const file = doc.uri.scheme === 'file' ? doc.uri.fsPath : doc.uri.path;
     const found = diagnose(file, doc.getText()).diagnostics;

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { ScriptRun } from '../hmm/lang/runner';
 import type { Ctx } from './context';
 import { HMM_LANGUAGE } from './diagnostics';
+import { loadOnDemand } from './loadOnDemand';
 
 /** The script a command works on: its argument, else the active .hmm editor. */
 export function scriptUri(arg: unknown): vscode.Uri | undefined {
@@ -24,7 +25,7 @@ const HEADLESS_LIMITS = { timeoutMs: 60_000 } as const;
 async function scriptText(uri: vscode.Uri): Promise<string> {
   const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
   if (open !== undefined) return open.getText();
-  const { MAX_SCRIPT_BYTES } = await import('../hmm/lang/limits.js');
+  const { MAX_SCRIPT_BYTES } = await loadOnDemand();
   const st = await vscode.workspace.fs.stat(uri);
   if ((st.type & vscode.FileType.File) === 0) throw new Error(`${uri.fsPath}: cannot read: not a regular file`);
   if (st.size > MAX_SCRIPT_BYTES) throw new Error(`${uri.fsPath}: cannot read: ${st.size} bytes is larger than the ${MAX_SCRIPT_BYTES / 2 ** 20} MiB a script may be`);
@@ -42,9 +43,7 @@ export async function runHeadless(ctx: Ctx, uri: vscode.Uri): Promise<ScriptRun 
   const file = fileName(uri);
   out.show(true);
   out.appendLine(`── ${path.basename(file)} ${'─'.repeat(Math.max(0, 60 - path.basename(file).length))}`);
-  const { runScriptTextAsync } = await import('../hmm/lang/runner.js');
-  const { formatDiagnostic } = await import('../hmm/lang/ast.js');
-  const { progressText, runSummary } = await import('../hmm/lang/runText.js');
+  const { runScriptTextAsync, formatDiagnostic, progressText, runSummary } = await loadOnDemand();
   const started = Date.now();
   const text = await scriptText(uri);
   const run = await vscode.window.withProgress(
@@ -82,8 +81,7 @@ export async function runHeadless(ctx: Ctx, uri: vscode.Uri): Promise<ScriptRun 
  */
 export async function exportTrace(ctx: Ctx, uri: vscode.Uri, target?: vscode.Uri | 'nextToScript'): Promise<vscode.Uri | undefined> {
   const file = fileName(uri);
-  const { runScriptText } = await import('../hmm/lang/runner.js');
-  const { chromeTraceJson } = await import('../hmm/lang/runText.js');
+  const { runScriptText, chromeTraceJson } = await loadOnDemand();
   const run = runScriptText(file, await scriptText(uri), { limits: HEADLESS_LIMITS });
   if (run.diagnostics.length > 0) {
     const first = run.diagnostics[0]!;

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Ctx } from './context';
 import { HMM_LANGUAGE } from './diagnostics';
+import { loadOnDemand } from './loadOnDemand';
 
 let diagnostics: vscode.DiagnosticCollection | undefined;
 let channel: vscode.OutputChannel | undefined;
@@ -40,7 +41,7 @@ async function offerBuild(ctx: Ctx, why: string): Promise<void> {
 
 export async function compareWithKernel(ctx: Ctx, doc: vscode.TextDocument): Promise<KernelCompareSummary | undefined> {
   if (doc.languageId !== HMM_LANGUAGE) return undefined;
-  const { loadArtifacts, KernelNotBuiltError } = await import('../oracle/artifacts.js');
+  const { loadArtifacts, KernelNotBuiltError, compareWithKernel: compare, runProgram } = await loadOnDemand();
   try {
     loadArtifacts();
   } catch (e) {
@@ -50,8 +51,6 @@ export async function compareWithKernel(ctx: Ctx, doc: vscode.TextDocument): Pro
     }
     throw e;
   }
-  const { compareWithKernel: compare } = await import('../oracle/kernelRun.js');
-  const { runProgram } = await import('../oracle/vm.js');
   const out = kernelChannel(ctx);
   const file = doc.uri.scheme === 'file' ? doc.uri.fsPath : doc.uri.path;
   const name = path.basename(file);

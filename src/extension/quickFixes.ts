@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { Ctx } from './context';
 import { HMM_LANGUAGE } from './diagnostics';
+import { loadOnDemand } from './loadOnDemand';
 
 const DID_YOU_MEAN = /did you mean '([^']+)'\?/;
 
@@ -55,7 +56,7 @@ class Completions implements vscode.CompletionItemProvider {
   async provideCompletionItems(doc: vscode.TextDocument, pos: vscode.Position): Promise<vscode.CompletionItem[]> {
     const before = doc.lineAt(pos.line).text.slice(0, pos.character);
     if (before.includes('#')) return []; // in a comment
-    const { STATEMENT_KEYWORDS, DEVICE_OPS } = await import('../hmm/lang/parser.js');
+    const { STATEMENT_KEYWORDS, DEVICE_OPS } = await loadOnDemand();
     const atStart = /^\s*[A-Za-z_]*$/.test(before);
     const items: vscode.CompletionItem[] = [];
     for (const d of declaredNames(doc.getText())) {
