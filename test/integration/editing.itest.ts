@@ -45,7 +45,10 @@ describe('editing help and first steps', function () {
   });
 
   it('completion offers the declared device, mapping and kernel, and statement keywords', async () => {
-    const doc = await vscode.workspace.openTextDocument({ language: 'hmm', content: 'device gpu0\nkernel k(x) {\n  read x\n}\nbuf = mmap 4 pages rw\n\n' });
+    // A file of its own: an untitled document could take the name (and, seen in a run, the text) of the one the test above closed.
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hmm-itest-')), 'complete.hmm');
+    fs.writeFileSync(file, 'device gpu0\nkernel k(x) {\n  read x\n}\nbuf = mmap 4 pages rw\n\n');
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
     const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', doc.uri, new vscode.Position(5, 0));
     const labels = list.items.map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
     for (const want of ['gpu0', 'buf', 'k', 'migrate', 'launch', 'expect']) assert.ok(labels.includes(want), `${want} among ${labels.join(', ')}`);
