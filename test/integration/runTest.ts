@@ -27,8 +27,8 @@ async function main(): Promise<number> {
   try {
     await runTests({
       vscodeExecutablePath: executable,
-      // Two development extensions: ours and the empty fixture, the baseline of its activation time.
-      extensionDevelopmentPath: [ROOT, path.join(ROOT, 'test', 'fixtures', 'empty-extension')],
+      // Ours and two empty fixtures: the baseline of its activation time, and one activated before both.
+      extensionDevelopmentPath: [ROOT, ...['empty-extension', 'warm-up-extension'].map((f) => path.join(ROOT, 'test', 'fixtures', f))],
       extensionTestsPath: path.join(__dirname, 'index.js'),
       launchArgs: [workspace, '--disable-extensions', `--user-data-dir=${path.join(base, 'user-data')}`, `--extensions-dir=${path.join(base, 'extensions')}`],
       extensionTestsEnv: { HMM_ITEST_RESULT: result, HMM_ITEST_ARTIFACTS: path.join(ROOT, 'artifacts') },
