@@ -519,6 +519,24 @@ export class GpuEngine {
       (this.sim.frames.zone.get(pfn) === Zone.DEVICE_PRIVATE || this.sim.frames.zone.get(pfn) === Zone.DEVICE_COHERENT);
   }
 
+  /**
+   * isLocal of each page of 2 MiB block `b` (one dpt page: PTRS_PER_PTE is HPAGE_PMD_NR), 1 or 0,
+   * read slot by slot from the dpt page and the frames' chunks.
+   */
+  private localPages(m: Dmirror, b: number): Uint8Array {
+    const out = new Uint8Array(HPAGE_PMD_NR);
+    const page = m.pt.get(b);
+    if (page === undefined) return out;
+    const f = this.sim.frames;
+    for (let s = 0; s < PTRS_PER_PTE; s++) {
+      if (page.tag[s] === Dpt.NONE) continue;
+      const pfn = page.pfn[s]!;
+      const zone = f.zone.get(pfn);
+      if (f.device.get(pfn) === m.device.index && (zone === Zone.DEVICE_PRIVATE || zone === Zone.DEVICE_COHERENT)) out[s] = 1;
+    }
+    return out;
+  }
+
   /** A kernel write (or atomic) changes the page's words. */
   private writeWord(m: Dmirror, vpn: number, op: KernelOp & { kind: 'access' }): void {
     if (op.pattern === undefined) return;
@@ -619,8 +637,7 @@ export class GpuEngine {
     for (const [b, rel] of byBlock) {
       const base = b * HPAGE_PMD_NR;
       const vma = m.mm.vmas.find(base + rel[0]!);
-      const resident = new Uint8Array(HPAGE_PMD_NR);
-      for (let p = 0; p < HPAGE_PMD_NR; p++) if (this.isLocal(m, base + p)) resident[p] = 1;
+      const resident = this.localPages(m, b);
       for (const r of rel) resident[r] = 1;
       for (const p of prefetchExpansion(resident, rel)) {
         const v = base + p;

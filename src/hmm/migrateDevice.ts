@@ -676,11 +676,7 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
       const order = f.order.get(pfn);
       const n = 1 << order;
       const index = f.indexOf(pfn);
-      const mapped = (want: (k: Pte) => boolean): { mm: Mm; vpn: number }[] => sim.mms.flatMap((mm) => {
-        const vpn = mm.alive ? rmapAddress(mm, pfn, index, want) : undefined;
-        return vpn === undefined ? [] : [{ mm, vpn }];
-      });
-      const holders = sim.profile.evictExclusiveLeaks && device.type === 'coherent' ? mapped((k) => k === Pte.DEVICE_EXCLUSIVE) : [];
+      const holders = sim.profile.evictExclusiveLeaks && device.type === 'coherent' ? mappedAt(sim, pfn, index, isExclusive) : [];
       if (holders.length > 0) {
         // 6.12 (seen in the VM; profile.ts evictExclusiveLeaks): try_to_migrate turns the
         // device-exclusive entry into a migration entry, the migration fails, and finalize maps
@@ -697,9 +693,8 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
         getPage(sim, pfn);
         continue;
       }
-      const kind = device.type === 'private' ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
       // Newest: try_to_migrate_one handles device-exclusive entries too (a coherent page).
-      const mappers = mapped((k) => k === kind || k === Pte.DEVICE_EXCLUSIVE);
+      const mappers = mappedAt(sim, pfn, index, device.type === 'private' ? isPrivateOrExclusive : isPresentOrExclusive);
       const dst = f.allocSystem(order === 9 ? 9 : 0, f.flags.get(pfn) & ~(PG_HEAD | PG_TAIL));
       for (let k = 0; k < n; k++) {
         f.contentId.set(dst + k, f.contentId.get(pfn + k));
@@ -745,11 +740,34 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
  * page only one process maps when it moves).
  */
 function rmapAddress(mm: Mm, pfn: number, index: number, want: (k: Pte) => boolean): number | undefined {
-  const at = (vpn: number): boolean => mm.pt.lookup(vpn)?.pfn[pteIndex(vpn)] === pfn && want(mm.pt.kindAt(vpn));
-  if (at(index)) return index;
+  if (mapsAt(mm, index, pfn, want)) return index;
   for (const v of mm.vmas.list) {
     const vpn = index - v.anonPgoffDelta;
-    if (v.anonPgoffDelta !== 0 && vpn >= v.start && vpn < v.end && at(vpn)) return vpn;
+    if (v.anonPgoffDelta !== 0 && vpn >= v.start && vpn < v.end && mapsAt(mm, vpn, pfn, want)) return vpn;
   }
   return undefined;
 }
+
+/** Whether `mm` maps `pfn` at `vpn` with an entry of a kind `want` accepts. */
+function mapsAt(mm: Mm, vpn: number, pfn: number, want: (k: Pte) => boolean): boolean {
+  const t = mm.pt.lookup(vpn);
+  if (t === undefined) return false;
+  const s = pteIndex(vpn);
+  return t.pfn[s] === pfn && want(t.kind[s] as Pte);
+}
+
+/** The live processes that map `pfn` (rmapAddress), in creation order, and where. */
+function mappedAt(sim: Machine, pfn: number, index: number, want: (k: Pte) => boolean): { mm: Mm; vpn: number }[] {
+  const out: { mm: Mm; vpn: number }[] = [];
+  for (const mm of sim.mms) {
+    if (!mm.alive) continue;
+    const vpn = rmapAddress(mm, pfn, index, want);
+    if (vpn !== undefined) out.push({ mm, vpn });
+  }
+  return out;
+}
+
+// The entry kinds eviction looks for (made once: it looks per page).
+const isExclusive = (k: Pte): boolean => k === Pte.DEVICE_EXCLUSIVE;
+const isPrivateOrExclusive = (k: Pte): boolean => k === Pte.DEVICE_PRIVATE || k === Pte.DEVICE_EXCLUSIVE;
+const isPresentOrExclusive = (k: Pte): boolean => k === Pte.PRESENT || k === Pte.DEVICE_EXCLUSIVE;
