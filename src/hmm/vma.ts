@@ -197,12 +197,16 @@ export class VmaList {
     }
   }
 
-  /** vma_merge: adjacent VMAs that are compatible (see sameAttributes) become one again. */
-  mergeAdjacent(): void {
+  /**
+   * vma_merge_existing_range after mprotect/madvise changed [start, end): compatible VMAs (see
+   * sameAttributes) meeting at a boundary in [start, end] become one; VMAs elsewhere stay as
+   * they are, even compatible ones (copy_vma's keep_source leaves such a pair).
+   */
+  mergeAdjacent(start: number, end: number): void {
     for (let i = this.list.length - 1; i > 0; i--) {
       const a = this.list[i - 1]!;
       const b = this.list[i]!;
-      if (a.end === b.start && a.sameAttributes(b)) {
+      if (a.end === b.start && a.end >= start && a.end <= end && a.sameAttributes(b)) {
         a.end = b.end;
         if (!a.anonVma && b.anonVma) a.lineage = b.lineage;
         a.anonVma ||= b.anonVma;
