@@ -162,23 +162,28 @@ describe('reliability: time and memory budgets', function () {
     }
   });
 
-  it('a budget looks at the clock every time, and at memory every 10 ms near the limit, every 100 ms far below it', () => {
+  it('a budget looks at the clock every time, and at memory every 10 ms past half the limit, 100 ms below, 250 ms below a quarter', () => {
     let t = 0;
     let mem = 100;
     let looks = 0;
     const b = new Budget({ timeoutMs: 1000, maxMemoryBytes: 1000 }, () => { looks++; return mem; }, () => t);
     assert.equal(b.exceeded(), undefined);
+    mem = 300;
+    t = 249;
+    assert.equal(b.exceeded(), undefined, 'below a quarter of the limit: not looked at again within 250 ms');
+    t = 250;
+    assert.equal(b.exceeded(), undefined, 'a quarter of the limit');
     mem = 600;
-    t = 99;
-    assert.equal(b.exceeded(), undefined, 'memory far below the limit: not looked at again within 100 ms');
-    t = 100;
+    t = 349;
+    assert.equal(b.exceeded(), undefined, 'below half: not looked at again within 100 ms');
+    t = 350;
     assert.equal(b.exceeded(), undefined, 'over half the limit, not past it');
     mem = 2000;
-    t = 109;
+    t = 359;
     assert.equal(b.exceeded(), undefined, 'memory looked at again within 10 ms');
-    t = 110;
+    t = 360;
     assert.match(b.exceeded() ?? '', /^memory use/);
-    assert.equal(looks, 3);
+    assert.equal(looks, 4);
     mem = 0;
     t = 1001;
     assert.equal(b.exceeded(), 'the time limit of 1 s was reached');

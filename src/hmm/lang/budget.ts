@@ -14,10 +14,14 @@ export interface Limits {
 
 /**
  * Reading the resident set costs a system call (and more on a loaded machine): look at most
- * this often (ms) while the last reading was near the limit, and less often while it was far below.
+ * every 10 ms while the last reading was past half the limit, every 100 ms below half and every
+ * 250 ms below a quarter. The simulator grows by at most a few hundred MB a second, far less
+ * than what would cross the rest of the limit between two looks.
  */
 const MEMORY_CHECK_MS = 10;
-const MEMORY_CHECK_FAR_MS = 100;
+function memoryCheckMs(used: number, max: number): number {
+  return used < max / 4 ? 250 : used < max / 2 ? 100 : MEMORY_CHECK_MS;
+}
 
 const formatBytes = (n: number): string =>
   n >= 2 ** 30 ? `${+(n / 2 ** 30).toFixed(1)} GiB` : `${Math.round(n / 2 ** 20)} MiB`;
@@ -44,8 +48,7 @@ export class Budget {
     if (t - this.memoryCheckedAt >= this.memoryCheckMs) {
       this.memoryCheckedAt = t;
       const used = this.memory();
-      // Below half the limit, 100 ms cannot take a run past it (the simulator grows by far less than that per second).
-      this.memoryCheckMs = used < this.maxMemory / 2 ? MEMORY_CHECK_FAR_MS : MEMORY_CHECK_MS;
+      this.memoryCheckMs = memoryCheckMs(used, this.maxMemory);
       if (used > this.maxMemory) return `memory use (${formatBytes(used)}) passed the limit of ${formatBytes(this.maxMemory)}`;
     }
     return undefined;
