@@ -25,11 +25,11 @@ import {
 import { NotifierLog } from './notifierLog';
 import { forEachFrameRun, NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_HUGETLB, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone, ZERO_PFN } from './page';
 import { rangeBatching } from './batching';
-import { Pte, pteIndex, setExpected } from './pgtable';
+import { pteIndex, setExpected } from './pgtable';
 import { KernelHang, KernelOops } from './oops';
 import { gupFaultIn } from './gup';
 import { Dmirror, type DmirrorState, Dpt, type DptPage } from './mirror';
-import { makeDeviceExclusive } from './rmap';
+import { makeDeviceExclusive, makeFolioRestExclusive } from './rmap';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { copyTimeNs, linkGBps } from './timing';
 import { VM_READ, VM_WRITE } from './vma';
@@ -676,16 +676,8 @@ export class DmirrorDriver {
           continue;
         }
         const r = yield* makeDeviceExclusive(this.sim, mm, addr + i, null, m.device);
-        made.push(r >= 0);
-        if (r >= 0 && (fl & PG_LARGE_HEAD) !== 0) {
-          // The rmap walk of a large folio converts every pte of it that this mm maps.
-          for (let k = 1; k < HPAGE_PMD_NR; k++) {
-            const v = addr + i + k;
-            const t = mm.pt.lookup(v);
-            const s = pteIndex(v);
-            if (t !== undefined && t.kind[s] === Pte.PRESENT && t.pfn[s] === pfn + k) yield* makeDeviceExclusive(this.sim, mm, v, null, m.device);
-          }
-        }
+        // A large folio's head: the rmap walk converts the rest of the folio's ptes in this mm.
+        made.push(r >= 0 && ((fl & PG_LARGE_HEAD) === 0 || (yield* makeFolioRestExclusive(this.sim, mm, addr + i, pfn, m.device))));
       }
       let mapped = 0;
       if (got.length === next - addr) {

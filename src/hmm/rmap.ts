@@ -1,7 +1,7 @@
 // mm/rmap.c: make_device_exclusive (newest single-page API) — a present anonymous pte becomes a
 // device-exclusive entry so the device may do atomics while the CPU cannot touch the page.
 
-import { EOPNOTSUPP, MmuNotifyEvent } from './constants';
+import { EOPNOTSUPP, HPAGE_PMD_NR, MmuNotifyEvent } from './constants';
 import { gupFaultIn } from './gup';
 import type { Machine } from './machine';
 import type { Device } from './memremap';
@@ -50,4 +50,27 @@ export function* makeDeviceExclusive(sim: Machine, mm: Mm, vpn: number, owner: D
   } finally {
     sim.kstack.pop();
   }
+}
+
+/**
+ * 6.12's folio_make_device_exclusive for the rest of a large folio whose head, at `vpn`, was
+ * just made exclusive: page_make_device_exclusive_one walks the folio's ptes in address order,
+ * converting each present one, and stops at the first entry of the folio that is not present
+ * (a device-exclusive entry an earlier call left); the folio counts as made exclusive only when
+ * none of its pages is still mapped (!folio_mapcount). The model walks this mm only.
+ */
+export function* makeFolioRestExclusive(sim: Machine, mm: Mm, vpn: number, head: number, madeBy: Device): KernelWork<boolean> {
+  for (let k = 1; k < HPAGE_PMD_NR; k++) {
+    const t = mm.pt.lookup(vpn + k);
+    const s = pteIndex(vpn + k);
+    if (t === undefined || t.pfn[s] !== head + k) continue;
+    if (t.kind[s] === Pte.DEVICE_EXCLUSIVE) break;
+    if (t.kind[s] === Pte.PRESENT) yield* makeDeviceExclusive(sim, mm, vpn + k, null, madeBy);
+  }
+  for (let k = 0; k < HPAGE_PMD_NR; k++) {
+    const t = mm.pt.lookup(vpn + k);
+    const s = pteIndex(vpn + k);
+    if (t !== undefined && t.kind[s] === Pte.PRESENT && t.pfn[s] === head + k) return false;
+  }
+  return true;
 }
