@@ -121,7 +121,7 @@ function copyOne(sim: Machine, parent: Mm, child: Mm, vma: Vma, src: PteTable, d
  */
 function maybeDmaPinned(sim: Machine, pfn: number): boolean {
   const f = sim.frames;
-  if (f.pincount.get(f.head(pfn)) > 0) return true;
+  if (f.pincount.get(f.pinHolder(pfn)) > 0) return true;
   if ((f.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) === 0) return false;
   const head = pfn - (pfn % HPAGE_PMD_NR);
   for (let p = head; p < head + HPAGE_PMD_NR; p++) {

@@ -54,18 +54,17 @@ export function* pinUserPage(sim: MigrateMachine, mm: Mm, vpn: number, longterm:
     pfn = yield* gupFaultIn(sim, mm, vpn, { write: true });
     if (pfn < 0) return pfn;
   }
-  const head = f.head(pfn);
-  f.pincount.add(head, 1);
-  getPage(sim, head);
+  f.pincount.add(f.pinHolder(pfn), 1);
+  getPage(sim, f.head(pfn));
   return pfn;
 }
 
 /** unpin_user_page. */
 export function unpinUserPage(sim: Machine, pfn: number): void {
-  const head = sim.frames.head(pfn);
-  if (sim.frames.pincount.get(head) <= 0) throw new Error(`unpin of a page that is not pinned (pfn ${pfn})`);
-  sim.frames.pincount.add(head, -1);
-  putPage(sim, head);
+  const holder = sim.frames.pinHolder(pfn);
+  if (sim.frames.pincount.get(holder) <= 0) throw new Error(`unpin of a page that is not pinned (pfn ${pfn})`);
+  sim.frames.pincount.add(holder, -1);
+  putPage(sim, sim.frames.head(pfn));
 }
 
 /**
@@ -73,8 +72,10 @@ export function unpinUserPage(sim: Machine, pfn: number): void {
  * are released, nothing stays pinned. Returns the page that failed and why, or undefined.
  */
 export function* pinUserPages(sim: MigrateMachine, mm: Mm, start: number, end: number, longterm: boolean): KernelWork<{ vpn: number; rc: number } | undefined> {
+  const pfns: number[] = [];
   for (let vpn = start; vpn < end; vpn++) {
     const rc = yield* pinUserPage(sim, mm, vpn, longterm);
+    pfns.push(rc);
     if (rc < 0) {
       for (let v = start; v < vpn; v++) {
         const pfn = pageState(sim, mm, v).pfn;
@@ -83,11 +84,30 @@ export function* pinUserPages(sim: MigrateMachine, mm: Mm, start: number, end: n
       return { vpn, rc };
     }
   }
+  mm.pins.set(pinKey(start, end), pfns);
   return undefined;
 }
 
-/** unpin_user_pages over [start, end): -EINVAL at the first page that is not pinned. */
+const pinKey = (start: number, end: number): string => `${start}:${end}`;
+
+/**
+ * unpin_user_pages over [start, end). The pages a `pin` of the same range took are released
+ * whatever is mapped there now (gup_test keeps the pages, not the addresses: a munmap in
+ * between does not keep them pinned). Otherwise page by page, as mapped now: -EINVAL at the
+ * first page that is not pinned.
+ */
 export function unpinUserPages(sim: Machine, mm: Mm, start: number, end: number): { vpn: number; rc: number } | undefined {
+  const held = mm.pins.get(pinKey(start, end));
+  if (held !== undefined) {
+    mm.pins.delete(pinKey(start, end));
+    for (const pfn of held) unpinUserPage(sim, pfn);
+    return undefined;
+  }
+  // Released page by page: a recorded range that overlaps no longer holds all its pages.
+  for (const k of [...mm.pins.keys()]) {
+    const [s, e] = k.split(':').map(Number) as [number, number];
+    if (s < end && e > start) mm.pins.delete(k);
+  }
   for (let vpn = start; vpn < end; vpn++) {
     const st = pageState(sim, mm, vpn);
     if (st.pfn === undefined || !st.pinned) return { vpn, rc: -EINVAL };

@@ -99,7 +99,8 @@ function* endForkSplit(sim: Machine, mm: Mm, haddr: number, folioToo: boolean): 
   const first = Array.from({ length: PTRS_PER_PTE }, (_, k) => k).find((k) => t.kind[k] === Pte.PRESENT);
   const pfn = first === undefined ? -1 : t.pfn[first]!;
   const large = pfn >= 0 && (sim.frames.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0;
-  if (folioToo && large) {
+  // split_folio fails on a pinned folio (can_split_folio): only the PMD goes.
+  if (folioToo && large && sim.frames.pincount.get(sim.frames.pinHolder(pfn)) === 0) {
     const head = pfn - (pfn % HPAGE_PMD_NR);
     for (const other of sim.mms) {
       const o = other.pt.lookup(haddr);

@@ -194,7 +194,7 @@ function collectPte(sim: Machine, args: MigrateVma, vma: Vma, t: PteTable | unde
     return;
   }
   // An anonymous-exclusive page that may be pinned cannot be shared with a migration entry.
-  if (f.pincount.get(f.head(pfn)) > 0) {
+  if (f.pincount.get(f.pinHolder(pfn)) > 0) {
     args.markSkip(i, 'pinned');
     return;
   }

@@ -11,6 +11,7 @@ export interface MmState {
   readonly invalidateSeq: number;
   readonly activeInvalidateRanges: number;
   readonly alive: boolean;
+  readonly pins: ReadonlyMap<string, readonly number[]>;
 }
 
 export class Mm {
@@ -22,10 +23,13 @@ export class Mm {
   invalidateSeq = 2;
   activeInvalidateRanges = 0;
   alive = true;
+  /** gup_test's pins: the pages each successful `pin` of [start, end) holds (key `start:end`). */
+  readonly pins = new Map<string, readonly number[]>();
   save(): MmState {
     return {
       vmas: this.vmas.clone(), pt: this.pt.clone(), notifiers: this.notifiers.slice(),
       invalidateSeq: this.invalidateSeq, activeInvalidateRanges: this.activeInvalidateRanges, alive: this.alive,
+      pins: new Map(this.pins),
     };
   }
 
@@ -37,6 +41,8 @@ export class Mm {
     this.invalidateSeq = s.invalidateSeq;
     this.activeInvalidateRanges = s.activeInvalidateRanges;
     this.alive = s.alive;
+    this.pins.clear();
+    for (const [k, v] of s.pins) this.pins.set(k, v);
   }
 
   private readonly keys = new Map<string, string>();

@@ -302,7 +302,7 @@ function* madviseCollapse(sim: Machine, mm: Mm, start: number, end: number): Ker
     for (let k = 0; ok && k < PTRS_PER_PTE; k++) {
       const kind = t!.kind[k] as Pte;
       if (kind !== Pte.PRESENT && kind !== Pte.NONE) ok = false;
-      else if (kind === Pte.PRESENT && f.pincount.get(t!.pfn[k]!) > 0) ok = false;
+      else if (kind === Pte.PRESENT && f.pincount.get(f.pinHolder(t!.pfn[k]!)) > 0) ok = false;
     }
     if (!ok) continue;
     const range = { mm, start: h, end: h + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };

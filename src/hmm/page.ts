@@ -392,6 +392,14 @@ export class PageFrames implements ChunkOwner {
     return this.flags.get(pfn) & PG_TAIL ? pfn - (pfn % HPAGE_PMD_NR) : pfn;
   }
 
+  /**
+   * Where a page's pins are counted: on the first page of a PTE-mapped large folio (PG_LARGE_*),
+   * as folio->_pincount is one count for the folio; else on the compound head.
+   */
+  pinHolder(pfn: number): number {
+    return this.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL) ? pfn - (pfn % HPAGE_PMD_NR) : this.head(pfn);
+  }
+
   isCompound(pfn: number): boolean {
     return (this.flags.get(pfn) & (PG_HEAD | PG_TAIL)) !== 0;
   }
@@ -409,7 +417,8 @@ export class PageFrames implements ChunkOwner {
       this.order.set(p, 0);
       this.refcount.set(p, ref);
       this.mapcount.set(p, map);
-      this.pincount.set(p, pin);
+      // Splitting only the PMD keeps the folio, and its pins, whole (pinHolder).
+      this.pincount.set(p, pmdOnly && p !== head ? 0 : pin);
     }
   }
 

@@ -31,7 +31,7 @@ function cpuKey(f: PageFrames, t: PteTable, s: number, kind: Pte, pfn: number): 
   const head = f.head(pfn);
   const bits = t.bits[s]!;
   return kind | ((f.zone.get(pfn) & 7) << CPU_KEY.zoneShift) | ((bits & PTE_WRITE) !== 0 ? CPU_KEY.writable : 0) |
-    (f.mapcount.get(t.pmd ? head : pfn) > 1 ? CPU_KEY.shared : 0) | (f.pincount.get(head) > 0 ? CPU_KEY.pinned : 0) |
+    (f.mapcount.get(t.pmd ? head : pfn) > 1 ? CPU_KEY.shared : 0) | (f.pincount.get(f.pinHolder(pfn)) > 0 ? CPU_KEY.pinned : 0) |
     (t.pmd ? CPU_KEY.huge : 0) | (((bits >> 4) & 0xf) << CPU_KEY.makerShift) | (f.device.get(pfn) << CPU_KEY.deviceShift);
 }
 

@@ -58,7 +58,7 @@ export function pageDetails(sim: Simulator, mm: Mm, vpn: number): PageDetails {
     zone: pfn === undefined ? undefined : ZONE[f.zone.get(pfn) as Zone],
     refcount: head === undefined ? undefined : f.refcount.get(head),
     mapcount: head === undefined ? undefined : f.mapcount.get(t!.pmd ? head : pfn!),
-    pincount: head === undefined ? undefined : f.pincount.get(head),
+    pincount: head === undefined ? undefined : f.pincount.get(f.pinHolder(pfn!)),
     mirrors: sim.devices.map((d) => ({ device: d.name, mapping: sim.mirrorMapping(mm, d, vpn) })),
     firstWords,
   };
