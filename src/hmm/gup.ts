@@ -1,7 +1,7 @@
 // mm/gup.c: get_user_pages / pin_user_pages for one page (FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM,
 // FOLL_SPLIT_PMD), and unpin_user_page.
 
-import { EFAULT, EINVAL, ENOMEM, VM_FAULT_ERROR, VM_FAULT_OOM } from './constants';
+import { EBUSY, EFAULT, EINVAL, ENOMEM, VM_FAULT_ERROR, VM_FAULT_OOM } from './constants';
 import type { Machine } from './machine';
 import { handleMmFault, splitHugePmd } from './memory';
 import { type MigrateMachine, migrateDeviceRange } from './migrateDevice';
@@ -53,6 +53,9 @@ export function* pinUserPage(sim: MigrateMachine, mm: Mm, vpn: number, longterm:
     yield* migrateDeviceRange(sim, dev, [f.head(pfn)], 'longterm-pin');
     pfn = yield* gupFaultIn(sim, mm, vpn, { write: true });
     if (pfn < 0) return pfn;
+    // migrate_longterm_unpinnable_folios: a page migrate_device_coherent_folio could not move
+    // (an extra reference: Device.leakedRefs) fails the whole pin.
+    if (f.zone.get(pfn) === Zone.DEVICE_COHERENT) return -EBUSY;
   }
   f.pincount.add(f.pinHolder(pfn), 1);
   getPage(sim, f.head(pfn));
