@@ -753,6 +753,16 @@ describe('simulator: regressions', () => {
     }
   });
 
+  it('an emptied PTE page is not pmd_none: 6.12 maps base pages under it; mainline frees it on a whole-table MADV_DONTNEED (PT_RECLAIM)', () => {
+    // Seen in the VM (test/kernel-regress/dontneed-keeps-empty-pte-page.hmm): 6.12 keeps the
+    // PTE page the migration allocated, so the write after DONTNEED is a base page.
+    const script = (linux: string, more: string[]): string[] => [linux, 'device gpu0', 'a = mmap 512 pages rw huge', 'migrate a[0..8] to gpu0', ...more, 'write a[100] = 7', 'gpu0 snapshot a[100]'];
+    assert.equal(run([...script('linux 6.12', ['madvise a dontneed']), 'expect last.flags == WRITE']).error, undefined);
+    assert.equal(run([...script('linux mainline', ['madvise a dontneed']), 'expect last.flags == WRITE|PMD']).error, undefined);
+    // A DONTNEED that does not cover the PTE page whole leaves it, on mainline too.
+    assert.equal(run([...script('linux mainline', ['madvise a[0..511] dontneed']), 'expect last.flags == WRITE']).error, undefined);
+  });
+
   it('a migration that skips a PMD-mapped THP leaves it PMD-mapped; a later partial migration splits it cleanly', () => {
     // Found by the kernel oracle's random programs: finalize cleared the PMD flag of a skipped
     // THP, and the next split freed the folio while 512 ptes still mapped it.

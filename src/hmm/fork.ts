@@ -7,7 +7,7 @@ import type { Machine } from './machine';
 import { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_LARGE_HEAD, PG_LARGE_TAIL, Zone } from './page';
-import { Pte, PTE_DIRTY, PTE_WRITE, type PteTable, setExpected } from './pgtable';
+import { pmdNone, Pte, PTE_DIRTY, PTE_WRITE, type PteTable, setExpected } from './pgtable';
 import { pushFrame, type KernelWork } from './kernelWork';
 import { getPage } from './swap';
 import type { Vma } from './vma';
@@ -49,12 +49,12 @@ function copyPageRange(sim: Machine, parent: Mm, child: Mm, vma: Vma): void {
   const f = sim.frames;
   for (const [idx, src] of parent.pt.tables) {
     const base = idx * PTRS_PER_PTE;
-    if (base + PTRS_PER_PTE <= vma.start || base >= vma.end || src.used === 0) continue;
+    if (base + PTRS_PER_PTE <= vma.start || base >= vma.end || pmdNone(src)) continue;
     if (src.pmd && f.zone.get(src.pfn[0]!) === Zone.ZERO) {
       // copy_huge_pmd: the huge zero page stays PMD-mapped, in the parent and in the child.
       const dst = child.pt.alloc(base);
       for (let k = 0; k < PTRS_PER_PTE; k++) copyOne(sim, parent, child, vma, src, dst, base + k, k);
-      dst.pmd = true;
+      dst.setPmd(true);
       continue;
     }
     if (src.pmd) {
@@ -66,7 +66,7 @@ function copyPageRange(sim: Machine, parent: Mm, child: Mm, vma: Vma): void {
       const head = src.pfn[0]!;
       const pinned = f.pincount.get(head) > 0;
       f.splitFolio(head, true);
-      src.pmd = false;
+      src.setPmd(false);
       src.forkSplit = !pinned;
       parent.pt.markDirty(base);
       for (let k = 0; k < PTRS_PER_PTE; k++) f.setIndex(head + k, base + k);
@@ -74,7 +74,9 @@ function copyPageRange(sim: Machine, parent: Mm, child: Mm, vma: Vma): void {
     } else if (src.forkSplit) {
       child.pt.alloc(base).forkSplit = true;
     }
+    // copy_pte_range allocates the child's PTE page first, even for a PTE page of none entries.
     const dst = child.pt.alloc(base);
+    dst.ptePage = true;
     for (let k = Math.max(vma.start, base) - base; k < Math.min(vma.end, base + PTRS_PER_PTE) - base; k++) {
       copyOne(sim, parent, child, vma, src, dst, base + k, k);
     }

@@ -11,7 +11,7 @@ import { handleMmFault } from './memory';
 import type { Mm } from './mm';
 import { type MmuIntervalNotifier, mmuIntervalCheckRetry } from './mmuNotifier';
 import { Zone } from './page';
-import { Pte, PTE_WRITE, pteIndex } from './pgtable';
+import { pmdNone, Pte, PTE_WRITE, pteIndex } from './pgtable';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { VM_READ, VM_WRITE } from './vma';
 
@@ -112,7 +112,7 @@ function* walk(sim: Machine, range: HmmRange, last: number): KernelWork<WalkResu
     while (vpn < vmaEnd) {
       const pmdEnd = Math.min(vmaEnd, vpn - (vpn % PTRS_PER_PTE) + PTRS_PER_PTE);
       const t = mm.pt.lookup(vpn);
-      if (t === undefined || t.used === 0) {
+      if (t === undefined || pmdNone(t)) {
         // pmd_none: a hole in the page table.
         const need = anyNeedFault(range, vpn, pmdEnd);
         if (need) return yield* hmmVmaFault(sim, range, vpn, pmdEnd, need, vma.flags);

@@ -87,7 +87,7 @@ function copyHugeContents(f: PageFrames, from: number, to: number): void {
 
 function mapHuge(mm: Mm, t: PteTable, haddr: number, pfn: number, bits: number): void {
   for (let k = 0; k < PTRS_PER_PTE; k++) mm.pt.set(haddr + k, Pte.PRESENT, pfn + k, bits);
-  t.pmd = true;
+  t.setPmd(true);
 }
 
 /**

@@ -48,6 +48,9 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
     for (const idx of mm.pt.dirty) {
       const t = mm.pt.tables.get(idx);
       if (t === undefined) continue;
+      if (t.pmd === t.ptePage && (t.pmd || t.used > 0)) {
+        problems.push(`${where(sim, mm.name, idx, 0)}: the PMD entry is ${t.pmd ? 'huge and a PTE page' : 'none, but entries are mapped under it'}`);
+      }
       for (let s = 0; s < PTRS_PER_PTE; s++) {
         const kind = t.kind[s] as Pte;
         if (kind === Pte.NONE) continue;

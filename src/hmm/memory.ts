@@ -11,7 +11,7 @@ import type { Machine } from './machine';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { HUGE_ZERO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_LARGE_HEAD, PG_LARGE_TAIL, ZERO_PFN, Zone } from './page';
-import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex, setExpected } from './pgtable';
+import { pmdNone, Pte, PTE_DIRTY, PTE_WRITE, pteIndex, setExpected } from './pgtable';
 import type { KernelWork } from './kernelWork';
 import { getPage, putPage } from './swap';
 import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma';
@@ -44,7 +44,7 @@ export function zapEntry(sim: Machine, mm: Mm, vpn: number): void {
     // A PMD mapping goes as a whole; callers split first when only part of it is zapped.
     const head = pfn - i;
     for (let k = 0; k < PTRS_PER_PTE; k++) mm.pt.clear(vpn - i + k);
-    t.pmd = false;
+    t.clearPmd();
     if (sim.frames.zone.get(head) !== Zone.ZERO) {
       sim.frames.mapcount.add(head, -1);
       putPage(sim, head);
@@ -75,7 +75,7 @@ export function* splitHugePmd(sim: Machine, mm: Mm, vpn: number, folioToo = fals
   const range = { mm, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
   yield* mmuNotifierInvalidate(sim, range, () => {
     const head = t.pfn[0]!;
-    t.pmd = false;
+    t.setPmd(false);
     mm.pt.markDirty(haddr);
     if (sim.frames.zone.get(head) === Zone.ZERO) {
       // The huge zero page splits into 512 mappings of the small zero page.
@@ -357,7 +357,7 @@ function doHugePmdAnonymousPage(sim: Machine, mm: Mm, vma: Vma, vpn: number, wri
     mm.pt.set(haddr + k, Pte.PRESENT, pfn + k, write ? PTE_WRITE | PTE_DIRTY : 0);
     setExpected(t, k, 0, 0);
   }
-  t.pmd = true;
+  t.setPmd(true);
   sim.emit(mm.name, haddr, haddr + HPAGE_PMD_NR, { kind: 'cpuFault', write, found: 'none', action: write ? 'new-thp' : 'map-huge-zero-page' });
   return VM_FAULT_OK;
 }
@@ -490,7 +490,7 @@ export function* handleMmFault(sim: Machine, mm: Mm, vpn: number, flags: FaultFl
     const i = pteIndex(vpn);
     const kind = t === undefined ? Pte.NONE : (t.kind[i] as Pte);
     if (kind === Pte.NONE) {
-      if (thpEligible(vma, vpn) && (t === undefined || t.used === 0)) return doHugePmdAnonymousPage(sim, mm, vma, vpn, flags.write);
+      if (thpEligible(vma, vpn) && pmdNone(t)) return doHugePmdAnonymousPage(sim, mm, vma, vpn, flags.write);
       return doPteNone(sim, mm, vma, vpn, flags.write);
     }
     const tt = t!;
@@ -522,15 +522,22 @@ export function* handleMmFault(sim: Machine, mm: Mm, vpn: number, flags: FaultFl
 /**
  * Zap [start, end) of `mm` (munmap, MADV_DONTNEED/FREE, exit) inside one notifier of `event`.
  * Device-private and device-exclusive entries drop their page reference like present ones.
+ * `reclaimPt` (mainline's PT_RECLAIM, MADV_DONTNEED only): a PTE page the range covers whole is
+ * freed once empty (zap_pte_range's try_to_free_pte), so the next fault there may map a THP.
  */
-export function* zapPageRange(sim: Machine, mm: Mm, start: number, end: number, event: MmuNotifyEvent): KernelWork<void> {
+export function* zapPageRange(sim: Machine, mm: Mm, start: number, end: number, event: MmuNotifyEvent, reclaimPt = false): KernelWork<void> {
   yield* splitPmdsAtEdges(sim, mm, start, end);
   const range = { mm, start, end, event, owner: null, blockable: true };
   yield* mmuNotifierInvalidate(sim, range, () => {
     let zapped = 0;
     for (const [idx, t] of [...mm.pt.tables]) {
       const base = idx * PTRS_PER_PTE;
-      if (base + PTRS_PER_PTE <= start || base >= end || t.used === 0) continue;
+      if (base + PTRS_PER_PTE <= start || base >= end) continue;
+      const reclaim = reclaimPt && base >= start && base + PTRS_PER_PTE <= end && !t.pmd;
+      if (t.used === 0) {
+        if (reclaim) t.clearPmd();
+        continue;
+      }
       if (t.pmd) {
         zapEntry(sim, mm, base);
         zapped += PTRS_PER_PTE;
@@ -543,6 +550,7 @@ export function* zapPageRange(sim: Machine, mm: Mm, start: number, end: number, 
             zapped++;
           }
         }
+        if (reclaim) t.clearPmd();
       }
       // The data that reads back after a zap: zeros for anonymous memory, the file otherwise.
       for (let k = Math.max(start, base) - base; k < Math.min(end, base + PTRS_PER_PTE) - base; k++) {

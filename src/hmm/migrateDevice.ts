@@ -13,7 +13,7 @@ import { splitHugePmd } from './memory';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { indexOffsetOf, NO_PFN, type PageFrames, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone } from './page';
-import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
+import { pmdNone, Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { rmapWalkOrder } from './rmapWalk';
 import { getPage, putPage, putPages } from './swap';
@@ -279,7 +279,7 @@ function migrateVmaCollect(sim: Machine, args: MigrateVma, vma: Vma, modes: read
     const t = mm.pt.lookup(h);
     // A PMD-aligned hole may move as one compound entry (SELECT_COMPOUND, anonymous VMA).
     if ((args.flags & MIGRATE_VMA_SELECT_COMPOUND) !== 0 && (args.flags & MIGRATE_VMA_SELECT_SYSTEM) !== 0 &&
-      pmdAlignedWithin(args, h) && vma.isPrivateAnon && (t?.used ?? 0) === 0) {
+      pmdAlignedWithin(args, h) && vma.isPrivateAnon && pmdNone(t)) {
       args.srcFlags[h - args.start] = MIGRATE_PFN_MIGRATE | MIGRATE_PFN_COMPOUND;
       args.cpages += HPAGE_PMD_NR;
       continue;
@@ -410,7 +410,7 @@ function insertPage(sim: Machine, args: MigrateVma, vpn: number, dst: number, co
     mm.pt.set(vpn + k, isPrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT, dst + k, writable ? PTE_WRITE | (isPrivate ? 0 : PTE_DIRTY) : 0);
     if (!compound) sim.frames.setIndex(dst + k, vpn + k);
   }
-  if (compound) t.pmd = true;
+  if (compound) t.setPmd(true);
   sim.frames.setIndex(dst, vpn);
   sim.frames.mapcount.set(dst, 1);
   vma.anonVma = true;
@@ -509,7 +509,7 @@ function removeMigrationPtes(sim: Machine, mm: Mm, vpn: number, n: number, oldPf
     f.mapcount.add(newPfn, 1);
     f.setIndex(newPfn, vpn);
   }
-  t.pmd = compound;
+  t.setPmd(compound);
 }
 
 /** migrate_vma_finalize: migration entries point at dst (migrated) or src again; old pages go. */
@@ -650,7 +650,7 @@ export function migrateVmaSplitCompound(sim: Machine, args: MigrateVma, i: numbe
     sim.frames.splitFolio(src);
     for (let k = 0; k < HPAGE_PMD_NR; k++) sim.frames.mapcount.set(src + k, sim.frames.mapcount.get(src));
   }
-  if (t !== undefined) t.pmd = false;
+  t?.setPmd(false);
   for (let k = 0; k < HPAGE_PMD_NR; k++) {
     args.src[i + k] = src === NO_PFN ? NO_PFN : src + k;
     args.srcFlags[i + k] = flags;
@@ -709,7 +709,7 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
           const w = t.bits[pteIndex(vpn)]! & PTE_WRITE;
           const pmd = t.pmd;
           for (let k = 0; k < n; k++) mm.pt.set(vpn + k, Pte.PRESENT, dst + k, w ? w | PTE_DIRTY : 0);
-          t.pmd = pmd && n === HPAGE_PMD_NR;
+          t.setPmd(pmd && n === HPAGE_PMD_NR);
           if (!first) getPage(sim, dst);
           first = false;
           f.mapcount.add(dst, 1);

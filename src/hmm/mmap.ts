@@ -218,7 +218,7 @@ export function* doMadvise(sim: Machine, mm: Mm, start: number, end: number, adv
             e = r.end;
             if (e <= s) continue;
           }
-          if (advice === 'dontneed') yield* zapPageRange(sim, mm, s, e, MmuNotifyEvent.CLEAR);
+          if (advice === 'dontneed') yield* zapPageRange(sim, mm, s, e, MmuNotifyEvent.CLEAR, sim.profile.ptReclaim);
           else if (!v.isAnonymous || v.isShared) return -EINVAL; // madvise_free_single_vma: !vma_is_anonymous
           else yield* madviseFree(sim, mm, s, e);
         }
@@ -322,7 +322,7 @@ function* madviseCollapse(sim: Machine, mm: Mm, start: number, end: number): Ker
       }
       f.mapcount.set(thp, 1);
       f.setIndex(thp, h);
-      t!.pmd = true;
+      t!.setPmd(true);
     });
     sim.emit(mm.name, h, h + HPAGE_PMD_NR, { kind: 'pte', what: 'collapse-thp' });
   }

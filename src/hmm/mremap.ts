@@ -17,7 +17,7 @@ import type { Mm } from './mm';
 import { doMunmap } from './mmap';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, Zone } from './page';
-import { Pte, pteIndex } from './pgtable';
+import { pmdNone, Pte, pteIndex } from './pgtable';
 import type { Machine } from './machine';
 import { pushFrame, type KernelWork } from './kernelWork';
 import { Vma } from './vma';
@@ -288,16 +288,21 @@ function* movePageTables(sim: Machine, mm: Mm, vma: Vma, old: number, to: number
   yield* mmuNotifierInvalidate(sim, range, () => {
     for (let h = old - (old % HPAGE_PMD_NR); h < old + len; h += HPAGE_PMD_NR) {
       const t = mm.pt.lookup(h);
-      if (t === undefined || t.used === 0) continue;
+      if (t === undefined || pmdNone(t)) continue; // get_old_pmd: nothing to move
       if (t.pmd) {
         moveEntries(sim, mm, h, to + h - old, PTRS_PER_PTE);
-        mm.pt.lookup(to + h - old)!.pmd = true;
-        t.pmd = false;
+        mm.pt.lookup(to + h - old)!.setPmd(true);
+        t.clearPmd();
         continue;
       }
       const s = Math.max(h, old);
       const e = Math.min(h + HPAGE_PMD_NR, old + len);
+      // pte_alloc at the destination (move_ptes), even for a PTE page of none entries; a whole
+      // PMD extent onto a none PMD moves the PTE page itself (move_normal_pmd): none behind it.
+      const whole = wholePmd(h) && pmdNone(mm.pt.lookup(to + h - old));
       moveEntries(sim, mm, s, to + s - old, e - s);
+      mm.pt.alloc(to + s - old).ptePage = true;
+      if (whole) t.clearPmd();
     }
   });
 }

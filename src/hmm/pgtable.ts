@@ -99,6 +99,12 @@ export class PteTable {
    * splitHugePmd splits "the PMD" (or the folio) as Linux would.
    */
   forkSplit = false;
+  /**
+   * The PMD entry points to a PTE page (not pmd_none, not a huge mapping). An emptied PTE page
+   * stays (Linux frees it only with its VMAs, or on MADV_DONTNEED with mainline's PT_RECLAIM), so
+   * a fault there maps a base page, never a THP: see pmdNone.
+   */
+  ptePage = false;
   /** Entries that are not pte_none. */
   used = 0;
 
@@ -112,6 +118,18 @@ export class PteTable {
     this.isPmd = v;
   }
 
+  /** A huge entry installed (no PTE page under it), or split into a PTE page of 512 entries. */
+  setPmd(huge: boolean): void {
+    this.pmd = huge;
+    this.ptePage = !huge;
+  }
+
+  /** The PMD entry cleared: zap_huge_pmd, a PTE page moved whole by mremap, or one reclaimed. */
+  clearPmd(): void {
+    this.pmd = false;
+    this.ptePage = false;
+  }
+
   clone(): PteTable {
     const t = new PteTable();
     t.kind.set(this.kind);
@@ -121,9 +139,15 @@ export class PteTable {
     t.expectPage.set(this.expectPage);
     t.pmd = this.pmd;
     t.forkSplit = this.forkSplit;
+    t.ptePage = this.ptePage;
     t.used = this.used;
     return t;
   }
+}
+
+/** pmd_none: neither a huge entry nor a PTE page (a PTE page of pte_none entries is not none). */
+export function pmdNone(t: PteTable | undefined): boolean {
+  return t === undefined || (!t.pmd && !t.ptePage);
 }
 
 /**
@@ -227,6 +251,7 @@ export class PageTable {
     const i = pteIndex(vpn);
     if (t.kind[i] === Pte.NONE && kind !== Pte.NONE) t.used++;
     else if (t.kind[i] !== Pte.NONE && kind === Pte.NONE) t.used--;
+    if (kind !== Pte.NONE && !t.pmd) t.ptePage = true;
     t.kind[i] = kind;
     t.pfn[i] = pfn;
     t.bits[i] = bits;
@@ -242,6 +267,7 @@ export class PageTable {
     const t = this.alloc(vpn);
     const i = pteIndex(vpn);
     t.used += n;
+    if (!t.pmd) t.ptePage = true;
     t.kind.fill(kind, i, i + n);
     t.pfn.set(pfns.subarray(0, n), i);
     t.bits.fill(bits, i, i + n);

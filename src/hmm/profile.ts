@@ -56,6 +56,11 @@ export interface LinuxProfile {
    * -EFAULT) and unmaps a MREMAP_FIXED target before vma_to_resize looks at the old range.
    */
   readonly mremapMultiVma: boolean;
+  /**
+   * MADV_DONTNEED frees the PTE pages it empties whole (PT_RECLAIM, v6.14), so a later fault
+   * there may map a THP. 6.12 keeps empty PTE pages until munmap: base pages there for good.
+   */
+  readonly ptReclaim: boolean;
 }
 
 export type LinuxVersion = 'mainline' | '6.12';
@@ -64,10 +69,12 @@ export const LINUX_PROFILES: Readonly<Record<LinuxVersion, LinuxProfile>> = {
   mainline: {
     name: 'mainline', deviceThp: true, faultChunk: 32, migrateChunk: 512, holeWritable: false, dmirrorFlags: true,
     hugeZeroWriteThp: true, exclusivePerPage: true, evictExclusiveLeaks: false, reuseLargeFolioPage: true, readableExclusive: false, mremapMultiVma: true,
+    ptReclaim: true,
   },
   '6.12': {
     name: '6.12', deviceThp: false, faultChunk: 64, migrateChunk: 64, holeWritable: true, dmirrorFlags: false,
     hugeZeroWriteThp: false, exclusivePerPage: false, evictExclusiveLeaks: true, reuseLargeFolioPage: false, readableExclusive: true, mremapMultiVma: false,
+    ptReclaim: false,
   },
 };
 
