@@ -31,9 +31,10 @@ function pair(m: Metrics | undefined, name: string, key: string, baseName: strin
 }
 
 /**
- * Our activation against the empty fixture extension's (test/fixtures/empty-extension), both
+ * Our activation against an empty extension's (copies of test/fixtures/empty-extension), all
  * development extensions of the same code-server window, activated one after the other by the
- * integration run; the figures are VS Code's own performance marks (test/integration/activation.ts).
+ * integration run, the baseline the mean of the copies just before and just after ours; the
+ * figures are VS Code's own performance marks (test/integration/activation.ts).
  */
 function activation(m: Metrics | undefined): Check {
   const ours = m?.['activationMs'];
@@ -47,6 +48,7 @@ function activation(m: Metrics | undefined): Check {
   // What Developer: Show Running Extensions shows: code loading + activate().
   const own = v('activationCodeLoadingMs') + v('activationCallMs');
   const emptyOwn = v('emptyActivationCodeLoadingMs') + v('emptyActivationCallMs');
+  note(`the empty extension: the mean of one activated just before ours (${fmt(v('emptyActivationBeforeMs'), 0)} ms) and one just after (${fmt(v('emptyActivationAfterMs'), 0)} ms)`);
   note(`of which code loading + activate() (Show Running Extensions' figure): ours ${fmt(v('activationCodeLoadingMs'), 0)} + ${fmt(v('activationCallMs'), 0)} = ${fmt(own, 0)} ms, the empty extension's ${fmt(emptyOwn, 0)} ms; the rest of each is VS Code making the extension's context`);
   note(`activate() as its caller awaits it: ours ${fmt(v('activationAwaitedMs'))} ms, the empty extension's ${fmt(v('emptyActivationAwaitedMs'))} ms${m['activationHostQuiet'] === 0 ? '; the extension host was still busy with start-up activations' : ''}`);
   return { ok: ours <= 2 * empty, what: `activation ${ratio(ours, empty)} the empty extension's (≤ 2×)` };

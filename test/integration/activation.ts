@@ -4,6 +4,18 @@
 // workbench for Developer: Show Running Extensions. VS Code takes them with Date.now(), so each
 // is whole milliseconds.
 
+/**
+ * The copies of test/fixtures/empty-extension the integration run loads beside ours (runTest.ts),
+ * each named `empty-extension-<copy>`: one activated first (the first activation of a window pays
+ * more), then one just before ours and one just after, whose mean is the baseline.
+ */
+export const EMPTY_EXTENSION_COPIES = ['warm-up', 'before', 'after'] as const;
+export type EmptyCopy = (typeof EMPTY_EXTENSION_COPIES)[number];
+
+export function emptyExtensionId(copy: EmptyCopy): string {
+  return `hmm-debug-fixtures.empty-extension-${copy}`;
+}
+
 /** One mark of VS Code's performance module. */
 interface PerfMark {
   readonly name: string;

@@ -10,8 +10,22 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runTests } from '@vscode/test-electron';
+import { EMPTY_EXTENSION_COPIES } from './activation';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** test/fixtures/empty-extension under the names `empty-extension-<copy>`, in `dir`: one folder each. */
+function emptyExtensions(dir: string): string[] {
+  const template = path.join(ROOT, 'test', 'fixtures', 'empty-extension');
+  return EMPTY_EXTENSION_COPIES.map((copy) => {
+    const folder = path.join(dir, `empty-extension-${copy}`);
+    fs.cpSync(template, folder, { recursive: true });
+    const manifest = JSON.parse(fs.readFileSync(path.join(folder, 'package.json'), 'utf8')) as { name: string };
+    manifest.name = `empty-extension-${copy}`;
+    fs.writeFileSync(path.join(folder, 'package.json'), JSON.stringify(manifest, null, 2));
+    return folder;
+  });
+}
 
 async function main(): Promise<number> {
   const t0 = Date.now();
@@ -27,8 +41,8 @@ async function main(): Promise<number> {
   try {
     await runTests({
       vscodeExecutablePath: executable,
-      // Ours and two empty fixtures: the baseline of its activation time, and one activated before both.
-      extensionDevelopmentPath: [ROOT, ...['empty-extension', 'warm-up-extension'].map((f) => path.join(ROOT, 'test', 'fixtures', f))],
+      // Ours and empty extensions, the baseline of its activation time.
+      extensionDevelopmentPath: [ROOT, ...emptyExtensions(path.join(base, 'fixtures'))],
       extensionTestsPath: path.join(__dirname, 'index.js'),
       launchArgs: [workspace, '--disable-extensions', `--user-data-dir=${path.join(base, 'user-data')}`, `--extensions-dir=${path.join(base, 'extensions')}`],
       extensionTestsEnv: { HMM_ITEST_RESULT: result, HMM_ITEST_ARTIFACTS: path.join(ROOT, 'artifacts') },
