@@ -116,7 +116,7 @@ export class VariableStore {
     this.pageParents.set(ref, b.name);
     return {
       name: b.name,
-      value: `${b.pages} pages @${hex(b.start * PAGE_SIZE)} ${prot} — ${residencySummary(sim, mm, b.start, b.start + b.pages)}`,
+      value: `${b.pages} pages @${hex(b.start * PAGE_SIZE)} ${prot} — ${this.ctl.answers.get(this.ctl.epoch, `summary ${mm.id} ${b.start} ${b.pages}`, () => residencySummary(sim, mm, b.start, b.start + b.pages))}`,
       type: 'mapping',
       variablesReference: ref,
       indexedVariables: b.pages,

@@ -11,6 +11,7 @@ import { Simulator } from '../simulator';
 import { drain } from '../kernelWork';
 import type { Diagnostic, Script, Stmt } from './ast';
 import { Budget, type Limits } from './budget';
+import { AnswerMemo } from './debug/answerMemo';
 import type { ConditionScope } from './debug/conditions';
 import { EventBreakpoints, type EventFilterId } from './debug/eventBreakpoints';
 import { History } from './debug/history';
@@ -77,6 +78,10 @@ export class ScriptController {
   private budgetStop: string | undefined;
   /** Launch option: the kernel version modelled (a script's `linux` line wins). */
   linux: LinuxVersion = 'mainline';
+  /** Changes whenever the machine may have: a unit run or replayed, a reset, a memory write. */
+  private epochCounter = 0;
+  /** The debugger's answers kept for the current epoch (queries.ts, the Variables view). */
+  readonly answers = new AnswerMemo();
 
   constructor(readonly file: string, readonly text: string, private readonly host: ControllerHost) {
     const d = diagnose(file, text);
@@ -87,8 +92,14 @@ export class ScriptController {
     this.reset();
   }
 
+  /** Answers made at one epoch hold until the next (AnswerMemo). */
+  get epoch(): number {
+    return this.epochCounter;
+  }
+
   /** A fresh machine at the first statement (launch and restart). */
   reset(): void {
+    this.epochCounter++;
     if (this.execution !== undefined) this.abandon();
     this.sim = new Simulator();
     this.sim.prefetcherEnabled = this.prefetcher;
@@ -206,6 +217,7 @@ export class ScriptController {
    */
   writeMemory(mm: Mm, addr: number, data: Uint8Array): number {
     if (this.execution.inStatement) throw new Error('memory cannot be written while paused inside a kernel operation');
+    this.epochCounter++;
     const written = drain(this.sim.writeBytes(mm, addr, data));
     if (written > 0) this.timeline.recordWrite(this.sim.step, mm.id, addr, data.slice(0, written));
     return written;
@@ -278,6 +290,7 @@ export class ScriptController {
 
   /** One unit of progress: start a statement, or run the current one to its next kernel frame or end. */
   private unit(mode: Mode): RunResult | undefined {
+    this.epochCounter++;
     if (this.ended) return { kind: 'ended', error: this.endError };
     const ex = this.execution;
     // Resuming after a stop on a runtime error: the script cannot go on.
@@ -383,6 +396,7 @@ export class ScriptController {
    * was not reached).
    */
   async goTo(target: Position): Promise<boolean> {
+    this.epochCounter++;
     this.abandon();
     this.replaying = true;
     let reached = true;
@@ -392,6 +406,7 @@ export class ScriptController {
       this.endError = undefined;
       const ex = this.execution;
       reached = await inSlices<boolean>(() => {
+        this.epochCounter++;
         if (!isBefore(this.position, target)) return true;
         if (!ex.inStatement) {
           if (this.interp.nextStatement() === undefined) return true;
@@ -404,6 +419,7 @@ export class ScriptController {
       }, () => (this.takePause() ? false : undefined));
       // Writes made while stopped at the target are part of the state seen there.
       if (reached && !ex.inStatement && this.sim.step === target.done) this.timeline.applyWrites(this.sim);
+      this.epochCounter++;
     } finally {
       this.replaying = false;
       this.pendingStop = undefined;

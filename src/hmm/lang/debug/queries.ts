@@ -155,6 +155,10 @@ export function processArg(ctl: ScriptController, p: string | undefined): Mm {
 }
 
 export function residency(ctl: ScriptController, a: ResidencyArguments): ResidencyResponseBody {
+  return ctl.answers.get(ctl.epoch, `residency ${JSON.stringify(a)}`, () => residencyNow(ctl, a));
+}
+
+function residencyNow(ctl: ScriptController, a: ResidencyArguments): ResidencyResponseBody {
   const sim = ctl.sim;
   const mm = a.process === undefined ? ctl.interp.process : sim.process(a.process);
   if (mm === undefined) throw new Error(`no process ${a.process}`);
@@ -221,11 +225,12 @@ export function pageWhy(ctl: ScriptController, a: PageWhyArguments): PageWhyResp
 
 /** The address-space picture (the map), marking the event of the stop shown, if any. */
 export function picture(ctl: ScriptController, a: PictureArguments, stop: SimEvent | undefined): Picture {
-  return buildPicture(ctl.sim, processArg(ctl, a.process), {
+  const mm = processArg(ctl, a.process);
+  return ctl.answers.get(ctl.epoch, `picture ${mm.id} ${a.maxRuns} ${stop?.seq}`, () => buildPicture(ctl.sim, mm, {
     ...(a.maxRuns !== undefined ? { maxRuns: a.maxRuns } : {}),
     ...(stop !== undefined ? { stopEvent: stop } : {}),
     describe: (e) => eventLine(ctl.sim, e),
-  });
+  }));
 }
 
 type LineEffects = LineEffectsResponseBody['lines'][number];
