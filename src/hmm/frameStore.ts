@@ -260,8 +260,9 @@ export class SmallCountField extends FrameField<Uint8Array> {
   private large = new Map<number, number>();
   /**
    * Writes that took a count across `crossAt` (above it before and not after, or the reverse;
-   * a fill counts one at most): what a residency view reads of mapcount (> 1: shared) and pincount (> 0: pinned), so its
-   * cache of a page table's runs knows that a frame's state moved without a PTE write.
+   * a fill counts one at most): what the residency views read of mapcount (> 1: shared) and
+   * pincount (> 0: pinned), so their cache of a page table's runs (tableRuns.ts) knows that a
+   * frame's state moved without a page-table write.
    */
   crossings = 0;
 

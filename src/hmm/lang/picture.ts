@@ -377,7 +377,7 @@ function laneRuns<R>(
   return { runs: coarse.finish(), granularity: g };
 }
 
-/** The runs of every page of `pages` (sorted indices) into `b`, as the cache holds them. */
+/** Every cached run of the page-table pages `idxs` (in address order) into `b`, each whole. */
 function addPages(b: { addRun(vpn: number, n: number, key: number, pfn: number, step: number): void }, idxs: readonly number[], runsOf: (idx: number) => readonly number[]): void {
   for (const idx of idxs) {
     const data = runsOf(idx);
