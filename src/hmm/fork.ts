@@ -17,6 +17,8 @@ export function* forkMm(sim: Machine, parent: Mm, child: Mm): KernelWork<void> {
   yield pushFrame(sim.kstack, { name: 'fork', detail: `${parent.name} → ${child.name}` });
   try {
     child.vmas = parent.vmas.clone();
+    // dup_mmap links each child VMA into the rmap trees after the parent's.
+    for (const v of child.vmas.list) v.reinsert();
     for (const [n, vma] of parent.vmas.list.entries()) {
       if (vma.isHugetlb) {
         if (vma.anonVma) yield* copyHugetlbPageRange(sim, parent, child, vma, child.vmas.list[n]!);

@@ -19,11 +19,13 @@ function descendsFrom(m: Mm, root: Mm): boolean {
  * The processes whose VMA at `vpn` the walk visits for page `pfn`, in walk order. `known` are
  * processes known to be in the page's rmap (the one migrating it, those mapping it).
  *
- * The interval trees are ordered by start offset, then insertion; fork inserts a child's VMA
- * after its parent's, so creation order (sim.mms) is the walk order. An anonymous page's
- * anon_vma is its allocator's, which the model does not record: the oldest known process
- * stands for it, and its descendants whose VMA there descends from the same mmap (lineage)
- * are in the tree. A file page's tree is every VMA mapping the file there.
+ * The interval trees are ordered by the VMAs' start offsets, then by insertion (Vma.rmapSeq:
+ * mmap, fork and a split insert anew), so a child's VMA comes after its parent's unless a split
+ * re-inserted the parent's. An anonymous page's anon_vma is its allocator's, which the model
+ * does not record: the oldest known process stands for it, and its descendants whose VMA there
+ * descends from the same mmap (lineage) are in the tree. A file page's tree is every VMA
+ * mapping the file there. (Fork puts a file VMA right after its parent's, before the VMAs of
+ * earlier children; the model puts it last.)
  */
 export function rmapWalkOrder(sim: Machine, pfn: number, vpn: number, known: readonly Mm[]): Mm[] {
   let root: Mm | undefined;
@@ -36,14 +38,16 @@ export function rmapWalkOrder(sim: Machine, pfn: number, vpn: number, known: rea
   const ref = root?.vmas.find(vpn);
   if (root === undefined || ref === undefined) return known.slice();
   const file = (sim.frames.flags.get(pfn) & PG_FILE) !== 0;
-  const out: Mm[] = [];
+  const visits: { mm: Mm; pgoff: number; seq: number }[] = [];
   for (const m of sim.mms) {
     if (!m.alive) continue;
     const v = m.vmas.find(vpn);
     if (v === undefined || v.object !== ref.object) continue;
     const inTree = file ? v.pgoffDelta === ref.pgoffDelta : !v.isShared && v.lineage === ref.lineage && descendsFrom(m, root);
-    if (inTree || known.includes(m)) out.push(m);
+    if (inTree || known.includes(m)) visits.push({ mm: m, pgoff: v.start + (file ? v.pgoffDelta : v.anonPgoffDelta), seq: v.rmapSeq });
   }
+  visits.sort((a, b) => a.pgoff - b.pgoff || a.seq - b.seq);
+  const out = visits.map((x) => x.mm);
   // Anything known the approximation left out is still visited (last), as the kernel would.
   for (const m of known) if (!out.includes(m)) out.push(m);
   return out;

@@ -40,7 +40,16 @@ export class MemObject {
   ) {}
 }
 
+/** Where the next VMA enters the rmap interval trees (see Vma.rmapSeq). */
+let nextRmapSeq = 0;
+
 export class Vma {
+  /**
+   * When this VMA was (re)inserted into the rmap interval trees (i_mmap, anon_vma): the walk
+   * visits VMAs by start offset, then in insertion order. mmap, fork and a split insert anew.
+   */
+  rmapSeq = nextRmapSeq++;
+
   constructor(
     public start: number,
     public end: number,
@@ -98,8 +107,14 @@ export class Vma {
     return vpn + this.pgoffDelta;
   }
   clone(): Vma {
-    return new Vma(this.start, this.end, this.flags, this.name, this.mapStart, this.object, this.pgoffDelta, this.anonVma,
+    const c = new Vma(this.start, this.end, this.flags, this.name, this.mapStart, this.object, this.pgoffDelta, this.anonVma,
       this.hugetlbResv, this.deviceFile, this.anonPgoffDelta, this.lineage);
+    c.rmapSeq = this.rmapSeq;
+    return c;
+  }
+  /** Inserted into the rmap trees again (after every VMA there now). */
+  reinsert(): void {
+    this.rmapSeq = nextRmapSeq++;
   }
   /**
    * vma_merge's test for `this` directly followed by `o` (is_mergeable_vma, is_mergeable_anon_vma
@@ -151,6 +166,9 @@ export class VmaList {
     const tail = v.clone();
     tail.start = vpn;
     v.end = vpn;
+    // __split_vma: vma_complete inserts both pieces into the interval trees again.
+    v.reinsert();
+    tail.reinsert();
     this.insert(tail);
   }
 
