@@ -155,6 +155,23 @@ export function* splitPteMappedFolio(sim: Machine, mm: Mm, haddr: number, head: 
 }
 
 /**
+ * 6.12's can_split_folio failing on a large folio (head at `head`, mapped at `haddr`) whose pages a device-exclusive
+ * entry holds: a reference without a mapcount (profile exclusiveKeepsMapping), seen in the VM as
+ * a MADV_FREE that left the folio whole and a migration that then refused its pages.
+ */
+export function exclusiveEntryHoldsFolio(sim: Machine, head: number, haddr: number): boolean {
+  if (sim.profile.exclusiveKeepsMapping) return false;
+  for (const mm of sim.mms) {
+    const t = mm.alive ? mm.pt.lookup(haddr) : undefined;
+    if (t === undefined) continue;
+    for (let k = 0; k < HPAGE_PMD_NR; k++) {
+      if (t.kind[k] === Pte.DEVICE_EXCLUSIVE && t.pfn[k]! - head >= 0 && t.pfn[k]! - head < HPAGE_PMD_NR) return true;
+    }
+  }
+  return false;
+}
+
+/**
  * folio_likely_mapped_shared of a PTE-mapped large folio (head at `head`): more mappings than
  * pages, or else the guess from its first page (mapped more than once).
  */

@@ -6,7 +6,7 @@ import {
 } from './constants';
 import { type Machine, SimError } from './machine';
 import { hugetlbBadSplit, hugetlbDontneedRange, hugetlbVmOpClose } from './hugetlb';
-import { folioLikelyMappedShared, freePgtables, splitHugePmd, splitPteMappedFolio, splitVmaEdges, zapPageRange } from './memory';
+import { exclusiveEntryHoldsFolio, folioLikelyMappedShared, freePgtables, splitHugePmd, splitPteMappedFolio, splitVmaEdges, zapPageRange } from './memory';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_LARGE_HEAD, PG_LARGE_TAIL, Zone } from './page';
@@ -277,7 +277,9 @@ function* madviseFree(sim: Machine, mm: Mm, start: number, end: number): KernelW
       for (let j = 0; j < HPAGE_PMD_NR && !pinned; j++) {
         pinned = (f.flags.get(head + j) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0 && f.pincount.get(head + j) > 0;
       }
-      if (inRange < HPAGE_PMD_NR && !pinned && !folioLikelyMappedShared(sim, head)) yield* splitPteMappedFolio(sim, mm, h, head);
+      if (inRange < HPAGE_PMD_NR && !pinned && !folioLikelyMappedShared(sim, head) && !exclusiveEntryHoldsFolio(sim, head, h)) {
+        yield* splitPteMappedFolio(sim, mm, h, head);
+      }
       break;
     }
   }

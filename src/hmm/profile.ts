@@ -61,6 +61,12 @@ export interface LinuxProfile {
    * there may map a THP. 6.12 keeps empty PTE pages until munmap: base pages there for good.
    */
   readonly ptReclaim: boolean;
+  /**
+   * A device-exclusive entry counts as a mapping of its page (v6.15), so split_folio unmaps it
+   * like any other. 6.12's holds a reference without a mapcount (page_make_device_exclusive_one
+   * removes the rmap): can_split_folio fails on a large folio with such an entry.
+   */
+  readonly exclusiveKeepsMapping: boolean;
 }
 
 export type LinuxVersion = 'mainline' | '6.12';
@@ -69,12 +75,12 @@ export const LINUX_PROFILES: Readonly<Record<LinuxVersion, LinuxProfile>> = {
   mainline: {
     name: 'mainline', deviceThp: true, faultChunk: 32, migrateChunk: 512, holeWritable: false, dmirrorFlags: true,
     hugeZeroWriteThp: true, exclusivePerPage: true, evictExclusiveLeaks: false, reuseLargeFolioPage: true, readableExclusive: false, mremapMultiVma: true,
-    ptReclaim: true,
+    ptReclaim: true, exclusiveKeepsMapping: true,
   },
   '6.12': {
     name: '6.12', deviceThp: false, faultChunk: 64, migrateChunk: 64, holeWritable: true, dmirrorFlags: false,
     hugeZeroWriteThp: false, exclusivePerPage: false, evictExclusiveLeaks: true, reuseLargeFolioPage: false, readableExclusive: true, mremapMultiVma: false,
-    ptReclaim: false,
+    ptReclaim: false, exclusiveKeepsMapping: false,
   },
 };
 
