@@ -223,6 +223,12 @@ describe('extensions: simulator', () => {
     run('a = mmap 8 pages rw\nwrite a = i\nb = mmap 8 pages rw\nn = mremap a to 3 pages at b[2]\nexpect n == i\nexpect a is unmapped\nexpect b[..2] == 0');
   });
 
+  it('6.12 never merges a range with an anon_vma into a neighbour without one; mainline does', () => {
+    const text = 'm = mmap 8 pages rw\nmprotect m[4..] r\nwrite m[..2] = 1\nmprotect m[..4] r';
+    assert.equal(run(`linux 6.12\n${text}`).sim.process('main')!.vmas.list.length, 2);
+    assert.equal(run(text).sim.process('main')!.vmas.list.length, 1);
+  });
+
   it('translates the new statements into runner ops', () => {
     const t = translateScript('t.hmm', [
       'device gpu0', 'h = mmap 2 MiB rw hugetlb', 'm = mmap gpu0 1 page rw shared', 'a = mmap 8 pages rw',

@@ -132,7 +132,7 @@ function* mprotectRange(sim: Machine, mm: Mm, start: number, end: number, prot: 
       yield* mmuNotifierInvalidate(sim, range, () => {
         if (!writable) changeProtection(sim, mm, start, end, false);
       });
-      mm.vmas.mergeAdjacent(start, end);
+      mm.vmas.mergeAdjacent(start, end, !sim.profile.mergeFaultedIntoUnfaulted);
       return 0;
     }
     for (let s = start; s < end; ) {
@@ -146,7 +146,7 @@ function* mprotectRange(sim: Machine, mm: Mm, start: number, end: number, prot: 
       }
       s = pudEnd;
     }
-    mm.vmas.mergeAdjacent(start, end);
+    mm.vmas.mergeAdjacent(start, end, !sim.profile.mergeFaultedIntoUnfaulted);
     return 0;
   } finally {
     sim.kstack.pop();
@@ -231,7 +231,7 @@ export function* doMadvise(sim: Machine, mm: Mm, start: number, end: number, adv
         for (const v of mm.vmas.isolate(start, end)) {
           v.flags = (v.flags & ~(VM_HUGEPAGE | VM_NOHUGEPAGE)) | (advice === 'hugepage' ? VM_HUGEPAGE : VM_NOHUGEPAGE);
         }
-        mm.vmas.mergeAdjacent(start, end);
+        mm.vmas.mergeAdjacent(start, end, !sim.profile.mergeFaultedIntoUnfaulted);
         return unmapped;
       case 'collapse':
         // thp_vma_allowable_order: no THP in a hugetlb or device-file VMA.

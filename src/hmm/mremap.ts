@@ -226,7 +226,7 @@ function* growVma(sim: Machine, mm: Mm, vma: Vma, req: MremapRequest, oldLen: nu
     if (vma.isMixedMap) return { rc: -ENOMEM, addr: old };
     const from = vma.end;
     vma.end += delta;
-    mm.vmas.mergeNext(vma);
+    mm.vmas.mergeNext(vma, !sim.profile.mergeFaultedIntoUnfaulted);
     sim.emit(mm.name, from, from + delta, { kind: 'pte', what: `mremap grows ${sim.describeRange(old, old + oldLen)} in place` });
     return { rc: 0, addr: old };
   }
@@ -251,7 +251,7 @@ function* moveVma(sim: Machine, mm: Mm, vma: Vma, old: number, oldLen: number, n
   const moved = new Vma(to, to + newLen, vma.flags, name, mapStart, vma.object, vma.pgoffDelta + old - to, vma.anonVma,
     vma.hugetlbResv, vma.deviceFile, anonPgoff, vma.lineage);
   mm.vmas.insert(moved);
-  mm.vmas.mergeAround(moved, dontUnmap ? vma : undefined);
+  mm.vmas.mergeAround(moved, !sim.profile.mergeFaultedIntoUnfaulted, dontUnmap ? vma : undefined);
   yield* movePageTables(sim, mm, vma, old, to, oldLen);
   // clear_vma_resv_huge_pages: the reservation now belongs to the new VMA only.
   if (vma.isHugetlb) vma.hugetlbResv = undefined;

@@ -67,6 +67,12 @@ export interface LinuxProfile {
    * removes the rmap): can_split_folio fails on a large folio with such an entry.
    */
   readonly exclusiveKeepsMapping: boolean;
+  /**
+   * A VMA range with an anon_vma merges into a neighbour without one (mainline's
+   * is_mergeable_anon_vma, "fix incorrectly disallowed anonymous VMA merges"). 6.12 refuses it:
+   * the neighbour's empty anon_vma_chain is not list_is_singular.
+   */
+  readonly mergeFaultedIntoUnfaulted: boolean;
 }
 
 export type LinuxVersion = 'mainline' | '6.12';
@@ -75,12 +81,12 @@ export const LINUX_PROFILES: Readonly<Record<LinuxVersion, LinuxProfile>> = {
   mainline: {
     name: 'mainline', deviceThp: true, faultChunk: 32, migrateChunk: 512, holeWritable: false, dmirrorFlags: true,
     hugeZeroWriteThp: true, exclusivePerPage: true, evictExclusiveLeaks: false, reuseLargeFolioPage: true, readableExclusive: false, mremapMultiVma: true,
-    ptReclaim: true, exclusiveKeepsMapping: true,
+    ptReclaim: true, exclusiveKeepsMapping: true, mergeFaultedIntoUnfaulted: true,
   },
   '6.12': {
     name: '6.12', deviceThp: false, faultChunk: 64, migrateChunk: 64, holeWritable: true, dmirrorFlags: false,
     hugeZeroWriteThp: false, exclusivePerPage: false, evictExclusiveLeaks: true, reuseLargeFolioPage: false, readableExclusive: true, mremapMultiVma: false,
-    ptReclaim: false, exclusiveKeepsMapping: false,
+    ptReclaim: false, exclusiveKeepsMapping: false, mergeFaultedIntoUnfaulted: false,
   },
 };
 

@@ -123,6 +123,17 @@ export class Vma {
    * Hugetlb (VM_DONTEXPAND) and device-file (VM_MIXEDMAP) VMAs are VM_SPECIAL: they never merge
    * (vma_merge_existing_range, vma_merge_new_range).
    */
+  /**
+   * Whether `this`, the range being merged (vma_merge_struct's anon_vma), may join neighbour `o`.
+   * With `strictAnon` (6.12's is_mergeable_anon_vma: a neighbour without an anon_vma has an empty
+   * anon_vma_chain, which is not list_is_singular) a range with an anon_vma never joins a
+   * neighbour without one; mainline allows it ("fix incorrectly disallowed anonymous VMA merges").
+   */
+  mergesInto(o: Vma, strictAnon: boolean): boolean {
+    if (strictAnon && this.anonVma && !o.anonVma) return false;
+    return this.sameAttributes(o);
+  }
+
   sameAttributes(o: Vma): boolean {
     if (this.flags !== o.flags || this.object !== o.object || this.deviceFile !== o.deviceFile) return false;
     if (this.isHugetlb || this.isMixedMap) return false;
@@ -191,11 +202,11 @@ export class VmaList {
    * vma_merge around one VMA (copy_vma's new one): with the VMA before it and the one after, but
    * never with `keep` (copy_vma's keep_source: MREMAP_DONTUNMAP keeps the source VMA apart).
    */
-  mergeAround(v: Vma, keep?: Vma): void {
-    this.mergeNext(v, keep);
+  mergeAround(v: Vma, strictAnon: boolean, keep?: Vma): void {
+    this.mergeNext(v, strictAnon, keep);
     const i = this.list.indexOf(v);
     const prev = this.list[i - 1];
-    if (prev !== undefined && prev !== keep && prev.end === v.start && prev.sameAttributes(v)) {
+    if (prev !== undefined && prev !== keep && prev.end === v.start && v.mergesInto(prev, strictAnon)) {
       prev.end = v.end;
       if (!prev.anonVma && v.anonVma) prev.lineage = v.lineage;
       prev.anonVma ||= v.anonVma;
@@ -204,10 +215,10 @@ export class VmaList {
   }
 
   /** `v` takes in the VMA right after it when they are compatible (vma_merge_extend after a grow), unless it is `keep`. */
-  mergeNext(v: Vma, keep?: Vma): void {
+  mergeNext(v: Vma, strictAnon: boolean, keep?: Vma): void {
     const i = this.list.indexOf(v);
     const next = this.list[i + 1];
-    if (next !== undefined && next !== keep && v.end === next.start && v.sameAttributes(next)) {
+    if (next !== undefined && next !== keep && v.end === next.start && v.mergesInto(next, strictAnon)) {
       v.end = next.end;
       if (!v.anonVma && next.anonVma) v.lineage = next.lineage;
       v.anonVma ||= next.anonVma;
@@ -220,11 +231,13 @@ export class VmaList {
    * sameAttributes) meeting at a boundary in [start, end] become one; VMAs elsewhere stay as
    * they are, even compatible ones (copy_vma's keep_source leaves such a pair).
    */
-  mergeAdjacent(start: number, end: number): void {
+  mergeAdjacent(start: number, end: number, strictAnon: boolean): void {
     for (let i = this.list.length - 1; i > 0; i--) {
       const a = this.list[i - 1]!;
       const b = this.list[i]!;
-      if (a.end === b.start && a.end >= start && a.end <= end && a.sameAttributes(b)) {
+      // The changed VMA is the one merged into its neighbour (the later one when both changed).
+      const src = b.start < end ? b : a;
+      if (a.end === b.start && a.end >= start && a.end <= end && src.mergesInto(src === a ? b : a, strictAnon)) {
         a.end = b.end;
         if (!a.anonVma && b.anonVma) a.lineage = b.lineage;
         a.anonVma ||= b.anonVma;
