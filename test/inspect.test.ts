@@ -4,19 +4,8 @@
 import * as assert from 'node:assert/strict';
 import { residencySummary } from '../src/hmm/lang/inspect';
 import { runScriptText } from '../src/hmm/lang/runner';
-import { foundText } from '../src/hmm/lang/stateText';
-import type { Mm } from '../src/hmm/mm';
-import type { Simulator } from '../src/hmm/simulator';
+import { summaryPageByPage } from './reference/residency';
 
-/** The summary page by page: a PageState and its text for every page. */
-function pageByPage(sim: Simulator, mm: Mm, start: number, end: number): string {
-  const counts = new Map<string, number>();
-  for (let v = start; v < end; v++) {
-    const k = foundText(sim.pageState(mm, v)).replace(/ (shared|pinned)/g, '');
-    counts.set(k, (counts.get(k) ?? 0) + 1);
-  }
-  return [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
-}
 
 function summaries(text: string): [string, string][] {
   const r = runScriptText('t.hmm', text);
@@ -26,7 +15,7 @@ function summaries(text: string): [string, string][] {
   for (const mm of sim.mms.filter((m) => m.alive)) {
     for (const b of sim.bindings.values()) {
       // One page either side: unmapped neighbours are part of what the summary can see.
-      out.push([residencySummary(sim, mm, b.start - 1, b.start + b.pages + 1), pageByPage(sim, mm, b.start - 1, b.start + b.pages + 1)]);
+      out.push([residencySummary(sim, mm, b.start - 1, b.start + b.pages + 1), summaryPageByPage(sim, mm, b.start - 1, b.start + b.pages + 1)]);
     }
   }
   return out;

@@ -12,12 +12,12 @@ import { ScriptController } from '../src/hmm/lang/controller';
 import { residencySummary } from '../src/hmm/lang/inspect';
 import { buildPicture, RunBuilder } from '../src/hmm/lang/picture';
 import { residencyRuns, type ResidencyRun } from '../src/hmm/lang/residency';
-import { foundText } from '../src/hmm/lang/stateText';
 import type { Mm } from '../src/hmm/mm';
 import { Zone } from '../src/hmm/page';
 import { Pte, PTE_WRITE, pteIndex } from '../src/hmm/pgtable';
 import type { Simulator } from '../src/hmm/simulator';
 import { cpuTableRuns, dptPageRuns, scanCpuTable, scanDptPage } from '../src/hmm/tableRuns';
+import { summaryPageByPage } from './reference/residency';
 
 const SEED = 20261206;
 
@@ -105,15 +105,6 @@ function referenceRuns(sim: Simulator, mm: Mm, start: number, end: number): Resi
   return runs;
 }
 
-/** residencySummary page by page. */
-function referenceSummary(sim: Simulator, mm: Mm, start: number, end: number): string {
-  const counts = new Map<string, number>();
-  for (let v = start; v < end; v++) {
-    const k = foundText(sim.pageState(mm, v)).replace(/ (shared|pinned)/g, '');
-    counts.set(k, (counts.get(k) ?? 0) + 1);
-  }
-  return [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
-}
 
 /** The picture's CPU lane (exact runs) read page by page: each run's pages are what it says, and every entry is in one. */
 function checkCpuLane(sim: Simulator, mm: Mm, where: string): void {
@@ -153,7 +144,7 @@ function checkAnswers(sim: Simulator, where: string, full: boolean): void {
       // A page either side: unmapped neighbours are part of what the views see.
       const [s, e] = [b.start - 1, b.start + b.pages + 1];
       assert.deepEqual(residencyRuns(sim, mm, s, e, 1 << 20), referenceRuns(sim, mm, s, e), `${where}: ${mm.name} residency runs of ${b.name}`);
-      if (full) assert.equal(residencySummary(sim, mm, s, e), referenceSummary(sim, mm, s, e), `${where}: ${mm.name} summary of ${b.name}`);
+      if (full) assert.equal(residencySummary(sim, mm, s, e), summaryPageByPage(sim, mm, s, e), `${where}: ${mm.name} summary of ${b.name}`);
     }
     if (full) checkCpuLane(sim, mm, `${where}: ${mm.name}`);
   }

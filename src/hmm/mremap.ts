@@ -98,8 +98,7 @@ function* mremap612(sim: Machine, mm: Mm, req: MremapRequest, name: string): Ker
   if (vma === undefined) return fail(-EFAULT); // vma_lookup(addr): no gap at the start of the range
   const lens = alignHugetlb(vma, req);
   if (lens === undefined) return fail(-EINVAL);
-  let { oldLen } = lens;
-  const { newLen } = lens;
+  const { oldLen, newLen } = lens;
   const old = req.old;
   if (req.fixedTo !== undefined) {
     // mremap_to.
@@ -108,16 +107,7 @@ function* mremap612(sim: Machine, mm: Mm, req: MremapRequest, name: string): Ker
     if (overlaps(old, oldLen, to, newLen)) return fail(-EINVAL);
     let rc = yield* doMunmap(sim, mm, to, to + newLen);
     if (rc) return fail(rc);
-    if (oldLen > newLen) {
-      rc = yield* doMunmap(sim, mm, old + newLen, old + oldLen);
-      if (rc) return fail(rc);
-      oldLen = newLen;
-    }
-    const v = mm.vmas.find(old);
-    if (v === undefined) return fail(-EFAULT);
-    rc = checkResize(v, old, oldLen, req.dontUnmap);
-    if (rc) return fail(rc);
-    rc = yield* moveVma(sim, mm, v, old, oldLen, newLen, to, to, req.dontUnmap, name);
+    rc = yield* shrinkAndMove(sim, mm, old, oldLen, newLen, to, req.dontUnmap, name, true);
     return rc ? fail(rc) : { rc: 0, addr: to };
   }
   if (oldLen >= newLen) {
@@ -129,6 +119,23 @@ function* mremap612(sim: Machine, mm: Mm, req: MremapRequest, name: string): Ker
   const rc = checkResize(vma, old, oldLen, false);
   if (rc) return fail(rc);
   return yield* growVma(sim, mm, vma, req, oldLen, newLen, name);
+}
+
+/**
+ * mremap_to once the target is unmapped: a shrinking move unmaps the old range's tail first, then
+ * the rest moves. `checkHere`: 6.12 runs vma_to_resize's checks only now (mainline before).
+ */
+function* shrinkAndMove(sim: Machine, mm: Mm, old: number, oldLen: number, newLen: number, to: number, dontUnmap: boolean, name: string,
+  checkHere: boolean): KernelWork<number> {
+  if (oldLen > newLen) {
+    const rc = yield* doMunmap(sim, mm, old + newLen, old + oldLen);
+    if (rc) return rc;
+    oldLen = newLen;
+  }
+  const v = mm.vmas.find(old);
+  if (v === undefined) return -EFAULT;
+  const rc = checkHere ? checkResize(v, old, oldLen, dontUnmap) : 0;
+  return rc || (yield* moveVma(sim, mm, v, old, oldLen, newLen, to, to, dontUnmap, name));
 }
 
 /** Mainline's do_mremap (v6.17). */
@@ -145,8 +152,7 @@ function* mainlineMremap(sim: Machine, mm: Mm, req: MremapRequest, name: string)
   if (vma === undefined) return fail(-EFAULT);
   const lens = alignHugetlb(vma, req);
   if (lens === undefined) return fail(-EINVAL);
-  let { oldLen } = lens;
-  const { newLen } = lens;
+  const { oldLen, newLen } = lens;
   // check_prep_vma: only a grow or a move maps anything new; a shrink may cross VMA boundaries.
   if (newLen > oldLen || req.fixedTo !== undefined) {
     const rc = checkResize(vma, old, Math.min(oldLen, newLen), req.dontUnmap);
@@ -158,14 +164,7 @@ function* mainlineMremap(sim: Machine, mm: Mm, req: MremapRequest, name: string)
     let rc = yield* doMunmap(sim, mm, to, to + newLen);
     if (rc) return fail(rc);
     if (mm.vmas.find(old) === undefined) return fail(-EFAULT);
-    if (oldLen > newLen) {
-      rc = yield* doMunmap(sim, mm, old + newLen, old + oldLen);
-      if (rc) return fail(rc);
-      oldLen = newLen;
-    }
-    const v = mm.vmas.find(old);
-    if (v === undefined) return fail(-EFAULT);
-    rc = yield* moveVma(sim, mm, v, old, oldLen, newLen, to, to, req.dontUnmap, name);
+    rc = yield* shrinkAndMove(sim, mm, old, oldLen, newLen, to, req.dontUnmap, name, false);
     return rc ? fail(rc) : { rc: 0, addr: to };
   }
   // mremap_at.

@@ -177,22 +177,25 @@ export class PageFrames implements ChunkOwner {
     }
   }
 
+  /** A free base frame: the last freed, else the head of a free huge block split into base frames. */
+  private takeFreeBase(): number | undefined {
+    const pfn = this.freeSystem.pop();
+    if (pfn !== undefined) return pfn;
+    const huge = this.freeSystemHuge.pop();
+    if (huge === undefined) return undefined;
+    for (let p = huge + HPAGE_PMD_NR - 1; p > huge; p--) this.freeSystem.push(p);
+    return huge;
+  }
+
   /** alloc_page / folio_alloc for system memory; returns the (head) pfn. */
   allocSystem(order: 0 | 9, flags: number): number {
     let pfn: number | undefined;
     let neverUsed = false;
     if (order === 0) {
-      pfn = this.freeSystem.pop();
+      pfn = this.takeFreeBase();
       if (pfn === undefined) {
-        const huge = this.freeSystemHuge.pop();
-        if (huge !== undefined) {
-          // Split a free huge block into base pages; hand out its head.
-          for (let p = huge + HPAGE_PMD_NR - 1; p > huge; p--) this.freeSystem.push(p);
-          pfn = huge;
-        } else {
-          pfn = this.reserve(1);
-          neverUsed = true;
-        }
+        pfn = this.reserve(1);
+        neverUsed = true;
       }
     } else {
       pfn = this.freeSystemHuge.pop();
@@ -324,21 +327,15 @@ export class PageFrames implements ChunkOwner {
     // Which frames, as allocSystem picks them; 1 in `fresh` for a never-used frame.
     const fresh = new Uint8Array(n);
     for (let k = 0; k < n; k++) {
-      let pfn = this.freeSystem.pop();
+      const pfn = this.takeFreeBase();
       if (pfn === undefined) {
-        const huge = this.freeSystemHuge.pop();
-        if (huge !== undefined) {
-          for (let p = huge + HPAGE_PMD_NR - 1; p > huge; p--) this.freeSystem.push(p);
-          pfn = huge;
-        } else {
-          // Nothing free: this and the rest come from the frontier, one after the other.
-          const first = this.reserve(n - k);
-          for (let i = k; i < n; i++) {
-            out[i] = first + (i - k);
-            fresh[i] = 1;
-          }
-          break;
+        // Nothing free: this and the rest come from the frontier, one after the other.
+        const first = this.reserve(n - k);
+        for (let i = k; i < n; i++) {
+          out[i] = first + (i - k);
+          fresh[i] = 1;
         }
+        break;
       }
       out[k] = pfn;
     }
