@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     if (o.only.has('start')) await startAndExit(scratch, o.repeat);
     if (o.only.has('scale')) await largestGpu(scratch, { repeat: o.repeat, gpuPages: o.gpuPages, streamPages: o.streamPages });
     if (o.only.has('adapter')) await adapterLean(scratch);
-    if (o.only.has('vscode')) await vscodeAtAnySize(scratch, o.repeat);
+    if (o.only.has('vscode')) await vscodeAtAnySize(scratch);
     if (o.only.has('reverse')) await timeTravel();
   } finally {
     scratch.dispose();
