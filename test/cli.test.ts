@@ -87,6 +87,7 @@ describe('cli: hmm-sim', function () {
       [['differential', 'extra'], /hmm-sim differential: unexpected argument 'extra'/],
       [['differential', '--seed'], /hmm-sim differential: --seed needs a value/],
       [['differential', '--count', '0'], /--count takes a whole number from 1 to 100000, found '0'/],
+      [['differential', '--focus', 'fork'], /--focus: "fork" is not one of default, mremap/],
       [['kernel', 'exec', 'p.txt', '--op-limit'], /hmm-sim kernel exec: --op-limit needs a value/],
       [['kernel', 'selftest', '--tcg', '--kvm'], /--tcg and --kvm cannot go together/],
     ];

@@ -9,7 +9,7 @@ import { runDifferentialCommand, runKernelCompare } from '../src/cli/kernelCompa
 import type { CaseResult } from '../src/oracle/compare';
 import type { ProgramRunner } from '../src/oracle/kernelRun';
 import { splitProgram } from '../src/oracle/program';
-import { COVERAGE_FEATURES, featuresOf, type RandomProgram, renderProgram } from '../src/oracle/differential';
+import { COVERAGE_FEATURES, featuresOf, type RandomProgram, renderProgram, samplePrograms } from '../src/oracle/differential';
 import { judgeRegression, parseRegression, translateRegression } from '../src/oracle/regression';
 
 /** A VM that answers every op with `answer(op line)`, or hangs at ops `hangAt` says. */
@@ -71,6 +71,40 @@ describe('cli: run --kernel and differential with a stand-in VM', () => {
       assert.equal(judgeRegression('s.hmm', text).verdict, 'disagree');
       assert.match(out.text(), /hmm-sim differential: seed 5: 3 programs, 0 agree, 3 disagree/);
       assert.match(out.text(), /^coverage \(agreeing programs that ran it on Linux\): map:private 0, /m);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('differential: the generator\'s weightings', () => {
+  const share = (progs: readonly RandomProgram[], op: (o: RandomProgram['ops'][number]) => boolean): number =>
+    progs.reduce((n, p) => n + p.ops.filter(op).length, 0) / progs.reduce((n, p) => n + p.ops.length, 0);
+  const mapShare = (progs: readonly RandomProgram[], kind: string): number =>
+    progs.reduce((n, p) => n + p.maps.filter((m) => m.kind === kind).length, 0) / progs.reduce((n, p) => n + p.maps.length, 0);
+
+  it('--focus mremap favours mremap and non-private mappings; the default is the default', () => {
+    const plain = samplePrograms(7, 400);
+    assert.deepEqual(samplePrograms(7, 400, 'default'), plain);
+    const focused = samplePrograms(7, 400, 'mremap');
+    const moves = (o: RandomProgram['ops'][number]): boolean => o.k === 'mremap' || o.k === 'mresize';
+    // Weights 2 of 28 by default, 11 of 37 focused.
+    assert.ok(share(plain, moves) < 0.1, `default mremap share ${share(plain, moves)}`);
+    assert.ok(share(focused, moves) > 0.2, `focused mremap share ${share(focused, moves)}`);
+    assert.ok(mapShare(plain, 'private') > 0.4 && mapShare(focused, 'private') < 0.25);
+    for (const kind of ['hugetlb', 'file-shared', 'devfile']) assert.ok(mapShare(focused, kind) > mapShare(plain, kind), kind);
+  });
+
+  it('a focused run\'s regressions say how to reproduce it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hmm-diff-'));
+    try {
+      const out = quiet();
+      const rc = await runDifferentialCommand({ count: 2, seed: 9, focus: 'mremap', maxShrinks: 1, shrinkBudgetMs: 60_000, outDir: dir }, fakeVm(() => 'rc=EPERM'), out);
+      assert.equal(rc, 1);
+      const shrunk = fs.readdirSync(dir).filter((f) => f.startsWith('shrunk-9-1-'));
+      assert.equal(shrunk.length, 1);
+      assert.match(fs.readFileSync(path.join(dir, shrunk[0]!), 'utf8'), /^# hmm-sim differential --seed 9 --count 2 --focus mremap: program \d+, shrunk/);
+      assert.match(out.text(), /hmm-sim differential: seed 9 \(focus mremap\): 2 programs/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

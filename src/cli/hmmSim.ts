@@ -10,6 +10,7 @@ import { RESIDENCY_LEGEND } from '../hmm/lang/residency';
 import { chromeTraceJson } from '../hmm/lang/runText';
 import { isLinuxVersion, LINUX_VERSIONS, type LinuxVersion } from '../hmm/profile';
 import { loadArtifacts } from '../oracle/artifacts';
+import { FOCUSES, isFocus } from '../oracle/differential';
 import type { ProgramRunner } from '../oracle/kernelRun';
 import { runProgram } from '../oracle/vm';
 import { parseOptions, positiveNumber, wholeNumber } from './args';
@@ -19,7 +20,7 @@ import { runDifferentialCommand, runKernelCompare } from './kernelCompare';
 const USAGE = `usage: hmm-sim run FILE... [--trace FILE.json] [--verbose] [--report] [--no-prefetcher]
                    [--timeout SECONDS] [--max-memory MIB]
                    [--linux mainline|6.12] [--kernel]
-       hmm-sim differential [--count N] [--seed S] [--shrink K] [--shrink-budget SECONDS] [--out DIR]
+       hmm-sim differential [--count N] [--seed S] [--focus default|mremap] [--shrink K] [--shrink-budget SECONDS] [--out DIR]
 
 Runs .hmm scripts on the HMM simulator.
   --trace FILE.json   write the event stream (Chrome trace JSON; opens in Perfetto)
@@ -38,7 +39,9 @@ before running (parse or check errors, unreadable file).
 
 differential: random programs in the subset the kernel runs, on the simulator and in the VM;
 each kind of disagreement is shrunk to a small script. --count 1000 by default; --seed is
-random unless given (printed, so a run can be repeated); --shrink kinds to shrink (8); --out DIR
+random unless given (printed, so a run can be repeated); --focus mremap weights the generator
+toward moving and resizing mremap over file, shared, hugetlb and device-file mappings (other
+programs than the default's for the same seed); --shrink kinds to shrink (8); --out DIR
 writes each disagreeing program and each shrunk one there with the kernel's answers recorded
 (a regression file for test/kernel-regress/). Exit status 0 all agree, 1 a disagreement.
 With --kernel or differential, exit status 3: the VM itself failed (not a disagreement).
@@ -204,6 +207,7 @@ async function kernelMain(files: readonly string[]): Promise<number> {
 const DIFFERENTIAL_OPTIONS = {
   count: { type: 'string' },
   seed: { type: 'string' },
+  focus: { type: 'string' },
   shrink: { type: 'string' },
   'shrink-budget': { type: 'string' },
   out: { type: 'string' },
@@ -231,9 +235,11 @@ async function differentialMain(argv: readonly string[]): Promise<number> {
   const maxShrinks = number('shrink', 8, 0, 100);
   const budgetS = number('shrink-budget', 300, 0, 24 * 3600);
   for (const r of [count, seed, maxShrinks, budgetS]) if (typeof r === 'string') return fail(r);
+  const focus = v.focus ?? 'default';
+  if (!isFocus(focus)) return fail(`--focus: ${JSON.stringify(focus)} is not one of ${FOCUSES.join(', ')}`);
   if (!kernelBuilt()) return 2;
   const outDir = typeof v.out === 'string' ? v.out : undefined;
-  return vmFailure(runDifferentialCommand({ count: count as number, seed: seed as number, maxShrinks: maxShrinks as number, shrinkBudgetMs: (budgetS as number) * 1000, outDir }, vmRunner, out));
+  return vmFailure(runDifferentialCommand({ count: count as number, seed: seed as number, focus, maxShrinks: maxShrinks as number, shrinkBudgetMs: (budgetS as number) * 1000, outDir }, vmRunner, out));
 }
 
 /**

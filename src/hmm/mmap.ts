@@ -59,10 +59,19 @@ export function doMmap(mm: Mm, start: number, pages: number, prot: ProtName, opt
 /** munmap: MMU_NOTIFY_UNMAP over the range, zap, drop the VMAs and their page tables. */
 export function* doMunmap(sim: Machine, mm: Mm, start: number, end: number): KernelWork<number> {
   if (end <= start) return -EINVAL;
-  // do_vmi_align_munmap splits both ends first: a hugetlb VMA only at a huge page boundary.
-  if (hugetlbBadSplit(mm, start, end) !== undefined) return -EINVAL;
+  // vms_gather_munmap_vmas splits both ends first: a hugetlb VMA only at a huge page boundary
+  // (hugetlb_vm_op_split). A failed split at `start` changes nothing; one at `end` fails after
+  // the first VMA was cut at `start`, and that cut stays.
+  const bad = hugetlbBadSplit(mm, start, end);
+  if (bad === start) return -EINVAL;
   yield pushFrame(sim.kstack, { name: 'munmap', detail: sim.describeRange(start, end) });
   try {
+    if (bad !== undefined) {
+      const endVma = mm.vmas.find(end);
+      yield* splitVmaEdges(sim, mm, start, end, (v) => v !== endVma);
+      mm.vmas.splitAt(start);
+      return -EINVAL;
+    }
     yield* splitVmaEdges(sim, mm, start, end);
     yield* zapPageRange(sim, mm, start, end, MmuNotifyEvent.UNMAP);
     for (const v of mm.vmas.isolate(start, end)) hugetlbVmOpClose(sim, v, v.start, v.end);

@@ -50,51 +50,91 @@ const idx = fc.nat(1 << 16);
 const konst = fc.integer({ min: 1, max: 0xffff });
 const rangeOp = { p: fc.nat(2), m: fc.nat(2), s: idx, n: idx };
 
-const opArb: fc.Arbitrary<RandomOp> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ k: fc.constantFrom('read' as const, 'write' as const), ...rangeOp, K: konst }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('mprotect' as const), ...rangeOp, prot: fc.constantFrom('none' as const, 'r' as const, 'rw' as const) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('munmap' as const), ...rangeOp }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('madvise' as const), ...rangeOp, advice: fc.constantFrom('dontneed' as const, 'free' as const) }) },
-  { weight: 8, arbitrary: fc.record({ k: fc.constantFrom('migDev' as const, 'devRead' as const, 'snapshot' as const, 'exclusive' as const, 'checkExclusive' as const), ...rangeOp, d: fc.nat(1) }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('devWrite' as const), ...rangeOp, d: fc.nat(1), K: konst }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('migSys' as const), ...rangeOp, d: fc.nat(1), from: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('release' as const, 'close' as const), p: fc.nat(2), d: fc.nat(1) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('pin' as const, 'unpin' as const), ...rangeOp }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('fork' as const, 'exit' as const), p: fc.nat(2) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('mremap' as const), ...rangeOp, t: fc.nat(2), o: idx, du: fc.boolean() }) },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      k: fc.constant('mresize' as const), ...rangeOp, size: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 48 }) }, { weight: 1, arbitrary: fc.constantFrom(512, 1024) }),
-      how: fc.constantFrom('resize' as const, 'maymove' as const, 'fixed' as const), t: fc.nat(2), o: idx,
-    }),
+/**
+ * The generator's weightings: `default` (what CI runs) or `mremap`, which favours moving and
+ * resizing mremap (DONTUNMAP, at an address, MAYMOVE) over file, shared, hugetlb and device-file
+ * mappings, for hunting in that corner. Each weighting's programs are a function of the seed.
+ */
+export const FOCUSES = ['default', 'mremap'] as const;
+export type Focus = (typeof FOCUSES)[number];
+export const isFocus = (s: string): s is Focus => (FOCUSES as readonly string[]).includes(s);
+
+interface Weights {
+  readonly ops: {
+    readonly access: number; readonly mprotect: number; readonly munmap: number; readonly madvise: number; readonly device: number;
+    readonly devWrite: number; readonly migSys: number; readonly release: number; readonly pin: number; readonly fork: number;
+    readonly mremap: number; readonly mresize: number;
+  };
+  readonly maps: {
+    readonly private: number; readonly shared: number; readonly file: number; readonly huge: number; readonly hugetlb: number; readonly devfile: number;
+  };
+}
+
+const WEIGHTS: Readonly<Record<Focus, Weights>> = {
+  default: {
+    ops: { access: 5, mprotect: 2, munmap: 1, madvise: 1, device: 8, devWrite: 2, migSys: 2, release: 1, pin: 1, fork: 1, mremap: 1, mresize: 1 },
+    maps: { private: 5, shared: 1, file: 1, huge: 1, hugetlb: 1, devfile: 1 },
   },
-);
+  mremap: {
+    ops: { access: 5, mprotect: 2, munmap: 1, madvise: 1, device: 8, devWrite: 2, migSys: 2, release: 1, pin: 1, fork: 1, mremap: 6, mresize: 5 },
+    maps: { private: 2, shared: 2, file: 3, huge: 1, hugetlb: 2, devfile: 2 },
+  },
+};
 
-const mapArb: fc.Arbitrary<MapSpec> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('private' as const), pages: fc.integer({ min: 1, max: 32 }), prot: fc.constantFrom('rw' as const, 'rw' as const, 'r' as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('shared' as const), pages: fc.integer({ min: 1, max: 32 }), prot: fc.constant('rw' as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('file-shared' as const, 'file-private' as const), pages: fc.integer({ min: 1, max: 32 }), prot: fc.constantFrom('rw' as const, 'r' as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('huge' as const), pages: fc.constantFrom(512, 1024), prot: fc.constant('rw' as const) }) },
-  // At most 3 mappings of 2 huge pages: the VM's pool of 8 always has room.
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('hugetlb' as const), pages: fc.constantFrom(512, 1024), prot: fc.constantFrom('rw' as const, 'r' as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('devfile' as const, 'devfile-shared' as const), pages: fc.integer({ min: 1, max: 8 }), prot: fc.constantFrom('rw' as const, 'r' as const), d: fc.nat(1) }) },
-);
+function opArbOf(w: Weights['ops']): fc.Arbitrary<RandomOp> {
+  return fc.oneof(
+    { weight: w.access, arbitrary: fc.record({ k: fc.constantFrom('read' as const, 'write' as const), ...rangeOp, K: konst }) },
+    { weight: w.mprotect, arbitrary: fc.record({ k: fc.constant('mprotect' as const), ...rangeOp, prot: fc.constantFrom('none' as const, 'r' as const, 'rw' as const) }) },
+    { weight: w.munmap, arbitrary: fc.record({ k: fc.constant('munmap' as const), ...rangeOp }) },
+    { weight: w.madvise, arbitrary: fc.record({ k: fc.constant('madvise' as const), ...rangeOp, advice: fc.constantFrom('dontneed' as const, 'free' as const) }) },
+    { weight: w.device, arbitrary: fc.record({ k: fc.constantFrom('migDev' as const, 'devRead' as const, 'snapshot' as const, 'exclusive' as const, 'checkExclusive' as const), ...rangeOp, d: fc.nat(1) }) },
+    { weight: w.devWrite, arbitrary: fc.record({ k: fc.constant('devWrite' as const), ...rangeOp, d: fc.nat(1), K: konst }) },
+    { weight: w.migSys, arbitrary: fc.record({ k: fc.constant('migSys' as const), ...rangeOp, d: fc.nat(1), from: fc.boolean() }) },
+    { weight: w.release, arbitrary: fc.record({ k: fc.constantFrom('release' as const, 'close' as const), p: fc.nat(2), d: fc.nat(1) }) },
+    { weight: w.pin, arbitrary: fc.record({ k: fc.constantFrom('pin' as const, 'unpin' as const), ...rangeOp }) },
+    { weight: w.fork, arbitrary: fc.record({ k: fc.constantFrom('fork' as const, 'exit' as const), p: fc.nat(2) }) },
+    { weight: w.mremap, arbitrary: fc.record({ k: fc.constant('mremap' as const), ...rangeOp, t: fc.nat(2), o: idx, du: fc.boolean() }) },
+    {
+      weight: w.mresize,
+      arbitrary: fc.record({
+        k: fc.constant('mresize' as const), ...rangeOp, size: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 48 }) }, { weight: 1, arbitrary: fc.constantFrom(512, 1024) }),
+        how: fc.constantFrom('resize' as const, 'maymove' as const, 'fixed' as const), t: fc.nat(2), o: idx,
+      }),
+    },
+  );
+}
 
-export const programArb: fc.Arbitrary<RandomProgram> = fc.record({
-  devices: fc.oneof(
-    fc.constant<DeviceKind[]>(['private']),
-    fc.constant<DeviceKind[]>(['private', 'private']),
-    fc.constant<DeviceKind[]>(['coherent']),
-    fc.constant<DeviceKind[]>(['private', 'coherent']),
-  ),
-  maps: fc.array(mapArb, { minLength: 1, maxLength: 3, size: 'max' }),
-  ops: fc.array(opArb, { minLength: 3, maxLength: 30, size: 'max' }),
-});
+function mapArbOf(w: Weights['maps']): fc.Arbitrary<MapSpec> {
+  return fc.oneof(
+    { weight: w.private, arbitrary: fc.record({ kind: fc.constant('private' as const), pages: fc.integer({ min: 1, max: 32 }), prot: fc.constantFrom('rw' as const, 'rw' as const, 'r' as const) }) },
+    { weight: w.shared, arbitrary: fc.record({ kind: fc.constant('shared' as const), pages: fc.integer({ min: 1, max: 32 }), prot: fc.constant('rw' as const) }) },
+    { weight: w.file, arbitrary: fc.record({ kind: fc.constantFrom('file-shared' as const, 'file-private' as const), pages: fc.integer({ min: 1, max: 32 }), prot: fc.constantFrom('rw' as const, 'r' as const) }) },
+    { weight: w.huge, arbitrary: fc.record({ kind: fc.constant('huge' as const), pages: fc.constantFrom(512, 1024), prot: fc.constant('rw' as const) }) },
+    // At most 3 mappings of 2 huge pages: the VM's pool of 8 always has room.
+    { weight: w.hugetlb, arbitrary: fc.record({ kind: fc.constant('hugetlb' as const), pages: fc.constantFrom(512, 1024), prot: fc.constantFrom('rw' as const, 'r' as const) }) },
+    { weight: w.devfile, arbitrary: fc.record({ kind: fc.constantFrom('devfile' as const, 'devfile-shared' as const), pages: fc.integer({ min: 1, max: 8 }), prot: fc.constantFrom('rw' as const, 'r' as const), d: fc.nat(1) }) },
+  );
+}
+
+function programArbOf(w: Weights): fc.Arbitrary<RandomProgram> {
+  return fc.record({
+    devices: fc.oneof(
+      fc.constant<DeviceKind[]>(['private']),
+      fc.constant<DeviceKind[]>(['private', 'private']),
+      fc.constant<DeviceKind[]>(['coherent']),
+      fc.constant<DeviceKind[]>(['private', 'coherent']),
+    ),
+    maps: fc.array(mapArbOf(w.maps), { minLength: 1, maxLength: 3, size: 'max' }),
+    ops: fc.array(opArbOf(w.ops), { minLength: 3, maxLength: 30, size: 'max' }),
+  });
+}
+
+export const programArb: fc.Arbitrary<RandomProgram> = programArbOf(WEIGHTS.default);
+const programArbs: Readonly<Record<Focus, fc.Arbitrary<RandomProgram>>> = { default: programArb, mremap: programArbOf(WEIGHTS.mremap) };
 
 /** The programs of a seed: the same seed and count give the same programs. */
-export function samplePrograms(seed: number, count: number): RandomProgram[] {
-  return fc.sample(programArb, { seed, numRuns: count });
+export function samplePrograms(seed: number, count: number, focus: Focus = 'default'): RandomProgram[] {
+  return fc.sample(programArbs[focus], { seed, numRuns: count });
 }
 
 /**
@@ -203,6 +243,8 @@ export function renderProgram(prog: RandomProgram): string {
 export interface DifferentialOptions {
   readonly seed: number;
   readonly count: number;
+  /** The generator's weighting (FOCUSES); `default` unless given. */
+  readonly focus?: Focus;
   /** Disagreement kinds to shrink (the rest are counted). */
   readonly maxShrinks?: number;
   /** Rounds of shrinking per kind (each round is one VM program). */
@@ -230,7 +272,7 @@ export interface ShrunkDisagreement {
 
 /** One random program that disagreed, as generated (before shrinking). */
 export interface FoundDisagreement {
-  /** Its index among the seed's programs (`samplePrograms(seed, count)[index]`). */
+  /** Its index among the seed's programs (`samplePrograms(seed, count, focus)[index]`). */
   readonly index: number;
   readonly signature: string;
   readonly script: string;
@@ -327,10 +369,12 @@ const signatureOf = (j: ScriptJudgement): string | undefined => j.disagreements[
 
 export async function differential(opts: DifferentialOptions, run: ProgramRunner): Promise<DifferentialResult> {
   const log = opts.log ?? (() => undefined);
-  const programs = samplePrograms(opts.seed, opts.count);
+  const focus = opts.focus ?? 'default';
+  const programs = samplePrograms(opts.seed, opts.count, focus);
   const scripts = programs.map(renderProgram);
-  log(`differential: seed ${opts.seed}, ${opts.count} programs, ${scripts.reduce((n, s) => n + s.split('\n').length, 0)} lines`);
-  const first = await runBatch(scripts, run, (i) => [`hmm-sim differential --seed ${opts.seed} --count ${opts.count}: program ${i}.`]);
+  const command = `hmm-sim differential --seed ${opts.seed} --count ${opts.count}${focus === 'default' ? '' : ` --focus ${focus}`}`;
+  log(`differential: seed ${opts.seed}${focus === 'default' ? '' : ` (focus ${focus})`}, ${opts.count} programs, ${scripts.reduce((n, s) => n + s.split('\n').length, 0)} lines`);
+  const first = await runBatch(scripts, run, (i) => [`${command}: program ${i}.`]);
   let boots = first.boots;
   let vmMs = first.ms;
   const bySignature = new Map<string, number>();
@@ -372,7 +416,7 @@ export async function differential(opts: DifferentialOptions, run: ProgramRunner
     }
     // Start from the program with the fewest ops that shows it.
     const start = which.map((i) => programs[i]!).sort((a, b) => a.ops.length - b.ops.length)[0]!;
-    const about = [`hmm-sim differential --seed ${opts.seed} --count ${opts.count}: program ${programs.indexOf(start)}, shrunk (${sig}).`];
+    const about = [`${command}: program ${programs.indexOf(start)}, shrunk (${sig}).`];
     const r = await shrink(start, sig, run, opts.maxRounds ?? 12, deadline, about);
     boots += r.boots;
     vmMs += r.ms;
