@@ -161,19 +161,27 @@ export class FrameField<T extends FieldArray> {
   }
 
   /**
-   * set(dst + k, get(src + k)) for k of [0, n), where [src, src + n) and [dst, dst + n) each lie
-   * in one chunk and do not overlap (a page's contents copied to its new frame).
+   * set(dst + k * dstStep, get(src + k * srcStep)) for k of [0, n) (steps 1 or -1: frames handed
+   * out downwards), where the n source and the n destination frames each lie in one chunk and do
+   * not overlap (a page's contents copied to its new frame).
    */
-  copyRun(src: number, dst: number, n: number): void {
+  copyRun(src: number, srcStep: 1 | -1, dst: number, dstStep: 1 | -1, n: number): void {
     const from = this.chunks[src >>> FRAME_CHUNK_SHIFT];
     if (from === undefined) {
-      this.fill(dst, dst + n, 0);
+      const lo = dstStep === 1 ? dst : dst - n + 1;
+      this.fill(lo, lo + n, 0);
       return;
     }
     const ci = dst >>> FRAME_CHUNK_SHIFT;
     if (this.owned[ci] !== 1) this.own(ci);
-    const i = src & FRAME_MASK;
-    this.chunks[ci]!.set(from.subarray(i, i + n), dst & FRAME_MASK);
+    const to = this.chunks[ci]!;
+    let i = src & FRAME_MASK;
+    let j = dst & FRAME_MASK;
+    if (srcStep === 1 && dstStep === 1 && n > 16) {
+      to.set(from.subarray(i, i + n), j);
+      return;
+    }
+    for (let k = 0; k < n; k++, i += srcStep, j += dstStep) to[j] = from[i]!;
   }
 
   /** The chunk holding `pfn`, for reading only (undefined: zeros there); the slot is pfn & (FRAME_CHUNK - 1). */
@@ -297,8 +305,8 @@ export class SmallCountField extends FrameField<Uint8Array> {
     }
   }
 
-  override copyRun(src: number, dst: number, n: number): void {
-    for (let k = 0; k < n; k++) this.set(dst + k, this.get(src + k));
+  override copyRun(src: number, srcStep: 1 | -1, dst: number, dstStep: 1 | -1, n: number): void {
+    for (let k = 0; k < n; k++) this.set(dst + k * dstStep, this.get(src + k * srcStep));
   }
 
   override setSequence(pfn: number, n: number, step: 1 | -1, value: number): void {

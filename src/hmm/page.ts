@@ -265,17 +265,22 @@ export class PageFrames implements ChunkOwner {
 
   /**
    * Copy the contents (content id and page) of frame src[srcAt + k] to dst[k], for k of [0, n):
-   * a run of consecutive frames on both sides at a time.
+   * a run of consecutive frames on both sides at a time, each side going up or down (frames
+   * freed in address order are handed out again downwards).
    */
   copyContents(src: Int32Array, srcAt: number, dst: Int32Array, n: number): void {
     for (let k = 0; k < n;) {
       const a = src[srcAt + k]!;
       const b = dst[k]!;
+      const sa: 1 | -1 = k + 1 < n && src[srcAt + k + 1] === a - 1 ? -1 : 1;
+      const sb: 1 | -1 = k + 1 < n && dst[k + 1] === b - 1 ? -1 : 1;
+      const ca = a >>> FRAME_CHUNK_SHIFT;
+      const cb = b >>> FRAME_CHUNK_SHIFT;
       let len = 1;
-      while (k + len < n && src[srcAt + k + len] === a + len && dst[k + len] === b + len &&
-        (a + len) >>> FRAME_CHUNK_SHIFT === a >>> FRAME_CHUNK_SHIFT && (b + len) >>> FRAME_CHUNK_SHIFT === b >>> FRAME_CHUNK_SHIFT) len++;
-      this.contentId.copyRun(a, b, len);
-      this.contentPage.copyRun(a, b, len);
+      while (k + len < n && src[srcAt + k + len] === a + len * sa && dst[k + len] === b + len * sb &&
+        (a + len * sa) >>> FRAME_CHUNK_SHIFT === ca && (b + len * sb) >>> FRAME_CHUNK_SHIFT === cb) len++;
+      this.contentId.copyRun(a, sa, b, sb, len);
+      this.contentPage.copyRun(a, sa, b, sb, len);
       k += len;
     }
   }
