@@ -33,6 +33,10 @@ import { makeDeviceExclusive, makeFolioRestExclusive } from './rmap';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { copyTimeNs, linkGBps } from './timing';
 import { VM_READ, VM_WRITE } from './vma';
+import { ScratchInt32 } from './scratch';
+
+/** copyRunToDevice's and copyRunToSystem's new frames (neither calls the other). */
+const runDst = new ScratchInt32();
 
 /** dmirror's 1000 ms deadline, counted in hmm_range_fault attempts. */
 const MAX_RANGE_FAULT_ATTEMPTS = 1000;
@@ -444,7 +448,7 @@ export class DmirrorDriver {
    */
   private copyRunToDevice(m: Dmirror, args: MigrateVma, i: number, n: number): void {
     const f = this.sim.frames;
-    const dst = new Int32Array(n);
+    const dst = runDst.get(n);
     m.device.allocBaseRun(f, n, dst);
     f.copyContents(args.src, i, dst, n);
     for (let k = 0; k < n; k++) {
@@ -539,7 +543,7 @@ export class DmirrorDriver {
   /** What the loop of allocAndCopyToSystem does for the `n` entries from `i` (deviceSourceRun): system pages allocated at once. */
   private copyRunToSystem(m: Dmirror, others: readonly Dmirror[], args: MigrateVma, i: number, n: number): void {
     const f = this.sim.frames;
-    const dst = new Int32Array(n);
+    const dst = runDst.get(n);
     f.allocSystemRun(n, PG_ANON | PG_ANON_EXCLUSIVE, dst);
     f.copyContents(args.src, i, dst, n);
     for (let k = 0; k < n; k++) {

@@ -15,6 +15,7 @@ import { pmdNone, Pte, PTE_DIRTY, PTE_WRITE, pteIndex, setExpected } from './pgt
 import type { KernelWork } from './kernelWork';
 import { getPage, putPage } from './swap';
 import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma';
+import { ScratchInt32 } from './scratch';
 
 export interface FaultFlags {
   readonly write: boolean;
@@ -346,9 +347,12 @@ export function anonWriteFaultMakesNewPage(vma: Vma): boolean {
  * anonWriteFaultMakesNewPage, then written with content `content` (cpuAccess's write): the
  * frames, entries, expectations and events n faults and writes make, a range at a time.
  */
+/** doAnonymousPages' frames. */
+const anonPfns = new ScratchInt32();
+
 export function doAnonymousPages(sim: Machine, mm: Mm, vma: Vma, vpn: number, n: number, content: { readonly id: number; readonly page: number }): void {
   vma.anonVma = true;
-  const pfns = new Int32Array(n);
+  const pfns = anonPfns.get(n);
   sim.frames.allocAnonPages(vpn, n, pfns, content);
   mm.pt.setNoneRun(vpn, n, Pte.PRESENT, pfns, PTE_WRITE | PTE_DIRTY);
   sim.emitPages(mm.name, vpn, n, NEW_ANON_PAGE_FAULT, mm.key('anon'));

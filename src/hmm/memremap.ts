@@ -6,6 +6,7 @@ import { HPAGE_PMD_NR } from './constants';
 import { FrameStack } from './frameStore';
 import { forEachFrameRun, type PageFrames, Zone } from './page';
 import type { KernelWork } from './kernelWork';
+import { ScratchUint8 } from './scratch';
 
 /** lib/test_hmm.c DEVMEM_CHUNK_SIZE: 256 MiB of 4 KiB pages. */
 export const DEVMEM_CHUNK_PAGES = 65536;
@@ -56,6 +57,8 @@ export class Device {
   ops: DevPagemapOps | undefined;
   /** Whether the last allocation came from a chunk's never-used frames (see initFrame). */
   private tookNeverUsed = false;
+  /** allocBaseRun's never-used marks. */
+  private readonly freshMarks = new ScratchUint8();
   constructor(
     /** Index in the simulator's device table; also the pgmap owner identity. */
     readonly index: number,
@@ -95,7 +98,7 @@ export class Device {
    * written a run at a time. The caller checks that `n` pages are free (freePages), so none fails.
    */
   allocBaseRun(frames: PageFrames, n: number, out: Int32Array): void {
-    const fresh = new Uint8Array(n);
+    const fresh = this.freshMarks.zeroed(n);
     for (let k = 0; k < n; k++) {
       this.tookNeverUsed = false;
       const pfn = this.allocBase(frames);

@@ -19,6 +19,7 @@ import { rmapWalkOrder } from './rmapWalk';
 import { getPage, putPage, putPages } from './swap';
 import { rangeBatching } from './batching';
 import { VM_WRITE, type Vma } from './vma';
+import { ScratchInt32 } from './scratch';
 
 /** Reusable backing stores for MigrateVma arrays (chunks are at most 512 pages). */
 const bufferPool: ArrayBuffer[] = [];
@@ -535,6 +536,9 @@ function markRangeDirty(mm: Mm, start: number, end: number): void {
  * The common case, a PTE page at a time: base pages, one process, a system source page freed
  * as its last reference goes. Returns the pages moved, or -1 when the general path is needed.
  */
+/** finalizeBasePages' references to drop. */
+const finalizePuts = new ScratchInt32();
+
 function finalizeBasePages(sim: Machine, args: MigrateVma): number {
   const start = args.start;
   if (args.otherMms.size > 0 || Math.floor(start / PTRS_PER_PTE) !== Math.floor((args.end - 1) / PTRS_PER_PTE)) return -1;
@@ -548,7 +552,7 @@ function finalizeBasePages(sim: Machine, args: MigrateVma): number {
   let moved = 0;
   // Batched, the references are dropped after the loop, in the same order (putPages): nothing
   // the loop reads changes with them (each frame is one entry's source or destination).
-  const puts = rangeBatching() ? new Int32Array(args.npages) : undefined;
+  const puts = rangeBatching() ? finalizePuts.get(args.npages) : undefined;
   let nputs = 0;
   const put = puts === undefined ? (pfn: number): void => putPage(sim, pfn) : (pfn: number): void => {
     puts[nputs++] = pfn;

@@ -5,8 +5,9 @@
 
 import { HPAGE_PMD_NR, MMAP_BASE_VPN } from './constants';
 import {
-  type ChunkOwner, type FieldArray, type FieldState, FRAME_CHUNK, FRAME_CHUNK_SHIFT, FrameField, FrameStack, SmallCountField,
+  ByteField, type ChunkOwner, type FieldArray, type FieldState, FRAME_CHUNK, FRAME_CHUNK_SHIFT, type FrameField, FrameStack, Int32Field, SmallCountField,
 } from './frameStore';
+import { ScratchUint8 } from './scratch';
 
 export const enum Zone {
   FREE = 0,
@@ -81,17 +82,17 @@ export function forEachFrameRun(pfns: Int32Array, n: number, fresh: Uint8Array |
 }
 
 export class PageFrames implements ChunkOwner {
-  readonly zone = new FrameField(this, (n) => new Uint8Array(n));
+  readonly zone = new ByteField(this);
   /** Device index for ZONE_DEVICE frames. */
-  readonly device = new FrameField(this, (n) => new Uint8Array(n));
-  readonly flags = new FrameField(this, (n) => new Uint8Array(n));
-  readonly order = new FrameField(this, (n) => new Uint8Array(n));
+  readonly device = new ByteField(this);
+  readonly flags = new ByteField(this);
+  readonly order = new ByteField(this);
   readonly refcount = new SmallCountField(this);
   /** Crossings of 1 and 0 are counted: shared (mapcount > 1) and pinned (pincount > 0) show in the views. */
   readonly mapcount = new SmallCountField(this, 1);
   readonly pincount = new SmallCountField(this, 0);
-  readonly contentId = new FrameField(this, (n) => new Int32Array(n));
-  readonly contentPage = new FrameField(this, (n) => new Int32Array(n));
+  readonly contentId = new Int32Field(this);
+  readonly contentPage = new Int32Field(this);
   /** zone_device_data: the id of the mirror that migrated a device page there (ids start at 1; 0 = none). */
   readonly deviceData = new SmallCountField(this);
   /**
@@ -99,7 +100,7 @@ export class PageFrames implements ChunkOwner {
    * suffices), as an offset from MMAP_BASE_VPN: every mapping lies below TASK_SIZE, so it fits
    * four bytes and stays a small integer in hot loops (see setIndex / indexOf).
    */
-  readonly indexOffset = new FrameField(this, (n) => new Int32Array(n));
+  readonly indexOffset = new Int32Field(this);
   private readonly fields: FrameField<FieldArray>[] = [this.zone, this.device, this.flags, this.order, this.refcount,
     this.mapcount, this.pincount, this.contentId, this.contentPage, this.deviceData, this.indexOffset];
   /** Chunks the store has room for (up to the frontier). */
@@ -114,6 +115,8 @@ export class PageFrames implements ChunkOwner {
   private readonly freeSystemHuge = new FrameStack();
   /** Frames in use per zone, for accounting and invariants. */
   systemInUse = 0;
+  /** allocSystemRun's never-used marks. */
+  private readonly freshMarks = new ScratchUint8();
   /** Folio splits and checkpoint loads: frame state the views read that changed in bulk. */
   private reshapes = 0;
   /**
@@ -330,7 +333,7 @@ export class PageFrames implements ChunkOwner {
    */
   allocSystemRun(n: number, flags: number, out: Int32Array): void {
     // Which frames, as allocSystem picks them; 1 in `fresh` for a never-used frame.
-    const fresh = new Uint8Array(n);
+    const fresh = this.freshMarks.zeroed(n);
     for (let k = 0; k < n; k++) {
       const pfn = this.takeFreeBase();
       if (pfn === undefined) {

@@ -4,6 +4,7 @@
 
 import { type Machine, SimError } from './machine';
 import { forEachFrameRun, PG_HUGETLB, PG_TAIL, Zone } from './page';
+import { ScratchInt32 } from './scratch';
 
 /** What taking and dropping a page reference uses of the machine. */
 export type PageRefMachine = Pick<Machine, 'frames' | 'deviceOfPfn'>;
@@ -33,9 +34,12 @@ export function putPage(sim: PageRefMachine, pfn: number): void {
  * putPage(pfns[k]) for k of [0, n), in that order. Base pages dropping their last reference
  * are freed a run at a time (system pages, or one device's); any other page goes through putPage.
  */
+/** putPages' run of frames to free. */
+const putRun = new ScratchInt32();
+
 export function putPages(sim: PageRefMachine, pfns: Int32Array, n: number): void {
   const f = sim.frames;
-  const run = new Int32Array(n);
+  const run = putRun.get(n);
   let m = 0;
   /** The zone and device of the frames in `run`. */
   let runZone = Zone.FREE;
