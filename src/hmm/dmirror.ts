@@ -29,7 +29,7 @@ import { pteIndex, setExpected } from './pgtable';
 import { KernelHang, KernelOops } from './oops';
 import { gupFaultIn } from './gup';
 import { Dmirror, type DmirrorState, Dpt, type DptPage } from './mirror';
-import { makeDeviceExclusive, makeFolioRestExclusive } from './rmap';
+import { exclusiveRmapWalkBefore, makeDeviceExclusive, makeFolioRestExclusive } from './rmap';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { copyTimeNs, linkGBps } from './timing';
 import { VM_READ, VM_WRITE } from './vma';
@@ -679,6 +679,7 @@ export class DmirrorDriver {
           made.push(false);
           continue;
         }
+        yield* exclusiveRmapWalkBefore(this.sim, mm, addr + i, pfn, (fl & PG_LARGE_HEAD) !== 0 ? HPAGE_PMD_NR : 1);
         const r = yield* makeDeviceExclusive(this.sim, mm, addr + i, null, m.device);
         // A large folio's head: the rmap walk converts the rest of the folio's ptes in this mm.
         made.push(r >= 0 && ((fl & PG_LARGE_HEAD) === 0 || (yield* makeFolioRestExclusive(this.sim, mm, addr + i, pfn, m.device))));

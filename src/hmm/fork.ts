@@ -71,7 +71,6 @@ function copyPageRange(sim: Machine, parent: Mm, child: Mm, vma: Vma): void {
       src.setPmd(false);
       src.forkSplit = !pinned;
       parent.pt.markDirty(base);
-      for (let k = 0; k < PTRS_PER_PTE; k++) f.setIndex(head + k, base + k);
       if (!pinned) child.pt.alloc(base).forkSplit = true;
     } else if (src.forkSplit) {
       child.pt.alloc(base).forkSplit = true;
@@ -103,7 +102,7 @@ function copyOne(sim: Machine, parent: Mm, child: Mm, vma: Vma, src: PteTable, d
   }
   if (kind === Pte.PRESENT && (f.flags.get(pfn) & PG_ANON) !== 0 && maybeDmaPinned(sim, pfn) && vma.isCow) {
     // A page that may be pinned is copied for the child at once (copy_present_page).
-    const copy = f.allocAnonPage(vpn, pfn);
+    const copy = f.allocAnonPage(f.indexOf(pfn), pfn);
     child.pt.set(vpn, Pte.PRESENT, copy, bits);
     return;
   }

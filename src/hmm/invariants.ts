@@ -2,14 +2,18 @@
 //  - a device never keeps a mapping the CPU revoked (each dpt entry matches the CPU entry);
 //  - every page lives in exactly one place (entry kinds agree with the frame's zone, no entry
 //    points at a free frame, no migration entry survives a statement);
-//  - data survives every migration (each page holds what the process last wrote).
+//  - data survives every migration (each page holds what the process last wrote);
+//  - every anonymous or file page is mapped where its VMA's offset puts its index (vmaAddress.ts:
+//    the rmap walks find it there).
 
 import { PTRS_PER_PTE } from './constants';
 import { FRAME_CHUNK, FRAME_CHUNK_SHIFT } from './frameStore';
 import type { Dmirror } from './mirror';
 import type { Machine } from './machine';
-import { Zone } from './page';
+import { indexOffsetOf, PG_ANON, PG_FILE, PG_HUGETLB, Zone } from './page';
 import { Pte, PTE_WRITE } from './pgtable';
+import type { Vma } from './vma';
+import { linearPageIndex } from './vmaAddress';
 
 /** Whether a frame in `zone` may sit behind an entry of `kind`. */
 function zoneFits(kind: Pte, zone: Zone): boolean {
@@ -45,6 +49,10 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
     let zones: Uint8Array | undefined;
     let ids: Int32Array | undefined;
     let pages: Int32Array | undefined;
+    let flags: Uint8Array | undefined;
+    let indices: Float64Array | undefined;
+    // The VMA of the entry looked at last (entries of a PTE page mostly share one).
+    let vma: Vma | undefined;
     for (const idx of mm.pt.dirty) {
       const t = mm.pt.tables.get(idx);
       if (t === undefined) continue;
@@ -64,6 +72,8 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
           zones = f.zone.peek(pfn);
           ids = f.contentId.peek(pfn);
           pages = f.contentPage.peek(pfn);
+          flags = f.flags.peek(pfn);
+          indices = f.indexOffset.peek(pfn);
         }
         const slot = pfn & (FRAME_CHUNK - 1);
         const zone = (zones === undefined ? 0 : zones[slot]!) as Zone;
@@ -75,6 +85,15 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
         if (expectId >= 0 && (expectId !== (ids === undefined ? 0 : ids[slot]!) || t.expectPage[s] !== (pages === undefined ? 0 : pages[slot]!)) &&
           !sim.contents.samePage(expectId, t.expectPage[s]!, f.contentId.get(pfn), f.contentPage.get(pfn))) {
           problems.push(`${where(sim, mm.name, idx, s)}: data lost: the page holds ${sim.contents.describe(f.contentId.get(pfn))} but ${sim.contents.describe(expectId)} was last written`);
+        }
+        const fl = flags === undefined ? 0 : flags[slot]!;
+        if ((fl & (PG_ANON | PG_FILE)) === 0 || (fl & PG_HUGETLB) !== 0 || zone === Zone.ZERO) continue;
+        const vpn = idx * PTRS_PER_PTE + s;
+        if (vma === undefined || vpn < vma.start || vpn >= vma.end) vma = mm.vmas.find(vpn);
+        if (vma === undefined || vma.isHugetlb || vma.isMixedMap) continue;
+        const index = indices === undefined ? 0 : indices[slot]!;
+        if (index !== indexOffsetOf(linearPageIndex(vma, vpn))) {
+          problems.push(`${where(sim, mm.name, idx, s)}: page->index ${f.indexOf(pfn)} is not where the VMA maps it (linear_page_index ${linearPageIndex(vma, vpn)}): the rmap would not find it`);
         }
       }
     }

@@ -13,6 +13,7 @@ import { mmuNotifierInvalidate } from './mmuNotifier';
 import { HUGE_ZERO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_LARGE_HEAD, PG_LARGE_TAIL, ZERO_PFN, Zone } from './page';
 import { pmdNone, Pte, PTE_DIRTY, PTE_WRITE, pteIndex, setExpected } from './pgtable';
 import type { KernelWork } from './kernelWork';
+import { folioMappings, linearPageIndex, vmPgoffDelta } from './vmaAddress';
 import { getPage, putPage } from './swap';
 import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma';
 import { ScratchInt32 } from './scratch';
@@ -84,7 +85,7 @@ export function* splitHugePmd(sim: Machine, mm: Mm, vpn: number, folioToo = fals
       return;
     }
     sim.frames.splitFolio(head, !folioToo);
-    if (folioToo) remapZeroSubpages(sim, mm, haddr, head);
+    if (folioToo) remapZeroSubpages(sim, mm, haddr, haddr + HPAGE_PMD_NR, haddr, head);
     sim.emit(mm.name, haddr, haddr + HPAGE_PMD_NR, { kind: 'pte', what: 'split-pmd' });
   });
 }
@@ -107,7 +108,7 @@ function* endForkSplit(sim: Machine, mm: Mm, haddr: number, folioToo: boolean): 
       const o = other.pt.lookup(haddr);
       if (o !== undefined) o.forkSplit = false;
     }
-    yield* splitPteMappedFolio(sim, mm, haddr, head);
+    yield* splitPteMappedFolio(sim, mm, head);
     return;
   }
   const range = { mm, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
@@ -117,59 +118,60 @@ function* endForkSplit(sim: Machine, mm: Mm, haddr: number, folioToo: boolean): 
 /**
  * __split_huge_page's remap with RMP_USE_SHARED_ZEROPAGE (since 6.12): after a real split of an
  * anonymous THP, a subpage that holds only zeros is mapped to the shared zero page (read-only)
- * and freed. Done for the subpages this mm alone maps.
+ * and freed. Done for [start, end) of `mm`, where the folio's page k is at `at` + k, for the
+ * subpages mapped there (`shared`: whoever else maps them; else only those this mm alone maps).
  */
-function remapZeroSubpages(sim: Machine, mm: Mm, haddr: number, head: number, shared = false): void {
+function remapZeroSubpages(sim: Machine, mm: Mm, start: number, end: number, at: number, head: number, shared = false): void {
   const f = sim.frames;
-  const t = mm.pt.lookup(haddr);
-  if (t === undefined) return;
-  for (let k = 0; k < PTRS_PER_PTE; k++) {
-    const p = head + k;
+  for (let vpn = start; vpn < end; vpn++) {
+    const t = mm.pt.lookup(vpn);
+    if (t === undefined) continue;
+    const s = pteIndex(vpn);
+    const p = head + (vpn - at);
     // Per subpage: the folio may be only partly mapped still (a PTE-mapped THP after munmap),
     // and `shared`: each process's mapping of it is replaced in turn.
-    if (t.kind[k] !== Pte.PRESENT || t.pfn[k] !== p || (f.flags.get(p) & PG_ANON) === 0 || (!shared && f.mapcount.get(p) !== 1)) continue;
+    if (t.kind[s] !== Pte.PRESENT || t.pfn[s] !== p || (f.flags.get(p) & PG_ANON) === 0 || (!shared && f.mapcount.get(p) !== 1)) continue;
     if (f.contentId.get(p) !== ZERO_CONTENT || f.pincount.get(p) > 0) continue;
-    mm.pt.set(haddr + k, Pte.PRESENT, ZERO_PFN, 0);
+    mm.pt.set(vpn, Pte.PRESENT, ZERO_PFN, 0);
     f.mapcount.add(p, -1);
     putPage(sim, p);
   }
 }
 
+const isPresent = (k: Pte): boolean => k === Pte.PRESENT;
+const isDeviceExclusive = (k: Pte): boolean => k === Pte.DEVICE_EXCLUSIVE;
+
 /**
- * split_folio of a large folio this mm maps by ptes (PG_LARGE_HEAD/_TAIL marks, head at
- * `head`, mapped from `haddr`): it becomes base pages, remapped in place (zero subpages to the
- * shared zero page), with MMU_NOTIFY_CLEAR over it as its mappings are replaced.
+ * split_folio of a large folio mapped by ptes (PG_LARGE_HEAD/_TAIL marks, head at `head`): it
+ * becomes base pages, remapped in place (zero subpages to the shared zero page). unmap_folio's
+ * rmap walk raises MMU_NOTIFY_CLEAR in each VMA that maps it, over the part of the VMA the
+ * folio's offsets cover (vmaAddress.ts: after an mremap, not the folio's aligned block), `mm`'s
+ * VMAs first.
  */
-export function* splitPteMappedFolio(sim: Machine, mm: Mm, haddr: number, head: number): KernelWork<void> {
+export function* splitPteMappedFolio(sim: Machine, mm: Mm, head: number): KernelWork<void> {
   const f = sim.frames;
+  // Every process that maps the folio (fork shares it) has its mappings replaced; a process
+  // where the model still PMD-maps it (not a PTE-mapped folio there) is not among them.
+  const maps = folioMappings(sim, head, HPAGE_PMD_NR, isPresent).filter((m) => !m.mm.pt.lookup(m.start)!.pmd);
   for (let p = head; p < head + HPAGE_PMD_NR; p++) f.flags.set(p, f.flags.get(p) & ~(PG_LARGE_HEAD | PG_LARGE_TAIL));
-  // Every process that maps the folio (fork shares it) has its mappings replaced.
-  for (const other of [mm, ...sim.mms.filter((x) => x !== mm && x.alive)]) {
-    const t = other.pt.lookup(haddr);
-    if (t === undefined || t.pmd || !Array.from({ length: PTRS_PER_PTE }, (_, k) => k).some((k) => t.kind[k] === Pte.PRESENT && t.pfn[k] === head + k)) continue;
-    const range = { mm: other, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
+  const at = f.indexOf(head);
+  for (const m of [...maps.filter((x) => x.mm === mm), ...maps.filter((x) => x.mm !== mm)]) {
+    const range = { mm: m.mm, start: m.start, end: m.end, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
     yield* mmuNotifierInvalidate(sim, range, () => {
-      other.pt.markDirty(haddr);
-      remapZeroSubpages(sim, other, haddr, head, true);
+      for (let v = m.start - pteIndex(m.start); v < m.end; v += PTRS_PER_PTE) m.mm.pt.markDirty(v);
+      remapZeroSubpages(sim, m.mm, m.start, m.end, at - vmPgoffDelta(m.vma), head, true);
     });
   }
 }
 
 /**
- * 6.12's can_split_folio failing on a large folio (head at `head`, mapped at `haddr`) whose pages a device-exclusive
+ * 6.12's can_split_folio failing on a large folio (head at `head`) whose pages a device-exclusive
  * entry holds: a reference without a mapcount (profile exclusiveKeepsMapping), seen in the VM as
  * a MADV_FREE that left the folio whole and a migration that then refused its pages.
  */
-export function exclusiveEntryHoldsFolio(sim: Machine, head: number, haddr: number): boolean {
+export function exclusiveEntryHoldsFolio(sim: Machine, head: number): boolean {
   if (sim.profile.exclusiveKeepsMapping) return false;
-  for (const mm of sim.mms) {
-    const t = mm.alive ? mm.pt.lookup(haddr) : undefined;
-    if (t === undefined) continue;
-    for (let k = 0; k < HPAGE_PMD_NR; k++) {
-      if (t.kind[k] === Pte.DEVICE_EXCLUSIVE && t.pfn[k]! - head >= 0 && t.pfn[k]! - head < HPAGE_PMD_NR) return true;
-    }
-  }
-  return false;
+  return folioMappings(sim, head, HPAGE_PMD_NR, isDeviceExclusive).length > 0;
 }
 
 /**
@@ -227,6 +229,7 @@ function findOrCreatePageCachePage(sim: Machine, vma: Vma, vpn: number): number 
   let pfn = obj.pages.get(index);
   if (pfn === undefined) {
     pfn = sim.frames.allocSystem(0, PG_FILE);
+    sim.frames.setIndex(pfn, index);
     sim.frames.contentId.set(pfn, obj.initContent);
     sim.frames.contentPage.set(pfn, index);
     obj.pages.set(index, pfn);
@@ -296,7 +299,7 @@ export function doPteNone(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: bo
       mm.pt.set(vpn, Pte.PRESENT, ZERO_PFN, 0);
       sim.emit(mm.name, vpn, vpn + 1, ZERO_PAGE_FAULT, mm.key('zero'));
     } else {
-      const pfn = sim.frames.allocAnonPage(vpn);
+      const pfn = sim.frames.allocAnonPage(linearPageIndex(vma, vpn));
       mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
       sim.emit(mm.name, vpn, vpn + 1, NEW_ANON_PAGE_FAULT, mm.key('anon'));
     }
@@ -330,7 +333,7 @@ export function doPteNone(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: bo
   }
   // do_cow_fault: a private anonymous copy of the file page, no notifier (the pte was none).
   vma.anonVma = true;
-  const pfn = sim.frames.allocAnonPage(vpn, cache);
+  const pfn = sim.frames.allocAnonPage(linearPageIndex(vma, vpn), cache);
   mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
   setExpected(t, i, -1, 0);
   sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'cow-file-page' }, `cowfile:${mm.id}`);
@@ -353,7 +356,7 @@ const anonPfns = new ScratchInt32();
 export function doAnonymousPages(sim: Machine, mm: Mm, vma: Vma, vpn: number, n: number, content: { readonly id: number; readonly page: number }): void {
   vma.anonVma = true;
   const pfns = anonPfns.get(n);
-  sim.frames.allocAnonPages(vpn, n, pfns, content);
+  sim.frames.allocAnonPages(linearPageIndex(vma, vpn), n, pfns, content);
   mm.pt.setNoneRun(vpn, n, Pte.PRESENT, pfns, PTE_WRITE | PTE_DIRTY);
   sim.emitPages(mm.name, vpn, n, NEW_ANON_PAGE_FAULT, mm.key('anon'));
   const t = mm.pt.lookup(vpn)!;
@@ -371,6 +374,7 @@ function doHugePmdAnonymousPage(sim: Machine, mm: Mm, vma: Vma, vpn: number, wri
   if (write) {
     pfn = sim.frames.allocSystem(9, PG_ANON | PG_ANON_EXCLUSIVE);
     sim.frames.mapcount.set(pfn, 1);
+    sim.frames.setIndexRun(pfn, HPAGE_PMD_NR, linearPageIndex(vma, haddr));
   } else {
     pfn = HUGE_ZERO_PFN;
   }
@@ -394,7 +398,7 @@ function* wpPageCopy(sim: Machine, mm: Mm, vma: Vma, vpn: number): KernelWork<nu
     : (oldFlags & PG_ANON) ? 'shared-anon-page' : 'driver-page';
   yield* mmuNotifierInvalidate(sim, range, () => {
     vma.anonVma = true;
-    const pfn = sim.frames.allocAnonPage(vpn, old);
+    const pfn = sim.frames.allocAnonPage(linearPageIndex(vma, vpn), old);
     mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
     if (sim.frames.zone.get(old) !== Zone.ZERO) {
       sim.frames.mapcount.add(old, -1);
@@ -467,6 +471,7 @@ function* doHugePmdWpPage(sim: Machine, mm: Mm, vma: Vma, vpn: number): KernelWo
     yield* mmuNotifierInvalidate(sim, range, () => {
       const pfn = f.allocSystem(9, PG_ANON | PG_ANON_EXCLUSIVE);
       f.mapcount.set(pfn, 1);
+      f.setIndexRun(pfn, HPAGE_PMD_NR, linearPageIndex(vma, haddr));
       for (let k = 0; k < PTRS_PER_PTE; k++) mm.pt.set(haddr + k, Pte.PRESENT, pfn + k, PTE_WRITE | PTE_DIRTY);
     });
     sim.emit(mm.name, haddr, haddr + HPAGE_PMD_NR, { kind: 'cpuFault', write: true, found: 'huge-zero-page', action: 'new-thp' });

@@ -12,10 +12,11 @@ import type { Device } from './memremap';
 import { splitHugePmd } from './memory';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
-import { indexOffsetOf, NO_PFN, type PageFrames, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone } from './page';
+import { NO_PFN, type PageFrames, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone } from './page';
 import { pmdNone, Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
-import { rmapWalkOrder } from './rmapWalk';
+import { type RmapVisit, rmapWalkOrder } from './rmapWalk';
+import { folioMappings, linearPageIndex } from './vmaAddress';
 import { getPage, putPage, putPages } from './swap';
 import { rangeBatching } from './batching';
 import { VM_WRITE, type Vma } from './vma';
@@ -63,8 +64,8 @@ export class MigrateVma {
   readonly dstFlags: Uint8Array;
   /** Why an entry is not migrating (index into SKIP_CODES, plus one; 0 = not skipped). */
   readonly skip: Uint8Array;
-  /** Other processes whose mappings of a collected page became migration entries (rmap). */
-  readonly otherMms = new Map<number, Mm[]>();
+  /** Other mappings (process and address) of a collected page that became migration entries (rmap). */
+  readonly otherMms = new Map<number, RmapVisit[]>();
   cpages = 0;
   /** Entries with a skip reason (most migrations have none, and then need no scan for them). */
   private skippedCount = 0;
@@ -333,17 +334,9 @@ export function* migrateVmaSetup(sim: MigrateMachine, args: MigrateVma): KernelW
   }
 }
 
-/** Other processes that map `pfn` at `vpn` (rmap: fork keeps addresses, so page->index finds them). */
-function otherMappers(sim: Machine, self: Mm, pfn: number, vpn: number, kinds: readonly Pte[]): Mm[] {
-  const out: Mm[] = [];
-  for (const other of sim.mms) {
-    if (other === self || !other.alive) continue;
-    const t = other.pt.lookup(vpn);
-    if (t === undefined) continue;
-    const s = pteIndex(vpn);
-    if (t.pfn[s] === pfn && kinds.includes(t.kind[s] as Pte)) out.push(other);
-  }
-  return out;
+/** The mappings of `pfn` other than `self`'s at `vpn` (vmaAddress.ts: where each VMA maps its index). */
+function otherMappers(sim: Machine, self: Mm, pfn: number, vpn: number): RmapVisit[] {
+  return folioMappings(sim, pfn, 1, isPresentOrPrivate).filter((m) => m.mm !== self || m.start !== vpn).map((m) => ({ mm: m.mm, vpn: m.start }));
 }
 
 /**
@@ -358,18 +351,19 @@ function* migrateVmaUnmap(sim: Machine, args: MigrateVma, stillMapped: readonly 
   for (const i of stillMapped) {
     const pfn = args.src[i]!;
     const vpn = args.start + i;
-    const mappers = otherMappers(sim, args.mm, pfn, vpn, [Pte.PRESENT, Pte.DEVICE_PRIVATE]);
-    const unmapped: Mm[] = [];
-    for (const mm of rmapWalkOrder(sim, pfn, vpn, [args.mm, ...mappers])) {
+    const mappers = otherMappers(sim, args.mm, pfn, vpn);
+    const unmapped: RmapVisit[] = [];
+    for (const visit of rmapWalkOrder(sim, pfn, { mm: args.mm, vpn }, mappers)) {
       if (f.mapcount.get(pfn) <= 0) break;
-      const range = { mm, start: vpn, end: vpn + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
+      const { mm, vpn: at } = visit;
+      const range = { mm, start: at, end: at + 1, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
       yield* mmuNotifierInvalidate(sim, range, () => {
-        if (!mappers.includes(mm)) return;
-        const t = mm.pt.lookup(vpn)!;
-        const w = t.bits[pteIndex(vpn)]! & PTE_WRITE;
-        mm.pt.set(vpn, Pte.MIGRATION, pfn, w);
+        if (!mappers.some((m) => m.mm === mm && m.vpn === at)) return;
+        const t = mm.pt.lookup(at)!;
+        const w = t.bits[pteIndex(at)]! & PTE_WRITE;
+        mm.pt.set(at, Pte.MIGRATION, pfn, w);
         f.mapcount.add(pfn, -1);
-        unmapped.push(mm);
+        unmapped.push(visit);
       });
     }
     if (unmapped.length > 0) args.otherMms.set(i, unmapped);
@@ -409,10 +403,10 @@ function insertPage(sim: Machine, args: MigrateVma, vpn: number, dst: number, co
   t.pmd = false;
   for (let k = 0; k < n; k++) {
     mm.pt.set(vpn + k, isPrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT, dst + k, writable ? PTE_WRITE | (isPrivate ? 0 : PTE_DIRTY) : 0);
-    if (!compound) sim.frames.setIndex(dst + k, vpn + k);
   }
   if (compound) t.setPmd(true);
-  sim.frames.setIndex(dst, vpn);
+  // folio_add_new_anon_rmap: linear_page_index.
+  sim.frames.setIndexRun(dst, n, linearPageIndex(vma, vpn));
   sim.frames.mapcount.set(dst, 1);
   vma.anonVma = true;
   return true;
@@ -503,12 +497,12 @@ function removeMigrationPtes(sim: Machine, mm: Mm, vpn: number, n: number, oldPf
     t.bits[s + k] = bits;
     if (!compound) {
       f.mapcount.add(newPfn + k, 1);
-      f.setIndex(newPfn + k, vpn + k);
+      f.setIndex(newPfn + k, f.indexOf(oldPfn + k)); // folio_migrate_mapping keeps page->index
     }
   }
   if (compound) {
     f.mapcount.add(newPfn, 1);
-    f.setIndex(newPfn, vpn);
+    f.setIndexRun(newPfn, n, f.indexOf(oldPfn));
   }
   t.setPmd(compound);
 }
@@ -547,8 +541,6 @@ function finalizeBasePages(sim: Machine, args: MigrateVma): number {
   if (t === undefined) return -1;
   const f = sim.frames;
   const base = pteIndex(start);
-  // page->index of entry i is index0 + i (small integers: no double arithmetic per page).
-  const index0 = indexOffsetOf(start);
   let moved = 0;
   // Batched, the references are dropped after the loop, in the same order (putPages): nothing
   // the loop reads changes with them (each frame is one entry's source or destination).
@@ -574,7 +566,8 @@ function finalizeBasePages(sim: Machine, args: MigrateVma): number {
       t.bits[s] = (t.bits[s]! & PTE_WRITE) !== 0 ? PTE_WRITE | (devicePrivate ? 0 : PTE_DIRTY) : 0;
       t.pfn[s] = target;
       f.mapcount.add(target, 1);
-      f.indexOffset.set(target, index0 + i);
+      // folio_migrate_mapping keeps page->index.
+      f.indexOffset.set(target, f.indexOffset.get(src));
     }
     if (migrating) put(src);
     else if (dst !== NO_PFN) put(dst);
@@ -616,9 +609,9 @@ function finalizeEntries(sim: Machine, args: MigrateVma): void {
     if (others !== undefined) {
       // A page that comes back mapped by several processes is COW-shared, not exclusively owned.
       f.flags.set(target, f.flags.get(target) & ~PG_ANON_EXCLUSIVE);
-      for (const mm of others) {
-        removeMigrationPtes(sim, mm, args.start + i, n, src, target, compound);
-        markRangeDirty(mm, args.start + i, args.start + i + n);
+      for (const { mm, vpn } of others) {
+        removeMigrationPtes(sim, mm, vpn, n, src, target, compound);
+        markRangeDirty(mm, vpn, vpn + n);
         if (target === dst) {
           getPage(sim, dst);
           putPage(sim, src);
@@ -680,7 +673,7 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
       const order = f.order.get(pfn);
       const n = 1 << order;
       const index = f.indexOf(pfn);
-      const holders = sim.profile.evictExclusiveLeaks && device.type === 'coherent' ? mappedAt(sim, pfn, index, isExclusive) : [];
+      const holders = sim.profile.evictExclusiveLeaks && device.type === 'coherent' ? mappedAt(sim, pfn, isExclusive) : [];
       if (holders.length > 0) {
         // 6.12 (seen in the VM; profile.ts evictExclusiveLeaks): try_to_migrate turns the
         // device-exclusive entry into a migration entry, the migration fails, and finalize maps
@@ -698,7 +691,7 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
         continue;
       }
       // Newest: try_to_migrate_one handles device-exclusive entries too (a coherent page).
-      const mappers = mappedAt(sim, pfn, index, device.type === 'private' ? isPrivateOrExclusive : isPresentOrExclusive);
+      const mappers = mappedAt(sim, pfn, device.type === 'private' ? isPrivateOrExclusive : isPresentOrExclusive);
       const dst = f.allocSystem(order === 9 ? 9 : 0, f.flags.get(pfn) & ~(PG_HEAD | PG_TAIL));
       for (let k = 0; k < n; k++) {
         f.contentId.set(dst + k, f.contentId.get(pfn + k));
@@ -717,14 +710,13 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
           if (!first) getPage(sim, dst);
           first = false;
           f.mapcount.add(dst, 1);
-          if (n === 1) f.setIndex(dst, index);
           f.mapcount.add(pfn, -1);
           putPage(sim, pfn);
         });
       }
       if (first) putPage(sim, dst);
       if (mappers.length > 1) f.flags.set(dst, f.flags.get(dst) & ~PG_ANON_EXCLUSIVE);
-      f.setIndex(dst, index); // migration keeps page->index
+      f.setIndexRun(dst, n, index); // migration keeps page->index
       evicted += n;
       countMigration(sim, device, 'out', n);
       const at = mappers[0]?.vpn ?? index;
@@ -738,40 +730,13 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
   }
 }
 
-/**
- * Where `mm` maps `pfn`, a page whose page->index is `index` (vma_address): at the index, or in a
- * VMA mremap moved after fork, which keeps its old offsets (the model rewrites the index of a
- * page only one process maps when it moves).
- */
-function rmapAddress(mm: Mm, pfn: number, index: number, want: (k: Pte) => boolean): number | undefined {
-  if (mapsAt(mm, index, pfn, want)) return index;
-  for (const v of mm.vmas.list) {
-    const vpn = index - v.anonPgoffDelta;
-    if (v.anonPgoffDelta !== 0 && vpn >= v.start && vpn < v.end && mapsAt(mm, vpn, pfn, want)) return vpn;
-  }
-  return undefined;
-}
-
-/** Whether `mm` maps `pfn` at `vpn` with an entry of a kind `want` accepts. */
-function mapsAt(mm: Mm, vpn: number, pfn: number, want: (k: Pte) => boolean): boolean {
-  const t = mm.pt.lookup(vpn);
-  if (t === undefined) return false;
-  const s = pteIndex(vpn);
-  return t.pfn[s] === pfn && want(t.kind[s] as Pte);
-}
-
-/** The live processes that map `pfn` (rmapAddress), in creation order, and where. */
-function mappedAt(sim: Machine, pfn: number, index: number, want: (k: Pte) => boolean): { mm: Mm; vpn: number }[] {
-  const out: { mm: Mm; vpn: number }[] = [];
-  for (const mm of sim.mms) {
-    if (!mm.alive) continue;
-    const vpn = rmapAddress(mm, pfn, index, want);
-    if (vpn !== undefined) out.push({ mm, vpn });
-  }
-  return out;
+/** The live processes that map `pfn` (vmaAddress.ts: where each VMA maps its index), in creation order, and where. */
+function mappedAt(sim: Machine, pfn: number, want: (k: Pte) => boolean): { mm: Mm; vpn: number }[] {
+  return folioMappings(sim, pfn, 1, want).map((m) => ({ mm: m.mm, vpn: m.start }));
 }
 
 // The entry kinds eviction looks for (made once: it looks per page).
 const isExclusive = (k: Pte): boolean => k === Pte.DEVICE_EXCLUSIVE;
 const isPrivateOrExclusive = (k: Pte): boolean => k === Pte.DEVICE_PRIVATE || k === Pte.DEVICE_EXCLUSIVE;
 const isPresentOrExclusive = (k: Pte): boolean => k === Pte.PRESENT || k === Pte.DEVICE_EXCLUSIVE;
+const isPresentOrPrivate = (k: Pte): boolean => k === Pte.PRESENT || k === Pte.DEVICE_PRIVATE;

@@ -13,6 +13,7 @@ import { PG_ANON, PG_ANON_EXCLUSIVE, PG_LARGE_HEAD, PG_LARGE_TAIL, Zone } from '
 import { Pte, PTE_WRITE } from './pgtable';
 import { pushFrame, type KernelWork } from './kernelWork';
 import { putPage } from './swap';
+import { linearPageIndex } from './vmaAddress';
 import {
   type DeviceFileRef, type HugetlbResv, MemObject, VM_HUGEPAGE, VM_HUGETLB, VM_MIXEDMAP, VM_NOHUGEPAGE, VM_READ, VM_SHARED,
   VM_WRITE, Vma,
@@ -270,32 +271,43 @@ function* madviseFree(sim: Machine, mm: Mm, start: number, end: number): KernelW
       if (!whole && f.zone.get(head) !== Zone.ZERO && f.mapcount.get(head) <= 1 && f.pincount.get(head) === 0) yield* splitHugePmd(sim, mm, h, true);
       continue;
     }
-    // A large folio mapped by ptes (its PMD was split earlier) with pages outside the range.
-    for (let v = Math.max(start, h); v < Math.min(end, h + HPAGE_PMD_NR); v++) {
+    // madvise_free_pte_range over this PTE page's part of the range, pte by pte: a large folio
+    // (mapped by ptes: its PMD was split earlier) whose ptes from here do not map it whole, in
+    // order and within the range (madvise_folio_pte_batch: folio_pte_batch up to the range's end
+    // in this PMD), is split unless it cannot be (then its batch is skipped); after an mremap
+    // its pages need not sit at their aligned slots, or in one PTE page.
+    const e = Math.min(end, h + HPAGE_PMD_NR);
+    for (let v = Math.max(start, h); v < e;) {
       const k = v - h;
-      if (t.kind[k] !== Pte.PRESENT) continue;
       const pfn = t.pfn[k]!;
-      if ((f.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) === 0) continue;
+      if (t.kind[k] !== Pte.PRESENT || f.zone.get(pfn) !== Zone.SYSTEM || (f.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) === 0) {
+        v++;
+        continue;
+      }
       const head = pfn - (pfn % HPAGE_PMD_NR);
-      let inRange = 0;
-      for (let j = 0; j < HPAGE_PMD_NR; j++) {
-        const u = h + j;
-        if (u >= start && u < end && t.kind[j] === Pte.PRESENT && t.pfn[j] === head + j) inRange++;
+      const maxNr = Math.min(e - v, head + HPAGE_PMD_NR - pfn);
+      let nr = 1;
+      while (nr < maxNr && t.kind[k + nr] === Pte.PRESENT && t.pfn[k + nr] === pfn + nr) nr++;
+      if (nr < HPAGE_PMD_NR && !largeFolioPinned(sim, head) && !folioLikelyMappedShared(sim, head) && !exclusiveEntryHoldsFolio(sim, head)) {
+        yield* splitPteMappedFolio(sim, mm, head);
+        continue; // this pte again, now of a base page
       }
-      let pinned = false;
-      for (let j = 0; j < HPAGE_PMD_NR && !pinned; j++) {
-        pinned = (f.flags.get(head + j) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0 && f.pincount.get(head + j) > 0;
-      }
-      if (inRange < HPAGE_PMD_NR && !pinned && !folioLikelyMappedShared(sim, head) && !exclusiveEntryHoldsFolio(sim, head, h)) {
-        yield* splitPteMappedFolio(sim, mm, h, head);
-      }
-      break;
+      v += nr;
     }
   }
   const range = { mm, start, end, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
   yield* mmuNotifierInvalidate(sim, range, () => {
     for (let v = start; v < end; v += PTRS_PER_PTE) mm.pt.markDirty(v);
   });
+}
+
+/** split_folio's can_split_folio: a pin anywhere in a PTE-mapped large folio (head at `head`) keeps it whole. */
+function largeFolioPinned(sim: Machine, head: number): boolean {
+  const f = sim.frames;
+  for (let j = 0; j < HPAGE_PMD_NR; j++) {
+    if ((f.flags.get(head + j) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0 && f.pincount.get(head + j) > 0) return true;
+  }
+  return false;
 }
 
 /**
@@ -332,7 +344,7 @@ function* madviseCollapse(sim: Machine, mm: Mm, start: number, end: number): Ker
         mm.pt.set(h + k, Pte.PRESENT, thp + k, writable ? PTE_WRITE : 0);
       }
       f.mapcount.set(thp, 1);
-      f.setIndex(thp, h);
+      f.setIndexRun(thp, HPAGE_PMD_NR, linearPageIndex(vma, h));
       t!.setPmd(true);
     });
     sim.emit(mm.name, h, h + HPAGE_PMD_NR, { kind: 'pte', what: 'collapse-thp' });

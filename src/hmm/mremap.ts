@@ -16,7 +16,6 @@ import { splitHugePmd } from './memory';
 import type { Mm } from './mm';
 import { doMunmap } from './mmap';
 import { mmuNotifierInvalidate } from './mmuNotifier';
-import { PG_ANON, Zone } from './page';
 import { pmdNone, Pte, pteIndex } from './pgtable';
 import type { Machine } from './machine';
 import { pushFrame, type KernelWork } from './kernelWork';
@@ -289,7 +288,7 @@ function* movePageTables(sim: Machine, mm: Mm, vma: Vma, old: number, to: number
       const t = mm.pt.lookup(h);
       if (t === undefined || pmdNone(t)) continue; // get_old_pmd: nothing to move
       if (t.pmd) {
-        moveEntries(sim, mm, h, to + h - old, PTRS_PER_PTE);
+        moveEntries(mm, h, to + h - old, PTRS_PER_PTE);
         mm.pt.lookup(to + h - old)!.setPmd(true);
         t.clearPmd();
         continue;
@@ -299,16 +298,18 @@ function* movePageTables(sim: Machine, mm: Mm, vma: Vma, old: number, to: number
       // pte_alloc at the destination (move_ptes), even for a PTE page of none entries; a whole
       // PMD extent onto a none PMD moves the PTE page itself (move_normal_pmd): none behind it.
       const whole = wholePmd(h) && pmdNone(mm.pt.lookup(to + h - old));
-      moveEntries(sim, mm, s, to + s - old, e - s);
+      moveEntries(mm, s, to + s - old, e - s);
       mm.pt.alloc(to + s - old).ptePage = true;
       if (whole) t.clearPmd();
     }
   });
 }
 
-/** move_ptes for [from, from+n) → [dest, dest+n): each entry, its expectation and its page's index. */
-function moveEntries(sim: Machine, mm: Mm, from: number, dest: number, n: number): void {
-  const f = sim.frames;
+/**
+ * move_ptes for [from, from+n) → [dest, dest+n): each entry and its expectation. The pages keep
+ * their index; the new VMA's offset (copy_vma) maps it at the new address (vmaAddress.ts).
+ */
+function moveEntries(mm: Mm, from: number, dest: number, n: number): void {
   for (let k = 0; k < n; k++) {
     const src = mm.pt.lookup(from + k);
     if (src === undefined) continue;
@@ -325,10 +326,5 @@ function moveEntries(sim: Machine, mm: Mm, from: number, dest: number, n: number
     const j = pteIndex(dest + k);
     dst.expectId[j] = id;
     dst.expectPage[j] = page;
-    // page->index follows in the model (rmap finds a page at its index); the kernel keeps the
-    // index and adjusts vm_pgoff instead. Done only for pages this process alone maps.
-    const zone = f.zone.get(pfn) as Zone;
-    const anonOrDevice = (f.flags.get(pfn) & PG_ANON) !== 0 || zone === Zone.DEVICE_PRIVATE || zone === Zone.DEVICE_COHERENT;
-    if (anonOrDevice && f.head(pfn) === pfn && f.mapcount.get(pfn) === 1) f.setIndex(pfn, dest + k);
   }
 }

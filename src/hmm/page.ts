@@ -5,7 +5,7 @@
 
 import { HPAGE_PMD_NR, MMAP_BASE_VPN } from './constants';
 import {
-  ByteField, type ChunkOwner, type FieldArray, type FieldState, FRAME_CHUNK, FRAME_CHUNK_SHIFT, type FrameField, FrameStack, Int32Field, SmallCountField,
+  ByteField, type ChunkOwner, type FieldArray, type FieldState, Float64Field, FRAME_CHUNK, FRAME_CHUNK_SHIFT, type FrameField, FrameStack, Int32Field, SmallCountField,
 } from './frameStore';
 import { ScratchUint8 } from './scratch';
 
@@ -37,9 +37,9 @@ export const PG_HUGETLB = 1 << 7;
 /** Huge pages in the 2 MiB pool: kernel/init writes 8 to /proc/sys/vm/nr_hugepages in the VM. */
 export const DEFAULT_NR_HUGEPAGES = 8;
 
-/** What indexOffset holds for page->index `vpn`: a small integer (a double here boxed per page). */
-export function indexOffsetOf(vpn: number): number {
-  return (vpn - MMAP_BASE_VPN) | 0;
+/** What indexOffset holds for page->index `index` (exact: indices lie below TASK_SIZE, far below 2^53). */
+export function indexOffsetOf(index: number): number {
+  return index - MMAP_BASE_VPN;
 }
 
 export const ZERO_PFN = 0;
@@ -96,11 +96,12 @@ export class PageFrames implements ChunkOwner {
   /** zone_device_data: the id of the mirror that migrated a device page there (ids start at 1; 0 = none). */
   readonly deviceData = new SmallCountField(this);
   /**
-   * page->index, the virtual page an anonymous page is mapped at (fork keeps addresses, so one
-   * suffices), as an offset from MMAP_BASE_VPN: every mapping lies below TASK_SIZE, so it fits
-   * four bytes and stays a small integer in hot loops (see setIndex / indexOf).
+   * page->index: an anonymous page's linear_page_index where it was first mapped, a file page's
+   * file offset (vmaAddress.ts), stored as an offset from MMAP_BASE_VPN (an absent chunk reads
+   * as 0: MMAP_BASE_VPN). A double: an anonymous page of a private file mapping has a small file
+   * offset, an mmap's page one near TASK_SIZE, too far apart for four bytes.
    */
-  readonly indexOffset = new Int32Field(this);
+  readonly indexOffset = new Float64Field(this);
   private readonly fields: FrameField<FieldArray>[] = [this.zone, this.device, this.flags, this.order, this.refcount,
     this.mapcount, this.pincount, this.contentId, this.contentPage, this.deviceData, this.indexOffset];
   /** Chunks the store has room for (up to the frontier). */
@@ -294,28 +295,28 @@ export class PageFrames implements ChunkOwner {
   }
 
   /**
-   * A new exclusively owned anonymous page mapped once at `vpn`, holding a copy of `src`'s
-   * contents (zeros without `src`): do_anonymous_page, do_cow_fault, wp_page_copy, and fork's
-   * copy of a maybe-pinned page all start a page so.
+   * A new exclusively owned anonymous page mapped once, with page->index `index` (vmaAddress.ts
+   * linearPageIndex), holding a copy of `src`'s contents (zeros without `src`): do_anonymous_page,
+   * do_cow_fault, wp_page_copy, and fork's copy of a maybe-pinned page all start a page so.
    */
-  allocAnonPage(vpn: number, src?: number): number {
+  allocAnonPage(index: number, src?: number): number {
     const pfn = this.allocSystem(0, PG_ANON | PG_ANON_EXCLUSIVE);
     if (src !== undefined) {
       this.contentId.set(pfn, this.contentId.get(src));
       this.contentPage.set(pfn, this.contentPage.get(src));
     }
     this.mapcount.set(pfn, 1);
-    this.setIndex(pfn, vpn);
+    this.setIndex(pfn, index);
     return pfn;
   }
 
   /**
-   * allocAnonPage (no source) for `n` pages mapped at vpn, vpn + 1, …: the frames n calls hand
+   * allocAnonPage (no source) for `n` pages of indices index, index + 1, …: the frames n calls hand
    * out, in that order, into `out`, each ending as that call leaves it; the fields are written a
    * run of consecutive frames at a time (do_anonymous_page over a fresh range). With `content`,
    * the pages are then written with content id `content.id`, page `content.page` onwards.
    */
-  allocAnonPages(vpn: number, n: number, out: Int32Array, content?: { readonly id: number; readonly page: number }): void {
+  allocAnonPages(index: number, n: number, out: Int32Array, content?: { readonly id: number; readonly page: number }): void {
     this.allocSystemRun(n, PG_ANON | PG_ANON_EXCLUSIVE, out);
     forEachFrameRun(out, n, undefined, (k, len, a, step, lo, hi) => {
       if (content !== undefined) {
@@ -323,7 +324,7 @@ export class PageFrames implements ChunkOwner {
         this.contentPage.setSequence(a, len, step, content.page + k);
       }
       this.mapcount.fill(lo, hi, 1);
-      this.indexOffset.setSequence(a, len, step, indexOffsetOf(vpn + k));
+      this.indexOffset.setSequence(a, len, step, indexOffsetOf(index + k));
     });
   }
 
@@ -373,9 +374,14 @@ export class PageFrames implements ChunkOwner {
     });
   }
 
-  /** page->index = vpn. */
-  setIndex(pfn: number, vpn: number): void {
-    this.indexOffset.set(pfn, indexOffsetOf(vpn));
+  /** page->index = index (a page offset: vmaAddress.ts). */
+  setIndex(pfn: number, index: number): void {
+    this.indexOffset.set(pfn, indexOffsetOf(index));
+  }
+
+  /** The `n` pages of a folio from `pfn`: page->index index, index + 1, … (page_to_pgoff of its tails). */
+  setIndexRun(pfn: number, n: number, index: number): void {
+    this.indexOffset.setSequence(pfn, n, 1, indexOffsetOf(index));
   }
 
   /** page->index. */

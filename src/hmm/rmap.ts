@@ -9,6 +9,8 @@ import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_FILE, PG_HUGETLB } from './page';
 import { exclusiveMakerBits, Pte, PTE_DIRTY, PTE_WRITE, pteIndex } from './pgtable';
+import { rmapWalkOrder } from './rmapWalk';
+import { folioMappings, vmPgoffDelta } from './vmaAddress';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { VM_WRITE } from './vma';
 
@@ -53,24 +55,46 @@ export function* makeDeviceExclusive(sim: Machine, mm: Mm, vpn: number, owner: D
 }
 
 /**
+ * 6.12's folio_make_device_exclusive walks the page's rmap (rmap_walk_anon, in rmapWalk.ts's
+ * order) and page_make_device_exclusive_one raises MMU_NOTIFY_EXCLUSIVE (owner NULL: every
+ * mirror drops its entries there) in each VMA it visits, whether that VMA maps the page or not.
+ * This is the part before the walk reaches `mm`'s VMA at `vpn`, which maps the page (`pfn`, a
+ * folio of `nr` pages): a VMA that MREMAP_DONTUNMAP left behind keeps the moved pages' offsets
+ * and comes first, so it is notified where it would map them (seen in the VM: a mirror entry the
+ * same call had stored there is gone, and the final read answers -ENOENT). After `mm`'s VMA the
+ * page is mapped nowhere (GUP's write fault made it exclusive), and the walk ends.
+ */
+export function* exclusiveRmapWalkBefore(sim: Machine, mm: Mm, vpn: number, pfn: number, nr: number): KernelWork<void> {
+  for (const visit of rmapWalkOrder(sim, pfn, { mm, vpn }, [])) {
+    if (visit.mm === mm && visit.vpn === vpn) return;
+    const v = visit.mm.vmas.find(visit.vpn)!;
+    const range = { mm: visit.mm, start: visit.vpn, end: Math.min(v.end, visit.vpn + nr), event: MmuNotifyEvent.EXCLUSIVE, owner: null, blockable: true };
+    yield* mmuNotifierInvalidate(sim, range, () => {});
+  }
+}
+
+/**
  * 6.12's folio_make_device_exclusive for the rest of a large folio whose head, at `vpn`, was
- * just made exclusive: page_make_device_exclusive_one walks the folio's ptes in address order,
- * converting each present one, and stops at the first entry of the folio that is not present
- * (a device-exclusive entry an earlier call left); the folio counts as made exclusive only when
- * none of its pages is still mapped (!folio_mapcount). The model walks this mm only.
+ * just made exclusive: page_make_device_exclusive_one walks each VMA's ptes of the folio (where
+ * the VMA's offset puts them: vmaAddress.ts) in address order, VMAs in the walk's order,
+ * converting each present one, and the walk ends at the first entry of the folio that is not
+ * present (a device-exclusive entry an earlier call left); the folio counts as made exclusive
+ * only when none of its pages is still mapped (!folio_mapcount). The model walks this mm only.
  */
 export function* makeFolioRestExclusive(sim: Machine, mm: Mm, vpn: number, head: number, madeBy: Device): KernelWork<boolean> {
-  for (let k = 1; k < HPAGE_PMD_NR; k++) {
-    const t = mm.pt.lookup(vpn + k);
-    const s = pteIndex(vpn + k);
-    if (t === undefined || t.pfn[s] !== head + k) continue;
-    if (t.kind[s] === Pte.DEVICE_EXCLUSIVE) break;
-    if (t.kind[s] === Pte.PRESENT) yield* makeDeviceExclusive(sim, mm, vpn + k, null, madeBy);
+  const maps = folioMappings(sim, head, HPAGE_PMD_NR, isPresentOrExclusive).filter((m) => m.mm === mm);
+  maps.sort((a, b) => a.vma.start + vmPgoffDelta(a.vma) - (b.vma.start + vmPgoffDelta(b.vma)) || a.vma.rmapSeq - b.vma.rmapSeq);
+  walk: for (const m of maps) {
+    for (let v = m.start; v < m.end; v++) {
+      if (v === vpn) continue; // the head, converted first
+      const t = mm.pt.lookup(v);
+      const s = pteIndex(v);
+      if (t === undefined || t.pfn[s]! - head < 0 || t.pfn[s]! - head >= HPAGE_PMD_NR) continue;
+      if (t.kind[s] === Pte.DEVICE_EXCLUSIVE) break walk;
+      if (t.kind[s] === Pte.PRESENT) yield* makeDeviceExclusive(sim, mm, v, null, madeBy);
+    }
   }
-  for (let k = 0; k < HPAGE_PMD_NR; k++) {
-    const t = mm.pt.lookup(vpn + k);
-    const s = pteIndex(vpn + k);
-    if (t !== undefined && t.kind[s] === Pte.PRESENT && t.pfn[s] === head + k) return false;
-  }
-  return true;
+  return folioMappings(sim, head, HPAGE_PMD_NR, (k) => k === Pte.PRESENT).every((m) => m.mm !== mm);
 }
+
+const isPresentOrExclusive = (k: Pte): boolean => k === Pte.PRESENT || k === Pte.DEVICE_EXCLUSIVE;
