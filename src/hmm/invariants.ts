@@ -59,6 +59,7 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
       if (t.pmd === t.ptePage && (t.pmd || t.used > 0)) {
         problems.push(`${where(sim, mm.name, idx, 0)}: the PMD entry is ${t.pmd ? 'huge and a PTE page' : 'none, but entries are mapped under it'}`);
       }
+      const uniform = t.uniformStep >= 0;
       for (let s = 0; s < PTRS_PER_PTE; s++) {
         const kind = t.kind[s] as Pte;
         if (kind === Pte.NONE) continue;
@@ -81,9 +82,11 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
           problems.push(`${where(sim, mm.name, idx, s)}: ${ENTRY_NAME[kind]} entry points at a frame in zone ${ZONE_NAME[zone] ?? zone} (pfn ${pfn})`);
           continue;
         }
-        const expectId = t.expectId[s]!;
-        if (expectId >= 0 && (expectId !== (ids === undefined ? 0 : ids[slot]!) || t.expectPage[s] !== (pages === undefined ? 0 : pages[slot]!)) &&
-          !sim.contents.samePage(expectId, t.expectPage[s]!, f.contentId.get(pfn), f.contentPage.get(pfn))) {
+        // The uniform form read as it is (expectId would make the arrays).
+        const expectId = uniform ? t.uniformId : t.expectId[s]!;
+        const expectPage = uniform ? (t.uniformPage + s * t.uniformStep) | 0 : t.expectPage[s]!;
+        if (expectId >= 0 && (expectId !== (ids === undefined ? 0 : ids[slot]!) || expectPage !== (pages === undefined ? 0 : pages[slot]!)) &&
+          !sim.contents.samePage(expectId, expectPage, f.contentId.get(pfn), f.contentPage.get(pfn))) {
           problems.push(`${where(sim, mm.name, idx, s)}: data lost: the page holds ${sim.contents.describe(f.contentId.get(pfn))} but ${sim.contents.describe(expectId)} was last written`);
         }
         const fl = flags === undefined ? 0 : flags[slot]!;

@@ -53,7 +53,9 @@ export class SlabAllocator {
   }
 }
 
-const PTE_SLAB = new SlabAllocator(PTRS_PER_PTE * 14, 64);
+const PTE_SLAB = new SlabAllocator(PTRS_PER_PTE * 6, 64);
+/** The expectations' arrays, made for a table on first need (see PteTable.expectId). */
+const EXPECT_SLAB = new SlabAllocator(PTRS_PER_PTE * 8, 64);
 
 /**
  * A page-table page's runs of entries in the same state, as the residency views read them,
@@ -73,18 +75,62 @@ export interface TableRuns {
 }
 
 export class PteTable {
-  /** All five arrays share one region of a slab. */
+  /** The three entry arrays share one region of a slab. */
   private readonly at = PTE_SLAB.take();
   private readonly buf = PTE_SLAB.lastBuffer;
   readonly pfn = new Int32Array(this.buf, this.at, PTRS_PER_PTE);
+  readonly kind = new Uint8Array(this.buf, this.at + PTRS_PER_PTE * 4, PTRS_PER_PTE);
+  readonly bits = new Uint8Array(this.buf, this.at + PTRS_PER_PTE * 5, PTRS_PER_PTE);
   /**
    * What the process last wrote to each page (content id and page; id -1 = not known, e.g.
-   * a file page never written): the invariant checker compares it with the page's contents.
+   * a file page never written), which the invariant checker compares with the page's contents:
+   * while every slot s expects (uniformId, uniformPage + s * uniformStep), as a new table (zeros)
+   * and one a write filled whole do, no arrays; expectId / expectPage make them on first use.
    */
-  readonly expectId = new Int32Array(this.buf, this.at + PTRS_PER_PTE * 4, PTRS_PER_PTE);
-  readonly expectPage = new Int32Array(this.buf, this.at + PTRS_PER_PTE * 8, PTRS_PER_PTE);
-  readonly kind = new Uint8Array(this.buf, this.at + PTRS_PER_PTE * 12, PTRS_PER_PTE);
-  readonly bits = new Uint8Array(this.buf, this.at + PTRS_PER_PTE * 13, PTRS_PER_PTE);
+  private ids: Int32Array | undefined = undefined;
+  private pages: Int32Array | undefined = undefined;
+  uniformId = 0;
+  uniformPage = 0;
+  /** 0 or 1; -1 once the arrays exist (the uniform fields then mean nothing). */
+  uniformStep = 0;
+
+  /** The expected content ids, per slot (made from the uniform form on first use). */
+  get expectId(): Int32Array {
+    if (this.ids === undefined) this.materializeExpect();
+    return this.ids!;
+  }
+
+  /** The expected content pages, per slot (made from the uniform form on first use). */
+  get expectPage(): Int32Array {
+    if (this.pages === undefined) this.materializeExpect();
+    return this.pages!;
+  }
+
+  private materializeExpect(): void {
+    const at = EXPECT_SLAB.take();
+    const ids = new Int32Array(EXPECT_SLAB.lastBuffer, at, PTRS_PER_PTE);
+    const pages = new Int32Array(EXPECT_SLAB.lastBuffer, at + PTRS_PER_PTE * 4, PTRS_PER_PTE);
+    if (this.uniformId !== 0) ids.fill(this.uniformId);
+    for (let s = 0; s < PTRS_PER_PTE; s++) pages[s] = this.uniformPage + s * this.uniformStep;
+    this.ids = ids;
+    this.pages = pages;
+    this.uniformStep = -1;
+  }
+
+  /** Bytes this page holds (benchmark): the entries, the expectations once made, the object. */
+  get bytes(): number {
+    return PTRS_PER_PTE * (this.uniformStep >= 0 ? 6 : 14) + 64;
+  }
+
+  /** Every slot now expects (id, page + s): a write over the whole table (doAnonymousPages). */
+  setExpectedWhole(id: number, page: number): void {
+    this.ids = undefined;
+    this.pages = undefined;
+    this.uniformId = id;
+    this.uniformPage = page;
+    this.uniformStep = 1;
+  }
+
   /**
    * Bumped whenever an entry or the PMD flag may have changed (PageTable.set, clear, markDirty):
    * the residency views keep what they read of this table until it moves (tableRuns.ts).
@@ -135,8 +181,14 @@ export class PteTable {
     t.kind.set(this.kind);
     t.bits.set(this.bits);
     t.pfn.set(this.pfn);
-    t.expectId.set(this.expectId);
-    t.expectPage.set(this.expectPage);
+    if (this.uniformStep >= 0) {
+      t.uniformId = this.uniformId;
+      t.uniformPage = this.uniformPage;
+      t.uniformStep = this.uniformStep;
+    } else {
+      t.expectId.set(this.expectId);
+      t.expectPage.set(this.expectPage);
+    }
     t.pmd = this.pmd;
     t.forkSplit = this.forkSplit;
     t.ptePage = this.ptePage;
@@ -320,6 +372,8 @@ export class PageTable {
 
   /** Bytes the page table holds (benchmark). */
   get bytes(): number {
-    return this.tables.size * (PTRS_PER_PTE * (1 + 1 + 4 + 4 + 4) + 64);
+    let n = 0;
+    for (const t of this.tables.values()) n += t.bytes;
+    return n;
   }
 }
