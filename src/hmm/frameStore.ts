@@ -371,6 +371,23 @@ export class SmallCountField extends FrameField<Uint8Array> {
     }
   }
 
+  /** set(pfn, get(pfn) + delta), in place when the chunk is owned and both counts fit a byte (per-page loops). */
+  override add(pfn: number, delta: number): void {
+    const ci = pfn >>> FRAME_CHUNK_SHIFT;
+    if (this.owned[ci] === 1) {
+      const c = this.chunks[ci]!;
+      const i = pfn & FRAME_MASK;
+      const before = c[i]!;
+      const value = before + delta;
+      if (before !== LARGE && value >= 0 && value < LARGE) {
+        if (before > this.crossAt !== value > this.crossAt) this.crossings++;
+        c[i] = value;
+        return;
+      }
+    }
+    this.set(pfn, this.get(pfn) + delta);
+  }
+
   override copyRun(src: number, srcStep: 1 | -1, dst: number, dstStep: 1 | -1, n: number): void {
     for (let k = 0; k < n; k++) this.set(dst + k * dstStep, this.get(src + k * srcStep));
   }

@@ -194,6 +194,9 @@ export class GpuEngine {
   /** The job whose action is running (the debugger's current thread). */
   current: GpuJob | undefined;
   private nextId = 1;
+  /** localPages' answer, and expandWithPrefetcher's pages of a block (reused: one per fault batch). */
+  private readonly residentPages = new Uint8Array(HPAGE_PMD_NR);
+  private readonly pickedPages = new Uint8Array(HPAGE_PMD_NR);
 
   constructor(
     private readonly sim: GpuMachine,
@@ -521,10 +524,11 @@ export class GpuEngine {
 
   /**
    * isLocal of each page of 2 MiB block `b` (one dpt page: PTRS_PER_PTE is HPAGE_PMD_NR), 1 or 0,
-   * read slot by slot from the dpt page and the frames' chunks.
+   * read slot by slot from the dpt page and the frames' chunks (an array reused by the next call).
    */
   private localPages(m: Dmirror, b: number): Uint8Array {
-    const out = new Uint8Array(HPAGE_PMD_NR);
+    const out = this.residentPages;
+    out.fill(0);
     const page = m.pt.get(b);
     if (page === undefined) return out;
     const f = this.sim.frames;
@@ -623,9 +627,39 @@ export class GpuEngine {
     line.faultNs += ns;
   }
 
-  /** The prefetcher: grow each 2 MiB block's migration by subtree density. */
+  /**
+   * The prefetcher: grow each 2 MiB block's migration by subtree density. Returns the pages to
+   * migrate, ascending, each once.
+   */
   private expandWithPrefetcher(m: Dmirror, faulted: number[]): number[] {
     if (faulted.length === 0 || !this.sim.prefetcherEnabled) return faulted;
+    // A batch lists its pages in ascending order: a block's pages are then consecutive.
+    for (let k = 1; k < faulted.length; k++) if (faulted[k]! <= faulted[k - 1]!) return this.expandUnordered(m, faulted);
+    const out: number[] = [];
+    const picked = this.pickedPages;
+    for (let i = 0; i < faulted.length;) {
+      const b = blockOf(faulted[i]!);
+      const base = b * HPAGE_PMD_NR;
+      const rel: number[] = [];
+      for (; i < faulted.length && faulted[i]! - base < HPAGE_PMD_NR; i++) rel.push(faulted[i]! - base);
+      const vma = m.mm.vmas.find(base + rel[0]!);
+      const resident = this.localPages(m, b);
+      picked.fill(0);
+      for (const r of rel) {
+        resident[r] = 1;
+        picked[r] = 1;
+      }
+      for (const p of prefetchExpansion(resident, rel)) {
+        const v = base + p;
+        if (vma !== undefined && v >= vma.start && v < vma.end && vma.isPrivateAnon) picked[p] = 1;
+      }
+      for (let p = 0; p < HPAGE_PMD_NR; p++) if (picked[p] === 1) out.push(base + p);
+    }
+    return out;
+  }
+
+  /** expandWithPrefetcher for pages in any order. */
+  private expandUnordered(m: Dmirror, faulted: number[]): number[] {
     const out = new Set(faulted);
     const byBlock = new Map<number, number[]>();
     for (const v of faulted) {

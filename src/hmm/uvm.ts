@@ -86,16 +86,24 @@ export const PREFETCH_THRESHOLD_PERCENT = 51;
  * the largest subtree (16, 32, … 512 pages) whose occupancy exceeds the threshold is migrated
  * whole. Returns the block-relative page indices to add.
  */
+/** prefetchExpansion's working arrays (it keeps nothing between calls). */
+const prefetchSum = new Int32Array(HPAGE_PMD_NR + 1);
+const prefetchTake = new Uint8Array(HPAGE_PMD_NR);
+const prefetchSeen = new Uint8Array(HPAGE_PMD_NR / PREFETCH_LEAF_PAGES);
+
 export function prefetchExpansion(resident: Uint8Array, faulted: readonly number[]): number[] {
   // Prefix sums make every subtree's occupancy one subtraction.
-  const sum = new Int32Array(HPAGE_PMD_NR + 1);
+  const sum = prefetchSum;
   for (let p = 0; p < HPAGE_PMD_NR; p++) sum[p + 1] = sum[p]! + resident[p]!;
-  const take = new Uint8Array(HPAGE_PMD_NR);
-  const seen = new Set<number>();
+  const take = prefetchTake;
+  take.fill(0);
+  // Leaves already looked at (a faulted page's leaf decides for every page of it).
+  const seen = prefetchSeen;
+  seen.fill(0);
   for (const f of faulted) {
-    const leaf = f - (f % PREFETCH_LEAF_PAGES);
-    if (seen.has(leaf)) continue;
-    seen.add(leaf);
+    const leaf = (f / PREFETCH_LEAF_PAGES) | 0;
+    if (seen[leaf] === 1) continue;
+    seen[leaf] = 1;
     let best = -1;
     let bestSize = 0;
     for (let size = PREFETCH_LEAF_PAGES; size <= HPAGE_PMD_NR; size *= 2) {
