@@ -195,8 +195,10 @@ function collectPte(sim: Machine, args: MigrateVma, vma: Vma, t: PteTable | unde
     args.markSkip(i, 'pte-mapped-thp');
     return;
   }
-  // An anonymous-exclusive page that may be pinned cannot be shared with a migration entry.
-  if (f.pincount.get(f.pinHolder(pfn)) > 0) {
+  // folio_try_share_anon_rmap_pte: an anonymous-exclusive page that may be pinned cannot be
+  // shared with a migration entry. Another pinned page (a file page) is collected; its pin fails
+  // migrate_vma_check_page after the unmap (restorePinned).
+  if ((f.flags.get(pfn) & PG_ANON_EXCLUSIVE) !== 0 && f.pincount.get(f.pinHolder(pfn)) > 0) {
     args.markSkip(i, 'pinned');
     return;
   }
@@ -323,6 +325,7 @@ export function* migrateVmaSetup(sim: MigrateMachine, args: MigrateVma): KernelW
     });
     const stillMapped = countCollected(sim, args);
     if (stillMapped.length > 0) yield* migrateVmaUnmap(sim, args, stillMapped);
+    restorePinned(sim, args);
     args.phase = 'copy';
     sim.emit(mm.name, args.start, args.end, {
       kind: 'migrate', phase: 'setup', device: args.pgmapOwner.name, direction: args.direction,
@@ -367,6 +370,30 @@ function* migrateVmaUnmap(sim: Machine, args: MigrateVma, stillMapped: readonly 
       });
     }
     if (unmapped.length > 0) args.otherMms.set(i, unmapped);
+  }
+}
+
+/**
+ * migrate_device_unmap, after try_to_migrate: a collected page with a pin fails
+ * migrate_vma_check_page (its extra references) and is restored at once (remove_migration_ptes,
+ * src_pfns[i] = 0): the driver gets nothing to copy for it; the mirrors the walk cleared stay cleared.
+ */
+function restorePinned(sim: Machine, args: MigrateVma): void {
+  const f = sim.frames;
+  for (let i = 0; i < args.npages; i++) {
+    const pfn = args.src[i]!;
+    if (pfn === NO_PFN || !args.migrating(i) || (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0 || f.pincount.get(f.pinHolder(pfn)) === 0) continue;
+    const vpn = args.start + i;
+    removeMigrationPtes(sim, args.mm, vpn, 1, pfn, pfn, false);
+    for (const mm of args.otherMms.get(i) ?? []) {
+      removeMigrationPtes(sim, mm, vpn, 1, pfn, pfn, false);
+      markRangeDirty(mm, vpn, vpn + 1);
+    }
+    args.otherMms.delete(i);
+    args.srcFlags[i] = 0;
+    args.src[i] = NO_PFN;
+    args.markSkip(i, 'pinned');
+    args.cpages--;
   }
 }
 

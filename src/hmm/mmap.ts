@@ -60,6 +60,9 @@ export function doMmap(mm: Mm, start: number, pages: number, prot: ProtName, opt
 /** munmap: MMU_NOTIFY_UNMAP over the range, zap, drop the VMAs and their page tables. */
 export function* doMunmap(sim: Machine, mm: Mm, start: number, end: number): KernelWork<number> {
   if (end <= start) return -EINVAL;
+  // do_vmi_munmap: no VMA in the range, nothing to do (no notifier: a mirror's entry on the page
+  // after the range, which dmirror's inclusive erase would take, stays).
+  if (mm.vmas.intersecting(start, end).length === 0) return 0;
   // vms_gather_munmap_vmas splits both ends first: a hugetlb VMA only at a huge page boundary
   // (hugetlb_vm_op_split). A failed split at `start` changes nothing; one at `end` fails after
   // the first VMA was cut at `start`, and that cut stays.
