@@ -385,9 +385,9 @@ function restorePinned(sim: Machine, args: MigrateVma): void {
     if (pfn === NO_PFN || !args.migrating(i) || (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0 || f.pincount.get(f.pinHolder(pfn)) === 0) continue;
     const vpn = args.start + i;
     removeMigrationPtes(sim, args.mm, vpn, 1, pfn, pfn, false);
-    for (const mm of args.otherMms.get(i) ?? []) {
-      removeMigrationPtes(sim, mm, vpn, 1, pfn, pfn, false);
-      markRangeDirty(mm, vpn, vpn + 1);
+    for (const { mm, vpn: at } of args.otherMms.get(i) ?? []) {
+      removeMigrationPtes(sim, mm, at, 1, pfn, pfn, false);
+      markRangeDirty(mm, at, at + 1);
     }
     args.otherMms.delete(i);
     args.srcFlags[i] = 0;
