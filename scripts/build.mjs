@@ -26,7 +26,10 @@ const vscodeOnce = {
 };
 
 await Promise.all([
+  // The CLI: `run` in one bundle; the commands that use the kernel VM (oracle, fast-check) in
+  // another, required only by them (src/cli/loadKernel.ts), so that a run does not compile them.
   build({ ...common, entryPoints: ['src/cli/hmmSim.ts'], outfile: 'dist/hmm-sim.js' }),
+  build({ ...common, entryPoints: ['src/cli/kernelMain.ts'], outfile: 'dist/hmm-sim-kernel.js' }),
   build({ ...common, entryPoints: ['bench/bench.ts'], outfile: 'dist/bench.js' }),
   build({ ...common, entryPoints: ['bench/baselineAdapter.ts'], outfile: 'dist/baseline-adapter.js' }),
   build({ ...common, entryPoints: ['src/adapter/main.ts'], outfile: 'dist/adapter.js' }),
