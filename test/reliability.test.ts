@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import { Budget } from '../src/hmm/lang/budget';
+import { Budget, MemoryGauge } from '../src/hmm/lang/budget';
 import { MAX_BLOCK_DEPTH, MAX_EXPR_DEPTH, MAX_SCRIPT_BYTES } from '../src/hmm/lang/limits';
 import { diagnose, runScriptText, runScriptTextAsync } from '../src/hmm/lang/runner';
 import { readScriptFile, ScriptFileError } from '../src/hmm/lang/scriptFile';
@@ -166,7 +166,7 @@ describe('reliability: time and memory budgets', function () {
     let t = 0;
     let mem = 100;
     let looks = 0;
-    const b = new Budget({ timeoutMs: 1000, maxMemoryBytes: 1000 }, () => { looks++; return mem; }, () => t);
+    const b = new Budget({ timeoutMs: 1000, maxMemoryBytes: 1000 }, new MemoryGauge(() => { looks++; return mem; }), () => t);
     assert.equal(b.exceeded(), undefined);
     mem = 300;
     t = 249;
@@ -187,6 +187,22 @@ describe('reliability: time and memory budgets', function () {
     mem = 0;
     t = 1001;
     assert.equal(b.exceeded(), 'the time limit of 1 s was reached');
+  });
+
+  it("a debugging session's runs share one memory gauge: a step does not read memory again within its interval", () => {
+    let looks = 0;
+    let t = 0;
+    const gauge = new MemoryGauge(() => { looks++; return 100; });
+    const run = (): string | undefined => new Budget({ maxMemoryBytes: 1000 }, gauge, () => t).exceeded();
+    assert.equal(run(), undefined);
+    t = 5;
+    assert.equal(run(), undefined);
+    t = 249;
+    assert.equal(run(), undefined);
+    assert.equal(looks, 1, 'three runs within 250 ms, one look');
+    t = 250;
+    assert.equal(run(), undefined);
+    assert.equal(looks, 2);
   });
 
   it('an async run (Run Script Headless) is cancelled inside one long statement: a write over 1023 GiB', async () => {

@@ -5,6 +5,7 @@ import { Response } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DapFraming } from './dapFraming';
 import { HmmDebugSession } from './session';
+import { TickBatchedWriter } from './tickBatch';
 
 /** Largest DAP message accepted (a writeMemory of a few MiB is far below it). */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -29,4 +30,4 @@ const framing = new DapFraming({
   onBadHeader: (reason) => process.stderr.write(`hmm-debug adapter: skipped ${reason}\n`),
 });
 process.stdin.pipe(framing);
-session.start(framing, process.stdout);
+session.start(framing, new TickBatchedWriter(process.stdout));

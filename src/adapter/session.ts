@@ -580,8 +580,12 @@ export class HmmDebugSession extends DebugSession {
 
   private source(): Source {
     const p = this.args?.program ?? this.ctl?.file ?? '';
-    return new Source(path.basename(p), this.convertDebuggerPathToClient(p));
+    // The same for every frame of every stop: made once per script.
+    if (this.sourceOf?.path !== p) this.sourceOf = { path: p, source: new Source(path.basename(p), this.convertDebuggerPathToClient(p)) };
+    return this.sourceOf.source;
   }
+
+  private sourceOf: { readonly path: string; readonly source: Source } | undefined;
 
   /** `0x7f…` addresses, or a mapping / page name. */
   private parseMemoryReference(ref: string): number | undefined {

@@ -26,15 +26,34 @@ function memoryCheckMs(used: number, max: number): number {
 const formatBytes = (n: number): string =>
   n >= 2 ** 30 ? `${+(n / 2 ** 30).toFixed(1)} GiB` : `${Math.round(n / 2 ** 20)} MiB`;
 
+/**
+ * The process's resident set, read no more often than memoryCheckMs allows. A debugger keeps one
+ * for the whole session (ScriptController): a step is a run of its own, and reading /proc at the
+ * start of each would cost more than the step (tens of µs, far more on a loaded machine).
+ */
+export class MemoryGauge {
+  private checkedAt = -Infinity;
+  private intervalMs = MEMORY_CHECK_MS;
+
+  constructor(private readonly read: () => number = () => process.memoryUsage.rss()) {}
+
+  /** Bytes in use when a look is due at time `t` and finds more than `max`; else undefined. */
+  over(t: number, max: number): number | undefined {
+    if (t - this.checkedAt < this.intervalMs) return undefined;
+    this.checkedAt = t;
+    const used = this.read();
+    this.intervalMs = memoryCheckMs(used, max);
+    return used > max ? used : undefined;
+  }
+}
+
 export class Budget {
   private readonly deadline: number;
   private readonly maxMemory: number;
-  private memoryCheckedAt = -Infinity;
-  private memoryCheckMs = MEMORY_CHECK_MS;
 
   constructor(
     private readonly limits: Limits,
-    private readonly memory: () => number = () => process.memoryUsage.rss(),
+    private readonly memory: MemoryGauge = new MemoryGauge(),
     private readonly now: () => number = Date.now,
   ) {
     this.deadline = limits.timeoutMs === undefined ? Infinity : now() + limits.timeoutMs;
@@ -45,12 +64,8 @@ export class Budget {
   exceeded(): string | undefined {
     const t = this.now();
     if (t > this.deadline) return `the time limit of ${this.limits.timeoutMs! / 1000} s was reached`;
-    if (t - this.memoryCheckedAt >= this.memoryCheckMs) {
-      this.memoryCheckedAt = t;
-      const used = this.memory();
-      this.memoryCheckMs = memoryCheckMs(used, this.maxMemory);
-      if (used > this.maxMemory) return `memory use (${formatBytes(used)}) passed the limit of ${formatBytes(this.maxMemory)}`;
-    }
+    const used = this.memory.over(t, this.maxMemory);
+    if (used !== undefined) return `memory use (${formatBytes(used)}) passed the limit of ${formatBytes(this.maxMemory)}`;
     return undefined;
   }
 }

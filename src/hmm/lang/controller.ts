@@ -10,7 +10,7 @@ import { LINUX_PROFILES, type LinuxVersion } from '../profile';
 import { Simulator } from '../simulator';
 import { drain } from '../kernelWork';
 import type { Diagnostic, Script, Stmt } from './ast';
-import { Budget, type Limits } from './budget';
+import { Budget, type Limits, MemoryGauge } from './budget';
 import { AnswerMemo } from './debug/answerMemo';
 import type { ConditionScope } from './debug/conditions';
 import { EventBreakpoints, type EventFilterId } from './debug/eventBreakpoints';
@@ -76,6 +76,8 @@ export class ScriptController {
   limits: Limits = {};
   /** Set when the budget of the run in progress ran out: the run stops with it as a runtime error. */
   private budgetStop: string | undefined;
+  /** The memory limit's readings, shared by every run of the session (each step is one). */
+  private readonly memory = new MemoryGauge();
   /** Launch option: the kernel version modelled (a script's `linux` line wins). */
   linux: LinuxVersion = 'mainline';
   /** Changes whenever the machine may have: a unit run or replayed, a reset, a memory write. */
@@ -277,7 +279,7 @@ export class ScriptController {
   private async run(mode: Mode): Promise<RunResult> {
     this.pauseRequested = false;
     this.stopLine = undefined;
-    const budget = new Budget(this.limits);
+    const budget = new Budget(this.limits, this.memory);
     this.budgetStop = undefined;
     const r = await inSlices(() => {
       this.budgetStop ??= budget.exceeded();
