@@ -109,6 +109,15 @@ export class FrameField<T extends FieldArray> {
     return c === undefined ? 0 : c[pfn & FRAME_MASK]!;
   }
 
+  /**
+   * Chunk `ci`'s values (frames ci·FRAME_CHUNK onwards; undefined: all 0), for a reader going
+   * through many frames of one chunk (tableRuns.ts). Read only: a checkpoint may share it. In a
+   * SmallCountField, a byte LARGE stands for a value that get() finds in its overflow map.
+   */
+  chunkAt(ci: number): T | undefined {
+    return this.chunks[ci];
+  }
+
   set(pfn: number, value: number): void {
     const ci = pfn >>> FRAME_CHUNK_SHIFT;
     if (this.owned[ci] !== 1) {
@@ -323,7 +332,7 @@ export interface FieldState {
 }
 
 /** A SmallCountField byte saying "the value is in the overflow map". */
-const LARGE = 255;
+export const LARGE = 255;
 
 /**
  * A count that is almost always small (refcount, mapcount, pincount, a mirror id): a byte per

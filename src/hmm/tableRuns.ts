@@ -8,9 +8,10 @@
 // these runs, so a million resident pages in one state cost 2048 cache hits, not a million
 // slot reads. A cached page holds 4 numbers per run; untouched pages hold nothing.
 
-import { PTRS_PER_PTE } from './constants';
+import { HPAGE_PMD_NR, PTRS_PER_PTE } from './constants';
+import { FRAME_CHUNK, FRAME_CHUNK_SHIFT, LARGE } from './frameStore';
 import type { DptPage } from './mirror';
-import { type PageFrames, Zone } from './page';
+import { type PageFrames, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone } from './page';
 import { Pte, PTE_WRITE, type PteTable } from './pgtable';
 
 /** Numbers per run in TableRuns.data (pgtable.ts). */
@@ -27,79 +28,137 @@ export const CPU_KEY = {
 /** A device entry's state: tag (Dpt, 2 bits) | the frame is the device's own | the frame is the zero page. */
 export const DEVICE_KEY = { local: 1 << 2, zero: 1 << 3 } as const;
 
-function cpuKey(f: PageFrames, t: PteTable, s: number, kind: Pte, pfn: number): number {
-  const head = f.head(pfn);
-  const bits = t.bits[s]!;
-  return kind | ((f.zone.get(pfn) & 7) << CPU_KEY.zoneShift) | ((bits & PTE_WRITE) !== 0 ? CPU_KEY.writable : 0) |
-    (f.mapcount.get(t.pmd ? head : pfn) > 1 ? CPU_KEY.shared : 0) | (f.pincount.get(f.pinHolder(pfn)) > 0 ? CPU_KEY.pinned : 0) |
-    (t.pmd ? CPU_KEY.huge : 0) | (((bits >> 4) & 0xf) << CPU_KEY.makerShift) | (f.device.get(pfn) << CPU_KEY.deviceShift);
+/** What an absent chunk of a frame field reads as. */
+const ZERO_CHUNK: Uint8Array = new Uint8Array(FRAME_CHUNK);
+// A huge page's frames lie in one chunk, so a frame's head and pin holder are in its own.
+if (FRAME_CHUNK % HPAGE_PMD_NR !== 0) throw new Error('a frame chunk must hold whole huge pages');
+const HUGE_MASK = HPAGE_PMD_NR - 1;
+
+/**
+ * Appends run [from, end) of `key` to `data`: the first slot's pfn and the step between slots'
+ * pfns. One pass's state, kept in locals by the scanners (no call per slot: the first scan
+ * after a stop meets up to a million entries before V8 has optimized anything).
+ */
+function pushRun(data: number[], from: number, end: number, key: number, pfn0: number, step: number): void {
+  data.push(from | (end << 16), key, pfn0, step);
 }
 
-function deviceKey(f: PageFrames, tag: number, pfn: number, device: number): number {
-  const zone = f.zone.get(pfn);
-  const local = (zone === Zone.DEVICE_PRIVATE || zone === Zone.DEVICE_COHERENT) && f.device.get(pfn) === device;
-  return tag | (local ? DEVICE_KEY.local : 0) | (zone === Zone.ZERO ? DEVICE_KEY.zero : 0);
-}
-
-/** Collects slots into runs: a run goes on while the key is equal and the pfn steps as it began. */
-class Runs {
-  readonly data: number[] = [];
-  private from = -1;
-  private end = -1;
-  private key = 0;
-  private pfn0 = 0;
-  private last = 0;
-  private step = 1;
-
-  add(s: number, key: number, pfn: number): void {
-    if (s === this.end && key === this.key) {
-      const d = pfn - this.last;
-      const n = this.end - this.from;
-      if (n === 1 ? d === 1 || d === -1 || d === 0 : d === this.step) {
-        if (n === 1) this.step = d;
-        this.end = s + 1;
-        this.last = pfn;
-        return;
+/**
+ * A fresh pass over CPU PTE page `t` (what the cache must always equal): a slot's key is
+ * cpuKey of test/reference/tableRuns.ts, read here from the frame fields' chunks directly.
+ */
+export function scanCpuTable(f: PageFrames, t: PteTable): number[] {
+  const data: number[] = [];
+  const kinds = t.kind;
+  const pfns = t.pfn;
+  const bits = t.bits;
+  const pmd = t.pmd;
+  const fixed = pmd ? CPU_KEY.huge : 0;
+  let ci = -1;
+  let zone = ZERO_CHUNK;
+  let device = ZERO_CHUNK;
+  let flags = ZERO_CHUNK;
+  let mapcount = ZERO_CHUNK;
+  let pincount = ZERO_CHUNK;
+  // The run being built: [from, end) of `key`, pfns from pfn0 by `step`.
+  let from = -1;
+  let end = -1;
+  let key = 0;
+  let pfn0 = 0;
+  let last = 0;
+  let step = 1;
+  for (let s = 0; s < PTRS_PER_PTE; s++) {
+    const kind = kinds[s]!;
+    if (kind === Pte.NONE) continue;
+    const pfn = pfns[s]!;
+    if (pfn >>> FRAME_CHUNK_SHIFT !== ci) {
+      ci = pfn >>> FRAME_CHUNK_SHIFT;
+      zone = f.zone.chunkAt(ci) ?? ZERO_CHUNK;
+      device = f.device.chunkAt(ci) ?? ZERO_CHUNK;
+      flags = f.flags.chunkAt(ci) ?? ZERO_CHUNK;
+      mapcount = f.mapcount.chunkAt(ci) ?? ZERO_CHUNK;
+      pincount = f.pincount.chunkAt(ci) ?? ZERO_CHUNK;
+    }
+    const i = pfn & (FRAME_CHUNK - 1);
+    const base = pfn - i;
+    const fl = flags[i]!;
+    // PageFrames.head and pinHolder.
+    const head = (fl & PG_TAIL) !== 0 ? i & ~HUGE_MASK : i;
+    const holder = (fl & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0 ? i & ~HUGE_MASK : head;
+    const m = pmd ? head : i;
+    const mc = mapcount[m] === LARGE ? f.mapcount.get(base + m) : mapcount[m]!;
+    const pc = pincount[holder] === LARGE ? f.pincount.get(base + holder) : pincount[holder]!;
+    const b = bits[s]!;
+    const k = kind | ((zone[i]! & 7) << CPU_KEY.zoneShift) | ((b & PTE_WRITE) !== 0 ? CPU_KEY.writable : 0) |
+      (mc > 1 ? CPU_KEY.shared : 0) | (pc > 0 ? CPU_KEY.pinned : 0) | fixed | (((b >> 4) & 0xf) << CPU_KEY.makerShift) |
+      (device[i]! << CPU_KEY.deviceShift);
+    if (s === end && k === key) {
+      const d = pfn - last;
+      const n = end - from;
+      if (n === 1 ? d === 1 || d === -1 || d === 0 : d === step) {
+        if (n === 1) step = d;
+        end = s + 1;
+        last = pfn;
+        continue;
       }
     }
-    this.flush();
-    this.from = s;
-    this.end = s + 1;
-    this.key = key;
-    this.pfn0 = this.last = pfn;
-    this.step = 1;
+    if (from >= 0) pushRun(data, from, end, key, pfn0, step);
+    from = s;
+    end = s + 1;
+    key = k;
+    pfn0 = last = pfn;
+    step = 1;
   }
-
-  flush(): void {
-    if (this.from >= 0) this.data.push(this.from | (this.end << 16), this.key, this.pfn0, this.step);
-    this.from = -1;
-  }
+  if (from >= 0) pushRun(data, from, end, key, pfn0, step);
+  return data;
 }
 
-/** A fresh pass over CPU PTE page `t` (what the cache must always equal). */
-export function scanCpuTable(f: PageFrames, t: PteTable): number[] {
-  const r = new Runs();
+/** A fresh pass over device page-table page `p` of device index `device` (deviceKey of test/reference/tableRuns.ts). */
+export function scanDptPage(f: PageFrames, p: DptPage, deviceIndex: number): number[] {
+  const data: number[] = [];
+  const tags = p.tag;
+  const pfns = p.pfn;
+  let ci = -1;
+  let zone = ZERO_CHUNK;
+  let device = ZERO_CHUNK;
+  let from = -1;
+  let end = -1;
+  let key = 0;
+  let pfn0 = 0;
+  let last = 0;
+  let step = 1;
   for (let s = 0; s < PTRS_PER_PTE; s++) {
-    const kind = t.kind[s] as Pte;
-    if (kind === Pte.NONE) continue;
-    const pfn = t.pfn[s]!;
-    r.add(s, cpuKey(f, t, s, kind, pfn), pfn);
-  }
-  r.flush();
-  return r.data;
-}
-
-/** A fresh pass over device page-table page `p` of device index `device`. */
-export function scanDptPage(f: PageFrames, p: DptPage, device: number): number[] {
-  const r = new Runs();
-  for (let s = 0; s < PTRS_PER_PTE; s++) {
-    const tag = p.tag[s]!;
+    const tag = tags[s]!;
     if (tag === 0) continue;
-    const pfn = p.pfn[s]!;
-    r.add(s, deviceKey(f, tag, pfn, device), pfn);
+    const pfn = pfns[s]!;
+    if (pfn >>> FRAME_CHUNK_SHIFT !== ci) {
+      ci = pfn >>> FRAME_CHUNK_SHIFT;
+      zone = f.zone.chunkAt(ci) ?? ZERO_CHUNK;
+      device = f.device.chunkAt(ci) ?? ZERO_CHUNK;
+    }
+    const i = pfn & (FRAME_CHUNK - 1);
+    const z = zone[i]!;
+    const local = (z === Zone.DEVICE_PRIVATE || z === Zone.DEVICE_COHERENT) && device[i] === deviceIndex;
+    const k = tag | (local ? DEVICE_KEY.local : 0) | (z === Zone.ZERO ? DEVICE_KEY.zero : 0);
+    if (s === end && k === key) {
+      const d = pfn - last;
+      const n = end - from;
+      if (n === 1 ? d === 1 || d === -1 || d === 0 : d === step) {
+        if (n === 1) step = d;
+        end = s + 1;
+        last = pfn;
+        continue;
+      }
+    }
+    if (from >= 0) pushRun(data, from, end, key, pfn0, step);
+    from = s;
+    end = s + 1;
+    key = k;
+    pfn0 = last = pfn;
+    step = 1;
   }
-  r.flush();
-  return r.data;
+  if (from >= 0) pushRun(data, from, end, key, pfn0, step);
+  return data;
 }
 
 /** The runs of CPU PTE page `t`, from its cache when neither it nor the frames' state moved. */
