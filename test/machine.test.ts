@@ -31,6 +31,7 @@ function standInMachine(mms: Mm[]): Machine & { log: EventLog } {
     devices: [],
     mms,
     kstack: [],
+    pauseInNotifiers: true,
     clock,
     timing: DEFAULT_TIMING,
     profile: LINUX_PROFILES.mainline,
@@ -62,7 +63,7 @@ describe('mechanisms on a stand-in machine', () => {
   it('mmu_notifier: an invalidation calls the intersecting notifier once, odd sequence inside, even after', () => {
     const kstack: KernelFrame[] = [];
     const sim: NotifierMachine = {
-      kstack, clock: new Clock(), timing: DEFAULT_TIMING, stats: { notifierCalls: 0 },
+      kstack, pauseInNotifiers: true, clock: new Clock(), timing: DEFAULT_TIMING, stats: { notifierCalls: 0 },
       describeRange: (s, e) => `[${s}, ${e})`,
     };
     const mm: NotifierMm = { name: 'p', alive: true, notifiers: [], invalidateSeq: 2, activeInvalidateRanges: 0 };
@@ -98,6 +99,35 @@ describe('mechanisms on a stand-in machine', () => {
     assert.equal(sim.clock.now, DEFAULT_TIMING.notifierCallbackNs);
     assert.ok(mmuIntervalReadRetry(hit, seq), 'a read that began before the invalidation must retry');
     assert.ok(!mmuIntervalReadRetry(miss, mmuIntervalReadBegin(miss)));
+  });
+
+  it('mmu_notifier: a plain run does not pause in the callback (still on the stack); invalidateNow is called as a function', () => {
+    const kstack: KernelFrame[] = [];
+    const sim: NotifierMachine = {
+      kstack, pauseInNotifiers: false, clock: new Clock(), timing: DEFAULT_TIMING, stats: { notifierCalls: 0 },
+      describeRange: (s, e) => `[${s}, ${e})`,
+    };
+    const mm: NotifierMm = { name: 'p', alive: true, notifiers: [], invalidateSeq: 2, activeInvalidateRanges: 0 };
+    const seen: { how: string; cur: number; depth: number; frame: string | undefined }[] = [];
+    const sub = new MmuIntervalNotifier(0, 0, {
+      *invalidate(): KernelWork<boolean> {
+        throw new Error('invalidateNow is there: the generator must not run');
+      },
+      invalidateNow(s, _range: MmuNotifierRange, cur: number): boolean {
+        seen.push({ how: 'now', cur, depth: kstack.length, frame: kstack[kstack.length - 1]?.name });
+        mmuIntervalSetSeq(s, cur);
+        return true;
+      },
+    }, 'gpu0');
+    assert.equal(mmuIntervalNotifierInsert(sub, mm, 0, 100), 0);
+    const range = { mm, start: 5, end: 6, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
+    const { value, frames } = runCollecting(mmuNotifierInvalidate(sim, range, () => 7));
+    assert.equal(value, 7);
+    assert.deepEqual(frames, [], 'no pause point');
+    assert.deepEqual(seen, [{ how: 'now', cur: 3, depth: 1, frame: 'invalidate' }]);
+    assert.equal(kstack.length, 0);
+    assert.equal(mm.invalidateSeq, 4);
+    assert.equal(sim.clock.now, DEFAULT_TIMING.notifierCallbackNs);
   });
 
   it('handle_mm_fault: a read maps the zero page, a write then copies it under MMU_NOTIFY_CLEAR', () => {

@@ -221,8 +221,12 @@ export class Dmirror implements MmuIntervalNotifierOps {
     return erased;
   }
 
-  /** dmirror_interval_invalidate (lib/test_hmm.c). */
+  /** dmirror_interval_invalidate (lib/test_hmm.c); it never pauses (invalidateNow). */
   *invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): KernelWork<boolean> {
+    return this.invalidateNow(sub, range, curSeq);
+  }
+
+  invalidateNow(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): boolean {
     const before = sub.invalidateSeq;
     // Our own migrations update the device page table themselves: ignore them, no set_seq.
     if (range.event === MmuNotifyEvent.MIGRATE && range.owner === this.device) {

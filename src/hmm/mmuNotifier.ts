@@ -20,6 +20,13 @@ export interface NotifierMm {
 /** What an invalidation uses of the machine (machine.ts's Machine has it all). */
 export interface NotifierMachine {
   readonly kstack: KernelFrame[];
+  /**
+   * Whether a notifier callback's frame is a pause point (it is always on the kernel stack). A
+   * debugger's run pauses there; a plain run (hmm-sim run, the bench) does not need to: those
+   * frames are entered per page (eviction, a CPU fault on a device page), and each pause point
+   * costs a resume through every generator of the statement, which then dominated eviction.
+   */
+  readonly pauseInNotifiers: boolean;
   readonly clock: Clock;
   readonly timing: TimingModel;
   readonly stats: { notifierCalls: number };
@@ -41,6 +48,11 @@ export interface MmuNotifierRange {
 export interface MmuIntervalNotifierOps {
   /** ops->invalidate; returns false only for a non-blockable range it could not lock. */
   invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): KernelWork<boolean>;
+  /**
+   * The same callback for ops that never pause inside it, called as a plain function: a
+   * per-page invalidation (eviction, a CPU fault on a device page) then costs no generator.
+   */
+  invalidateNow?(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): boolean;
 }
 
 /** struct mmu_interval_notifier; `M` is the mm type its users see (mm.ts's Mm). */
@@ -102,33 +114,10 @@ export function mmuIntervalSetSeq(sub: MmuIntervalNotifier, curSeq: number): voi
   sub.invalidateSeq = curSeq;
 }
 
-/**
- * mmu_notifier_invalidate_range_start: every interval notifier that intersects the range is
- * called once with the (odd) current sequence. Each callback is a kernel frame of its own.
- */
-function* invalidateRangeStart(sim: NotifierMachine, range: MmuNotifierRange): KernelWork<void> {
-  const mm = range.mm;
-  mm.activeInvalidateRanges++;
-  let hits = 0;
-  for (let i = 0; i < mm.notifiers.length; i++) if (intersects(mm.notifiers[i]!, range)) hits++;
-  if (hits > 0) mm.invalidateSeq |= 1;
-  const curSeq = mm.invalidateSeq;
-  sim.stats.notifierCalls += hits;
-  // A notifier's callback cannot add or remove notifiers of this mm, so the list is stable here.
-  for (let i = 0; hits > 0 && i < mm.notifiers.length; i++) {
-    const sub = mm.notifiers[i]!;
-    if (!intersects(sub, range)) continue;
-    const frame = kernelFrame('invalidate', () =>
-      `${sub.label} ${MMU_NOTIFY_NAMES[range.event]} ${sim.describeRange(range.start, range.end)}` +
-      (range.owner ? ` owner ${range.owner.name}` : ''));
-    sim.clock.advance(sim.timing.notifierCallbackNs);
-    yield pushFrame(sim.kstack, frame);
-    try {
-      yield* sub.ops.invalidate(sub, range, curSeq);
-    } finally {
-      sim.kstack.pop();
-    }
-  }
+function invalidateFrame(sim: NotifierMachine, sub: MmuIntervalNotifier, range: MmuNotifierRange): KernelFrame {
+  return kernelFrame('invalidate', () =>
+    `${sub.label} ${MMU_NOTIFY_NAMES[range.event]} ${sim.describeRange(range.start, range.end)}` +
+    (range.owner ? ` owner ${range.owner.name}` : ''));
 }
 
 function intersects(sub: MmuIntervalNotifier, range: MmuNotifierRange): boolean {
@@ -150,7 +139,30 @@ type NotAStep<T> = T extends Generator<unknown, unknown, unknown> ? never : T;
  * under the notifier and runs without pausing, so it is a plain function, not a generator.
  */
 export function* mmuNotifierInvalidate<T>(sim: NotifierMachine, range: MmuNotifierRange, body: () => NotAStep<T>): KernelWork<T> {
-  yield* invalidateRangeStart(sim, range);
+  // mmu_notifier_invalidate_range_start (inlined: it runs at every invalidation, and a second
+  // generator per call cost as much as the work): every interval notifier that intersects the
+  // range is called once with the (odd) current sequence, each callback a kernel frame of its own.
+  const mm = range.mm;
+  mm.activeInvalidateRanges++;
+  let hits = 0;
+  for (let i = 0; i < mm.notifiers.length; i++) if (intersects(mm.notifiers[i]!, range)) hits++;
+  if (hits > 0) mm.invalidateSeq |= 1;
+  const curSeq = mm.invalidateSeq;
+  sim.stats.notifierCalls += hits;
+  // A notifier's callback cannot add or remove notifiers of this mm, so the list is stable here.
+  for (let i = 0; hits > 0 && i < mm.notifiers.length; i++) {
+    const sub = mm.notifiers[i]!;
+    if (!intersects(sub, range)) continue;
+    sim.clock.advance(sim.timing.notifierCallbackNs);
+    const frame = pushFrame(sim.kstack, invalidateFrame(sim, sub, range));
+    if (sim.pauseInNotifiers) yield frame;
+    try {
+      if (sub.ops.invalidateNow !== undefined) sub.ops.invalidateNow(sub, range, curSeq);
+      else yield* sub.ops.invalidate(sub, range, curSeq);
+    } finally {
+      sim.kstack.pop();
+    }
+  }
   try {
     return body();
   } finally {

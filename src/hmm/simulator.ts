@@ -88,6 +88,8 @@ export class Simulator implements GpuMachine {
   currentJob: string | undefined;
   /** The density prefetcher of fault-driven migrations (UVM's perf_prefetch). */
   prefetcherEnabled = true;
+  /** Notifier callbacks are pause points (NotifierMachine); a plain run turns this off. */
+  pauseInNotifiers = true;
   /** The kernel version modelled (a run's configuration, like the prefetcher: not checkpointed). */
   profile: LinuxProfile = LINUX_PROFILES.mainline;
   /** The statement execution currently running and where it is in the script. */

@@ -103,6 +103,8 @@ function* runStatements(file: string, text: string, opts: RunOptions): Generator
   }
   const sim = new Simulator();
   sim.prefetcherEnabled = opts.prefetcher ?? true;
+  // No debugger pauses this run: a notifier callback need not be a point to pause at.
+  sim.pauseInNotifiers = false;
   sim.profile = LINUX_PROFILES[opts.linux ?? 'mainline'];
   const interp = new Interpreter(script, { sim, output: opts.output });
   const budget = new Budget(opts.limits ?? {});
