@@ -56,7 +56,9 @@ export function* cpuAccess(sim: Machine, mm: Mm, start: number, end: number, wri
       // A write over fresh anonymous memory: the pte_none run of this PTE page at once, up to
       // the next preemption point (the same yields as page by page).
       const n = freshRun(t, vpn, Math.min(end, vma!.end, nextPreempt(start, vpn)));
-      if (n > 1) {
+      // One page too: a run cut at a preemption point ends with one, and it keeps the page
+      // table's expectations in their uniform form (PteTable.setExpectedRun).
+      if (n > 0) {
         sim.stats.cpuFaults += n;
         // Each fault advances the clock before its event (the run's first gives the event's time).
         sim.clock.advance(sim.timing.cpuFaultNs);

@@ -59,7 +59,7 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
       if (t.pmd === t.ptePage && (t.pmd || t.used > 0)) {
         problems.push(`${where(sim, mm.name, idx, 0)}: the PMD entry is ${t.pmd ? 'huge and a PTE page' : 'none, but entries are mapped under it'}`);
       }
-      const uniform = t.uniformStep >= 0;
+      const uniformEnd = t.uniformEnd;
       for (let s = 0; s < PTRS_PER_PTE; s++) {
         const kind = t.kind[s] as Pte;
         if (kind === Pte.NONE) continue;
@@ -83,8 +83,8 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
           continue;
         }
         // The uniform form read as it is (expectId would make the arrays).
-        const expectId = uniform ? t.uniformId : t.expectId[s]!;
-        const expectPage = uniform ? (t.uniformPage + s * t.uniformStep) | 0 : t.expectPage[s]!;
+        const expectId = uniformEnd < 0 ? t.expectId[s]! : s < uniformEnd ? t.uniformId : 0;
+        const expectPage = uniformEnd < 0 ? t.expectPage[s]! : s < uniformEnd ? (t.uniformPage + s) | 0 : 0;
         if (expectId >= 0 && (expectId !== (ids === undefined ? 0 : ids[slot]!) || expectPage !== (pages === undefined ? 0 : pages[slot]!)) &&
           !sim.contents.samePage(expectId, expectPage, f.contentId.get(pfn), f.contentPage.get(pfn))) {
           problems.push(`${where(sim, mm.name, idx, s)}: data lost: the page holds ${sim.contents.describe(f.contentId.get(pfn))} but ${sim.contents.describe(expectId)} was last written`);

@@ -361,13 +361,7 @@ export function doAnonymousPages(sim: Machine, mm: Mm, vma: Vma, vpn: number, n:
   sim.emitPages(mm.name, vpn, n, NEW_ANON_PAGE_FAULT, mm.key('anon'));
   const t = mm.pt.lookup(vpn)!;
   const i = pteIndex(vpn);
-  if (n === PTRS_PER_PTE) {
-    t.setExpectedWhole(content.id, content.page);
-    return;
-  }
-  t.expectId.fill(content.id, i, i + n);
-  const pages = t.expectPage;
-  for (let k = 0; k < n; k++) pages[i + k] = content.page + k;
+  t.setExpectedRun(i, n, content.id, content.page);
 }
 
 /** do_huge_pmd_anonymous_page: the huge zero page for a read, a new THP for a write. */

@@ -83,16 +83,17 @@ export class PteTable {
   readonly bits = new Uint8Array(this.buf, this.at + PTRS_PER_PTE * 5, PTRS_PER_PTE);
   /**
    * What the process last wrote to each page (content id and page; id -1 = not known, e.g.
-   * a file page never written), which the invariant checker compares with the page's contents:
-   * while every slot s expects (uniformId, uniformPage + s * uniformStep), as a new table (zeros)
-   * and one a write filled whole do, no arrays; expectId / expectPage make them on first use.
+   * a file page never written), which the invariant checker compares with the page's contents.
+   * While slots [0, uniformEnd) expect (uniformId, uniformPage + s) and the rest (0, 0), as a new
+   * table and one a write over fresh memory filled from its start do, there are no arrays:
+   * expectId / expectPage make them on first use.
    */
   private ids: Int32Array | undefined = undefined;
   private pages: Int32Array | undefined = undefined;
   uniformId = 0;
   uniformPage = 0;
-  /** 0 or 1; -1 once the arrays exist (the uniform fields then mean nothing). */
-  uniformStep = 0;
+  /** Slots in the uniform form's written prefix; -1 once the arrays exist (the uniform fields then mean nothing). */
+  uniformEnd = 0;
 
   /** The expected content ids, per slot (made from the uniform form on first use). */
   get expectId(): Int32Array {
@@ -110,25 +111,34 @@ export class PteTable {
     const at = EXPECT_SLAB.take();
     const ids = new Int32Array(EXPECT_SLAB.lastBuffer, at, PTRS_PER_PTE);
     const pages = new Int32Array(EXPECT_SLAB.lastBuffer, at + PTRS_PER_PTE * 4, PTRS_PER_PTE);
-    if (this.uniformId !== 0) ids.fill(this.uniformId);
-    for (let s = 0; s < PTRS_PER_PTE; s++) pages[s] = this.uniformPage + s * this.uniformStep;
+    const end = this.uniformEnd;
+    ids.fill(this.uniformId, 0, end);
+    for (let s = 0; s < end; s++) pages[s] = this.uniformPage + s;
     this.ids = ids;
     this.pages = pages;
-    this.uniformStep = -1;
+    this.uniformEnd = -1;
   }
 
   /** Bytes this page holds (benchmark): the entries, the expectations once made, the object. */
   get bytes(): number {
-    return PTRS_PER_PTE * (this.uniformStep >= 0 ? 6 : 14) + 64;
+    return PTRS_PER_PTE * (this.uniformEnd >= 0 ? 6 : 14) + 64;
   }
 
-  /** Every slot now expects (id, page + s): a write over the whole table (doAnonymousPages). */
-  setExpectedWhole(id: number, page: number): void {
-    this.ids = undefined;
-    this.pages = undefined;
-    this.uniformId = id;
-    this.uniformPage = page;
-    this.uniformStep = 1;
+  /**
+   * Slots [i, i + n) now expect (id, page + k), k counted from i: a write over fresh memory
+   * (doAnonymousPages). The uniform form takes it when it continues the written prefix.
+   */
+  setExpectedRun(i: number, n: number, id: number, page: number): void {
+    const end = this.uniformEnd;
+    if (end >= 0 && i <= end && (i + n >= end || end === 0) && (i === 0 || (id === this.uniformId && ((page - i) | 0) === this.uniformPage))) {
+      this.uniformId = id;
+      this.uniformPage = (page - i) | 0;
+      this.uniformEnd = Math.max(end, i + n);
+      return;
+    }
+    this.expectId.fill(id, i, i + n);
+    const pages = this.pages!;
+    for (let k = 0; k < n; k++) pages[i + k] = page + k;
   }
 
   /**
@@ -181,10 +191,10 @@ export class PteTable {
     t.kind.set(this.kind);
     t.bits.set(this.bits);
     t.pfn.set(this.pfn);
-    if (this.uniformStep >= 0) {
+    if (this.uniformEnd >= 0) {
       t.uniformId = this.uniformId;
       t.uniformPage = this.uniformPage;
-      t.uniformStep = this.uniformStep;
+      t.uniformEnd = this.uniformEnd;
     } else {
       t.expectId.set(this.expectId);
       t.expectPage.set(this.expectPage);
