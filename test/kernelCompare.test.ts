@@ -9,7 +9,9 @@ import { runDifferentialCommand, runKernelCompare } from '../src/cli/kernelCompa
 import type { CaseResult } from '../src/oracle/compare';
 import type { ProgramRunner } from '../src/oracle/kernelRun';
 import { splitProgram } from '../src/oracle/program';
-import { COVERAGE_FEATURES, featuresOf, type RandomProgram, renderProgram, samplePrograms } from '../src/oracle/differential';
+import { COVERAGE_FEATURES, featuresOf, parseWeights, programArbitrary, type RandomProgram, renderProgram, samplePrograms, WEIGHT_KEYS } from '../src/oracle/differential';
+import { USAGE } from '../src/cli/usage';
+import { createHash } from 'node:crypto';
 import { judgeRegression, parseRegression, translateRegression } from '../src/oracle/regression';
 
 /** A VM that answers every op with `answer(op line)`, or hangs at ops `hangAt` says. */
@@ -125,5 +127,42 @@ describe('differential: coverage features', () => {
     assert.deepEqual([...featuresOf(prog, t)].sort(), ['device:coherent', 'device:private', 'fork', 'in a child', 'map:file-shared', 'map:huge',
       'migrate to device', 'migrate to system', 'release', 'write'].sort());
     for (const f of featuresOf(prog, t)) assert.ok((COVERAGE_FEATURES as readonly string[]).includes(f), f);
+  });
+});
+
+describe('differential: the generator\'s weights', () => {
+  const digest = (progs: readonly RandomProgram[]): string => createHash('sha256').update(progs.map(renderProgram).join('\n')).digest('hex');
+
+  it('no weights draw the programs a seed always gave (the default distribution is unchanged)', () => {
+    // Seed 186372439's first programs as the generator drew them before weights existed.
+    const progs = samplePrograms(186372439, 20);
+    assert.equal(digest(progs), 'e4ed558637551f39143a3cfc08a3e6793df3e2d760235463ebb44d2aeefea09c');
+    assert.equal(digest(samplePrograms(186372439, 20, 'default', {})), digest(progs));
+  });
+
+  it('a weight changes the share of its kind; 0 leaves a kind out', () => {
+    const count = (progs: readonly RandomProgram[], k: string): number => progs.reduce((n, p) => n + p.ops.filter((o) => o.k === k).length, 0);
+    const plain = samplePrograms(7, 200);
+    const forks = samplePrograms(7, 200, 'default', { fork: 10 });
+    assert.ok(count(forks, 'fork') > 4 * count(plain, 'fork'), `${count(forks, 'fork')} vs ${count(plain, 'fork')}`);
+    assert.equal(count(samplePrograms(7, 200, 'default', { pin: 0, unpin: 0 }), 'pin'), 0);
+    const coherent = samplePrograms(7, 200, 'default', { coherent: 20 }).filter((p) => p.devices.includes('coherent')).length;
+    assert.ok(coherent > 180, String(coherent));
+  });
+
+  it('rejects unknown kinds, factors out of range and weights that leave nothing', () => {
+    assert.deepEqual(parseWeights('fork=4,close=2'), { fork: 4, close: 2 });
+    assert.match(String(parseWeights('frok=4')), /unknown kind 'frok'/);
+    assert.match(String(parseWeights('fork=101')), /above 100/);
+    assert.match(String(parseWeights('fork=-1')), /KIND=N/);
+    const none = ['read', 'write', 'mprotect', 'munmap', 'madvise', 'migDev', 'devRead', 'snapshot', 'exclusive', 'checkExclusive', 'devWrite',
+      'migSys', 'release', 'close', 'pin', 'unpin', 'fork', 'exit', 'mremap', 'mresize'].map((k) => `${k}=0`).join(',');
+    assert.equal(parseWeights(none), '--weight leaves no op to draw');
+    assert.throws(() => programArbitrary('default', { fork: 1.5 }), /whole number/);
+  });
+
+  it('the usage names every kind --weight takes', () => {
+    const listed = /\(kinds: ([^)]*)\)/.exec(USAGE.replace(/\s+/g, ' '))?.[1]?.split(', ');
+    assert.deepEqual(listed, [...WEIGHT_KEYS]);
   });
 });

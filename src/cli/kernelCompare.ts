@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { compareWithKernel, type ProgramRunner } from '../oracle/kernelRun';
-import { differential, type Focus } from '../oracle/differential';
+import { differential, type Focus, type OpWeights, weightsText } from '../oracle/differential';
 import { formatDiagnostic } from '../hmm/lang/ast';
 
 export interface Out {
@@ -49,6 +49,8 @@ export interface DifferentialArgs {
   readonly count: number;
   readonly seed: number;
   readonly focus?: Focus;
+  /** The generator's weights (--weight): factors over the focus's shares. */
+  readonly weights?: OpWeights;
   readonly maxShrinks: number;
   readonly shrinkBudgetMs?: number;
   /** Write every disagreeing program and every shrunk one here, as regression files. */
@@ -57,7 +59,7 @@ export interface DifferentialArgs {
 
 /** Exit status: 0 always agreed, 1 a disagreement (each kind printed shrunk). */
 export async function runDifferentialCommand(a: DifferentialArgs, run: ProgramRunner, out: Out): Promise<number> {
-  const r = await differential({ seed: a.seed, count: a.count, focus: a.focus, maxShrinks: a.maxShrinks, shrinkBudgetMs: a.shrinkBudgetMs, log: out.log }, run);
+  const r = await differential({ seed: a.seed, count: a.count, focus: a.focus, weights: a.weights, maxShrinks: a.maxShrinks, shrinkBudgetMs: a.shrinkBudgetMs, log: out.log }, run);
   const written: string[] = [];
   const write = (name: string, text: string | undefined): void => {
     if (a.outDir === undefined || text === undefined) return;
@@ -89,7 +91,8 @@ export async function runDifferentialCommand(a: DifferentialArgs, run: ProgramRu
   out.log(`coverage (agreeing programs that ran it on Linux): ${[...r.coverage].map(([f, n]) => `${f} ${n}`).join(', ')}`);
   const compared = r.agreed + r.disagreed;
   const rate = compared === 0 ? 0 : (100 * r.agreed) / compared;
-  out.log(`hmm-sim differential: seed ${r.seed}${a.focus === undefined || a.focus === 'default' ? '' : ` (focus ${a.focus})`}: ${r.count} programs, ${r.agreed} agree, ${r.disagreed} disagree ` +
+  const w = weightsText(a.weights ?? {});
+  out.log(`hmm-sim differential: seed ${r.seed}${a.focus === undefined || a.focus === 'default' ? '' : ` (focus ${a.focus})`}${w === '' ? '' : ` (--weight ${w})`}: ${r.count} programs, ${r.agreed} agree, ${r.disagreed} disagree ` +
     `(${r.crashes} kernel crashes, ${r.hangs} hangs), ${r.empty} with nothing to compare; agreement ${rate.toFixed(1)} %; ` +
     `${r.boots} boots, ${(r.vmMs / 1000).toFixed(1)} s in the VM`);
   return r.disagreed > 0 ? 1 : 0;

@@ -4,7 +4,7 @@
 
 import { readScriptFile, ScriptFileError } from '../hmm/lang/scriptFile';
 import { loadArtifacts } from '../oracle/artifacts';
-import { FOCUSES, isFocus } from '../oracle/differential';
+import { FOCUSES, isFocus, parseWeights } from '../oracle/differential';
 import type { ProgramRunner } from '../oracle/kernelRun';
 import { runProgram } from '../oracle/vm';
 import { parseOptions, wholeNumber } from './args';
@@ -52,6 +52,7 @@ const DIFFERENTIAL_OPTIONS = {
   count: { type: 'string' },
   seed: { type: 'string' },
   focus: { type: 'string' },
+  weight: { type: 'string' },
   shrink: { type: 'string' },
   'shrink-budget': { type: 'string' },
   out: { type: 'string' },
@@ -81,9 +82,11 @@ export async function differentialMain(argv: readonly string[]): Promise<number>
   for (const r of [count, seed, maxShrinks, budgetS]) if (typeof r === 'string') return fail(r);
   const focus = v.focus ?? 'default';
   if (!isFocus(focus)) return fail(`--focus: ${JSON.stringify(focus)} is not one of ${FOCUSES.join(', ')}`);
+  const weights = typeof v.weight === 'string' ? parseWeights(v.weight) : {};
+  if (typeof weights === 'string') return fail(weights);
   if (!kernelBuilt()) return 2;
   const outDir = typeof v.out === 'string' ? v.out : undefined;
-  return vmFailure(runDifferentialCommand({ count: count as number, seed: seed as number, focus, maxShrinks: maxShrinks as number, shrinkBudgetMs: (budgetS as number) * 1000, outDir }, vmRunner, out));
+  return vmFailure(runDifferentialCommand({ count: count as number, seed: seed as number, focus, weights, maxShrinks: maxShrinks as number, shrinkBudgetMs: (budgetS as number) * 1000, outDir }, vmRunner, out));
 }
 
 /**

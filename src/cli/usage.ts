@@ -6,7 +6,8 @@ import { DEFAULT_MAX_MEMORY_BYTES } from '../hmm/lang/budget';
 export const USAGE = `usage: hmm-sim run FILE... [--trace FILE.json] [--verbose] [--report] [--no-prefetcher]
                    [--timeout SECONDS] [--max-memory MIB]
                    [--linux mainline|6.12] [--kernel]
-       hmm-sim differential [--count N] [--seed S] [--focus default|mremap] [--shrink K] [--shrink-budget SECONDS] [--out DIR]
+       hmm-sim differential [--count N] [--seed S] [--focus default|mremap]
+                           [--weight KIND=N,...] [--shrink K] [--shrink-budget SECONDS] [--out DIR]
 
 Runs .hmm scripts on the HMM simulator.
   --trace FILE.json   write the event stream (Chrome trace JSON; opens in Perfetto)
@@ -27,9 +28,13 @@ differential: random programs in the subset the kernel runs, on the simulator an
 each kind of disagreement is shrunk to a small script. --count 1000 by default; --seed is
 random unless given (printed, so a run can be repeated); --focus mremap weights the generator
 toward moving and resizing mremap over file, shared, hugetlb and device-file mappings (other
-programs than the default's for the same seed); --shrink kinds to shrink (8); --out DIR
-writes each disagreeing program and each shrunk one there with the kernel's answers recorded
-(a regression file for test/kernel-regress/). Exit status 0 all agree, 1 a disagreement.
+programs than the default's for the same seed); --weight fork=4,close=3,coherent=2 multiplies
+those op kinds' (and coherent devices') share of the focus's distribution, 0 leaving one out
+(kinds: read, write, mprotect, munmap, madvise, migDev, devRead, snapshot, exclusive,
+checkExclusive, devWrite, migSys, release, close, pin, unpin, fork, exit, mremap, mresize,
+coherent); --shrink kinds to shrink (8); --out DIR writes each disagreeing program and each
+shrunk one there with the kernel's answers recorded (a regression file for
+test/kernel-regress/). Exit status 0 all agree, 1 a disagreement.
 With --kernel or differential, exit status 3: the VM itself failed (not a disagreement).
 
 hmm-sim kernel build|selftest|exec ...: the real kernel in a VM (hmm-sim kernel --help).`;

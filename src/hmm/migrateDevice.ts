@@ -13,7 +13,7 @@ import { splitHugePmd } from './memory';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { NO_PFN, type PageFrames, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone } from './page';
-import { pmdNone, Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
+import { pmdNone, Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable, setExpected } from './pgtable';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { type RmapVisit, rmapWalkOrder } from './rmapWalk';
 import { folioMappings, linearPageIndex } from './vmaAddress';
@@ -430,6 +430,8 @@ function insertPage(sim: Machine, args: MigrateVma, vpn: number, dst: number, co
   t.pmd = false;
   for (let k = 0; k < n; k++) {
     mm.pt.set(vpn + k, isPrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT, dst + k, writable ? PTE_WRITE | (isPrivate ? 0 : PTE_DIRTY) : 0);
+    // A new zero-filled page: what the slot held before (a page mremap moved away) is gone.
+    setExpected(t, s + k, 0, 0);
   }
   if (compound) t.setPmd(true);
   // folio_add_new_anon_rmap: linear_page_index.

@@ -151,3 +151,18 @@ export function judge(t: Translation, result: CaseResult | undefined): ScriptJud
     : `disagree: ${disagreements.length} of ${compared} ops (first at ${first!.line}:${first!.col})${tail ? `; ${tail}` : ''}`;
   return { ...base, verdict, compared, disagreements, notRun, problems, summary };
 }
+
+/**
+ * For a script without expectations (a random program, a kernel regression), a runtime error of
+ * the simulator that is not a kernel oops or hang it predicted (those the judge compares with
+ * Linux) is the simulator's own problem: an invariant it broke, an internal error. The comparison
+ * stopped there while Linux had no reason to: a disagreement of its own kind, not an agreement.
+ */
+export function withSimulatorStop(t: Translation, j: ScriptJudgement): ScriptJudgement {
+  if (j.verdict !== 'agree' || t.simError === undefined) return j;
+  const last = t.ops[t.ops.length - 1];
+  if (last === undefined || last.sim.crash !== undefined || last.sim.hang !== undefined) return j;
+  const kind = /invariant violated/.test(t.simError) ? 'invariant' : 'error';
+  const text = `${t.simError} (the simulator stopped here; Linux had no crash or hang)`;
+  return { ...j, verdict: 'disagree', disagreements: [{ op: last, signature: `simulator-stop:${kind}`, text }], summary: `disagree: ${text}` };
+}

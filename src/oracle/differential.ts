@@ -6,7 +6,7 @@
 // run is reproducible; shrinking runs every candidate of a round in one VM program.
 
 import * as fc from 'fast-check';
-import { judge, type ScriptJudgement } from './compare';
+import { judge, type ScriptJudgement, withSimulatorStop } from './compare';
 import { type ProgramRunner, runTranslations } from './kernelRun';
 import { formatRegression, translateRegression } from './regression';
 import type { Translation } from './translate';
@@ -132,9 +132,115 @@ function programArbOf(w: Weights): fc.Arbitrary<RandomProgram> {
 export const programArb: fc.Arbitrary<RandomProgram> = programArbOf(WEIGHTS.default);
 const programArbs: Readonly<Record<Focus, fc.Arbitrary<RandomProgram>>> = { default: programArb, mremap: programArbOf(WEIGHTS.mremap) };
 
-/** The programs of a seed: the same seed and count give the same programs. */
-export function samplePrograms(seed: number, count: number, focus: Focus = 'default'): RandomProgram[] {
-  return fc.sample(programArbs[focus], { seed, numRuns: count });
+/**
+ * What `--weight KIND=N,…` can weigh: each op kind, and `coherent` (device lists with a coherent
+ * device). N multiplies the kind's share of the default distribution (0 leaves it out).
+ */
+export const WEIGHT_KEYS = [
+  'read', 'write', 'mprotect', 'munmap', 'madvise', 'migDev', 'devRead', 'snapshot', 'exclusive', 'checkExclusive', 'devWrite',
+  'migSys', 'release', 'close', 'pin', 'unpin', 'fork', 'exit', 'mremap', 'mresize', 'coherent',
+] as const;
+export type WeightKey = (typeof WEIGHT_KEYS)[number];
+export type OpWeights = Readonly<Partial<Record<WeightKey, number>>>;
+/** Largest factor `--weight` takes. */
+export const MAX_WEIGHT = 100;
+
+type OpKind = Exclude<WeightKey, 'coherent'>;
+const OP_KINDS: readonly OpKind[] = WEIGHT_KEYS.filter((k): k is OpKind => k !== 'coherent');
+
+/**
+ * A focus's share of each op kind, times 10 (opArbOf groups some kinds in one entry: each gets
+ * an equal part of it), so that every factor 1 draws the kinds as often as the focus does.
+ */
+function baseShare(w: Weights['ops']): Readonly<Record<OpKind, number>> {
+  const part = (weight: number, of: number): number => (weight * 10) / of;
+  return {
+    read: part(w.access, 2), write: part(w.access, 2), mprotect: part(w.mprotect, 1), munmap: part(w.munmap, 1), madvise: part(w.madvise, 1),
+    migDev: part(w.device, 5), devRead: part(w.device, 5), snapshot: part(w.device, 5), exclusive: part(w.device, 5), checkExclusive: part(w.device, 5),
+    devWrite: part(w.devWrite, 1), migSys: part(w.migSys, 1), release: part(w.release, 2), close: part(w.release, 2), pin: part(w.pin, 2),
+    unpin: part(w.pin, 2), fork: part(w.fork, 2), exit: part(w.fork, 2), mremap: part(w.mremap, 1), mresize: part(w.mresize, 1),
+  };
+}
+
+/** The op of each kind, drawn as opArbOf draws it. */
+function opOfKind(k: OpKind): fc.Arbitrary<RandomOp> {
+  switch (k) {
+    case 'read': case 'write': return fc.record({ k: fc.constant(k), ...rangeOp, K: konst });
+    case 'mprotect': return fc.record({ k: fc.constant(k), ...rangeOp, prot: fc.constantFrom('none' as const, 'r' as const, 'rw' as const) });
+    case 'munmap': return fc.record({ k: fc.constant(k), ...rangeOp });
+    case 'madvise': return fc.record({ k: fc.constant(k), ...rangeOp, advice: fc.constantFrom('dontneed' as const, 'free' as const) });
+    case 'migDev': case 'devRead': case 'snapshot': case 'exclusive': case 'checkExclusive':
+      return fc.record({ k: fc.constant(k), ...rangeOp, d: fc.nat(1) });
+    case 'devWrite': return fc.record({ k: fc.constant(k), ...rangeOp, d: fc.nat(1), K: konst });
+    case 'migSys': return fc.record({ k: fc.constant(k), ...rangeOp, d: fc.nat(1), from: fc.boolean() });
+    case 'release': case 'close': return fc.record({ k: fc.constant(k), p: fc.nat(2), d: fc.nat(1) });
+    case 'pin': case 'unpin': return fc.record({ k: fc.constant(k), ...rangeOp });
+    case 'fork': case 'exit': return fc.record({ k: fc.constant(k), p: fc.nat(2) });
+    case 'mremap': return fc.record({ k: fc.constant(k), ...rangeOp, t: fc.nat(2), o: idx, du: fc.boolean() });
+    case 'mresize':
+      return fc.record({
+        k: fc.constant(k), ...rangeOp, size: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 48 }) }, { weight: 1, arbitrary: fc.constantFrom(512, 1024) }),
+        how: fc.constantFrom('resize' as const, 'maymove' as const, 'fixed' as const), t: fc.nat(2), o: idx,
+      });
+  }
+}
+
+/**
+ * The generator of `focus` with `weights` applied; without any, the focus's own (so a seed gives
+ * the programs it always gave). Throws on an unknown key, a factor out of 0..MAX_WEIGHT, or
+ * weights that leave no op at all.
+ */
+export function programArbitrary(focus: Focus = 'default', weights: OpWeights = {}): fc.Arbitrary<RandomProgram> {
+  const given = Object.entries(weights);
+  if (given.length === 0) return programArbs[focus];
+  for (const [k, n] of given) {
+    if (!(WEIGHT_KEYS as readonly string[]).includes(k)) throw new Error(`unknown weight '${k}' (one of ${WEIGHT_KEYS.join(', ')})`);
+    if (n === undefined || !Number.isInteger(n) || n < 0 || n > MAX_WEIGHT) throw new Error(`weight ${k} must be a whole number from 0 to ${MAX_WEIGHT}`);
+  }
+  const factor = (k: WeightKey): number => weights[k] ?? 1;
+  const share = baseShare(WEIGHTS[focus].ops);
+  const entries = OP_KINDS
+    .map((k) => ({ weight: share[k] * factor(k), arbitrary: opOfKind(k) }))
+    .filter((e) => e.weight > 0);
+  if (entries.length === 0) throw new Error('the weights leave no op to draw');
+  const c = factor('coherent');
+  const devices = [
+    { weight: 1, arbitrary: fc.constant<DeviceKind[]>(['private']) },
+    { weight: 1, arbitrary: fc.constant<DeviceKind[]>(['private', 'private']) },
+    { weight: c, arbitrary: fc.constant<DeviceKind[]>(['coherent']) },
+    { weight: c, arbitrary: fc.constant<DeviceKind[]>(['private', 'coherent']) },
+  ].filter((e) => e.weight > 0);
+  return fc.record({
+    devices: fc.oneof(...devices),
+    maps: fc.array(mapArbOf(WEIGHTS[focus].maps), { minLength: 1, maxLength: 3, size: 'max' }),
+    ops: fc.array(fc.oneof(...entries), { minLength: 3, maxLength: 30, size: 'max' }),
+  });
+}
+
+/** `fork=4,close=2` as Weights, or a message saying what is wrong. */
+export function parseWeights(text: string): OpWeights | string {
+  const out: Partial<Record<WeightKey, number>> = {};
+  for (const part of text.split(',')) {
+    const m = /^([A-Za-z]+)=(\d+)$/.exec(part.trim());
+    if (m === null) return `--weight takes KIND=N,… (N a whole number), found '${part}'`;
+    const k = m[1]!;
+    if (!(WEIGHT_KEYS as readonly string[]).includes(k)) return `--weight: unknown kind '${k}' (one of ${WEIGHT_KEYS.join(', ')})`;
+    const n = Number(m[2]);
+    if (n > MAX_WEIGHT) return `--weight: ${k}=${n} is above ${MAX_WEIGHT}`;
+    out[k as WeightKey] = n;
+  }
+  const any = OP_KINDS.some((k) => (out[k] ?? 1) > 0);
+  return any ? out : '--weight leaves no op to draw';
+}
+
+/** Weights as `--weight` spells them (empty when none). */
+export function weightsText(w: OpWeights): string {
+  return Object.entries(w).map(([k, n]) => `${k}=${n}`).join(',');
+}
+
+/** The programs of a seed: the same seed, count, focus and weights give the same programs. */
+export function samplePrograms(seed: number, count: number, focus: Focus = 'default', weights: OpWeights = {}): RandomProgram[] {
+  return fc.sample(programArbitrary(focus, weights), { seed, numRuns: count });
 }
 
 /**
@@ -245,6 +351,8 @@ export interface DifferentialOptions {
   readonly count: number;
   /** The generator's weighting (FOCUSES); `default` unless given. */
   readonly focus?: Focus;
+  /** The generator's weights (programArbitrary): factors over the focus's shares. */
+  readonly weights?: OpWeights;
   /** Disagreement kinds to shrink (the rest are counted). */
   readonly maxShrinks?: number;
   /** Rounds of shrinking per kind (each round is one VM program). */
@@ -272,7 +380,7 @@ export interface ShrunkDisagreement {
 
 /** One random program that disagreed, as generated (before shrinking). */
 export interface FoundDisagreement {
-  /** Its index among the seed's programs (`samplePrograms(seed, count, focus)[index]`). */
+  /** Its index among the seed's programs (`samplePrograms(seed, count, focus, weights)[index]`). */
   readonly index: number;
   readonly signature: string;
   readonly script: string;
@@ -354,7 +462,7 @@ async function runBatch(scripts: readonly string[], run: ProgramRunner, about: (
     translations.push(t);
   });
   const vm = await runTranslations(translations, run);
-  const judgements = translations.map((t, i) => judge(t, vm.cases.get(String(i))));
+  const judgements = translations.map((t, i) => withSimulatorStop(t, judge(t, vm.cases.get(String(i)))));
   const regressions = translations.map((t, i) => {
     const r = vm.cases.get(String(i));
     return r === undefined || t.ops.length === 0 ? undefined : formatRegression(scripts[i]!, r, t.ops[0]!.op, about(i));
@@ -370,10 +478,12 @@ const signatureOf = (j: ScriptJudgement): string | undefined => j.disagreements[
 export async function differential(opts: DifferentialOptions, run: ProgramRunner): Promise<DifferentialResult> {
   const log = opts.log ?? (() => undefined);
   const focus = opts.focus ?? 'default';
-  const programs = samplePrograms(opts.seed, opts.count, focus);
+  const weights = opts.weights ?? {};
+  const programs = samplePrograms(opts.seed, opts.count, focus, weights);
   const scripts = programs.map(renderProgram);
-  const command = `hmm-sim differential --seed ${opts.seed} --count ${opts.count}${focus === 'default' ? '' : ` --focus ${focus}`}`;
-  log(`differential: seed ${opts.seed}${focus === 'default' ? '' : ` (focus ${focus})`}, ${opts.count} programs, ${scripts.reduce((n, s) => n + s.split('\n').length, 0)} lines`);
+  const wtext = weightsText(weights);
+  const command = `hmm-sim differential --seed ${opts.seed} --count ${opts.count}${focus === 'default' ? '' : ` --focus ${focus}`}${wtext === '' ? '' : ` --weight ${wtext}`}`;
+  log(`differential: seed ${opts.seed}${focus === 'default' ? '' : ` (focus ${focus})`}${wtext === '' ? '' : ` (weights ${wtext})`}, ${opts.count} programs, ${scripts.reduce((n, s) => n + s.split('\n').length, 0)} lines`);
   const first = await runBatch(scripts, run, (i) => [`${command}: program ${i}.`]);
   let boots = first.boots;
   let vmMs = first.ms;

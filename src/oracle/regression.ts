@@ -4,7 +4,7 @@
 // can be judged against the kernel's recorded answers without a VM (test/kernelRegress.test.ts).
 // Scripts run as the differential runs them: a failing call is an observation, the script goes on.
 
-import { type CaseResult, judge, type ScriptJudgement } from './compare';
+import { type CaseResult, judge, type ScriptJudgement, withSimulatorStop } from './compare';
 import { translateScript, type Translation } from './translate';
 
 const TAG = '#kernel ';
@@ -72,7 +72,8 @@ export function parseRegression(text: string): CaseResult {
   return { lines, ...(crash ? { crash } : {}), ...(hang ? { hang } : {}) };
 }
 
-/** Judge the simulator's run of a regression against the kernel's recorded answers. */
+/** Judge the simulator's run of a regression against the kernel's recorded answers (a stop of its own disagrees). */
 export function judgeRegression(file: string, text: string): ScriptJudgement {
-  return judge(translateRegression(file, text), parseRegression(text));
+  const t = translateRegression(file, text);
+  return withSimulatorStop(t, judge(t, parseRegression(text)));
 }
