@@ -38,6 +38,17 @@ describe('TickBatchedWriter (src/adapter/tickBatch.ts)', () => {
     assert.deepEqual(writes, ['response;stopped;invalidated;', 'stackTrace;'], 'the next turn is a write of its own');
   });
 
+  it("writes a response and what the request's promise continuations send after it in one write", async () => {
+    const { target, writes } = recorder();
+    const w = new TickBatchedWriter(target);
+    w.write('response;');
+    await Promise.resolve();
+    w.write('stopped;');
+    process.nextTick(() => w.write('memory;'));
+    await turn();
+    assert.deepEqual(writes, ['response;stopped;memory;']);
+  });
+
   it('writes what is left when ended, then ends its target', async () => {
     const { target, writes } = recorder();
     const w = new TickBatchedWriter(target);

@@ -1,6 +1,8 @@
-// DAP messages sent in one turn of the event loop, written to the client in one write: a stop
-// is five or six messages (the step's response, stopped, invalidated, memory, stateChanged),
-// and one write wakes the client once instead of each time, with one system call.
+// DAP messages sent in one turn of the event loop, written to the client in one write: a step
+// is the request's response and then, from the run's promise continuation, the stop's four or
+// five events (stopped, invalidated, memory, hmm/stateChanged); one write wakes the client once
+// instead of six times, with one system call. The write waits for the turn's check phase
+// (setImmediate), after the promise continuations of the request that caused it.
 
 import { Writable } from 'node:stream';
 
@@ -13,7 +15,7 @@ export class TickBatchedWriter extends Writable {
   override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
     if (!this.writableCorked) {
       this.cork();
-      process.nextTick(() => this.uncork());
+      setImmediate(() => this.uncork());
     }
     // Writable.write's overloads: forwarded as the caller gave them.
     return (super.write as (...a: unknown[]) => boolean)(chunk, encoding, callback);
