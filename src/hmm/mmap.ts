@@ -15,7 +15,7 @@ import { pushFrame, type KernelWork } from './kernelWork';
 import { putPage } from './swap';
 import { linearPageIndex } from './vmaAddress';
 import {
-  type DeviceFileRef, type HugetlbResv, MemObject, VM_HUGEPAGE, VM_HUGETLB, VM_MIXEDMAP, VM_NOHUGEPAGE, VM_READ, VM_SHARED,
+  type DeviceFileRef, type HugetlbResv, MemObject, VM_ACCOUNT, VM_HUGEPAGE, VM_HUGETLB, VM_MIXEDMAP, VM_NOHUGEPAGE, VM_READ, VM_SHARED,
   VM_WRITE, Vma,
 } from './vma';
 
@@ -50,8 +50,10 @@ export function getUnmappedArea(taken: readonly { readonly start: number; readon
 export function doMmap(mm: Mm, start: number, pages: number, prot: ProtName, opts: {
   name: string; shared: boolean; huge: boolean; object?: MemObject; hugetlbResv?: HugetlbResv; deviceFile?: DeviceFileRef;
 }): Vma {
+  const hugetlb = opts.hugetlbResv !== undefined;
+  const accountable = !opts.shared && !hugetlb && prot === 'rw';
   const flags = protFlags(prot) | (opts.shared ? VM_SHARED : 0) | (opts.huge ? VM_HUGEPAGE : 0) |
-    (opts.hugetlbResv !== undefined ? VM_HUGETLB : 0) | (opts.deviceFile !== undefined ? VM_MIXEDMAP : 0);
+    (hugetlb ? VM_HUGETLB : 0) | (opts.deviceFile !== undefined ? VM_MIXEDMAP : 0) | (accountable ? VM_ACCOUNT : 0);
   const vma = new Vma(start, start + pages, flags, opts.name, start, opts.object, -start, false, opts.hugetlbResv, opts.deviceFile);
   mm.vmas.insert(vma);
   return vma;
@@ -128,6 +130,20 @@ export function* doMprotect(sim: Machine, mm: Mm, start: number, end: number, pr
   return 0;
 }
 
+/**
+ * mprotect_fixup's new vm_flags for `v`: making a private mapping writable charges it
+ * (VM_ACCOUNT); making an anonymous one read-only uncharges it only while it has no anon_vma.
+ */
+function mprotectFlags(v: Vma, prot: number): number {
+  let flags = (v.flags & ~(VM_READ | VM_WRITE)) | prot;
+  if ((prot & VM_WRITE) !== 0) {
+    if ((v.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED)) === 0) flags |= VM_ACCOUNT;
+  } else if ((v.flags & VM_ACCOUNT) !== 0 && v.isAnonymous && !v.anonVma) {
+    flags &= ~VM_ACCOUNT;
+  }
+  return flags;
+}
+
 /** mprotect of [start, end), every VMA of which changes protection. */
 function* mprotectRange(sim: Machine, mm: Mm, start: number, end: number, prot: ProtName): KernelWork<number> {
   yield pushFrame(sim.kstack, { name: 'mprotect', detail: `${sim.describeRange(start, end)} ${prot}` });
@@ -135,7 +151,7 @@ function* mprotectRange(sim: Machine, mm: Mm, start: number, end: number, prot: 
     yield* splitVmaEdges(sim, mm, start, end);
     const newFlags = protFlags(prot);
     const pieces = mm.vmas.isolate(start, end);
-    for (const v of pieces) v.flags = (v.flags & ~(VM_READ | VM_WRITE)) | newFlags;
+    for (const v of pieces) v.flags = mprotectFlags(v, newFlags);
     const writable = (newFlags & VM_WRITE) !== 0;
     const pudPages = PTRS_PER_PTE * PTRS_PER_PMD;
     if (pieces.length > 0 && pieces.every((v) => v.isHugetlb)) {

@@ -10,6 +10,13 @@ export const VM_NOHUGEPAGE = 1 << 4;
 export const VM_HUGETLB = 1 << 5;
 /** An mmap of the dmirror device file: driver pages put in with vm_insert_page (VM_MIXEDMAP). */
 export const VM_MIXEDMAP = 1 << 6;
+/**
+ * Private writable memory charged to the commit (accountable_mapping; hugetlb accounts apart).
+ * It is part of vm_flags, so VMAs that differ in it do not merge: mprotect adds it when it makes
+ * a private mapping writable and drops it when it makes an anonymous one without an anon_vma
+ * read-only (mprotect_fixup); mremap keeps it.
+ */
+export const VM_ACCOUNT = 1 << 7;
 
 /**
  * A private hugetlb mapping's reservation map (resv_map): the huge pages reserved at mmap and
