@@ -21,7 +21,7 @@ export interface ScriptRun {
   readonly events: readonly SimEvent[];
   readonly sim: Simulator | undefined;
   readonly statements: number;
-  /** Residency maps of every mapping still bound, per live process. */
+  /** Residency maps of every mapping still bound, per live process (made when first read). */
   readonly residency: string;
   /** The placement report, when the script ran GPU work (or `report` was asked for). */
   readonly report: string | undefined;
@@ -92,7 +92,7 @@ export async function runScriptTextAsync(
 }
 
 function cancelledRun(file: string, sim: Simulator, statements: number): ScriptRun {
-  return { file, diagnostics: [], error: `cancelled after ${statements} statements`, events: sim.log.events, sim, statements, residency: residencyOf(sim), report: undefined };
+  return finishedRun({ file, diagnostics: [], error: `cancelled after ${statements} statements`, events: sim.log.events, sim, statements, report: undefined }, sim);
 }
 
 /** The run, one statement per step: yields the count so far and the simulator. */
@@ -140,7 +140,21 @@ function* runStatements(file: string, text: string, opts: RunOptions): Generator
   }
   const gpuWork = sim.gpu.jobs.length > 0 || sim.gpu.copies.length > 0;
   const report = opts.report || gpuWork ? formatPlacementReport(placementReport(sim)) : undefined;
-  return { file, diagnostics: [], error, events: sim.log.events, sim, statements, residency: residencyOf(sim), report };
+  return finishedRun({ file, diagnostics: [], error, events: sim.log.events, sim, statements, report }, sim);
+}
+
+/**
+ * The run with its residency maps made on first read: a whole-GPU run's maps scan every page
+ * table, and hmm-sim prints them only with --verbose. The run is over: the state they show stays.
+ */
+function finishedRun(run: Omit<ScriptRun, 'residency'>, sim: Simulator): ScriptRun {
+  let residency: string | undefined;
+  return {
+    ...run,
+    get residency(): string {
+      return (residency ??= residencyOf(sim));
+    },
+  };
 }
 
 function summarize(evs: readonly SimEvent[]): string {
