@@ -33,7 +33,10 @@ import { exclusiveRmapWalkBefore, makeDeviceExclusive, makeFolioRestExclusive } 
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { copyTimeNs, linkGBps } from './timing';
 import { VM_READ, VM_WRITE } from './vma';
-import { ScratchInt32 } from './scratch';
+import { ScratchInt32, ScratchUint8 } from './scratch';
+
+/** mapBaseRun's tags. */
+const mapTags = new ScratchUint8();
 
 /** copyRunToDevice's and copyRunToSystem's new frames (neither calls the other). */
 const runDst = new ScratchInt32();
@@ -266,11 +269,14 @@ export class DmirrorDriver {
     const idx0 = Math.floor(start / PTRS_PER_PTE);
     const s0 = pteIndex(start);
     const n = end - start;
+    const one = s0 + n <= PTRS_PER_PTE ? m.tagsOf(idx0) : undefined;
+    if (s0 + n <= PTRS_PER_PTE && one === undefined) return; // no dpt page: nothing mapped
     let runStart = 0;
     let prev = m.tagAtSlot(idx0, s0);
     for (let j = 1; j <= n; j++) {
       const s = s0 + j;
-      const tag = j < n ? m.tagAtSlot(idx0 + Math.floor(s / PTRS_PER_PTE), pteIndex(s)) : -1;
+      // Within one dpt page its tags are read directly (one lookup, not one per slot).
+      const tag = j >= n ? -1 : one !== undefined ? one[s]! : m.tagAtSlot(idx0 + Math.floor(s / PTRS_PER_PTE), pteIndex(s));
       if (tag === prev) continue;
       if (prev !== Dpt.NONE) {
         const what = prev === Dpt.WRITE ? 'map-write' : prev === Dpt.ATOMIC ? 'map-atomic' : 'map-read';
@@ -481,6 +487,10 @@ export class DmirrorDriver {
   private finalizeAndMap(m: Dmirror, args: MigrateVma): void {
     const idx0 = Math.floor(args.start / PTRS_PER_PTE);
     const s0 = pteIndex(args.start);
+    if (rangeBatching() && s0 + args.npages <= PTRS_PER_PTE && this.mapBaseRun(m, args, idx0, s0)) {
+      this.emitMappings(m, args.start, args.end);
+      return;
+    }
     for (let i = 0; i < args.npages; i++) {
       if (!args.migrating(i) || args.dst[i] === NO_PFN) continue;
       const n = (args.dstFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0 ? HPAGE_PMD_NR : 1;
@@ -491,6 +501,24 @@ export class DmirrorDriver {
       }
     }
     this.emitMappings(m, args.start, args.end);
+  }
+
+  /**
+   * finalizeAndMap's loop for a chunk in one dpt page (slots from s0) migrating base pages only:
+   * the tags worked out first, then stored at once (Dmirror.storeRun). False (nothing done)
+   * when an entry is compound.
+   */
+  private mapBaseRun(m: Dmirror, args: MigrateVma, idx: number, s0: number): boolean {
+    const n = args.npages;
+    const tags = mapTags.zeroed(n);
+    for (let i = 0; i < n; i++) {
+      if (!args.migrating(i) || args.dst[i] === NO_PFN) continue;
+      const fl = args.dstFlags[i]!;
+      if ((fl & MIGRATE_PFN_COMPOUND) !== 0) return false;
+      tags[i] = (fl & MIGRATE_PFN_WRITE) !== 0 ? Dpt.WRITE : Dpt.READ;
+    }
+    m.storeRun(idx, s0, n, args.dst, 0, tags);
+    return true;
   }
 
   /** dmirror_devmem_fault_alloc_and_copy / MIGRATE_TO_SYS: system pages for device sources. */

@@ -165,6 +165,40 @@ export class Dmirror implements MmuIntervalNotifierOps {
   }
 
   /**
+   * storeSlot(idx, from + k, pfns[at + k], tags[k]) for each k of [0, n) whose tag is not NONE
+   * (never raw), with one change and one dirty mark for the page: dmirror's finalize-and-map of
+   * a migration chunk. [from, from + n) lies in the page.
+   */
+  storeRun(idx: number, from: number, n: number, pfns: Int32Array, at: number, tags: Uint8Array): void {
+    let k0 = 0;
+    while (k0 < n && tags[k0] === Dpt.NONE) k0++;
+    if (k0 === n) return;
+    let p = this.page(idx);
+    if (p === undefined) {
+      p = this.pagePool.pop() ?? new DptPage();
+      this.pt.set(idx, p);
+      this.cachedPage = p;
+    }
+    const raw = p.raw;
+    for (let k = k0; k < n; k++) {
+      const tag = tags[k]!;
+      if (tag === Dpt.NONE) continue;
+      const s = from + k;
+      if (p.tag[s] === Dpt.NONE) p.used++;
+      p.pfn[s] = pfns[at + k]!;
+      p.tag[s] = tag;
+      if (raw !== undefined) raw[s] = 0;
+    }
+    p.changes++;
+    this.dirty.add(idx);
+  }
+
+  /** The tags of dpt page `idx`, for reading only (undefined: no page, every tag NONE). */
+  tagsOf(idx: number): Uint8Array | undefined {
+    return this.page(idx)?.tag;
+  }
+
+  /**
    * xa_erase of slot `slot` of dpt page `idx` (small integers, so per-page callers do no
    * double arithmetic), only where it maps `pfn` unless that is NO_PFN. Returns whether it went.
    */
