@@ -57,17 +57,23 @@ export function* pinUserPage(sim: MigrateMachine, mm: Mm, vpn: number, longterm:
     // (an extra reference: Device.leakedRefs) fails the whole pin.
     if (f.zone.get(pfn) === Zone.DEVICE_COHERENT) return -EBUSY;
   }
-  f.pincount.add(f.pinHolder(pfn), 1);
+  const holder = f.pinHolder(pfn);
+  f.pincount.add(holder, 1);
   getPage(sim, f.head(pfn));
+  // folio->_pincount keeps the whole folio: the page that counts it (the first of a PTE-mapped
+  // large folio) must outlive the pin even when it is unmapped itself (a partial munmap).
+  if (holder !== f.head(pfn)) getPage(sim, holder);
   return pfn;
 }
 
 /** unpin_user_page. */
 export function unpinUserPage(sim: Machine, pfn: number): void {
-  const holder = sim.frames.pinHolder(pfn);
-  if (sim.frames.pincount.get(holder) <= 0) throw new Error(`unpin of a page that is not pinned (pfn ${pfn})`);
-  sim.frames.pincount.add(holder, -1);
-  putPage(sim, sim.frames.head(pfn));
+  const f = sim.frames;
+  const holder = f.pinHolder(pfn);
+  if (f.pincount.get(holder) <= 0) throw new Error(`unpin of a page that is not pinned (pfn ${pfn})`);
+  f.pincount.add(holder, -1);
+  putPage(sim, f.head(pfn));
+  if (holder !== f.head(pfn)) putPage(sim, holder);
 }
 
 /**
