@@ -96,6 +96,31 @@ gpu0 read a
     assert.match(big.stoppedAt!.reason, /16384 pages/);
   });
 
+  it('sends a short-term pin released by the next statement as one pin-once (coherent device); held longer, it stops there', () => {
+    const t = translateScript('t.hmm', `device cxl0 coherent
+a = mmap 4 pages rw
+migrate a to cxl0
+pin a[0]
+expect a[0] is device cxl0
+unpin a[0]
+pin a[1..3] longterm
+unpin a[1..3]
+cxl0 snapshot a
+`);
+    assert.equal(t.stoppedAt, undefined);
+    assert.deepEqual(t.lines.filter((l) => / pin|unpin/.test(l)), [
+      'op 3 0 pin-once 0x7f0000000000 1', 'op 4 0 pin 0x7f0000001000 2', 'op 5 0 unpin 0x7f0000001000 2',
+    ]);
+    assert.deepEqual(t.ops.map((o) => [o.loc.line, o.what]).slice(2, 3), [[4, 'pin a[0]']]);
+    assert.equal(t.ops[2]!.sim.rc, '0');
+    const held = translateScript('t.hmm', 'device cxl0 coherent\na = mmap 4 pages rw\npin a[0]\nwrite a = 1\nunpin a[0]\n');
+    assert.deepEqual(held.stoppedAt?.loc, { line: 3, col: 1 });
+    assert.match(held.stoppedAt!.reason, /held across another statement/);
+    assert.equal(held.ops.length, 1);
+    const never = translateScript('t.hmm', 'device cxl0 coherent\na = mmap 4 pages rw\npin a[0]\n');
+    assert.match(never.stoppedAt!.reason, /never released/);
+  });
+
   it('records the failing statement and stops where the simulator stops', () => {
     const t = translateScript('t.hmm', `device gpu0
 a = mmap 4 pages r

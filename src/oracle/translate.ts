@@ -131,6 +131,7 @@ export function translateScript(file: string, text: string, opts: TranslateOptio
     }
     if (r.kind === 'done') break;
   }
+  t.endOfScript();
   lines.push(...t.lines, 'end');
   const leavesKernel = simError === undefined ? afterCaseEnd(sim, t.processes()) : undefined;
   return {
@@ -167,6 +168,8 @@ interface Resolved {
 /** What a statement will send once it has run (addresses of a new mapping are known only then). */
 type Plan =
   | { readonly kind: 'skip' }
+  /** A short-term pin where a coherent device exists: sent with its unpin (ShortPin). */
+  | { readonly kind: 'deferPin'; readonly proc: number; readonly start: number; readonly end: number; readonly what: string }
   | { readonly kind: 'op'; readonly proc: number; readonly what: string; readonly fields: readonly Field[];
       readonly line: () => string; readonly observe: () => Observation };
 
@@ -183,6 +186,12 @@ class Translator {
   private readonly minors = new Map<string, number>();
   /** The one pinned range gup_test can hold. */
   private pinned: { proc: number; start: number; end: number } | undefined;
+  /**
+   * A short-term pin not sent yet: user space can hold only gup_test's FOLL_LONGTERM pin, which
+   * would migrate coherent pages out, so a short-term pin is sent together with an unpin of the
+   * same range right after it, as one PIN_BASIC_TEST (pin and release in one call).
+   */
+  private shortPin: { proc: number; start: number; end: number; what: string; loc: Loc; sim: Observation } | undefined;
 
   /** The script's processes in the order they were made (runner process indices). */
   processes(): Mm[] {
@@ -230,12 +239,16 @@ class Translator {
       if (stmt.kind !== 'fn' && stmt.kind !== 'kernel' && stmt.kind !== 'call' && stmt.kind !== 'repeat' && stmt.kind !== 'as') this.simulatorOnly++;
       return { kind: 'skip' };
     }
+    const pending = this.shortPin;
     try {
       if (this.ops.length >= VM_LIMITS.opsPerScript) throw new NotExpressible(`more than ${VM_LIMITS.opsPerScript} kernel operations`);
+      if (pending !== undefined) return this.planAfterShortPin(stmt, pending);
       return this.planStatement(stmt);
     } catch (e) {
       if (e instanceof NotExpressible) {
-        this.stoppedAt = { loc: stmt.loc, reason: e.message };
+        // The short-term pin not sent is where the kernel's run stops matching the simulator's.
+        this.stoppedAt = pending !== undefined && this.shortPin !== undefined ? { loc: pending.loc, reason: e.message } : { loc: stmt.loc, reason: e.message };
+        this.shortPin = undefined;
         return { kind: 'skip' };
       }
       if (e instanceof ScriptProblem) return { kind: 'skip' }; // the interpreter reports it
@@ -246,6 +259,13 @@ class Translator {
   /** After the statement ran: record the op and the simulator's observation. */
   finish(stmt: Stmt, plan: Plan, failed: boolean): void {
     if (plan.kind === 'skip') return;
+    if (plan.kind === 'deferPin') {
+      if (failed && this.interp.syscallOutcome === undefined) return;
+      // PIN_BASIC_TEST tells only whether the whole range was pinned (runner: EFAULT if not).
+      const rc = this.syscallObservation().rc;
+      this.shortPin = { proc: plan.proc, start: plan.start, end: plan.end, what: plan.what, loc: stmt.loc, sim: { rc: rc === '0' ? '0' : 'EFAULT' } };
+      return;
+    }
     // A statement that failed before reaching the kernel (a script error) sends nothing.
     const oops = failed ? this.interp.error?.kernelOops : undefined;
     if (failed && this.interp.syscallOutcome === undefined && oops === undefined) return;
@@ -291,6 +311,29 @@ class Translator {
   private syscallObservation(): Observation {
     const s = this.interp.syscallOutcome;
     return { rc: s === undefined ? '0' : errnoName(s.rc) };
+  }
+
+  /** The script ended: a short-term pin still pending was never released, so it was never sent. */
+  endOfScript(): void {
+    if (this.shortPin === undefined || this.stoppedAt !== undefined) return;
+    this.stoppedAt = { loc: this.shortPin.loc, reason: 'a short-term pin never released with a coherent device declared: user space can hold only FOLL_LONGTERM pins (gup_test)' };
+    this.shortPin = undefined;
+  }
+
+  /** The statement after a short-term pin: its unpin makes them one op; anything else cannot run. */
+  private planAfterShortPin(stmt: Stmt, pin: NonNullable<Translator['shortPin']>): Plan {
+    const mm = this.interp.process;
+    if (stmt.kind === 'unpin' && this.proc(mm) === pin.proc) {
+      const r = this.range(stmt.range, true);
+      if (r.start === pin.start && r.end === pin.end) {
+        this.shortPin = undefined;
+        const op = this.nextOp++;
+        this.lines.push(`op ${op} ${pin.proc} pin-once ${hexAddr(pin.start)} ${pin.end - pin.start}`);
+        this.ops.push({ op, loc: pin.loc, kind: 'pin', what: pin.what, fields: ['rc'], sim: pin.sim });
+        return { kind: 'skip' };
+      }
+    }
+    throw new NotExpressible('a short-term pin held across another statement with a coherent device declared: user space can hold only FOLL_LONGTERM pins (gup_test), which migrate coherent pages out; a pin released by the next statement runs as one PIN_BASIC_TEST');
   }
 
   private planStatement(stmt: Stmt): Plan {
@@ -385,11 +428,9 @@ class Translator {
       case 'pin': {
         const r = this.range(stmt.range, true);
         const coherent = [...this.minors.values()].some((m) => m >= 2);
-        if (!stmt.longterm && coherent) {
-          throw new NotExpressible('a short-term pin with a coherent device declared: user space can hold only FOLL_LONGTERM pins (gup_test), which migrate coherent pages out');
-        }
-        if (this.pinned !== undefined) throw new NotExpressible('a second pinned range: gup_test holds one at a time');
         const proc = P();
+        if (!stmt.longterm && coherent) return { kind: 'deferPin', proc, start: r.start, end: r.end, what: `pin ${r.text}` };
+        if (this.pinned !== undefined) throw new NotExpressible('a second pinned range: gup_test holds one at a time');
         this.pinned = { proc, start: r.start, end: r.end };
         const line = `pin ${hexAddr(r.start)} ${r.end - r.start}`;
         return { kind: 'op', proc, what: `pin ${r.text}`, fields: ['rc'], line: () => line, observe: () => this.syscallObservation() };
