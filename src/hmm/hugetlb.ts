@@ -102,7 +102,7 @@ export function hugetlbNoPage(sim: Machine, mm: Mm, vma: Vma, vpn: number, write
     sim.emit(mm.name, haddr, haddr + HPAGE_PMD_NR, { kind: 'cpuFault', write, found: 'none', action: 'no-free-huge-page' });
     return VM_FAULT_SIGBUS;
   }
-  vma.anonVma = true;
+  mm.vmas.prepareAnonVma(vma);
   sim.frames.mapcount.set(pfn, 1);
   sim.frames.setIndex(pfn, haddr);
   const t = mm.pt.alloc(haddr);

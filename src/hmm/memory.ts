@@ -294,7 +294,7 @@ export function doPteNone(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: bo
   if (vma.object === undefined && !vma.isShared) {
     // do_anonymous_page maps the zero page before vmf_anon_prepare: a read makes no anon_vma
     // (so fork copies nothing of a VMA only ever read: vma_needs_copy).
-    if (write) vma.anonVma = true;
+    if (write) mm.vmas.prepareAnonVma(vma);
     if (!write) {
       mm.pt.set(vpn, Pte.PRESENT, ZERO_PFN, 0);
       sim.emit(mm.name, vpn, vpn + 1, ZERO_PAGE_FAULT, mm.key('zero'));
@@ -332,7 +332,7 @@ export function doPteNone(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: bo
     return VM_FAULT_OK;
   }
   // do_cow_fault: a private anonymous copy of the file page, no notifier (the pte was none).
-  vma.anonVma = true;
+  mm.vmas.prepareAnonVma(vma);
   const pfn = sim.frames.allocAnonPage(linearPageIndex(vma, vpn), cache);
   mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
   setExpected(t, i, -1, 0);
@@ -354,7 +354,7 @@ export function anonWriteFaultMakesNewPage(vma: Vma): boolean {
 const anonPfns = new ScratchInt32();
 
 export function doAnonymousPages(sim: Machine, mm: Mm, vma: Vma, vpn: number, n: number, content: { readonly id: number; readonly page: number }): void {
-  vma.anonVma = true;
+  mm.vmas.prepareAnonVma(vma);
   const pfns = anonPfns.get(n);
   sim.frames.allocAnonPages(linearPageIndex(vma, vpn), n, pfns, content);
   mm.pt.setNoneRun(vpn, n, Pte.PRESENT, pfns, PTE_WRITE | PTE_DIRTY);
@@ -368,7 +368,7 @@ export function doAnonymousPages(sim: Machine, mm: Mm, vma: Vma, vpn: number, n:
 function doHugePmdAnonymousPage(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: boolean): number {
   const haddr = vpn - pteIndex(vpn);
   const t = mm.pt.alloc(haddr);
-  vma.anonVma = true;
+  mm.vmas.prepareAnonVma(vma);
   let pfn: number;
   if (write) {
     pfn = sim.frames.allocSystem(9, PG_ANON | PG_ANON_EXCLUSIVE);
@@ -396,7 +396,7 @@ function* wpPageCopy(sim: Machine, mm: Mm, vma: Vma, vpn: number): KernelWork<nu
   const found = sim.frames.zone.get(old) === Zone.ZERO ? 'zero-page' : (oldFlags & PG_FILE) ? 'file-page'
     : (oldFlags & PG_ANON) ? 'shared-anon-page' : 'driver-page';
   yield* mmuNotifierInvalidate(sim, range, () => {
-    vma.anonVma = true;
+    mm.vmas.prepareAnonVma(vma);
     const pfn = sim.frames.allocAnonPage(linearPageIndex(vma, vpn), old);
     mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
     if (sim.frames.zone.get(old) !== Zone.ZERO) {

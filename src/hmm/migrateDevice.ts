@@ -437,7 +437,7 @@ function insertPage(sim: Machine, args: MigrateVma, vpn: number, dst: number, co
   // folio_add_new_anon_rmap: linear_page_index.
   sim.frames.setIndexRun(dst, n, linearPageIndex(vma, vpn));
   sim.frames.mapcount.set(dst, 1);
-  vma.anonVma = true;
+  mm.vmas.prepareAnonVma(vma);
   return true;
 }
 

@@ -49,6 +49,18 @@ export class MemObject {
 
 /** Where the next VMA enters the rmap interval trees (see Vma.rmapSeq). */
 let nextRmapSeq = 0;
+/** A new anon_vma's identity (Vma.lineage): negative, apart from the mmap addresses lineages start as. */
+let nextAnonVma = -1;
+
+/**
+ * anon_vma_compatible: `a`, right before `b`, could share its anon_vma: the same file, vm_flags
+ * equal but for the access bits (so VM_ACCOUNT counts), offsets that continue.
+ */
+function anonVmaCompatible(a: Vma, b: Vma): boolean {
+  if (a.end !== b.start || a.object !== b.object || a.deviceFile !== b.deviceFile) return false;
+  if (((a.flags ^ b.flags) & ~(VM_READ | VM_WRITE)) !== 0) return false;
+  return a.object !== undefined ? a.pgoffDelta === b.pgoffDelta : a.anonPgoffDelta === b.anonPgoffDelta;
+}
 
 export class Vma {
   /**
@@ -78,7 +90,10 @@ export class Vma {
      * an mmap, whose pgoff is its address; a faulted VMA that mremap moved keeps its old offsets).
      */
     public anonPgoffDelta = 0,
-    /** Which mmap the anon_vma descends from (split and moved pieces keep it): VMAs merge only with a compatible one. */
+    /**
+     * Which anon_vma the VMA's pages are under (split, moved and forked pieces keep it; prepareAnonVma
+     * sets it): VMAs merge only with a compatible one. Before the first, the mmap's address.
+     */
     public lineage = start,
   ) {}
 
@@ -175,6 +190,22 @@ export class VmaList {
     let i = 0;
     while (i < this.list.length && this.list[i]!.start < v.start) i++;
     this.list.splice(i, 0, v);
+  }
+
+  /**
+   * anon_vma_prepare for `v` (in this list): find_mergeable_anon_vma reuses the next VMA's
+   * anon_vma, else the previous one's, when compatible; otherwise `v` gets an anon_vma of its
+   * own, and VMAs with different anon_vmas never merge (is_mergeable_anon_vma).
+   */
+  prepareAnonVma(v: Vma): void {
+    if (v.anonVma) return;
+    v.anonVma = true;
+    const i = this.list.indexOf(v);
+    const next = i >= 0 ? this.list[i + 1] : undefined;
+    const prev = i > 0 ? this.list[i - 1] : undefined;
+    if (next !== undefined && next.anonVma && anonVmaCompatible(v, next)) v.lineage = next.lineage;
+    else if (prev !== undefined && prev.anonVma && anonVmaCompatible(prev, v)) v.lineage = prev.lineage;
+    else v.lineage = nextAnonVma--;
   }
 
   /** split_vma at `vpn` if a VMA straddles it. */
