@@ -168,7 +168,7 @@ interface Resolved {
 /** What a statement will send once it has run (addresses of a new mapping are known only then). */
 type Plan =
   | { readonly kind: 'skip' }
-  /** A short-term pin where a coherent device exists: sent with its unpin (ShortPin). */
+  /** A short-term pin where a coherent device exists: sent with its unpin (Translator.shortPin). */
   | { readonly kind: 'deferPin'; readonly proc: number; readonly start: number; readonly end: number; readonly what: string }
   | { readonly kind: 'op'; readonly proc: number; readonly what: string; readonly fields: readonly Field[];
       readonly line: () => string; readonly observe: () => Observation };
