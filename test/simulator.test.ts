@@ -706,6 +706,19 @@ describe('simulator: the invariant checker catches broken state', () => {
     assert.throws(() => sim.checkInvariants(), /the device maps writable a page the CPU maps read-only/);
   });
 
+  it('a page mapped where its VMA\'s offset does not put its index is caught (the rmap would miss it)', () => {
+    // After the move the pages keep their index and the moved VMA its old offset: consistent.
+    const { sim } = runOk(['device gpu0', 'a = mmap 8 pages rw', 'write a = i', 'r = mremap a[0..2] to a[5] dontunmap', 'gpu0 read a[5..7]']);
+    assert.doesNotThrow(() => sim.checkInvariants(), 'a clean run passes the check');
+    const mm = proc(sim, 'main');
+    const v = vpn(sim, 'a', 5);
+    const pfn = sim.pageState(mm, v).pfn!;
+    assert.equal(sim.frames.indexOf(pfn), vpn(sim, 'a', 0), 'the moved page keeps the index of its first address');
+    sim.frames.setIndex(pfn, v); // the index following the page, as the model once had it
+    mm.pt.markDirty(v);
+    assert.throws(() => sim.checkInvariants(), /invariant violated: main:a\[5\]: page->index \d+ is not where the VMA maps it/);
+  });
+
   it('a present entry over a freed frame is caught', () => {
     const r = runScriptText('t.hmm', 'a = mmap 2 pages rw\nwrite a = i\nread a\n', {});
     assert.equal(r.error, undefined);
