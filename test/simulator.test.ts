@@ -3,7 +3,8 @@
 // simulator the run leaves behind (page states, notifier records, events, frames, devices).
 
 import * as assert from 'node:assert/strict';
-import { ADDRESS_SPACE_PAGES, HPAGE_PMD_NR } from '../src/hmm/constants';
+import { ADDRESS_SPACE_PAGES, HPAGE_PMD_NR, MMAP_BASE_VPN } from '../src/hmm/constants';
+import { indexOffsetOf } from '../src/hmm/page';
 import { Dpt } from '../src/hmm/mirror';
 import type { SimEvent } from '../src/hmm/events';
 import type { Mm } from '../src/hmm/mm';
@@ -717,6 +718,17 @@ describe('simulator: the invariant checker catches broken state', () => {
     sim.frames.setIndex(pfn, v); // the index following the page, as the model once had it
     mm.pt.markDirty(v);
     assert.throws(() => sim.checkInvariants(), /invariant violated: main:a\[5\]: page->index \d+ is not where the VMA maps it/);
+  });
+
+  it('page->index holds file offsets and mmap addresses apart in four bytes', () => {
+    // A private file mapping's written page is anonymous with the file offset as its index; a
+    // page of an anonymous mmap has its address.
+    const { sim } = runOk(['file f 8 pages = i', 'a = mmap f rw', 'b = mmap 4 pages rw', 'write a[6] = 1', 'write b[3] = 2']);
+    const mm = proc(sim, 'main');
+    assert.equal(sim.frames.indexOf(sim.pageState(mm, vpn(sim, 'a', 6)).pfn!), 6);
+    assert.equal(sim.frames.indexOf(sim.pageState(mm, vpn(sim, 'b', 3)).pfn!), vpn(sim, 'b', 3));
+    assert.equal(indexOffsetOf(0) === indexOffsetOf(MMAP_BASE_VPN), false, 'a file offset 0 is not the mmap base');
+    assert.throws(() => indexOffsetOf(MMAP_BASE_VPN / 2), /page index \d+ is neither a file offset nor near the mmap base/);
   });
 
   it('a present entry over a freed frame is caught', () => {

@@ -87,7 +87,7 @@ const FRAME_MASK = FRAME_CHUNK - 1;
  */
 const SPARE_BYTES = 8 * 2 ** 20;
 
-export type FieldArray = Uint8Array | Int32Array | Float64Array;
+export type FieldArray = Uint8Array | Int32Array;
 
 /**
  * One field of struct page for every pfn, in chunks of FRAME_CHUNK frames made on the first
@@ -286,27 +286,6 @@ export class ByteField extends FrameField<Uint8Array> {
 export class Int32Field extends FrameField<Int32Array> {
   constructor(store: ChunkOwner) {
     super(store, (n) => new Int32Array(n));
-  }
-
-  override get(pfn: number): number {
-    const c = this.chunks[pfn >>> FRAME_CHUNK_SHIFT];
-    return c === undefined ? 0 : c[pfn & FRAME_MASK]!;
-  }
-
-  override set(pfn: number, value: number): void {
-    const ci = pfn >>> FRAME_CHUNK_SHIFT;
-    if (this.owned[ci] !== 1) {
-      if (value === 0 && this.chunks[ci] === undefined) return;
-      this.own(ci);
-    }
-    this.chunks[ci]![pfn & FRAME_MASK] = value;
-  }
-}
-
-/** A field of doubles (page->index: integers beyond four bytes), with its own get/set as Int32Field. */
-export class Float64Field extends FrameField<Float64Array> {
-  constructor(store: ChunkOwner) {
-    super(store, (n) => new Float64Array(n));
   }
 
   override get(pfn: number): number {

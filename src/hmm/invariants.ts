@@ -50,7 +50,7 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
     let ids: Int32Array | undefined;
     let pages: Int32Array | undefined;
     let flags: Uint8Array | undefined;
-    let indices: Float64Array | undefined;
+    let indices: Int32Array | undefined;
     // The VMA of the entry looked at last (entries of a PTE page mostly share one).
     let vma: Vma | undefined;
     for (const idx of mm.pt.dirty) {

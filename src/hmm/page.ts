@@ -5,7 +5,7 @@
 
 import { HPAGE_PMD_NR, MMAP_BASE_VPN } from './constants';
 import {
-  ByteField, type ChunkOwner, type FieldArray, type FieldState, Float64Field, FRAME_CHUNK, FRAME_CHUNK_SHIFT, type FrameField, FrameStack, Int32Field, SmallCountField,
+  ByteField, type ChunkOwner, type FieldArray, type FieldState, FRAME_CHUNK, FRAME_CHUNK_SHIFT, type FrameField, FrameStack, Int32Field, SmallCountField,
 } from './frameStore';
 import { ScratchUint8 } from './scratch';
 
@@ -37,9 +37,27 @@ export const PG_HUGETLB = 1 << 7;
 /** Huge pages in the 2 MiB pool: kernel/init writes 8 to /proc/sys/vm/nr_hugepages in the VM. */
 export const DEFAULT_NR_HUGEPAGES = 8;
 
-/** What indexOffset holds for page->index `index` (exact: indices lie below TASK_SIZE, far below 2^53). */
+/**
+ * page->index in four bytes. Indices are of two kinds: an mmap's pages (its offset is its
+ * address: every mapping lies in [MMAP_BASE, TASK_SIZE), and mremap's kept offsets come from
+ * addresses there) and file offsets (a file page, an anonymous page of a private file mapping).
+ * The first are kept as their distance from MMAP_BASE_VPN (so an absent chunk, all zeros, reads
+ * as MMAP_BASE_VPN), the second below -2^30, apart from any such distance.
+ */
+const FILE_INDEX_LIMIT = 2 ** 30;
+const FILE_INDEX_BIAS = 2 ** 31;
+
+/** What indexOffset holds for page->index `index`. */
 export function indexOffsetOf(index: number): number {
-  return index - MMAP_BASE_VPN;
+  if (index < FILE_INDEX_LIMIT && index >= 0) return index - FILE_INDEX_BIAS;
+  const o = index - MMAP_BASE_VPN;
+  if (o < -FILE_INDEX_LIMIT || o >= FILE_INDEX_BIAS) throw new RangeError(`page index ${index} is neither a file offset nor near the mmap base`);
+  return o;
+}
+
+/** page->index of what indexOffset holds (indexOffsetOf's inverse). */
+function indexOfOffset(o: number): number {
+  return o < -FILE_INDEX_LIMIT ? o + FILE_INDEX_BIAS : o + MMAP_BASE_VPN;
 }
 
 export const ZERO_PFN = 0;
@@ -97,11 +115,9 @@ export class PageFrames implements ChunkOwner {
   readonly deviceData = new SmallCountField(this);
   /**
    * page->index: an anonymous page's linear_page_index where it was first mapped, a file page's
-   * file offset (vmaAddress.ts), stored as an offset from MMAP_BASE_VPN (an absent chunk reads
-   * as 0: MMAP_BASE_VPN). A double: an anonymous page of a private file mapping has a small file
-   * offset, an mmap's page one near TASK_SIZE, too far apart for four bytes.
+   * file offset (vmaAddress.ts), in four bytes (indexOffsetOf / indexOf).
    */
-  readonly indexOffset = new Float64Field(this);
+  readonly indexOffset = new Int32Field(this);
   private readonly fields: FrameField<FieldArray>[] = [this.zone, this.device, this.flags, this.order, this.refcount,
     this.mapcount, this.pincount, this.contentId, this.contentPage, this.deviceData, this.indexOffset];
   /** Chunks the store has room for (up to the frontier). */
@@ -386,7 +402,7 @@ export class PageFrames implements ChunkOwner {
 
   /** page->index. */
   indexOf(pfn: number): number {
-    return this.indexOffset.get(pfn) + MMAP_BASE_VPN;
+    return indexOfOffset(this.indexOffset.get(pfn));
   }
 
   /**
