@@ -237,18 +237,25 @@ export class VmaList {
   }
 
   /**
-   * vma_merge around one VMA (copy_vma's new one): with the VMA before it and the one after, but
-   * never with `keep` (copy_vma's keep_source: MREMAP_DONTUNMAP keeps the source VMA apart).
+   * vma_merge_new_range around one VMA (copy_vma's new one): with the VMA before it and the one
+   * after, but never with `keep` (copy_vma's keep_source: MREMAP_DONTUNMAP keeps the source VMA
+   * apart). Each side is judged against the new VMA as it is (can_vma_merge_left/_right); with
+   * both, prev and next must also suit each other (are_anon_vmas_compatible: no singular-chain
+   * test), and then all three become one.
    */
   mergeAround(v: Vma, strictAnon: boolean, keep?: Vma): void {
-    this.mergeNext(v, strictAnon, keep);
     const i = this.list.indexOf(v);
     const prev = this.list[i - 1];
-    if (prev !== undefined && prev !== keep && prev.end === v.start && v.mergesInto(prev, strictAnon)) {
+    const next = this.list[i + 1];
+    const left = prev !== undefined && prev !== keep && prev.end === v.start && v.mergesInto(prev, strictAnon);
+    let right = next !== undefined && next !== keep && v.end === next.start && v.mergesInto(next, strictAnon);
+    if (left && right) right = !prev.anonVma || !next.anonVma || prev.lineage === next.lineage;
+    if (right) this.mergeNext(v, false);
+    if (left) {
       prev.end = v.end;
       if (!prev.anonVma && v.anonVma) prev.lineage = v.lineage;
       prev.anonVma ||= v.anonVma;
-      this.list.splice(i, 1);
+      this.list.splice(this.list.indexOf(v), 1);
     }
   }
 
