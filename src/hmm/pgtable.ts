@@ -130,7 +130,7 @@ export class PteTable {
    */
   setExpectedRun(i: number, n: number, id: number, page: number): void {
     const end = this.uniformEnd;
-    if (end >= 0 && i <= end && (i + n >= end || end === 0) && (i === 0 || (id === this.uniformId && ((page - i) | 0) === this.uniformPage))) {
+    if (end >= 0 && i <= end && i + n >= end && (i === 0 || (id === this.uniformId && ((page - i) | 0) === this.uniformPage))) {
       this.uniformId = id;
       this.uniformPage = (page - i) | 0;
       this.uniformEnd = Math.max(end, i + n);
