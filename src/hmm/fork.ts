@@ -18,7 +18,10 @@ export function* forkMm(sim: Machine, parent: Mm, child: Mm): KernelWork<void> {
   try {
     child.vmas = parent.vmas.clone();
     // dup_mmap links each child VMA into the rmap trees after the parent's.
-    for (const v of child.vmas.list) v.reinsert();
+    for (const v of child.vmas.list) {
+      v.reinsert();
+      v.forkAnonVma();
+    }
     for (const [n, vma] of parent.vmas.list.entries()) {
       if (vma.isHugetlb) {
         if (vma.anonVma) yield* copyHugetlbPageRange(sim, parent, child, vma, child.vmas.list[n]!);

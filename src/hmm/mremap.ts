@@ -248,6 +248,7 @@ function* moveVma(sim: Machine, mm: Mm, vma: Vma, old: number, oldLen: number, n
   const anonPgoff = vma.anonVma ? vma.anonPgoffDelta + old - to : 0;
   const moved = new Vma(to, to + newLen, vma.flags, name, mapStart, vma.object, vma.pgoffDelta + old - to, vma.anonVma,
     vma.hugetlbResv, vma.deviceFile, anonPgoff, vma.lineage);
+  moved.forkedAnonVma = vma.forkedAnonVma; // anon_vma_clone: the same anon_vma
   mm.vmas.insert(moved);
   mm.vmas.mergeAround(moved, !sim.profile.mergeFaultedIntoUnfaulted, dontUnmap ? vma : undefined);
   yield* movePageTables(sim, mm, vma, old, to, oldLen);
@@ -258,7 +259,7 @@ function* moveVma(sim: Machine, mm: Mm, vma: Vma, old: number, oldLen: number, n
     // The old VMA stays, empty; moved whole, it drops its anon_vma (unlink_anon_vmas) and its
     // offset becomes its address, as an unfaulted VMA's is.
     if (vma.start === old && vma.end === old + oldLen) {
-      vma.anonVma = false;
+      vma.dropAnonVma();
       vma.anonPgoffDelta = 0;
     }
     return 0;

@@ -51,6 +51,8 @@ export class MemObject {
 let nextRmapSeq = 0;
 /** A new anon_vma's identity (Vma.lineage): negative, apart from the mmap addresses lineages start as. */
 let nextAnonVma = -1;
+/** The next anon_vma anon_vma_fork makes (Vma.forkedAnonVma). */
+let nextForkedAnonVma = 1;
 
 /**
  * anon_vma_compatible: `a`, right before `b`, could share its anon_vma: the same file, vm_flags
@@ -97,6 +99,14 @@ export class Vma {
     public lineage = start,
   ) {}
 
+  /**
+   * The anon_vma anon_vma_fork gave a child's copy of this VMA, 0 if none: the child's pages
+   * still count as under `lineage` for the rmap walk (rmapWalk.ts), but two VMAs forked apart
+   * have different anon_vmas, so they never merge, and such a VMA's anon_vma_chain (its own and
+   * its parent's) is not singular, so find_mergeable_anon_vma does not hand it to a neighbour.
+   */
+  forkedAnonVma = 0;
+
   get pages(): number {
     return this.end - this.start;
   }
@@ -132,6 +142,7 @@ export class Vma {
     const c = new Vma(this.start, this.end, this.flags, this.name, this.mapStart, this.object, this.pgoffDelta, this.anonVma,
       this.hugetlbResv, this.deviceFile, this.anonPgoffDelta, this.lineage);
     c.rmapSeq = this.rmapSeq;
+    c.forkedAnonVma = this.forkedAnonVma;
     return c;
   }
   /** Inserted into the rmap trees again (after every VMA there now). */
@@ -160,7 +171,27 @@ export class Vma {
     if (this.flags !== o.flags || this.object !== o.object || this.deviceFile !== o.deviceFile) return false;
     if (this.isHugetlb || this.isMixedMap) return false;
     if (this.object !== undefined) return this.pgoffDelta === o.pgoffDelta;
-    return this.anonPgoffDelta === o.anonPgoffDelta && (!this.anonVma || !o.anonVma || this.lineage === o.lineage);
+    return this.anonPgoffDelta === o.anonPgoffDelta &&
+      (!this.anonVma || !o.anonVma || (this.lineage === o.lineage && this.forkedAnonVma === o.forkedAnonVma));
+  }
+
+  /** anon_vma_fork for the child's copy of a VMA: an anon_vma of its own, linked to the parent's. */
+  forkAnonVma(): void {
+    if (this.anonVma) this.forkedAnonVma = nextForkedAnonVma++;
+  }
+
+  /** A merge of `o` into `this`, which takes `o`'s anon_vma if it had none (vma_merge). */
+  adoptAnonVma(o: Vma): void {
+    if (this.anonVma || !o.anonVma) return;
+    this.anonVma = true;
+    this.lineage = o.lineage;
+    this.forkedAnonVma = o.forkedAnonVma;
+  }
+
+  /** unlink_anon_vmas: no anon_vma any more. */
+  dropAnonVma(): void {
+    this.anonVma = false;
+    this.forkedAnonVma = 0;
   }
 }
 
@@ -203,8 +234,9 @@ export class VmaList {
     const i = this.list.indexOf(v);
     const next = i >= 0 ? this.list[i + 1] : undefined;
     const prev = i > 0 ? this.list[i - 1] : undefined;
-    if (next !== undefined && next.anonVma && anonVmaCompatible(v, next)) v.lineage = next.lineage;
-    else if (prev !== undefined && prev.anonVma && anonVmaCompatible(prev, v)) v.lineage = prev.lineage;
+    // reusable_anon_vma: only an anon_vma_chain that is singular (not a forked VMA's).
+    if (next !== undefined && next.anonVma && next.forkedAnonVma === 0 && anonVmaCompatible(v, next)) v.lineage = next.lineage;
+    else if (prev !== undefined && prev.anonVma && prev.forkedAnonVma === 0 && anonVmaCompatible(prev, v)) v.lineage = prev.lineage;
     else v.lineage = nextAnonVma--;
   }
 
@@ -249,12 +281,11 @@ export class VmaList {
     const next = this.list[i + 1];
     const left = prev !== undefined && prev !== keep && prev.end === v.start && v.mergesInto(prev, strictAnon);
     let right = next !== undefined && next !== keep && v.end === next.start && v.mergesInto(next, strictAnon);
-    if (left && right) right = !prev.anonVma || !next.anonVma || prev.lineage === next.lineage;
+    if (left && right) right = !prev.anonVma || !next.anonVma || (prev.lineage === next.lineage && prev.forkedAnonVma === next.forkedAnonVma);
     if (right) this.mergeNext(v, false);
     if (left) {
       prev.end = v.end;
-      if (!prev.anonVma && v.anonVma) prev.lineage = v.lineage;
-      prev.anonVma ||= v.anonVma;
+      prev.adoptAnonVma(v);
       this.list.splice(this.list.indexOf(v), 1);
     }
   }
@@ -265,8 +296,7 @@ export class VmaList {
     const next = this.list[i + 1];
     if (next !== undefined && next !== keep && v.end === next.start && v.mergesInto(next, strictAnon)) {
       v.end = next.end;
-      if (!v.anonVma && next.anonVma) v.lineage = next.lineage;
-      v.anonVma ||= next.anonVma;
+      v.adoptAnonVma(next);
       this.list.splice(i + 1, 1);
     }
   }
@@ -284,8 +314,7 @@ export class VmaList {
       const src = b.start < end ? b : a;
       if (a.end === b.start && a.end >= start && a.end <= end && src.mergesInto(src === a ? b : a, strictAnon)) {
         a.end = b.end;
-        if (!a.anonVma && b.anonVma) a.lineage = b.lineage;
-        a.anonVma ||= b.anonVma;
+        a.adoptAnonVma(b);
         this.list.splice(i, 1);
       }
     }
