@@ -49,10 +49,11 @@ const FILE_INDEX_BIAS = 2 ** 31;
 
 /** What indexOffset holds for page->index `index`. */
 export function indexOffsetOf(index: number): number {
-  if (index < FILE_INDEX_LIMIT && index >= 0) return index - FILE_INDEX_BIAS;
+  // `| 0`: an int32 in range, so per-page loops box nothing (the checks keep it in range).
+  if (index < FILE_INDEX_LIMIT && index >= 0) return (index - FILE_INDEX_BIAS) | 0;
   const o = index - MMAP_BASE_VPN;
   if (o < -FILE_INDEX_LIMIT || o >= FILE_INDEX_BIAS) throw new RangeError(`page index ${index} is neither a file offset nor near the mmap base`);
-  return o;
+  return o | 0;
 }
 
 /** page->index of what indexOffset holds (indexOffsetOf's inverse). */
