@@ -279,7 +279,9 @@ function* movePageTables(sim: Machine, mm: Mm, vma: Vma, old: number, to: number
   if (!vma.isHugetlb) {
     for (let h = old - (old % HPAGE_PMD_NR); h < old + len; h += HPAGE_PMD_NR) {
       const t = mm.pt.lookup(h);
-      if (t !== undefined && t.pmd && !wholePmd(h)) yield* splitHugePmd(sim, mm, Math.max(h, old));
+      // A THP fork shared is still PMD-mapped on Linux (forkSplit): split_huge_pmd splits that
+      // PMD (CLEAR; the folio stays large), so its pages no longer count as PMD-mapped later.
+      if (t !== undefined && (t.pmd || t.forkSplit) && !wholePmd(h)) yield* splitHugePmd(sim, mm, Math.max(h, old));
     }
   }
   const event = vma.isHugetlb ? MmuNotifyEvent.CLEAR : MmuNotifyEvent.UNMAP;
@@ -292,6 +294,17 @@ function* movePageTables(sim: Machine, mm: Mm, vma: Vma, old: number, to: number
         moveEntries(mm, h, to + h - old, PTRS_PER_PTE);
         mm.pt.lookup(to + h - old)!.setPmd(true);
         t.clearPmd();
+        continue;
+      }
+      if (t.forkSplit) {
+        // move_huge_pmd: Linux's PMD moves whole; the model's PTE-mapped copy of it moves with
+        // the mark that Linux still has a PMD there.
+        moveEntries(mm, h, to + h - old, PTRS_PER_PTE);
+        const dst = mm.pt.alloc(to + h - old);
+        dst.setPmd(false);
+        dst.forkSplit = true;
+        t.clearPmd();
+        t.forkSplit = false;
         continue;
       }
       const s = Math.max(h, old);
