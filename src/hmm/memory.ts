@@ -558,9 +558,13 @@ export function* zapPageRange(sim: Machine, mm: Mm, start: number, end: number, 
     for (const [idx, t] of [...mm.pt.tables]) {
       const base = idx * PTRS_PER_PTE;
       if (base + PTRS_PER_PTE <= start || base >= end) continue;
-      const reclaim = reclaimPt && base >= start && base + PTRS_PER_PTE <= end && !t.pmd;
+      const whole = base >= start && base + PTRS_PER_PTE <= end;
+      const reclaim = reclaimPt && whole && !t.pmd;
+      // zap_huge_pmd on the PMD Linux kept for a THP fork shared (forkSplit): pmd_none after.
+      const wholeForkPmd = whole && t.forkSplit;
       if (t.used === 0) {
-        if (reclaim) t.clearPmd();
+        if (reclaim || wholeForkPmd) t.clearPmd();
+        if (wholeForkPmd) t.forkSplit = false;
         continue;
       }
       if (t.pmd) {
@@ -575,7 +579,8 @@ export function* zapPageRange(sim: Machine, mm: Mm, start: number, end: number, 
             zapped++;
           }
         }
-        if (reclaim) t.clearPmd();
+        if (reclaim || wholeForkPmd) t.clearPmd();
+        if (wholeForkPmd) t.forkSplit = false;
       }
       // The data that reads back after a zap: zeros for anonymous memory, the file otherwise.
       for (let k = Math.max(start, base) - base; k < Math.min(end, base + PTRS_PER_PTE) - base; k++) {
