@@ -25,7 +25,7 @@ import {
 import { NotifierLog } from './notifierLog';
 import { forEachFrameRun, NO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_HUGETLB, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone, ZERO_PFN } from './page';
 import { rangeBatching } from './batching';
-import { pteIndex, setExpected } from './pgtable';
+import { Pte, pteIndex, setExpected } from './pgtable';
 import { KernelHang, KernelOops } from './oops';
 import { gupFaultIn } from './gup';
 import { Dmirror, type DmirrorState, Dpt, type DptPage } from './mirror';
@@ -106,16 +106,24 @@ export class DmirrorDriver {
   }
 
   /**
-   * Mirrors of `device` other than `owner`. When a device page leaves, the mirror that migrated
-   * it erases its entry (xa_erase), and so does every other mirror of the device that maps that
-   * frame there: dmirror erases only in its own mirror, but in the model a mirror may also have
-   * mapped the page in place (a forked child); a real driver unmaps them all.
+   * Mirrors of `device` other than `owner`: a GPU job's device (a real driver, which maps its
+   * own page in place) drops its mapping of a device page that leaves, whoever migrates it.
    */
   private otherMirrors(device: Device, owner: Dmirror | undefined): Dmirror[] {
     return this.mirrors.filter((x) => x.device === device && x !== owner);
   }
 
-  /** Drop the device mappings of the n pages of migration entry i (a base page or a THP). */
+  /**
+   * Drop the device mappings of the n pages of migration entry i (a base page or a THP).
+   * test_hmm (dmirror_devmem_fault_alloc_and_copy) erases in `owner` only, at the migrating
+   * address, whatever it maps there: the page's owner for a CPU fault (the mirror that migrated
+   * it, rpage->zone_device_data, though the faulting process may be another one), MIGRATE_TO_SYS's
+   * own mirror otherwise. Another process's mirror loses its entry through try_to_migrate's rmap
+   * walk (MMU_NOTIFY_CLEAR, migrateDevice.ts); the faulting process's own mirror of the device
+   * skips the collect's MMU_NOTIFY_MIGRATE (owner match), so a device-private page that a
+   * dmirror ioctl stored as it is (a raw entry, see doFault) stays there. What a GPU job mapped
+   * in place (`others`, never raw) goes, as a real driver would see to.
+   */
   private dropMigratedEntry(owner: Dmirror | undefined, others: readonly Dmirror[], args: MigrateVma, i: number, n: number): void {
     const idx0 = Math.floor(args.start / PTRS_PER_PTE);
     const s0 = pteIndex(args.start) + i;
@@ -125,7 +133,10 @@ export class DmirrorDriver {
       const idx = idx0 + Math.floor(s / PTRS_PER_PTE);
       const slot = pteIndex(s);
       owner?.eraseSlot(idx, slot, NO_PFN);
-      for (let j = 0; j < others.length; j++) others[j]!.eraseSlot(idx, slot, src + k);
+      for (let j = 0; j < others.length; j++) {
+        const o = others[j]!;
+        if (o.pt.get(idx)?.raw?.[slot] !== 1) o.eraseSlot(idx, slot, src + k);
+      }
     }
   }
 
@@ -256,10 +267,21 @@ export class DmirrorDriver {
    */
   private rawEntryOops(m: Dmirror, vpn: number, write: boolean): KernelOops {
     const fn = write ? 'dmirror_do_write' : 'dmirror_do_read';
-    return new KernelOops(fn, `${this.sim.describeRange(vpn, vpn + 1)} is in ${m.device.name}'s own private memory and ` +
+    const copy = `${write ? 'memcpy_to_page' : 'memcpy_from_page'} of a page the CPU cannot address faults (BUG: unable to handle page fault)`;
+    const where = this.sim.describeRange(vpn, vpn + 1);
+    const t = m.mm.pt.lookup(vpn);
+    const s = pteIndex(vpn);
+    const d = m.pt.get(Math.floor(vpn / PTRS_PER_PTE));
+    if (t === undefined || d === undefined || t.kind[s] !== Pte.DEVICE_PRIVATE || t.pfn[s] !== d.pfn[s]) {
+      // The page left the device since (a CPU fault in this process migrated it back: its
+      // MMU_NOTIFY_MIGRATE names the device as owner, so this mirror kept the entry).
+      return new KernelOops(fn, `${m.device.name}'s mirror still holds, at ${where}, the device-private page a device fault ` +
+        `stored there as it is (hmm_range_fault, owner ${m.device.name}; dmirror_do_fault), though the page has left the device since ` +
+        `(a CPU fault migrated it back, and the migration's notifier spared this mirror as the device's own): ${copy}`);
+    }
+    return new KernelOops(fn, `${where} is in ${m.device.name}'s own private memory and ` +
       `${m.device.name}'s mirror holds the device-private page itself: a device fault after its mirror lost the page ` +
-      `got it from hmm_range_fault as it is (owner ${m.device.name}), dmirror_do_fault stored it, and ` +
-      `${write ? 'memcpy_to_page' : 'memcpy_from_page'} of a page the CPU cannot address faults (BUG: unable to handle page fault). ` +
+      `got it from hmm_range_fault as it is (owner ${m.device.name}), dmirror_do_fault stored it, and ${copy}. ` +
       `Migrate the range to the device again, or back to system memory, before the device touches it`);
   }
 
@@ -547,7 +569,6 @@ export class DmirrorDriver {
       }
       const dst = f.allocSystem(compound ? 9 : 0, PG_ANON | PG_ANON_EXCLUSIVE);
       const n = compound ? HPAGE_PMD_NR : 1;
-      // xa_erase in the calling mirror, and in any other mirror that maps the page.
       this.dropMigratedEntry(m, others, args, i, n);
       for (let k = 0; k < n; k++) this.copyPage(src + k, dst + k);
       args.dst[i] = dst;
