@@ -1,12 +1,12 @@
 // kernel/fork.c dup_mmap + mm/memory.c copy_page_range / copy_present_ptes / copy_nonpresent_pte:
 // what fork does to CPU pages, COW, device-private and device-exclusive entries.
 
-import { HPAGE_PMD_NR, MmuNotifyEvent, PTRS_PER_PTE } from './constants';
+import { MmuNotifyEvent, PTRS_PER_PTE } from './constants';
 import { copyHugetlbPageRange } from './hugetlb';
 import type { Machine } from './machine';
 import { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
-import { PG_ANON, PG_ANON_EXCLUSIVE, PG_LARGE_HEAD, PG_LARGE_TAIL, Zone } from './page';
+import { PG_ANON, PG_ANON_EXCLUSIVE, Zone } from './page';
 import { pmdNone, Pte, PTE_DIRTY, PTE_WRITE, type PteTable, setExpected } from './pgtable';
 import { pushFrame, type KernelWork } from './kernelWork';
 import { getPage } from './swap';
@@ -122,16 +122,10 @@ function copyOne(sim: Machine, parent: Mm, child: Mm, vma: Vma, src: PteTable, d
 }
 
 /**
- * folio_maybe_dma_pinned: a pin anywhere in a large folio counts for all of it (a PTE-mapped THP's
- * pages carry PG_LARGE_HEAD/_TAIL in the model), so fork copies every page of a pinned folio.
+ * folio_maybe_dma_pinned: a pin anywhere in a large folio counts for all of it (a PTE-mapped
+ * THP's pins are counted on its first page, folioHead), so fork copies every page of a pinned folio.
  */
 function maybeDmaPinned(sim: Machine, pfn: number): boolean {
   const f = sim.frames;
-  if (f.pincount.get(f.pinHolder(pfn)) > 0) return true;
-  if ((f.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) === 0) return false;
-  const head = pfn - (pfn % HPAGE_PMD_NR);
-  for (let p = head; p < head + HPAGE_PMD_NR; p++) {
-    if ((f.flags.get(p) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0 && f.pincount.get(p) > 0) return true;
-  }
-  return false;
+  return f.pincount.get(f.folioHead(pfn)) > 0;
 }

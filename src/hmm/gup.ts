@@ -57,23 +57,20 @@ export function* pinUserPage(sim: MigrateMachine, mm: Mm, vpn: number, longterm:
     // (an extra reference: Device.leakedRefs) fails the whole pin.
     if (f.zone.get(pfn) === Zone.DEVICE_COHERENT) return -EBUSY;
   }
-  const holder = f.pinHolder(pfn);
-  f.pincount.add(holder, 1);
-  getPage(sim, f.head(pfn));
-  // folio->_pincount keeps the whole folio: the page that counts it (the first of a PTE-mapped
-  // large folio) must outlive the pin even when it is unmapped itself (a partial munmap).
-  if (holder !== f.head(pfn)) getPage(sim, holder);
+  // folio->_pincount and the pin's reference belong to the folio (folioHead), which lives on
+  // while pinned however much of it is unmapped.
+  f.pincount.add(f.folioHead(pfn), 1);
+  getPage(sim, pfn);
   return pfn;
 }
 
 /** unpin_user_page. */
 export function unpinUserPage(sim: Machine, pfn: number): void {
   const f = sim.frames;
-  const holder = f.pinHolder(pfn);
+  const holder = f.folioHead(pfn);
   if (f.pincount.get(holder) <= 0) throw new Error(`unpin of a page that is not pinned (pfn ${pfn})`);
   f.pincount.add(holder, -1);
-  putPage(sim, f.head(pfn));
-  if (holder !== f.head(pfn)) putPage(sim, holder);
+  putPage(sim, pfn);
 }
 
 /**

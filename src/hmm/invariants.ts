@@ -4,13 +4,15 @@
 //    points at a free frame, no migration entry survives a statement);
 //  - data survives every migration (each page holds what the process last wrote);
 //  - every anonymous or file page is mapped where its VMA's offset puts its index (vmaAddress.ts:
-//    the rmap walks find it there).
+//    the rmap walks find it there);
+//  - a PTE-mapped large folio is held whole: its references on its first page, none freed
+//    while any page is mapped.
 
-import { PTRS_PER_PTE } from './constants';
+import { HPAGE_PMD_NR, PTRS_PER_PTE } from './constants';
 import { FRAME_CHUNK, FRAME_CHUNK_SHIFT } from './frameStore';
 import type { Dmirror } from './mirror';
 import type { Machine } from './machine';
-import { indexOffsetOf, PG_ANON, PG_FILE, PG_HUGETLB, Zone } from './page';
+import { indexOffsetOf, PG_ANON, PG_FILE, PG_HUGETLB, PG_LARGE_HEAD, PG_LARGE_TAIL, Zone } from './page';
 import { Pte, PTE_WRITE } from './pgtable';
 import type { Vma } from './vma';
 import { linearPageIndex } from './vmaAddress';
@@ -90,6 +92,12 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
           problems.push(`${where(sim, mm.name, idx, s)}: data lost: the page holds ${sim.contents.describe(f.contentId.get(pfn))} but ${sim.contents.describe(expectId)} was last written`);
         }
         const fl = flags === undefined ? 0 : flags[slot]!;
+        if ((fl & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0) {
+          const head = pfn - (pfn % HPAGE_PMD_NR);
+          if ((f.flags.get(head) & PG_LARGE_HEAD) === 0 || f.refcount.get(head) <= 0 || f.refcount.get(pfn) !== (pfn === head ? f.refcount.get(head) : 0)) {
+            problems.push(`${where(sim, mm.name, idx, s)}: a page of a PTE-mapped large folio (pfn ${pfn}) whose folio is not held whole: its first page has ${(f.flags.get(head) & PG_LARGE_HEAD) === 0 ? 'left the folio' : `${f.refcount.get(head)} references`}, this page ${f.refcount.get(pfn)}`);
+          }
+        }
         if ((fl & (PG_ANON | PG_FILE)) === 0 || (fl & PG_HUGETLB) !== 0 || zone === Zone.ZERO) continue;
         const vpn = idx * PTRS_PER_PTE + s;
         if (vma === undefined || vpn < vma.start || vpn >= vma.end) vma = mm.vmas.find(vpn);

@@ -14,7 +14,7 @@ import { HUGE_ZERO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_LARGE_HEAD, PG_L
 import { pmdNone, Pte, PTE_DIRTY, PTE_WRITE, pteIndex, setExpected } from './pgtable';
 import type { KernelWork } from './kernelWork';
 import { folioMappings, linearPageIndex, vmPgoffDelta } from './vmaAddress';
-import { getPage, putPage } from './swap';
+import { freeFolio, getPage, putPage } from './swap';
 import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma';
 import { ScratchInt32 } from './scratch';
 
@@ -101,9 +101,10 @@ function* endForkSplit(sim: Machine, mm: Mm, haddr: number, folioToo: boolean): 
   const first = Array.from({ length: PTRS_PER_PTE }, (_, k) => k).find((k) => t.kind[k] === Pte.PRESENT);
   const pfn = first === undefined ? -1 : t.pfn[first]!;
   const large = pfn >= 0 && (sim.frames.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0;
-  // split_folio fails on a pinned folio (can_split_folio): only the PMD goes.
-  if (folioToo && large && sim.frames.pincount.get(sim.frames.pinHolder(pfn)) === 0) {
-    const head = pfn - (pfn % HPAGE_PMD_NR);
+  const head = pfn - (pfn % HPAGE_PMD_NR);
+  // split_folio fails on a folio with references beyond its mappings, a pin's (can_split_folio):
+  // only the PMD goes.
+  if (folioToo && large && sim.frames.largeFolioExtraRefs(head) === 0) {
     for (const other of sim.mms) {
       const o = other.pt.lookup(haddr);
       if (o !== undefined) o.forkSplit = false;
@@ -153,7 +154,9 @@ export function* splitPteMappedFolio(sim: Machine, mm: Mm, head: number): Kernel
   // Every process that maps the folio (fork shares it) has its mappings replaced; a process
   // where the model still PMD-maps it (not a PTE-mapped folio there) is not among them.
   const maps = folioMappings(sim, head, HPAGE_PMD_NR, isPresent).filter((m) => !m.mm.pt.lookup(m.start)!.pmd);
-  for (let p = head; p < head + HPAGE_PMD_NR; p++) f.flags.set(p, f.flags.get(p) & ~(PG_LARGE_HEAD | PG_LARGE_TAIL));
+  // Each page keeps a reference per mapping; those no longer mapped (a partial munmap, DONTNEED
+  // or mremap since the PMD split) are freed after the remap.
+  const unmapped = f.splitLargeFolio(head);
   const at = f.indexOf(head);
   for (const m of [...maps.filter((x) => x.mm === mm), ...maps.filter((x) => x.mm !== mm)]) {
     const range = { mm: m.mm, start: m.start, end: m.end, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
@@ -162,6 +165,7 @@ export function* splitPteMappedFolio(sim: Machine, mm: Mm, head: number): Kernel
       remapZeroSubpages(sim, m.mm, m.start, m.end, at - vmPgoffDelta(m.vma), head, true);
     });
   }
+  for (const p of unmapped) freeFolio(sim, p);
 }
 
 /**
@@ -440,9 +444,13 @@ function* doWpPage(sim: Machine, mm: Mm, vma: Vma, vpn: number): KernelWork<numb
     return VM_FAULT_OK;
   }
   if (f.zone.get(pfn) !== Zone.ZERO && (f.flags.get(pfn) & PG_ANON) !== 0) {
-    // wp_can_reuse_anon_folio: exclusively owned (or the last user left): reuse in place.
-    const large = (f.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0 && !sim.profile.reuseLargeFolioPage;
-    if ((f.flags.get(pfn) & PG_ANON_EXCLUSIVE) !== 0 || (!large && f.mapcount.get(pfn) === 1 && f.refcount.get(pfn) === 1)) {
+    // wp_can_reuse_anon_folio: exclusively owned (or the last user left): reuse in place. A
+    // page of a PTE-mapped large folio (6.12: never) when it is mapped once and the folio has no
+    // reference beyond its mappings.
+    const large = (f.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0;
+    const lastUser = f.mapcount.get(pfn) === 1 &&
+      (!large ? f.refcount.get(pfn) === 1 : sim.profile.reuseLargeFolioPage && f.largeFolioExtraRefs(f.folioHead(pfn)) === 0);
+    if ((f.flags.get(pfn) & PG_ANON_EXCLUSIVE) !== 0 || lastUser) {
       f.flags.set(pfn, f.flags.get(pfn) | PG_ANON_EXCLUSIVE);
       t.bits[i] = t.bits[i]! | PTE_WRITE | PTE_DIRTY;
       mm.pt.markDirty(vpn);

@@ -198,7 +198,7 @@ function collectPte(sim: Machine, args: MigrateVma, vma: Vma, t: PteTable | unde
   // folio_try_share_anon_rmap_pte: an anonymous-exclusive page that may be pinned cannot be
   // shared with a migration entry. Another pinned page (a file page) is collected; its pin fails
   // migrate_vma_check_page after the unmap (restorePinned).
-  if ((f.flags.get(pfn) & PG_ANON_EXCLUSIVE) !== 0 && f.pincount.get(f.pinHolder(pfn)) > 0) {
+  if ((f.flags.get(pfn) & PG_ANON_EXCLUSIVE) !== 0 && f.pincount.get(f.folioHead(pfn)) > 0) {
     args.markSkip(i, 'pinned');
     return;
   }
@@ -382,7 +382,7 @@ function restorePinned(sim: Machine, args: MigrateVma): void {
   const f = sim.frames;
   for (let i = 0; i < args.npages; i++) {
     const pfn = args.src[i]!;
-    if (pfn === NO_PFN || !args.migrating(i) || (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0 || f.pincount.get(f.pinHolder(pfn)) === 0) continue;
+    if (pfn === NO_PFN || !args.migrating(i) || (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0 || f.pincount.get(f.folioHead(pfn)) === 0) continue;
     const vpn = args.start + i;
     removeMigrationPtes(sim, args.mm, vpn, 1, pfn, pfn, false);
     for (const { mm, vpn: at } of args.otherMms.get(i) ?? []) {
@@ -697,6 +697,8 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
     const eventKey = `evict:${device.index}:${cause}`;
     for (const pfn of pfns) {
       if (f.zone.get(pfn) !== device.zone || f.flags.get(pfn) & PG_TAIL /* moved with its head */) continue;
+      // A page of a PTE-mapped large folio that nothing maps goes with the folio's last reference.
+      if ((f.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0 && f.mapcount.get(pfn) === 0) continue;
       // A reference migrate_vma_check_page does not expect: the page stays (restored in place).
       if (device.leakedRefs.has(pfn)) continue;
       const order = f.order.get(pfn);
@@ -721,7 +723,7 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
       }
       // Newest: try_to_migrate_one handles device-exclusive entries too (a coherent page).
       const mappers = mappedAt(sim, pfn, device.type === 'private' ? isPrivateOrExclusive : isPresentOrExclusive);
-      const dst = f.allocSystem(order === 9 ? 9 : 0, f.flags.get(pfn) & ~(PG_HEAD | PG_TAIL));
+      const dst = f.allocSystem(order === 9 ? 9 : 0, f.flags.get(pfn) & ~(PG_HEAD | PG_TAIL | PG_LARGE_HEAD | PG_LARGE_TAIL));
       for (let k = 0; k < n; k++) {
         f.contentId.set(dst + k, f.contentId.get(pfn + k));
         f.contentPage.set(dst + k, f.contentPage.get(pfn + k));

@@ -307,7 +307,7 @@ function* madviseFree(sim: Machine, mm: Mm, start: number, end: number): KernelW
       const maxNr = Math.min(e - v, head + HPAGE_PMD_NR - pfn);
       let nr = 1;
       while (nr < maxNr && t.kind[k + nr] === Pte.PRESENT && t.pfn[k + nr] === pfn + nr) nr++;
-      if (nr < HPAGE_PMD_NR && !largeFolioPinned(sim, head) && !folioLikelyMappedShared(sim, head) && !exclusiveEntryHoldsFolio(sim, head)) {
+      if (nr < HPAGE_PMD_NR && f.largeFolioExtraRefs(head) === 0 && !folioLikelyMappedShared(sim, head) && !exclusiveEntryHoldsFolio(sim, head)) {
         yield* splitPteMappedFolio(sim, mm, head);
         continue; // this pte again, now of a base page
       }
@@ -318,15 +318,6 @@ function* madviseFree(sim: Machine, mm: Mm, start: number, end: number): KernelW
   yield* mmuNotifierInvalidate(sim, range, () => {
     for (let v = start; v < end; v += PTRS_PER_PTE) mm.pt.markDirty(v);
   });
-}
-
-/** split_folio's can_split_folio: a pin anywhere in a PTE-mapped large folio (head at `head`) keeps it whole. */
-function largeFolioPinned(sim: Machine, head: number): boolean {
-  const f = sim.frames;
-  for (let j = 0; j < HPAGE_PMD_NR; j++) {
-    if ((f.flags.get(head + j) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0 && f.pincount.get(head + j) > 0) return true;
-  }
-  return false;
 }
 
 /**
@@ -344,7 +335,7 @@ function* madviseCollapse(sim: Machine, mm: Mm, start: number, end: number): Ker
     for (let k = 0; ok && k < PTRS_PER_PTE; k++) {
       const kind = t!.kind[k] as Pte;
       if (kind !== Pte.PRESENT && kind !== Pte.NONE) ok = false;
-      else if (kind === Pte.PRESENT && f.pincount.get(f.pinHolder(t!.pfn[k]!)) > 0) ok = false;
+      else if (kind === Pte.PRESENT && f.pincount.get(f.folioHead(t!.pfn[k]!)) > 0) ok = false;
     }
     if (!ok) continue;
     const range = { mm, start: h, end: h + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };

@@ -421,19 +421,73 @@ export class PageFrames implements ChunkOwner {
   }
 
   /**
-   * Where a page's pins are counted: on the first page of a PTE-mapped large folio (PG_LARGE_*),
-   * as folio->_pincount is one count for the folio; else on the compound head.
+   * The frame that holds a page's folio counts (folio->_refcount, folio->_pincount): the first
+   * page of a PTE-mapped large folio (PG_LARGE_*), else the compound head. The model keeps such
+   * a folio's pages as base pages (own mapcount, order 0) but its references and pins whole, so
+   * the folio, all 512 frames, lives until its last reference goes, however few of its pages
+   * are still mapped (Linux only queues a partly unmapped folio, deferred_split_folio).
    */
-  pinHolder(pfn: number): number {
-    return this.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL) ? pfn - (pfn % HPAGE_PMD_NR) : this.head(pfn);
+  folioHead(pfn: number): number {
+    return this.flags.get(pfn) & (PG_TAIL | PG_LARGE_HEAD | PG_LARGE_TAIL) ? pfn - (pfn % HPAGE_PMD_NR) : pfn;
+  }
+
+  /** Sum of the page mapcounts of the PTE-mapped large folio whose first page is `head` (folio_mapcount). */
+  largeFolioMapcount(head: number): number {
+    let total = 0;
+    for (let p = head; p < head + HPAGE_PMD_NR; p++) total += this.mapcount.get(p);
+    return total;
+  }
+
+  /**
+   * The references of a PTE-mapped large folio (first page `head`) beyond its mappings' (a pin,
+   * a migration's): can_split_folio wants none, the caller's own aside.
+   */
+  largeFolioExtraRefs(head: number): number {
+    return this.refcount.get(head) - this.largeFolioMapcount(head);
+  }
+
+  /**
+   * __split_huge_page of a PTE-mapped large folio (first page `head`, can_split_folio true): its
+   * pages become base pages, each with a reference per mapping. Returns the pages left with none
+   * (unmapped since the PMD split), which the caller frees.
+   */
+  splitLargeFolio(head: number): number[] {
+    const extra = this.largeFolioExtraRefs(head);
+    if (extra !== 0) throw new Error(`split_folio of the large folio at pfn ${head} with ${extra} references beyond its mappings`);
+    this.reshapes++;
+    const unused: number[] = [];
+    for (let p = head; p < head + HPAGE_PMD_NR; p++) {
+      this.flags.set(p, this.flags.get(p) & ~(PG_LARGE_HEAD | PG_LARGE_TAIL));
+      const map = this.mapcount.get(p);
+      this.refcount.set(p, map);
+      if (map === 0) unused.push(p);
+    }
+    return unused;
+  }
+
+  /**
+   * A PTE-mapped large folio (first page `head`) whose last reference went is one folio again,
+   * to be freed whole (free_frozen_pages of its order).
+   */
+  rejoinLargeFolio(head: number): void {
+    this.reshapes++;
+    for (let p = head; p < head + HPAGE_PMD_NR; p++) {
+      this.flags.set(p, (this.flags.get(p) & ~(PG_LARGE_HEAD | PG_LARGE_TAIL)) | (p === head ? PG_HEAD : PG_TAIL));
+    }
+    this.order.set(head, 9);
   }
 
   isCompound(pfn: number): boolean {
     return (this.flags.get(pfn) & (PG_HEAD | PG_TAIL)) !== 0;
   }
 
-  /** split_folio: a THP becomes 512 independent base pages, each with the head's counts. */
-  /** `pmdOnly`: Linux would split only the PMD mapping (the pages keep PG_LARGE_HEAD / _TAIL). */
+  /**
+   * split_folio: a THP becomes 512 independent base pages, each with the head's counts. With
+   * `pmdOnly` Linux splits only the PMD mapping (__split_huge_pmd_locked): the pages become a
+   * PTE-mapped large folio (PG_LARGE_HEAD / _TAIL), each page mapped where the PMD mapped the
+   * folio, and each new mapping takes a reference on the folio (folio_ref_add), kept with its
+   * pins on the first page (folioHead).
+   */
   splitFolio(head: number, pmdOnly = false): void {
     const ref = this.refcount.get(head);
     const map = this.mapcount.get(head);
@@ -443,9 +497,8 @@ export class PageFrames implements ChunkOwner {
     for (let p = head; p < head + HPAGE_PMD_NR; p++) {
       this.flags.set(p, flags | (pmdOnly ? (p === head ? PG_LARGE_HEAD : PG_LARGE_TAIL) : 0));
       this.order.set(p, 0);
-      this.refcount.set(p, ref);
+      this.refcount.set(p, !pmdOnly ? ref : p === head ? ref + (HPAGE_PMD_NR - 1) * map : 0);
       this.mapcount.set(p, map);
-      // Splitting only the PMD keeps the folio, and its pins, whole (pinHolder).
       this.pincount.set(p, pmdOnly && p !== head ? 0 : pin);
     }
   }

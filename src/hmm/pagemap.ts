@@ -32,7 +32,7 @@ export function pageState(sim: PagemapMachine, mm: Mm, vpn: number): PageState {
   const head = f.head(pfn);
   const writable = (t!.bits[s]! & PTE_WRITE) !== 0;
   const shared = f.mapcount.get(t!.pmd ? head : pfn) > 1 || (vma.isShared && sim.mms.filter((m) => m.alive && m.pt.lookup(vpn)?.pfn[s] === pfn).length > 1);
-  const pinned = f.pincount.get(f.pinHolder(pfn)) > 0;
+  const pinned = f.pincount.get(f.folioHead(pfn)) > 0;
   const huge = t!.pmd;
   const zone = f.zone.get(pfn) as Zone;
   if (kind === Pte.DEVICE_EXCLUSIVE) {

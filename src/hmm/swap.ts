@@ -1,9 +1,11 @@
 // Page references (get_page / put_page; __folio_put in mm/swap.c): the last reference frees the
-// frame, to the system free list or, for device memory, through the pagemap's page_free
-// (free_zone_device_folio, mm/memremap.c).
+// folio, to the system free list or, for device memory, through the pagemap's page_free
+// (free_zone_device_folio, mm/memremap.c). A folio's references are counted on folioHead: a
+// PTE-mapped large folio is freed whole with its last one, not page by page as its pages are
+// unmapped (Linux queues it for a deferred split, which only memory pressure runs).
 
 import { type Machine, SimError } from './machine';
-import { forEachFrameRun, PG_HUGETLB, PG_TAIL, Zone } from './page';
+import { forEachFrameRun, PG_HUGETLB, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone } from './page';
 import { ScratchInt32 } from './scratch';
 
 /** What taking and dropping a page reference uses of the machine. */
@@ -12,21 +14,30 @@ export type PageRefMachine = Pick<Machine, 'frames' | 'deviceOfPfn'>;
 /** get_page: one more reference on the folio (the shared zero pages are not counted). */
 export function getPage(sim: PageRefMachine, pfn: number): void {
   const f = sim.frames;
-  const head = f.head(pfn);
-  if (f.zone.get(head) === Zone.ZERO) return;
+  const head = f.folioHead(pfn);
+  const zone = f.zone.get(head) as Zone;
+  if (zone === Zone.ZERO) return;
+  if (zone === Zone.FREE) throw new SimError(`get_page on a free frame ${head}`);
   f.refcount.add(head, 1);
 }
 
-/** put_page: the last reference frees the frame (page_free for device pages). */
+/** put_page: the last reference frees the folio (page_free for device pages). */
 export function putPage(sim: PageRefMachine, pfn: number): void {
   const f = sim.frames;
-  const head = f.head(pfn);
+  const head = f.folioHead(pfn);
   const zone = f.zone.get(head) as Zone;
   if (zone === Zone.ZERO) return;
   if (zone === Zone.FREE) throw new SimError(`put_page on a free frame ${head}`);
   f.refcount.add(head, -1);
   if (f.refcount.get(head) > 0) return;
-  if (zone === Zone.SYSTEM) f.freeSystemFrame(head);
+  freeFolio(sim, head);
+}
+
+/** __folio_put: a folio (first frame `head`) whose last reference went is freed, whole. */
+export function freeFolio(sim: PageRefMachine, head: number): void {
+  const f = sim.frames;
+  if ((f.flags.get(head) & PG_LARGE_HEAD) !== 0) f.rejoinLargeFolio(head);
+  if (f.zone.get(head) === Zone.SYSTEM) f.freeSystemFrame(head);
   else sim.deviceOfPfn(head).free(f, head);
 }
 
@@ -59,7 +70,7 @@ export function putPages(sim: PageRefMachine, pfns: Int32Array, n: number): void
     const p = pfns[k]!;
     const zone = f.zone.get(p) as Zone;
     const base = zone !== Zone.FREE && zone !== Zone.ZERO && f.refcount.get(p) === 1 && f.order.get(p) === 0 &&
-      (f.flags.get(p) & (PG_TAIL | PG_HUGETLB)) === 0;
+      (f.flags.get(p) & (PG_TAIL | PG_HUGETLB | PG_LARGE_HEAD | PG_LARGE_TAIL)) === 0;
     if (!base) {
       flush();
       putPage(sim, p);

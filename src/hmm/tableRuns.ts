@@ -111,7 +111,7 @@ export function scanCpuTable(f: PageFrames, t: PteTable): number[] {
     const i = pfn & (FRAME_CHUNK - 1);
     const base = pfn - i;
     const fl = flags[i]!;
-    // PageFrames.head and pinHolder.
+    // PageFrames.head and folioHead.
     const head = (fl & PG_TAIL) !== 0 ? i & ~HUGE_MASK : i;
     const holder = (fl & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0 ? i & ~HUGE_MASK : head;
     const m = pmd ? head : i;

@@ -56,9 +56,9 @@ export function pageDetails(sim: Simulator, mm: Mm, vpn: number): PageDetails {
     entryWritable: t !== undefined && (t.bits[s]! & PTE_WRITE) !== 0,
     pfn,
     zone: pfn === undefined ? undefined : ZONE[f.zone.get(pfn) as Zone],
-    refcount: head === undefined ? undefined : f.refcount.get(head),
+    refcount: head === undefined ? undefined : f.refcount.get(f.folioHead(pfn!)),
     mapcount: head === undefined ? undefined : f.mapcount.get(t!.pmd ? head : pfn!),
-    pincount: head === undefined ? undefined : f.pincount.get(f.pinHolder(pfn!)),
+    pincount: head === undefined ? undefined : f.pincount.get(f.folioHead(pfn!)),
     mirrors: sim.devices.map((d) => ({ device: d.name, mapping: sim.mirrorMapping(mm, d, vpn) })),
     firstWords,
   };
