@@ -1,5 +1,5 @@
 // The per-page-table runs of src/hmm/tableRuns.ts as they were first written: each slot's key
-// through PageFrames' accessors (head, pinHolder, the fields' get), one call per slot. The
+// through PageFrames' accessors (head, folioHead, the fields' get), one call per slot. The
 // scanners there read the fields' chunks directly; the tests hold them to these.
 
 import { PTRS_PER_PTE } from '../../src/hmm/constants';
@@ -12,7 +12,7 @@ export function cpuKey(f: PageFrames, t: PteTable, s: number, kind: Pte, pfn: nu
   const head = f.head(pfn);
   const bits = t.bits[s]!;
   return kind | ((f.zone.get(pfn) & 7) << CPU_KEY.zoneShift) | ((bits & PTE_WRITE) !== 0 ? CPU_KEY.writable : 0) |
-    (f.mapcount.get(t.pmd ? head : pfn) > 1 ? CPU_KEY.shared : 0) | (f.pincount.get(f.pinHolder(pfn)) > 0 ? CPU_KEY.pinned : 0) |
+    (f.mapcount.get(t.pmd ? head : pfn) > 1 ? CPU_KEY.shared : 0) | (f.pincount.get(f.folioHead(pfn)) > 0 ? CPU_KEY.pinned : 0) |
     (t.pmd ? CPU_KEY.huge : 0) | (((bits >> 4) & 0xf) << CPU_KEY.makerShift) | (f.device.get(pfn) << CPU_KEY.deviceShift);
 }
 
