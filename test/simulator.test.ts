@@ -731,6 +731,24 @@ describe('simulator: the invariant checker catches broken state', () => {
     assert.throws(() => indexOffsetOf(MMAP_BASE_VPN / 2), /page index \d+ is neither a file offset nor near the mmap base/);
   });
 
+  it('a page of a PTE-mapped large folio whose folio is not held whole is caught', () => {
+    // The munmap splits the THP's PMD: the rest is a PTE-mapped large folio, held by its first page.
+    const { sim } = runOk(['a = mmap 512 pages rw huge', 'write a = i', 'munmap a[0..4]']);
+    assert.doesNotThrow(() => sim.checkInvariants(), 'a clean run passes the check');
+    const mm = proc(sim, 'main');
+    const v = vpn(sim, 'a', 9);
+    const head = sim.pageState(mm, v).pfn! - 9;
+    const f = sim.frames;
+    const refs = f.refcount.get(head);
+    f.refcount.set(head, 0); // the folio's references gone while its pages are mapped
+    mm.pt.markDirty(v);
+    assert.throws(() => sim.checkInvariants(), /invariant violated: main:a\[4\]: a page of a PTE-mapped large folio \(pfn \d+\) whose folio is not held whole: its first page has 0 references/);
+    f.refcount.set(head, refs);
+    f.refcount.set(head + 9, 1); // a reference counted on the page instead of the folio
+    mm.pt.markDirty(v);
+    assert.throws(() => sim.checkInvariants(), /main:a\[9\]: a page of a PTE-mapped large folio .* this page 1/);
+  });
+
   it('a present entry over a freed frame is caught', () => {
     const r = runScriptText('t.hmm', 'a = mmap 2 pages rw\nwrite a = i\nread a\n', {});
     assert.equal(r.error, undefined);
@@ -748,6 +766,27 @@ describe('simulator: the invariant checker catches broken state', () => {
 // Regressions: simulator bugs these tests found (since fixed); each states the behaviour the
 // spec asks for.
 describe('simulator: regressions', () => {
+  it('a partly unmapped PTE-mapped THP stays one folio until its last reference goes, pins included, then is freed whole', () => {
+    // Linux: __folio_remove_rmap queues the folio (deferred_split_folio); folio->_refcount is one
+    // count, and __folio_put frees all 512 pages with the last reference (seed 90012).
+    const prefix = ['a = mmap 512 pages rw huge', 'write a = i', 'munmap a[0..4]'];
+    const { sim } = runOk(prefix);
+    const f = sim.frames;
+    const head = sim.pageState(proc(sim, 'main'), vpn(sim, 'a', 4)).pfn! - 4;
+    assert.equal(head % HPAGE_PMD_NR, 0);
+    assert.equal(f.zone.get(head), 1, 'the unmapped first page is not freed');
+    assert.equal(f.refcount.get(head), HPAGE_PMD_NR - 4, 'a reference per mapped page, on the first page');
+    assert.equal(f.mapcount.get(head), 0);
+    const inUse = f.systemInUse;
+    for (const [lines, held] of [[['munmap a[4..512]'], false], [['pin a[100]', 'munmap a[4..512]'], true], [['pin a[100]', 'munmap a[4..512]', 'unpin a[100]'], false]] as const) {
+      const { sim: s2 } = runOk([...prefix, ...lines]);
+      const g = s2.frames;
+      for (let p = head; p < head + HPAGE_PMD_NR; p++) assert.equal(g.zone.get(p), held ? 1 : 0, `${lines.join('; ')}: frame ${p - head}`);
+      assert.equal(g.systemInUse, held ? inUse : inUse - HPAGE_PMD_NR, lines.join('; '));
+      if (held) assert.equal(g.refcount.get(head), 1, 'the pin\'s reference holds the folio');
+    }
+  });
+
   it('dmirror reading its own device-private page that its mirror no longer maps is a kernel oops, as on Linux', () => {
     // Linux 6.12 in the VM: dmirror_do_fault stores the device-private struct page that
     // hmm_range_fault returns for the device's own memory, and dmirror_do_read's copy faults.
