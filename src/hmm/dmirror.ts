@@ -29,7 +29,7 @@ import { Pte, pteIndex, setExpected } from './pgtable';
 import { KernelHang, KernelOops } from './oops';
 import { gupFaultIn } from './gup';
 import { Dmirror, type DmirrorState, Dpt, type DptPage } from './mirror';
-import { exclusiveRmapWalkBefore, makeDeviceExclusive, makeFolioRestExclusive } from './rmap';
+import { folioMakeDeviceExclusive, makeDeviceExclusive } from './rmap';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { copyTimeNs, linkGBps } from './timing';
 import { VM_READ, VM_WRITE } from './vma';
@@ -692,8 +692,8 @@ export class DmirrorDriver {
   /**
    * 6.12's HMM_DMIRROR_EXCLUSIVE over make_device_exclusive_range, 64 pages at a time: GUP
    * (FOLL_WRITE | FOLL_SPLIT_PMD) gets the pages up to the first it cannot get; each anonymous
-   * page that is not a THP tail becomes device-exclusive (a THP head converts every pte of its
-   * folio in this mm); the driver maps the ones that did (ATOMIC) only when GUP got the whole
+   * page that is not a THP tail goes through folio_make_device_exclusive's rmap walk (a THP
+   * head's converts the ptes of its whole folio, rmap.ts); the driver maps the ones that did (ATOMIC) only when GUP got the whole
    * chunk, and answers -EBUSY unless all of them did. What was made exclusive stays so.
    */
   private *exclusiveRange(m: Dmirror, start: number, npages: number): KernelWork<DmirrorResult> {
@@ -728,10 +728,8 @@ export class DmirrorDriver {
           made.push(false);
           continue;
         }
-        yield* exclusiveRmapWalkBefore(this.sim, mm, addr + i, pfn, (fl & PG_LARGE_HEAD) !== 0 ? HPAGE_PMD_NR : 1);
-        const r = yield* makeDeviceExclusive(this.sim, mm, addr + i, null, m.device);
-        // A large folio's head: the rmap walk converts the rest of the folio's ptes in this mm.
-        made.push(r >= 0 && ((fl & PG_LARGE_HEAD) === 0 || (yield* makeFolioRestExclusive(this.sim, mm, addr + i, pfn, m.device))));
+        // A large folio's head: the rmap walk converts the rest of the folio's ptes too.
+        made.push(yield* folioMakeDeviceExclusive(this.sim, mm, addr + i, pfn, (fl & PG_LARGE_HEAD) !== 0 ? HPAGE_PMD_NR : 1, m.device));
       }
       let mapped = 0;
       if (got.length === next - addr) {

@@ -93,8 +93,10 @@ function copyOne(sim: Machine, parent: Mm, child: Mm, vma: Vma, src: PteTable, d
   if (kind === Pte.NONE) return;
   setExpected(dst, k, src.expectId[k]!, src.expectPage[k]!);
   if (kind === Pte.DEVICE_EXCLUSIVE) {
-    // The parent's original pte is restored first, then copied as a present pte.
-    parent.pt.set(vpn, Pte.PRESENT, src.pfn[k]!, (vma.flags & 2) !== 0 ? PTE_WRITE | PTE_DIRTY : PTE_DIRTY);
+    // The parent's original pte is restored first (restore_exclusive_pte: writable only from a
+    // writable entry; 6.12 has readable ones too), then copied as a present pte.
+    const writable = (vma.flags & 2) !== 0 && (!sim.profile.readableExclusive || (src.bits[k]! & PTE_WRITE) !== 0);
+    parent.pt.set(vpn, Pte.PRESENT, src.pfn[k]!, writable ? PTE_WRITE | PTE_DIRTY : PTE_DIRTY);
     kind = Pte.PRESENT;
   }
   const pfn = src.pfn[k]!;

@@ -11,9 +11,10 @@ import type { Machine } from './machine';
 import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { HUGE_ZERO_PFN, PG_ANON, PG_ANON_EXCLUSIVE, PG_FILE, PG_LARGE_HEAD, PG_LARGE_TAIL, ZERO_PFN, Zone } from './page';
-import { pmdNone, Pte, PTE_DIRTY, PTE_WRITE, pteIndex, setExpected } from './pgtable';
+import { pmdNone, Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable, setExpected } from './pgtable';
 import type { KernelWork } from './kernelWork';
-import { folioMappings, linearPageIndex, vmPgoffDelta } from './vmaAddress';
+import { type FolioMapping, folioMappings, linearPageIndex, vmPgoffDelta } from './vmaAddress';
+import { rmapWalkFolio } from './rmapWalk';
 import { freeFolio, getPage, putPage } from './swap';
 import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma';
 import { ScratchInt32 } from './scratch';
@@ -60,7 +61,6 @@ export function zapEntry(sim: Machine, mm: Mm, vpn: number): void {
   putPage(sim, pfn);
 }
 
-/** __split_huge_pmd: a PMD mapping becomes 512 PTEs (CLEAR over the PMD range), and the folio is split. */
 /**
  * split_huge_pmd: 512 ptes replace the PMD mapping. The model splits the folio too; `folioToo`
  * says Linux does as well (split_folio), otherwise its pages are marked as a PTE-mapped THP.
@@ -74,6 +74,25 @@ export function* splitHugePmd(sim: Machine, mm: Mm, vpn: number, folioToo = fals
     return;
   }
   if (!t.pmd) return;
+  const head = t.pfn[0]!;
+  if (folioToo && sim.frames.zone.get(head) !== Zone.ZERO) {
+    // split_folio's rmap walk: this PMD is split where it meets mm's VMA; the VMAs it visits
+    // before, which need not map the folio, are notified too.
+    const maps = folioMappings(sim, head, HPAGE_PMD_NR, isPresent);
+    let done = false;
+    yield* splitFolioRmapWalk(sim, head, maps, function* (m) {
+      if (m.mm !== mm || done) return;
+      done = true;
+      yield* splitPmdMapping(sim, mm, t, haddr, true);
+    });
+    if (!done) yield* splitPmdMapping(sim, mm, t, haddr, true);
+    return;
+  }
+  yield* splitPmdMapping(sim, mm, t, haddr, folioToo);
+}
+
+/** __split_huge_pmd of the THP mapped at `haddr` (CLEAR over the PMD range), and split_folio with `folioToo`. */
+function* splitPmdMapping(sim: Machine, mm: Mm, t: PteTable, haddr: number, folioToo: boolean): KernelWork<void> {
   const range = { mm, start: haddr, end: haddr + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
   yield* mmuNotifierInvalidate(sim, range, () => {
     const head = t.pfn[0]!;
@@ -88,6 +107,39 @@ export function* splitHugePmd(sim: Machine, mm: Mm, vpn: number, folioToo = fals
     if (folioToo) remapZeroSubpages(sim, mm, haddr, haddr + HPAGE_PMD_NR, haddr, head);
     sim.emit(mm.name, haddr, haddr + HPAGE_PMD_NR, { kind: 'pte', what: 'split-pmd' });
   });
+}
+
+/**
+ * split_folio's unmap_folio for the large folio at frame `head`: try_to_migrate (TTU_SPLIT_HUGE_PMD)
+ * walks its rmap (rmapWalk.ts: every VMA of its anon_vma over its offsets, in any process, until
+ * no pte maps it) and try_to_migrate_one raises MMU_NOTIFY_CLEAR in each VMA it visits, whether
+ * the VMA maps the folio or not: split_huge_pmd_address's __split_huge_pmd over the 2 MiB block
+ * at vma_address (where a PMD table is: the model raises it where a PTE page is), then over
+ * [vma_address, vma_address_end). `unmapOne` does what a VMA that maps the folio (`maps`) gets.
+ */
+function* splitFolioRmapWalk(sim: Machine, head: number, maps: readonly FolioMapping[], unmapOne: (m: FolioMapping) => KernelWork<void>): KernelWork<void> {
+  if (maps.length === 0) return;
+  const left = new Set(maps);
+  const visits = rmapWalkFolio(sim, head, HPAGE_PMD_NR, { mm: maps[0]!.mm, vpn: maps[0]!.start }, maps.slice(1).map((m) => ({ mm: m.mm, vpn: m.start })));
+  for (const visit of visits) {
+    if (left.size === 0) break; // folio_not_mapped
+    const m = maps.find((x) => x.mm === visit.mm && x.vma === visit.vma);
+    if (m !== undefined) {
+      left.delete(m);
+      yield* unmapOne(m);
+      continue;
+    }
+    yield* splitHugePmdAddressNotify(sim, visit.mm, visit.start);
+    yield* mmuNotifierInvalidate(sim, { mm: visit.mm, start: visit.start, end: visit.end, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true }, () => undefined);
+  }
+  for (const m of left) yield* unmapOne(m);
+}
+
+/** split_huge_pmd_address where no THP of the folio is PMD-mapped: __split_huge_pmd's CLEAR over the block alone. */
+function* splitHugePmdAddressNotify(sim: Machine, mm: Mm, vpn: number): KernelWork<void> {
+  if (mm.pt.lookup(vpn) === undefined) return;
+  const lo = vpn - pteIndex(vpn);
+  yield* mmuNotifierInvalidate(sim, { mm, start: lo, end: lo + HPAGE_PMD_NR, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true }, () => undefined);
 }
 
 /**
@@ -145,9 +197,9 @@ const isDeviceExclusive = (k: Pte): boolean => k === Pte.DEVICE_EXCLUSIVE;
 /**
  * split_folio of a large folio mapped by ptes (PG_LARGE_HEAD/_TAIL marks, head at `head`): it
  * becomes base pages, remapped in place (zero subpages to the shared zero page). unmap_folio's
- * rmap walk raises MMU_NOTIFY_CLEAR in each VMA that maps it, over the part of the VMA the
- * folio's offsets cover (vmaAddress.ts: after an mremap, not the folio's aligned block), `mm`'s
- * VMAs first.
+ * rmap walk (splitFolioRmapWalk) raises MMU_NOTIFY_CLEAR in each VMA it visits: over the PMD
+ * block at the folio's first address there, and over the part of the VMA the folio's offsets
+ * cover (vmaAddress.ts: after an mremap, not the folio's aligned block).
  */
 export function* splitPteMappedFolio(sim: Machine, mm: Mm, head: number): KernelWork<void> {
   const f = sim.frames;
@@ -158,13 +210,15 @@ export function* splitPteMappedFolio(sim: Machine, mm: Mm, head: number): Kernel
   // or mremap since the PMD split) are freed after the remap.
   const unmapped = f.splitLargeFolio(head);
   const at = f.indexOf(head);
-  for (const m of [...maps.filter((x) => x.mm === mm), ...maps.filter((x) => x.mm !== mm)]) {
+  const ordered = [...maps.filter((x) => x.mm === mm), ...maps.filter((x) => x.mm !== mm)];
+  yield* splitFolioRmapWalk(sim, head, ordered, function* (m) {
+    yield* splitHugePmdAddressNotify(sim, m.mm, m.start);
     const range = { mm: m.mm, start: m.start, end: m.end, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
     yield* mmuNotifierInvalidate(sim, range, () => {
       for (let v = m.start - pteIndex(m.start); v < m.end; v += PTRS_PER_PTE) m.mm.pt.markDirty(v);
       remapZeroSubpages(sim, m.mm, m.start, m.end, at - vmPgoffDelta(m.vma), head, true);
     });
-  }
+  });
   for (const p of unmapped) freeFolio(sim, p);
 }
 

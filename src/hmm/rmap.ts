@@ -1,7 +1,7 @@
 // mm/rmap.c: make_device_exclusive (newest single-page API) — a present anonymous pte becomes a
 // device-exclusive entry so the device may do atomics while the CPU cannot touch the page.
 
-import { EOPNOTSUPP, HPAGE_PMD_NR, MmuNotifyEvent } from './constants';
+import { EOPNOTSUPP, MmuNotifyEvent, PTRS_PER_PTE } from './constants';
 import { gupFaultIn } from './gup';
 import type { Machine } from './machine';
 import type { Device } from './memremap';
@@ -9,8 +9,8 @@ import type { Mm } from './mm';
 import { mmuNotifierInvalidate } from './mmuNotifier';
 import { PG_ANON, PG_FILE, PG_HUGETLB } from './page';
 import { exclusiveMakerBits, Pte, PTE_DIRTY, PTE_WRITE, pteIndex } from './pgtable';
-import { rmapWalkOrder } from './rmapWalk';
-import { folioMappings, vmPgoffDelta } from './vmaAddress';
+import { rmapWalkFolio } from './rmapWalk';
+import { folioMappings } from './vmaAddress';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { VM_WRITE } from './vma';
 
@@ -55,46 +55,59 @@ export function* makeDeviceExclusive(sim: Machine, mm: Mm, vpn: number, owner: D
 }
 
 /**
- * 6.12's folio_make_device_exclusive walks the page's rmap (rmap_walk_anon, in rmapWalk.ts's
- * order) and page_make_device_exclusive_one raises MMU_NOTIFY_EXCLUSIVE (owner NULL: every
- * mirror drops its entries there) in each VMA it visits, whether that VMA maps the page or not.
- * This is the part before the walk reaches `mm`'s VMA at `vpn`, which maps the page (`pfn`, a
- * folio of `nr` pages): a VMA that MREMAP_DONTUNMAP left behind keeps the moved pages' offsets
- * and comes first, so it is notified where it would map them (seen in the VM: a mirror entry the
- * same call had stored there is gone, and the final read answers -ENOENT). After `mm`'s VMA the
- * page is mapped nowhere (GUP's write fault made it exclusive), and the walk ends.
+ * 6.12's folio_make_device_exclusive for the page GUP got at `vpn` of `mm` (`pfn`: a base page
+ * or a large folio's head, `nr` pages): rmap_walk_anon (rmapWalk.ts's order) calls
+ * page_make_device_exclusive_one on every VMA of the folio's anon_vma over its offsets, in any
+ * process, whether that VMA maps the folio or not. Each raises MMU_NOTIFY_EXCLUSIVE (owner NULL:
+ * every mirror drops its entries there) over [vma_address, min(vm_end, vma_address + folio
+ * size)), then turns the folio's ptes there, in address order, into device-exclusive entries
+ * (writable or readable as the pte was: nothing is faulted, whatever the VMA's protection) until
+ * it meets one of its entries that is not present (a device-exclusive entry an earlier call
+ * left), which ends the whole walk. Otherwise the walk ends once no pte maps the folio
+ * (folio_not_mapped). Made only if the page was mapped writable at `vpn` (args.valid) and no page
+ * of the folio is mapped any more (!folio_mapcount). A VMA MREMAP_DONTUNMAP left behind keeps
+ * the moved pages' offsets and comes first; a child forked while the VMA had an anon_vma is in
+ * the tree even when it never mapped the folio.
  */
-export function* exclusiveRmapWalkBefore(sim: Machine, mm: Mm, vpn: number, pfn: number, nr: number): KernelWork<void> {
-  for (const visit of rmapWalkOrder(sim, pfn, { mm, vpn }, [])) {
-    if (visit.mm === mm && visit.vpn === vpn) return;
-    const v = visit.mm.vmas.find(visit.vpn)!;
-    const range = { mm: visit.mm, start: visit.vpn, end: Math.min(v.end, visit.vpn + nr), event: MmuNotifyEvent.EXCLUSIVE, owner: null, blockable: true };
-    yield* mmuNotifierInvalidate(sim, range, () => {});
-  }
-}
-
-/**
- * 6.12's folio_make_device_exclusive for the rest of a large folio whose head, at `vpn`, was
- * just made exclusive: page_make_device_exclusive_one walks each VMA's ptes of the folio (where
- * the VMA's offset puts them: vmaAddress.ts) in address order, VMAs in the walk's order,
- * converting each present one, and the walk ends at the first entry of the folio that is not
- * present (a device-exclusive entry an earlier call left); the folio counts as made exclusive
- * only when none of its pages is still mapped (!folio_mapcount). The model walks this mm only.
- */
-export function* makeFolioRestExclusive(sim: Machine, mm: Mm, vpn: number, head: number, madeBy: Device): KernelWork<boolean> {
-  const maps = folioMappings(sim, head, HPAGE_PMD_NR, isPresentOrExclusive).filter((m) => m.mm === mm);
-  maps.sort((a, b) => a.vma.start + vmPgoffDelta(a.vma) - (b.vma.start + vmPgoffDelta(b.vma)) || a.vma.rmapSeq - b.vma.rmapSeq);
-  walk: for (const m of maps) {
-    for (let v = m.start; v < m.end; v++) {
-      if (v === vpn) continue; // the head, converted first
-      const t = mm.pt.lookup(v);
-      const s = pteIndex(v);
-      if (t === undefined || t.pfn[s]! - head < 0 || t.pfn[s]! - head >= HPAGE_PMD_NR) continue;
-      if (t.kind[s] === Pte.DEVICE_EXCLUSIVE) break walk;
-      if (t.kind[s] === Pte.PRESENT) yield* makeDeviceExclusive(sim, mm, v, null, madeBy);
+export function* folioMakeDeviceExclusive(sim: Machine, mm: Mm, vpn: number, pfn: number, nr: number, madeBy: Device): KernelWork<boolean> {
+  const frame = kernelFrame('folio_make_device_exclusive', () => sim.describeRange(vpn, vpn + 1));
+  yield pushFrame(sim.kstack, frame);
+  try {
+    let valid = false;
+    let stopped = false;
+    for (const visit of rmapWalkFolio(sim, pfn, nr, { mm, vpn })) {
+      const range = { mm: visit.mm, start: visit.start, end: Math.min(visit.vma.end, visit.start + nr), event: MmuNotifyEvent.EXCLUSIVE, owner: null, blockable: true };
+      yield* mmuNotifierInvalidate(sim, range, () => {
+        // page_vma_mapped_walk over [vma_address, vma_address_end): the ptes that map the folio.
+        for (let v = visit.start; v < visit.end; v++) {
+          const t = visit.mm.pt.lookup(v);
+          if (t === undefined) {
+            v += PTRS_PER_PTE - 1 - pteIndex(v);
+            continue;
+          }
+          const s = pteIndex(v);
+          const kind = t.kind[s] as Pte;
+          const k = t.pfn[s]! - pfn;
+          if (kind === Pte.NONE || k < 0 || k >= nr) continue;
+          if (kind !== Pte.PRESENT) {
+            stopped = true;
+            return;
+          }
+          const write = t.bits[s]! & PTE_WRITE;
+          if (visit.mm === mm && v === vpn && write !== 0) valid = true;
+          visit.mm.pt.set(v, Pte.DEVICE_EXCLUSIVE, pfn + k, write | PTE_DIRTY | exclusiveMakerBits(madeBy.index));
+          sim.emit(visit.mm.name, v, v + 1, { kind: 'pte', what: 'device-exclusive' }, `excl:${visit.mm.id}`);
+        }
+      });
+      if (stopped || !folioMapped(sim, pfn, nr)) break;
     }
+    return valid && !folioMapped(sim, pfn, nr);
+  } finally {
+    sim.kstack.pop();
   }
-  return folioMappings(sim, head, HPAGE_PMD_NR, (k) => k === Pte.PRESENT).every((m) => m.mm !== mm);
 }
 
-const isPresentOrExclusive = (k: Pte): boolean => k === Pte.PRESENT || k === Pte.DEVICE_EXCLUSIVE;
+/** folio_mapped: a present pte of the folio anywhere (6.12: a device-exclusive entry is no mapping). */
+function folioMapped(sim: Machine, head: number, nr: number): boolean {
+  return folioMappings(sim, head, nr, (k) => k === Pte.PRESENT).length > 0;
+}

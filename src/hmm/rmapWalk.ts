@@ -1,13 +1,15 @@
-// mm/rmap.c: the order in which try_to_migrate's rmap walk (rmap_walk_anon / rmap_walk_file)
-// visits the VMAs that may map a page. try_to_migrate_one raises MMU_NOTIFY_CLEAR over the
-// page in every VMA it visits, whether that VMA maps the page or not, and the walk stops as
-// soon as the folio is mapped nowhere (folio_not_mapped). So a visited process's mirror loses
-// its entry there even when the page itself is not unmapped (the migrating process's own, whose
-// entry collect already replaced; a child that has its own copy).
+// mm/rmap.c: the order in which an rmap walk (rmap_walk_anon / rmap_walk_file) visits the VMAs
+// that may map a folio. Its rmap_one raises a notifier in every VMA it visits, whether that VMA
+// maps the folio or not, and the walk stops as soon as the folio is mapped nowhere
+// (folio_not_mapped): try_to_migrate_one's MMU_NOTIFY_CLEAR (a migration's unmap, a folio
+// split's unmap_folio), 6.12's page_make_device_exclusive_one's MMU_NOTIFY_EXCLUSIVE. So a
+// visited process's mirror loses its entries there even when nothing of it is unmapped (the
+// migrating process's own, whose entry collect already replaced; a child that has its own copy).
 
 import type { Machine } from './machine';
 import type { Mm } from './mm';
 import { PG_FILE } from './page';
+import type { Vma } from './vma';
 import { vmaRange, vmPgoffDelta } from './vmaAddress';
 
 /** Whether `m` is `root` or was forked from it (directly or not). */
@@ -23,19 +25,35 @@ export interface RmapVisit {
 }
 
 /**
- * The VMAs the walk visits for page `pfn`, in walk order: `self` (the process migrating it, and
- * where) and the other mappings known (`mappers`) are in the page's rmap.
+ * One VMA a walk over a folio visits: its process, the VMA, and the part of it the folio's
+ * offsets cover (vmaRange: `at` is where the folio's first page would be, perhaps before the
+ * VMA; [start, end) is vma_address to vma_address_end).
+ */
+export interface FolioVisit {
+  readonly mm: Mm;
+  readonly vma: Vma;
+  readonly at: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The VMAs rmap_walk visits for the folio of `nr` pages from frame `head`, in walk order: those
+ * of its anon_vma's interval tree (or the file's i_mmap) that overlap the folio's offsets,
+ * whether they map it or not. `self` (a mapping of one of its pages: the process walking, and
+ * where) and the other mappings known (`mappers`) are in the folio's rmap.
  *
  * The interval trees are ordered by the VMAs' start offsets, then by insertion (Vma.rmapSeq:
  * mmap, fork and a split insert anew), so a child's VMA comes after its parent's unless a split
- * re-inserted the parent's. Each VMA over the page's index is visited where it maps that index
- * (vmaAddress.ts), which after an mremap is not where `self` maps it. An anonymous page's
- * anon_vma is its allocator's, which the model does not record: the oldest process known to
- * map it stands for it, and its descendants' VMAs that descend from the same mmap (lineage) are
- * in the tree. A file page's tree is every VMA mapping the file at that offset. (Fork puts a
- * file VMA right after its parent's, before the VMAs of earlier children; the model puts it last.)
+ * re-inserted the parent's. Each VMA is visited where it maps the folio's offsets (vmaAddress.ts),
+ * which after an mremap is not where `self` maps them. An anonymous folio's anon_vma is its
+ * allocator's, which the model does not record: the oldest process known to map it stands for
+ * it, and its descendants' VMAs that descend from the same mmap (lineage) are in the tree. A file
+ * page's tree is every VMA mapping the file at those offsets. (Fork puts a file VMA right after
+ * its parent's, before the VMAs of earlier children; the model puts it last.) A known mapping
+ * the approximation left out is still visited, last, as the kernel would.
  */
-export function rmapWalkOrder(sim: Machine, pfn: number, self: RmapVisit, mappers: readonly RmapVisit[]): RmapVisit[] {
+export function rmapWalkFolio(sim: Machine, head: number, nr: number, self: RmapVisit, mappers: readonly RmapVisit[] = []): FolioVisit[] {
   const known = [self, ...mappers];
   let root: Mm | undefined;
   for (const m of sim.mms) {
@@ -45,24 +63,39 @@ export function rmapWalkOrder(sim: Machine, pfn: number, self: RmapVisit, mapper
     }
   }
   const ref = self.mm.vmas.find(self.vpn);
-  if (root === undefined || ref === undefined) return known;
-  const index = sim.frames.indexOf(pfn);
-  const file = (sim.frames.flags.get(pfn) & PG_FILE) !== 0;
-  const visits: { visit: RmapVisit; pgoff: number; seq: number }[] = [];
+  if (root === undefined || ref === undefined) return [];
+  const index = sim.frames.indexOf(head);
+  const file = (sim.frames.flags.get(head) & PG_FILE) !== 0;
+  const visits: { visit: FolioVisit; pgoff: number; seq: number }[] = [];
+  const add = (mm: Mm, v: Vma): void => {
+    const r = vmaRange(v, index, nr);
+    if (r !== undefined) visits.push({ visit: { mm, vma: v, ...r }, pgoff: v.start + vmPgoffDelta(v), seq: v.rmapSeq });
+  };
   for (const m of sim.mms) {
     if (!m.alive) continue;
     for (const v of m.vmas.list) {
       if (v.object !== ref.object) continue;
-      const r = vmaRange(v, index, 1);
-      if (r === undefined) continue;
-      const isKnown = known.some((k) => k.mm === m && k.vpn === r.start);
       const inTree = file || (!v.isShared && v.lineage === ref.lineage && descendsFrom(m, root));
-      if (inTree || isKnown) visits.push({ visit: isKnown ? known.find((k) => k.mm === m && k.vpn === r.start)! : { mm: m, vpn: r.start }, pgoff: v.start + vmPgoffDelta(v), seq: v.rmapSeq });
+      if (inTree || known.some((k) => k.mm === m && k.vpn >= v.start && k.vpn < v.end)) add(m, v);
     }
   }
   visits.sort((a, b) => a.pgoff - b.pgoff || a.seq - b.seq);
   const out = visits.map((x) => x.visit);
-  // Anything known the approximation left out is still visited (last), as the kernel would.
+  for (const k of known) {
+    if (out.some((o) => o.mm === k.mm && k.vpn >= o.start && k.vpn < o.end)) continue;
+    const v = k.mm.vmas.find(k.vpn);
+    if (v !== undefined) out.push({ mm: k.mm, vma: v, at: k.vpn, start: k.vpn, end: k.vpn + 1 });
+  }
+  return out;
+}
+
+/**
+ * try_to_migrate's walk for one page `pfn` (rmapWalkFolio of a base page): where each VMA it
+ * visits maps the page, the known mappings (`self`, `mappers`) as given.
+ */
+export function rmapWalkOrder(sim: Machine, pfn: number, self: RmapVisit, mappers: readonly RmapVisit[]): RmapVisit[] {
+  const known = [self, ...mappers];
+  const out = rmapWalkFolio(sim, pfn, 1, self, mappers).map((v) => known.find((k) => k.mm === v.mm && k.vpn === v.start) ?? { mm: v.mm, vpn: v.start });
   for (const k of known) if (!out.includes(k)) out.push(k);
   return out;
 }
