@@ -117,17 +117,22 @@ export function* doMprotect(sim: Machine, mm: Mm, start: number, end: number, pr
   }
   // mprotect_fixup leaves a VMA that already has the protection alone: no split, no notifier.
   const want = protFlags(prot);
+  for (const [s, e] of changedRuns(vmas, start, end, (v) => (v.flags & (VM_READ | VM_WRITE)) !== want)) yield* mprotectRange(sim, mm, s, e, prot);
+  return 0;
+}
+
+/** The runs of [start, end) over `vmas` (in address order) that `changes` accepts, adjacent ones joined. */
+function changedRuns(vmas: readonly Vma[], start: number, end: number, changes: (v: Vma) => boolean): [number, number][] {
   const runs: [number, number][] = [];
   for (const v of vmas) {
-    if ((v.flags & (VM_READ | VM_WRITE)) === want) continue;
+    if (!changes(v)) continue;
     const s = Math.max(start, v.start);
     const e = Math.min(end, v.end);
     const last = runs[runs.length - 1];
     if (last !== undefined && last[1] === s) last[1] = e;
     else runs.push([s, e]);
   }
-  for (const [s, e] of runs) yield* mprotectRange(sim, mm, s, e, prot);
-  return 0;
+  return runs;
 }
 
 /**
@@ -256,11 +261,13 @@ export function* doMadvise(sim: Machine, mm: Mm, start: number, end: number, adv
       case 'nohugepage':
         const hint = advice === 'hugepage' ? VM_HUGEPAGE : VM_NOHUGEPAGE;
         if (hugetlbBadSplit(mm, start, end, (v) => (v.flags & (VM_HUGEPAGE | VM_NOHUGEPAGE)) !== hint) !== undefined) return -EINVAL;
-        yield* splitVmaEdges(sim, mm, start, end, (v) => (v.flags & (VM_HUGEPAGE | VM_NOHUGEPAGE)) !== hint);
-        for (const v of mm.vmas.isolate(start, end)) {
-          v.flags = (v.flags & ~(VM_HUGEPAGE | VM_NOHUGEPAGE)) | (advice === 'hugepage' ? VM_HUGEPAGE : VM_NOHUGEPAGE);
+        const changes = (v: Vma): boolean => (v.flags & (VM_HUGEPAGE | VM_NOHUGEPAGE)) !== hint;
+        yield* splitVmaEdges(sim, mm, start, end, changes);
+        // madvise_update_vma leaves a VMA that already has the hint alone: no split, no merge.
+        for (const [s, e] of changedRuns(mm.vmas.intersecting(start, end), start, end, changes)) {
+          for (const v of mm.vmas.isolate(s, e)) v.flags = (v.flags & ~(VM_HUGEPAGE | VM_NOHUGEPAGE)) | hint;
+          mm.vmas.mergeAdjacent(s, e, !sim.profile.mergeFaultedIntoUnfaulted);
         }
-        mm.vmas.mergeAdjacent(start, end, !sim.profile.mergeFaultedIntoUnfaulted);
         return unmapped;
       case 'collapse':
         // thp_vma_allowable_order: no THP in a hugetlb or device-file VMA.

@@ -223,7 +223,9 @@ function* growVma(sim: Machine, mm: Mm, vma: Vma, req: MremapRequest, oldLen: nu
     // cannot grow in place, and then does not move either.
     if (vma.isMixedMap) return { rc: -ENOMEM, addr: old };
     const from = vma.end;
+    // vma_expand: vma_prepare/vma_complete take the VMA out of its rmap trees and put it back.
     vma.end += delta;
+    vma.reinsert();
     mm.vmas.mergeNext(vma, !sim.profile.mergeFaultedIntoUnfaulted);
     sim.emit(mm.name, from, from + delta, { kind: 'pte', what: `mremap grows ${sim.describeRange(old, old + oldLen)} in place` });
     return { rc: 0, addr: old };

@@ -44,12 +44,12 @@ export interface FolioVisit {
  * where) and the other mappings known (`mappers`) are in the folio's rmap.
  *
  * The interval trees are ordered by the VMAs' start offsets, then by insertion (Vma.rmapSeq:
- * mmap, fork and a split insert anew), so a child's VMA comes after its parent's unless a split
- * re-inserted the parent's. Each VMA is visited where it maps the folio's offsets (vmaAddress.ts),
- * which after an mremap is not where `self` maps them. An anonymous folio's anon_vma is its
- * allocator's, which the model does not record: the oldest process known to map it stands for
- * it, and its descendants' VMAs that descend from the same mmap (lineage) are in the tree. A file
- * page's tree is every VMA mapping the file at those offsets. (Fork puts a file VMA right after
+ * mmap, fork, a split, a merge and an in-place grow insert anew), so a child's VMA comes after
+ * its parent's unless one of those re-inserted the parent's. Each VMA is visited where it maps
+ * the folio's offsets (vmaAddress.ts), which after an mremap is not where `self` maps them. An
+ * anonymous folio's anon_vma is its allocator's, which the model does not record: the oldest
+ * process known to map it stands for it, and its descendants' VMAs that descend from the same
+ * mmap (lineage) are in the tree. A file page's tree is every VMA mapping the file at those offsets. (Fork puts a file VMA right after
  * its parent's, before the VMAs of earlier children; the model puts it last.) A known mapping
  * the approximation left out is still visited, last, as the kernel would.
  */

@@ -67,7 +67,8 @@ function anonVmaCompatible(a: Vma, b: Vma): boolean {
 export class Vma {
   /**
    * When this VMA was (re)inserted into the rmap interval trees (i_mmap, anon_vma): the walk
-   * visits VMAs by start offset, then in insertion order. mmap, fork and a split insert anew.
+   * visits VMAs by start offset, then in insertion order. mmap, fork, a split and a merge or
+   * expansion that grows it (vma_prepare/vma_complete) insert anew.
    */
   rmapSeq = nextRmapSeq++;
 
@@ -284,7 +285,9 @@ export class VmaList {
     if (left && right) right = !prev.anonVma || !next.anonVma || (prev.lineage === next.lineage && prev.forkedAnonVma === next.forkedAnonVma);
     if (right) this.mergeNext(v, false);
     if (left) {
+      // vma_expand of prev: vma_prepare/vma_complete re-insert it into the rmap trees.
       prev.end = v.end;
+      prev.reinsert();
       prev.adoptAnonVma(v);
       this.list.splice(this.list.indexOf(v), 1);
     }
@@ -296,27 +299,45 @@ export class VmaList {
     const next = this.list[i + 1];
     if (next !== undefined && next !== keep && v.end === next.start && v.mergesInto(next, strictAnon)) {
       v.end = next.end;
+      v.reinsert();
       v.adoptAnonVma(next);
       this.list.splice(i + 1, 1);
     }
   }
 
   /**
-   * vma_merge_existing_range after mprotect/madvise changed [start, end): compatible VMAs (see
-   * sameAttributes) meeting at a boundary in [start, end] become one; VMAs elsewhere stay as
-   * they are, even compatible ones (copy_vma's keep_source leaves such a pair).
+   * vma_merge_existing_range after mprotect/madvise changed the VMAs of [start, end), each in
+   * turn from the left (mprotect_fixup, madvise_update_vma): a changed VMA merges with the VMA
+   * before it (already merged, if it changed too) and with the one after it when that one is
+   * not still to change (it would be judged by its old flags), each side judged against the
+   * changed VMA as it is (can_vma_merge_left/_right); with both, prev and next must also suit
+   * each other (are_anon_vmas_compatible), and then all three become one. VMAs elsewhere stay
+   * as they are, even compatible ones (copy_vma's keep_source leaves such a pair). The VMA that
+   * grows is re-inserted into the rmap trees (commit_merge: vma_prepare/vma_complete).
    */
   mergeAdjacent(start: number, end: number, strictAnon: boolean): void {
-    for (let i = this.list.length - 1; i > 0; i--) {
-      const a = this.list[i - 1]!;
-      const b = this.list[i]!;
-      // The changed VMA is the one merged into its neighbour (the later one when both changed).
-      const src = b.start < end ? b : a;
-      if (a.end === b.start && a.end >= start && a.end <= end && src.mergesInto(src === a ? b : a, strictAnon)) {
-        a.end = b.end;
-        a.adoptAnonVma(b);
-        this.list.splice(i, 1);
+    let i = this.list.findIndex((v) => v.end > start);
+    while (i >= 0 && i < this.list.length && this.list[i]!.start < end) {
+      const v = this.list[i]!;
+      const prev = this.list[i - 1];
+      const next = this.list[i + 1];
+      const left = prev !== undefined && prev.end === v.start && v.mergesInto(prev, strictAnon);
+      let right = next !== undefined && next.start >= end && v.end === next.start && v.mergesInto(next, strictAnon);
+      if (left && right) right = !prev.anonVma || !next.anonVma || (prev.lineage === next.lineage && prev.forkedAnonVma === next.forkedAnonVma);
+      if (right) {
+        v.end = next.end;
+        v.adoptAnonVma(next);
+        this.list.splice(i + 1, 1);
+        v.reinsert();
       }
+      if (left) {
+        prev.end = v.end;
+        prev.adoptAnonVma(v);
+        prev.reinsert();
+        this.list.splice(i, 1);
+        continue;
+      }
+      i++;
     }
   }
 
