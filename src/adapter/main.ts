@@ -3,6 +3,7 @@
 
 import { Response } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import { Readable } from 'node:stream';
 import { DapFraming } from './dapFraming';
 import { HmmDebugSession } from './session';
 import { TickBatchedWriter } from './tickBatch';
@@ -19,6 +20,14 @@ process.on('unhandledRejection', (e) => {
 });
 const framing = new DapFraming({
   maxBody: MAX_MESSAGE_BYTES,
+  onMessage: (body) => {
+    // As the library's own reader: a frame that is not a message is logged and skipped.
+    try {
+      session.handleMessage(JSON.parse(body) as DebugProtocol.ProtocolMessage);
+    } catch (e) {
+      process.stderr.write(`hmm-debug adapter: Error handling data: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  },
   onOversized: ({ length, seq, command }) => {
     const why = `a DAP message of ${length} bytes is over the adapter's limit of ${MAX_MESSAGE_BYTES} bytes; it was skipped`;
     process.stderr.write(`hmm-debug adapter: ${why}\n`);
@@ -29,5 +38,11 @@ const framing = new DapFraming({
   },
   onBadHeader: (reason) => process.stderr.write(`hmm-debug adapter: skipped ${reason}\n`),
 });
-process.stdin.pipe(framing);
-session.start(framing, new TickBatchedWriter(process.stdout));
+process.stdin.on('data', (chunk: Buffer) => framing.push(chunk));
+// The library's start() reads requests from the stream it is given; here they come through the
+// framing above, so it is given one that carries only stdin's end (its 'close' ends the session)
+// and errors.
+const input = new Readable({ read: () => undefined });
+process.stdin.on('end', () => input.push(null));
+process.stdin.on('error', (e) => input.destroy(e));
+session.start(input, new TickBatchedWriter(process.stdout));
