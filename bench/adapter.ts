@@ -8,7 +8,8 @@ import { DebugClient } from '@vscode/debugadapter-testsupport';
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { gcInSteps, type GcInSteps, gcProbe, parseGcPauses, type Timed } from './gcPauses';
+import { ADAPTER_NODE_FLAGS } from '../src/adapter/processFlags';
+import { gcInSteps, type GcInSteps, gcProbe, ownGcPauses, parseGcPauses, type Timed } from './gcPauses';
 import {
   type Check, figure, fmt, heading, median, MiB, msSince, note, peakRssOf, percentile, ratio, type Scratch, verdict,
 } from './measure';
@@ -87,6 +88,8 @@ interface Side {
   readonly p50: number;
   readonly p99: number;
   readonly gc: GcInSteps;
+  /** The bench's own pauses (the client's) inside this side's timed steps. */
+  readonly clientGc: GcInSteps;
 }
 
 /**
@@ -96,7 +99,8 @@ interface Side {
  */
 async function measureSides(scratch: Scratch, program: string): Promise<{ ours: Side; base: Side }> {
   const probe = ['--require', gcProbe(scratch)];
-  const ours = await startAdapter(path.resolve(__dirname, 'adapter.js'), 'hmm', probe);
+  // Ours as the extension starts it (src/adapter/processFlags.ts); the baseline as mock-debug is started.
+  const ours = await startAdapter(path.resolve(__dirname, 'adapter.js'), 'hmm', [...ADAPTER_NODE_FLAGS, ...probe]);
   const base = await startAdapter(path.resolve(__dirname, 'baseline-adapter.js'), 'baseline', probe);
   try {
     await firstStop(ours, program);
@@ -105,16 +109,18 @@ async function measureSides(scratch: Scratch, program: string): Promise<{ ours: 
     const timed: Timed[][] = [[], []];
     await steps(ours, WARMUP_STEPS, []);
     await steps(base, WARMUP_STEPS, []);
+    const client = ownGcPauses();
     for (let done = 0; done < STEPS; done += BLOCK) {
       await steps(ours, BLOCK, timed[0]!);
       await steps(base, BLOCK, timed[1]!);
     }
+    client.stop();
     await stopAdapter(ours);
     await stopAdapter(base);
     const side = (i: number, a: Adapter): Side => {
       const ms = timed[i]!.map((t) => t.ms);
       const p99 = percentile(ms, 99);
-      return { rss: rss[i]!, p50: median(ms), p99, gc: gcInSteps(parseGcPauses(a.stderr()), timed[i]!, p99) };
+      return { rss: rss[i]!, p50: median(ms), p99, gc: gcInSteps(parseGcPauses(a.stderr()), timed[i]!, p99), clientGc: gcInSteps(client.pauses, timed[i]!, p99) };
     };
     return { ours: side(0, ours), base: side(1, base) };
   } finally {
@@ -125,6 +131,7 @@ async function measureSides(scratch: Scratch, program: string): Promise<{ ours: 
 
 function gcNote(who: string, s: Side): void {
   note(`${who}: ${s.gc.count} GC pauses inside the timed steps (${fmt(s.gc.totalMs)} ms in all, the longest ${fmt(s.gc.longestMs)} ms); ${s.gc.slowWithGc} of the ${s.gc.slow} steps at or over p99 had one`);
+  note(`  the bench's own (the client's) inside them: ${s.clientGc.count} (${fmt(s.clientGc.totalMs)} ms in all); ${s.clientGc.slowWithGc} of the steps at or over p99 had one`);
 }
 
 export async function adapterLean(scratch: Scratch): Promise<void> {
@@ -165,7 +172,7 @@ export async function stopAnswers(scratch: Scratch): Promise<StopAnswers> {
   const measure = async (pages: number): Promise<{ stop: number[]; picture: number[] }> => {
     const program = scratch.file(`resident-${pages}.hmm`,
       `device gpu0 private memory 8 GiB\na = mmap ${pages} pages rw\nwrite a = i\nmigrate a[..${pages / 2}] to gpu0\nrepeat ${STOPS} {\n  print "stop"\n}\n`);
-    const a = await startAdapter(path.resolve(__dirname, 'adapter.js'), 'hmm');
+    const a = await startAdapter(path.resolve(__dirname, 'adapter.js'), 'hmm', ADAPTER_NODE_FLAGS);
     try {
       await firstStop(a, program, 6);
       const stop: number[] = [];

@@ -2,6 +2,7 @@
 // from the machine's own noise in a tail latency: a preloaded probe records every GC (perf_hooks)
 // and prints them as the process ends; the bench keeps those inside the intervals it timed.
 
+import { PerformanceObserver } from 'node:perf_hooks';
 import type { Scratch } from './measure';
 
 /** One GC pause: when it began (ms since the epoch, performance.timeOrigin-based) and how long. */
@@ -32,6 +33,21 @@ export function gcProbe(scratch: Scratch): string {
     `process.on('exit', () => require('node:fs').writeSync(2, '\\n${MARK}' + JSON.stringify(pauses) + '\\n'));`,
     '',
   ].join('\n'));
+}
+
+/**
+ * This process's own GC pauses from now until `stop()`: the bench is the DAP client, so its pauses
+ * fall inside the round trips it times, ours and the baseline's alike.
+ */
+export function ownGcPauses(): { readonly pauses: readonly GcPause[]; stop(): void } {
+  const pauses: GcPause[] = [];
+  const keep = (entries: readonly PerformanceEntry[]): void => {
+    for (const e of entries) if (pauses.length < MAX_PAUSES) pauses.push({ at: performance.timeOrigin + e.startTime, ms: e.duration });
+  };
+  const observer = new PerformanceObserver((list) => keep(list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
+  // Entries are delivered in batches: those not yet delivered are taken as it stops.
+  return { pauses, stop: () => { keep(observer.takeRecords()); observer.disconnect(); } };
 }
 
 /** The pauses a probed process printed on its stderr (none if it printed nothing). */

@@ -34,8 +34,9 @@ export class VariableStore {
 
   /** Handles are valid until the next stop. */
   reset(): void {
-    this.handles.clear();
-    this.pageParents.clear();
+    // Map.clear allocates a fresh table even when empty, and most stops (each step) made no handle.
+    if (this.handles.size > 0) this.handles.clear();
+    if (this.pageParents.size > 0) this.pageParents.clear();
     this.next = 1;
   }
 

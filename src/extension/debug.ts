@@ -3,6 +3,7 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { ADAPTER_NODE_FLAGS } from '../adapter/processFlags';
 import type { HmmLaunchArguments } from '../adapter/protocol';
 import type { Ctx } from './context';
 import { HMM_DEBUG_TYPE } from './dap';
@@ -46,7 +47,7 @@ class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
 
   async createDebugAdapterDescriptor(): Promise<vscode.DebugAdapterDescriptor> {
     if (settings.adapterProcess()) {
-      return new vscode.DebugAdapterExecutable(process.execPath, [vscode.Uri.joinPath(this.ctx.extensionUri, 'dist', 'adapter.js').fsPath]);
+      return new vscode.DebugAdapterExecutable(process.execPath, [...ADAPTER_NODE_FLAGS, vscode.Uri.joinPath(this.ctx.extensionUri, 'dist', 'adapter.js').fsPath]);
     }
     // @vscode/debugadapter's session already has vscode.DebugAdapter's shape (handleMessage,
     // onDidSendMessage), so it runs in the extension host as is.

@@ -43,6 +43,9 @@ export interface ControllerHost {
 
 const PAUSED: RunResult = { kind: 'stopped', stop: { reason: 'pause', description: 'Paused' } };
 
+/** A stop at a kernel frame just entered (made only when the step ends there: a continue passes many). */
+const entered = (name: string): RunResult => ({ kind: 'stopped', stop: { reason: 'step', description: `Entered ${name}` } });
+
 export class ScriptController {
   sim!: Simulator;
   interp!: Interpreter;
@@ -302,8 +305,8 @@ export class ScriptController {
       if (stmt === undefined) return this.end(undefined);
       // The debugger's writes made at this position, when a replay reaches it (the stop here shows them).
       this.timeline.applyWrites(this.sim);
-      const pos = this.position;
-      const resuming = this.resumeFrom !== undefined && this.resumeFrom.done === pos.done && this.resumeFrom.phase === 0;
+      // Between statements the position is (sim.step, phase 0).
+      const resuming = this.resumeFrom !== undefined && this.resumeFrom.done === this.sim.step && this.resumeFrom.phase === 0;
       this.resumeFrom = undefined;
       if (this.budgetStop !== undefined) return this.failed(this.interp.stop(this.budgetStop));
       if (!resuming) {
@@ -351,12 +354,11 @@ export class ScriptController {
   /** Inside a statement, at a kernel frame just entered: the end of a step into, over or out of kernel phases. */
   private frameStop(mode: Mode, name: string): RunResult | undefined {
     const depth = this.sim.kstack.length;
-    const entered: RunResult = { kind: 'stopped', stop: { reason: 'step', description: `Entered ${name}` } };
     switch (mode.kind) {
-      case 'in': return entered;
+      case 'in': return entered(name);
       case 'job': return this.sim.gpu.current?.id === mode.job && (mode.into || name === JOB_ACTION_FRAME) ? { kind: 'stopped', stop: { reason: 'step', description: 'Step' } } : undefined;
-      case 'over': return mode.kdepth > 0 && depth <= mode.kdepth ? entered : undefined;
-      case 'out': return mode.kdepth > 1 && depth < mode.kdepth ? entered : undefined;
+      case 'over': return mode.kdepth > 0 && depth <= mode.kdepth ? entered(name) : undefined;
+      case 'out': return mode.kdepth > 1 && depth < mode.kdepth ? entered(name) : undefined;
       default: return undefined;
     }
   }

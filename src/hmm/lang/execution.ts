@@ -21,6 +21,8 @@ export interface Position {
   readonly phase: number;
 }
 
+const PREEMPTED: Progress = { kind: 'preempt' };
+
 export function isBefore(a: Position, b: Position): boolean {
   return a.done < b.done || (a.done === b.done && a.phase < b.phase);
 }
@@ -57,7 +59,7 @@ export class Execution {
       return { kind: 'ended', outcome: r.value };
     }
     this.phase++;
-    return r.value === PREEMPT ? { kind: 'preempt' } : { kind: 'frame', frame: r.value };
+    return r.value === PREEMPT ? PREEMPTED : { kind: 'frame', frame: r.value };
   }
 
   /** Drop the statement in progress: its kernel frames unwind (finally blocks run). */
