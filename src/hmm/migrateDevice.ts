@@ -685,8 +685,9 @@ export function migrateVmaSplitCompound(sim: Machine, args: MigrateVma, i: numbe
 
 /**
  * migrate_device_range + migrate_device_pages + migrate_device_finalize: evict device pages by
- * pfn, without a VMA (RELEASE, close, eviction). Every mapping is replaced via rmap, which
- * raises MMU_NOTIFY_CLEAR in each process that mapped the page.
+ * pfn, without a VMA (RELEASE, close, eviction, a long-term pin of a coherent page). Every
+ * mapping is replaced through try_to_migrate's rmap walk (rmapWalk.ts), which raises
+ * MMU_NOTIFY_CLEAR in each VMA it visits until the page is mapped nowhere.
  */
 export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: readonly number[], cause: string): KernelWork<number> {
   const frame = { name: 'migrate_device_range', detail: `${device.name} ${pfns.length} pages (${cause})` };
@@ -729,10 +730,18 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
         f.contentPage.set(dst + k, f.contentPage.get(pfn + k));
       }
       // The device page's driver reference (the source's "backing" mapping) goes at the end.
+      // try_to_migrate's rmap walk raises MMU_NOTIFY_CLEAR in each VMA it visits, mapping the
+      // page there or not, until the page is mapped nowhere (rmapWalk.ts).
       let first = true;
-      for (const { mm, vpn } of mappers) {
+      let left = mappers.length;
+      const walk = left === 0 ? [] : rmapWalkOrder(sim, pfn, mappers[0]!, mappers.slice(1));
+      for (const { mm, vpn } of walk) {
+        if (left === 0) break;
+        const maps = mappers.some((m) => m.mm === mm && m.vpn === vpn);
         const range = { mm, start: vpn, end: vpn + n, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
         yield* mmuNotifierInvalidate(sim, range, () => {
+          if (!maps) return;
+          left--;
           const t = mm.pt.lookup(vpn)!;
           const w = t.bits[pteIndex(vpn)]! & PTE_WRITE;
           const pmd = t.pmd;
