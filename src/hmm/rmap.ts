@@ -81,7 +81,9 @@ export function* folioMakeDeviceExclusive(sim: Machine, mm: Mm, vpn: number, pfn
         // page_vma_mapped_walk over [vma_address, vma_address_end): the ptes that map the folio.
         for (let v = visit.start; v < visit.end; v++) {
           const t = visit.mm.pt.lookup(v);
-          if (t === undefined) {
+          // No PTE page, or a PMD mapping (GUP split the caller's; no other process maps a
+          // folio whose page it could write without a copy): nothing to convert here.
+          if (t === undefined || t.pmd) {
             v += PTRS_PER_PTE - 1 - pteIndex(v);
             continue;
           }

@@ -162,9 +162,13 @@ export class Vma {
    * With `strictAnon` (6.12's is_mergeable_anon_vma: a neighbour without an anon_vma has an empty
    * anon_vma_chain, which is not list_is_singular) a range with an anon_vma never joins a
    * neighbour without one; mainline allows it ("fix incorrectly disallowed anonymous VMA merges").
+   * On both, a range without an anon_vma joins a neighbour with one only when that one's
+   * anon_vma_chain is singular: never a VMA fork made (anon_vma_fork links it to its parent's
+   * anon_vma too; mainline's vma_had_uncowed_parents).
    */
   mergesInto(o: Vma, strictAnon: boolean): boolean {
     if (strictAnon && this.anonVma && !o.anonVma) return false;
+    if (!this.anonVma && o.anonVma && o.forkedAnonVma !== 0) return false;
     return this.sameAttributes(o);
   }
 
