@@ -8,7 +8,7 @@
 import * as assert from 'node:assert/strict';
 import * as fc from 'fast-check';
 import { HPAGE_PMD_NR } from '../src/hmm/constants';
-import { FRAME_CHUNK_SHIFT, FrameStack } from '../src/hmm/frameStore';
+import { type FieldState, FRAME_CHUNK_SHIFT, FrameStack } from '../src/hmm/frameStore';
 import { PageFrames, PG_ANON, PG_HEAD, PG_TAIL, Zone } from '../src/hmm/page';
 import { PteTable } from '../src/hmm/pgtable';
 
@@ -188,13 +188,18 @@ describe('frame store: chunks on first write, given back when free, shared with 
     const s = new PageFrames();
     const pfns: number[] = [];
     for (let i = 0; i < 4 * CHUNK; i++) pfns.push(s.allocSystem(0, PG_ANON));
-    for (const p of pfns) s.contentId.set(p, 7);
+    // Not one line: each chunk is made.
+    for (const p of pfns) s.contentId.set(p, p % 3);
     const full = s.bytes;
     for (const p of pfns) s.freeSystemFrame(p);
-    // Taking new memory (a device's frames) gives back the emptied chunks first.
+    // Taking new memory (a device's frames written off one line) gives back the emptied chunks first.
     const start = s.reserve(CHUNK, HPAGE_PMD_NR);
     s.initFrame(start, 0, Zone.DEVICE_PRIVATE, 1, 0, true);
-    assert.ok(s.bytes < full / 2, `${s.bytes} bytes still held of ${full}`);
+    s.initFrame(start + 2, 0, Zone.DEVICE_PRIVATE, 1, 0, true);
+    s.contentId.set(start, 5);
+    s.contentId.set(start + 2, 6);
+    // Four chunks of contentId (the frames of the first) were given back, the device took one and three small ones.
+    assert.ok(full - s.bytes >= 2 * 4 * CHUNK, `${s.bytes} bytes still held of ${full}`);
     // The freed frames come back from the free list reading as new frames.
     const again = s.allocSystem(0, PG_ANON);
     assert.ok(pfns.includes(again));
@@ -222,18 +227,153 @@ describe('frame store: chunks on first write, given back when free, shared with 
     const first = s.save();
     assert.ok(first.bytes > 0);
     s.contentId.set(pfns[5]!, 42);
+    // Not on the line the first write began: the chunk is made.
+    s.contentId.set(pfns[9]!, 43);
     const second = s.save();
-    // One chunk of one field was copied and written: the second checkpoint holds just that.
-    assert.equal(second.bytes, 4 * CHUNK);
+    const forms = s.save().bytes;
+    // One chunk of one field was made and written: the second checkpoint holds just that (and
+    // the forms, a few numbers per chunk, that any checkpoint copies).
+    assert.equal(second.bytes, 4 * CHUNK + forms);
     s.load(first);
     assert.equal(s.contentId.get(pfns[5]!), 0);
     s.load(second);
     assert.equal(s.contentId.get(pfns[5]!), 42);
+    assert.equal(s.contentId.get(pfns[9]!), 43);
   });
 
   it('refuses a write to a frame never handed out', () => {
     const s = new PageFrames();
     assert.throws(() => s.contentId.set(64 * CHUNK, 1), /never handed out/);
+  });
+});
+
+/** A field's operations, on frames of chunks 0..3, mostly runs in address order (what forms take). */
+type FieldOp =
+  | { readonly k: 'set'; readonly at: number; readonly value: number }
+  | { readonly k: 'fill'; readonly at: number; readonly n: number; readonly value: number }
+  | { readonly k: 'seq'; readonly at: number; readonly n: number; readonly down: boolean; readonly value: number }
+  | { readonly k: 'copy'; readonly src: number; readonly dst: number; readonly n: number; readonly srcDown: boolean; readonly dstDown: boolean }
+  | { readonly k: 'next'; readonly value: number; readonly step: number }
+  | { readonly k: 'save' }
+  | { readonly k: 'load'; readonly which: number }
+  | { readonly k: 'release'; readonly chunk: number };
+
+const FIELD_FRAMES = 4 * CHUNK;
+/** Slots near chunk edges and near each other, so that runs meet, overlap and cross chunks. */
+const at = fc.oneof(fc.integer({ min: 0, max: FIELD_FRAMES - 1 }), fc.integer({ min: CHUNK - 40, max: CHUNK + 40 }), fc.integer({ min: 2 * CHUNK - 8, max: 2 * CHUNK + 8 }));
+const small = fc.integer({ min: 1, max: 600 });
+const fieldOp: fc.Arbitrary<FieldOp> = fc.oneof(
+  fc.record({ k: fc.constant('set' as const), at, value: fc.integer({ min: -2, max: 300 }) }),
+  fc.record({ k: fc.constant('fill' as const), at, n: small, value: fc.constantFrom(0, 1, 2, 255) }),
+  fc.record({ k: fc.constant('seq' as const), at, n: small, down: fc.boolean(), value: fc.integer({ min: -5, max: 5 }) }),
+  fc.record({ k: fc.constant('copy' as const), src: at, dst: at, n: small, srcDown: fc.boolean(), dstDown: fc.boolean() }),
+  fc.record({ k: fc.constant('next' as const), value: fc.integer({ min: 0, max: 3 }), step: fc.constantFrom(-1, 0, 1) }),
+  fc.constant({ k: 'save' as const }),
+  fc.record({ k: fc.constant('load' as const), which: fc.nat() }),
+  fc.record({ k: fc.constant('release' as const), chunk: fc.nat(3) }),
+);
+
+/** Drive one field of a store and a flat array alike; every slot must read the same after each step. */
+function runField(name: 'contentPage' | 'mapcount' | 'flags', ops: readonly FieldOp[]): void {
+  const frames = new PageFrames();
+  frames.reserve(FIELD_FRAMES);
+  const field = frames[name];
+  const flat = name === 'contentPage' ? new Int32Array(FIELD_FRAMES) : new Uint8Array(FIELD_FRAMES);
+  // The store's own writes to the zero pages (frames 0 and 512..1023), in the flat copy too.
+  for (let p = 0; p < 2 * HPAGE_PMD_NR; p++) flat[p] = field.get(p);
+  // The field's own checkpoints: the store's would give back chunks with no frame in use (all here).
+  const saves: { state: FieldState; flat: Int32Array | Uint8Array }[] = [];
+  /** Where `next` writes: one slot after the last one it wrote, as a per-page loop does. */
+  let cursor = 3 * HPAGE_PMD_NR;
+  const put = (p: number, v: number): void => {
+    field.set(p, v);
+    flat[p] = v;
+  };
+  for (const o of ops) {
+    if (o.k === 'set') {
+      if (name === 'contentPage' || (o.value >= 0 && o.value < 255)) put(o.at, o.value);
+    } else if (o.k === 'fill') {
+      const end = Math.min(FIELD_FRAMES, o.at + o.n);
+      field.fill(o.at, end, o.value);
+      flat.fill(o.value, o.at, end);
+    } else if (o.k === 'seq') {
+      // setSequence stays in one chunk, climbing or falling.
+      if (name !== 'contentPage') continue;
+      const step = o.down ? -1 : 1;
+      const first = o.at;
+      const n = Math.min(o.n, o.down ? (first & (CHUNK - 1)) + 1 : CHUNK - (first & (CHUNK - 1)));
+      field.setSequence(first, n, step, o.value);
+      for (let k = 0; k < n; k++) flat[first + k * step] = o.value + k;
+    } else if (o.k === 'copy') {
+      const room = (p: number, down: boolean): number => (down ? (p & (CHUNK - 1)) + 1 : CHUNK - (p & (CHUNK - 1)));
+      const n = Math.min(o.n, room(o.src, o.srcDown), room(o.dst, o.dstDown));
+      const ss = o.srcDown ? -1 : 1;
+      const ds = o.dstDown ? -1 : 1;
+      // copyRun's contract: the two runs do not overlap.
+      const sLo = o.srcDown ? o.src - n + 1 : o.src;
+      const dLo = o.dstDown ? o.dst - n + 1 : o.dst;
+      if (sLo < dLo + n && dLo < sLo + n) continue;
+      field.copyRun(o.src, ss, o.dst, ds, n);
+      const vals = Array.from({ length: n }, (_, k) => flat[o.src + k * ss]!);
+      for (let k = 0; k < n; k++) flat[o.dst + k * ds] = vals[k]!;
+    } else if (o.k === 'next') {
+      for (let k = 0; k < 40 && cursor < FIELD_FRAMES; k++, cursor++) {
+        const v = name === 'contentPage' ? o.value + k * o.step : o.value;
+        put(cursor, v);
+      }
+    } else if (o.k === 'save') {
+      saves.push({ state: field.share().state, flat: flat.slice() });
+    } else if (o.k === 'load') {
+      if (saves.length === 0) continue;
+      const s = saves[o.which % saves.length]!;
+      field.adopt(s.state);
+      flat.set(s.flat);
+    } else {
+      // A chunk given back reads zeros (the store does it only when its frames are all free).
+      if (o.chunk === 0) continue;
+      field.release(o.chunk);
+      flat.fill(0, o.chunk * CHUNK, (o.chunk + 1) * CHUNK);
+    }
+    for (let p = 0; p < FIELD_FRAMES; p++) {
+      if (field.get(p) !== flat[p]) assert.fail(`${name}[${p}] after ${JSON.stringify(o)}: ${field.get(p)}, flat ${flat[p]}`);
+    }
+    // What chunkAt spells out for readers going chunk by chunk reads the same.
+    for (let ci = 0; ci < 4; ci++) {
+      const c = field.chunkAt(ci);
+      for (let i = 0; i < CHUNK; i += 97) {
+        if ((c === undefined ? 0 : c[i]) !== flat[ci * CHUNK + i]) assert.fail(`${name} chunkAt(${ci})[${i}] after ${JSON.stringify(o)}`);
+      }
+    }
+  }
+}
+
+describe('frame store: a chunk written as one line is kept as its form', () => {
+  for (const name of ['contentPage', 'mapcount', 'flags'] as const) {
+    it(`${name}: reads as a flat array under runs, fills, sequences, copies, saves, restores and chunks given back`, function () {
+      this.timeout(300_000);
+      fc.assert(fc.property(fc.array(fieldOp, { minLength: 1, maxLength: 24 }), (ops) => runField(name, ops)), { numRuns: 60 });
+    });
+  }
+
+  it('a range written in address order, climbing or falling, takes no chunk memory', () => {
+    const s = new PageFrames();
+    const start = s.reserve(3 * CHUNK);
+    for (let p = start; p < start + 3 * CHUNK; p++) {
+      s.contentPage.set(p, 7 + (p - start));
+      s.mapcount.add(p, 1);
+    }
+    s.indexOffset.setSequence(start + CHUNK + 99, 100, -1, 5);
+    s.indexOffset.setSequence(start + CHUNK + 100, 200, 1, 4);
+    for (let p = start; p < start + CHUNK; p++) s.mapcount.add(p, -1);
+    const before = s.bytes;
+    assert.equal(s.contentPage.get(start + 2 * CHUNK), 7 + 2 * CHUNK);
+    assert.equal(s.indexOffset.get(start + CHUNK + 150), 54);
+    assert.equal(s.mapcount.get(start + CHUNK - 1), 0);
+    assert.equal(s.mapcount.get(start + CHUNK), 1);
+    // A write off the line makes the chunk.
+    s.contentPage.set(start + 5, 0);
+    assert.equal(s.bytes, before + 4 * CHUNK);
+    assert.equal(s.contentPage.get(start + 6), 13);
   });
 });
 

@@ -34,12 +34,15 @@ import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { copyTimeNs, linkGBps } from './timing';
 import { VM_READ, VM_WRITE } from './vma';
 import { ScratchInt32, ScratchUint8 } from './scratch';
+import { FieldRuns } from './frameStore';
 
 /** mapBaseRun's tags. */
 const mapTags = new ScratchUint8();
 
 /** copyRunToDevice's and copyRunToSystem's new frames (neither calls the other). */
 const runDst = new ScratchInt32();
+/** copyRunToDevice's flags of the new pages, written a run of frames at a time. */
+const newFlags = new FieldRuns();
 
 /** dmirror's 1000 ms deadline, counted in hmm_range_fault attempts. */
 const MAX_RANGE_FAULT_ATTEMPTS = 1000;
@@ -479,14 +482,16 @@ export class DmirrorDriver {
     const dst = runDst.get(n);
     m.device.allocBaseRun(f, n, dst);
     f.copyContents(args.src, i, dst, n);
+    const flags = newFlags.begin(f.flags);
     for (let k = 0; k < n; k++) {
       const src = args.src[i + k]!;
       const d = dst[k]!;
       // A new device page's flags are 0 (initFrame): anonymous, exclusive as its source was.
-      f.flags.set(d, PG_ANON | (f.flags.get(src) & PG_ANON_EXCLUSIVE));
+      flags.put(d, PG_ANON | (f.flags.get(src) & PG_ANON_EXCLUSIVE));
       args.dst[i + k] = d;
       args.dstFlags[i + k] = MIGRATE_PFN_VALID | (args.srcFlags[i + k]! & MIGRATE_PFN_WRITE);
     }
+    flags.flush();
     forEachFrameRun(dst, n, undefined, (_k, _len, _a, _step, lo, hi) => f.deviceData.fill(lo, hi, m.id));
   }
 

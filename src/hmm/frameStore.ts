@@ -91,37 +91,168 @@ export type FieldArray = Uint8Array | Int32Array;
 
 /**
  * One field of struct page for every pfn, in chunks of FRAME_CHUNK frames made on the first
- * non-zero write: every field's "nothing" is 0, so an absent chunk reads as zeros, fields that
- * stay 0 in a chunk (pincount, deviceData of system frames) cost nothing, and a chunk whose
- * frames are all free again is given back (PageFrames.reclaim). A chunk may be shared with
- * checkpoints: the first write after a save copies it.
+ * write that their form cannot take: every field's "nothing" is 0, so an absent chunk reads as
+ * zeros, fields that stay 0 in a chunk (pincount, deviceData of system frames) cost nothing, and a
+ * chunk whose frames are all free again is given back (PageFrames.reclaim). A chunk may be shared
+ * with checkpoints: the first write after a save copies it.
+ *
+ * An absent chunk may instead hold a form: slots [lo, hi) read v + (s - lo) * b (b 0, or ±1 where
+ * `slopes` allows), the rest 0. Frames are handed out a run at a time, in address order up or
+ * down, and written in the same order (a range written with `i + c`, its page->index, its zone
+ * and counts), so the fields of a whole chunk usually stay one line: 48M pages written, migrated
+ * and migrated back then cost four numbers a chunk per field instead of a byte or four a frame.
  */
 export class FrameField<T extends FieldArray> {
   protected chunks: (T | undefined)[] = [];
   /** 1 where this field owns chunk c and may write it in place; 0 where absent or shared. */
   protected owned = new Uint8Array(0);
   private readonly spare: T[] = [];
+  /** The forms of absent chunks: [lo, hi) (lo === hi: none), the value at lo, the slope. */
+  protected formLo = new Int32Array(0);
+  protected formHi = new Int32Array(0);
+  protected formV = new Int32Array(0);
+  protected formB = new Int8Array(0);
+  /** chunkAt's copy of a form chunk's values (read only, remade after any change). */
+  private decoded: T | undefined;
+  private decodedCi = -1;
 
-  constructor(private readonly store: ChunkOwner, private readonly make: (n: number) => T) {}
+  /**
+   * `slopes`: forms may climb or fall by one a slot (int32 fields: content pages and indices);
+   * `lowest`, `highest`: the values a form may hold (what the element type stores as it is).
+   */
+  constructor(private readonly store: ChunkOwner, private readonly make: (n: number) => T,
+    private readonly slopes = false, private readonly lowest = 0, private readonly highest = 255) {}
 
   get(pfn: number): number {
-    const c = this.chunks[pfn >>> FRAME_CHUNK_SHIFT];
-    return c === undefined ? 0 : c[pfn & FRAME_MASK]!;
+    const ci = pfn >>> FRAME_CHUNK_SHIFT;
+    const c = this.chunks[ci];
+    return c === undefined ? this.formAt(ci, pfn & FRAME_MASK) : c[pfn & FRAME_MASK]!;
+  }
+
+  /** Slot i of absent chunk ci as its form reads (0 outside it, or with no form). */
+  protected formAt(ci: number, i: number): number {
+    const lo = this.formLo[ci]!;
+    // Written so that a chunk beyond the arrays (undefined bounds) reads 0.
+    if (!(i >= lo && i < this.formHi[ci]!)) return 0;
+    return this.formV[ci]! + (i - lo) * this.formB[ci]!;
+  }
+
+  /**
+   * Slots [x, y) of chunk ci, absent and not owned, become vx + (s - x) * slope: taken by the form
+   * when the result is still one line over one interval (true), else nothing is changed (false).
+   */
+  protected absorb(ci: number, x: number, y: number, vx: number, slope: number): boolean {
+    // A chunk the store never made room for: own() refuses it.
+    if (ci >= this.formLo.length) return false;
+    const lo = this.formLo[ci]!;
+    const hi = this.formHi[ci]!;
+    const n = y - x;
+    if (n === 1 && hi - lo >= 2) {
+      // A page at a time (per-page loops): a slot on the line, the next one past an end, a zero.
+      const b = this.formB[ci]!;
+      const on = this.formV[ci]! + (x - lo) * b;
+      if (x >= lo && x < hi) {
+        if (vx === on) return true;
+        if (vx === 0 && x === lo) return this.setForm(ci, lo + 1, hi, on + b, b);
+        if (vx === 0 && x === hi - 1) return this.setForm(ci, lo, hi - 1, this.formV[ci]!, b);
+      } else if (vx === 0) {
+        return true;
+      } else if (vx === on && (x === hi || x === lo - 1) && (vx | 0) === vx && vx >= this.lowest && vx <= this.highest) {
+        return x === hi ? this.setForm(ci, lo, hi + 1, this.formV[ci]!, b) : this.setForm(ci, x, hi, vx, b);
+      }
+    }
+    if (n <= 0) return true;
+    if (n === 1) slope = 0;
+    const vEnd = vx + (n - 1) * slope;
+    if (vx === 0 && vEnd === 0) {
+      // Zeros: outside the form nothing changes; an end of the form may be cut off.
+      if (lo === hi || y <= lo || x >= hi) return true;
+      if (x <= lo && y >= hi) return this.setForm(ci, 0, 0, 0, 0);
+      if (x <= lo) return this.setForm(ci, y, hi, this.formV[ci]! + (y - lo) * this.formB[ci]!, this.formB[ci]!);
+      if (y >= hi) return this.setForm(ci, lo, x, this.formV[ci]!, this.formB[ci]!);
+      return false;
+    }
+    // What the element type would not store as it is (it wraps, or a count goes to the overflow map).
+    if ((vx | 0) !== vx || vx < this.lowest || vx > this.highest || vEnd < this.lowest || vEnd > this.highest) return false;
+    if (lo === hi || (x <= lo && y >= hi)) return this.setForm(ci, x, y, vx, slope);
+    // Apart from the form by a gap of zeros: not one line.
+    if (x > hi || y < lo) return false;
+    let b = slope;
+    if (n === 1) {
+      if (hi - lo >= 2) b = this.formB[ci]!;
+      // Two single slots side by side (x - lo is ±1): the line through both.
+      else b = (vx - this.formV[ci]!) * (x - lo);
+    }
+    if (b !== 0 && (!this.slopes || (b !== 1 && b !== -1))) return false;
+    // What the form keeps outside [x, y) must lie on the new line.
+    const v = this.formV[ci]!;
+    const ob = this.formB[ci]!;
+    if (lo < x && v !== vx + (lo - x) * b) return false;
+    if (hi > y && v + (hi - 1 - lo) * ob !== vx + (hi - 1 - x) * b) return false;
+    if (lo < x && x - 1 > lo && v + (x - 1 - lo) * ob !== vx + (x - 1 - x) * b) return false;
+    if (hi > y && y < hi - 1 && v + (y - lo) * ob !== vx + (y - x) * b) return false;
+    const nlo = Math.min(lo, x);
+    const nhi = Math.max(hi, y);
+    const nv = vx + (nlo - x) * b;
+    const last = nv + (nhi - 1 - nlo) * b;
+    if (nv < this.lowest || nv > this.highest || last < this.lowest || last > this.highest) return false;
+    return this.setForm(ci, nlo, nhi, nv, b);
+  }
+
+  private setForm(ci: number, lo: number, hi: number, v: number, b: number): true {
+    this.formLo[ci] = lo;
+    this.formHi[ci] = hi;
+    this.formV[ci] = lo === hi ? 0 : v;
+    this.formB[ci] = lo === hi ? 0 : b;
+    if (ci === this.decodedCi) this.decodedCi = -1;
+    return true;
+  }
+
+  /** Slots [x, y) of chunk ci become vx + (s - x) * slope: in the form if it takes them, else in the chunk. */
+  protected writeLine(ci: number, x: number, y: number, vx: number, slope: number): void {
+    if (this.owned[ci] !== 1) {
+      if (this.chunks[ci] === undefined && this.absorb(ci, x, y, vx, slope)) return;
+      this.own(ci);
+    }
+    const c = this.chunks[ci]!;
+    if (slope === 0) c.fill(vx, x, y);
+    else for (let s = x, v = vx; s < y; s++, v += slope) c[s] = v;
   }
 
   /**
    * Chunk `ci`'s values (frames ci·FRAME_CHUNK onwards; undefined: all 0), for a reader going
-   * through many frames of one chunk (tableRuns.ts). Read only: a checkpoint may share it. In a
+   * through many frames of one chunk (tableRuns.ts). Read only: a checkpoint may share it, and a
+   * form's values are spelt out into an array the next call may reuse (read it before any write). In a
    * SmallCountField, a byte LARGE stands for a value that get() finds in its overflow map.
    */
   chunkAt(ci: number): T | undefined {
-    return this.chunks[ci];
+    const c = this.chunks[ci];
+    if (c !== undefined || !(this.formHi[ci]! > this.formLo[ci]!)) return c;
+    // A form, spelt out into one array kept for the next call.
+    if (this.decodedCi !== ci) {
+      const d = (this.decoded ??= this.make(FRAME_CHUNK));
+      d.fill(0);
+      this.paint(ci, d);
+      this.decodedCi = ci;
+    }
+    return this.decoded;
+  }
+
+  /** Chunk ci's form written into `to`. */
+  private paint(ci: number, to: T): void {
+    const lo = this.formLo[ci]!;
+    const hi = this.formHi[ci]!;
+    const v = this.formV[ci]!;
+    const b = this.formB[ci]!;
+    if (b === 0) to.fill(v, lo, hi);
+    else for (let s = lo; s < hi; s++) to[s] = v + (s - lo) * b;
   }
 
   set(pfn: number, value: number): void {
     const ci = pfn >>> FRAME_CHUNK_SHIFT;
     if (this.owned[ci] !== 1) {
-      if (value === 0 && this.chunks[ci] === undefined) return;
+      const i = pfn & FRAME_MASK;
+      if (this.chunks[ci] === undefined && this.absorb(ci, i, i + 1, value, 0)) return;
       this.own(ci);
     }
     this.chunks[ci]![pfn & FRAME_MASK] = value;
@@ -137,7 +268,8 @@ export class FrameField<T extends FieldArray> {
       const ci = p >>> FRAME_CHUNK_SHIFT;
       const stop = Math.min(to, (ci + 1) * FRAME_CHUNK);
       if (this.owned[ci] !== 1) {
-        if (value === 0 && this.chunks[ci] === undefined) {
+        const i = p & FRAME_MASK;
+        if (this.chunks[ci] === undefined && this.absorb(ci, i, i + (stop - p), value, 0)) {
           p = stop;
           continue;
         }
@@ -158,15 +290,12 @@ export class FrameField<T extends FieldArray> {
    * descending order), all in one chunk: page->index and the pattern page of a range of pages.
    */
   setSequence(pfn: number, n: number, step: 1 | -1, value: number): void {
+    if (n <= 0) return;
     const ci = pfn >>> FRAME_CHUNK_SHIFT;
-    if (this.owned[ci] !== 1) {
-      // A lone zero written into an absent chunk leaves it absent, as set() does.
-      if (this.chunks[ci] === undefined && n === 1 && value === 0) return;
-      this.own(ci);
-    }
-    const c = this.chunks[ci]!;
-    let i = pfn & FRAME_MASK;
-    for (let k = 0; k < n; k++, i += step) c[i] = value + k;
+    const i = pfn & FRAME_MASK;
+    // Over slots ascending: from the lowest slot, climbing by `step` (one a slot, the other way down).
+    if (step === 1) this.writeLine(ci, i, i + n, value, 1);
+    else this.writeLine(ci, i - n + 1, i + 1, value + n - 1, -1);
   }
 
   /**
@@ -175,10 +304,25 @@ export class FrameField<T extends FieldArray> {
    * not overlap (a page's contents copied to its new frame).
    */
   copyRun(src: number, srcStep: 1 | -1, dst: number, dstStep: 1 | -1, n: number): void {
-    const from = this.chunks[src >>> FRAME_CHUNK_SHIFT];
+    if (n <= 0) return;
+    const sc = src >>> FRAME_CHUNK_SHIFT;
+    const from = this.chunks[sc];
     if (from === undefined) {
+      // The source's form: inside it the copy is a line too, outside it zeros.
+      const first = src & FRAME_MASK;
+      const sLo = srcStep === 1 ? first : first - n + 1;
+      const fLo = this.formLo[sc]!;
+      const fHi = this.formHi[sc]!;
       const lo = dstStep === 1 ? dst : dst - n + 1;
-      this.fill(lo, lo + n, 0);
+      const inside = sLo >= fLo && sLo + n <= fHi;
+      if (inside || !(sLo < fHi && sLo + n > fLo)) {
+        const slope = inside ? this.formB[sc]! * srcStep * dstStep : 0;
+        // The value at the destination's lowest slot: that of source entry 0 or n - 1.
+        const vx = inside ? this.formAt(sc, dstStep === 1 ? first : first + (n - 1) * srcStep) : 0;
+        this.writeLine(dst >>> FRAME_CHUNK_SHIFT, lo & FRAME_MASK, (lo & FRAME_MASK) + n, vx, slope);
+        return;
+      }
+      for (let k = 0; k < n; k++) this.set(dst + k * dstStep, this.get(src + k * srcStep));
       return;
     }
     const ci = dst >>> FRAME_CHUNK_SHIFT;
@@ -195,7 +339,7 @@ export class FrameField<T extends FieldArray> {
 
   /** The chunk holding `pfn`, for reading only (undefined: zeros there); the slot is pfn & (FRAME_CHUNK - 1). */
   peek(pfn: number): T | undefined {
-    return this.chunks[pfn >>> FRAME_CHUNK_SHIFT];
+    return this.chunkAt(pfn >>> FRAME_CHUNK_SHIFT);
   }
 
   /** Make chunk `ci` this field's own: new (zeros) or a copy of the shared one. */
@@ -207,12 +351,17 @@ export class FrameField<T extends FieldArray> {
     const spare = this.spare.pop();
     const fresh = spare === undefined ? this.make(FRAME_CHUNK) : (spare.fill(0) as T);
     if (shared !== undefined) fresh.set(shared);
+    else if (this.formHi[ci]! > this.formLo[ci]!) {
+      this.paint(ci, fresh);
+      this.setForm(ci, 0, 0, 0, 0);
+    }
     this.chunks[ci] = fresh;
     this.owned[ci] = 1;
   }
 
   /** Drop chunk `ci` (all its frames are free). */
   release(ci: number): void {
+    if (this.formHi[ci] !== this.formLo[ci]) this.setForm(ci, 0, 0, 0, 0);
     const c = this.chunks[ci];
     if (c === undefined) return;
     if (this.owned[ci] === 1 && (this.spare.length + 1) * c.byteLength <= SPARE_BYTES) this.spare.push(c);
@@ -220,8 +369,9 @@ export class FrameField<T extends FieldArray> {
     this.owned[ci] = 0;
   }
 
+  /** Whether chunk ci holds anything: values in memory or a form. */
   has(ci: number): boolean {
-    return this.chunks[ci] !== undefined;
+    return this.chunks[ci] !== undefined || this.formHi[ci]! > this.formLo[ci]!;
   }
 
   /** Room for `n` chunks. */
@@ -232,6 +382,17 @@ export class FrameField<T extends FieldArray> {
       o.set(this.owned);
       this.owned = o;
     }
+    if (this.formLo.length < n) {
+      const grown = <A extends Int32Array | Int8Array>(a: A, make: (k: number) => A): A => {
+        const b = make(n);
+        b.set(a);
+        return b;
+      };
+      this.formLo = grown(this.formLo, (k) => new Int32Array(k));
+      this.formHi = grown(this.formHi, (k) => new Int32Array(k));
+      this.formV = grown(this.formV, (k) => new Int32Array(k));
+      this.formB = grown(this.formB, (k) => new Int8Array(k));
+    }
   }
 
   /** The chunks, from now on shared with the caller (a checkpoint): each is copied before its next write. */
@@ -241,14 +402,26 @@ export class FrameField<T extends FieldArray> {
       if (c !== undefined && this.owned[i] === 1) newBytes += c.byteLength;
     });
     this.owned.fill(0);
-    return { state: { chunks: this.chunks.slice() }, newBytes };
+    const forms = { lo: this.formLo.slice(), hi: this.formHi.slice(), v: this.formV.slice(), b: this.formB.slice() };
+    return { state: { chunks: this.chunks.slice(), forms }, newBytes: newBytes + 13 * this.formLo.length };
   }
 
   /** Take a checkpoint's chunks (shared: copied before the first write to each). */
   adopt(state: FieldState): void {
     this.chunks = state.chunks.slice() as (T | undefined)[];
     this.owned = new Uint8Array(Math.max(this.owned.length, state.chunks.length));
+    this.formLo = new Int32Array(0);
+    this.formHi = new Int32Array(0);
+    this.formV = new Int32Array(0);
+    this.formB = new Int8Array(0);
     this.grow(this.owned.length);
+    if (state.forms !== undefined) {
+      this.formLo.set(state.forms.lo);
+      this.formHi.set(state.forms.hi);
+      this.formV.set(state.forms.v);
+      this.formB.set(state.forms.b);
+    }
+    this.decodedCi = -1;
   }
 
   get bytes(): number {
@@ -269,14 +442,20 @@ export class ByteField extends FrameField<Uint8Array> {
   }
 
   override get(pfn: number): number {
-    const c = this.chunks[pfn >>> FRAME_CHUNK_SHIFT];
-    return c === undefined ? 0 : c[pfn & FRAME_MASK]!;
+    const ci = pfn >>> FRAME_CHUNK_SHIFT;
+    const c = this.chunks[ci];
+    const i = pfn & FRAME_MASK;
+    if (c !== undefined) return c[i]!;
+    // formAt, written out: this is the hottest read of a per-page loop.
+    const lo = this.formLo[ci]!;
+    return i >= lo && i < this.formHi[ci]! ? this.formV[ci]! + (i - lo) * this.formB[ci]! : 0;
   }
 
   override set(pfn: number, value: number): void {
     const ci = pfn >>> FRAME_CHUNK_SHIFT;
     if (this.owned[ci] !== 1) {
-      if (value === 0 && this.chunks[ci] === undefined) return;
+      const i = pfn & FRAME_MASK;
+      if (this.chunks[ci] === undefined && this.absorb(ci, i, i + 1, value, 0)) return;
       this.own(ci);
     }
     this.chunks[ci]![pfn & FRAME_MASK] = value;
@@ -285,18 +464,24 @@ export class ByteField extends FrameField<Uint8Array> {
 
 export class Int32Field extends FrameField<Int32Array> {
   constructor(store: ChunkOwner) {
-    super(store, (n) => new Int32Array(n));
+    super(store, (n) => new Int32Array(n), true, -(2 ** 31), 2 ** 31 - 1);
   }
 
   override get(pfn: number): number {
-    const c = this.chunks[pfn >>> FRAME_CHUNK_SHIFT];
-    return c === undefined ? 0 : c[pfn & FRAME_MASK]!;
+    const ci = pfn >>> FRAME_CHUNK_SHIFT;
+    const c = this.chunks[ci];
+    const i = pfn & FRAME_MASK;
+    if (c !== undefined) return c[i]!;
+    // formAt, written out: this is the hottest read of a per-page loop.
+    const lo = this.formLo[ci]!;
+    return i >= lo && i < this.formHi[ci]! ? this.formV[ci]! + (i - lo) * this.formB[ci]! : 0;
   }
 
   override set(pfn: number, value: number): void {
     const ci = pfn >>> FRAME_CHUNK_SHIFT;
     if (this.owned[ci] !== 1) {
-      if (value === 0 && this.chunks[ci] === undefined) return;
+      const i = pfn & FRAME_MASK;
+      if (this.chunks[ci] === undefined && this.absorb(ci, i, i + 1, value, 0)) return;
       this.own(ci);
     }
     this.chunks[ci]![pfn & FRAME_MASK] = value;
@@ -306,6 +491,8 @@ export class Int32Field extends FrameField<Int32Array> {
 /** A field's part of a checkpoint. */
 export interface FieldState {
   readonly chunks: readonly (FieldArray | undefined)[];
+  /** The forms of the absent chunks (FrameField). */
+  readonly forms?: { readonly lo: Int32Array; readonly hi: Int32Array; readonly v: Int32Array; readonly b: Int8Array };
   /** SmallCountField: the values that did not fit a byte. */
   readonly large?: ReadonlyMap<number, number>;
 }
@@ -330,20 +517,41 @@ export class SmallCountField extends FrameField<Uint8Array> {
 
   /** `crossAt`: the threshold whose crossings are counted (none by default). */
   constructor(store: ChunkOwner, private readonly crossAt = Infinity) {
-    super(store, (n) => new Uint8Array(n));
+    super(store, (n) => new Uint8Array(n), false, 0, LARGE - 1);
   }
 
   override get(pfn: number): number {
-    const c = this.chunks[pfn >>> FRAME_CHUNK_SHIFT];
-    if (c === undefined) return 0;
+    const ci = pfn >>> FRAME_CHUNK_SHIFT;
+    const c = this.chunks[ci];
+    if (c === undefined) {
+      const i = pfn & FRAME_MASK;
+      const lo = this.formLo[ci]!;
+      return i >= lo && i < this.formHi[ci]! ? this.formV[ci]! + (i - lo) * this.formB[ci]! : 0;
+    }
     const v = c[pfn & FRAME_MASK]!;
     return v === LARGE ? this.large.get(pfn)! : v;
+  }
+
+  /** The form's write, with the crossings it makes counted (a form holds one count, and zeros beside it). */
+  protected override absorb(ci: number, x: number, y: number, vx: number, slope: number): boolean {
+    let crossed = false;
+    if (this.crossAt !== Infinity) {
+      const lo = this.formLo[ci]!;
+      const hi = this.formHi[ci]!;
+      const after = vx > this.crossAt;
+      if (x < lo || y > hi || lo === hi) crossed = (0 > this.crossAt) !== after;
+      if (lo < hi && x < hi && y > lo) crossed ||= (this.formV[ci]! > this.crossAt) !== after;
+    }
+    if (!super.absorb(ci, x, y, vx, slope)) return false;
+    if (crossed) this.crossings++;
+    return true;
   }
 
   override set(pfn: number, value: number): void {
     const ci = pfn >>> FRAME_CHUNK_SHIFT;
     if (this.owned[ci] !== 1) {
-      if (value === 0 && this.chunks[ci] === undefined) return;
+      const i = pfn & FRAME_MASK;
+      if (this.chunks[ci] === undefined && this.absorb(ci, i, i + 1, value, 0)) return;
       this.own(ci);
     }
     const c = this.chunks[ci]!;
@@ -413,11 +621,71 @@ export class SmallCountField extends FrameField<Uint8Array> {
 
   override share(): { state: FieldState; newBytes: number } {
     const s = super.share();
-    return { state: { chunks: s.state.chunks, large: new Map(this.large) }, newBytes: s.newBytes + 16 * this.large.size };
+    return { state: { ...s.state, large: new Map(this.large) }, newBytes: s.newBytes + 16 * this.large.size };
   }
 
   override adopt(state: FieldState): void {
     super.adopt(state);
     this.large = new Map(state.large);
+  }
+}
+
+/**
+ * Per-page writes to one field gathered into runs (consecutive frames of one chunk, values equal
+ * or one apart from frame to frame) and written a run at a time: a per-page loop over frames
+ * handed out in order then extends a chunk's form once per run, not once per page. The writes
+ * wait until flush(): the caller flushes before anything reads the frames it put.
+ */
+export class FieldRuns {
+  private field: FrameField<FieldArray> | undefined;
+  private first = 0;
+  private n = 0;
+  private step = 1;
+  private value = 0;
+  private climb = 0;
+
+  /** Start gathering writes to `field` (what was gathered before must have been flushed). */
+  begin(field: FrameField<FieldArray>): this {
+    this.field = field;
+    this.n = 0;
+    return this;
+  }
+
+  put(pfn: number, value: number): void {
+    const n = this.n;
+    if (n === 1) {
+      const step = pfn - this.first;
+      const climb = value - this.value;
+      if ((step === 1 || step === -1) && (climb === 0 || climb === 1 || climb === -1) && pfn >>> FRAME_CHUNK_SHIFT === this.first >>> FRAME_CHUNK_SHIFT) {
+        this.step = step;
+        this.climb = climb;
+        this.n = 2;
+        return;
+      }
+    } else if (n > 1 && pfn === this.first + n * this.step && value === this.value + n * this.climb &&
+      pfn >>> FRAME_CHUNK_SHIFT === this.first >>> FRAME_CHUNK_SHIFT) {
+      this.n = n + 1;
+      return;
+    }
+    if (n > 0) this.flush();
+    this.first = pfn;
+    this.value = value;
+    this.n = 1;
+  }
+
+  flush(): void {
+    const f = this.field!;
+    const n = this.n;
+    this.n = 0;
+    if (n === 0) return;
+    if (n === 1) {
+      f.set(this.first, this.value);
+      return;
+    }
+    const last = this.first + (n - 1) * this.step;
+    if (this.climb === 0) f.fill(Math.min(this.first, last), Math.max(this.first, last) + 1, this.value);
+    // setSequence counts up from its first frame: from whichever end holds the lower value.
+    else if (this.climb === 1) f.setSequence(this.first, n, this.step as 1 | -1, this.value);
+    else f.setSequence(last, n, -this.step as 1 | -1, this.value - (n - 1));
   }
 }

@@ -21,6 +21,7 @@ import { getPage, putPage, putPages } from './swap';
 import { rangeBatching } from './batching';
 import { VM_WRITE, type Vma } from './vma';
 import { ScratchInt32 } from './scratch';
+import { FieldRuns } from './frameStore';
 
 /** Reusable backing stores for MigrateVma arrays (chunks are at most 512 pages). */
 const bufferPool: ArrayBuffer[] = [];
@@ -210,6 +211,12 @@ function collectPte(sim: Machine, args: MigrateVma, vma: Vma, t: PteTable | unde
   collectMapped(f, args, tt, s, i, pfn);
 }
 
+/**
+ * The collect walk's mapcount drops, a run of frames at a time (the walk reads no mapcount of the
+ * pages it collects; migrateVmaCollect flushes them before it returns).
+ */
+const collectMapcounts = new FieldRuns();
+
 /** Entry i (slot `s` of `t`) maps `pfn`, collected: the pte becomes a migration entry. */
 function collectMapped(f: PageFrames, args: MigrateVma, t: PteTable, s: number, i: number, pfn: number): void {
   const writable = (t.bits[s]! & PTE_WRITE) !== 0;
@@ -219,7 +226,7 @@ function collectMapped(f: PageFrames, args: MigrateVma, t: PteTable, s: number, 
   // The page keeps the reference, loses the mapping.
   t.kind[s] = Pte.MIGRATION;
   t.bits[s] = writable ? PTE_WRITE : 0;
-  f.mapcount.add(pfn, -1);
+  collectMapcounts.put(pfn, f.mapcount.get(pfn) - 1);
 }
 
 /** Collect one PMD-mapped THP (or device THP) whole, as MIGRATE_PFN_COMPOUND. */
@@ -268,6 +275,18 @@ function pmdMode(sim: Machine, args: MigrateVma, haddr: number): 'compound' | 'p
  */
 function migrateVmaCollect(sim: Machine, args: MigrateVma, vma: Vma, modes: readonly ('compound' | 'pte' | 'skip')[], modesBase: number): void {
   const mm = args.mm;
+  collectMapcounts.begin(sim.frames.mapcount);
+  try {
+    collectWalk(sim, args, vma, modes, modesBase);
+  } finally {
+    collectMapcounts.flush();
+  }
+  // The walk changed entries of these PTE pages (marked once, not per page).
+  markRangeDirty(mm, args.start, args.end);
+}
+
+function collectWalk(sim: Machine, args: MigrateVma, vma: Vma, modes: readonly ('compound' | 'pte' | 'skip')[], modesBase: number): void {
+  const mm = args.mm;
   for (let h = args.start - (args.start % HPAGE_PMD_NR); h < args.end; h += HPAGE_PMD_NR) {
     const lo = Math.max(h, args.start);
     const hi = Math.min(h + HPAGE_PMD_NR, args.end);
@@ -290,8 +309,6 @@ function migrateVmaCollect(sim: Machine, args: MigrateVma, vma: Vma, modes: read
     }
     for (let vpn = lo; vpn < hi; vpn++) collectPte(sim, args, vma, t, vpn - h, vpn - args.start);
   }
-  // The walk changed entries of these PTE pages (marked once, not per page).
-  markRangeDirty(mm, args.start, args.end);
 }
 
 /** migrate_vma_setup: validate, collect (bracketed by MMU_NOTIFY_MIGRATE) and unmap. */
@@ -561,6 +578,9 @@ function markRangeDirty(mm: Mm, start: number, end: number): void {
  */
 /** finalizeBasePages' references to drop. */
 const finalizePuts = new ScratchInt32();
+/** finalizeBasePages' writes to the new pages' mapcount and page->index, a run of frames at a time. */
+const finalizeMapcounts = new FieldRuns();
+const finalizeIndices = new FieldRuns();
 
 function finalizeBasePages(sim: Machine, args: MigrateVma): number {
   const start = args.start;
@@ -578,6 +598,9 @@ function finalizeBasePages(sim: Machine, args: MigrateVma): number {
   const put = puts === undefined ? (pfn: number): void => putPage(sim, pfn) : (pfn: number): void => {
     puts[nputs++] = pfn;
   };
+  // Unbatched, each put comes at once: the fields are written at once too.
+  const mapcounts = puts === undefined ? undefined : finalizeMapcounts.begin(f.mapcount);
+  const indices = puts === undefined ? undefined : finalizeIndices.begin(f.indexOffset);
   for (let i = 0; i < args.npages; i++) {
     const src = args.src[i]!;
     const dst = args.dst[i]!;
@@ -594,13 +617,20 @@ function finalizeBasePages(sim: Machine, args: MigrateVma): number {
       t.kind[s] = devicePrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
       t.bits[s] = (t.bits[s]! & PTE_WRITE) !== 0 ? PTE_WRITE | (devicePrivate ? 0 : PTE_DIRTY) : 0;
       t.pfn[s] = target;
-      f.mapcount.add(target, 1);
       // folio_migrate_mapping keeps page->index.
-      f.indexOffset.set(target, f.indexOffset.get(src));
+      if (mapcounts === undefined || indices === undefined) {
+        f.mapcount.add(target, 1);
+        f.indexOffset.set(target, f.indexOffset.get(src));
+      } else {
+        mapcounts.put(target, f.mapcount.get(target) + 1);
+        indices.put(target, f.indexOffset.get(src));
+      }
     }
     if (migrating) put(src);
     else if (dst !== NO_PFN) put(dst);
   }
+  mapcounts?.flush();
+  indices?.flush();
   if (puts !== undefined) putPages(sim, puts, nputs);
   // No PMD flag to clear: base pages were collected from a PTE-mapped table, and a PMD-mapped
   // THP that was skipped keeps its PMD mapping (clearing the flag there left a whole folio
