@@ -11,7 +11,7 @@ import type { Machine } from './machine';
 import type { Device } from './memremap';
 import { splitHugePmd } from './memory';
 import type { Mm } from './mm';
-import { mmuNotifierInvalidate } from './mmuNotifier';
+import { invalidatesNow, mmuNotifierInvalidate, mmuNotifierInvalidateNow } from './mmuNotifier';
 import { NO_PFN, type PageFrames, PG_ANON_EXCLUSIVE, PG_FILE, PG_HEAD, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone } from './page';
 import { pmdNone, Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable, setExpected } from './pgtable';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
@@ -765,24 +765,29 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
       let first = true;
       let left = mappers.length;
       const walk = left === 0 ? [] : rmapWalkOrder(sim, pfn, mappers[0]!, mappers.slice(1));
+      const replace = (mm: Mm, vpn: number): void => {
+        left--;
+        const t = mm.pt.lookup(vpn)!;
+        const w = t.bits[pteIndex(vpn)]! & PTE_WRITE;
+        const pmd = t.pmd;
+        for (let k = 0; k < n; k++) mm.pt.set(vpn + k, Pte.PRESENT, dst + k, w ? w | PTE_DIRTY : 0);
+        t.setPmd(pmd && n === HPAGE_PMD_NR);
+        if (!first) getPage(sim, dst);
+        first = false;
+        f.mapcount.add(dst, 1);
+        f.mapcount.add(pfn, -1);
+        putPage(sim, pfn);
+      };
       for (const { mm, vpn } of walk) {
         if (left === 0) break;
         const maps = mappers.some((m) => m.mm === mm && m.vpn === vpn);
         const range = { mm, start: vpn, end: vpn + n, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
-        yield* mmuNotifierInvalidate(sim, range, () => {
-          if (!maps) return;
-          left--;
-          const t = mm.pt.lookup(vpn)!;
-          const w = t.bits[pteIndex(vpn)]! & PTE_WRITE;
-          const pmd = t.pmd;
-          for (let k = 0; k < n; k++) mm.pt.set(vpn + k, Pte.PRESENT, dst + k, w ? w | PTE_DIRTY : 0);
-          t.setPmd(pmd && n === HPAGE_PMD_NR);
-          if (!first) getPage(sim, dst);
-          first = false;
-          f.mapcount.add(dst, 1);
-          f.mapcount.add(pfn, -1);
-          putPage(sim, pfn);
-        });
+        const body = (): void => {
+          if (maps) replace(mm, vpn);
+        };
+        // A plain call where no callback can pause: eviction goes a page at a time.
+        if (invalidatesNow(sim, mm)) mmuNotifierInvalidateNow(sim, range, body);
+        else yield* mmuNotifierInvalidate(sim, range, body);
       }
       if (first) putPage(sim, dst);
       if (mappers.length > 1) f.flags.set(dst, f.flags.get(dst) & ~PG_ANON_EXCLUSIVE);

@@ -131,6 +131,46 @@ function invalidateRangeEnd(range: MmuNotifierRange): void {
   if (mm.activeInvalidateRanges === 0 && (mm.invalidateSeq & 1) === 1) mm.invalidateSeq++;
 }
 
+/**
+ * Whether an invalidation of `mm` can run as a plain function (mmuNotifierInvalidateNow): no
+ * callback frame is a pause point and every notifier's callback never pauses (invalidateNow).
+ */
+export function invalidatesNow(sim: NotifierMachine, mm: NotifierMm): boolean {
+  if (sim.pauseInNotifiers) return false;
+  for (let i = 0; i < mm.notifiers.length; i++) if (mm.notifiers[i]!.ops.invalidateNow === undefined) return false;
+  return true;
+}
+
+/**
+ * mmuNotifierInvalidate where invalidatesNow(sim, range.mm) holds: the same calls in the same
+ * order, without a generator (per-page callers: eviction).
+ */
+export function mmuNotifierInvalidateNow<T>(sim: NotifierMachine, range: MmuNotifierRange, body: () => NotAStep<T>): T {
+  const mm = range.mm;
+  mm.activeInvalidateRanges++;
+  let hits = 0;
+  for (let i = 0; i < mm.notifiers.length; i++) if (intersects(mm.notifiers[i]!, range)) hits++;
+  if (hits > 0) mm.invalidateSeq |= 1;
+  const curSeq = mm.invalidateSeq;
+  sim.stats.notifierCalls += hits;
+  for (let i = 0; hits > 0 && i < mm.notifiers.length; i++) {
+    const sub = mm.notifiers[i]!;
+    if (!intersects(sub, range)) continue;
+    sim.clock.advance(sim.timing.notifierCallbackNs);
+    pushFrame(sim.kstack, invalidateFrame(sim, sub, range));
+    try {
+      sub.ops.invalidateNow!(sub, range, curSeq);
+    } finally {
+      sim.kstack.pop();
+    }
+  }
+  try {
+    return body();
+  } finally {
+    invalidateRangeEnd(range);
+  }
+}
+
 /** A body that returns a generator would never run: the type rules it out. */
 type NotAStep<T> = T extends Generator<unknown, unknown, unknown> ? never : T;
 
