@@ -238,6 +238,21 @@ export class FrameField<T extends FieldArray> {
     return this.decoded;
   }
 
+  /**
+   * Whether frames [lo, hi) (one chunk) read as one line, climbing, falling or level (inside the
+   * chunk's form, or apart from it: zeros), so that two values tell them all: the invariant
+   * checker then checks a run of entries at its ends. False for a chunk in memory.
+   */
+  isLine(lo: number, hi: number): boolean {
+    const ci = lo >>> FRAME_CHUNK_SHIFT;
+    if (this.chunks[ci] !== undefined || ci >= this.formLo.length) return false;
+    const i = lo & FRAME_MASK;
+    const j = i + (hi - lo);
+    const fLo = this.formLo[ci]!;
+    const fHi = this.formHi[ci]!;
+    return (i >= fLo && j <= fHi) || j <= fLo || i >= fHi;
+  }
+
   /** Chunk ci's form written into `to`. */
   private paint(ci: number, to: T): void {
     const lo = this.formLo[ci]!;
@@ -671,6 +686,14 @@ export class FieldRuns {
     this.first = pfn;
     this.value = value;
     this.n = 1;
+  }
+
+  /** Whether a write to `pfn` waits here. */
+  holds(pfn: number): boolean {
+    const n = this.n;
+    if (n === 0) return false;
+    const d = (pfn - this.first) * (n === 1 ? 1 : this.step);
+    return d >= 0 && d < n;
   }
 
   flush(): void {

@@ -13,7 +13,7 @@ import { FRAME_CHUNK, FRAME_CHUNK_SHIFT } from './frameStore';
 import type { Dmirror } from './mirror';
 import type { Machine } from './machine';
 import { indexOffsetOf, PG_ANON, PG_FILE, PG_HUGETLB, PG_LARGE_HEAD, PG_LARGE_TAIL, Zone } from './page';
-import { Pte, PTE_WRITE } from './pgtable';
+import { Pte, PTE_WRITE, type PteTable } from './pgtable';
 import type { Vma } from './vma';
 import { linearPageIndex } from './vmaAddress';
 
@@ -34,6 +34,55 @@ const ENTRY_NAME = ['none', 'present', 'device-private', 'device-exclusive', 'mi
 function where(sim: Machine, owner: string, idx: number, s: number): string {
   const vpn = idx * PTRS_PER_PTE + s;
   return `${owner}:${sim.describeRange(vpn, vpn + 1)}`;
+}
+
+/**
+ * Slots from `s` of PTE page `t` (PMD index idx) whose entries are of one kind and map frames one
+ * after the other (up or down) in one chunk, where every field the checks read is one line over
+ * those frames (FrameField.isLine) and so is what the process expects there: each check holds
+ * for all the run when it holds at both ends. Returns the run's end when it holds, else minus its
+ * end (the slots are then checked one at a time, which also names any problem exactly).
+ */
+function checkRun(sim: Machine, mm: Machine['mms'][number], t: PteTable, idx: number, s: number): number {
+  const kinds = t.kind;
+  const pfns = t.pfn;
+  const kind = kinds[s]!;
+  const p0 = pfns[s]!;
+  const step = s + 1 < PTRS_PER_PTE && pfns[s + 1] === p0 - 1 ? -1 : 1;
+  // Slots as far as the frames stay in p0's chunk.
+  const slot = p0 & (FRAME_CHUNK - 1);
+  const limit = Math.min(PTRS_PER_PTE, s + (step === 1 ? FRAME_CHUNK - slot : slot + 1));
+  let e = s + 1;
+  for (let want = p0 + step; e < limit && kinds[e] === kind && pfns[e] === want; want += step) e++;
+  const n = e - s;
+  if (n < 2) return -e;
+  const p1 = p0 + (n - 1) * step;
+  const lo = Math.min(p0, p1);
+  const hi = Math.max(p0, p1) + 1;
+  const f = sim.frames;
+  if (!f.zone.isLine(lo, hi) || !f.contentId.isLine(lo, hi) || !f.contentPage.isLine(lo, hi) || !f.flags.isLine(lo, hi) || !f.indexOffset.isLine(lo, hi)) return -e;
+  const zone = f.zone.get(p0) as Zone;
+  if (f.zone.get(p1) !== zone || !zoneFits(kind as Pte, zone)) return -e;
+  // What the process last wrote, as the uniform form has it (arrays: one slot at a time).
+  const uniformEnd = t.uniformEnd;
+  if (uniformEnd < 0 || (s < uniformEnd && e > uniformEnd)) return -e;
+  const expectId = s < uniformEnd ? t.uniformId : 0;
+  const page0 = s < uniformEnd ? (t.uniformPage + s) | 0 : 0;
+  const page1 = s < uniformEnd ? (t.uniformPage + e - 1) | 0 : 0;
+  if (expectId >= 0 && (f.contentId.get(p0) !== expectId || f.contentId.get(p1) !== expectId ||
+    f.contentPage.get(p0) !== page0 || f.contentPage.get(p1) !== page1)) return -e;
+  const fl = f.flags.get(p0);
+  // A PTE-mapped large folio's pages are checked against its first page one at a time.
+  if (f.flags.get(p1) !== fl || (fl & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0) return -e;
+  if ((fl & (PG_ANON | PG_FILE)) === 0 || (fl & PG_HUGETLB) !== 0 || zone === Zone.ZERO) return e;
+  const vpn0 = idx * PTRS_PER_PTE + s;
+  const vma = mm.vmas.find(vpn0);
+  if (vma === undefined || vpn0 + n > vma.end) return -e;
+  if (vma.isHugetlb || vma.isMixedMap) return e;
+  const want0 = indexOffsetOf(linearPageIndex(vma, vpn0));
+  const want1 = indexOffsetOf(linearPageIndex(vma, vpn0 + n - 1));
+  if (want1 - want0 !== n - 1 || f.indexOffset.get(p0) !== want0 || f.indexOffset.get(p1) !== want1) return -e;
+  return e;
 }
 
 /** The violations over what changed since the last check (`mirrors`: every device page table). */
@@ -62,10 +111,20 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
         problems.push(`${where(sim, mm.name, idx, 0)}: the PMD entry is ${t.pmd ? 'huge and a PTE page' : 'none, but entries are mapped under it'}`);
       }
       const uniformEnd = t.uniformEnd;
+      // Slots up to `runEnd` were checked as one run (checkRun).
+      let runEnd = 0;
       for (let s = 0; s < PTRS_PER_PTE; s++) {
         const kind = t.kind[s] as Pte;
         if (kind === Pte.NONE) continue;
         const pfn = t.pfn[s]!;
+        if (s >= runEnd && kind !== Pte.MIGRATION) {
+          const end = checkRun(sim, mm, t, idx, s);
+          runEnd = Math.abs(end);
+          if (end > 0) {
+            s = end - 1;
+            continue;
+          }
+        }
         if (kind === Pte.MIGRATION) {
           problems.push(`${where(sim, mm.name, idx, s)}: a migration entry outlived its migration`);
           continue;
@@ -109,38 +168,47 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
       }
     }
   }
-  for (const m of mirrors) {
-    const pages = new Set([...m.dirty, ...m.mm.pt.dirty]);
-    for (const idx of pages) {
-      const d = m.pt.get(idx);
-      if (d === undefined) continue;
-      const t = m.mm.pt.tables.get(idx);
-      for (let s = 0; s < PTRS_PER_PTE; s++) {
-        const tag = d.tag[s]!;
-        if (tag === 0) continue;
-        // A raw entry (the device's own private struct page, which dmirror_do_fault stored) is
-        // never kept in step with the CPU: a fault that migrates the page back leaves it there
-        // in the faulting process's mirror (MMU_NOTIFY_MIGRATE skipped on owner match), and any
-        // use of it oopses (rawEntryOops), on Linux as in the model.
-        if (d.raw !== undefined && d.raw[s] === 1) continue;
-        const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
-        if (kind === Pte.NONE || t!.pfn[s] !== d.pfn[s]) {
-          problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: the device still maps a page the CPU no longer maps there`);
-          continue;
-        }
-        if (tag === 3 && (t!.bits[s]! & PTE_WRITE) === 0) {
-          problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: the device maps writable a page the CPU maps read-only`);
-        }
-        if (tag === 1 && kind !== Pte.DEVICE_EXCLUSIVE) {
-          problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: an atomic device mapping without a device-exclusive CPU entry`);
-        }
-      }
-    }
-    m.dirty.clear();
-  }
+  for (const m of mirrors) checkMirror(sim, m, problems);
   for (const mm of sim.mms) mm.pt.dirty.clear();
   for (const d of sim.devices) {
     if (d.used < 0 || d.used > d.capacityPages) problems.push(`${d.name}: ${d.used} pages in use of ${d.capacityPages}`);
   }
   return problems;
+}
+
+/** Each entry of mirror `m`'s device page table against the CPU's, over the pages that changed. */
+function checkMirror(sim: Machine, m: Dmirror, problems: string[]): void {
+  const pages = new Set([...m.dirty, ...m.mm.pt.dirty]);
+  for (const idx of pages) {
+    const d = m.pt.get(idx);
+    if (d === undefined) continue;
+    const t = m.mm.pt.tables.get(idx);
+    // The arrays read once: this loop visits every slot of every device page-table page.
+    const tags = d.tag;
+    const raw = d.raw;
+    const dpfns = d.pfn;
+    const kinds = t?.kind;
+    const pfns = t?.pfn;
+    for (let s = 0; s < PTRS_PER_PTE; s++) {
+      const tag = tags[s]!;
+      if (tag === 0) continue;
+      // A raw entry (the device's own private struct page, which dmirror_do_fault stored) is
+      // never kept in step with the CPU: a fault that migrates the page back leaves it there
+      // in the faulting process's mirror (MMU_NOTIFY_MIGRATE skipped on owner match), and any
+      // use of it oopses (rawEntryOops), on Linux as in the model.
+      if (raw !== undefined && raw[s] === 1) continue;
+      const kind = kinds === undefined ? Pte.NONE : (kinds[s] as Pte);
+      if (kind === Pte.NONE || pfns![s] !== dpfns[s]) {
+        problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: the device still maps a page the CPU no longer maps there`);
+        continue;
+      }
+      if (tag === 3 && (t!.bits[s]! & PTE_WRITE) === 0) {
+        problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: the device maps writable a page the CPU maps read-only`);
+      }
+      if (tag === 1 && kind !== Pte.DEVICE_EXCLUSIVE) {
+        problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: an atomic device mapping without a device-exclusive CPU entry`);
+      }
+    }
+  }
+  m.dirty.clear();
 }

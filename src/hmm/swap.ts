@@ -7,6 +7,7 @@
 import { type Machine, SimError } from './machine';
 import { forEachFrameRun, PG_HUGETLB, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone } from './page';
 import { ScratchInt32 } from './scratch';
+import { FieldRuns } from './frameStore';
 
 /** What taking and dropping a page reference uses of the machine. */
 export type PageRefMachine = Pick<Machine, 'frames' | 'deviceOfPfn'>;
@@ -48,14 +49,19 @@ export function freeFolio(sim: PageRefMachine, head: number): void {
 /** putPages' run of frames to free. */
 const putRun = new ScratchInt32();
 
+/** putPages' dropped references, written a run of frames at a time. */
+const putRefs = new FieldRuns();
+
 export function putPages(sim: PageRefMachine, pfns: Int32Array, n: number): void {
   const f = sim.frames;
   const run = putRun.get(n);
+  const refs = putRefs.begin(f.refcount);
   let m = 0;
   /** The zone and device of the frames in `run`. */
   let runZone = Zone.FREE;
   let runDevice = -1;
   const flush = (): void => {
+    refs.flush();
     if (m === 0) return;
     if (runZone === Zone.SYSTEM) {
       forEachFrameRun(run, m, undefined, (_k, len, _a, _step, lo) => f.freeFrames(lo, len));
@@ -68,6 +74,8 @@ export function putPages(sim: PageRefMachine, pfns: Int32Array, n: number): void
   };
   for (let k = 0; k < n; k++) {
     const p = pfns[k]!;
+    // The same page put twice: its reference went already (read it so).
+    if (refs.holds(p)) refs.flush();
     const zone = f.zone.get(p) as Zone;
     const base = zone !== Zone.FREE && zone !== Zone.ZERO && f.refcount.get(p) === 1 && f.order.get(p) === 0 &&
       (f.flags.get(p) & (PG_TAIL | PG_HUGETLB | PG_LARGE_HEAD | PG_LARGE_TAIL)) === 0;
@@ -81,7 +89,7 @@ export function putPages(sim: PageRefMachine, pfns: Int32Array, n: number): void
     runZone = zone;
     runDevice = device;
     // The reference goes now, so the same page put twice fails as putPage would, not freed twice.
-    f.refcount.set(p, 0);
+    refs.put(p, 0);
     run[m++] = p;
   }
   flush();
