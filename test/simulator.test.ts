@@ -635,6 +635,21 @@ describe('simulator: runtime errors', () => {
     assert.equal(r.error, 't.hmm:4:1: expected a == i, found a[1] word 0 (i = 1024) = 5, expected 1024');
   });
 
+  it('a long data expectation finds the one page that differs, wherever it is', () => {
+    // Pages holding the pattern at their own place are skipped a PTE page at a time; a page that
+    // does not is looked at word by word (also at and past the loop's preemption points).
+    for (const k of [0, 511, 512, 4094, 4095, 4096, 9999]) {
+      const r = run(['a = mmap 10000 pages rw', 'write a = i', `write a[${k}] = 7`, 'expect a == i']);
+      assert.equal(r.error, `t.hmm:4:1: expected a == i, found a[${k}] word 0 (i = ${k * 1024}) = 7, expected ${k * 1024}`);
+    }
+    // A page equal to the pattern but written apart (its own bytes) passes.
+    assert.equal(run(['a = mmap 5000 pages rw', 'write a = i', 'write a[4500] = i', 'expect a == i', 'expect a[..4500] == i']).error, undefined);
+    // Constants: every page of one constant reads alike; an unwritten page is zeros.
+    assert.equal(run(['a = mmap 5000 pages rw', 'write a = 3', 'expect a == 3', 'b = mmap 600 pages rw', 'expect b == 0']).error, undefined);
+    assert.equal(run(['a = mmap 5000 pages rw', 'write a = 3', 'write a[4999] = 4', 'expect a == 3']).error,
+      't.hmm:4:1: expected a == 3, found a[4999] word 0 (i = 5118976) = 4, expected 3');
+  });
+
   it('failed device-mapping, counter and notifier expectations', () => {
     assert.equal(run(['device gpu0', 'a = mmap 2 pages rw', 'gpu0 read a', 'expect gpu0 maps a as write']).error,
       't.hmm:4:1: expected gpu0 maps a[0] as write, found read');

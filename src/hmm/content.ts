@@ -51,6 +51,13 @@ export class ContentStore {
     return id;
   }
 
+  /** The id intern(fn) would return, if the pattern has one already (nothing is added). */
+  idOf(fn: PatternFn): number | undefined {
+    if (fn.constant === 0) return ZERO_CONTENT;
+    if (fn.constant !== undefined) return this.byConstant.get(fn.constant | 0);
+    return this.byKey.get(fn.key);
+  }
+
   /** A page with its own bytes, starting as a copy of (id, page). */
   materialize(id: number, page: number): number {
     const words = new Int32Array(WORDS_PER_PAGE);

@@ -5,6 +5,7 @@
 import type { Machine } from './machine';
 import type { Mm } from './mm';
 import { Zone } from './page';
+import { PTRS_PER_PTE } from './constants';
 import { exclusiveMaker, Pte, PTE_WRITE, pteIndex } from './pgtable';
 
 /** What one page is, in the terms of `expect RANGE is STATE`. */
@@ -60,4 +61,35 @@ export function pageContent(sim: Pick<Machine, 'frames'>, mm: Mm, vpn: number): 
   }
   const pfn = t.pfn[s]!;
   return [sim.frames.contentId.get(pfn), sim.frames.contentPage.get(pfn)];
+}
+
+/**
+ * The first page of [start, end) (one VMA's pages) that does not plainly hold content (id, page +
+ * its distance from start) — `page` is ignored for a constant content, every page of which reads
+ * alike — or `end`: a long `expect` walks the entries a PTE page at a time, and looks at a page
+ * the slow way (pageContent, ContentStore.firstMismatch) only from the first one returned.
+ */
+export function firstPlainMismatch(sim: Pick<Machine, 'frames'>, mm: Mm, start: number, end: number, id: number, page: number, constant: boolean): number {
+  const vma = mm.vmas.find(start);
+  if (vma === undefined) return start;
+  const stop = Math.min(end, vma.end);
+  const ids = sim.frames.contentId;
+  const pages = sim.frames.contentPage;
+  for (let v = start; v < stop;) {
+    const t = mm.pt.lookup(v);
+    if (t === undefined) return v;
+    const s0 = pteIndex(v);
+    const n = Math.min(stop - v, PTRS_PER_PTE - s0);
+    const kinds = t.kind;
+    const pfns = t.pfn;
+    // The page expected at slot s is page + (v - start) + (s - s0).
+    const first = (page + (v - start) - s0) | 0;
+    for (let s = s0; s < s0 + n; s++) {
+      if (kinds[s] === Pte.NONE) return v + (s - s0);
+      const pfn = pfns[s]!;
+      if (ids.get(pfn) !== id || (!constant && pages.get(pfn) !== ((first + s) | 0))) return v + (s - s0);
+    }
+    v += n;
+  }
+  return stop;
 }

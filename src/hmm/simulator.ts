@@ -23,7 +23,7 @@ import type { MigrateVma } from './migrateDevice';
 import type { Dmirror } from './mirror';
 import type { NotifierLogState, NotifierRecord as LoggedCallback } from './notifierLog';
 import { type FramesState, PageFrames } from './page';
-import { pageContent, pageState, type PageState } from './pagemap';
+import { firstPlainMismatch, pageContent, pageState, type PageState } from './pagemap';
 import { accessRemoteVmWrite, readBytes } from './procMem';
 import { drain, type KernelFrame, type KernelWork } from './kernelWork';
 import { Clock, DEFAULT_TIMING, type TimingModel } from './timing';
@@ -326,6 +326,11 @@ export class Simulator implements GpuMachine {
   /** Content of what the process would read at `vpn` without faulting: [id, page] or undefined. */
   pageContent(mm: Mm, vpn: number): [number, number] | undefined {
     return pageContent(this, mm, vpn);
+  }
+
+  /** pagemap.ts firstPlainMismatch: the first page of [start, end) not plainly holding (id, page + k). */
+  firstPlainMismatch(mm: Mm, start: number, end: number, id: number, page: number, constant: boolean): number {
+    return firstPlainMismatch(this, mm, start, end, id, page, constant);
   }
 
   /** Bytes the process would read at [addr, addr + count) without faulting (the readable prefix). */

@@ -2,7 +2,7 @@
 
 import { WORDS_PER_PAGE } from '../../constants';
 import type { PageState } from '../../simulator';
-import { PREEMPT, preemptAt } from '../../kernelWork';
+import { PREEMPT, PREEMPT_PAGES, preemptAt } from '../../kernelWork';
 import type { PageStatePattern } from '../ast';
 import { compile, patternText } from '../pattern';
 import { foundText } from '../stateText';
@@ -13,8 +13,24 @@ export const pageExpectations: StatementHandlers<'expectData' | 'expectState' | 
     const sim = ctx.sim;
     const r = range(ctx, stmt.range, frame);
     const p = compile(stmt.pattern, frame.vars);
+    // Pages that plainly hold the pattern's own content at their own page are skipped a PTE page
+    // at a time (no page differs from them); the rest are looked at word by word.
+    const id = sim.contents.idOf(p);
+    let plainUntil = r.start;
     for (let v = r.start; v < r.end; v++) {
       if (preemptAt(v - r.start)) yield PREEMPT;
+      if (id !== undefined && v >= plainUntil) {
+        // Up to the next preemption point, where the loop yields as it would page by page.
+        const room = PREEMPT_PAGES - 1 - ((v - r.start) & (PREEMPT_PAGES - 1));
+        const stop = Math.min(r.end, v + (room === 0 ? PREEMPT_PAGES : room));
+        plainUntil = sim.firstPlainMismatch(frame.process, v, stop, id, v - r.mapStart, p.constant !== undefined);
+        if (plainUntil > v) {
+          v = plainUntil - 1;
+          plainUntil++;
+          continue;
+        }
+        plainUntil = v + 1;
+      }
       const c = sim.pageContent(frame.process, v);
       if (c === undefined) throw new Fail(stmt.loc, `expected ${r.text} == ${patternText(stmt.pattern)}, found ${sim.describeRange(v, v + 1)} unmapped`);
       const k = sim.contents.firstMismatch(c[0], c[1], p, v - r.mapStart);
