@@ -337,6 +337,8 @@ function runField(name: 'contentPage' | 'mapcount' | 'flags', ops: readonly Fiel
     for (let p = 0; p < FIELD_FRAMES; p++) {
       if (field.get(p) !== flat[p]) assert.fail(`${name}[${p}] after ${JSON.stringify(o)}: ${field.get(p)}, flat ${flat[p]}`);
     }
+    // `written` may stay false only while every frame reads 0.
+    if (!field.written) for (let p = 2 * HPAGE_PMD_NR; p < FIELD_FRAMES; p++) if (flat[p] !== 0) assert.fail(`${name}.written false with [${p}] = ${flat[p]}`);
     // What chunkAt spells out for readers going chunk by chunk reads the same.
     for (let ci = 0; ci < 4; ci++) {
       const c = field.chunkAt(ci);

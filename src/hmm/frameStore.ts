@@ -112,6 +112,12 @@ export class FrameField<T extends FieldArray> {
   protected formHi = new Int32Array(0);
   protected formV = new Int32Array(0);
   protected formB = new Int8Array(0);
+  /**
+   * False while every frame has read 0 since the field was made or loaded (nothing pinned, say):
+   * per-page loops that look for a non-zero value may then skip the pages (set by the first
+   * non-zero write, and left set).
+   */
+  written = false;
   /** chunkAt's copy of a form chunk's values (read only, remade after any change). */
   private decoded: T | undefined;
   private decodedCi = -1;
@@ -200,6 +206,7 @@ export class FrameField<T extends FieldArray> {
   }
 
   private setForm(ci: number, lo: number, hi: number, v: number, b: number): true {
+    if (lo !== hi) this.written = true;
     this.formLo[ci] = lo;
     this.formHi[ci] = hi;
     this.formV[ci] = lo === hi ? 0 : v;
@@ -352,14 +359,18 @@ export class FrameField<T extends FieldArray> {
     for (let k = 0; k < n; k++, i += srcStep, j += dstStep) to[j] = from[i]!;
   }
 
-  /** The chunk holding `pfn`, for reading only (undefined: zeros there); the slot is pfn & (FRAME_CHUNK - 1). */
+  /**
+   * The chunk holding `pfn` when it is in memory, for reading only (the slot is pfn &
+   * (FRAME_CHUNK - 1)); undefined: read get() (zeros, or a form, which is not spelt out here).
+   */
   peek(pfn: number): T | undefined {
-    return this.chunkAt(pfn >>> FRAME_CHUNK_SHIFT);
+    return this.chunks[pfn >>> FRAME_CHUNK_SHIFT];
   }
 
   /** Make chunk `ci` this field's own: new (zeros) or a copy of the shared one. */
   protected own(ci: number): void {
     this.store.checkChunk(ci);
+    this.written = true;
     const shared = this.chunks[ci];
     // Memory is about to be taken: first give back chunks that emptied since the last time.
     if (shared === undefined) this.store.reclaim();
@@ -423,6 +434,7 @@ export class FrameField<T extends FieldArray> {
 
   /** Take a checkpoint's chunks (shared: copied before the first write to each). */
   adopt(state: FieldState): void {
+    this.written = state.chunks.some((c) => c !== undefined) || (state.forms?.lo.some((lo, ci) => state.forms!.hi[ci] !== lo) ?? false);
     this.chunks = state.chunks.slice() as (T | undefined)[];
     this.owned = new Uint8Array(Math.max(this.owned.length, state.chunks.length));
     this.formLo = new Int32Array(0);

@@ -95,7 +95,7 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
       continue;
     }
     // The frame store's chunks of the frame looked at last: entries point at runs of frames, so
-    // the fields are read straight from the chunk (a chunk absent reads as zeros).
+    // the fields are read straight from the chunk (one not in memory through get()).
     let chunk = -1;
     let zones: Uint8Array | undefined;
     let ids: Int32Array | undefined;
@@ -138,7 +138,7 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
           indices = f.indexOffset.peek(pfn);
         }
         const slot = pfn & (FRAME_CHUNK - 1);
-        const zone = (zones === undefined ? 0 : zones[slot]!) as Zone;
+        const zone = (zones === undefined ? f.zone.get(pfn) : zones[slot]!) as Zone;
         if (!zoneFits(kind, zone)) {
           problems.push(`${where(sim, mm.name, idx, s)}: ${ENTRY_NAME[kind]} entry points at a frame in zone ${ZONE_NAME[zone] ?? zone} (pfn ${pfn})`);
           continue;
@@ -146,11 +146,12 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
         // The uniform form read as it is (expectId would make the arrays).
         const expectId = uniformEnd < 0 ? t.expectId[s]! : s < uniformEnd ? t.uniformId : 0;
         const expectPage = uniformEnd < 0 ? t.expectPage[s]! : s < uniformEnd ? (t.uniformPage + s) | 0 : 0;
-        if (expectId >= 0 && (expectId !== (ids === undefined ? 0 : ids[slot]!) || expectPage !== (pages === undefined ? 0 : pages[slot]!)) &&
+        if (expectId >= 0 && (expectId !== (ids === undefined ? f.contentId.get(pfn) : ids[slot]!) ||
+          expectPage !== (pages === undefined ? f.contentPage.get(pfn) : pages[slot]!)) &&
           !sim.contents.samePage(expectId, expectPage, f.contentId.get(pfn), f.contentPage.get(pfn))) {
           problems.push(`${where(sim, mm.name, idx, s)}: data lost: the page holds ${sim.contents.describe(f.contentId.get(pfn))} but ${sim.contents.describe(expectId)} was last written`);
         }
-        const fl = flags === undefined ? 0 : flags[slot]!;
+        const fl = flags === undefined ? f.flags.get(pfn) : flags[slot]!;
         if ((fl & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0) {
           const head = pfn - (pfn % HPAGE_PMD_NR);
           if ((f.flags.get(head) & PG_LARGE_HEAD) === 0 || f.refcount.get(head) <= 0 || f.refcount.get(pfn) !== (pfn === head ? f.refcount.get(head) : 0)) {
@@ -161,7 +162,7 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
         const vpn = idx * PTRS_PER_PTE + s;
         if (vma === undefined || vpn < vma.start || vpn >= vma.end) vma = mm.vmas.find(vpn);
         if (vma === undefined || vma.isHugetlb || vma.isMixedMap) continue;
-        const index = indices === undefined ? 0 : indices[slot]!;
+        const index = indices === undefined ? f.indexOffset.get(pfn) : indices[slot]!;
         if (index !== indexOffsetOf(linearPageIndex(vma, vpn))) {
           problems.push(`${where(sim, mm.name, idx, s)}: page->index ${f.indexOf(pfn)} is not where the VMA maps it (linear_page_index ${linearPageIndex(vma, vpn)}): the rmap would not find it`);
         }

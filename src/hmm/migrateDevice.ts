@@ -173,6 +173,13 @@ function collectPte(sim: Machine, args: MigrateVma, vma: Vma, t: PteTable | unde
     collectMapped(f, args, tt, s, i, pfn);
     return;
   }
+  // The common page of a migration back: a device-private page of the owner, nothing ever pinned
+  // (the checks below then all pass: selected, no PTE-mapped THP, no pin, not coherent).
+  if (kind === Pte.DEVICE_PRIVATE && zone === Zone.DEVICE_PRIVATE && (args.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) !== 0 &&
+    f.device.get(pfn) === args.pgmapOwner.index && !f.pincount.written) {
+    collectMapped(f, args, tt, s, i, pfn);
+    return;
+  }
   if (kind === Pte.PRESENT && zone === Zone.ZERO) {
     if ((args.flags & MIGRATE_VMA_SELECT_SYSTEM) === 0) {
       args.markSkip(i, 'not-selected');
@@ -397,6 +404,8 @@ function* migrateVmaUnmap(sim: Machine, args: MigrateVma, stillMapped: readonly 
  */
 function restorePinned(sim: Machine, args: MigrateVma): void {
   const f = sim.frames;
+  // Nothing was ever pinned: no page to restore.
+  if (!f.pincount.written) return;
   for (let i = 0; i < args.npages; i++) {
     const pfn = args.src[i]!;
     if (pfn === NO_PFN || !args.migrating(i) || (args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0 || f.pincount.get(f.folioHead(pfn)) === 0) continue;
