@@ -600,9 +600,12 @@ export class DmirrorDriver {
     const dst = runDst.get(n);
     f.allocSystemRun(n, PG_ANON | PG_ANON_EXCLUSIVE, dst);
     f.copyContents(args.src, i, dst, n);
+    // No other mirror of the device: the calling one's entries go a dpt page at a time (xa_erase of
+    // each, as dropMigratedEntry does page by page).
+    if (others.length === 0) m.erase(args.start + i, args.start + i + n);
     for (let k = 0; k < n; k++) {
       const d = dst[k]!;
-      this.dropMigratedEntry(m, others, args, i + k, 1);
+      if (others.length > 0) this.dropMigratedEntry(m, others, args, i + k, 1);
       args.dst[i + k] = d;
       args.dstFlags[i + k] = MIGRATE_PFN_VALID | (args.srcFlags[i + k]! & MIGRATE_PFN_WRITE);
     }

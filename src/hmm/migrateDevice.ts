@@ -774,25 +774,23 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
       let first = true;
       let left = mappers.length;
       const walk = left === 0 ? [] : rmapWalkOrder(sim, pfn, mappers[0]!, mappers.slice(1));
-      const replace = (mm: Mm, vpn: number): void => {
-        left--;
-        const t = mm.pt.lookup(vpn)!;
-        const w = t.bits[pteIndex(vpn)]! & PTE_WRITE;
-        const pmd = t.pmd;
-        for (let k = 0; k < n; k++) mm.pt.set(vpn + k, Pte.PRESENT, dst + k, w ? w | PTE_DIRTY : 0);
-        t.setPmd(pmd && n === HPAGE_PMD_NR);
-        if (!first) getPage(sim, dst);
-        first = false;
-        f.mapcount.add(dst, 1);
-        f.mapcount.add(pfn, -1);
-        putPage(sim, pfn);
-      };
       for (const { mm, vpn } of walk) {
         if (left === 0) break;
         const maps = mappers.some((m) => m.mm === mm && m.vpn === vpn);
         const range = { mm, start: vpn, end: vpn + n, event: MmuNotifyEvent.CLEAR, owner: null, blockable: true };
         const body = (): void => {
-          if (maps) replace(mm, vpn);
+          if (!maps) return;
+          left--;
+          const t = mm.pt.lookup(vpn)!;
+          const w = t.bits[pteIndex(vpn)]! & PTE_WRITE;
+          const pmd = t.pmd;
+          for (let k = 0; k < n; k++) mm.pt.set(vpn + k, Pte.PRESENT, dst + k, w ? w | PTE_DIRTY : 0);
+          t.setPmd(pmd && n === HPAGE_PMD_NR);
+          if (!first) getPage(sim, dst);
+          first = false;
+          f.mapcount.add(dst, 1);
+          f.mapcount.add(pfn, -1);
+          putPage(sim, pfn);
         };
         // A plain call where no callback can pause: eviction goes a page at a time.
         if (invalidatesNow(sim, mm)) mmuNotifierInvalidateNow(sim, range, body);
