@@ -311,11 +311,13 @@ function* movePageTables(sim: Machine, mm: Mm, vma: Vma, old: number, to: number
       }
       const s = Math.max(h, old);
       const e = Math.min(h + HPAGE_PMD_NR, old + len);
-      // pte_alloc at the destination (move_ptes), even for a PTE page of none entries; a whole
-      // PMD extent onto a none PMD moves the PTE page itself (move_normal_pmd): none behind it.
+      // pte_alloc at the destination (move_ptes), even for a PTE page of none entries, in every
+      // destination PMD the extents reach (an extent ends at the next PMD boundary of either
+      // side: seed 71005, a PTE page in the next block kept a later fault from mapping a THP);
+      // a whole PMD extent onto a none PMD moves the PTE page itself (move_normal_pmd).
       const whole = wholePmd(h) && pmdNone(mm.pt.lookup(to + h - old));
       moveEntries(mm, s, to + s - old, e - s);
-      mm.pt.alloc(to + s - old).ptePage = true;
+      for (let d = to + s - old; d < to + e - old; d = d - (d % HPAGE_PMD_NR) + HPAGE_PMD_NR) mm.pt.alloc(d).ptePage = true;
       if (whole) t.clearPmd();
     }
   });
