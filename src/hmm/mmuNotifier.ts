@@ -142,17 +142,28 @@ export function invalidatesNow(sim: NotifierMachine, mm: NotifierMm): boolean {
 }
 
 /**
- * mmuNotifierInvalidate where invalidatesNow(sim, range.mm) holds: the same calls in the same
- * order, without a generator (per-page callers: eviction).
+ * The bookkeeping of mmu_notifier_invalidate_range_start before its callbacks: one more active
+ * range, the sequence made odd when some interval notifier intersects the range, and the count of
+ * those (returned: the callers call each of them, with or without pause points).
  */
-export function mmuNotifierInvalidateNow<T>(sim: NotifierMachine, range: MmuNotifierRange, body: () => NotAStep<T>): T {
+function invalidateRangeStartCount(sim: NotifierMachine, range: MmuNotifierRange): number {
   const mm = range.mm;
   mm.activeInvalidateRanges++;
   let hits = 0;
   for (let i = 0; i < mm.notifiers.length; i++) if (intersects(mm.notifiers[i]!, range)) hits++;
   if (hits > 0) mm.invalidateSeq |= 1;
-  const curSeq = mm.invalidateSeq;
   sim.stats.notifierCalls += hits;
+  return hits;
+}
+
+/**
+ * mmuNotifierInvalidate where invalidatesNow(sim, range.mm) holds: the same calls in the same
+ * order, without a generator (per-page callers: eviction).
+ */
+export function mmuNotifierInvalidateNow<T>(sim: NotifierMachine, range: MmuNotifierRange, body: () => NotAStep<T>): T {
+  const mm = range.mm;
+  const hits = invalidateRangeStartCount(sim, range);
+  const curSeq = mm.invalidateSeq;
   for (let i = 0; hits > 0 && i < mm.notifiers.length; i++) {
     const sub = mm.notifiers[i]!;
     if (!intersects(sub, range)) continue;
@@ -183,12 +194,8 @@ export function* mmuNotifierInvalidate<T>(sim: NotifierMachine, range: MmuNotifi
   // generator per call cost as much as the work): every interval notifier that intersects the
   // range is called once with the (odd) current sequence, each callback a kernel frame of its own.
   const mm = range.mm;
-  mm.activeInvalidateRanges++;
-  let hits = 0;
-  for (let i = 0; i < mm.notifiers.length; i++) if (intersects(mm.notifiers[i]!, range)) hits++;
-  if (hits > 0) mm.invalidateSeq |= 1;
+  const hits = invalidateRangeStartCount(sim, range);
   const curSeq = mm.invalidateSeq;
-  sim.stats.notifierCalls += hits;
   // A notifier's callback cannot add or remove notifiers of this mm, so the list is stable here.
   for (let i = 0; hits > 0 && i < mm.notifiers.length; i++) {
     const sub = mm.notifiers[i]!;

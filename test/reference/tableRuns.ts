@@ -1,12 +1,13 @@
 // The per-page-table runs of src/hmm/tableRuns.ts as they were first written: each slot's key
 // through PageFrames' accessors (head, folioHead, the fields' get), one call per slot. The
-// scanners there read the fields' chunks directly; the tests hold them to these.
+// scanners there read the fields' chunks directly; the tests hold them to these. (The runs are
+// collected by the same SlotRuns: what differs, and is compared, is how each slot's key is read.)
 
 import { PTRS_PER_PTE } from '../../src/hmm/constants';
 import type { DptPage } from '../../src/hmm/mirror';
 import { type PageFrames, Zone } from '../../src/hmm/page';
 import { Pte, PTE_WRITE, type PteTable } from '../../src/hmm/pgtable';
-import { CPU_KEY, DEVICE_KEY } from '../../src/hmm/tableRuns';
+import { CPU_KEY, DEVICE_KEY, SlotRuns } from '../../src/hmm/tableRuns';
 
 export function cpuKey(f: PageFrames, t: PteTable, s: number, kind: Pte, pfn: number): number {
   const head = f.head(pfn);
@@ -22,63 +23,26 @@ export function deviceKey(f: PageFrames, tag: number, pfn: number, device: numbe
   return tag | (local ? DEVICE_KEY.local : 0) | (zone === Zone.ZERO ? DEVICE_KEY.zero : 0);
 }
 
-/** Collects slots into runs: a run goes on while the key is equal and the pfn steps as it began. */
-class Runs {
-  readonly data: number[] = [];
-  private from = -1;
-  private end = -1;
-  private key = 0;
-  private pfn0 = 0;
-  private last = 0;
-  private step = 1;
-
-  add(s: number, key: number, pfn: number): void {
-    if (s === this.end && key === this.key) {
-      const d = pfn - this.last;
-      const n = this.end - this.from;
-      if (n === 1 ? d === 1 || d === -1 || d === 0 : d === this.step) {
-        if (n === 1) this.step = d;
-        this.end = s + 1;
-        this.last = pfn;
-        return;
-      }
-    }
-    this.flush();
-    this.from = s;
-    this.end = s + 1;
-    this.key = key;
-    this.pfn0 = this.last = pfn;
-    this.step = 1;
-  }
-
-  flush(): void {
-    if (this.from >= 0) this.data.push(this.from | (this.end << 16), this.key, this.pfn0, this.step);
-    this.from = -1;
-  }
-}
-
 /** A pass over CPU PTE page `t` slot by slot, through PageFrames' accessors. */
 export function scanCpuTableBySlot(f: PageFrames, t: PteTable): number[] {
-  const r = new Runs();
+  const r = new SlotRuns();
   for (let s = 0; s < PTRS_PER_PTE; s++) {
     const kind = t.kind[s] as Pte;
     if (kind === Pte.NONE) continue;
     const pfn = t.pfn[s]!;
     r.add(s, cpuKey(f, t, s, kind, pfn), pfn);
   }
-  r.flush();
-  return r.data;
+  return r.finish();
 }
 
 /** A pass over device page-table page `p` of device index `device`, slot by slot. */
 export function scanDptPageBySlot(f: PageFrames, p: DptPage, device: number): number[] {
-  const r = new Runs();
+  const r = new SlotRuns();
   for (let s = 0; s < PTRS_PER_PTE; s++) {
     const tag = p.tag[s]!;
     if (tag === 0) continue;
     const pfn = p.pfn[s]!;
     r.add(s, deviceKey(f, tag, pfn, device), pfn);
   }
-  r.flush();
-  return r.data;
+  return r.finish();
 }
