@@ -366,6 +366,9 @@ export function doPteNone(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: bo
   }
   if (vma.filePage(vpn) >= vma.object!.sizePages) {
     // filemap_fault / shmem_fault past i_size (a mapping mremap grew beyond the file's end).
+    // do_read_fault calls ->map_pages before ->fault: the page-cache pages around are mapped
+    // even though the fault itself ends in SIGBUS.
+    if (!write) doFaultAround(sim, mm, vma, vpn);
     sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'sigbus: past the end of the file (i_size)' }, mm.key('eof-sigbus'));
     return VM_FAULT_SIGBUS;
   }
