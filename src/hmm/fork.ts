@@ -106,8 +106,9 @@ function copyOne(sim: Machine, parent: Mm, child: Mm, vma: Vma, src: PteTable, d
     return;
   }
   if (kind === Pte.PRESENT && (f.flags.get(pfn) & PG_ANON) !== 0 && maybeDmaPinned(sim, pfn) && vma.isCow) {
-    // A page that may be pinned is copied for the child at once (copy_present_page).
-    const copy = f.allocAnonPage(f.indexOf(pfn), pfn);
+    // A page that may be pinned is copied for the child at once (copy_present_page), under
+    // the child VMA's own anon_vma (folio_add_new_anon_rmap on dst_vma).
+    const copy = f.allocAnonPage(f.indexOf(pfn), child.vmas.find(vpn)!.anonVmaId, pfn);
     child.pt.set(vpn, Pte.PRESENT, copy, bits);
     return;
   }

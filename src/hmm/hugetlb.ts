@@ -104,7 +104,7 @@ export function hugetlbNoPage(sim: Machine, mm: Mm, vma: Vma, vpn: number, write
   }
   mm.vmas.prepareAnonVma(vma);
   sim.frames.mapcount.set(pfn, 1);
-  sim.frames.setIndex(pfn, haddr);
+  sim.frames.setAnon(pfn, 1, haddr, vma.anonVmaId);
   const t = mm.pt.alloc(haddr);
   mapHuge(mm, t, haddr, pfn, write ? PTE_WRITE | PTE_DIRTY : 0);
   for (let k = 0; k < PTRS_PER_PTE; k++) {
@@ -141,7 +141,10 @@ export function* hugetlbWp(sim: Machine, mm: Mm, vpn: number): KernelWork<number
   yield* mmuNotifierInvalidate(sim, range, () => {
     copyHugeContents(f, old, pfn);
     f.mapcount.set(pfn, 1);
-    f.setIndex(pfn, haddr);
+    // hugetlb_add_new_anon_rmap: the writer's VMA's anon_vma (anon_vma_prepare'd).
+    const vma = mm.vmas.find(haddr)!;
+    mm.vmas.prepareAnonVma(vma);
+    f.setAnon(pfn, 1, haddr, vma.anonVmaId);
     mapHuge(mm, t, haddr, pfn, PTE_WRITE | PTE_DIRTY);
     f.mapcount.add(old, -1);
     putPage(sim, old);
@@ -173,7 +176,7 @@ export function* copyHugetlbPageRange(sim: Machine, parent: Mm, child: Mm, vma: 
         if (pfn === undefined) continue; // the kernel fails the fork with -ENOMEM; not modelled
         copyHugeContents(f, head, pfn);
         f.mapcount.set(pfn, 1);
-        f.setIndex(pfn, h);
+        f.setAnon(pfn, 1, h, childVma.anonVmaId);
         mapHuge(child, dst, h, pfn, src.bits[0]!);
         continue;
       }

@@ -4,7 +4,8 @@
 //    points at a free frame, no migration entry survives a statement);
 //  - data survives every migration (each page holds what the process last wrote);
 //  - every anonymous or file page is mapped where its VMA's offset puts its index (vmaAddress.ts:
-//    the rmap walks find it there);
+//    the rmap walks find it there), and an anonymous one only in VMAs whose anon_vma_chain holds
+//    its anon_vma (the walk over that anon_vma visits every VMA that maps it);
 //  - a PTE-mapped large folio is held whole: its references on its first page, none freed
 //    while any page is mapped.
 
@@ -82,6 +83,10 @@ function checkRun(sim: Machine, mm: Machine['mms'][number], t: PteTable, idx: nu
   const want0 = indexOffsetOf(linearPageIndex(vma, vpn0));
   const want1 = indexOffsetOf(linearPageIndex(vma, vpn0 + n - 1));
   if (want1 - want0 !== n - 1 || f.indexOffset.get(p0) !== want0 || f.indexOffset.get(p1) !== want1) return -e;
+  if ((fl & PG_FILE) === 0) {
+    const av = f.anonVma.get(p0);
+    if (!f.anonVma.isLine(lo, hi) || f.anonVma.get(p1) !== av || !vma.chainsAnonVma(av)) return -e;
+  }
   return e;
 }
 
@@ -165,6 +170,9 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
         const index = indices === undefined ? f.indexOffset.get(pfn) : indices[slot]!;
         if (index !== indexOffsetOf(linearPageIndex(vma, vpn))) {
           problems.push(`${where(sim, mm.name, idx, s)}: page->index ${f.indexOf(pfn)} is not where the VMA maps it (linear_page_index ${linearPageIndex(vma, vpn)}): the rmap would not find it`);
+        }
+        if ((fl & PG_FILE) === 0 && !vma.chainsAnonVma(f.anonVma.get(pfn))) {
+          problems.push(`${where(sim, mm.name, idx, s)}: the page's anon_vma (${f.anonVma.get(pfn)}) is not in its VMA's anon_vma_chain: the rmap walk would not find it`);
         }
       }
     }

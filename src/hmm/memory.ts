@@ -357,7 +357,7 @@ export function doPteNone(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: bo
       mm.pt.set(vpn, Pte.PRESENT, ZERO_PFN, 0);
       sim.emit(mm.name, vpn, vpn + 1, ZERO_PAGE_FAULT, mm.key('zero'));
     } else {
-      const pfn = sim.frames.allocAnonPage(linearPageIndex(vma, vpn));
+      const pfn = sim.frames.allocAnonPage(linearPageIndex(vma, vpn), vma.anonVmaId);
       mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
       sim.emit(mm.name, vpn, vpn + 1, NEW_ANON_PAGE_FAULT, mm.key('anon'));
     }
@@ -394,7 +394,7 @@ export function doPteNone(sim: Machine, mm: Mm, vma: Vma, vpn: number, write: bo
   }
   // do_cow_fault: a private anonymous copy of the file page, no notifier (the pte was none).
   mm.vmas.prepareAnonVma(vma);
-  const pfn = sim.frames.allocAnonPage(linearPageIndex(vma, vpn), cache);
+  const pfn = sim.frames.allocAnonPage(linearPageIndex(vma, vpn), vma.anonVmaId, cache);
   mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
   setExpected(t, i, -1, 0);
   sim.emit(mm.name, vpn, vpn + 1, { kind: 'cpuFault', write, found: 'none', action: 'cow-file-page' }, `cowfile:${mm.id}`);
@@ -417,7 +417,7 @@ const anonPfns = new ScratchInt32();
 export function doAnonymousPages(sim: Machine, mm: Mm, vma: Vma, vpn: number, n: number, content: { readonly id: number; readonly page: number }): void {
   mm.vmas.prepareAnonVma(vma);
   const pfns = anonPfns.get(n);
-  sim.frames.allocAnonPages(linearPageIndex(vma, vpn), n, pfns, content);
+  sim.frames.allocAnonPages(linearPageIndex(vma, vpn), vma.anonVmaId, n, pfns, content);
   mm.pt.setNoneRun(vpn, n, Pte.PRESENT, pfns, PTE_WRITE | PTE_DIRTY);
   sim.emitPages(mm.name, vpn, n, NEW_ANON_PAGE_FAULT, mm.key('anon'));
   const t = mm.pt.lookup(vpn)!;
@@ -434,7 +434,7 @@ function doHugePmdAnonymousPage(sim: Machine, mm: Mm, vma: Vma, vpn: number, wri
   if (write) {
     pfn = sim.frames.allocSystem(9, PG_ANON | PG_ANON_EXCLUSIVE);
     sim.frames.mapcount.set(pfn, 1);
-    sim.frames.setIndexRun(pfn, HPAGE_PMD_NR, linearPageIndex(vma, haddr));
+    sim.frames.setAnon(pfn, HPAGE_PMD_NR, linearPageIndex(vma, haddr), vma.anonVmaId);
   } else {
     pfn = HUGE_ZERO_PFN;
   }
@@ -458,7 +458,7 @@ function* wpPageCopy(sim: Machine, mm: Mm, vma: Vma, vpn: number): KernelWork<nu
     : (oldFlags & PG_ANON) ? 'shared-anon-page' : 'driver-page';
   yield* mmuNotifierInvalidate(sim, range, () => {
     mm.vmas.prepareAnonVma(vma);
-    const pfn = sim.frames.allocAnonPage(linearPageIndex(vma, vpn), old);
+    const pfn = sim.frames.allocAnonPage(linearPageIndex(vma, vpn), vma.anonVmaId, old);
     mm.pt.set(vpn, Pte.PRESENT, pfn, PTE_WRITE | PTE_DIRTY);
     if (sim.frames.zone.get(old) !== Zone.ZERO) {
       sim.frames.mapcount.add(old, -1);
@@ -535,7 +535,7 @@ function* doHugePmdWpPage(sim: Machine, mm: Mm, vma: Vma, vpn: number): KernelWo
     yield* mmuNotifierInvalidate(sim, range, () => {
       const pfn = f.allocSystem(9, PG_ANON | PG_ANON_EXCLUSIVE);
       f.mapcount.set(pfn, 1);
-      f.setIndexRun(pfn, HPAGE_PMD_NR, linearPageIndex(vma, haddr));
+      f.setAnon(pfn, HPAGE_PMD_NR, linearPageIndex(vma, haddr), vma.anonVmaId);
       for (let k = 0; k < PTRS_PER_PTE; k++) mm.pt.set(haddr + k, Pte.PRESENT, pfn + k, PTE_WRITE | PTE_DIRTY);
     });
     sim.emit(mm.name, haddr, haddr + HPAGE_PMD_NR, { kind: 'cpuFault', write: true, found: 'huge-zero-page', action: 'new-thp' });

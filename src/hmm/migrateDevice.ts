@@ -460,10 +460,10 @@ function insertPage(sim: Machine, args: MigrateVma, vpn: number, dst: number, co
     setExpected(t, s + k, 0, 0);
   }
   if (compound) t.setPmd(true);
-  // folio_add_new_anon_rmap: linear_page_index.
-  sim.frames.setIndexRun(dst, n, linearPageIndex(vma, vpn));
-  sim.frames.mapcount.set(dst, 1);
+  // anon_vma_prepare, then folio_add_new_anon_rmap: linear_page_index and the VMA's anon_vma.
   mm.vmas.prepareAnonVma(vma);
+  sim.frames.setAnon(dst, n, linearPageIndex(vma, vpn), vma.anonVmaId);
+  sim.frames.mapcount.set(dst, 1);
   return true;
 }
 
@@ -552,12 +552,12 @@ function removeMigrationPtes(sim: Machine, mm: Mm, vpn: number, n: number, oldPf
     t.bits[s + k] = bits;
     if (!compound) {
       f.mapcount.add(newPfn + k, 1);
-      f.setIndex(newPfn + k, f.indexOf(oldPfn + k)); // folio_migrate_mapping keeps page->index
+      f.migrateMapping(newPfn + k, oldPfn + k, 1); // folio_migrate_mapping keeps page->index and the anon_vma
     }
   }
   if (compound) {
     f.mapcount.add(newPfn, 1);
-    f.setIndexRun(newPfn, n, f.indexOf(oldPfn));
+    f.migrateMapping(newPfn, oldPfn, n);
   }
   t.setPmd(compound);
 }
@@ -587,9 +587,10 @@ function markRangeDirty(mm: Mm, start: number, end: number): void {
  */
 /** finalizeBasePages' references to drop. */
 const finalizePuts = new ScratchInt32();
-/** finalizeBasePages' writes to the new pages' mapcount and page->index, a run of frames at a time. */
+/** finalizeBasePages' writes to the new pages' mapcount, page->index and anon_vma, a run of frames at a time. */
 const finalizeMapcounts = new FieldRuns();
 const finalizeIndices = new FieldRuns();
+const finalizeAnonVmas = new FieldRuns();
 
 function finalizeBasePages(sim: Machine, args: MigrateVma): number {
   const start = args.start;
@@ -610,6 +611,7 @@ function finalizeBasePages(sim: Machine, args: MigrateVma): number {
   // Unbatched, each put comes at once: the fields are written at once too.
   const mapcounts = puts === undefined ? undefined : finalizeMapcounts.begin(f.mapcount);
   const indices = puts === undefined ? undefined : finalizeIndices.begin(f.indexOffset);
+  const anonVmas = puts === undefined ? undefined : finalizeAnonVmas.begin(f.anonVma);
   for (let i = 0; i < args.npages; i++) {
     const src = args.src[i]!;
     const dst = args.dst[i]!;
@@ -626,13 +628,14 @@ function finalizeBasePages(sim: Machine, args: MigrateVma): number {
       t.kind[s] = devicePrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
       t.bits[s] = (t.bits[s]! & PTE_WRITE) !== 0 ? PTE_WRITE | (devicePrivate ? 0 : PTE_DIRTY) : 0;
       t.pfn[s] = target;
-      // folio_migrate_mapping keeps page->index.
-      if (mapcounts === undefined || indices === undefined) {
+      // folio_migrate_mapping keeps page->index and the anon_vma.
+      if (mapcounts === undefined || indices === undefined || anonVmas === undefined) {
         f.mapcount.add(target, 1);
-        f.indexOffset.set(target, f.indexOffset.get(src));
+        f.migrateMapping(target, src, 1);
       } else {
         mapcounts.put(target, f.mapcount.get(target) + 1);
         indices.put(target, f.indexOffset.get(src));
+        anonVmas.put(target, f.anonVma.get(src));
       }
     }
     if (migrating) put(src);
@@ -640,6 +643,7 @@ function finalizeBasePages(sim: Machine, args: MigrateVma): number {
   }
   mapcounts?.flush();
   indices?.flush();
+  anonVmas?.flush();
   if (puts !== undefined) putPages(sim, puts, nputs);
   // No PMD flag to clear: base pages were collected from a PTE-mapped table, and a PMD-mapped
   // THP that was skipped keeps its PMD mapping (clearing the flag there left a whole folio
@@ -744,6 +748,7 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
       const order = f.order.get(pfn);
       const n = 1 << order;
       const index = f.indexOf(pfn);
+      const anonVma = f.anonVma.get(pfn);
       const holders = sim.profile.evictExclusiveLeaks && device.type === 'coherent' ? mappedAt(sim, pfn, isExclusive) : [];
       if (holders.length > 0) {
         // 6.12 (seen in the VM; profile.ts evictExclusiveLeaks): try_to_migrate turns the
@@ -798,7 +803,7 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
       }
       if (first) putPage(sim, dst);
       if (mappers.length > 1) f.flags.set(dst, f.flags.get(dst) & ~PG_ANON_EXCLUSIVE);
-      f.setIndexRun(dst, n, index); // migration keeps page->index
+      f.setAnon(dst, n, index, anonVma); // folio_migrate_mapping keeps page->index and the anon_vma
       evicted += n;
       countMigration(sim, device, 'out', n);
       const at = mappers[0]?.vpn ?? index;

@@ -361,7 +361,7 @@ function* madviseCollapse(sim: Machine, mm: Mm, start: number, end: number): Ker
         mm.pt.set(h + k, Pte.PRESENT, thp + k, writable ? PTE_WRITE : 0);
       }
       f.mapcount.set(thp, 1);
-      f.setIndexRun(thp, HPAGE_PMD_NR, linearPageIndex(vma, h));
+      f.setAnon(thp, HPAGE_PMD_NR, linearPageIndex(vma, h), vma.anonVmaId);
       t!.setPmd(true);
     });
     sim.emit(mm.name, h, h + HPAGE_PMD_NR, { kind: 'pte', what: 'collapse-thp' });

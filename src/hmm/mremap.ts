@@ -250,7 +250,9 @@ function* moveVma(sim: Machine, mm: Mm, vma: Vma, old: number, oldLen: number, n
   const anonPgoff = vma.anonVma ? vma.anonPgoffDelta + old - to : 0;
   const moved = new Vma(to, to + newLen, vma.flags, name, mapStart, vma.object, vma.pgoffDelta + old - to, vma.anonVma,
     vma.hugetlbResv, vma.deviceFile, anonPgoff, vma.lineage);
-  moved.forkedAnonVma = vma.forkedAnonVma; // anon_vma_clone: the same anon_vma
+  // anon_vma_clone: the same anon_vma and chain.
+  moved.forkedAnonVma = vma.forkedAnonVma;
+  moved.forkChain = vma.forkChain;
   mm.vmas.insert(moved);
   mm.vmas.mergeAround(moved, !sim.profile.mergeFaultedIntoUnfaulted, dontUnmap ? vma : undefined);
   yield* movePageTables(sim, mm, vma, old, to, oldLen);

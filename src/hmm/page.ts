@@ -119,8 +119,14 @@ export class PageFrames implements ChunkOwner {
    * file offset (vmaAddress.ts), in four bytes (indexOffsetOf / indexOf).
    */
   readonly indexOffset = new Int32Field(this);
+  /**
+   * folio->mapping of an anonymous page: its anon_vma (Vma.anonVmaId of the VMA it was first
+   * mapped in, kept by migration), which rmap_walk_anon walks (rmapWalk.ts); 0 for none. Kept
+   * on every page of a folio, so a run of pages of one VMA is one level form per chunk.
+   */
+  readonly anonVma = new Int32Field(this);
   private readonly fields: FrameField<FieldArray>[] = [this.zone, this.device, this.flags, this.order, this.refcount,
-    this.mapcount, this.pincount, this.contentId, this.contentPage, this.deviceData, this.indexOffset];
+    this.mapcount, this.pincount, this.contentId, this.contentPage, this.deviceData, this.indexOffset, this.anonVma];
   /** Chunks the store has room for (up to the frontier). */
   private chunkCount = 0;
   /** Frames in use (zone not FREE) per chunk. */
@@ -252,6 +258,7 @@ export class PageFrames implements ChunkOwner {
       this.deviceData.set(pfn, 0);
       // Not left from the frame's last use: a chunk given back and made again reads 0 there.
       this.indexOffset.set(pfn, 0);
+      this.anonVma.set(pfn, 0);
       return;
     }
     const n = 1 << order;
@@ -268,6 +275,7 @@ export class PageFrames implements ChunkOwner {
       this.contentPage.set(p, 0);
       this.deviceData.set(p, 0);
       this.indexOffset.set(p, 0);
+      this.anonVma.set(p, 0);
     }
   }
 
@@ -313,17 +321,18 @@ export class PageFrames implements ChunkOwner {
 
   /**
    * A new exclusively owned anonymous page mapped once, with page->index `index` (vmaAddress.ts
-   * linearPageIndex), holding a copy of `src`'s contents (zeros without `src`): do_anonymous_page,
-   * do_cow_fault, wp_page_copy, and fork's copy of a maybe-pinned page all start a page so.
+   * linearPageIndex) under anon_vma `anonVma` (Vma.anonVmaId), holding a copy of `src`'s contents
+   * (zeros without `src`): do_anonymous_page, do_cow_fault, wp_page_copy, and fork's copy of a
+   * maybe-pinned page all start a page so.
    */
-  allocAnonPage(index: number, src?: number): number {
+  allocAnonPage(index: number, anonVma: number, src?: number): number {
     const pfn = this.allocSystem(0, PG_ANON | PG_ANON_EXCLUSIVE);
     if (src !== undefined) {
       this.contentId.set(pfn, this.contentId.get(src));
       this.contentPage.set(pfn, this.contentPage.get(src));
     }
     this.mapcount.set(pfn, 1);
-    this.setIndex(pfn, index);
+    this.setAnon(pfn, 1, index, anonVma);
     return pfn;
   }
 
@@ -333,7 +342,7 @@ export class PageFrames implements ChunkOwner {
    * run of consecutive frames at a time (do_anonymous_page over a fresh range). With `content`,
    * the pages are then written with content id `content.id`, page `content.page` onwards.
    */
-  allocAnonPages(index: number, n: number, out: Int32Array, content?: { readonly id: number; readonly page: number }): void {
+  allocAnonPages(index: number, anonVma: number, n: number, out: Int32Array, content?: { readonly id: number; readonly page: number }): void {
     this.allocSystemRun(n, PG_ANON | PG_ANON_EXCLUSIVE, out);
     forEachFrameRun(out, n, undefined, (k, len, a, step, lo, hi) => {
       if (content !== undefined) {
@@ -342,6 +351,7 @@ export class PageFrames implements ChunkOwner {
       }
       this.mapcount.fill(lo, hi, 1);
       this.indexOffset.setSequence(a, len, step, indexOffsetOf(index + k));
+      this.anonVma.fill(lo, hi, anonVma);
     });
   }
 
@@ -388,6 +398,7 @@ export class PageFrames implements ChunkOwner {
       this.contentPage.fill(lo, hi, 0);
       this.deviceData.fill(lo, hi, 0);
       this.indexOffset.fill(lo, hi, 0);
+      this.anonVma.fill(lo, hi, 0);
     });
   }
 
@@ -396,9 +407,27 @@ export class PageFrames implements ChunkOwner {
     this.indexOffset.set(pfn, indexOffsetOf(index));
   }
 
-  /** The `n` pages of a folio from `pfn`: page->index index, index + 1, … (page_to_pgoff of its tails). */
-  setIndexRun(pfn: number, n: number, index: number): void {
+  /**
+   * __folio_set_anon for the `n` pages of a folio from `pfn`: page->index index, index + 1, …
+   * and anon_vma `anonVma` (Vma.anonVmaId of the VMA it is mapped in).
+   */
+  setAnon(pfn: number, n: number, index: number, anonVma: number): void {
     this.indexOffset.setSequence(pfn, n, 1, indexOffsetOf(index));
+    this.anonVma.fill(pfn, pfn + n, anonVma);
+  }
+
+  /**
+   * folio_migrate_mapping: the `n` pages from `dst` take page->index and the anon_vma of the
+   * `n` pages from `src`.
+   */
+  migrateMapping(dst: number, src: number, n: number): void {
+    if (n === 1) {
+      this.indexOffset.set(dst, this.indexOffset.get(src));
+      this.anonVma.set(dst, this.anonVma.get(src));
+      return;
+    }
+    this.indexOffset.copyRun(src, 1, dst, 1, n);
+    this.anonVma.copyRun(src, 1, dst, 1, n);
   }
 
   /** page->index. */

@@ -12,12 +12,6 @@ import { PG_FILE } from './page';
 import type { Vma } from './vma';
 import { vmaRange, vmPgoffDelta } from './vmaAddress';
 
-/** Whether `m` is `root` or was forked from it (directly or not). */
-function descendsFrom(m: Mm, root: Mm): boolean {
-  for (let p: Mm | undefined = m; p !== undefined; p = p.parent) if (p === root) return true;
-  return false;
-}
-
 /** One VMA the walk visits: its process, and the page there (vma_address of the page's index). */
 export interface RmapVisit {
   readonly mm: Mm;
@@ -47,25 +41,23 @@ export interface FolioVisit {
  * mmap, fork, a split, a merge and an in-place grow insert anew), so a child's VMA comes after
  * its parent's unless one of those re-inserted the parent's. Each VMA is visited where it maps
  * the folio's offsets (vmaAddress.ts), which after an mremap is not where `self` maps them. An
- * anonymous folio's anon_vma is its allocator's, which the model does not record: the oldest
- * process known to map it stands for it, and its descendants' VMAs that descend from the same
- * mmap (lineage) are in the tree. A file page's tree is every VMA mapping the file at those offsets. (Fork puts a file VMA right after
- * its parent's, before the VMAs of earlier children; the model puts it last.) A known mapping
- * the approximation left out is still visited, last, as the kernel would.
+ * anonymous folio's tree is that of the anon_vma it records (PageFrames.anonVma: its first
+ * VMA's, kept by migration): every VMA, in any live process, whose anon_vma_chain holds it
+ * (Vma.chainsAnonVma) — the VMA it was made in, its splits and moves, and its forked copies in
+ * children and grandchildren, not a parent's VMA for a folio a child made. So a walk over a
+ * folio made before a fork visits the parent's VMA even where only a child still maps it. A
+ * file page's tree is every VMA mapping the file at those offsets. (Fork puts a file VMA right
+ * after its parent's, before the VMAs of earlier children; the model puts it last.) A known
+ * mapping outside the tree (none, while the frames and the VMAs agree: invariants.ts) would
+ * still be visited, last.
  */
 export function rmapWalkFolio(sim: Machine, head: number, nr: number, self: RmapVisit, mappers: readonly RmapVisit[] = []): FolioVisit[] {
   const known = [self, ...mappers];
-  let root: Mm | undefined;
-  for (const m of sim.mms) {
-    if (known.some((k) => k.mm === m)) {
-      root = m;
-      break;
-    }
-  }
   const ref = self.mm.vmas.find(self.vpn);
-  if (root === undefined || ref === undefined) return [];
+  if (ref === undefined) return [];
   const index = sim.frames.indexOf(head);
   const file = (sim.frames.flags.get(head) & PG_FILE) !== 0;
+  const anonVma = file ? 0 : sim.frames.anonVma.get(head);
   const visits: { visit: FolioVisit; pgoff: number; seq: number }[] = [];
   const add = (mm: Mm, v: Vma): void => {
     const r = vmaRange(v, index, nr);
@@ -74,8 +66,7 @@ export function rmapWalkFolio(sim: Machine, head: number, nr: number, self: Rmap
   for (const m of sim.mms) {
     if (!m.alive) continue;
     for (const v of m.vmas.list) {
-      if (v.object !== ref.object) continue;
-      const inTree = file || (!v.isShared && v.lineage === ref.lineage && descendsFrom(m, root));
+      const inTree = file ? v.object === ref.object : v.chainsAnonVma(anonVma);
       if (inTree || known.some((k) => k.mm === m && k.vpn >= v.start && k.vpn < v.end)) add(m, v);
     }
   }

@@ -53,6 +53,8 @@ let nextRmapSeq = 0;
 let nextAnonVma = -1;
 /** The next anon_vma anon_vma_fork makes (Vma.forkedAnonVma). */
 let nextForkedAnonVma = 1;
+/** Vma.forkChain of a VMA no fork made (shared: never written). */
+const NO_FORK_CHAIN: readonly number[] = [];
 
 /**
  * anon_vma_compatible: `a`, right before `b`, could share its anon_vma: the same file, vm_flags
@@ -107,6 +109,24 @@ export class Vma {
    * its parent's) is not singular, so find_mergeable_anon_vma does not hand it to a neighbour.
    */
   forkedAnonVma = 0;
+  /**
+   * The anon_vmas anon_vma_fork made for this VMA's forked ancestors (oldest first), between the
+   * root (`lineage`) and its own (`forkedAnonVma`): with those two, its anon_vma_chain, the
+   * anon_vmas whose interval trees hold it. (anon_vma_clone's reuse of an ancestor's anon_vma
+   * that no VMA has as its own any more, which takes a third generation of forks, is not modelled.)
+   */
+  forkChain: readonly number[] = NO_FORK_CHAIN;
+
+  /** vma->anon_vma's identity, what a new anonymous folio here records (__folio_set_anon); 0: none yet. */
+  get anonVmaId(): number {
+    return !this.anonVma ? 0 : this.forkedAnonVma !== 0 ? this.forkedAnonVma : this.lineage;
+  }
+
+  /** Whether anon_vma `id` is in this VMA's anon_vma_chain: rmap_walk_anon over a folio of `id` visits it. */
+  chainsAnonVma(id: number): boolean {
+    if (!this.anonVma || id === 0) return false;
+    return id === this.lineage || id === this.forkedAnonVma || this.forkChain.includes(id);
+  }
 
   get pages(): number {
     return this.end - this.start;
@@ -144,6 +164,7 @@ export class Vma {
       this.hugetlbResv, this.deviceFile, this.anonPgoffDelta, this.lineage);
     c.rmapSeq = this.rmapSeq;
     c.forkedAnonVma = this.forkedAnonVma;
+    c.forkChain = this.forkChain;
     return c;
   }
   /** Inserted into the rmap trees again (after every VMA there now). */
@@ -182,7 +203,10 @@ export class Vma {
 
   /** anon_vma_fork for the child's copy of a VMA: an anon_vma of its own, linked to the parent's. */
   forkAnonVma(): void {
-    if (this.anonVma) this.forkedAnonVma = nextForkedAnonVma++;
+    if (!this.anonVma) return;
+    // anon_vma_clone links the child to every anon_vma of the parent's chain, then its own.
+    if (this.forkedAnonVma !== 0) this.forkChain = [...this.forkChain, this.forkedAnonVma];
+    this.forkedAnonVma = nextForkedAnonVma++;
   }
 
   /** A merge of `o` into `this`, which takes `o`'s anon_vma if it had none (vma_merge). */
@@ -191,12 +215,14 @@ export class Vma {
     this.anonVma = true;
     this.lineage = o.lineage;
     this.forkedAnonVma = o.forkedAnonVma;
+    this.forkChain = o.forkChain;
   }
 
   /** unlink_anon_vmas: no anon_vma any more. */
   dropAnonVma(): void {
     this.anonVma = false;
     this.forkedAnonVma = 0;
+    this.forkChain = NO_FORK_CHAIN;
   }
 }
 
