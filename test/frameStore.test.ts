@@ -8,7 +8,7 @@
 import * as assert from 'node:assert/strict';
 import * as fc from 'fast-check';
 import { HPAGE_PMD_NR } from '../src/hmm/constants';
-import { type FieldState, FRAME_CHUNK_SHIFT, FrameStack } from '../src/hmm/frameStore';
+import { type FieldState, FRAME_CHUNK_SHIFT, FrameStack, LevelField } from '../src/hmm/frameStore';
 import { PageFrames, PG_ANON, PG_HEAD, PG_TAIL, Zone } from '../src/hmm/page';
 import { PteTable } from '../src/hmm/pgtable';
 
@@ -376,6 +376,89 @@ describe('frame store: a chunk written as one line is kept as its form', () => {
     s.contentPage.set(start + 5, 0);
     assert.equal(s.bytes, before + 4 * CHUNK);
     assert.equal(s.contentPage.get(start + 6), 13);
+  });
+});
+
+/** A LevelField's operations: a few values (0: the frame set up again), in any order. */
+type LevelOp =
+  | { readonly k: 'set'; readonly at: number; readonly value: number }
+  | { readonly k: 'fill'; readonly at: number; readonly n: number; readonly value: number }
+  | { readonly k: 'copy'; readonly src: number; readonly dst: number; readonly n: number }
+  | { readonly k: 'save' }
+  | { readonly k: 'load'; readonly which: number }
+  | { readonly k: 'release'; readonly chunk: number };
+const levelValue = fc.constantFrom(0, -3, -2, 5);
+const levelOp: fc.Arbitrary<LevelOp> = fc.oneof(
+  fc.record({ k: fc.constant('set' as const), at, value: levelValue }),
+  fc.record({ k: fc.constant('fill' as const), at, n: small, value: levelValue }),
+  fc.record({ k: fc.constant('copy' as const), src: at, dst: at, n: small }),
+  fc.constant({ k: 'save' as const }),
+  fc.record({ k: fc.constant('load' as const), which: fc.nat() }),
+  fc.record({ k: fc.constant('release' as const), chunk: fc.nat(3) }),
+);
+
+describe('frame store: a field read only where it was written (LevelField, a page\'s anon_vma)', () => {
+  it('reads at each frame the last value other than 0 written there, under sets, fills, copies, saves, restores and chunks given back', function () {
+    this.timeout(300_000);
+    fc.assert(fc.property(fc.array(levelOp, { minLength: 1, maxLength: 24 }), (ops) => {
+      const frames = new PageFrames();
+      frames.reserve(FIELD_FRAMES);
+      const field = frames.anonVma;
+      // What each frame must read; 0: anything (never written, or last written 0).
+      const want = new Int32Array(FIELD_FRAMES);
+      const saves: { state: FieldState; want: Int32Array }[] = [];
+      for (const o of ops) {
+        if (o.k === 'set') {
+          field.set(o.at, o.value);
+          want[o.at] = o.value === 0 ? 0 : o.value;
+        } else if (o.k === 'fill') {
+          const end = Math.min(FIELD_FRAMES, o.at + o.n);
+          field.fill(o.at, end, o.value);
+          want.fill(o.value, o.at, end);
+        } else if (o.k === 'copy') {
+          // copyRun's contract: within one chunk each, not overlapping.
+          const n = Math.min(o.n, CHUNK - (o.src & (CHUNK - 1)), CHUNK - (o.dst & (CHUNK - 1)));
+          if (o.src < o.dst + n && o.dst < o.src + n) continue;
+          // What a copy of a frame whose value does not matter writes does not matter either.
+          const vals = Array.from({ length: n }, (_, k) => (want[o.src + k] === 0 ? 0 : field.get(o.src + k)));
+          field.copyRun(o.src, 1, o.dst, 1, n);
+          for (let k = 0; k < n; k++) want[o.dst + k] = vals[k]!;
+        } else if (o.k === 'save') {
+          saves.push({ state: field.share().state, want: want.slice() });
+        } else if (o.k === 'load') {
+          if (saves.length === 0) continue;
+          const sv = saves[o.which % saves.length]!;
+          field.adopt(sv.state);
+          want.set(sv.want);
+        } else {
+          if (o.chunk === 0) continue;
+          field.release(o.chunk);
+          want.fill(0, o.chunk * CHUNK, (o.chunk + 1) * CHUNK);
+        }
+        for (let p = 0; p < FIELD_FRAMES; p++) {
+          if (want[p] !== 0 && field.get(p) !== want[p]) assert.fail(`anonVma[${p}] after ${JSON.stringify(o)}: ${field.get(p)}, want ${want[p]}`);
+        }
+      }
+    }), { numRuns: 60 });
+  });
+
+  it('one value written in any order takes no chunk memory; a second value in a chunk makes it', () => {
+    const s = new PageFrames();
+    const start = s.reserve(2 * CHUNK);
+    // The zero pages' chunk of the other fields.
+    const base = s.bytes;
+    // Frames as a shuffled free list hands them out: every third one, then the rest downwards.
+    for (let p = start; p < start + 2 * CHUNK; p += 3) s.anonVma.set(p, -7);
+    for (let p = start + 2 * CHUNK - 1; p >= start; p--) if ((p - start) % 3 !== 0) s.anonVma.set(p, -7);
+    s.anonVma.set(start + 11, 0);
+    assert.equal(s.bytes, base);
+    assert.equal(s.anonVma.get(start + CHUNK + 5), -7);
+    s.anonVma.fill(start + 40, start + 50, 3);
+    assert.equal(s.bytes, base + 4 * CHUNK);
+    assert.equal(s.anonVma.get(start + 39), -7);
+    assert.equal(s.anonVma.get(start + 45), 3);
+    assert.equal(s.anonVma.get(start + CHUNK + 45), -7);
+    assert.ok(s.anonVma instanceof LevelField);
   });
 });
 

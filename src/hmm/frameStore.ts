@@ -211,8 +211,13 @@ export class FrameField<T extends FieldArray> {
     this.formHi[ci] = hi;
     this.formV[ci] = lo === hi ? 0 : v;
     this.formB[ci] = lo === hi ? 0 : b;
-    if (ci === this.decodedCi) this.decodedCi = -1;
+    this.formChanged(ci);
     return true;
+  }
+
+  /** Chunk ci's form changed: chunkAt's copy of it is stale. */
+  protected formChanged(ci: number): void {
+    if (ci === this.decodedCi) this.decodedCi = -1;
   }
 
   /** Slots [x, y) of chunk ci become vx + (s - x) * slope: in the form if it takes them, else in the chunk. */
@@ -512,6 +517,61 @@ export class Int32Field extends FrameField<Int32Array> {
       this.own(ci);
     }
     this.chunks[ci]![pfn & FRAME_MASK] = value;
+  }
+}
+
+/**
+ * An int32 field read only at frames it was written for since they were last handed out (an
+ * anonymous page's anon_vma): elsewhere its value does not matter, so writes of 0 (a frame set
+ * up again) change nothing, and a chunk's form, one level value, grows over the gaps between
+ * the frames written with it. Frames handed out in any order (a free list that eviction
+ * shuffled) then cost nothing while a chunk's pages all take one value; a chunk is made only
+ * when two values meet in it.
+ */
+export class LevelField extends FrameField<Int32Array> {
+  constructor(store: ChunkOwner) {
+    super(store, (n) => new Int32Array(n), true, -(2 ** 31), 2 ** 31 - 1);
+  }
+
+  // get and set as Int32Field's, in a class of their own (see ByteField).
+  override get(pfn: number): number {
+    const ci = pfn >>> FRAME_CHUNK_SHIFT;
+    const c = this.chunks[ci];
+    const i = pfn & FRAME_MASK;
+    if (c !== undefined) return c[i]!;
+    const lo = this.formLo[ci]!;
+    return i >= lo && i < this.formHi[ci]! ? this.formV[ci]! + (i - lo) * this.formB[ci]! : 0;
+  }
+
+  override set(pfn: number, value: number): void {
+    const ci = pfn >>> FRAME_CHUNK_SHIFT;
+    if (this.owned[ci] !== 1) {
+      const i = pfn & FRAME_MASK;
+      if (this.chunks[ci] === undefined && this.absorb(ci, i, i + 1, value, 0)) return;
+      this.own(ci);
+    }
+    this.chunks[ci]![pfn & FRAME_MASK] = value;
+  }
+
+  protected override absorb(ci: number, x: number, y: number, vx: number, slope: number): boolean {
+    if (ci >= this.formLo.length) return false;
+    if (y - x > 1 && slope !== 0) return super.absorb(ci, x, y, vx, slope);
+    if (vx === 0) return true;
+    const lo = this.formLo[ci]!;
+    const hi = this.formHi[ci]!;
+    if (lo === hi) return this.setLevel(ci, x, y, vx);
+    if (this.formB[ci] !== 0 || this.formV[ci] !== vx) return false;
+    return this.setLevel(ci, Math.min(lo, x), Math.max(hi, y), vx);
+  }
+
+  private setLevel(ci: number, lo: number, hi: number, v: number): true {
+    this.formLo[ci] = lo;
+    this.formHi[ci] = hi;
+    this.formV[ci] = v;
+    this.formB[ci] = 0;
+    this.written = true;
+    this.formChanged(ci);
+    return true;
   }
 }
 

@@ -125,6 +125,8 @@ export function* hugetlbWp(sim: Machine, mm: Mm, vpn: number): KernelWork<number
   const t = mm.pt.lookup(haddr)!;
   const old = t.pfn[0]!;
   if ((f.flags.get(old) & PG_ANON) !== 0 && f.mapcount.get(old) === 1) {
+    // folio_move_anon_rmap when not PageAnonExclusive yet: the writer's VMA takes the folio.
+    if ((f.flags.get(old) & PG_ANON_EXCLUSIVE) === 0) f.moveAnonRmap(old, 1, mm.vmas.find(haddr)!.anonVmaId);
     f.flags.set(old, f.flags.get(old) | PG_ANON_EXCLUSIVE);
     for (let k = 0; k < PTRS_PER_PTE; k++) t.bits[k] = t.bits[k]! | PTE_WRITE | PTE_DIRTY;
     mm.pt.markDirty(haddr);

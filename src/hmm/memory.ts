@@ -485,6 +485,9 @@ function* doWpPage(sim: Machine, mm: Mm, vma: Vma, vpn: number): KernelWork<numb
       alone = f.mapcount.get(head + k) <= 1 && f.pincount.get(head + k) === 0 && (t.kind[k] !== Pte.PRESENT || t.pfn[k] === head + k);
     }
     if (alone) {
+      // folio_move_anon_rmap: the folio is this VMA's from now on (none of its pages was
+      // PageAnonExclusive: the fork cleared them all).
+      if ((f.flags.get(head) & PG_ANON_EXCLUSIVE) === 0) f.moveAnonRmap(head, HPAGE_PMD_NR, vma.anonVmaId);
       for (let k = 0; k < PTRS_PER_PTE; k++) {
         if (t.kind[k] !== Pte.PRESENT) continue;
         t.bits[k] = t.bits[k]! | PTE_WRITE | PTE_DIRTY;
@@ -508,6 +511,11 @@ function* doWpPage(sim: Machine, mm: Mm, vma: Vma, vpn: number): KernelWork<numb
     const lastUser = f.mapcount.get(pfn) === 1 &&
       (!large ? f.refcount.get(pfn) === 1 : sim.profile.reuseLargeFolioPage && f.largeFolioExtraRefs(f.folioHead(pfn)) === 0);
     if ((f.flags.get(pfn) & PG_ANON_EXCLUSIVE) !== 0 || lastUser) {
+      // wp_can_reuse_anon_folio's folio_move_anon_rmap: the last user's VMA takes the folio.
+      if ((f.flags.get(pfn) & PG_ANON_EXCLUSIVE) === 0) {
+        if (large) f.moveAnonRmap(f.folioHead(pfn), HPAGE_PMD_NR, vma.anonVmaId);
+        else f.moveAnonRmap(pfn, 1, vma.anonVmaId);
+      }
       f.flags.set(pfn, f.flags.get(pfn) | PG_ANON_EXCLUSIVE);
       t.bits[i] = t.bits[i]! | PTE_WRITE | PTE_DIRTY;
       mm.pt.markDirty(vpn);
@@ -542,6 +550,8 @@ function* doHugePmdWpPage(sim: Machine, mm: Mm, vma: Vma, vpn: number): KernelWo
     return VM_FAULT_OK;
   }
   if ((f.flags.get(head) & PG_ANON_EXCLUSIVE) !== 0 || (f.mapcount.get(head) === 1 && f.refcount.get(head) === 1)) {
+    // folio_move_anon_rmap when the folio was not PageAnonExclusive: this VMA's from now on.
+    if ((f.flags.get(head) & PG_ANON_EXCLUSIVE) === 0) f.moveAnonRmap(head, HPAGE_PMD_NR, vma.anonVmaId);
     for (let k = 0; k < PTRS_PER_PTE; k++) t.bits[k] = t.bits[k]! | PTE_WRITE | PTE_DIRTY;
     mm.pt.markDirty(haddr);
     return VM_FAULT_OK;

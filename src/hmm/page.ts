@@ -5,7 +5,7 @@
 
 import { HPAGE_PMD_NR, MMAP_BASE_VPN } from './constants';
 import {
-  ByteField, type ChunkOwner, type FieldArray, type FieldState, FRAME_CHUNK, FRAME_CHUNK_SHIFT, type FrameField, FrameStack, Int32Field, SmallCountField,
+  ByteField, type ChunkOwner, type FieldArray, type FieldState, FRAME_CHUNK, FRAME_CHUNK_SHIFT, type FrameField, FrameStack, Int32Field, LevelField, SmallCountField,
 } from './frameStore';
 import { ScratchUint8 } from './scratch';
 
@@ -121,10 +121,11 @@ export class PageFrames implements ChunkOwner {
   readonly indexOffset = new Int32Field(this);
   /**
    * folio->mapping of an anonymous page: its anon_vma (Vma.anonVmaId of the VMA it was first
-   * mapped in, kept by migration), which rmap_walk_anon walks (rmapWalk.ts); 0 for none. Kept
-   * on every page of a folio, so a run of pages of one VMA is one level form per chunk.
+   * mapped in, kept by migration), which rmap_walk_anon walks (rmapWalk.ts). Kept on every page
+   * of a folio, and read only for anonymous pages (set when each is made: what a free or a
+   * file frame reads is left over), so the pages of one VMA cost nothing (LevelField).
    */
-  readonly anonVma = new Int32Field(this);
+  readonly anonVma = new LevelField(this);
   private readonly fields: FrameField<FieldArray>[] = [this.zone, this.device, this.flags, this.order, this.refcount,
     this.mapcount, this.pincount, this.contentId, this.contentPage, this.deviceData, this.indexOffset, this.anonVma];
   /** Chunks the store has room for (up to the frontier). */
@@ -258,7 +259,6 @@ export class PageFrames implements ChunkOwner {
       this.deviceData.set(pfn, 0);
       // Not left from the frame's last use: a chunk given back and made again reads 0 there.
       this.indexOffset.set(pfn, 0);
-      this.anonVma.set(pfn, 0);
       return;
     }
     const n = 1 << order;
@@ -275,7 +275,6 @@ export class PageFrames implements ChunkOwner {
       this.contentPage.set(p, 0);
       this.deviceData.set(p, 0);
       this.indexOffset.set(p, 0);
-      this.anonVma.set(p, 0);
     }
   }
 
@@ -398,7 +397,6 @@ export class PageFrames implements ChunkOwner {
       this.contentPage.fill(lo, hi, 0);
       this.deviceData.fill(lo, hi, 0);
       this.indexOffset.fill(lo, hi, 0);
-      this.anonVma.fill(lo, hi, 0);
     });
   }
 
@@ -414,6 +412,15 @@ export class PageFrames implements ChunkOwner {
   setAnon(pfn: number, n: number, index: number, anonVma: number): void {
     this.indexOffset.setSequence(pfn, n, 1, indexOffsetOf(index));
     this.anonVma.fill(pfn, pfn + n, anonVma);
+  }
+
+  /**
+   * folio_move_anon_rmap: the `n` pages of a folio from `head`, reused in place by a write fault
+   * of the VMA with anon_vma `anonVma` (its last user, the page not PageAnonExclusive yet), are
+   * under that anon_vma from now on.
+   */
+  moveAnonRmap(head: number, n: number, anonVma: number): void {
+    this.anonVma.fill(head, head + n, anonVma);
   }
 
   /**
