@@ -103,8 +103,8 @@ export class Vma {
   ) {}
 
   /**
-   * The anon_vma anon_vma_fork gave a child's copy of this VMA, 0 if none: the child's pages
-   * still count as under `lineage` for the rmap walk (rmapWalk.ts), but two VMAs forked apart
+   * The anon_vma anon_vma_fork gave a child's copy of this VMA, 0 if none: its vma->anon_vma,
+   * which the pages the child makes here record (PageFrames.anonVma). Two VMAs forked apart
    * have different anon_vmas, so they never merge, and such a VMA's anon_vma_chain (its own and
    * its parent's) is not singular, so find_mergeable_anon_vma does not hand it to a neighbour.
    */
