@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { MmuNotifyEvent } from '../src/hmm/constants';
 import { ContentStore } from '../src/hmm/content';
-import { EventLog, type SimEventBody } from '../src/hmm/events';
+import { EventLog, type SimEvent, type SimEventBody } from '../src/hmm/events';
 import type { DeviceStats, Machine } from '../src/hmm/machine';
 import { handleMmFault } from '../src/hmm/memory';
 import { Device } from '../src/hmm/memremap';
@@ -44,6 +44,8 @@ function standInMachine(mms: Mm[]): Machine & { log: EventLog } {
       log.emit({ time: clock.now, step: 1, loc: undefined, job: undefined }, mm, start, end, body, key),
     emitPages: (mm: string, start: number, n: number, body: SimEventBody, key: string) =>
       log.emitPages({ time: clock.now, step: 1, loc: undefined, job: undefined }, mm, start, n, body, key),
+    openEventAt: (key: string, start: number) => log.openAt(1, key, start),
+    coalesceRun: (e: SimEvent, n: number, body: SimEventBody) => log.coalesceRun(e, n, body),
     describeRange: (start: number, end: number) => `[${start}, ${end})`,
     contentChanged: () => {},
   };

@@ -161,6 +161,28 @@ export class EventLog {
     return e;
   }
 
+  /**
+   * The open event under `coalesceKey` when emits of one page each from `start` in statement
+   * `step` would coalesce into it (it ends at `start`) and nothing listens, else undefined: a
+   * batched path then adds the pages with coalesceRun instead of an emit per page.
+   */
+  openAt(step: number, coalesceKey: string, start: number): SimEvent | undefined {
+    if (this.listeners.length > 0 || step !== this.lastStep) return undefined;
+    const e = this.open.get(coalesceKey);
+    return e !== undefined && e.end === start ? e : undefined;
+  }
+
+  /**
+   * What `n` emits over the pages e.end, e.end + 1, … do to `e` (from openAt) when each
+   * coalesces into it: `body` holds their counters as accumulate leaves them (the sums; the last
+   * page's sequence number).
+   */
+  coalesceRun(e: SimEvent, n: number, body: SimEventBody): void {
+    e.end += n;
+    e.count += n;
+    accumulate(e, body);
+  }
+
   save(): { length: number; lastStep: number } {
     return { length: this.events.length, lastStep: this.lastStep };
   }

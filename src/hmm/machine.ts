@@ -58,6 +58,12 @@ export interface Machine extends NotifierMachine {
   emit(mm: string, start: number, end: number, body: SimEventBody, coalesceKey?: string): SimEvent;
   /** What `n` emits of one page each do, for the pages from `start` (a batched path's events). */
   emitPages(mm: string, start: number, n: number, body: SimEventBody, coalesceKey: string): SimEvent;
+  /**
+   * The open event under `coalesceKey` when one-page emits from `start` would coalesce into it
+   * (EventLog.openAt), else undefined; coalesceRun then adds `n` such pages at once.
+   */
+  openEventAt(coalesceKey: string, start: number): SimEvent | undefined;
+  coalesceRun(e: SimEvent, n: number, body: SimEventBody): void;
   /** A page's bytes changed at `vpn`: every process mapping something there is checked again. */
   contentChanged(vpn: number): void;
 }

@@ -22,6 +22,7 @@ import { rangeBatching } from './batching';
 import { VM_WRITE, type Vma } from './vma';
 import { ScratchInt32 } from './scratch';
 import { FieldRuns } from './frameStore';
+import { evictRunAfter } from './evictRun';
 
 /** Reusable backing stores for MigrateVma arrays (chunks are at most 512 pages). */
 const bufferPool: ArrayBuffer[] = [];
@@ -739,7 +740,8 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
     const f = sim.frames;
     let evicted = 0;
     const eventKey = `evict:${device.index}:${cause}`;
-    for (const pfn of pfns) {
+    for (let i = 0; i < pfns.length; i++) {
+      const pfn = pfns[i]!;
       if (f.zone.get(pfn) !== device.zone || f.flags.get(pfn) & PG_TAIL /* moved with its head */) continue;
       // A page of a PTE-mapped large folio that nothing maps goes with the folio's last reference.
       if ((f.flags.get(pfn) & (PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0 && f.mapcount.get(pfn) === 0) continue;
@@ -810,6 +812,12 @@ export function* migrateDeviceRange(sim: MigrateMachine, device: Device, pfns: r
       sim.emit(mappers[0]?.mm.name ?? '-', at, at + n, {
         kind: 'migrate', phase: 'finalize', device: device.name, direction: 'to-system', collected: n, migrated: n, skipped: [], cause,
       }, eventKey);
+      // The pages after it in its process, mapped alike, go a run at a time (evictRun.ts).
+      if (mappers.length === 1 && n === 1) {
+        const run = evictRunAfter(sim, device, pfns, i + 1, mappers[0]!.mm, mappers[0]!.vpn, cause, eventKey);
+        evicted += run;
+        i += run;
+      }
     }
     return evicted;
   } finally {

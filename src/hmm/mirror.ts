@@ -275,6 +275,36 @@ export class Dmirror implements MmuIntervalNotifierOps {
     return true;
   }
 
+  continuesClearAt(start: number): boolean {
+    const event = MMU_NOTIFY_NAMES[MmuNotifyEvent.CLEAR];
+    return this.notifierLog.continuesAt(this, event, null, this.sim.step, start) &&
+      this.sim.openEventAt(this.recordKey(event, null, 'invalidated'), start) !== undefined;
+  }
+
+  invalidateClearRun(sub: MmuIntervalNotifier, start: number, n: number, seq: { first: number; step: number }, beforeEach: number): void {
+    const clock = this.sim.clock;
+    const pteNs = this.sim.timing.devicePteUpdateNs;
+    // Callback k erases [start + k, start + k + 2) (one page past its range, see invalidateNow);
+    // start + k went with callback k - 1's already.
+    const end = Math.min(start + n + 1, ADDRESS_SPACE_PAGES);
+    let erased = 0;
+    for (let k = 0; k < n; k++) {
+      clock.advance(beforeEach);
+      let e = k === 0 && this.tagAt(start) !== Dpt.NONE ? 1 : 0;
+      if (start + k + 1 < end && this.tagAt(start + k + 1) !== Dpt.NONE) e++;
+      if (e > 0) clock.advance(pteNs);
+      erased += e;
+    }
+    this.erase(start, end);
+    const last = seq.first + (n - 1) * seq.step;
+    mmuIntervalSetSeq(sub, last);
+    const event = MMU_NOTIFY_NAMES[MmuNotifyEvent.CLEAR];
+    this.notifierLog.extend(n);
+    this.sim.coalesceRun(this.sim.openEventAt(this.recordKey(event, null, 'invalidated'), start)!, n, {
+      kind: 'notifier', event, owner: null, mirror: this.device.name, seqBefore: seq.first, seqAfter: last, action: 'invalidated', erased,
+    });
+  }
+
   /** A callback, for `expect notified` and as a `notifier` event. */
   private record(range: MmuNotifierRange, seqBefore: number, seqAfter: number,
     action: 'ignored-own-migrate' | 'invalidated' | 'seq-only', erased: number): void {

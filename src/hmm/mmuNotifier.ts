@@ -53,6 +53,18 @@ export interface MmuIntervalNotifierOps {
    * per-page invalidation (eviction, a CPU fault on a device page) then costs no generator.
    */
   invalidateNow?(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): boolean;
+  /**
+   * Optional, with invalidateNow: whether invalidateClearRun can stand for this notifier's
+   * callbacks over one-page MMU_NOTIFY_CLEAR ranges with no owner from `start` (the one just
+   * before, [start - 1, start), having been its last callback in this statement).
+   */
+  continuesClearAt?(start: number): boolean;
+  /**
+   * invalidateNow over the one-page MMU_NOTIFY_CLEAR ranges [start + k, start + k + 1) with no
+   * owner, k of [0, n), one after the other: the k-th sees sequence seq.first + k * seq.step,
+   * and `beforeEach` ns (the notifier's own cost) pass before each (a batched eviction's run).
+   */
+  invalidateClearRun?(sub: MmuIntervalNotifier, start: number, n: number, seq: { first: number; step: number }, beforeEach: number): void;
 }
 
 /** struct mmu_interval_notifier; `M` is the mm type its users see (mm.ts's Mm). */
@@ -180,6 +192,26 @@ export function mmuNotifierInvalidateNow<T>(sim: NotifierMachine, range: MmuNoti
   } finally {
     invalidateRangeEnd(range);
   }
+}
+
+/**
+ * The bookkeeping of `n` invalidations of `mm` one after the other ([start + k, start + k + 1)
+ * for k of [0, n)) each intersecting `hits` of its notifiers (0 or 1), as mmuNotifierInvalidateNow
+ * leaves it: the active count back where it was, the sequence moved on. Returns the sequence the
+ * first one's callback sees and how it moves from one to the next (a batched path calls them).
+ */
+export function invalidateRangesDone(sim: NotifierMachine, mm: NotifierMm, n: number, hits: 0 | 1): { first: number; step: number } {
+  const idle = mm.activeInvalidateRanges === 0;
+  if (hits === 0) {
+    // No sequence is made odd; the first end makes an odd one (left over) even.
+    if (idle && (mm.invalidateSeq & 1) === 1) mm.invalidateSeq++;
+    return { first: mm.invalidateSeq, step: 0 };
+  }
+  sim.stats.notifierCalls += n;
+  const first = mm.invalidateSeq | 1;
+  // Each made odd, then even again at its end when no other range is active.
+  mm.invalidateSeq = idle ? first + 2 * n - 1 : first;
+  return { first, step: idle ? 2 : 0 };
 }
 
 /** A body that returns a generator would never run: the type rules it out. */

@@ -50,6 +50,24 @@ export class NotifierLog<M = unknown> {
     this.runs.push({ mirror: r.mirror, event: r.event, owner: r.owner, step: r.step, start: r.start, size, count: 1, end: r.end });
   }
 
+  /**
+   * Whether one-page callbacks of `mirror` from `start` (same event, owner and statement) would
+   * each join the last run, as its next callback: it is theirs, ends at `start` and holds one-page
+   * callbacks only. Then extend(n) is what `n` pushes of them do.
+   */
+  continuesAt(mirror: M, event: string, owner: string | null, step: number, start: number): boolean {
+    const last = this.runs[this.runs.length - 1];
+    return last !== undefined && last.mirror === mirror && last.event === event && last.owner === owner && last.step === step &&
+      last.end === start && last.size === 1 && last.end - last.start === last.count;
+  }
+
+  /** `n` one-page callbacks continuing the last run (continuesAt holds). */
+  extend(n: number): void {
+    const last = this.runs[this.runs.length - 1]!;
+    last.count += n;
+    last.end += n;
+  }
+
   /** The callbacks of statement execution `step`, in the order they ran. */
   ofStep(step: number): NotifierRecord<M>[] {
     const runs = this.runs;

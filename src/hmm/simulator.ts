@@ -118,6 +118,15 @@ export class Simulator implements GpuMachine {
     return this.log.emitPages({ time: this.clock.now, step: this.step, loc: this.loc, job: this.currentJob }, mm, start, n, body, key);
   }
 
+  openEventAt(coalesceKey: string, start: number): SimEvent | undefined {
+    const key = this.currentJob !== undefined ? this.jobKey(coalesceKey, this.currentJob) : coalesceKey;
+    return this.log.openAt(this.step, key, start);
+  }
+
+  coalesceRun(e: SimEvent, n: number, body: SimEventBody): void {
+    this.log.coalesceRun(e, n, body);
+  }
+
   /** `key@job` for the job that emitted last, made once: its per-page events would each build it. */
   private readonly jobKeys = new Map<string, string>();
   private jobKeysOf: string | undefined;

@@ -1,0 +1,100 @@
+// migrate_device_range's eviction a run of pages at a time (range batching, batching.ts): after
+// a device-private page was evicted page by page (migrateDevice.ts), the pages that follow it in
+// the pfn list and in its process's address space, each mapped once there and by no other VMA's
+// offsets, are evicted together: the same frames in the same order, the same entries, counts,
+// notifier sequence numbers, callbacks and events as page-by-page eviction leaves, each
+// callback's record and event coalescing into the one before as they would one at a time.
+
+import { FieldRuns } from './frameStore';
+import type { Device } from './memremap';
+import type { MigrateMachine } from './migrateDevice';
+import type { Mm } from './mm';
+import { invalidateRangesDone, invalidatesNow } from './mmuNotifier';
+import { indexOffsetOf, PG_HEAD, PG_HUGETLB, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL } from './page';
+import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex } from './pgtable';
+import { rangeBatching } from './batching';
+import { ScratchInt32 } from './scratch';
+import { putPages } from './swap';
+import { vmaRange, vmPgoffDelta } from './vmaAddress';
+import { PTRS_PER_PTE } from './constants';
+
+const srcRun = new ScratchInt32();
+const dstRun = new ScratchInt32();
+const fieldRuns = new FieldRuns();
+
+/**
+ * Evict pfns[from], pfns[from + 1], … as migrateDeviceRange would one at a time, when the page
+ * before them was just evicted from `prevVpn` of `mm` and each is the device-private page
+ * mapped at the next page of `mm`: a base page, mapped there only (its rmap walk visits that VMA
+ * alone, as no other VMA of a live process covers its offset), with the same flags. Returns how
+ * many it evicted, 0 when the next page is not such a page or when the run's callbacks or events
+ * would not coalesce as one-page ones (the caller then goes on page by page).
+ */
+export function evictRunAfter(sim: MigrateMachine, device: Device, pfns: readonly number[], from: number,
+  mm: Mm, prevVpn: number, cause: string, eventKey: string): number {
+  if (!rangeBatching() || device.type !== 'private' || device.leakedRefs.size > 0 || from >= pfns.length) return 0;
+  if (!invalidatesNow(sim, mm) || mm.notifiers.length > 1) return 0;
+  const start = prevVpn + 1;
+  const sub = mm.notifiers[0];
+  if (sub !== undefined && (sub.ops.continuesClearAt === undefined || sub.ops.invalidateClearRun === undefined ||
+    sub.start > start || !sub.ops.continuesClearAt(start))) return 0;
+  const eMigrate = sim.openEventAt(eventKey, start);
+  if (eMigrate === undefined) return 0;
+  const t = mm.pt.lookup(start);
+  const ref = mm.vmas.find(start);
+  if (t === undefined || t.pmd || ref === undefined) return 0;
+  const f = sim.frames;
+  const delta = vmPgoffDelta(ref);
+  const s0 = pteIndex(start);
+  const limit = Math.min(pfns.length - from, PTRS_PER_PTE - s0, ref.end - start, sub === undefined ? Infinity : sub.end - start);
+  const flags = f.flags.get(pfns[from]!);
+  if ((flags & (PG_HEAD | PG_TAIL | PG_LARGE_HEAD | PG_LARGE_TAIL | PG_HUGETLB)) !== 0) return 0;
+  const src = srcRun.get(limit);
+  let n = 0;
+  for (; n < limit; n++) {
+    const p = pfns[from + n]!;
+    const s = s0 + n;
+    if (t.kind[s] !== Pte.DEVICE_PRIVATE || t.pfn[s] !== p || f.zone.get(p) !== device.zone || f.flags.get(p) !== flags ||
+      f.order.get(p) !== 0 || f.mapcount.get(p) !== 1 || f.indexOf(p) !== start + n + delta) break;
+    src[n] = p;
+  }
+  if (n === 0) return 0;
+  // Only `ref` maps the run's offsets: the rmap walk of each page visits it alone, where the
+  // page is mapped, and the walk for its mappings finds that entry alone.
+  for (const m of sim.mms) {
+    if (!m.alive) continue;
+    for (const v of m.vmas.list) if (v !== ref && vmaRange(v, start + delta, n) !== undefined) return 0;
+  }
+
+  // The destination frames, as n calls of allocSystem give them, and the contents.
+  const dst = dstRun.get(n);
+  f.allocSystemRun(n, flags, dst);
+  f.copyContents(src, 0, dst, n);
+  // Each page's MMU_NOTIFY_CLEAR over its one page, then the entry replaced under it.
+  const seq = invalidateRangesDone(sim, mm, n, sub === undefined ? 0 : 1);
+  if (sub !== undefined) sub.ops.invalidateClearRun!(sub, start, n, seq, sim.timing.notifierCallbackNs);
+  for (let k = 0; k < n; k++) {
+    const s = s0 + k;
+    const w = t.bits[s]! & PTE_WRITE;
+    t.kind[s] = Pte.PRESENT;
+    t.pfn[s] = dst[k]!;
+    t.bits[s] = w ? w | PTE_DIRTY : 0;
+  }
+  t.setPmd(false);
+  mm.pt.markDirty(start);
+  const mapcounts = fieldRuns.begin(f.mapcount);
+  for (let k = 0; k < n; k++) mapcounts.put(dst[k]!, 1);
+  mapcounts.flush();
+  for (let k = 0; k < n; k++) mapcounts.put(src[k]!, 0);
+  mapcounts.flush();
+  putPages(sim, src, n);
+  // Migration keeps page->index.
+  const index = fieldRuns.begin(f.indexOffset);
+  for (let k = 0; k < n; k++) index.put(dst[k]!, indexOffsetOf(start + k + delta));
+  index.flush();
+  sim.deviceStats(device).pagesOut += n;
+  sim.coalesceRun(eMigrate, n, {
+    kind: 'migrate', phase: 'finalize', device: device.name, direction: 'to-system', collected: n, migrated: n, skipped: [], cause,
+  });
+  return n;
+}
