@@ -7,11 +7,10 @@
 
 import * as assert from 'node:assert/strict';
 import * as fc from 'fast-check';
-import { setRangeBatching } from '../src/hmm/batching';
-import { PG_ANON, Zone } from '../src/hmm/page';
+import { PG_ANON } from '../src/hmm/page';
 import { Simulator } from '../src/hmm/simulator';
 import { putPage, putPages } from '../src/hmm/swap';
-import { runScriptText, type ScriptRun } from '../src/hmm/lang/runner';
+import { runBoth } from './reference/batchingOutcome';
 
 interface Mapping {
   readonly name: string;
@@ -95,44 +94,6 @@ function render(sc: Script): string {
     }
   }
   return out.join('\n') + '\n';
-}
-
-/** Everything a run leaves that the two paths must agree on, as one comparable value. */
-function outcome(r: ScriptRun): unknown {
-  const sim = r.sim!;
-  const f = sim.frames;
-  const tables = sim.mms.map((mm) => ({
-    name: mm.name,
-    alive: mm.alive,
-    tables: [...mm.pt.tables].sort((a, b) => a[0] - b[0]).map(([idx, t]) => ({
-      idx, used: t.used, pmd: t.pmd, kind: [...t.kind], pfn: [...t.pfn], bits: [...t.bits], expectId: [...t.expectId], expectPage: [...t.expectPage],
-    })),
-  }));
-  const frames: number[][] = [];
-  for (let p = 0; p < f.frontier; p++) {
-    const zone = f.zone.get(p);
-    if (zone === Zone.FREE) continue;
-    frames.push([p, zone, f.device.get(p), f.flags.get(p), f.order.get(p), f.refcount.get(p), f.mapcount.get(p), f.pincount.get(p),
-      f.contentId.get(p), f.contentPage.get(p), f.deviceData.get(p), f.indexOffset.get(p)]);
-  }
-  const saved = f.save();
-  const notified = [];
-  for (let step = 0; step <= sim.step; step++) notified.push(...sim.notifierRecordsOf(step).map((n) => ({ ...n, mirror: undefined })));
-  return {
-    error: r.error, statements: r.statements, residency: r.residency, now: sim.clock.now, stats: sim.stats,
-    events: r.events.map((e) => ({ ...e })), notified, tables, frames,
-    allocator: { next: saved.nextSystem, free: [...saved.freeSystem], freeHuge: [...saved.freeSystemHuge], inUse: saved.systemInUse },
-  };
-}
-
-function runBoth(text: string): { batched: unknown; perPage: unknown } {
-  const batched = outcome(runScriptText('b.hmm', text));
-  const was = setRangeBatching(false);
-  try {
-    return { batched, perPage: outcome(runScriptText('b.hmm', text)) };
-  } finally {
-    setRangeBatching(was);
-  }
 }
 
 describe('range batching: the batched paths do what the per-page paths do', () => {

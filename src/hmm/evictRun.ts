@@ -21,6 +21,12 @@ import { PTRS_PER_PTE } from './constants';
 const srcRun = new ScratchInt32();
 const dstRun = new ScratchInt32();
 const fieldRuns = new FieldRuns();
+/** Pages evicted in runs since the process started (the tests check that runs are taken). */
+let runPages = 0;
+
+export function evictedInRuns(): number {
+  return runPages;
+}
 
 /**
  * Evict pfns[from], pfns[from + 1], … as migrateDeviceRange would one at a time, when the page
@@ -96,5 +102,6 @@ export function evictRunAfter(sim: MigrateMachine, device: Device, pfns: readonl
   sim.coalesceRun(eMigrate, n, {
     kind: 'migrate', phase: 'finalize', device: device.name, direction: 'to-system', collected: n, migrated: n, skipped: [], cause,
   });
+  runPages += n;
   return n;
 }
