@@ -32,7 +32,8 @@ export function evictedInRuns(): number {
  * Evict pfns[from], pfns[from + 1], … as migrateDeviceRange would one at a time, when the page
  * before them was just evicted from `prevVpn` of `mm` and each is the device-private page
  * mapped at the next page of `mm`: a base page, mapped there only (its rmap walk visits that VMA
- * alone, as no other VMA of a live process covers its offset), with the same flags. Returns how
+ * alone, as no other VMA of a live process covers its offset), with the same flags. What each
+ * page keeps (contents, page->index, anon_vma) goes to its new page as migration moves it. Returns how
  * many it evicted, 0 when the next page is not such a page or when the run's callbacks or events
  * would not coalesce as one-page ones (the caller then goes on page by page).
  */
@@ -65,8 +66,9 @@ export function evictRunAfter(sim: MigrateMachine, device: Device, pfns: readonl
     src[n] = p;
   }
   if (n === 0) return 0;
-  // Only `ref` maps the run's offsets: the rmap walk of each page visits it alone, where the
-  // page is mapped, and the walk for its mappings finds that entry alone.
+  // Only `ref` maps the run's offsets: an rmap walk visits only VMAs that cover a page's offset
+  // (whatever anon_vma tree it walks), so each page's visits `ref` alone, where the page is
+  // mapped, and the look for its mappings finds that entry alone.
   for (const m of sim.mms) {
     if (!m.alive) continue;
     for (const v of m.vmas.list) if (v !== ref && vmaRange(v, start + delta, n) !== undefined) return 0;
@@ -93,11 +95,14 @@ export function evictRunAfter(sim: MigrateMachine, device: Device, pfns: readonl
   mapcounts.flush();
   for (let k = 0; k < n; k++) mapcounts.put(src[k]!, 0);
   mapcounts.flush();
-  putPages(sim, src, n);
-  // Migration keeps page->index.
+  // folio_migrate_mapping keeps page->index and the anon_vma.
   const index = fieldRuns.begin(f.indexOffset);
   for (let k = 0; k < n; k++) index.put(dst[k]!, indexOffsetOf(start + k + delta));
   index.flush();
+  const anonVma = fieldRuns.begin(f.anonVma);
+  for (let k = 0; k < n; k++) anonVma.put(dst[k]!, f.anonVma.get(src[k]!));
+  anonVma.flush();
+  putPages(sim, src, n);
   sim.deviceStats(device).pagesOut += n;
   sim.coalesceRun(eMigrate, n, {
     kind: 'migrate', phase: 'finalize', device: device.name, direction: 'to-system', collected: n, migrated: n, skipped: [], cause,

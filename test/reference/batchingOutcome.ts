@@ -2,7 +2,7 @@
 // paths do: used by test/batching.test.ts and test/evictRun.test.ts.
 
 import { setRangeBatching } from '../../src/hmm/batching';
-import { Zone } from '../../src/hmm/page';
+import { PG_ANON, Zone } from '../../src/hmm/page';
 import { runScriptText, type ScriptRun } from '../../src/hmm/lang/runner';
 
 /** Everything a run leaves that the two paths must agree on, as one comparable value. */
@@ -17,11 +17,20 @@ export function outcome(r: ScriptRun): unknown {
     })),
   }));
   const frames: number[][] = [];
+  // anon_vma ids count up across runs: an anonymous page's is compared as the order in which its
+  // id first appears (a free or file frame's is left over, not read).
+  const anonVmas = new Map<number, number>();
+  const anonVmaOf = (p: number): number => {
+    if ((f.flags.get(p) & PG_ANON) === 0) return 0;
+    const id = f.anonVma.get(p);
+    if (!anonVmas.has(id)) anonVmas.set(id, anonVmas.size + 1);
+    return anonVmas.get(id)!;
+  };
   for (let p = 0; p < f.frontier; p++) {
     const zone = f.zone.get(p);
     if (zone === Zone.FREE) continue;
     frames.push([p, zone, f.device.get(p), f.flags.get(p), f.order.get(p), f.refcount.get(p), f.mapcount.get(p), f.pincount.get(p),
-      f.contentId.get(p), f.contentPage.get(p), f.deviceData.get(p), f.indexOffset.get(p)]);
+      f.contentId.get(p), f.contentPage.get(p), f.deviceData.get(p), f.indexOffset.get(p), anonVmaOf(p)]);
   }
   const saved = f.save();
   const notified = [];
