@@ -5,18 +5,18 @@
 // notifier sequence numbers, callbacks and events as page-by-page eviction leaves, each
 // callback's record and event coalescing into the one before as they would one at a time.
 
+import { rangeBatching } from './batching';
+import { PTRS_PER_PTE } from './constants';
 import { FieldRuns } from './frameStore';
+import type { Machine } from './machine';
 import type { Device } from './memremap';
-import type { MigrateMachine } from './migrateDevice';
 import type { Mm } from './mm';
 import { invalidateRangesDone, invalidatesNow } from './mmuNotifier';
 import { indexOffsetOf, PG_HEAD, PG_HUGETLB, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL } from './page';
 import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex } from './pgtable';
-import { rangeBatching } from './batching';
 import { ScratchInt32 } from './scratch';
 import { putPages } from './swap';
 import { vmaRange, vmPgoffDelta } from './vmaAddress';
-import { PTRS_PER_PTE } from './constants';
 
 const srcRun = new ScratchInt32();
 const dstRun = new ScratchInt32();
@@ -37,7 +37,7 @@ export function evictedInRuns(): number {
  * many it evicted, 0 when the next page is not such a page or when the run's callbacks or events
  * would not coalesce as one-page ones (the caller then goes on page by page).
  */
-export function evictRunAfter(sim: MigrateMachine, device: Device, pfns: readonly number[], from: number,
+export function evictRunAfter(sim: Machine, device: Device, pfns: readonly number[], from: number,
   mm: Mm, prevVpn: number, cause: string, eventKey: string): number {
   if (!rangeBatching() || device.type !== 'private' || device.leakedRefs.size > 0 || from >= pfns.length) return 0;
   if (!invalidatesNow(sim, mm) || mm.notifiers.length > 1) return 0;
