@@ -1,7 +1,8 @@
 // Layer: benchmark (bench/). "VS Code stays instant at any size": figures the VS Code
 // integration run records in artifacts/vscode-metrics.json (test/integration/debug.itest.ts, each
-// pair measured in the same run; the bench cannot start a workbench itself), and the adapter's
-// side measured here: answering a stop and the map's picture at 8 and at 1M resident pages.
+// pair measured in the same run; the bench cannot start a workbench itself), among them the map's:
+// a step to its picture drawn on screen; and the adapter's side measured here: answering a stop
+// and the map's data (hmm/picture) at 8 and at 1M resident pages.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -63,13 +64,17 @@ export async function vscodeAtAnySize(scratch: Scratch): Promise<void> {
   const checks = [
     pair(m, 'step → views refreshed, 1M resident pages', 'viewsRefreshedAt1MPagesMs', '8 pages', 'viewsRefreshedAt8PagesMs'),
     pair(m, 'start → first stop, 1M pages', 'firstStopAt1MPagesMs', '1 page', 'firstStopAt1PageMs'),
+    pair(m, 'step → map picture drawn, 1M resident pages', 'mapDrawnAt1MPagesMs', '8 pages', 'mapDrawnAt8PagesMs'),
   ];
+  if (m?.['mapDrawnAt1MPagesMs'] !== undefined) {
+    note(`the map: medians of ${m['mapDrawnSteps'] ?? '?'} steps over a 2-page migrate with the map open, from the step command to the map's page saying it painted that stop's picture; of which step → stopped ${fmt(m['mapStoppedAt1MPagesMs'] ?? NaN, 0)} ms at 1M, ${fmt(m['mapStoppedAt8PagesMs'] ?? NaN, 0)} ms at 8`);
+  }
   checks.push(activation(m));
   const adapter = await stopAnswers(scratch);
   figure('adapter: answer a stop (stack, variables, views)', `${fmt(adapter.stop[1])} ms`, `8 pages: ${fmt(adapter.stop[0])} ms`, ratio(adapter.stop[1], adapter.stop[0]));
   figure('adapter: hmm/picture (the map\'s data)', `${fmt(adapter.picture[1])} ms`, `8 pages: ${fmt(adapter.picture[0])} ms`, ratio(adapter.picture[1], adapter.picture[0]));
   note(`medians of ${STOPS - 1} stops in a loop, each answer the first of its stop; the first stop after the pages were made: answers ${fmt(adapter.firstStop[1])} ms at 1M (8 pages: ${fmt(adapter.firstStop[0])} ms), picture ${fmt(adapter.firstPicture[1])} ms (8 pages: ${fmt(adapter.firstPicture[0])} ms)`);
-  checks.push({ ok: adapter.picture[1] <= 2 * adapter.picture[0], what: `map picture at 1M ${ratio(adapter.picture[1], adapter.picture[0])} the one at 8 pages (≤ 2×)` });
+  note('the adapter\'s figures are parts of the stop → refreshed and stop → drawn figures above, which are judged: what the user waits for');
   const map = readMetrics(path.join(root, 'artifacts/map-metrics.json'));
   if (map?.['openPaintedMs'] !== undefined) {
     note(`map in Chromium at 1M pages (e2e run): drawn ${fmt(map['openPaintedMs'])} ms after its data arrived, zoom frame ${fmt(map['zoomRenderMedianMs'] ?? NaN)} ms`);

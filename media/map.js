@@ -1067,11 +1067,14 @@
       render();
       const t1 = performance.now();
       if (S) {
-        // After the frame is painted: the figure the issue asks for (stop data → picture on screen).
+        // After the frame is painted: the figure the issue asks for (stop data → picture on screen),
+        // and the extension is told which stop is on screen (the integration run times step → drawn).
+        const shown = S;
         requestAnimationFrame(() => setTimeout(() => {
-          const runs = S.picture.cpu.runs.length + S.picture.devices.reduce((n, d) => n + d.lane.runs.length, 0);
-          const resident = S.picture.cpu.runs.reduce((n, r) => n + r.end - r.start, 0);
+          const runs = shown.picture.cpu.runs.length + shown.picture.devices.reduce((n, d) => n + d.lane.runs.length, 0);
+          const resident = shown.picture.cpu.runs.reduce((n, r) => n + r.end - r.start, 0);
           lastOpen = { renderMs: t1 - t0, paintedMs: performance.now() - t0, runs, resident };
+          vscode.postMessage({ type: 'drawn', id: shown.stop.id });
         }, 0));
       }
     } else if (msg.type === 'why') {

@@ -26,8 +26,12 @@ export interface HmmExtensionApi {
   snapshotTree(view: 'residency' | 'migrations' | 'notifiers', depth?: number): Promise<TreeSnapshot[]>;
   /** Decorations of the editor showing `file` (absolute path). */
   decorations(file: string): DecorationSnapshot[];
-  /** Whether the address-space map panel is open, and the last state it was sent (JSON-safe). */
-  mapPanel(): { open: boolean; ready: boolean; lastState?: unknown };
+  /**
+   * Whether the address-space map panel is open, the last state it was sent (JSON-safe), and the
+   * last stop the page drew: its id (the state's `stop.id`) and when the page said so
+   * (performance.now() in the extension host).
+   */
+  mapPanel(): { open: boolean; ready: boolean; lastState?: unknown; drawn?: { id: number; at: number } };
   /** Resolves once every view has refreshed after the latest stop (tests await this after a step). */
   whenRefreshed(): Promise<void>;
 }

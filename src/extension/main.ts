@@ -51,7 +51,9 @@ export function activate(context: vscode.ExtensionContext): HmmExtensionApi {
   return {
     snapshotTree: (view, depth = 3) => snapshotTree(trees[view].provider, depth),
     decorations: (file) => decorations.snapshot(file),
-    mapPanel: () => ({ open: map.isOpen, ready: map.pageReady, ...(map.lastState !== undefined ? { lastState: map.lastState } : {}) }),
+    mapPanel: () => ({
+      open: map.isOpen, ready: map.pageReady, ...(map.lastState !== undefined ? { lastState: map.lastState } : {}), ...(map.drawn !== undefined ? { drawn: map.drawn } : {}),
+    }),
     whenRefreshed: () => watcher.whenRefreshed(),
   };
 }

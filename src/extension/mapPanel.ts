@@ -20,6 +20,8 @@ export const MAP_VIEW_TYPE = 'hmm.map';
 /** Messages the page sends (media/map.js). Checked field by field: the page is another process. */
 type FromPage =
   | { type: 'ready' }
+  /** A stop's picture is on screen (posted after the frame that drew it). */
+  | { type: 'drawn'; id: number }
   | { type: 'process'; name: string }
   | { type: 'showStop'; id: number }
   | { type: 'why'; page: number; reqId: number }
@@ -52,6 +54,11 @@ export class MapPanel implements StateView {
   lastState: MapState | undefined;
   /** The page's script ran to its end (it posts `ready` last): for the tests. */
   pageReady = false;
+  /**
+   * The last stop the page said it drew, and when its message arrived (performance.now() of the
+   * extension host): the integration run times a step to the picture on screen with it.
+   */
+  drawn: { readonly id: number; readonly at: number } | undefined;
 
   constructor(private readonly ctx: Ctx, private readonly revealInTree: RevealInTree) {
     ctx.own({ dispose: () => this.panel?.dispose() });
@@ -77,6 +84,7 @@ export class MapPanel implements StateView {
     panel.onDidDispose(() => {
       this.panel = undefined;
       this.pageReady = false;
+      this.drawn = undefined;
     });
     panel.webview.onDidReceiveMessage((m: unknown) => void this.received(m).catch((e: unknown) => {
       this.ctx.output.appendLine(`hmm map: ${(e as Error).message ?? String(e)}`);
@@ -144,6 +152,9 @@ export class MapPanel implements StateView {
     const m = checkMessage(raw);
     if (m === undefined) return;
     switch (m.type) {
+      case 'drawn':
+        this.drawn = { id: m.id, at: performance.now() };
+        break;
       case 'ready':
         this.pageReady = true;
         this.post({ type: 'state', state: this.lastState ?? null });
@@ -269,6 +280,7 @@ function checkMessage(raw: unknown): FromPage | undefined {
   const int = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 53;
   switch (m['type']) {
     case 'ready': return { type: 'ready' };
+    case 'drawn': return int(m['id']) ? { type: 'drawn', id: m['id'] } : undefined;
     case 'process': return typeof m['name'] === 'string' ? { type: 'process', name: m['name'] } : undefined;
     case 'showStop': return int(m['id']) ? { type: 'showStop', id: m['id'] } : undefined;
     case 'why': return int(m['page']) && int(m['reqId']) ? { type: 'why', page: m['page'], reqId: m['reqId'] } : undefined;

@@ -415,4 +415,93 @@ describe('hmm-debug in real VS Code', function () {
       console.log(`      step over a migrate → stopped, views refreshed: 8 pages ${eight.stopped.toFixed(0)}, ${eight.refreshed.toFixed(0)} ms; 1M pages ${million.stopped.toFixed(0)}, ${million.refreshed.toFixed(0)} ms`);
     });
   });
+
+  describe('the address-space map at 8 and a million resident pages (figures for npm run bench)', function () {
+    /** Steps timed per size, after UNTIMED_STEPS untimed (the first pictures of a session, the JIT). */
+    const TIMED_STEPS = 12;
+    const UNTIMED_STEPS = 3;
+
+    interface MapView { open: boolean; lastState?: { liveId: number; stop: { id: number; step: number } }; drawn?: { id: number; at: number } }
+    const mapView = (): MapView => api.mapPanel() as MapView;
+
+    /** The map's page has drawn a stop other than `before` that is the live one; when it said so. */
+    async function drawnAfter(before: number | undefined): Promise<number> {
+      const m = await eventually('the map to draw the new stop', () => mapView(),
+        (v) => v.drawn !== undefined && v.lastState !== undefined && v.lastState.liveId !== before && v.drawn.id === v.lastState.liveId, 60000);
+      return m.drawn!.at;
+    }
+
+    /** Every view refreshed and the map's page showing the live stop: the live stop's id. */
+    async function settled(): Promise<number> {
+      await api.whenRefreshed();
+      const m = await eventually('the map to draw the live stop', () => mapView(), (v) => v.lastState !== undefined && v.drawn?.id === v.lastState.liveId, 60000);
+      return m.lastState!.liveId;
+    }
+
+    /**
+     * Stops on the first statement of the loop, opens the map, then steps over the loop's
+     * statements (each moves two pages between gpu0 and system memory): for each, from the step
+     * command to `stopped` and to the map's page saying it has drawn that stop's picture (the
+     * frame painted, media/map.js). Medians of TIMED_STEPS; nothing is asserted about time.
+     */
+    async function measureMap(name: string): Promise<{ stopped: number[]; drawn: number[] }> {
+      const file = workspaceFile(name);
+      const uri = vscode.Uri.file(file);
+      const watch = new SessionWatch(`itest ${name}`);
+      try {
+        vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
+        await vscode.window.showTextDocument(uri);
+        vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(uri, new vscode.Position(lineOf(file, 'migrate a[..2] to system') - 1, 0)))]);
+        assert.ok(await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: DEBUG_TYPE, request: 'launch', name: `itest ${name}`, program: file }));
+        assert.equal((await watch.nextStop(60000)).reason, 'breakpoint');
+        await api.whenRefreshed();
+        vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
+        await vscode.commands.executeCommand('hmm.openMap');
+        const stopped: number[] = [];
+        const drawn: number[] = [];
+        for (let i = 0; i < UNTIMED_STEPS + TIMED_STEPS; i++) {
+          const before = await settled();
+          const t0 = performance.now();
+          await vscode.commands.executeCommand('workbench.action.debug.stepOver');
+          assert.equal((await watch.nextStop(60000)).reason, 'step');
+          const s = performance.now() - t0;
+          const d = (await drawnAfter(before)) - t0;
+          if (i >= UNTIMED_STEPS) {
+            stopped.push(s);
+            drawn.push(d);
+          }
+        }
+        await settled();
+        // What was drawn is the script's state: the first two pages back and forth, the rest as they were.
+        const state = mapView().lastState as unknown as { picture: { cpu: { runs: { start: number; end: number; zone: string }[] } } };
+        const resident = state.picture.cpu.runs.reduce((n, r) => n + r.end - r.start, 0);
+        assert.equal(resident, name === 'map-million.hmm' ? 1048576 : 8, 'every resident page is in the picture');
+        await vscode.debug.stopDebugging();
+        await watch.waitEnded(60000);
+        return { stopped, drawn };
+      } finally {
+        watch.dispose();
+      }
+    }
+
+    it('steps with the map open: stopped → picture drawn, at 8 and at 1M resident pages', async function () {
+      this.timeout(300000);
+      const median = (xs: readonly number[]): number => {
+        const s = [...xs].sort((a, b) => a - b);
+        return s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+      };
+      const eight = await measureMap('map-eight.hmm');
+      const million = await measureMap('map-million.hmm');
+      const mapTabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.label === 'HMM address space');
+      await vscode.window.tabGroups.close(mapTabs);
+      recordMetric('mapDrawnAt8PagesMs', median(eight.drawn));
+      recordMetric('mapDrawnAt1MPagesMs', median(million.drawn));
+      recordMetric('mapStoppedAt8PagesMs', median(eight.stopped));
+      recordMetric('mapStoppedAt1MPagesMs', median(million.stopped));
+      recordMetric('mapDrawnSteps', TIMED_STEPS);
+      const list = (xs: readonly number[]): string => xs.map((x) => x.toFixed(0)).join(', ');
+      console.log(`      step → map picture drawn, median of ${TIMED_STEPS}: 8 pages ${median(eight.drawn).toFixed(0)} ms (${list(eight.drawn)}); 1M pages ${median(million.drawn).toFixed(0)} ms (${list(million.drawn)})`);
+      console.log(`      of which step → stopped: 8 pages ${median(eight.stopped).toFixed(0)} ms, 1M pages ${median(million.stopped).toFixed(0)} ms`);
+    });
+  });
 });
