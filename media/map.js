@@ -1074,7 +1074,7 @@
           const runs = shown.picture.cpu.runs.length + shown.picture.devices.reduce((n, d) => n + d.lane.runs.length, 0);
           const resident = shown.picture.cpu.runs.reduce((n, r) => n + r.end - r.start, 0);
           lastOpen = { renderMs: t1 - t0, paintedMs: performance.now() - t0, runs, resident };
-          vscode.postMessage({ type: 'drawn', id: shown.stop.id });
+          vscode.postMessage({ type: 'drawn', id: shown.stop.id, paintedMs: lastOpen.paintedMs });
         }, 0));
       }
     } else if (msg.type === 'why') {

@@ -28,10 +28,11 @@ export interface HmmExtensionApi {
   decorations(file: string): DecorationSnapshot[];
   /**
    * Whether the address-space map panel is open, the last state it was sent (JSON-safe), and the
-   * last stop the page drew: its id (the state's `stop.id`) and when the page said so
-   * (performance.now() in the extension host).
+   * last stop the page drew: its id (the state's `stop.id`), when the page said so and when that
+   * state was posted to it (performance.now() in the extension host), and the page's own time
+   * from the state's arrival to the painted frame.
    */
-  mapPanel(): { open: boolean; ready: boolean; lastState?: unknown; drawn?: { id: number; at: number } };
+  mapPanel(): { open: boolean; ready: boolean; lastState?: unknown; drawn?: { id: number; at: number; postedAt: number; paintedMs: number } };
   /** Resolves once every view has refreshed after the latest stop (tests await this after a step). */
   whenRefreshed(): Promise<void>;
 }

@@ -8,9 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { Picture, StateChangedEventBody } from '../adapter/protocol';
 import type { Ctx } from './context';
 import { dap } from './dap';
-import { type MapState, PictureHistory } from './mapState';
+import { type MapPicture, type MapState, PictureHistory } from './mapState';
 import type { StateView } from './sessionWatcher';
 import { settings } from './settings';
 import type { HmmState } from './state';
@@ -20,8 +21,8 @@ export const MAP_VIEW_TYPE = 'hmm.map';
 /** Messages the page sends (media/map.js). Checked field by field: the page is another process. */
 type FromPage =
   | { type: 'ready' }
-  /** A stop's picture is on screen (posted after the frame that drew it). */
-  | { type: 'drawn'; id: number }
+  /** A stop's picture is on screen (posted after the frame that drew it), `paintedMs` after its message arrived. */
+  | { type: 'drawn'; id: number; paintedMs: number }
   | { type: 'process'; name: string }
   | { type: 'showStop'; id: number }
   | { type: 'why'; page: number; reqId: number }
@@ -55,10 +56,15 @@ export class MapPanel implements StateView {
   /** The page's script ran to its end (it posts `ready` last): for the tests. */
   pageReady = false;
   /**
-   * The last stop the page said it drew, and when its message arrived (performance.now() of the
-   * extension host): the integration run times a step to the picture on screen with it.
+   * The last stop the page said it drew, when its message arrived and when its state was posted
+   * (performance.now() of the extension host), and how long the page took from the state's
+   * arrival to the painted frame: the integration run times a step to the picture on screen.
    */
-  drawn: { readonly id: number; readonly at: number } | undefined;
+  drawn: { readonly id: number; readonly at: number; readonly postedAt: number; readonly paintedMs: number } | undefined;
+  /** When the state of each of the last few stops shown was posted to the page. */
+  private readonly postedAt = new Map<number, number>();
+  /** The pictures of the stop being fetched, asked for as its event arrived (see prefetch). */
+  private early: { readonly session: vscode.DebugSession; readonly stop: StateChangedEventBody; readonly process: string; readonly maxRuns: number; readonly pictures: Promise<MapPicture> } | undefined;
 
   constructor(private readonly ctx: Ctx, private readonly revealInTree: RevealInTree) {
     ctx.own({ dispose: () => this.panel?.dispose() });
@@ -92,8 +98,24 @@ export class MapPanel implements StateView {
     await this.update(state);
   }
 
+  /**
+   * The stop's event names its process and the live ones, all the picture needs: with the map
+   * open, its requests go out beside the shared state's instead of after them (one DAP round trip
+   * through the workbench less between a stop and its picture on screen).
+   */
+  prefetch(session: vscode.DebugSession, stop: StateChangedEventBody): void {
+    if (this.panel === undefined) return;
+    const process = this.process !== undefined && stop.processes.includes(this.process) ? this.process : stop.process;
+    const maxRuns = settings.mapMaxRunsPerLane();
+    const pictures = this.pictures(session, process, maxRuns);
+    pictures.catch(() => undefined); // update() reports a failure; a stop it never shows must not reject unhandled
+    this.early = { session, stop, process, maxRuns, pictures };
+  }
+
   async update(state: HmmState | undefined): Promise<void> {
     this.state = state;
+    const early = this.early;
+    this.early = undefined;
     if (state === undefined) {
       this.history.clear();
       this.lastState = undefined;
@@ -104,13 +126,8 @@ export class MapPanel implements StateView {
     const current = state.processes.find((p) => p.current)?.name ?? 'main';
     const process = this.process !== undefined && state.processes.some((p) => p.name === this.process) ? this.process : current;
     const maxRuns = settings.mapMaxRunsPerLane();
-    const main = await dap.picture(state.session, { process, maxRuns });
-    // The other processes' CPU page tables: after fork they point at the same (COW) frames.
-    const others = await Promise.all(main.processes.filter((p) => p !== process).map(async (p) => {
-      const o = await dap.picture(state.session, { process: p, maxRuns });
-      return { process: p, cpu: o.cpu };
-    }));
-    const picture = { ...main, others };
+    const asked = early !== undefined && early.session === state.session && early.stop === state.stop && early.process === process && early.maxRuns === maxRuns;
+    const picture = await (asked ? early.pictures : this.pictures(state.session, process, maxRuns));
     // The watcher hands over the same stop object when it refreshes without a new stop.
     const again = state.stop === this.pictured;
     this.pictured = state.stop;
@@ -119,6 +136,16 @@ export class MapPanel implements StateView {
     }, picture, again);
     this.liveId = this.shownId = summary.id;
     this.show();
+  }
+
+  /** A process's picture with the other live processes' CPU page tables: after fork they point at the same (COW) frames. */
+  private async pictures(session: vscode.DebugSession, process: string, maxRuns: number): Promise<MapPicture> {
+    const main: Picture = await dap.picture(session, { process, maxRuns });
+    const others = await Promise.all(main.processes.filter((p) => p !== process).map(async (p) => {
+      const o = await dap.picture(session, { process: p, maxRuns });
+      return { process: p, cpu: o.cpu };
+    }));
+    return { ...main, others };
   }
 
   /** Opens the map if needed and marks pages [start, end) of a mapping. */
@@ -145,6 +172,9 @@ export class MapPanel implements StateView {
       stop: entry.summary, liveId: this.liveId, picture: entry.picture, ...(entry.previous !== undefined ? { previous: entry.previous } : {}),
       history: this.history.list(), colors: settings.colors(), ...(program !== undefined ? { program: path.basename(program) } : {}),
     };
+    this.postedAt.set(entry.summary.id, performance.now());
+    // Only the latest few: the page acknowledges what it drew soon after.
+    for (const id of this.postedAt.keys()) if (this.postedAt.size > 8) this.postedAt.delete(id);
     this.post({ type: 'state', state: this.lastState });
   }
 
@@ -153,7 +183,7 @@ export class MapPanel implements StateView {
     if (m === undefined) return;
     switch (m.type) {
       case 'drawn':
-        this.drawn = { id: m.id, at: performance.now() };
+        this.drawn = { id: m.id, at: performance.now(), postedAt: this.postedAt.get(m.id) ?? NaN, paintedMs: m.paintedMs };
         break;
       case 'ready':
         this.pageReady = true;
@@ -280,7 +310,7 @@ function checkMessage(raw: unknown): FromPage | undefined {
   const int = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 53;
   switch (m['type']) {
     case 'ready': return { type: 'ready' };
-    case 'drawn': return int(m['id']) ? { type: 'drawn', id: m['id'] } : undefined;
+    case 'drawn': return int(m['id']) && typeof m['paintedMs'] === 'number' ? { type: 'drawn', id: m['id'], paintedMs: m['paintedMs'] } : undefined;
     case 'process': return typeof m['name'] === 'string' ? { type: 'process', name: m['name'] } : undefined;
     case 'showStop': return int(m['id']) ? { type: 'showStop', id: m['id'] } : undefined;
     case 'why': return int(m['page']) && int(m['reqId']) ? { type: 'why', page: m['page'], reqId: m['reqId'] } : undefined;

@@ -13,6 +13,11 @@ import { fetchState, type HmmState } from './state';
 /** Something that shows the state: trees, decorations, the map. `undefined` clears it. */
 export interface StateView {
   update(state: HmmState | undefined): void | Promise<void>;
+  /**
+   * A stop is about to be fetched: a view that needs only what the stop's event says may start
+   * its own requests now, beside the shared state's, and use them in update().
+   */
+  prefetch?(session: vscode.DebugSession, stop: StateChangedEventBody): void;
 }
 
 /** Requests after which the adapter reports a stop (or the end of the run). */
@@ -180,6 +185,7 @@ export class SessionWatcher implements vscode.Disposable {
   private async apply(target: Target | undefined): Promise<void> {
     let state: HmmState | undefined;
     if (target !== undefined) {
+      for (const v of this.views) v.prefetch?.(target.session, target.stop);
       try {
         state = await fetchState(target.session, target.stop, this.current);
       } catch (e) {
