@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { DapFraming } from './dapFraming';
 import { HmmDebugSession } from './session';
 import { TickBatchedWriter } from './tickBatch';
+import { warmUp } from './warmUp';
 
 /** Largest DAP message accepted (a writeMemory of a few MiB is far below it). */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -46,3 +47,10 @@ const input = new Readable({ read: () => undefined });
 process.stdin.on('end', () => input.push(null));
 process.stdin.on('error', (e) => input.destroy(e));
 session.start(input, new TickBatchedWriter(process.stdout));
+// While the user reads the first stop, the step path is warmed up on a throwaway session
+// (warmUp.ts); HMM_ADAPTER_WARM_UP=0 leaves it out (to measure without it).
+if (process.env['HMM_ADAPTER_WARM_UP'] !== '0') {
+  void session.firstStop.then(() => warmUp()).catch((e: unknown) => {
+    process.stderr.write(`hmm-debug adapter: warm-up: ${e instanceof Error ? e.message : String(e)}\n`);
+  });
+}

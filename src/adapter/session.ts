@@ -61,6 +61,9 @@ export class HmmDebugSession extends DebugSession {
   private readonly configured = new Promise<void>((resolve) => { this.configurationDone = resolve; });
   /** Line breakpoints per source file (VS Code sends one request per file): only the script's apply. */
   private readonly bpBySource = new Map<string, DebugProtocol.SourceBreakpoint[]>();
+  private stoppedOnce: () => void = () => undefined;
+  /** Resolves once the session has reported its first stop (the adapter process then warms up: warmUp.ts). */
+  readonly firstStop = new Promise<void>((resolve) => { this.stoppedOnce = resolve; });
 
   constructor(private readonly files: FileAccess = nodeFiles) {
     super();
@@ -534,6 +537,7 @@ export class HmmDebugSession extends DebugSession {
     // Open binary views of the mappings re-read their bytes.
     for (const b of ctl.sim.bindings.values()) this.sendEvent(new MemoryEvent(hex(b.start * PAGE_SIZE), 0, b.pages * PAGE_SIZE));
     this.stateChanged(r.stop.reason);
+    this.stoppedOnce();
   }
 
   private stateChanged(reason: string): void {

@@ -440,6 +440,12 @@ describe('hmm-debug in real VS Code', function () {
       return m.lastState!.liveId;
     }
 
+    // The script in the first editor group and the map beside it, so that no stop's source covers
+    // the map (a page that is not visible paints nothing).
+    before(async function () {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    });
+
     interface Times { readonly stopped: number[]; readonly posted: number[]; readonly painted: number[]; readonly drawn: number[] }
     interface Side { readonly watch: SessionWatch; readonly threadId: number }
 
@@ -448,6 +454,7 @@ describe('hmm-debug in real VS Code', function () {
       const file = workspaceFile(name);
       const uri = vscode.Uri.file(file);
       const watch = new SessionWatch(`itest ${name}`);
+      await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One });
       vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
       vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(uri, new vscode.Position(lineOf(file, 'migrate a[..2] to system') - 1, 0)))]);
       assert.ok(await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: DEBUG_TYPE, request: 'launch', name: `itest ${name}`, program: file }));
@@ -464,6 +471,7 @@ describe('hmm-debug in real VS Code', function () {
      * picture (the frame painted, media/map.js); `timed`: kept.
      */
     async function step(side: Side, times: Times | undefined): Promise<void> {
+      await vscode.commands.executeCommand('hmm.openMap'); // in front in its group (shown already, it stays as it is)
       const before = await settled();
       const t0 = performance.now();
       await side.watch.session!.customRequest('next', { threadId: side.threadId });
