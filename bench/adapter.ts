@@ -85,6 +85,8 @@ async function steps(a: Adapter, n: number, out: Timed[]): Promise<void> {
 
 interface Side {
   readonly rss: number;
+  /** Peak RSS after the timed steps. */
+  readonly rssEnd: number;
   readonly p50: number;
   readonly p99: number;
   readonly gc: GcInSteps;
@@ -115,12 +117,13 @@ async function measureSides(scratch: Scratch, program: string): Promise<{ ours: 
       await steps(base, BLOCK, timed[1]!);
     }
     client.stop();
+    const rssEnd = [peakRssOf(ours.child.pid!), peakRssOf(base.child.pid!)];
     await stopAdapter(ours);
     await stopAdapter(base);
     const side = (i: number, a: Adapter): Side => {
       const ms = timed[i]!.map((t) => t.ms);
       const p99 = percentile(ms, 99);
-      return { rss: rss[i]!, p50: median(ms), p99, gc: gcInSteps(parseGcPauses(a.stderr()), timed[i]!, p99), clientGc: gcInSteps(client.pauses, timed[i]!, p99) };
+      return { rss: rss[i]!, rssEnd: rssEnd[i]!, p50: median(ms), p99, gc: gcInSteps(parseGcPauses(a.stderr()), timed[i]!, p99), clientGc: gcInSteps(client.pauses, timed[i]!, p99) };
     };
     return { ours: side(0, ours), base: side(1, base) };
   } finally {
@@ -140,6 +143,8 @@ export async function adapterLean(scratch: Scratch): Promise<void> {
   const { ours, base } = await measureSides(scratch, small);
   figure('adapter peak RSS at the first stop', `${fmt(ours.rss / MiB)} MiB`, `baseline: ${fmt(base.rss / MiB)} MiB`, ratio(ours.rss, base.rss));
   figure('', '', `mock-debug: ${MOCK_DEBUG_RSS_MIB} MiB`, ratio(ours.rss, MOCK_DEBUG_RSS_MIB * MiB));
+  const warm = process.env['HMM_ADAPTER_WARM_UP'] === '0' ? 'without' : 'with';
+  note(`peak RSS after the ${WARMUP_STEPS + STEPS} steps: ours ${fmt(ours.rssEnd / MiB)} MiB (${warm} the step path's warm-up after the first stop, src/adapter/warmUp.ts), the baseline's ${fmt(base.rssEnd / MiB)} MiB`);
   figure(`step round trip, median of ${STEPS}`, `${fmt(ours.p50, 2)} ms`, `baseline: ${fmt(base.p50, 2)} ms`, ratio(ours.p50, base.p50));
   figure('step round trip, p99', `${fmt(ours.p99, 2)} ms`, `our median: ${fmt(ours.p50, 2)} ms`, ratio(ours.p99, ours.p50));
   figure('baseline step round trip, p99', `${fmt(base.p99, 2)} ms`, `its median: ${fmt(base.p50, 2)} ms`, ratio(base.p99, base.p50));

@@ -50,7 +50,7 @@ type Message = DebugProtocol.Response | DebugProtocol.Event;
 class LocalClient {
   private seq = 1;
   private readonly pending = new Map<number, (r: DebugProtocol.Response) => void>();
-  private readonly waiting = new Map<string, () => void>();
+  private readonly waiting = new Map<string, (e: DebugProtocol.Event) => void>();
   /** The session's input, as main.ts feeds the real one: frames through DapFraming, then JSON. */
   private readonly input: DapFraming;
 
@@ -87,15 +87,15 @@ class LocalClient {
     });
   }
 
-  /** The next `stopped` or `terminated` event. */
+  /** The next `stopped` (its reason) or `terminated` event. */
   nextStop(): Promise<string> {
     return new Promise((resolve) => {
-      const done = (e: string) => (): void => {
+      const done = (e: DebugProtocol.Event): void => {
         this.waiting.clear();
-        resolve(e);
+        resolve(e.event === 'stopped' ? String((e as DebugProtocol.StoppedEvent).body.reason) : e.event);
       };
-      this.waiting.set('stopped', done('stopped'));
-      this.waiting.set('terminated', done('terminated'));
+      this.waiting.set('stopped', done);
+      this.waiting.set('terminated', done);
     });
   }
 
@@ -106,7 +106,8 @@ class LocalClient {
       this.pending.delete(r.request_seq);
       resolve?.(r);
     } else {
-      this.waiting.get((m as DebugProtocol.Event).event)?.();
+      const e = m as DebugProtocol.Event;
+      this.waiting.get(e.event)?.(e);
     }
   }
 }
@@ -117,16 +118,23 @@ async function ok(r: Promise<DebugProtocol.Response>): Promise<DebugProtocol.Res
   return response;
 }
 
-/** Runs the throwaway session for `steps` steps, then a controller alone for `controllerSteps`. */
-export async function warmUp(steps = WARM_UP_STEPS, controllerSteps = WARM_UP_CONTROLLER_STEPS): Promise<void> {
-  await warmUpSession(steps);
+/**
+ * Runs the throwaway session for `steps` steps, then a controller alone for `controllerSteps`;
+ * the steps each took (fewer only if the script stopped on an error and ended, a fault of the
+ * warm-up: test/warmUp.test.ts).
+ */
+export async function warmUp(steps = WARM_UP_STEPS, controllerSteps = WARM_UP_CONTROLLER_STEPS): Promise<{ session: number; controller: number }> {
+  const session = await warmUpSession(steps);
   const ctl = new ScriptController('/hmm-debug-warm-up.hmm', WARM_UP_SCRIPT, { output: () => undefined });
   ctl.reset();
-  for (let i = 0; i < controllerSteps; i++) {
-    if ((await ctl.stepIn()).kind !== 'stopped') break;
+  let controller = 0;
+  for (; controller < controllerSteps; controller++) {
+    const r = await ctl.stepIn();
+    if (r.kind !== 'stopped' || r.stop.reason === 'exception') break;
     // A turn of the event loop between steps: the user's requests come first.
     await new Promise((resolve) => setImmediate(resolve));
   }
+  return { session, controller };
 }
 
 /** Runs the throwaway session for `steps` steps; how many it took (fewer if its script ended). */
@@ -139,13 +147,13 @@ async function warmUpSession(steps: number): Promise<number> {
   const first = client.nextStop();
   await ok(client.request('launch', { program: '/hmm-debug-warm-up.hmm', stopOnEntry: true }));
   await ok(client.request('configurationDone'));
-  if (await first !== 'stopped') return 0;
+  if (await first !== 'entry') return 0;
   let taken = 0;
   let line = 0;
   for (; taken < steps; taken++) {
     const stop = client.nextStop();
     await ok(client.request(taken % 4 === 3 && line > LOOP_LINE ? 'next' : 'stepIn', { threadId: 1 }));
-    if (await stop !== 'stopped') break;
+    if (await stop !== 'step') break;
     await ok(client.request('threads'));
     const st = await ok(client.request('stackTrace', { threadId: 1, startFrame: 0, levels: 20 })) as DebugProtocol.StackTraceResponse;
     const frame = st.body.stackFrames[0];
