@@ -196,9 +196,9 @@ export class Vma {
   sameAttributes(o: Vma): boolean {
     if (this.flags !== o.flags || this.object !== o.object || this.deviceFile !== o.deviceFile) return false;
     if (this.isHugetlb || this.isMixedMap) return false;
-    if (this.object !== undefined) return this.pgoffDelta === o.pgoffDelta;
-    return this.anonPgoffDelta === o.anonPgoffDelta &&
-      (!this.anonVma || !o.anonVma || (this.lineage === o.lineage && this.forkedAnonVma === o.forkedAnonVma));
+    if (this.object !== undefined ? this.pgoffDelta !== o.pgoffDelta : this.anonPgoffDelta !== o.anonPgoffDelta) return false;
+    // is_mergeable_anon_vma holds for file VMAs too: a private one has an anon_vma for its COW copies.
+    return !this.anonVma || !o.anonVma || (this.lineage === o.lineage && this.forkedAnonVma === o.forkedAnonVma);
   }
 
   /** anon_vma_fork for the child's copy of a VMA: an anon_vma of its own, linked to the parent's. */
