@@ -7,7 +7,7 @@
 
 import * as assert from 'node:assert/strict';
 import * as fc from 'fast-check';
-import { PG_ANON } from '../src/hmm/page';
+import { PG_ANON, PG_ANON_EXCLUSIVE } from '../src/hmm/page';
 import { Simulator } from '../src/hmm/simulator';
 import { putPage, putPages } from '../src/hmm/swap';
 import { runBoth } from './reference/batchingOutcome';
@@ -138,5 +138,33 @@ describe('range batching: the run helpers', () => {
     assert.equal(many.frames.systemInUse, one.frames.systemInUse);
     for (let k = 0; k < 4; k++) assert.equal(many.frames.zone.get(b[k]!), one.frames.zone.get(a[k]!));
     assert.throws(() => putPages(many, Int32Array.of(b[3]!, b[3]!), 2), /put_page on a free frame/);
+  });
+
+  it('putPages over runs of frames one after the other (read a run at a time) frees as putPage does', () => {
+    const one = new Simulator();
+    const many = new Simulator();
+    const a = new Int32Array(64);
+    const b = new Int32Array(64);
+    one.frames.allocSystemRun(64, PG_ANON, a);
+    many.frames.allocSystemRun(64, PG_ANON, b);
+    assert.deepEqual([...a], [...b]);
+    // A page with a second reference inside a run, one with other flags inside another.
+    for (const sim of [one, many]) {
+      sim.frames.refcount.set(a[20]!, 2);
+      sim.frames.flags.set(a[45]!, PG_ANON | PG_ANON_EXCLUSIVE);
+    }
+    // Up, then down, then single pages, then a run with a page put earlier in the same call.
+    const order = [...Array.from({ length: 30 }, (_, k) => k), ...Array.from({ length: 20 }, (_, k) => 59 - k), 30, 35, 31];
+    for (const k of order) putPage(one, a[k]!);
+    putPages(many, Int32Array.from(order, (k) => b[k]!), order.length);
+    assert.deepEqual(many.frames.save().freeSystem, one.frames.save().freeSystem);
+    assert.equal(many.frames.systemInUse, one.frames.systemInUse);
+    for (let k = 0; k < 64; k++) {
+      assert.equal(many.frames.zone.get(b[k]!), one.frames.zone.get(a[k]!), `zone of ${k}`);
+      assert.equal(many.frames.refcount.get(b[k]!), one.frames.refcount.get(a[k]!), `refcount of ${k}`);
+    }
+    // A run holding a page this call put already fails as putPage would, on that page.
+    const again = Int32Array.from([32, ...Array.from({ length: 10 }, (_, k) => 32 + k)], (k) => b[k]!);
+    assert.throws(() => putPages(many, again, again.length), /put_page on a free frame/);
   });
 });

@@ -339,6 +339,21 @@ function runField(name: 'contentPage' | 'mapcount' | 'flags', ops: readonly Fiel
     }
     // `written` may stay false only while every frame reads 0.
     if (!field.written) for (let p = 2 * HPAGE_PMD_NR; p < FIELD_FRAMES; p++) if (flat[p] !== 0) assert.fail(`${name}.written false with [${p}] = ${flat[p]}`);
+    // levelOf (run-wise paths' check) names a value only when every frame of the range reads
+    // it, and always does so for a chunk in memory whose frames read one value.
+    const windows: [number, number][] = [[CHUNK - 40, CHUNK], [2 * CHUNK + 3, 2 * CHUNK + 600], [3 * CHUNK, 3 * CHUNK + 1], [3 * HPAGE_PMD_NR, cursor]];
+    if (o.k === 'fill' || o.k === 'seq') windows.push([o.at, o.at + o.n]);
+    for (const [a, b] of windows) {
+      const lo = Math.min(a, FIELD_FRAMES - 1);
+      const hi = Math.min(b, (lo >>> FRAME_CHUNK_SHIFT) * CHUNK + CHUNK);
+      if (hi <= lo) continue;
+      const level = field.levelOf(lo, hi);
+      const one = flat.subarray(lo, hi).every((v) => v === flat[lo]);
+      if (level !== undefined && (!one || level !== flat[lo])) assert.fail(`${name}.levelOf(${lo}, ${hi}) = ${level} after ${JSON.stringify(o)}`);
+      // (A count's 255 and above are kept beside the chunk: levelOf leaves them to get().)
+      const exact = name !== 'mapcount' || flat[lo]! < 255;
+      if (level === undefined && one && exact && field.peek(lo) !== undefined) assert.fail(`${name}.levelOf(${lo}, ${hi}) missed ${flat[lo]} after ${JSON.stringify(o)}`);
+    }
     // What chunkAt spells out for readers going chunk by chunk reads the same.
     for (let ci = 0; ci < 4; ci++) {
       const c = field.chunkAt(ci);

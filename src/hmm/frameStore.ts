@@ -265,6 +265,32 @@ export class FrameField<T extends FieldArray> {
     return (i >= fLo && j <= fHi) || j <= fLo || i >= fHi;
   }
 
+  /**
+   * The value every frame of [lo, hi) (one chunk) reads, or undefined when they do not all read
+   * one value: a run-wise path's check that per-page reads would each find it (a form's level,
+   * zeros beside it, or a chunk in memory scanned).
+   */
+  levelOf(lo: number, hi: number): number | undefined {
+    const ci = lo >>> FRAME_CHUNK_SHIFT;
+    const i = lo & FRAME_MASK;
+    const j = i + (hi - lo);
+    const c = this.chunks[ci];
+    if (c === undefined) {
+      const fLo = ci < this.formLo.length ? this.formLo[ci]! : 0;
+      const fHi = ci < this.formHi.length ? this.formHi[ci]! : 0;
+      if (fHi <= fLo || j <= fLo || i >= fHi) return 0;
+      return i >= fLo && j <= fHi && (this.formB[ci] === 0 || j - i === 1) ? this.formAt(ci, i) : undefined;
+    }
+    const v = c[i]!;
+    for (let s = i + 1; s < j; s++) if (c[s] !== v) return undefined;
+    return this.exact(v);
+  }
+
+  /** What a chunk's stored element `v` reads as, or undefined when get() must look elsewhere. */
+  protected exact(v: number): number | undefined {
+    return v;
+  }
+
   /** Chunk ci's form written into `to`. */
   private paint(ci: number, to: T): void {
     const lo = this.formLo[ci]!;
@@ -669,6 +695,11 @@ export class SmallCountField extends FrameField<Uint8Array> {
       }
     }
     this.set(pfn, this.get(pfn) + delta);
+  }
+
+  /** A byte LARGE reads from the overflow map: not one value a run-wise path may take. */
+  protected override exact(v: number): number | undefined {
+    return v === LARGE ? undefined : v;
   }
 
   override copyRun(src: number, srcStep: 1 | -1, dst: number, dstStep: 1 | -1, n: number): void {

@@ -21,7 +21,7 @@ import { getPage, putPage, putPages } from './swap';
 import { rangeBatching } from './batching';
 import { VM_WRITE, type Vma } from './vma';
 import { ScratchInt32 } from './scratch';
-import { FieldRuns } from './frameStore';
+import { FieldRuns, FRAME_CHUNK_SHIFT } from './frameStore';
 import { evictRunAfter } from './evictRun';
 
 /** Reusable backing stores for MigrateVma arrays (chunks are at most 512 pages). */
@@ -614,6 +614,17 @@ function finalizeBasePages(sim: Machine, args: MigrateVma): number {
   const indices = puts === undefined ? undefined : finalizeIndices.begin(f.indexOffset);
   const anonVmas = puts === undefined ? undefined : finalizeAnonVmas.begin(f.anonVma);
   for (let i = 0; i < args.npages; i++) {
+    // Batched, a run of entries whose sources and destinations are each frames one after the
+    // other goes at once (finalizeRun): what the loop below does to each of them.
+    if (puts !== undefined) {
+      const len = finalizeRun(f, args, t, base, i, puts, nputs);
+      if (len > 0) {
+        moved += len;
+        nputs += len;
+        i += len - 1;
+        continue;
+      }
+    }
     const src = args.src[i]!;
     const dst = args.dst[i]!;
     const migrating = (args.srcFlags[i]! & MIGRATE_PFN_MIGRATE) !== 0 && dst !== NO_PFN;
@@ -650,6 +661,57 @@ function finalizeBasePages(sim: Machine, args: MigrateVma): number {
   // THP that was skipped keeps its PMD mapping (clearing the flag there left a whole folio
   // mapped by 512 ptes, and a later split freed it while still mapped).
   return moved;
+}
+
+/** Entries a run must hold for finalizeRun to take it. */
+const FINALIZE_RUN_MIN = 8;
+
+/**
+ * finalizeBasePages' loop (batched) over entries i, i + 1, … of `args` (slots base + i, … of `t`)
+ * while each migrates from a frame next to the one before's source to a frame next to the one
+ * before's destination (each side up or down, in one chunk), its entry still the migration
+ * entry of its source, the destinations of one zone with one mapcount: the entries become
+ * their destinations', the destinations take a mapping and their sources' page->index and
+ * anon_vma, and the sources go to puts[nputs], … in order. Returns how many it took (0: none,
+ * the loop goes page by page).
+ */
+function finalizeRun(f: PageFrames, args: MigrateVma, t: PteTable, base: number, i: number, puts: Int32Array, nputs: number): number {
+  const src0 = args.src[i]!;
+  const dst0 = args.dst[i]!;
+  if (i + 1 >= args.npages || src0 === NO_PFN || dst0 === NO_PFN) return 0;
+  const ss = args.src[i + 1]! - src0;
+  const ds = args.dst[i + 1]! - dst0;
+  if ((ss !== 1 && ss !== -1) || (ds !== 1 && ds !== -1)) return 0;
+  const sc = src0 >>> FRAME_CHUNK_SHIFT;
+  const dc = dst0 >>> FRAME_CHUNK_SHIFT;
+  let n = 0;
+  for (; i + n < args.npages; n++) {
+    const src = src0 + n * ss;
+    const dst = dst0 + n * ds;
+    const s = base + i + n;
+    if (src < 0 || dst < 0 || args.src[i + n] !== src || args.dst[i + n] !== dst || (args.srcFlags[i + n]! & MIGRATE_PFN_MIGRATE) === 0 ||
+      src >>> FRAME_CHUNK_SHIFT !== sc || dst >>> FRAME_CHUNK_SHIFT !== dc || t.kind[s] !== Pte.MIGRATION || t.pfn[s] !== src) break;
+  }
+  if (n < FINALIZE_RUN_MIN) return 0;
+  const lo = ds === 1 ? dst0 : dst0 - n + 1;
+  const zone = f.zone.levelOf(lo, lo + n);
+  const mapcount = f.mapcount.levelOf(lo, lo + n);
+  if (zone === undefined || mapcount === undefined) return 0;
+  const devicePrivate = zone === Zone.DEVICE_PRIVATE;
+  const kind = devicePrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
+  const writeBits = PTE_WRITE | (devicePrivate ? 0 : PTE_DIRTY);
+  for (let k = 0; k < n; k++) {
+    const s = base + i + k;
+    t.kind[s] = kind;
+    t.bits[s] = (t.bits[s]! & PTE_WRITE) !== 0 ? writeBits : 0;
+    t.pfn[s] = dst0 + k * ds;
+    puts[nputs + k] = src0 + k * ss;
+  }
+  f.mapcount.fill(lo, lo + n, mapcount + 1);
+  // folio_migrate_mapping keeps page->index and the anon_vma.
+  f.indexOffset.copyRun(src0, ss as 1 | -1, dst0, ds as 1 | -1, n);
+  f.anonVma.copyRun(src0, ss as 1 | -1, dst0, ds as 1 | -1, n);
+  return n;
 }
 
 function finalizeEntries(sim: Machine, args: MigrateVma): void {

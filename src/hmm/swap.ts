@@ -7,7 +7,7 @@
 import { type Machine, SimError } from './machine';
 import { forEachFrameRun, PG_HUGETLB, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone } from './page';
 import { ScratchInt32 } from './scratch';
-import { FieldRuns } from './frameStore';
+import { FieldRuns, FRAME_CHUNK_SHIFT } from './frameStore';
 
 /** What taking and dropping a page reference uses of the machine. */
 export type PageRefMachine = Pick<Machine, 'frames' | 'deviceOfPfn'>;
@@ -52,6 +52,21 @@ const putRun = new ScratchInt32();
 /** putPages' dropped references, written a run of frames at a time. */
 const putRefs = new FieldRuns();
 
+/** Frames a run must hold for putPages to read it a run at a time. */
+const PUT_RUN_MIN = 8;
+
+/** How many of pfns[k], pfns[k + 1], … (below n) are frames one after the other, up or down, in one chunk. */
+function frameRunLength(pfns: Int32Array, k: number, n: number): number {
+  if (k + 1 >= n) return 1;
+  const a = pfns[k]!;
+  const step = pfns[k + 1]! - a;
+  if (step !== 1 && step !== -1) return 1;
+  const ci = a >>> FRAME_CHUNK_SHIFT;
+  let j = k + 1;
+  while (j < n && pfns[j] === a + (j - k) * step && pfns[j]! >>> FRAME_CHUNK_SHIFT === ci) j++;
+  return j - k;
+}
+
 export function putPages(sim: PageRefMachine, pfns: Int32Array, n: number): void {
   const f = sim.frames;
   const run = putRun.get(n);
@@ -74,6 +89,30 @@ export function putPages(sim: PageRefMachine, pfns: Int32Array, n: number): void
   };
   for (let k = 0; k < n; k++) {
     const p = pfns[k]!;
+    // Frames one after the other in one chunk, each a base page with its last reference: what
+    // the test below finds of each page, read a run at a time (the fields' levels).
+    const len = frameRunLength(pfns, k, n);
+    if (len >= PUT_RUN_MIN) {
+      const lo = pfns[k + len - 1]! < p ? pfns[k + len - 1]! : p;
+      const hi = lo + len;
+      // A page put earlier in this call reads its reference gone.
+      refs.flush();
+      const zone = f.zone.levelOf(lo, hi);
+      const flags = f.flags.levelOf(lo, hi);
+      if (zone !== undefined && zone !== Zone.FREE && zone !== Zone.ZERO && f.refcount.levelOf(lo, hi) === 1 && f.order.levelOf(lo, hi) === 0 &&
+        flags !== undefined && (flags & (PG_TAIL | PG_HUGETLB | PG_LARGE_HEAD | PG_LARGE_TAIL)) === 0) {
+        const device = zone === Zone.SYSTEM ? -1 : f.device.levelOf(lo, hi);
+        if (device !== undefined) {
+          if (m > 0 && (zone !== runZone || device !== runDevice)) flush();
+          runZone = zone;
+          runDevice = device;
+          f.refcount.fill(lo, hi, 0);
+          for (let j = 0; j < len; j++) run[m++] = pfns[k + j]!;
+          k += len - 1;
+          continue;
+        }
+      }
+    }
     // The same page put twice: its reference went already (read it so).
     if (refs.holds(p)) refs.flush();
     const zone = f.zone.get(p) as Zone;
