@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ADAPTER_NODE_FLAGS } from '../src/adapter/processFlags';
 import { gcInSteps, type GcInSteps, gcProbe, ownGcPauses, parseGcPauses, type Timed } from './gcPauses';
+import { parseRequestTimes, requestProbe, requestsInSteps } from './requestProbe';
 import {
   type Check, figure, fmt, heading, median, MiB, msSince, note, peakRssOf, percentile, ratio, type Scratch, verdict,
 } from './measure';
@@ -92,6 +93,8 @@ interface Side {
   readonly gc: GcInSteps;
   /** The bench's own pauses (the client's) inside this side's timed steps. */
   readonly clientGc: GcInSteps;
+  /** Inside the adapter process: each request of the timed steps from its bytes arriving to the reply's write. */
+  readonly inside: { readonly p50: number; readonly p99: number; readonly n: number };
 }
 
 /**
@@ -100,7 +103,7 @@ interface Side {
  * inside the timed steps.
  */
 async function measureSides(scratch: Scratch, program: string): Promise<{ ours: Side; base: Side }> {
-  const probe = ['--require', gcProbe(scratch)];
+  const probe = ['--require', gcProbe(scratch), '--require', requestProbe(scratch)];
   // Ours as the extension starts it (src/adapter/processFlags.ts); the baseline as mock-debug is started.
   const ours = await startAdapter(path.resolve(__dirname, 'adapter.js'), 'hmm', [...ADAPTER_NODE_FLAGS, ...probe]);
   const base = await startAdapter(path.resolve(__dirname, 'baseline-adapter.js'), 'baseline', probe);
@@ -123,7 +126,11 @@ async function measureSides(scratch: Scratch, program: string): Promise<{ ours: 
     const side = (i: number, a: Adapter): Side => {
       const ms = timed[i]!.map((t) => t.ms);
       const p99 = percentile(ms, 99);
-      return { rss: rss[i]!, rssEnd: rssEnd[i]!, p50: median(ms), p99, gc: gcInSteps(parseGcPauses(a.stderr()), timed[i]!, p99), clientGc: gcInSteps(client.pauses, timed[i]!, p99) };
+      const inside = requestsInSteps(parseRequestTimes(a.stderr()), timed[i]!);
+      return {
+        rss: rss[i]!, rssEnd: rssEnd[i]!, p50: median(ms), p99, gc: gcInSteps(parseGcPauses(a.stderr()), timed[i]!, p99), clientGc: gcInSteps(client.pauses, timed[i]!, p99),
+        inside: { p50: median(inside), p99: percentile(inside, 99), n: inside.length },
+      };
     };
     return { ours: side(0, ours), base: side(1, base) };
   } finally {
@@ -151,6 +158,7 @@ export async function adapterLean(scratch: Scratch): Promise<void> {
   note(`${STEPS} timed steps each after ${WARMUP_STEPS} untimed, the two adapters in turns of ${BLOCK}`);
   gcNote('ours', ours);
   gcNote('baseline', base);
+  note(`inside each adapter process, a request of the timed steps from its bytes arriving to the reply's write: ours median ${fmt(ours.inside.p50, 3)} ms, p99 ${fmt(ours.inside.p99, 3)} ms (${ours.inside.n} requests); the baseline's ${fmt(base.inside.p50, 3)} and ${fmt(base.inside.p99, 3)} ms; the rest of a round trip is the pipes and the two processes waking up`);
   const tailOk = ours.p99 <= 5 * ours.p50;
   const baseTailOk = base.p99 <= 5 * base.p50;
   const tail = `p99 ${ratio(ours.p99, ours.p50)} the median (≤ 5×)${tailOk || baseTailOk ? '' : `; the baseline misses it too (${ratio(base.p99, base.p50)}): the machine's noise`}`;
