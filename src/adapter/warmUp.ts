@@ -4,9 +4,10 @@
 // each function reaches the optimizer somewhere in the user's first hundreds of steps: on a
 // 2-core machine each of those compilations shows as a slow step. Here a session of its own,
 // on a built-in script, answers what VS Code asks at every stop (a step, threads, the stack,
-// scopes, variables) through the same code: framed bytes in, framed bytes out. One round trip at
-// a time, each a turn of the event loop, so the user's requests are answered in between; it
-// ends after WARM_UP_STEPS steps (about 0.1-0.3 s of CPU) and leaves nothing behind.
+// scopes, variables) through the same code: framed bytes in, framed bytes out; then a controller
+// alone steps on (the simulator's paths need more runs than the DAP plumbing). One round trip or
+// step per turn of the event loop, so the user's requests are answered in between; it ends by
+// itself (0.2-0.5 s of CPU with the compiler's threads) and leaves nothing behind.
 
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { Readable, Writable } from 'node:stream';
