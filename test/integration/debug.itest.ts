@@ -474,7 +474,7 @@ describe('hmm-debug in real VS Code', function () {
     /**
      * A step over one of the loop's statements (each moves two pages between gpu0 and system
      * memory), from the request to `stopped` and to the map's page saying it has drawn that stop's
-     * picture (the frame painted, media/map.js); `timed`: kept.
+     * picture (the frame painted, media/map.js), kept in `times` (undefined: an untimed step).
      */
     async function step(side: Side, times: Times | undefined): Promise<void> {
       await vscode.commands.executeCommand('hmm.openMap'); // in front in its group (shown already, it stays as it is)
@@ -515,8 +515,8 @@ describe('hmm-debug in real VS Code', function () {
         return s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
       };
       // The sizes take turns (a session each), so that a spell of load on the shared machine
-      // falls on both. (Two sessions side by side would not do: VS Code does more for the one
-      // that did not start last each time it stops.)
+      // falls on both. (Two sessions side by side, stepped in turns, were tried: the one started
+      // first was several times slower at every stop, whatever its size.)
       const eight: Times = { stopped: [], posted: [], painted: [], drawn: [], afterStop: [] };
       const million: Times = { stopped: [], posted: [], painted: [], drawn: [], afterStop: [] };
       try {
