@@ -581,10 +581,14 @@ export class GpuEngine {
     yield pushFrame(sim.kstack, frame);
     try {
       const advice = this.adviceOf(job.mm);
-      const migrate: number[] = [];
-      for (const v of batch) {
-        const pinned = this.thrashing.isPinned(job.mm.id, v);
-        if (dev.policy === 'migrate' && decideFault(advice.get(v), dev.index, write, pinned) === 'migrate') migrate.push(v);
+      let migrate: number[] = [];
+      // No advice and no page pinned by thrashing: every page of the batch migrates (decideFault).
+      if (dev.policy === 'migrate' && advice.segments.length === 0 && !this.thrashing.anyPinned) migrate = batch.slice();
+      else {
+        for (const v of batch) {
+          const pinned = this.thrashing.isPinned(job.mm.id, v);
+          if (dev.policy === 'migrate' && decideFault(advice.get(v), dev.index, write, pinned) === 'migrate') migrate.push(v);
+        }
       }
       const toMigrate = this.expandWithPrefetcher(m, migrate);
       const copyBefore = sim.clock.now;

@@ -148,6 +148,8 @@ export class ThrashingDetector {
    * the window) or was throttled: a first-touch stream of a million pages then costs nothing.
    */
   recordIfBouncing(mmId: number, vpn: number, now: number): ThrashVerdict {
+    // Nothing migrated recently nor throttled: a stream's every page (no key made per page).
+    if (this.history.size === 0 && this.throttled.size === 0) return 'none';
     const k = this.key(mmId, vpn);
     const h = this.history.get(k);
     const recent = h !== undefined && h.length > 0 && now - h[h.length - 1]! <= THRASH_WINDOW_NS;
@@ -186,8 +188,13 @@ export class ThrashingDetector {
     this.sweepAt = Math.max(1024, 2 * this.history.size);
   }
 
+  /** Whether any page is pinned (isPinned is false for every page while not). */
+  get anyPinned(): boolean {
+    return this.pinned.size > 0;
+  }
+
   isPinned(mmId: number, vpn: number): boolean {
-    return this.pinned.has(this.key(mmId, vpn));
+    return this.pinned.size > 0 && this.pinned.has(this.key(mmId, vpn));
   }
 
   save(): { history: [number, number[]][]; throttled: number[]; pinned: number[] } {
