@@ -444,6 +444,30 @@ export class GpuEngine {
     let local = 0;
     let remote = 0;
     const advice = this.adviceOf(job.mm);
+    // Reads, a dpt page at a time (mapped and isLocal of each page, from the page's arrays).
+    if (op.access === 'read') {
+      const f = sim.frames;
+      const me = m.device.index;
+      for (;;) {
+        const idx = Math.floor(v / PTRS_PER_PTE);
+        const page = m.pt.get(idx);
+        if (v >= op.end || page === undefined) break;
+        const base = idx * PTRS_PER_PTE;
+        const stop = Math.min(op.end - base, PTRS_PER_PTE);
+        let s = v - base;
+        for (; s < stop && page.tag[s] !== Dpt.NONE; s++) {
+          const pfn = page.pfn[s]!;
+          const zone = f.zone.get(pfn);
+          if (f.device.get(pfn) === me && (zone === Zone.DEVICE_PRIVATE || zone === Zone.DEVICE_COHERENT)) local++;
+          else {
+            remote++;
+            if (advice.get(base + s).readMostly) job.stats.bytesRemoteReadMostly += PAGE_SIZE;
+          }
+        }
+        v = base + s;
+        if (s < stop || stop < PTRS_PER_PTE) break;
+      }
+    }
     while (v < op.end && this.mapped(m, v, op.access)) {
       if (this.isLocal(m, v)) local++;
       else {
