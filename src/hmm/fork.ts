@@ -17,10 +17,13 @@ export function* forkMm(sim: Machine, parent: Mm, child: Mm): KernelWork<void> {
   yield pushFrame(sim.kstack, { name: 'fork', detail: `${parent.name} → ${child.name}` });
   try {
     child.vmas = parent.vmas.clone();
-    // dup_mmap links each child VMA into the rmap trees after the parent's.
+    // dup_mmap links each child VMA into the rmap trees after the parent's, one at a time: a
+    // VMA's anon_vma_fork sees what the child's VMAs before it took.
+    const mms = sim.mms.filter((m) => m.alive && m !== child);
+    mms.push(child);
     for (const v of child.vmas.list) {
       v.reinsert();
-      v.forkAnonVma();
+      v.forkAnonVma((id) => anonVmaReusable(mms, id));
     }
     for (const [n, vma] of parent.vmas.list.entries()) {
       if (vma.isHugetlb) {
@@ -48,6 +51,24 @@ export function* forkMm(sim: Machine, parent: Mm, child: Mm): KernelWork<void> {
   } finally {
     sim.kstack.pop();
   }
+}
+
+/**
+ * anon_vma_clone's test for reusing anon_vma `id` (not a root) of a parent VMA's chain: no VMA
+ * of the live processes `mms` has it as its own (num_active_vmas), and fewer than two anon_vmas
+ * whose trees still hold a VMA have it as parent (num_children: unlink_anon_vmas counts one
+ * off when its tree empties). The child's VMAs not linked yet still read as their parent's,
+ * which changes neither count.
+ */
+function anonVmaReusable(mms: readonly Mm[], id: number): boolean {
+  const children = new Set<number>();
+  for (const m of mms) {
+    for (const v of m.vmas.list) {
+      if (v.anonVmaId === id) return false;
+      for (const e of v.forkChain) if (e.parent === id) children.add(e.id);
+    }
+  }
+  return children.size < 2;
 }
 
 function copyPageRange(sim: Machine, parent: Mm, child: Mm, vma: Vma): void {

@@ -53,8 +53,13 @@ let nextRmapSeq = 0;
 let nextAnonVma = -1;
 /** The next anon_vma anon_vma_fork makes (Vma.forkedAnonVma). */
 let nextForkedAnonVma = 1;
+/** An anon_vma anon_vma_fork made (Vma.forkChain): its identity and its parent's (anon_vma->parent). */
+export interface ForkedAnonVma {
+  readonly id: number;
+  readonly parent: number;
+}
 /** Vma.forkChain of a VMA no fork made (shared: never written). */
-const NO_FORK_CHAIN: readonly number[] = [];
+const NO_FORK_CHAIN: readonly ForkedAnonVma[] = [];
 
 /**
  * anon_vma_compatible: `a`, right before `b`, could share its anon_vma: the same file, vm_flags
@@ -103,19 +108,18 @@ export class Vma {
   ) {}
 
   /**
-   * The anon_vma anon_vma_fork gave a child's copy of this VMA, 0 if none: its vma->anon_vma,
-   * which the pages the child makes here record (PageFrames.anonVma). Two VMAs forked apart
+   * The anon_vma anon_vma_fork gave a child's copy of this VMA (a new one, or one of its chain
+   * anon_vma_clone reused), 0 if none: its vma->anon_vma, which the pages the child makes here
+   * record (PageFrames.anonVma). Two VMAs forked apart
    * have different anon_vmas, so they never merge, and such a VMA's anon_vma_chain (its own and
    * its parent's) is not singular, so find_mergeable_anon_vma does not hand it to a neighbour.
    */
   forkedAnonVma = 0;
   /**
-   * The anon_vmas anon_vma_fork made for this VMA's forked ancestors (oldest first), between the
-   * root (`lineage`) and its own (`forkedAnonVma`): with those two, its anon_vma_chain, the
-   * anon_vmas whose interval trees hold it. (anon_vma_clone's reuse of an ancestor's anon_vma
-   * that no VMA has as its own any more, which takes a third generation of forks, is not modelled.)
+   * The anon_vmas anon_vma_fork made for this VMA and its forked ancestors (oldest first): with
+   * the root (`lineage`), its anon_vma_chain, the anon_vmas whose interval trees hold it.
    */
-  forkChain: readonly number[] = NO_FORK_CHAIN;
+  forkChain: readonly ForkedAnonVma[] = NO_FORK_CHAIN;
 
   /** vma->anon_vma's identity, what a new anonymous folio here records (__folio_set_anon); 0: none yet. */
   get anonVmaId(): number {
@@ -125,7 +129,7 @@ export class Vma {
   /** Whether anon_vma `id` is in this VMA's anon_vma_chain: rmap_walk_anon over a folio of `id` visits it. */
   chainsAnonVma(id: number): boolean {
     if (!this.anonVma || id === 0) return false;
-    return id === this.lineage || id === this.forkedAnonVma || this.forkChain.includes(id);
+    return id === this.lineage || this.forkChain.some((e) => e.id === id);
   }
 
   get pages(): number {
@@ -201,12 +205,23 @@ export class Vma {
     return !this.anonVma || !o.anonVma || (this.lineage === o.lineage && this.forkedAnonVma === o.forkedAnonVma);
   }
 
-  /** anon_vma_fork for the child's copy of a VMA: an anon_vma of its own, linked to the parent's. */
-  forkAnonVma(): void {
+  /**
+   * anon_vma_fork for the child's copy of a VMA (still the parent's chain): anon_vma_clone links
+   * it to every anon_vma of the parent's chain, oldest first, and reuses the first that is not
+   * the root and that `reusable` says no VMA has as its own and fewer than two anon_vmas in use
+   * have as parent (num_active_vmas 0, num_children < 2: a forked process that exited left
+   * it); otherwise the child gets an anon_vma of its own, the parent VMA's as its parent.
+   */
+  forkAnonVma(reusable: (id: number) => boolean): void {
     if (!this.anonVma) return;
-    // anon_vma_clone links the child to every anon_vma of the parent's chain, then its own.
-    if (this.forkedAnonVma !== 0) this.forkChain = [...this.forkChain, this.forkedAnonVma];
-    this.forkedAnonVma = nextForkedAnonVma++;
+    const reused = this.forkChain.find((e) => reusable(e.id));
+    if (reused !== undefined) {
+      this.forkedAnonVma = reused.id;
+      return;
+    }
+    const own = nextForkedAnonVma++;
+    this.forkChain = [...this.forkChain, { id: own, parent: this.anonVmaId }];
+    this.forkedAnonVma = own;
   }
 
   /** A merge of `o` into `this`, which takes `o`'s anon_vma if it had none (vma_merge). */
