@@ -315,8 +315,62 @@ function collectWalk(sim: Machine, args: MigrateVma, vma: Vma, modes: readonly (
       args.cpages += HPAGE_PMD_NR;
       continue;
     }
-    for (let vpn = lo; vpn < hi; vpn++) collectPte(sim, args, vma, t, vpn - h, vpn - args.start);
+    const batched = t !== undefined && rangeBatching();
+    for (let vpn = lo; vpn < hi; vpn++) {
+      // Batched, a run of entries over frames one after the other goes at once (collectRun).
+      const n = batched ? collectRun(sim, args, t, vpn - h, vpn - args.start, hi - vpn) : 0;
+      if (n > 0) vpn += n - 1;
+      else collectPte(sim, args, vma, t, vpn - h, vpn - args.start);
+    }
   }
+}
+
+/** Entries a run must hold for collectRun to take it. */
+const COLLECT_RUN_MIN = 8;
+
+/**
+ * collectPte of entries i, i + 1, … (slots s, s + 1, … of `t`, at most `max`) while each maps
+ * the frame next to the one before's (up or down, in one chunk) with the same kind, and the
+ * frames read as the common pages collectPte collects at once (a base system page, unpinned,
+ * system pages selected; or a device-private page of the owner, nothing ever pinned), with one
+ * mapcount: each entry becomes a migration entry, each frame loses its mapping. Returns how
+ * many it took (0: none, the walk goes page by page).
+ */
+function collectRun(sim: Machine, args: MigrateVma, t: PteTable, s: number, i: number, max: number): number {
+  if (max < COLLECT_RUN_MIN) return 0;
+  const kind = t.kind[s]!;
+  if (kind !== Pte.PRESENT && kind !== Pte.DEVICE_PRIVATE) return 0;
+  const p0 = t.pfn[s]!;
+  const step = t.pfn[s + 1]! - p0;
+  if (step !== 1 && step !== -1) return 0;
+  const ci = p0 >>> FRAME_CHUNK_SHIFT;
+  let n = 1;
+  while (n < max && t.kind[s + n] === kind && t.pfn[s + n] === p0 + n * step && (p0 + n * step) >>> FRAME_CHUNK_SHIFT === ci) n++;
+  if (n < COLLECT_RUN_MIN) return 0;
+  const f = sim.frames;
+  const lo = step === 1 ? p0 : p0 - n + 1;
+  const hi = lo + n;
+  const zone = f.zone.levelOf(lo, hi);
+  if (kind === Pte.PRESENT) {
+    const flags = f.flags.levelOf(lo, hi);
+    if (zone !== Zone.SYSTEM || (args.flags & MIGRATE_VMA_SELECT_SYSTEM) === 0 || flags === undefined ||
+      (flags & (PG_HEAD | PG_TAIL | PG_LARGE_HEAD | PG_LARGE_TAIL)) !== 0 || f.pincount.levelOf(lo, hi) !== 0) return 0;
+  } else if (zone !== Zone.DEVICE_PRIVATE || (args.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) === 0 ||
+    f.device.levelOf(lo, hi) !== args.pgmapOwner.index || f.pincount.written) return 0;
+  // What an earlier entry of the walk left to write is written first: the run reads the mapcounts.
+  collectMapcounts.flush();
+  const mapcount = f.mapcount.levelOf(lo, hi);
+  if (mapcount === undefined) return 0;
+  for (let k = 0; k < n; k++) {
+    const writable = (t.bits[s + k]! & PTE_WRITE) !== 0;
+    args.src[i + k] = p0 + k * step;
+    args.srcFlags[i + k] = MIGRATE_PFN_VALID | MIGRATE_PFN_MIGRATE | (writable ? MIGRATE_PFN_WRITE : 0);
+    t.kind[s + k] = Pte.MIGRATION;
+    t.bits[s + k] = writable ? PTE_WRITE : 0;
+  }
+  args.cpages += n;
+  f.mapcount.fill(lo, hi, mapcount - 1);
+  return n;
 }
 
 /** migrate_vma_setup: validate, collect (bracketed by MMU_NOTIFY_MIGRATE) and unmap. */
