@@ -110,9 +110,9 @@ export class Vma {
   /**
    * The anon_vma anon_vma_fork gave a child's copy of this VMA (a new one, or one of its chain
    * anon_vma_clone reused), 0 if none: its vma->anon_vma, which the pages the child makes here
-   * record (PageFrames.anonVma). Two VMAs forked apart
-   * have different anon_vmas, so they never merge, and such a VMA's anon_vma_chain (its own and
-   * its parent's) is not singular, so find_mergeable_anon_vma does not hand it to a neighbour.
+   * record (PageFrames.anonVma). Two VMAs forked apart have different anon_vmas, so they never
+   * merge, and such a VMA's anon_vma_chain (its own and its parent's) is not singular, so
+   * find_mergeable_anon_vma does not hand it to a neighbour.
    */
   forkedAnonVma = 0;
   /**
