@@ -104,6 +104,21 @@ describe('range batching: the batched paths do what the per-page paths do', () =
     assert.equal((batched as { error: unknown }).error, undefined);
   });
 
+  it('runs of pages still mapped after collect, of file pages, and of a GPU kernel over remote and local pages (fixed cases)', () => {
+    for (const text of [
+      // Pages the child still maps after the parent's collect (countCollected's still-mapped list).
+      'device gpu0\nf = mmap 600 pages rw\nwrite f = i\nfork c\nas c {\n  migrate f[..300] to gpu0\n}\nmigrate f to gpu0\nmigrate f to system\n',
+      // Shared memory is file-backed: its pages have no destination in device memory.
+      'device gpu0\ns = mmap 600 pages rw shared\nwrite s = i\nmigrate s to gpu0\n',
+      // A kernel faults on read-mostly pages (mapped remotely) and reads them, and pages migrated before (local).
+      'device gpu0\nkernel k(x) {\n  read x\n}\na = mmap 1200 pages rw\nwrite a = i\nadvise a[..700] read-mostly\n' +
+        'migrate a[700..1200] to gpu0\nlaunch k(a) on gpu0 as j\nwait j\n',
+    ]) {
+      const { batched, perPage } = runBoth(text);
+      assert.deepEqual(batched, perPage, text);
+    }
+  });
+
   it('random scripts: the same outcome, events, callbacks, page tables and frames both ways', function () {
     this.timeout(240_000);
     let completed = 0;

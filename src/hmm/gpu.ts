@@ -16,6 +16,7 @@ import type { SourceLoc } from './events';
 import type { Device, VmFault } from './memremap';
 import { type MigrateMachine, migrateDeviceRange } from './migrateDevice';
 import { type Dmirror, Dpt } from './mirror';
+import { rangeBatching } from './batching';
 import type { Mm } from './mm';
 import { Zone } from './page';
 import { Pte, pteIndex, setExpected } from './pgtable';
@@ -445,7 +446,7 @@ export class GpuEngine {
     let remote = 0;
     const advice = this.adviceOf(job.mm);
     // Reads, a dpt page at a time (mapped and isLocal of each page, from the page's arrays).
-    if (op.access === 'read') {
+    if (op.access === 'read' && rangeBatching()) {
       const f = sim.frames;
       const me = m.device.index;
       for (;;) {
@@ -607,7 +608,7 @@ export class GpuEngine {
       const advice = this.adviceOf(job.mm);
       let migrate: number[] = [];
       // No advice and no page pinned by thrashing: every page of the batch migrates (decideFault).
-      if (dev.policy === 'migrate' && advice.segments.length === 0 && !this.thrashing.anyPinned) migrate = batch.slice();
+      if (rangeBatching() && dev.policy === 'migrate' && advice.segments.length === 0 && !this.thrashing.anyPinned) migrate = batch.slice();
       else {
         for (const v of batch) {
           const pinned = this.thrashing.isPinned(job.mm.id, v);

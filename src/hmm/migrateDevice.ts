@@ -21,7 +21,7 @@ import { getPage, putPage, putPages } from './swap';
 import { rangeBatching } from './batching';
 import { VM_WRITE, type Vma } from './vma';
 import { ScratchInt32 } from './scratch';
-import { FieldRuns, FRAME_CHUNK_SHIFT } from './frameStore';
+import { type FieldArray, FieldRuns, FRAME_CHUNK_SHIFT, type FrameField } from './frameStore';
 import { evictRunAfter } from './evictRun';
 
 /** Reusable backing stores for MigrateVma arrays (chunks are at most 512 pages). */
@@ -479,13 +479,59 @@ function restorePinned(sim: Machine, args: MigrateVma): void {
 }
 
 /** Count the collected pages into cpages; returns the base-page entries still mapped elsewhere. */
+/** Entries a run must hold for countCollected and the destination checks to take it at once. */
+const CHECK_RUN_MIN = 8;
+
+/** How many entries from i (i's included) migrate, lack `without`, and have sources one after the other in one chunk. */
+function sourceRun(args: MigrateVma, i: number, without: number): number {
+  const p0 = args.src[i]!;
+  if (p0 === NO_PFN || i + 1 >= args.npages) return 1;
+  const step = args.src[i + 1]! - p0;
+  if (step !== 1 && step !== -1) return 1;
+  let n = 1;
+  while (i + n < args.npages && p0 + n * step >= 0 && args.src[i + n] === p0 + n * step && (args.srcFlags[i + n]! & (MIGRATE_PFN_MIGRATE | without)) === MIGRATE_PFN_MIGRATE &&
+    (p0 + n * step) >>> FRAME_CHUNK_SHIFT === p0 >>> FRAME_CHUNK_SHIFT) n++;
+  return n;
+}
+
+/**
+ * How many entries from i migrate to a valid destination from a source, with the sources one
+ * after the other in one chunk and the destinations too (the destination checks' common case).
+ */
+function destinationRun(args: MigrateVma, i: number): number {
+  const n = sourceRun(args, i, 0);
+  if (n < 2) return n;
+  const d0 = args.dst[i]!;
+  const step = args.dst[i + 1]! - d0;
+  if (d0 === NO_PFN || (step !== 1 && step !== -1)) return 1;
+  let k = 0;
+  while (k < n && d0 + k * step >= 0 && args.dst[i + k] === d0 + k * step && (args.dstFlags[i + k]! & MIGRATE_PFN_VALID) !== 0 &&
+    (d0 + k * step) >>> FRAME_CHUNK_SHIFT === d0 >>> FRAME_CHUNK_SHIFT) k++;
+  return k;
+}
+
+/** levelOf over the n frames pfns[i], pfns[i + 1], … (one after the other, up or down, in one chunk). */
+function levelOfRun(field: FrameField<FieldArray>, pfns: Int32Array, i: number, n: number): number | undefined {
+  const a = pfns[i]!;
+  const b = pfns[i + n - 1]!;
+  return a < b ? field.levelOf(a, b + 1) : field.levelOf(b, a + 1);
+}
+
 function countCollected(sim: Machine, args: MigrateVma): number[] {
   const mapcount = sim.frames.mapcount;
   const stillMapped: number[] = [];
+  const batched = rangeBatching();
   args.cpages = 0;
   for (let i = 0; i < args.npages; i++) {
     const flags = args.srcFlags[i]!;
     if ((flags & MIGRATE_PFN_MIGRATE) === 0) continue;
+    // A run of base entries over frames one after the other that all read mapcount 0: counted at once.
+    const n = batched && (flags & MIGRATE_PFN_COMPOUND) === 0 ? sourceRun(args, i, MIGRATE_PFN_COMPOUND) : 0;
+    if (n >= CHECK_RUN_MIN && levelOfRun(mapcount, args.src, i, n) === 0) {
+      args.cpages += n;
+      i += n - 1;
+      continue;
+    }
     const compound = (flags & MIGRATE_PFN_COMPOUND) !== 0;
     args.cpages += compound ? HPAGE_PMD_NR : 1;
     const pfn = args.src[i]!;
@@ -525,6 +571,7 @@ function insertPage(sim: Machine, args: MigrateVma, vpn: number, dst: number, co
 /** The per-entry checks of migrate_vma_pages; returns the first hole to fill, or -1. */
 function migrateVmaCheckDestinations(sim: Machine, args: MigrateVma): number {
   const f = sim.frames;
+  const batched = rangeBatching();
   let firstHole = -1;
   for (let i = 0; i < args.npages; i++) {
     if (!args.migrating(i)) continue;
@@ -536,6 +583,17 @@ function migrateVmaCheckDestinations(sim: Machine, args: MigrateVma): number {
     if (args.src[i] === NO_PFN) {
       if (firstHole < 0) firstHole = i;
       continue;
+    }
+    // A run whose destinations are system frames, or whose sources are no file pages, passes
+    // whole (frames one after the other on both sides, read a run at a time).
+    const n = batched ? destinationRun(args, i) : 0;
+    if (n >= CHECK_RUN_MIN) {
+      const zone = levelOfRun(f.zone, args.dst, i, n);
+      const flags = zone === Zone.SYSTEM ? 0 : levelOfRun(f.flags, args.src, i, n);
+      if (zone !== undefined && flags !== undefined && (zone === Zone.SYSTEM || (flags & PG_FILE) === 0)) {
+        i += n - 1;
+        continue;
+      }
     }
     const dstZone = f.zone.get(args.dst[i]!) as Zone;
     if ((dstZone === Zone.DEVICE_PRIVATE || dstZone === Zone.DEVICE_COHERENT) && (f.flags.get(args.src[i]!) & PG_FILE) !== 0) {
