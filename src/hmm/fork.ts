@@ -17,12 +17,12 @@ export function* forkMm(sim: Machine, parent: Mm, child: Mm): KernelWork<void> {
   yield pushFrame(sim.kstack, { name: 'fork', detail: `${parent.name} → ${child.name}` });
   try {
     child.vmas = parent.vmas.clone();
-    // dup_mmap links each child VMA into the rmap trees after the parent's, one at a time: a
-    // VMA's anon_vma_fork sees what the child's VMAs before it took.
+    // dup_mmap links each child VMA into the rmap trees after the parent's (i_mmap: right after
+    // it), one at a time: a VMA's anon_vma_fork sees what the child's VMAs before it took.
     const mms = sim.mms.filter((m) => m.alive && m !== child);
     mms.push(child);
     for (const v of child.vmas.list) {
-      v.reinsert();
+      v.insertForked(v.iMmapOrder);
       v.forkAnonVma((id) => anonVmaReusable(mms, id));
     }
     for (const [n, vma] of parent.vmas.list.entries()) {

@@ -46,8 +46,8 @@ export interface FolioVisit {
  * (Vma.chainsAnonVma) — the VMA it was made in, its splits and moves, and its forked copies in
  * children and grandchildren, not a parent's VMA for a folio a child made. So a walk over a
  * folio made before a fork visits the parent's VMA even where only a child still maps it. A
- * file page's tree is every VMA mapping the file at those offsets. (Fork puts a file VMA right
- * after its parent's, before the VMAs of earlier children; the model puts it last.) A known
+ * file page's tree is every VMA mapping the file at those offsets, where fork puts a child's VMA
+ * right after its parent's, before the copies of earlier forks (Vma.iMmapOrder). A known
  * mapping outside the tree (none, while the frames and the VMAs agree: invariants.ts) would
  * still be visited, last.
  */
@@ -58,10 +58,10 @@ export function rmapWalkFolio(sim: Machine, head: number, nr: number, self: Rmap
   const index = sim.frames.indexOf(head);
   const file = (sim.frames.flags.get(head) & PG_FILE) !== 0;
   const anonVma = file ? 0 : sim.frames.anonVma.get(head);
-  const visits: { visit: FolioVisit; pgoff: number; seq: number }[] = [];
+  const visits: { visit: FolioVisit; pgoff: number; order: readonly number[] }[] = [];
   const add = (mm: Mm, v: Vma): void => {
     const r = vmaRange(v, index, nr);
-    if (r !== undefined) visits.push({ visit: { mm, vma: v, ...r }, pgoff: v.start + vmPgoffDelta(v), seq: v.rmapSeq });
+    if (r !== undefined) visits.push({ visit: { mm, vma: v, ...r }, pgoff: v.start + vmPgoffDelta(v), order: file ? v.iMmapOrder : [v.rmapSeq] });
   };
   for (const m of sim.mms) {
     if (!m.alive) continue;
@@ -70,7 +70,7 @@ export function rmapWalkFolio(sim: Machine, head: number, nr: number, self: Rmap
       if (inTree || known.some((k) => k.mm === m && k.vpn >= v.start && k.vpn < v.end)) add(m, v);
     }
   }
-  visits.sort((a, b) => a.pgoff - b.pgoff || a.seq - b.seq);
+  visits.sort((a, b) => a.pgoff - b.pgoff || compareOrder(a.order, b.order));
   const out = visits.map((x) => x.visit);
   for (const k of known) {
     if (out.some((o) => o.mm === k.mm && k.vpn >= o.start && k.vpn < o.end)) continue;
@@ -89,4 +89,11 @@ export function rmapWalkOrder(sim: Machine, pfn: number, self: RmapVisit, mapper
   const out = rmapWalkFolio(sim, pfn, 1, self, mappers).map((v) => known.find((k) => k.mm === v.mm && k.vpn === v.start) ?? { mm: v.mm, vpn: v.start });
   for (const k of known) if (!out.includes(k)) out.push(k);
   return out;
+}
+
+/** Tree order of two Vma.iMmapOrder-like keys: element by element, a prefix first. */
+function compareOrder(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
 }

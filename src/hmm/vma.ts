@@ -49,6 +49,8 @@ export class MemObject {
 
 /** Where the next VMA enters the rmap interval trees (see Vma.rmapSeq). */
 let nextRmapSeq = 0;
+/** Vma.iMmapOrder's last element for the next VMA fork puts right after its parent's: decreasing. */
+let nextInsertAfter = -1;
 /** A new anon_vma's identity (Vma.lineage): negative, apart from the mmap addresses lineages start as. */
 let nextAnonVma = -1;
 /** The next anon_vma anon_vma_fork makes (Vma.forkedAnonVma). */
@@ -78,6 +80,13 @@ export class Vma {
    * expansion that grows it (vma_prepare/vma_complete) insert anew.
    */
   rmapSeq = nextRmapSeq++;
+  /**
+   * Its place in the file's i_mmap tree among VMAs of the same start offset, compared element by
+   * element (a prefix first): an insert puts it after all of them (`[rmapSeq]`), but dup_mmap's
+   * vma_interval_tree_insert_after puts a child's file VMA right after its parent's, before the
+   * copies earlier forks put there (`[...parent's, a number below theirs]`).
+   */
+  iMmapOrder: readonly number[] = [this.rmapSeq];
 
   constructor(
     public start: number,
@@ -167,6 +176,7 @@ export class Vma {
     const c = new Vma(this.start, this.end, this.flags, this.name, this.mapStart, this.object, this.pgoffDelta, this.anonVma,
       this.hugetlbResv, this.deviceFile, this.anonPgoffDelta, this.lineage);
     c.rmapSeq = this.rmapSeq;
+    c.iMmapOrder = this.iMmapOrder;
     c.forkedAnonVma = this.forkedAnonVma;
     c.forkChain = this.forkChain;
     return c;
@@ -174,6 +184,12 @@ export class Vma {
   /** Inserted into the rmap trees again (after every VMA there now). */
   reinsert(): void {
     this.rmapSeq = nextRmapSeq++;
+    this.iMmapOrder = [this.rmapSeq];
+  }
+  /** dup_mmap: a child's copy, in the anon_vma trees last, in i_mmap right after its parent's. */
+  insertForked(parentIMmapOrder: readonly number[]): void {
+    this.reinsert();
+    this.iMmapOrder = [...parentIMmapOrder, nextInsertAfter--];
   }
   /**
    * vma_merge's test for `this` directly followed by `o` (is_mergeable_vma, is_mergeable_anon_vma
