@@ -10,7 +10,7 @@ import * as fc from 'fast-check';
 import { PG_ANON, PG_ANON_EXCLUSIVE } from '../src/hmm/page';
 import { Simulator } from '../src/hmm/simulator';
 import { putPage, putPages } from '../src/hmm/swap';
-import { runBoth } from './reference/batchingOutcome';
+import { assertBothWaysAgree, runBoth } from './reference/batchingOutcome';
 
 interface Mapping {
   readonly name: string;
@@ -121,20 +121,7 @@ describe('range batching: the batched paths do what the per-page paths do', () =
 
   it('random scripts: the same outcome, events, callbacks, page tables and frames both ways', function () {
     this.timeout(240_000);
-    let completed = 0;
-    let runs = 0;
-    fc.assert(
-      fc.property(scriptArb, (sc) => {
-        const text = render(sc);
-        const { batched, perPage } = runBoth(text);
-        runs++;
-        if ((batched as { error: unknown }).error === undefined) completed++;
-        assert.deepEqual(batched, perPage, text);
-      }),
-      { numRuns: 60, seed: 20261206 },
-    );
-    // Most scripts run to their end (an error ends one early, on both paths alike).
-    assert.ok(completed * 2 > runs, `${completed} of ${runs} scripts ran to the end`);
+    assertBothWaysAgree(scriptArb, render, { numRuns: 60, seed: 20261206 });
   });
 });
 

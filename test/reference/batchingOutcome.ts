@@ -1,6 +1,8 @@
 // The outcome of a script that range batching (src/hmm/batching.ts) must leave as the per-page
 // paths do: used by test/batching.test.ts and test/evictRun.test.ts.
 
+import * as assert from 'node:assert/strict';
+import * as fc from 'fast-check';
 import { setRangeBatching } from '../../src/hmm/batching';
 import { PG_ANON, Zone } from '../../src/hmm/page';
 import { runScriptText, type ScriptRun } from '../../src/hmm/lang/runner';
@@ -50,4 +52,25 @@ export function runBoth(text: string): { batched: unknown; perPage: unknown } {
   } finally {
     setRangeBatching(was);
   }
+}
+
+/**
+ * The property both batching suites check: every script `arb` makes (as `render` writes it) leaves
+ * the same outcome batched as page by page, and most run to their end (an error ends one early,
+ * on both paths alike).
+ */
+export function assertBothWaysAgree<S>(arb: fc.Arbitrary<S>, render: (s: S) => string, params: { numRuns: number; seed: number }): void {
+  let completed = 0;
+  let runs = 0;
+  fc.assert(
+    fc.property(arb, (sc) => {
+      const text = render(sc);
+      const { batched, perPage } = runBoth(text);
+      runs++;
+      if ((batched as { error: unknown }).error === undefined) completed++;
+      assert.deepEqual(batched, perPage, text);
+    }),
+    params,
+  );
+  assert.ok(completed * 2 > runs, `${completed} of ${runs} scripts ran to the end`);
 }
