@@ -104,12 +104,15 @@ describe('range batching: the batched paths do what the per-page paths do', () =
     assert.equal((batched as { error: unknown }).error, undefined);
   });
 
-  it('runs of pages still mapped after collect, of file pages, and of a GPU kernel over remote and local pages (fixed cases)', () => {
+  it('runs of pages still mapped after collect, of file pages, of chunks over two PTE pages, and of a GPU kernel over remote and local pages (fixed cases)', () => {
     for (const text of [
       // Pages the child still maps after the parent's collect (countCollected's still-mapped list).
       'device gpu0\nf = mmap 600 pages rw\nwrite f = i\nfork c\nas c {\n  migrate f[..300] to gpu0\n}\nmigrate f to gpu0\nmigrate f to system\n',
       // Shared memory is file-backed: its pages have no destination in device memory.
       'device gpu0\ns = mmap 600 pages rw shared\nwrite s = i\nmigrate s to gpu0\n',
+      // Chunks that start off a PTE page's first slot, so each spans two PTE pages (finalize).
+      'device gpu0\na = mmap 1500 pages rw\nwrite a = i\nmigrate a[300..1400] to gpu0\nmigrate a[250..1450] to system\nexpect a == i\n',
+      'linux 6.12\ndevice gpu0\na = mmap 1500 pages rw\nwrite a[..1000] = i\nmigrate a[40..1490] to gpu0\nread a[500..520]\nmigrate a[30..1500] to system\nexpect a[..1000] == i\n',
       // A kernel faults on read-mostly pages (mapped remotely) and reads them, and pages migrated before (local).
       'device gpu0\nkernel k(x) {\n  read x\n}\na = mmap 1200 pages rw\nwrite a = i\nadvise a[..700] read-mostly\n' +
         'migrate a[700..1200] to gpu0\nlaunch k(a) on gpu0 as j\nwait j\n',

@@ -694,10 +694,6 @@ function markRangeDirty(mm: Mm, start: number, end: number): void {
   for (let v = start - (start % PTRS_PER_PTE); v < end; v += PTRS_PER_PTE) mm.pt.markDirty(v);
 }
 
-/**
- * The common case, a PTE page at a time: base pages, one process, a system source page freed
- * as its last reference goes. Returns the pages moved, or -1 when the general path is needed.
- */
 /** finalizeBasePages' references to drop. */
 const finalizePuts = new ScratchInt32();
 /** finalizeBasePages' writes to the new pages' mapcount, page->index and anon_vma, a run of frames at a time. */
@@ -705,14 +701,20 @@ const finalizeMapcounts = new FieldRuns();
 const finalizeIndices = new FieldRuns();
 const finalizeAnonVmas = new FieldRuns();
 
+/**
+ * The common case: base pages, one process, a system source page freed as its last reference
+ * goes; a PTE page at a time (a range that does not start on a PTE page's first slot spans two).
+ * Returns the pages moved, or -1 when the general path is needed.
+ */
 function finalizeBasePages(sim: Machine, args: MigrateVma): number {
   const start = args.start;
-  if (args.otherMms.size > 0 || Math.floor(start / PTRS_PER_PTE) !== Math.floor((args.end - 1) / PTRS_PER_PTE)) return -1;
+  if (args.otherMms.size > 0) return -1;
+  // Over two PTE pages only batched: page by page, such a range takes the general path, which
+  // the batching tests hold this one to.
+  if (!rangeBatching() && Math.floor(start / PTRS_PER_PTE) !== Math.floor((args.end - 1) / PTRS_PER_PTE)) return -1;
   for (let i = 0; i < args.npages; i++) if ((args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0) return -1;
-  const t = args.mm.pt.lookup(start);
-  if (t === undefined) return -1;
+  for (let v = start; v < args.end; v += PTRS_PER_PTE - pteIndex(v)) if (args.mm.pt.lookup(v) === undefined) return -1;
   const f = sim.frames;
-  const base = pteIndex(start);
   let moved = 0;
   // Batched, the references are dropped after the loop, in the same order (putPages): nothing
   // the loop reads changes with them (each frame is one entry's source or destination).
@@ -725,11 +727,18 @@ function finalizeBasePages(sim: Machine, args: MigrateVma): number {
   const mapcounts = puts === undefined ? undefined : finalizeMapcounts.begin(f.mapcount);
   const indices = puts === undefined ? undefined : finalizeIndices.begin(f.indexOffset);
   const anonVmas = puts === undefined ? undefined : finalizeAnonVmas.begin(f.anonVma);
-  for (let i = 0; i < args.npages; i++) {
+  for (let i = 0, limit = 0, base = 0, t: PteTable | undefined; i < args.npages; i++) {
+    if (i === limit) {
+      // The next PTE page: entries i … limit - 1 are its slots base + i, ….
+      const vpn = start + i;
+      t = args.mm.pt.lookup(vpn)!;
+      base = pteIndex(vpn) - i;
+      limit = Math.min(args.npages, i + PTRS_PER_PTE - pteIndex(vpn));
+    }
     // Batched, a run of entries whose sources and destinations are each frames one after the
     // other goes at once (finalizeRun): what the loop below does to each of them.
     if (puts !== undefined) {
-      const len = finalizeRun(f, args, t, base, i, puts, nputs);
+      const len = finalizeRun(f, args, t!, base, i, limit, puts, nputs);
       if (len > 0) {
         moved += len;
         nputs += len;
@@ -747,11 +756,12 @@ function finalizeBasePages(sim: Machine, args: MigrateVma): number {
     }
     const s = base + i;
     const target = migrating ? dst : src;
-    if (t.kind[s] === Pte.MIGRATION && t.pfn[s] === src) {
+    const pt = t!;
+    if (pt.kind[s] === Pte.MIGRATION && pt.pfn[s] === src) {
       const devicePrivate = f.zone.get(target) === Zone.DEVICE_PRIVATE;
-      t.kind[s] = devicePrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
-      t.bits[s] = (t.bits[s]! & PTE_WRITE) !== 0 ? PTE_WRITE | (devicePrivate ? 0 : PTE_DIRTY) : 0;
-      t.pfn[s] = target;
+      pt.kind[s] = devicePrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
+      pt.bits[s] = (pt.bits[s]! & PTE_WRITE) !== 0 ? PTE_WRITE | (devicePrivate ? 0 : PTE_DIRTY) : 0;
+      pt.pfn[s] = target;
       // folio_migrate_mapping keeps page->index and the anon_vma.
       if (mapcounts === undefined || indices === undefined || anonVmas === undefined) {
         f.mapcount.add(target, 1);
@@ -779,7 +789,7 @@ function finalizeBasePages(sim: Machine, args: MigrateVma): number {
 const FINALIZE_RUN_MIN = 8;
 
 /**
- * finalizeBasePages' loop (batched) over entries i, i + 1, … of `args` (slots base + i, … of `t`)
+ * finalizeBasePages' loop (batched) over entries i, i + 1, … before `limit` of `args` (slots base + i, … of `t`)
  * while each migrates from a frame next to the one before's source to a frame next to the one
  * before's destination (each side up or down, in one chunk), its entry still the migration
  * entry of its source, the destinations of one zone with one mapcount: the entries become
@@ -787,17 +797,17 @@ const FINALIZE_RUN_MIN = 8;
  * anon_vma, and the sources go to puts[nputs], … in order. Returns how many it took (0: none,
  * the loop goes page by page).
  */
-function finalizeRun(f: PageFrames, args: MigrateVma, t: PteTable, base: number, i: number, puts: Int32Array, nputs: number): number {
+function finalizeRun(f: PageFrames, args: MigrateVma, t: PteTable, base: number, i: number, limit: number, puts: Int32Array, nputs: number): number {
   const src0 = args.src[i]!;
   const dst0 = args.dst[i]!;
-  if (i + 1 >= args.npages || src0 === NO_PFN || dst0 === NO_PFN) return 0;
+  if (i + 1 >= limit || src0 === NO_PFN || dst0 === NO_PFN) return 0;
   const ss = args.src[i + 1]! - src0;
   const ds = args.dst[i + 1]! - dst0;
   if ((ss !== 1 && ss !== -1) || (ds !== 1 && ds !== -1)) return 0;
   const sc = src0 >>> FRAME_CHUNK_SHIFT;
   const dc = dst0 >>> FRAME_CHUNK_SHIFT;
   let n = 0;
-  for (; i + n < args.npages; n++) {
+  for (; i + n < limit; n++) {
     const src = src0 + n * ss;
     const dst = dst0 + n * ds;
     const s = base + i + n;
