@@ -170,6 +170,14 @@ export class PageContents {
     this.length++;
   }
 
+  /** append(id, page + k) for k of [0, n). */
+  appendRun(id: number, page: number, n: number): void {
+    if (n <= 0) return;
+    this.append(id, page);
+    // Each next page continues the run append just left last.
+    this.length += n - 1;
+  }
+
   private runOf(j: number): number {
     let lo = 0;
     let hi = this.first.length - 1;

@@ -34,7 +34,7 @@ import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { copyTimeNs, linkGBps } from './timing';
 import { VM_READ, VM_WRITE } from './vma';
 import { ScratchInt32, ScratchUint8 } from './scratch';
-import { FieldRuns } from './frameStore';
+import { FieldRuns, FRAME_CHUNK } from './frameStore';
 
 /** mapBaseRun's tags. */
 const mapTags = new ScratchUint8();
@@ -172,10 +172,13 @@ export class DmirrorDriver {
       const first = pteIndex(v);
       const stop = Math.min(PTRS_PER_PTE, first + (end - v));
       let s = first;
+      // A form's entries map frames one after the other: a run of them whose contents are one
+      // line (one id, pages climbing slot by slot) is appended at once.
+      if (p.isForm && p.raw === undefined && s >= p.formLo && s < p.formHi && rangeBatching()) s = this.readFormRun(p, s, Math.min(stop, p.formHi), out);
       for (; s < stop; s++) {
-        if (p.tag[s] === Dpt.NONE) break;
+        if (p.tagAt(s) === Dpt.NONE) break;
         if (p.raw !== undefined && p.raw[s] === 1) throw this.rawEntryOops(m, v + (s - first), false);
-        const pfn = p.pfn[s]!;
+        const pfn = p.pfnAt(s);
         out.append(f.contentId.get(pfn), f.contentPage.get(pfn));
       }
       v += s - first;
@@ -184,6 +187,33 @@ export class DmirrorDriver {
     return v;
   }
 
+
+  /**
+   * doRead's loop over slots [s, e) of form page `p` (all mapped), a chunk of frames at a time:
+   * frames whose contents read one id and pages climbing with the slots go as one run. Returns e.
+   */
+  private readFormRun(p: DptPage, s: number, e: number, out: PageContents): number {
+    const ids = this.sim.frames.contentId;
+    const pages = this.sim.frames.contentPage;
+    const step = p.formStep;
+    while (s < e) {
+      const pfn0 = p.pfnAt(s);
+      const slot = pfn0 & (FRAME_CHUNK - 1);
+      const n = Math.min(e - s, step === 1 ? FRAME_CHUNK - slot : slot + 1);
+      const last = pfn0 + (n - 1) * step;
+      const lo = Math.min(pfn0, last);
+      const hi = Math.max(pfn0, last) + 1;
+      const id = n > 1 ? ids.levelOf(lo, hi) : undefined;
+      const page0 = pages.get(pfn0);
+      if (id !== undefined && pages.isLine(lo, hi) && pages.get(last) === page0 + n - 1) {
+        out.appendRun(id, page0, n);
+      } else {
+        for (let k = 0, pfn = pfn0; k < n; k++, pfn += step) out.append(ids.get(pfn), pages.get(pfn));
+      }
+      s += n;
+    }
+    return e;
+  }
 
   /** dmirror_range_fault: the documented hmm_range_fault retry loop for one chunk. */
   private *rangeFault(m: Dmirror, range: HmmRange): KernelWork<number> {
@@ -294,14 +324,14 @@ export class DmirrorDriver {
     const idx0 = Math.floor(start / PTRS_PER_PTE);
     const s0 = pteIndex(start);
     const n = end - start;
-    const one = s0 + n <= PTRS_PER_PTE ? m.tagsOf(idx0) : undefined;
+    const one = s0 + n <= PTRS_PER_PTE ? m.pageAt(idx0) : undefined;
     if (s0 + n <= PTRS_PER_PTE && one === undefined) return; // no dpt page: nothing mapped
     let runStart = 0;
     let prev = m.tagAtSlot(idx0, s0);
     for (let j = 1; j <= n; j++) {
       const s = s0 + j;
       // Within one dpt page its tags are read directly (one lookup, not one per slot).
-      const tag = j >= n ? -1 : one !== undefined ? one[s]! : m.tagAtSlot(idx0 + Math.floor(s / PTRS_PER_PTE), pteIndex(s));
+      const tag = j >= n ? -1 : one !== undefined ? one.tagAt(s) : m.tagAtSlot(idx0 + Math.floor(s / PTRS_PER_PTE), pteIndex(s));
       if (tag === prev) continue;
       if (prev !== Dpt.NONE) {
         const what = prev === Dpt.WRITE ? 'map-write' : prev === Dpt.ATOMIC ? 'map-atomic' : 'map-read';

@@ -45,16 +45,21 @@ function where(sim: Machine, owner: string, idx: number, s: number): string {
  * end (the slots are then checked one at a time, which also names any problem exactly).
  */
 function checkRun(sim: Machine, mm: Machine['mms'][number], t: PteTable, idx: number, s: number): number {
-  const kinds = t.kind;
-  const pfns = t.pfn;
-  const kind = kinds[s]!;
-  const p0 = pfns[s]!;
-  const step = s + 1 < PTRS_PER_PTE && pfns[s + 1] === p0 - 1 ? -1 : 1;
+  const kind = t.kindAt(s);
+  const p0 = t.pfnAt(s);
+  const step = s + 1 < PTRS_PER_PTE && t.pfnAt(s + 1) === p0 - 1 ? -1 : 1;
   // Slots as far as the frames stay in p0's chunk.
   const slot = p0 & (FRAME_CHUNK - 1);
   const limit = Math.min(PTRS_PER_PTE, s + (step === 1 ? FRAME_CHUNK - slot : slot + 1));
   let e = s + 1;
-  for (let want = p0 + step; e < limit && kinds[e] === kind && pfns[e] === want; want += step) e++;
+  if (t.isForm) {
+    // A form's slots from s (kind and pfns one line) to its end, where the pfns step as the loop below finds.
+    if (s + 1 < t.formHi && step === t.formStep) e = Math.min(limit, t.formHi);
+  } else {
+    const kinds = t.kind;
+    const pfns = t.pfn;
+    for (let want = p0 + step; e < limit && kinds[e] === kind && pfns[e] === want; want += step) e++;
+  }
   const n = e - s;
   if (n < 2) return -e;
   const p1 = p0 + (n - 1) * step;
@@ -118,10 +123,12 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
       const uniformEnd = t.uniformEnd;
       // Slots up to `runEnd` were checked as one run (checkRun).
       let runEnd = 0;
-      for (let s = 0; s < PTRS_PER_PTE; s++) {
-        const kind = t.kind[s] as Pte;
+      // A form's entries are its slots (the rest pte_none), read without making the arrays.
+      const formed = t.isForm;
+      for (let s = formed ? t.formLo : 0, sEnd = formed ? t.formHi : PTRS_PER_PTE; s < sEnd; s++) {
+        const kind = t.kindAt(s);
         if (kind === Pte.NONE) continue;
-        const pfn = t.pfn[s]!;
+        const pfn = t.pfnAt(s);
         if (s >= runEnd && kind !== Pte.MIGRATION) {
           const end = checkRun(sim, mm, t, idx, s);
           runEnd = Math.abs(end);
@@ -193,25 +200,30 @@ function checkMirror(sim: Machine, m: Dmirror, problems: string[]): void {
     if (d === undefined) continue;
     const t = m.mm.pt.tables.get(idx);
     // The arrays read once: this loop visits every slot of every device page-table page.
-    const tags = d.tag;
     const raw = d.raw;
-    const dpfns = d.pfn;
-    const kinds = t?.kind;
-    const pfns = t?.pfn;
-    for (let s = 0; s < PTRS_PER_PTE; s++) {
-      const tag = tags[s]!;
+    // Both tables' forms read as they are (no arrays made): a form on each side that maps the
+    // same frames with entries that fit every tag is checked at once.
+    if (d.isForm && (t === undefined || t.isForm)) {
+      if (d.formLo === d.formHi) continue;
+      if (t !== undefined && t.formLo <= d.formLo && t.formHi >= d.formHi && t.pfnAt(d.formLo) === d.formPfn &&
+        (d.formHi - d.formLo === 1 || t.formStep === d.formStep) && (d.formTag !== 3 || (t.formBits & PTE_WRITE) !== 0) &&
+        (d.formTag !== 1 || t.formKind === Pte.DEVICE_EXCLUSIVE)) continue;
+    }
+    const formed = d.isForm;
+    for (let s = formed ? d.formLo : 0, sEnd = formed ? d.formHi : PTRS_PER_PTE; s < sEnd; s++) {
+      const tag = d.tagAt(s);
       if (tag === 0) continue;
       // A raw entry (the device's own private struct page, which dmirror_do_fault stored) is
       // never kept in step with the CPU: a fault that migrates the page back leaves it there
       // in the faulting process's mirror (MMU_NOTIFY_MIGRATE skipped on owner match), and any
       // use of it oopses (rawEntryOops), on Linux as in the model.
       if (raw !== undefined && raw[s] === 1) continue;
-      const kind = kinds === undefined ? Pte.NONE : (kinds[s] as Pte);
-      if (kind === Pte.NONE || pfns![s] !== dpfns[s]) {
+      const kind = t === undefined ? Pte.NONE : t.kindAt(s);
+      if (kind === Pte.NONE || t!.pfnAt(s) !== d.pfnAt(s)) {
         problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: the device still maps a page the CPU no longer maps there`);
         continue;
       }
-      if (tag === 3 && (t!.bits[s]! & PTE_WRITE) === 0) {
+      if (tag === 3 && (t!.bitsAt(s) & PTE_WRITE) === 0) {
         problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: the device maps writable a page the CPU maps read-only`);
       }
       if (tag === 1 && kind !== Pte.DEVICE_EXCLUSIVE) {

@@ -21,7 +21,7 @@ import { getPage, putPage, putPages } from './swap';
 import { rangeBatching } from './batching';
 import { VM_WRITE, type Vma } from './vma';
 import { ScratchInt32 } from './scratch';
-import { type FieldArray, FieldRuns, FRAME_CHUNK_SHIFT, type FrameField } from './frameStore';
+import { type FieldArray, FieldRuns, FRAME_CHUNK, FRAME_CHUNK_SHIFT, type FrameField } from './frameStore';
 import { evictRunAfter } from './evictRun';
 
 /** Reusable backing stores for MigrateVma arrays (chunks are at most 512 pages). */
@@ -338,14 +338,20 @@ const COLLECT_RUN_MIN = 8;
  */
 function collectRun(sim: Machine, args: MigrateVma, t: PteTable, s: number, i: number, max: number): number {
   if (max < COLLECT_RUN_MIN) return 0;
-  const kind = t.kind[s]!;
+  const kind = t.kindAt(s);
   if (kind !== Pte.PRESENT && kind !== Pte.DEVICE_PRIVATE) return 0;
-  const p0 = t.pfn[s]!;
-  const step = t.pfn[s + 1]! - p0;
+  const p0 = t.pfnAt(s);
+  const step = t.pfnAt(s + 1) - p0;
   if (step !== 1 && step !== -1) return 0;
   const ci = p0 >>> FRAME_CHUNK_SHIFT;
   let n = 1;
-  while (n < max && t.kind[s + n] === kind && t.pfn[s + n] === p0 + n * step && (p0 + n * step) >>> FRAME_CHUNK_SHIFT === ci) n++;
+  if (t.isForm) {
+    // The form's entries from s on (s + 1 in it: the step is the form's), as far as the frames stay in p0's chunk.
+    const inChunk = step === 1 ? FRAME_CHUNK - (p0 & (FRAME_CHUNK - 1)) : (p0 & (FRAME_CHUNK - 1)) + 1;
+    n = Math.min(max, t.formHi - s, inChunk);
+  } else {
+    while (n < max && t.kind[s + n] === kind && t.pfn[s + n] === p0 + n * step && (p0 + n * step) >>> FRAME_CHUNK_SHIFT === ci) n++;
+  }
   if (n < COLLECT_RUN_MIN) return 0;
   const f = sim.frames;
   const lo = step === 1 ? p0 : p0 - n + 1;
@@ -361,12 +367,20 @@ function collectRun(sim: Machine, args: MigrateVma, t: PteTable, s: number, i: n
   collectMapcounts.flush();
   const mapcount = f.mapcount.levelOf(lo, hi);
   if (mapcount === undefined) return 0;
-  for (let k = 0; k < n; k++) {
-    const writable = (t.bits[s + k]! & PTE_WRITE) !== 0;
-    args.src[i + k] = p0 + k * step;
-    args.srcFlags[i + k] = MIGRATE_PFN_VALID | MIGRATE_PFN_MIGRATE | (writable ? MIGRATE_PFN_WRITE : 0);
-    t.kind[s + k] = Pte.MIGRATION;
-    t.bits[s + k] = writable ? PTE_WRITE : 0;
+  if (t.isForm && s === t.formLo && s + n === t.formHi) {
+    // The whole form: its entries become migration entries, one line still.
+    const writable = (t.formBits & PTE_WRITE) !== 0;
+    for (let k = 0; k < n; k++) args.src[i + k] = p0 + k * step;
+    args.srcFlags.fill(MIGRATE_PFN_VALID | MIGRATE_PFN_MIGRATE | (writable ? MIGRATE_PFN_WRITE : 0), i, i + n);
+    t.reform(Pte.MIGRATION, writable ? PTE_WRITE : 0);
+  } else {
+    for (let k = 0; k < n; k++) {
+      const writable = (t.bits[s + k]! & PTE_WRITE) !== 0;
+      args.src[i + k] = p0 + k * step;
+      args.srcFlags[i + k] = MIGRATE_PFN_VALID | MIGRATE_PFN_MIGRATE | (writable ? MIGRATE_PFN_WRITE : 0);
+      t.kind[s + k] = Pte.MIGRATION;
+      t.bits[s + k] = writable ? PTE_WRITE : 0;
+    }
   }
   args.cpages += n;
   f.mapcount.fill(lo, hi, mapcount - 1);
@@ -812,7 +826,7 @@ function finalizeRun(f: PageFrames, args: MigrateVma, t: PteTable, base: number,
     const dst = dst0 + n * ds;
     const s = base + i + n;
     if (src < 0 || dst < 0 || args.src[i + n] !== src || args.dst[i + n] !== dst || (args.srcFlags[i + n]! & MIGRATE_PFN_MIGRATE) === 0 ||
-      src >>> FRAME_CHUNK_SHIFT !== sc || dst >>> FRAME_CHUNK_SHIFT !== dc || t.kind[s] !== Pte.MIGRATION || t.pfn[s] !== src) break;
+      src >>> FRAME_CHUNK_SHIFT !== sc || dst >>> FRAME_CHUNK_SHIFT !== dc || t.kindAt(s) !== Pte.MIGRATION || t.pfnAt(s) !== src) break;
   }
   if (n < FINALIZE_RUN_MIN) return 0;
   const lo = ds === 1 ? dst0 : dst0 - n + 1;
@@ -822,12 +836,18 @@ function finalizeRun(f: PageFrames, args: MigrateVma, t: PteTable, base: number,
   const devicePrivate = zone === Zone.DEVICE_PRIVATE;
   const kind = devicePrivate ? Pte.DEVICE_PRIVATE : Pte.PRESENT;
   const writeBits = PTE_WRITE | (devicePrivate ? 0 : PTE_DIRTY);
-  for (let k = 0; k < n; k++) {
-    const s = base + i + k;
-    t.kind[s] = kind;
-    t.bits[s] = (t.bits[s]! & PTE_WRITE) !== 0 ? writeBits : 0;
-    t.pfn[s] = dst0 + k * ds;
-    puts[nputs + k] = src0 + k * ss;
+  if (t.isForm && base + i === t.formLo && base + i + n === t.formHi) {
+    // The whole form: its entries map the destinations, one line still.
+    t.reform(kind, (t.formBits & PTE_WRITE) !== 0 ? writeBits : 0, dst0, ds);
+    for (let k = 0; k < n; k++) puts[nputs + k] = src0 + k * ss;
+  } else {
+    for (let k = 0; k < n; k++) {
+      const s = base + i + k;
+      t.kind[s] = kind;
+      t.bits[s] = (t.bits[s]! & PTE_WRITE) !== 0 ? writeBits : 0;
+      t.pfn[s] = dst0 + k * ds;
+      puts[nputs + k] = src0 + k * ss;
+    }
   }
   f.mapcount.fill(lo, lo + n, mapcount + 1);
   // folio_migrate_mapping keeps page->index and the anon_vma.

@@ -14,6 +14,7 @@ import {
 import type { NotifierLog } from './notifierLog';
 import { NO_PFN } from './page';
 import { ChangedPages, pteIndex, SlabAllocator, type TableRuns } from './pgtable';
+import { rangeBatching } from './batching';
 
 /** Device page-table entry tags (DPT_XA_TAG_*): 0 = no entry. */
 export const enum Dpt {
@@ -30,10 +31,69 @@ const DPT_POOL_PAGES = 4096;
 const DPT_SLAB = new SlabAllocator(PTRS_PER_PTE * 5, 64);
 
 export class DptPage {
-  private readonly at = DPT_SLAB.take();
-  private readonly buf = DPT_SLAB.lastBuffer;
-  readonly pfn = new Int32Array(this.buf, this.at, PTRS_PER_PTE);
-  readonly tag = new Uint8Array(this.buf, this.at + PTRS_PER_PTE * 4, PTRS_PER_PTE);
+  /** The entry arrays (one region of a slab), made on first use: see the form below. */
+  private pfns: Int32Array | undefined = undefined;
+  private tags: Uint8Array | undefined = undefined;
+  /**
+   * While the arrays are not made, the entries are a form (as PteTable's): slots [formLo,
+   * formHi) hold formTag and pfn formPfn + (s - formLo) * formStep, the others no entry. A
+   * migration chunk's finalize-and-map fills a page as one such line, and erasing it empties it.
+   */
+  formLo = 0;
+  formHi = 0;
+  formTag: Dpt = Dpt.NONE;
+  formPfn = 0;
+  formStep = 1;
+
+  get isForm(): boolean {
+    return this.tags === undefined;
+  }
+
+  get pfn(): Int32Array {
+    if (this.pfns === undefined) this.materialize();
+    return this.pfns!;
+  }
+
+  get tag(): Uint8Array {
+    if (this.tags === undefined) this.materialize();
+    return this.tags!;
+  }
+
+  /** Slot s's tag and pfn, as the form or the arrays have them (no arrays made). */
+  tagAt(s: number): Dpt {
+    if (this.tags !== undefined) return this.tags[s] as Dpt;
+    return s >= this.formLo && s < this.formHi ? this.formTag : Dpt.NONE;
+  }
+
+  pfnAt(s: number): number {
+    if (this.pfns !== undefined) return this.pfns[s]!;
+    return s >= this.formLo && s < this.formHi ? this.formPfn + (s - this.formLo) * this.formStep : 0;
+  }
+
+  /** The form becomes slots [lo, hi) of `tag` from `pfn` by `step` (lo === hi: no entry). */
+  setForm(lo: number, hi: number, tag: Dpt, pfn: number, step: number): void {
+    this.formLo = lo;
+    this.formHi = hi;
+    this.formTag = lo === hi ? Dpt.NONE : tag;
+    this.formPfn = lo === hi ? 0 : pfn;
+    this.formStep = lo === hi ? 1 : step;
+  }
+
+  private materialize(): void {
+    const at = DPT_SLAB.take();
+    const buf = DPT_SLAB.lastBuffer;
+    const pfns = new Int32Array(buf, at, PTRS_PER_PTE);
+    const tags = new Uint8Array(buf, at + PTRS_PER_PTE * 4, PTRS_PER_PTE);
+    const lo = this.formLo;
+    const hi = this.formHi;
+    if (lo < hi) {
+      tags.fill(this.formTag, lo, hi);
+      for (let s = lo, p = this.formPfn; s < hi; s++, p += this.formStep) pfns[s] = p;
+    }
+    this.pfns = pfns;
+    this.tags = tags;
+    this.setForm(0, 0, Dpt.NONE, 0, 1);
+  }
   /**
    * 1 where the entry is the device-private struct page itself, as test_hmm's dmirror_do_fault
    * stores what hmm_range_fault returned for its own device's page (a migration stores the
@@ -46,8 +106,11 @@ export class DptPage {
   runs: TableRuns | undefined = undefined;
   clone(): DptPage {
     const c = new DptPage();
-    c.pfn.set(this.pfn);
-    c.tag.set(this.tag);
+    if (this.tags === undefined) c.setForm(this.formLo, this.formHi, this.formTag, this.formPfn, this.formStep);
+    else {
+      c.pfn.set(this.pfns!);
+      c.tag.set(this.tags);
+    }
     if (this.raw !== undefined) c.raw = this.raw.slice();
     c.used = this.used;
     return c;
@@ -116,18 +179,18 @@ export class Dmirror implements MmuIntervalNotifierOps {
   entry(vpn: number): { pfn: number; tag: Dpt } {
     const p = this.page(Math.floor(vpn / PTRS_PER_PTE));
     const s = pteIndex(vpn);
-    return p === undefined ? { pfn: NO_PFN, tag: Dpt.NONE } : { pfn: p.pfn[s]!, tag: p.tag[s] as Dpt };
+    return p === undefined ? { pfn: NO_PFN, tag: Dpt.NONE } : { pfn: p.pfnAt(s), tag: p.tagAt(s) };
   }
 
   /** The frame an entry maps (meaningful only when tagAt(vpn) is not NONE). */
   pfnAt(vpn: number): number {
     const p = this.page(Math.floor(vpn / PTRS_PER_PTE));
-    return p === undefined ? NO_PFN : p.pfn[pteIndex(vpn)]!;
+    return p === undefined ? NO_PFN : p.pfnAt(pteIndex(vpn));
   }
 
   tagAt(vpn: number): Dpt {
     const p = this.page(Math.floor(vpn / PTRS_PER_PTE));
-    return p === undefined ? Dpt.NONE : (p.tag[pteIndex(vpn)] as Dpt);
+    return p === undefined ? Dpt.NONE : p.tagAt(pteIndex(vpn));
   }
 
   /** Whether the entry at vpn is a device-private struct page itself (DptPage.raw). */
@@ -144,7 +207,7 @@ export class Dmirror implements MmuIntervalNotifierOps {
   /** The tag of slot `slot` of dpt page `idx` (small integers: for per-page loops). */
   tagAtSlot(idx: number, slot: number): Dpt {
     const p = this.page(idx);
-    return p === undefined ? Dpt.NONE : (p.tag[slot] as Dpt);
+    return p === undefined ? Dpt.NONE : p.tagAt(slot);
   }
 
   /** xa_store into slot `slot` of dpt page `idx`. */
@@ -179,6 +242,11 @@ export class Dmirror implements MmuIntervalNotifierOps {
       this.pt.set(idx, p);
       this.cachedPage = p;
     }
+    if (p.isForm && this.storeRunForm(p, from, n, pfns, at, tags)) {
+      p.changes++;
+      this.dirty.add(idx);
+      return;
+    }
     const raw = p.raw;
     for (let k = k0; k < n; k++) {
       const tag = tags[k]!;
@@ -193,9 +261,25 @@ export class Dmirror implements MmuIntervalNotifierOps {
     this.dirty.add(idx);
   }
 
-  /** The tags of dpt page `idx`, for reading only (undefined: no page, every tag NONE). */
-  tagsOf(idx: number): Uint8Array | undefined {
-    return this.page(idx)?.tag;
+  /**
+   * storeRun's entries taken by an empty page's form, when every tag is one (not NONE) and the
+   * pfns one line (true); else nothing changes (false).
+   */
+  private storeRunForm(p: DptPage, from: number, n: number, pfns: Int32Array, at: number, tags: Uint8Array): boolean {
+    if (p.formLo !== p.formHi || p.raw !== undefined || !rangeBatching()) return false;
+    const tag = tags[0]!;
+    const p0 = pfns[at]!;
+    const step = n > 1 ? pfns[at + 1]! - p0 : 1;
+    if (tag === Dpt.NONE || (step !== 1 && step !== -1)) return false;
+    for (let k = 1; k < n; k++) if (tags[k] !== tag || pfns[at + k] !== p0 + k * step) return false;
+    p.setForm(from, from + n, tag as Dpt, p0, step);
+    p.used += n;
+    return true;
+  }
+
+  /** Dpt page `idx`, for reading only (tagAt, pfnAt; undefined: no page, every tag NONE). */
+  pageAt(idx: number): DptPage | undefined {
+    return this.page(idx);
   }
 
   /**
@@ -204,7 +288,7 @@ export class Dmirror implements MmuIntervalNotifierOps {
    */
   eraseSlot(idx: number, slot: number, pfn: number): boolean {
     const p = this.page(idx);
-    if (p === undefined || p.tag[slot] === Dpt.NONE || (pfn !== NO_PFN && p.pfn[slot] !== pfn)) return false;
+    if (p === undefined || p.tagAt(slot) === Dpt.NONE || (pfn !== NO_PFN && p.pfnAt(slot) !== pfn)) return false;
     p.tag[slot] = Dpt.NONE;
     p.pfn[slot] = 0;
     if (p.raw !== undefined) p.raw[slot] = 0;
@@ -239,6 +323,21 @@ export class Dmirror implements MmuIntervalNotifierOps {
       if (base + PTRS_PER_PTE <= start || base >= end) continue;
       const lo = Math.max(start, base) - base;
       const hi = Math.min(end, base + PTRS_PER_PTE) - base;
+      // A form loses the slots [lo, hi) covers at once, unless they cut it in two.
+      const fLo = p.formLo;
+      const fHi = p.formHi;
+      if (p.isForm && (lo <= fLo || hi >= fHi)) {
+        const gone = Math.max(0, Math.min(hi, fHi) - Math.max(lo, fLo));
+        if (gone === fHi - fLo) p.setForm(0, 0, Dpt.NONE, 0, 1);
+        else if (gone > 0 && lo <= fLo) p.setForm(hi, fHi, p.formTag, p.formPfn + (hi - fLo) * p.formStep, p.formStep);
+        else if (gone > 0) p.setForm(fLo, lo, p.formTag, p.formPfn, p.formStep);
+        p.used -= gone;
+        erased += gone;
+        p.changes++;
+        this.dirty.add(idx);
+        if (p.used === 0) this.dropPage(idx, p);
+        continue;
+      }
       for (let s = lo; s < hi; s++) {
         if (p.tag[s] !== Dpt.NONE) {
           p.tag[s] = Dpt.NONE;

@@ -80,13 +80,12 @@ export function firstPlainMismatch(sim: Pick<Machine, 'frames'>, mm: Mm, start: 
     if (t === undefined) return v;
     const s0 = pteIndex(v);
     const n = Math.min(stop - v, PTRS_PER_PTE - s0);
-    const kinds = t.kind;
-    const pfns = t.pfn;
     // The page expected at slot s is page + (v - start) + (s - s0).
     const first = (page + (v - start) - s0) | 0;
+    // Entries read as the table holds them (a form makes no arrays).
     for (let s = s0; s < s0 + n; s++) {
-      if (kinds[s] === Pte.NONE) return v + (s - s0);
-      const pfn = pfns[s]!;
+      if (t.kindAt(s) === Pte.NONE) return v + (s - s0);
+      const pfn = t.pfnAt(s);
       if (ids.get(pfn) !== id || (!constant && pages.get(pfn) !== ((first + s) | 0))) return v + (s - s0);
     }
     v += n;

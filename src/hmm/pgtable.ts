@@ -2,6 +2,7 @@
 // first use, so untouched address space costs nothing. A PTE page flagged `pmd` stands for one
 // PMD-level entry mapping a THP (its 512 slots then hold head+k for convenience).
 
+import { rangeBatching } from './batching';
 import { PTRS_PER_PTE } from './constants';
 
 /** What a page-table entry holds (pte_none, present, or one of the swap-entry kinds). */
@@ -75,12 +76,118 @@ export interface TableRuns {
 }
 
 export class PteTable {
-  /** The three entry arrays share one region of a slab. */
-  private readonly at = PTE_SLAB.take();
-  private readonly buf = PTE_SLAB.lastBuffer;
-  readonly pfn = new Int32Array(this.buf, this.at, PTRS_PER_PTE);
-  readonly kind = new Uint8Array(this.buf, this.at + PTRS_PER_PTE * 4, PTRS_PER_PTE);
-  readonly bits = new Uint8Array(this.buf, this.at + PTRS_PER_PTE * 5, PTRS_PER_PTE);
+  /** The entry arrays (one region of a slab), made on first use: see the form below. */
+  private pfns: Int32Array | undefined = undefined;
+  private kinds: Uint8Array | undefined = undefined;
+  private bitss: Uint8Array | undefined = undefined;
+  /**
+   * While the arrays are not made, the entries are a form: slots [formLo, formHi) hold
+   * formKind, pfn formPfn + (s - formLo) * formStep and formBits, the others pte_none. A write
+   * over fresh memory and a migration chunk there and back each keep a table one such line, so
+   * a whole GPU's tables cost no per-entry memory (the run-wise paths in migrateDevice.ts,
+   * invariants.ts and pagemap.ts keep the form; any other access makes the arrays).
+   */
+  formLo = 0;
+  formHi = 0;
+  formKind: Pte = Pte.NONE;
+  formPfn = 0;
+  formStep = 1;
+  formBits = 0;
+
+  /** Whether the entries are still a form (no arrays). */
+  get isForm(): boolean {
+    return this.kinds === undefined;
+  }
+
+  get pfn(): Int32Array {
+    if (this.pfns === undefined) this.materialize();
+    return this.pfns!;
+  }
+
+  get kind(): Uint8Array {
+    if (this.kinds === undefined) this.materialize();
+    return this.kinds!;
+  }
+
+  get bits(): Uint8Array {
+    if (this.bitss === undefined) this.materialize();
+    return this.bitss!;
+  }
+
+  /** Slot s's entry kind, pfn and bits, as the form or the arrays have them (no arrays made). */
+  kindAt(s: number): Pte {
+    if (this.kinds !== undefined) return this.kinds[s] as Pte;
+    return s >= this.formLo && s < this.formHi ? this.formKind : Pte.NONE;
+  }
+
+  pfnAt(s: number): number {
+    if (this.pfns !== undefined) return this.pfns[s]!;
+    return s >= this.formLo && s < this.formHi ? this.formPfn + (s - this.formLo) * this.formStep : 0;
+  }
+
+  bitsAt(s: number): number {
+    if (this.bitss !== undefined) return this.bitss[s]!;
+    return s >= this.formLo && s < this.formHi ? this.formBits : 0;
+  }
+
+  /** The form's entries become `kind`, `bits`, and (pfn !== undefined) pfns from `pfn` by `step`. */
+  reform(kind: Pte, bits: number, pfn?: number, step?: number): void {
+    this.formKind = kind;
+    this.formBits = bits;
+    if (pfn !== undefined) {
+      this.formPfn = pfn;
+      this.formStep = step!;
+    }
+  }
+
+  private materialize(): void {
+    const at = PTE_SLAB.take();
+    const buf = PTE_SLAB.lastBuffer;
+    const pfns = new Int32Array(buf, at, PTRS_PER_PTE);
+    const kinds = new Uint8Array(buf, at + PTRS_PER_PTE * 4, PTRS_PER_PTE);
+    const bits = new Uint8Array(buf, at + PTRS_PER_PTE * 5, PTRS_PER_PTE);
+    const lo = this.formLo;
+    const hi = this.formHi;
+    if (lo < hi) {
+      kinds.fill(this.formKind, lo, hi);
+      bits.fill(this.formBits, lo, hi);
+      for (let s = lo, p = this.formPfn; s < hi; s++, p += this.formStep) pfns[s] = p;
+    }
+    this.pfns = pfns;
+    this.kinds = kinds;
+    this.bitss = bits;
+    this.formLo = this.formHi = 0;
+  }
+
+  /**
+   * The form takes `n` entries from slot i (pte_none before), each `kind` with `bits` and the
+   * next pfn of `pfns`, when they continue it as one line (true); else nothing changes (false).
+   */
+  extendForm(i: number, n: number, kind: Pte, pfns: Int32Array, bits: number): boolean {
+    if (this.kinds !== undefined || kind === Pte.NONE || n <= 0) return false;
+    const p0 = pfns[0]!;
+    let step = n > 1 ? pfns[1]! - p0 : 0;
+    if (n > 1 && step !== 1 && step !== -1) return false;
+    for (let k = 2; k < n; k++) if (pfns[k] !== p0 + k * step) return false;
+    const lo = this.formLo;
+    const hi = this.formHi;
+    if (lo === hi) {
+      this.formLo = i;
+      this.formHi = i + n;
+      this.formKind = kind;
+      this.formBits = bits;
+      this.formPfn = p0;
+      this.formStep = step === 0 ? 1 : step;
+      return true;
+    }
+    if (i !== hi || kind !== this.formKind || bits !== this.formBits) return false;
+    // Appended: one line with what the form holds (a single slot takes the new run's step).
+    const fstep = hi - lo === 1 ? (step !== 0 ? step : p0 - this.formPfn) : this.formStep;
+    if ((fstep !== 1 && fstep !== -1) || (step !== 0 && step !== fstep) || p0 !== this.formPfn + (hi - lo) * fstep) return false;
+    this.formStep = fstep;
+    this.formHi = hi + n;
+    return true;
+  }
   /**
    * What the process last wrote to each page (content id and page; id -1 = not known, e.g.
    * a file page never written), which the invariant checker compares with the page's contents.
@@ -121,7 +228,7 @@ export class PteTable {
 
   /** Bytes this page holds (benchmark): the entries, the expectations once made, the object. */
   get bytes(): number {
-    return PTRS_PER_PTE * (this.uniformEnd >= 0 ? 6 : 14) + 64;
+    return (this.kinds === undefined ? 0 : PTRS_PER_PTE * 6) + (this.uniformEnd >= 0 ? 0 : PTRS_PER_PTE * 8) + 64;
   }
 
   /**
@@ -188,9 +295,18 @@ export class PteTable {
 
   clone(): PteTable {
     const t = new PteTable();
-    t.kind.set(this.kind);
-    t.bits.set(this.bits);
-    t.pfn.set(this.pfn);
+    if (this.kinds === undefined) {
+      t.formLo = this.formLo;
+      t.formHi = this.formHi;
+      t.formKind = this.formKind;
+      t.formPfn = this.formPfn;
+      t.formStep = this.formStep;
+      t.formBits = this.formBits;
+    } else {
+      t.kind.set(this.kinds);
+      t.bits.set(this.bitss!);
+      t.pfn.set(this.pfns!);
+    }
     if (this.uniformEnd >= 0) {
       t.uniformId = this.uniformId;
       t.uniformPage = this.uniformPage;
@@ -330,6 +446,11 @@ export class PageTable {
     const i = pteIndex(vpn);
     t.used += n;
     if (!t.pmd) t.ptePage = true;
+    // Forms are range batching's: page by page, every table holds arrays (the reference the batching tests compare with).
+    if (rangeBatching() && t.extendForm(i, n, kind, pfns, bits)) {
+      this.markDirty(vpn);
+      return;
+    }
     t.kind.fill(kind, i, i + n);
     t.pfn.set(pfns.subarray(0, n), i);
     t.bits.fill(bits, i, i + n);
