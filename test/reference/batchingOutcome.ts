@@ -18,6 +18,11 @@ export function outcome(r: ScriptRun): unknown {
       idx, used: t.used, pmd: t.pmd, kind: [...t.kind], pfn: [...t.pfn], bits: [...t.bits], expectId: [...t.expectId], expectPage: [...t.expectPage],
     })),
   }));
+  // Every device page table (its entries read as arrays: a form is spelt out).
+  const mirrors = sim.driver.mirrors.map((m) => ({
+    label: m.label,
+    pages: [...m.pt].sort((a, b) => a[0] - b[0]).map(([idx, p]) => ({ idx, used: p.used, tag: [...p.tag], pfn: [...p.pfn], raw: p.raw === undefined ? [] : [...p.raw] })),
+  }));
   const frames: number[][] = [];
   // anon_vma ids count up across runs: an anonymous page's is compared as the order in which its
   // id first appears (a free or file frame's is left over, not read).
@@ -39,7 +44,7 @@ export function outcome(r: ScriptRun): unknown {
   for (let step = 0; step <= sim.step; step++) notified.push(...sim.notifierRecordsOf(step).map((n) => ({ ...n, mirror: undefined })));
   return {
     error: r.error, statements: r.statements, residency: r.residency, now: sim.clock.now, stats: sim.stats,
-    events: r.events.map((e) => ({ ...e })), notified, tables, frames,
+    events: r.events.map((e) => ({ ...e })), notified, tables, mirrors, frames,
     allocator: { next: saved.nextSystem, free: [...saved.freeSystem], freeHuge: [...saved.freeSystemHuge], inUse: saved.systemInUse },
   };
 }
