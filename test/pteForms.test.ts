@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as fc from 'fast-check';
 import { PTRS_PER_PTE } from '../src/hmm/constants';
 import { Dpt, DptPage } from '../src/hmm/mirror';
-import { Pte, PteTable } from '../src/hmm/pgtable';
+import { ChangedPages, Pte, PteTable } from '../src/hmm/pgtable';
 import { runScriptText } from '../src/hmm/lang/runner';
 import { runBoth } from './reference/batchingOutcome';
 
@@ -133,5 +133,36 @@ describe('page-table forms', () => {
     assert.equal(dpt.length, 4);
     for (const p of dpt) assert.ok(p.isForm && p.formHi - p.formLo === PTRS_PER_PTE && p.formTag === Dpt.WRITE);
     for (const t of mid.sim!.mms[0]!.pt.tables.values()) assert.ok(t.isForm && t.formKind === Pte.DEVICE_PRIVATE);
+  });
+});
+
+describe('changed page-table pages (ChangedPages)', () => {
+  it('lists each index once, in the order first added, and answers has() as a Set would, across clears and many runs', () => {
+    const op = fc.oneof(
+      { weight: 8, arbitrary: fc.record({ k: fc.constant('run' as const), at: fc.nat(300), n: fc.integer({ min: 1, max: 40 }), repeat: fc.integer({ min: 1, max: 3 }) }) },
+      { weight: 4, arbitrary: fc.record({ k: fc.constant('one' as const), at: fc.nat(300) }) },
+      { weight: 1, arbitrary: fc.constant({ k: 'clear' as const }) },
+    );
+    fc.assert(fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
+      const pages = new ChangedPages();
+      let model = new Set<number>();
+      for (const o of ops) {
+        if (o.k === 'clear') {
+          pages.clear();
+          model = new Set();
+        } else if (o.k === 'one') {
+          pages.add(o.at);
+          model.add(o.at);
+        } else {
+          // A walk: each index marked a few times in a row, going up.
+          for (let i = o.at; i < o.at + o.n; i++) {
+            for (let r = 0; r < o.repeat; r++) pages.add(i);
+            model.add(i);
+          }
+        }
+        for (const probe of [o.k === 'clear' ? 0 : o.at, 150, 301]) assert.equal(pages.has(probe), model.has(probe));
+      }
+      assert.deepEqual([...pages], [...model]);
+    }), { numRuns: 300, seed: 20261207 });
   });
 });

@@ -113,6 +113,11 @@ export class FrameField<T extends FieldArray> {
   protected formV = new Int32Array(0);
   protected formB = new Int8Array(0);
   /**
+   * Chunks the store made room for (grow); `owned` and the forms' arrays may hold more, as they
+   * grow in doubling steps (a chunk at a time, a whole GPU's frames made them over again ~1,500 times).
+   */
+  protected room = 0;
+  /**
    * False while every frame has read 0 since the field was made or loaded (nothing pinned, say):
    * per-page loops that look for a non-zero value may then skip the pages (set by the first
    * non-zero write, and left set).
@@ -149,7 +154,7 @@ export class FrameField<T extends FieldArray> {
    */
   protected absorb(ci: number, x: number, y: number, vx: number, slope: number): boolean {
     // A chunk the store never made room for: own() refuses it.
-    if (ci >= this.formLo.length) return false;
+    if (ci >= this.room) return false;
     const lo = this.formLo[ci]!;
     const hi = this.formHi[ci]!;
     const n = y - x;
@@ -257,7 +262,7 @@ export class FrameField<T extends FieldArray> {
    */
   isLine(lo: number, hi: number): boolean {
     const ci = lo >>> FRAME_CHUNK_SHIFT;
-    if (this.chunks[ci] !== undefined || ci >= this.formLo.length) return false;
+    if (this.chunks[ci] !== undefined || ci >= this.room) return false;
     const i = lo & FRAME_MASK;
     const j = i + (hi - lo);
     const fLo = this.formLo[ci]!;
@@ -276,8 +281,8 @@ export class FrameField<T extends FieldArray> {
     const j = i + (hi - lo);
     const c = this.chunks[ci];
     if (c === undefined) {
-      const fLo = ci < this.formLo.length ? this.formLo[ci]! : 0;
-      const fHi = ci < this.formHi.length ? this.formHi[ci]! : 0;
+      const fLo = ci < this.room ? this.formLo[ci]! : 0;
+      const fHi = ci < this.room ? this.formHi[ci]! : 0;
       if (fHi <= fLo || j <= fLo || i >= fHi) return 0;
       return i >= fLo && j <= fHi && (this.formB[ci] === 0 || j - i === 1) ? this.formAt(ci, i) : undefined;
     }
@@ -434,22 +439,21 @@ export class FrameField<T extends FieldArray> {
   /** Room for `n` chunks. */
   grow(n: number): void {
     while (this.chunks.length < n) this.chunks.push(undefined);
-    if (this.owned.length < n) {
-      const o = new Uint8Array(n);
-      o.set(this.owned);
-      this.owned = o;
-    }
+    if (n <= this.room) return;
     if (this.formLo.length < n) {
-      const grown = <A extends Int32Array | Int8Array>(a: A, make: (k: number) => A): A => {
-        const b = make(n);
+      const cap = Math.max(n, 2 * this.formLo.length);
+      const grown = <A extends Int32Array | Int8Array | Uint8Array>(a: A, make: (k: number) => A): A => {
+        const b = make(cap);
         b.set(a);
         return b;
       };
+      this.owned = grown(this.owned, (k) => new Uint8Array(k));
       this.formLo = grown(this.formLo, (k) => new Int32Array(k));
       this.formHi = grown(this.formHi, (k) => new Int32Array(k));
       this.formV = grown(this.formV, (k) => new Int32Array(k));
       this.formB = grown(this.formB, (k) => new Int8Array(k));
     }
+    this.room = n;
   }
 
   /** The chunks, from now on shared with the caller (a checkpoint): each is copied before its next write. */
@@ -459,20 +463,23 @@ export class FrameField<T extends FieldArray> {
       if (c !== undefined && this.owned[i] === 1) newBytes += c.byteLength;
     });
     this.owned.fill(0);
-    const forms = { lo: this.formLo.slice(), hi: this.formHi.slice(), v: this.formV.slice(), b: this.formB.slice() };
-    return { state: { chunks: this.chunks.slice(), forms }, newBytes: newBytes + 13 * this.formLo.length };
+    const n = this.room;
+    const forms = { lo: this.formLo.slice(0, n), hi: this.formHi.slice(0, n), v: this.formV.slice(0, n), b: this.formB.slice(0, n) };
+    return { state: { chunks: this.chunks.slice(), forms }, newBytes: newBytes + 13 * n };
   }
 
   /** Take a checkpoint's chunks (shared: copied before the first write to each). */
   adopt(state: FieldState): void {
     this.written = state.chunks.some((c) => c !== undefined) || (state.forms?.lo.some((lo, ci) => state.forms!.hi[ci] !== lo) ?? false);
     this.chunks = state.chunks.slice() as (T | undefined)[];
-    this.owned = new Uint8Array(Math.max(this.owned.length, state.chunks.length));
+    const n = Math.max(this.room, state.chunks.length);
+    this.owned = new Uint8Array(0);
     this.formLo = new Int32Array(0);
     this.formHi = new Int32Array(0);
     this.formV = new Int32Array(0);
     this.formB = new Int8Array(0);
-    this.grow(this.owned.length);
+    this.room = 0;
+    this.grow(n);
     if (state.forms !== undefined) {
       this.formLo.set(state.forms.lo);
       this.formHi.set(state.forms.hi);
@@ -580,7 +587,7 @@ export class LevelField extends FrameField<Int32Array> {
   }
 
   protected override absorb(ci: number, x: number, y: number, vx: number, slope: number): boolean {
-    if (ci >= this.formLo.length) return false;
+    if (ci >= this.room) return false;
     if (y - x > 1 && slope !== 0) return super.absorb(ci, x, y, vx, slope);
     if (vx === 0) return true;
     const lo = this.formLo[ci]!;

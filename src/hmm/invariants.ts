@@ -194,42 +194,46 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
 
 /** Each entry of mirror `m`'s device page table against the CPU's, over the pages that changed. */
 function checkMirror(sim: Machine, m: Dmirror, problems: string[]): void {
-  const pages = new Set([...m.dirty, ...m.mm.pt.dirty]);
-  for (const idx of pages) {
-    const d = m.pt.get(idx);
-    if (d === undefined) continue;
-    const t = m.mm.pt.tables.get(idx);
-    // The arrays read once: this loop visits every slot of every device page-table page.
-    const raw = d.raw;
-    // Both tables' forms read as they are (no arrays made): a form on each side that maps the
-    // same frames with entries that fit every tag is checked at once.
-    if (d.isForm && (t === undefined || t.isForm)) {
-      if (d.formLo === d.formHi) continue;
-      if (t !== undefined && t.formLo <= d.formLo && t.formHi >= d.formHi && t.pfnAt(d.formLo) === d.formPfn &&
-        (d.formHi - d.formLo === 1 || t.formStep === d.formStep) && (d.formTag !== 3 || (t.formBits & PTE_WRITE) !== 0) &&
-        (d.formTag !== 1 || t.formKind === Pte.DEVICE_EXCLUSIVE)) continue;
+  // The mirror's pages, then the CPU's that it did not list (each once, in that order).
+  const cpu = m.mm.pt.dirty;
+  for (const idx of m.dirty) checkMirrorPage(sim, m, idx, problems);
+  for (const idx of cpu) if (!m.dirty.has(idx)) checkMirrorPage(sim, m, idx, problems);
+  m.dirty.clear();
+}
+
+/** checkMirror's checks over dpt page `idx`. */
+function checkMirrorPage(sim: Machine, m: Dmirror, idx: number, problems: string[]): void {
+  const d = m.pt.get(idx);
+  if (d === undefined) return;
+  const t = m.mm.pt.tables.get(idx);
+  const raw = d.raw;
+  // Both tables' forms read as they are (no arrays made): a form on each side that maps the
+  // same frames with entries that fit every tag is checked at once.
+  if (d.isForm && (t === undefined || t.isForm)) {
+    if (d.formLo === d.formHi) return;
+    if (t !== undefined && t.formLo <= d.formLo && t.formHi >= d.formHi && t.pfnAt(d.formLo) === d.formPfn &&
+      (d.formHi - d.formLo === 1 || t.formStep === d.formStep) && (d.formTag !== 3 || (t.formBits & PTE_WRITE) !== 0) &&
+      (d.formTag !== 1 || t.formKind === Pte.DEVICE_EXCLUSIVE)) return;
+  }
+  const formed = d.isForm;
+  for (let s = formed ? d.formLo : 0, sEnd = formed ? d.formHi : PTRS_PER_PTE; s < sEnd; s++) {
+    const tag = d.tagAt(s);
+    if (tag === 0) continue;
+    // A raw entry (the device's own private struct page, which dmirror_do_fault stored) is
+    // never kept in step with the CPU: a fault that migrates the page back leaves it there
+    // in the faulting process's mirror (MMU_NOTIFY_MIGRATE skipped on owner match), and any
+    // use of it oopses (rawEntryOops), on Linux as in the model.
+    if (raw !== undefined && raw[s] === 1) continue;
+    const kind = t === undefined ? Pte.NONE : t.kindAt(s);
+    if (kind === Pte.NONE || t!.pfnAt(s) !== d.pfnAt(s)) {
+      problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: the device still maps a page the CPU no longer maps there`);
+      continue;
     }
-    const formed = d.isForm;
-    for (let s = formed ? d.formLo : 0, sEnd = formed ? d.formHi : PTRS_PER_PTE; s < sEnd; s++) {
-      const tag = d.tagAt(s);
-      if (tag === 0) continue;
-      // A raw entry (the device's own private struct page, which dmirror_do_fault stored) is
-      // never kept in step with the CPU: a fault that migrates the page back leaves it there
-      // in the faulting process's mirror (MMU_NOTIFY_MIGRATE skipped on owner match), and any
-      // use of it oopses (rawEntryOops), on Linux as in the model.
-      if (raw !== undefined && raw[s] === 1) continue;
-      const kind = t === undefined ? Pte.NONE : t.kindAt(s);
-      if (kind === Pte.NONE || t!.pfnAt(s) !== d.pfnAt(s)) {
-        problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: the device still maps a page the CPU no longer maps there`);
-        continue;
-      }
-      if (tag === 3 && (t!.bitsAt(s) & PTE_WRITE) === 0) {
-        problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: the device maps writable a page the CPU maps read-only`);
-      }
-      if (tag === 1 && kind !== Pte.DEVICE_EXCLUSIVE) {
-        problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: an atomic device mapping without a device-exclusive CPU entry`);
-      }
+    if (tag === 3 && (t!.bitsAt(s) & PTE_WRITE) === 0) {
+      problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: the device maps writable a page the CPU maps read-only`);
+    }
+    if (tag === 1 && kind !== Pte.DEVICE_EXCLUSIVE) {
+      problems.push(`${where(sim, `${m.device.name} mirror of ${m.mm.name}`, idx, s)}: an atomic device mapping without a device-exclusive CPU entry`);
     }
   }
-  m.dirty.clear();
 }

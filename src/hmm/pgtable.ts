@@ -351,26 +351,74 @@ export function pmdIndex(vpn: number): number {
 }
 
 /**
- * Indices of page-table pages (CPU or device) changed since the invariant checker last looked.
- * Walks mark the same page hundreds of times in a row, so the last one added is remembered.
+ * Indices of page-table pages (CPU or device) changed since the invariant checker last looked,
+ * each once, in the order first added. Walks mark the same page hundreds of times in a row and
+ * go up the indices a page after another, so they are kept as runs of consecutive indices (a
+ * whole GPU's walk is one run, where a Set took a hash entry per page); past RUNS_MAX runs (an
+ * index may recur in a later one), as a Set.
  */
 export class ChangedPages implements Iterable<number> {
-  private readonly pages = new Set<number>();
+  private static readonly RUNS_MAX = 64;
+  /** Runs [starts[r], ends[r]) in the order they began. */
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  /** Every index, once there are too many runs (then the runs are empty). */
+  private set: Set<number> | undefined;
   private last = -1;
 
   add(idx: number): void {
     if (idx === this.last) return;
-    this.pages.add(idx);
     this.last = idx;
+    if (this.set !== undefined) {
+      this.set.add(idx);
+      return;
+    }
+    const r = this.starts.length - 1;
+    if (r >= 0 && idx === this.ends[r]) {
+      this.ends[r] = idx + 1;
+      return;
+    }
+    if (r + 1 < ChangedPages.RUNS_MAX) {
+      this.starts.push(idx);
+      this.ends.push(idx + 1);
+      return;
+    }
+    const set = new Set<number>(this);
+    set.add(idx);
+    this.set = set;
+    this.starts.length = 0;
+    this.ends.length = 0;
   }
 
   clear(): void {
-    this.pages.clear();
+    this.starts.length = 0;
+    this.ends.length = 0;
+    this.set = undefined;
     this.last = -1;
   }
 
-  [Symbol.iterator](): Iterator<number> {
-    return this.pages.values();
+  /** Whether `idx` was added (since the last clear). */
+  has(idx: number): boolean {
+    if (this.set !== undefined) return this.set.has(idx);
+    for (let r = 0; r < this.starts.length; r++) if (idx >= this.starts[r]! && idx < this.ends[r]!) return true;
+    return false;
+  }
+
+  *[Symbol.iterator](): Iterator<number> {
+    if (this.set !== undefined) {
+      yield* this.set;
+      return;
+    }
+    const starts = this.starts;
+    const ends = this.ends;
+    for (let r = 0; r < starts.length; r++) {
+      for (let idx = starts[r]!; idx < ends[r]!; idx++) {
+        // Added before, in an earlier run: not again.
+        let seen = false;
+        for (let q = 0; q < r && !seen; q++) seen = idx >= starts[q]! && idx < ends[q]!;
+        if (!seen) yield idx;
+      }
+    }
   }
 }
 
