@@ -498,3 +498,37 @@ describe('page-table pages cut from shared slabs', () => {
     assert.equal(c.pfn[1], 70);
   });
 });
+
+describe('FrameStack.popRun', () => {
+  it('hands out the pfns pop() would, in the same order, a run at a time', () => {
+    fc.assert(fc.property(
+      fc.array(fc.oneof(fc.record({ push: fc.integer({ min: 0, max: 400 }), len: fc.integer({ min: 1, max: 50 }), down: fc.boolean() }), fc.record({ pop: fc.integer({ min: 1, max: 80 }) })), { maxLength: 40 }),
+      (ops) => {
+        const a = new FrameStack();
+        const b = new FrameStack();
+        for (const o of ops) {
+          if ('push' in o) {
+            for (let k = 0; k < o.len; k++) {
+              const pfn = o.down ? o.push + o.len - 1 - k : o.push + k;
+              a.push(pfn);
+              b.push(pfn);
+            }
+            continue;
+          }
+          const want: number[] = [];
+          for (let k = 0; k < o.pop; k++) {
+            const p = a.pop();
+            if (p === undefined) break;
+            want.push(p);
+          }
+          const out = new Int32Array(o.pop);
+          let got = 0;
+          for (let n = b.popRun(out, 0, o.pop); n > 0; n = b.popRun(out, got, o.pop - got)) got += n;
+          assert.deepEqual([...out.subarray(0, got)], want);
+          assert.equal(b.length, a.length);
+        }
+        assert.deepEqual([...b.save()], [...a.save()]);
+      },
+    ), { numRuns: 300, seed: 20261207 });
+  });
+});

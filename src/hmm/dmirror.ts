@@ -16,6 +16,7 @@ import { HmmRange, hmmRangeFault } from './hmm';
 import type { Device, VmFault } from './memremap';
 import {
   type MigrateMachine, MigrateVma, migrateDeviceRange, migrateVmaFinalize, migrateVmaPages, migrateVmaSetup, migrateVmaSplitCompound,
+  levelOfRun, sourceRun,
 } from './migrateDevice';
 import type { Mm } from './mm';
 import {
@@ -498,8 +499,18 @@ export class DmirrorDriver {
   private systemSourceRun(args: MigrateVma, i: number): number {
     const f = this.sim.frames;
     let j = i;
-    while (j < args.npages && args.migrating(j) && (args.srcFlags[j]! & MIGRATE_PFN_COMPOUND) === 0 && args.src[j] !== NO_PFN &&
-      f.zone.get(args.src[j]!) === Zone.SYSTEM) j++;
+    while (j < args.npages && args.migrating(j) && (args.srcFlags[j]! & MIGRATE_PFN_COMPOUND) === 0 && args.src[j] !== NO_PFN) {
+      // Sources one after the other in one chunk: their zone read once for them all.
+      const n = sourceRun(args, j, MIGRATE_PFN_COMPOUND);
+      if (n > 1 && levelOfRun(f.zone, args.src, j, n) === Zone.SYSTEM) {
+        j += n;
+        continue;
+      }
+      // Else one at a time (every other condition holds over the n: sourceRun).
+      const stop = j + n;
+      while (j < stop && f.zone.get(args.src[j]!) === Zone.SYSTEM) j++;
+      if (j < stop) break;
+    }
     return j - i;
   }
 
@@ -617,9 +628,21 @@ export class DmirrorDriver {
   private deviceSourceRun(args: MigrateVma, i: number): number {
     const f = this.sim.frames;
     let j = i;
-    for (; j < args.npages && args.migrating(j) && (args.srcFlags[j]! & MIGRATE_PFN_COMPOUND) === 0 && args.src[j] !== NO_PFN; j++) {
-      const zone = f.zone.get(args.src[j]!);
-      if (zone !== Zone.DEVICE_PRIVATE && zone !== Zone.DEVICE_COHERENT) break;
+    while (j < args.npages && args.migrating(j) && (args.srcFlags[j]! & MIGRATE_PFN_COMPOUND) === 0 && args.src[j] !== NO_PFN) {
+      // Sources one after the other in one chunk: their zone read once for them all.
+      const n = sourceRun(args, j, MIGRATE_PFN_COMPOUND);
+      const level = n > 1 ? levelOfRun(f.zone, args.src, j, n) : undefined;
+      if (level === Zone.DEVICE_PRIVATE || level === Zone.DEVICE_COHERENT) {
+        j += n;
+        continue;
+      }
+      // Else one at a time (every other condition holds over the n: sourceRun).
+      const stop = j + n;
+      for (; j < stop; j++) {
+        const zone = f.zone.get(args.src[j]!);
+        if (zone !== Zone.DEVICE_PRIVATE && zone !== Zone.DEVICE_COHERENT) break;
+      }
+      if (j < stop) break;
     }
     return j - i;
   }

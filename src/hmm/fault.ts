@@ -25,7 +25,7 @@ function freshRun(t: PteTable | undefined, vpn: number, stop: number): number {
   const n = Math.min(stop - vpn, PTRS_PER_PTE - s);
   if (t === undefined) return n;
   let k = 0;
-  while (k < n && t.kind[s + k] === Pte.NONE) k++;
+  while (k < n && t.kindAt(s + k) === Pte.NONE) k++;
   return k;
 }
 
@@ -50,8 +50,9 @@ export function* cpuAccess(sim: Machine, mm: Mm, start: number, end: number, wri
     if (!accessAllowed(vma, write !== undefined)) return { vpn, rc: -EFAULT, sig: 'SIGSEGV' };
     let t = mm.pt.lookup(vpn);
     let s = pteIndex(vpn);
-    const ok = t !== undefined && t.kind[s] === Pte.PRESENT && (write === undefined || (t.bits[s]! & PTE_WRITE) !== 0);
-    if (!ok && write !== undefined && (t === undefined || t.kind[s] === Pte.NONE) && rangeBatching() &&
+    // Read as the table holds them (a form's entries make no arrays here).
+    const ok = t !== undefined && t.kindAt(s) === Pte.PRESENT && (write === undefined || (t.bitsAt(s) & PTE_WRITE) !== 0);
+    if (!ok && write !== undefined && (t === undefined || t.kindAt(s) === Pte.NONE) && rangeBatching() &&
       anonWriteFaultMakesNewPage(vma!) && !thpEligible(vma!, vpn)) {
       // A write over fresh anonymous memory: the pte_none run of this PTE page at once, up to
       // the next preemption point (the same yields as page by page).

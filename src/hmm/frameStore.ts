@@ -63,6 +63,25 @@ export class FrameStack {
     return pfn;
   }
 
+  /**
+   * pop() up to `max` times while the top run lasts, into out[at], out[at + 1], …: the same pfns
+   * in the same order, a run at a time. Returns how many (0: the stack is empty).
+   */
+  popRun(out: Int32Array, at: number, max: number): number {
+    if (this.length === 0 || max <= 0) return 0;
+    const r = this.runs;
+    const top = 3 * (this.nruns - 1);
+    const first = r[top]!;
+    const count = r[top + 1]!;
+    const step = r[top + 2]!;
+    const k = Math.min(max, count);
+    for (let j = 0; j < k; j++) out[at + j] = first + (count - 1 - j) * step;
+    if (k === count) this.nruns--;
+    else r[top + 1] = count - k;
+    this.length -= k;
+    return k;
+  }
+
   save(): Int32Array {
     return this.runs.slice(0, 3 * this.nruns);
   }

@@ -99,12 +99,29 @@ export class Device {
    */
   allocBaseRun(frames: PageFrames, n: number, out: Int32Array): void {
     const fresh = this.freshMarks.zeroed(n);
-    for (let k = 0; k < n; k++) {
+    for (let k = 0; k < n;) {
+      // allocBase's first two sources a run at a time: the free list's top run, then the last
+      // chunk's never-used frames.
+      const popped = this.freeList.popRun(out, k, n - k);
+      if (popped > 0) {
+        k += popped;
+        continue;
+      }
+      const last = this.chunks[this.chunks.length - 1];
+      if (last !== undefined && last.fresh < last.start + last.pages) {
+        const m = Math.min(n - k, last.start + last.pages - last.fresh);
+        for (let j = 0; j < m; j++) out[k + j] = last.fresh + j;
+        fresh.fill(1, k, k + m);
+        last.fresh += m;
+        k += m;
+        continue;
+      }
       this.tookNeverUsed = false;
       const pfn = this.allocBase(frames);
       if (pfn < 0) throw new Error(`${this.name}: ${n} pages asked with ${this.freePages} free`);
       out[k] = pfn;
       fresh[k] = this.tookNeverUsed ? 1 : 0;
+      k++;
     }
     frames.initFrames(out, n, fresh, this.zone, this.index, 0);
     this.used += n;

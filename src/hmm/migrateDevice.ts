@@ -497,7 +497,7 @@ function restorePinned(sim: Machine, args: MigrateVma): void {
 const CHECK_RUN_MIN = 8;
 
 /** How many entries from i (i's included) migrate, lack `without`, and have sources one after the other in one chunk. */
-function sourceRun(args: MigrateVma, i: number, without: number): number {
+export function sourceRun(args: MigrateVma, i: number, without: number): number {
   const p0 = args.src[i]!;
   if (p0 === NO_PFN || i + 1 >= args.npages) return 1;
   const step = args.src[i + 1]! - p0;
@@ -525,7 +525,7 @@ function destinationRun(args: MigrateVma, i: number): number {
 }
 
 /** levelOf over the n frames pfns[i], pfns[i + 1], … (one after the other, up or down, in one chunk). */
-function levelOfRun(field: FrameField<FieldArray>, pfns: Int32Array, i: number, n: number): number | undefined {
+export function levelOfRun(field: FrameField<FieldArray>, pfns: Int32Array, i: number, n: number): number | undefined {
   const a = pfns[i]!;
   const b = pfns[i + n - 1]!;
   return a < b ? field.levelOf(a, b + 1) : field.levelOf(b, a + 1);
@@ -820,13 +820,20 @@ function finalizeRun(f: PageFrames, args: MigrateVma, t: PteTable, base: number,
   if ((ss !== 1 && ss !== -1) || (ds !== 1 && ds !== -1)) return 0;
   const sc = src0 >>> FRAME_CHUNK_SHIFT;
   const dc = dst0 >>> FRAME_CHUNK_SHIFT;
+  // A form's slots from base + i hold the sources' migration entries up to its end (or one slot,
+  // where its pfns step the other way): read once, not per entry.
+  const formed = t.isForm;
+  const s0 = base + i;
+  const formRun = !formed || t.kindAt(s0) !== Pte.MIGRATION || t.pfnAt(s0) !== src0 ? 0 : s0 + 1 < t.formHi && t.formStep !== ss ? 1 : t.formHi - s0;
+  const kinds = formed ? undefined : t.kind;
+  const pfns = formed ? undefined : t.pfn;
   let n = 0;
   for (; i + n < limit; n++) {
     const src = src0 + n * ss;
     const dst = dst0 + n * ds;
-    const s = base + i + n;
     if (src < 0 || dst < 0 || args.src[i + n] !== src || args.dst[i + n] !== dst || (args.srcFlags[i + n]! & MIGRATE_PFN_MIGRATE) === 0 ||
-      src >>> FRAME_CHUNK_SHIFT !== sc || dst >>> FRAME_CHUNK_SHIFT !== dc || t.kindAt(s) !== Pte.MIGRATION || t.pfnAt(s) !== src) break;
+      src >>> FRAME_CHUNK_SHIFT !== sc || dst >>> FRAME_CHUNK_SHIFT !== dc) break;
+    if (kinds === undefined ? n >= formRun : kinds[s0 + n] !== Pte.MIGRATION || pfns![s0 + n] !== src) break;
   }
   if (n < FINALIZE_RUN_MIN) return 0;
   const lo = ds === 1 ? dst0 : dst0 - n + 1;

@@ -362,6 +362,12 @@ export class PageFrames implements ChunkOwner {
     // Which frames, as allocSystem picks them; 1 in `fresh` for a never-used frame.
     const fresh = this.freshMarks.zeroed(n);
     for (let k = 0; k < n; k++) {
+      // takeFreeBase's free list a run at a time (its top run's pfns, in pop order).
+      const popped = this.freeSystem.popRun(out, k, n - k);
+      if (popped > 0) {
+        k += popped - 1;
+        continue;
+      }
       const pfn = this.takeFreeBase();
       if (pfn === undefined) {
         // Nothing free: this and the rest come from the frontier, one after the other.

@@ -6,7 +6,9 @@ import type { Machine } from './machine';
 import type { Mm } from './mm';
 import { Zone } from './page';
 import { PTRS_PER_PTE } from './constants';
-import { exclusiveMaker, Pte, PTE_WRITE, pteIndex } from './pgtable';
+import { exclusiveMaker, Pte, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
+import { rangeBatching } from './batching';
+import { type FieldArray, FRAME_CHUNK, type FrameField } from './frameStore';
 
 /** What one page is, in the terms of `expect RANGE is STATE`. */
 export interface PageState {
@@ -64,6 +66,28 @@ export function pageContent(sim: Pick<Machine, 'frames'>, mm: Mm, vpn: number): 
 }
 
 /**
+ * firstPlainMismatch's slots [s, e) of form table `t`, all mapped: from s, the end of the pieces
+ * (frames in one chunk) whose pages all hold what is expected, read a piece at a time.
+ */
+function formRunEnd(ids: FrameField<FieldArray>, pages: FrameField<FieldArray>, t: PteTable, s: number, e: number, id: number, first: number, constant: boolean): number {
+  const step = t.formStep;
+  while (s < e) {
+    const pfn0 = t.pfnAt(s);
+    const slot = pfn0 & (FRAME_CHUNK - 1);
+    const n = Math.min(e - s, step === 1 ? FRAME_CHUNK - slot : slot + 1);
+    const last = pfn0 + (n - 1) * step;
+    const lo = Math.min(pfn0, last);
+    const hi = Math.max(pfn0, last) + 1;
+    if (ids.levelOf(lo, hi) !== id) return s;
+    const want0 = (first + s) | 0;
+    const want1 = (first + s + n - 1) | 0;
+    if (!constant && (want1 - want0 !== n - 1 || !pages.isLine(lo, hi) || pages.get(pfn0) !== want0 || pages.get(last) !== want1)) return s;
+    s += n;
+  }
+  return s;
+}
+
+/**
  * The first page of [start, end) (one VMA's pages) that does not plainly hold content (id, page +
  * its distance from start) — `page` is ignored for a constant content, every page of which reads
  * alike — or `end`: a long `expect` walks the entries a PTE page at a time, and looks at a page
@@ -82,8 +106,11 @@ export function firstPlainMismatch(sim: Pick<Machine, 'frames'>, mm: Mm, start: 
     const n = Math.min(stop - v, PTRS_PER_PTE - s0);
     // The page expected at slot s is page + (v - start) + (s - s0).
     const first = (page + (v - start) - s0) | 0;
-    // Entries read as the table holds them (a form makes no arrays).
-    for (let s = s0; s < s0 + n; s++) {
+    // Entries read as the table holds them (a form makes no arrays); a form's slots a chunk of
+    // frames at a time when their contents are one line (range batching's).
+    let s = s0;
+    if (t.isForm && s >= t.formLo && rangeBatching()) s = formRunEnd(ids, pages, t, s, Math.min(s0 + n, t.formHi), id, first, constant);
+    for (; s < s0 + n; s++) {
       if (t.kindAt(s) === Pte.NONE) return v + (s - s0);
       const pfn = t.pfnAt(s);
       if (ids.get(pfn) !== id || (!constant && pages.get(pfn) !== ((first + s) | 0))) return v + (s - s0);
