@@ -166,7 +166,7 @@ export class PteTable {
   extendForm(i: number, n: number, kind: Pte, pfns: Int32Array, bits: number): boolean {
     if (this.kinds !== undefined || kind === Pte.NONE || n <= 0) return false;
     const p0 = pfns[0]!;
-    let step = n > 1 ? pfns[1]! - p0 : 0;
+    const step = n > 1 ? pfns[1]! - p0 : 0;
     if (n > 1 && step !== 1 && step !== -1) return false;
     for (let k = 2; k < n; k++) if (pfns[k] !== p0 + k * step) return false;
     const lo = this.formLo;
