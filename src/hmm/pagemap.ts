@@ -28,18 +28,19 @@ export function pageState(sim: PagemapMachine, mm: Mm, vpn: number): PageState {
   if (vma === undefined) return { kind: 'unmapped' };
   const t = mm.pt.lookup(vpn);
   const s = pteIndex(vpn);
-  const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
+  // Read as the table holds them (a form's entries make no arrays here).
+  const kind = t === undefined ? Pte.NONE : t.kindAt(s);
   if (kind === Pte.NONE) return { kind: 'empty' };
   const f = sim.frames;
-  const pfn = t!.pfn[s]!;
+  const pfn = t!.pfnAt(s);
   const head = f.head(pfn);
-  const writable = (t!.bits[s]! & PTE_WRITE) !== 0;
-  const shared = f.mapcount.get(t!.pmd ? head : pfn) > 1 || (vma.isShared && sim.mms.filter((m) => m.alive && m.pt.lookup(vpn)?.pfn[s] === pfn).length > 1);
+  const writable = (t!.bitsAt(s) & PTE_WRITE) !== 0;
+  const shared = f.mapcount.get(t!.pmd ? head : pfn) > 1 || (vma.isShared && sim.mms.filter((m) => m.alive && m.pt.lookup(vpn)?.pfnAt(s) === pfn).length > 1);
   const pinned = f.pincount.get(f.folioHead(pfn)) > 0;
   const huge = t!.pmd;
   const zone = f.zone.get(pfn) as Zone;
   if (kind === Pte.DEVICE_EXCLUSIVE) {
-    return { kind: 'exclusive', device: sim.devices[exclusiveMaker(t!.bits[s]!)]?.name, writable, shared, pinned, pfn, huge };
+    return { kind: 'exclusive', device: sim.devices[exclusiveMaker(t!.bitsAt(s))]?.name, writable, shared, pinned, pfn, huge };
   }
   if (zone === Zone.ZERO) return { kind: 'zero', writable: false, shared: true, pfn, huge };
   if (zone === Zone.DEVICE_PRIVATE || zone === Zone.DEVICE_COHERENT) {
@@ -54,14 +55,15 @@ export function pageContent(sim: Pick<Machine, 'frames'>, mm: Mm, vpn: number): 
   if (vma === undefined) return undefined;
   const t = mm.pt.lookup(vpn);
   const s = pteIndex(vpn);
-  if (t === undefined || t.kind[s] === Pte.NONE) {
+  // Read as the table holds them (a form's entries make no arrays here).
+  if (t === undefined || t.kindAt(s) === Pte.NONE) {
     if (vma.object === undefined) return [0, 0];
     const idx = vma.filePage(vpn);
     const cached = vma.object.pages.get(idx);
     if (cached !== undefined) return [sim.frames.contentId.get(cached), sim.frames.contentPage.get(cached)];
     return [vma.object.initContent, idx];
   }
-  const pfn = t.pfn[s]!;
+  const pfn = t.pfnAt(s);
   return [sim.frames.contentId.get(pfn), sim.frames.contentPage.get(pfn)];
 }
 
