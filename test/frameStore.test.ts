@@ -499,20 +499,25 @@ describe('page-table pages cut from shared slabs', () => {
   });
 });
 
-describe('FrameStack.popRun', () => {
-  it('hands out the pfns pop() would, in the same order, a run at a time', () => {
+describe('FrameStack.popRun and pushRun', () => {
+  it('hand out and take back the pfns pop() and push() would, in the same order, a run at a time', () => {
     fc.assert(fc.property(
-      fc.array(fc.oneof(fc.record({ push: fc.integer({ min: 0, max: 400 }), len: fc.integer({ min: 1, max: 50 }), down: fc.boolean() }), fc.record({ pop: fc.integer({ min: 1, max: 80 }) })), { maxLength: 40 }),
+      fc.array(fc.oneof(
+        fc.record({ push: fc.integer({ min: 0, max: 400 }), len: fc.integer({ min: 1, max: 50 }), down: fc.boolean() }),
+        fc.record({ list: fc.array(fc.integer({ min: 0, max: 400 }), { maxLength: 30 }) }),
+        fc.record({ pop: fc.integer({ min: 1, max: 80 }) }),
+      ), { maxLength: 40 }),
       (ops) => {
         const a = new FrameStack();
         const b = new FrameStack();
         for (const o of ops) {
-          if ('push' in o) {
-            for (let k = 0; k < o.len; k++) {
-              const pfn = o.down ? o.push + o.len - 1 - k : o.push + k;
-              a.push(pfn);
-              b.push(pfn);
-            }
+          if ('push' in o || 'list' in o) {
+            // A run up or down, or any pfns (runs broken anywhere).
+            const pfns = 'list' in o ? o.list : Array.from({ length: o.len }, (_, k) => (o.down ? o.push + o.len - 1 - k : o.push + k));
+            for (const pfn of pfns) a.push(pfn);
+            b.pushRun(Int32Array.from(pfns), pfns.length);
+            assert.deepEqual([...b.save()], [...a.save()]);
+            assert.equal(b.length, a.length);
             continue;
           }
           const want: number[] = [];

@@ -35,7 +35,7 @@ import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { copyTimeNs, linkGBps } from './timing';
 import { VM_READ, VM_WRITE } from './vma';
 import { ScratchInt32, ScratchUint8 } from './scratch';
-import { FieldRuns, FRAME_CHUNK } from './frameStore';
+import { chunkRoom, FieldRuns, FRAME_CHUNK } from './frameStore';
 
 /** mapBaseRun's tags. */
 const mapTags = new ScratchUint8();
@@ -524,14 +524,24 @@ export class DmirrorDriver {
     m.device.allocBaseRun(f, n, dst);
     f.copyContents(args.src, i, dst, n);
     const flags = newFlags.begin(f.flags);
-    for (let k = 0; k < n; k++) {
-      const src = args.src[i + k]!;
-      const d = dst[k]!;
+    const src = args.src;
+    for (let k = 0; k < n;) {
+      // Sources one after the other in one chunk: their flags read once when they are level.
+      const a = src[i + k]!;
+      const step = k + 1 < n ? src[i + k + 1]! - a : 0;
+      let len = 1;
+      if (step === 1 || step === -1) {
+        const limit = Math.min(n - k, chunkRoom(a, step));
+        for (let want = a + step; len < limit && src[i + k + len] === want; want += step) len++;
+      }
+      const level = len > 1 ? f.flags.levelOf(Math.min(a, a + (len - 1) * step), Math.max(a, a + (len - 1) * step) + 1) : undefined;
       // A new device page's flags are 0 (initFrame): anonymous, exclusive as its source was.
-      flags.put(d, PG_ANON | (f.flags.get(src) & PG_ANON_EXCLUSIVE));
-      args.dst[i + k] = d;
-      args.dstFlags[i + k] = MIGRATE_PFN_VALID | (args.srcFlags[i + k]! & MIGRATE_PFN_WRITE);
+      if (level !== undefined) for (let j = 0; j < len; j++) flags.put(dst[k + j]!, PG_ANON | (level & PG_ANON_EXCLUSIVE));
+      else for (let j = 0; j < len; j++) flags.put(dst[k + j]!, PG_ANON | (f.flags.get(src[i + k + j]!) & PG_ANON_EXCLUSIVE));
+      k += len;
     }
+    args.dst.set(dst.subarray(0, n), i);
+    for (let k = 0; k < n; k++) args.dstFlags[i + k] = MIGRATE_PFN_VALID | (args.srcFlags[i + k]! & MIGRATE_PFN_WRITE);
     flags.flush();
     forEachFrameRun(dst, n, undefined, (_k, _len, _a, _step, lo, hi) => f.deviceData.fill(lo, hi, m.id));
   }
@@ -656,12 +666,9 @@ export class DmirrorDriver {
     // No other mirror of the device: the calling one's entries go a dpt page at a time (xa_erase of
     // each, as dropMigratedEntry does page by page).
     if (others.length === 0) m.erase(args.start + i, args.start + i + n);
-    for (let k = 0; k < n; k++) {
-      const d = dst[k]!;
-      if (others.length > 0) this.dropMigratedEntry(m, others, args, i + k, 1);
-      args.dst[i + k] = d;
-      args.dstFlags[i + k] = MIGRATE_PFN_VALID | (args.srcFlags[i + k]! & MIGRATE_PFN_WRITE);
-    }
+    else for (let k = 0; k < n; k++) this.dropMigratedEntry(m, others, args, i + k, 1);
+    args.dst.set(dst.subarray(0, n), i);
+    for (let k = 0; k < n; k++) args.dstFlags[i + k] = MIGRATE_PFN_VALID | (args.srcFlags[i + k]! & MIGRATE_PFN_WRITE);
   }
 
   /** HMM_DMIRROR_MIGRATE_TO_DEV, then a dpt read of the range without faulting. */

@@ -64,7 +64,7 @@ export function* cpuAccess(sim: Machine, mm: Mm, start: number, end: number, wri
         // Each fault advances the clock before its event (the run's first gives the event's time).
         sim.clock.advance(sim.timing.cpuFaultNs);
         doAnonymousPages(sim, mm, vma!, vpn, n, { id: contentId, page: vpn - mapStart });
-        for (let k = 1; k < n; k++) sim.clock.advance(sim.timing.cpuFaultNs);
+        sim.clock.advanceTimes(sim.timing.cpuFaultNs, n - 1);
         sim.contentChanged(vpn);
         vpn += n - 1;
         continue;

@@ -51,6 +51,24 @@ export class FrameStack {
     this.length++;
   }
 
+  /** push(pfns[k]) for k of [0, n), in that order: pfns that continue the top run extend it at once. */
+  pushRun(pfns: Int32Array, n: number): void {
+    for (let k = 0; k < n;) {
+      this.push(pfns[k++]!);
+      const r = this.runs;
+      const top = 3 * (this.nruns - 1);
+      const count = r[top + 1]!;
+      // A single pfn takes its step from the next push.
+      if (count < 2) continue;
+      const step = r[top + 2]!;
+      let j = k;
+      for (let want = r[top]! + count * step; j < n && pfns[j] === want; want += step) j++;
+      r[top + 1] = count + (j - k);
+      this.length += j - k;
+      k = j;
+    }
+  }
+
   pop(): number | undefined {
     if (this.length === 0) return undefined;
     const r = this.runs;
@@ -99,6 +117,14 @@ export class FrameStack {
 export const FRAME_CHUNK_SHIFT = 16;
 export const FRAME_CHUNK = 1 << FRAME_CHUNK_SHIFT;
 const FRAME_MASK = FRAME_CHUNK - 1;
+
+/**
+ * How many frames from `pfn` (a frame, not NO_PFN) going by `step` (1 or -1) lie in its chunk,
+ * `pfn` included: the bound of a run-wise loop's scan, checked once instead of per frame.
+ */
+export function chunkRoom(pfn: number, step: number): number {
+  return step === 1 ? FRAME_CHUNK - (pfn & FRAME_MASK) : (pfn & FRAME_MASK) + 1;
+}
 /**
  * Bytes of emptied chunks a field keeps for reuse instead of leaving them to the garbage
  * collector: a migration of a whole buffer empties system chunks as fast as it fills device

@@ -178,7 +178,7 @@ export class Device {
     for (let k = 0; k < n; k++) this.ops?.pageFree(pfns[k]!);
     forEachFrameRun(pfns, n, undefined, (_k, len, _a, _step, lo) => frames.freeFrames(lo, len));
     this.used -= n;
-    for (let k = 0; k < n; k++) this.freeList.push(pfns[k]!);
+    this.freeList.pushRun(pfns, n);
   }
 
   save(): DeviceState {

@@ -21,7 +21,7 @@ import { getPage, putPage, putPages } from './swap';
 import { rangeBatching } from './batching';
 import { VM_WRITE, type Vma } from './vma';
 import { ScratchInt32 } from './scratch';
-import { type FieldArray, FieldRuns, FRAME_CHUNK, FRAME_CHUNK_SHIFT, type FrameField } from './frameStore';
+import { chunkRoom, type FieldArray, FieldRuns, FRAME_CHUNK, FRAME_CHUNK_SHIFT, type FrameField } from './frameStore';
 import { evictRunAfter } from './evictRun';
 
 /** Reusable backing stores for MigrateVma arrays (chunks are at most 512 pages). */
@@ -122,6 +122,18 @@ export class MigrateVma {
       else runs.push({ start: this.start + i, count: 1, reason });
     }
     return runs;
+  }
+
+  /** Whether any entry's source flags hold `bit` (a one-bit mask): read four entries a word. */
+  anySrcFlag(bit: number): boolean {
+    const n = this.npages;
+    const flags = this.srcFlags;
+    // srcFlags lies at byte n * 8 of its buffer: word-aligned.
+    const words = new Uint32Array(flags.buffer, flags.byteOffset, n >> 2);
+    const mask = bit * 0x01010101;
+    for (let w = 0; w < words.length; w++) if ((words[w]! & mask) !== 0) return true;
+    for (let i = words.length << 2; i < n; i++) if ((flags[i]! & bit) !== 0) return true;
+    return false;
   }
 
   migrating(i: number): boolean {
@@ -502,9 +514,13 @@ export function sourceRun(args: MigrateVma, i: number, without: number): number 
   if (p0 === NO_PFN || i + 1 >= args.npages) return 1;
   const step = args.src[i + 1]! - p0;
   if (step !== 1 && step !== -1) return 1;
+  // Bounded once by the chunk (frames on from p0 stay in it, and so at or above 0).
+  const limit = Math.min(args.npages - i, chunkRoom(p0, step));
+  const src = args.src;
+  const flags = args.srcFlags;
+  const mask = MIGRATE_PFN_MIGRATE | without;
   let n = 1;
-  while (i + n < args.npages && p0 + n * step >= 0 && args.src[i + n] === p0 + n * step && (args.srcFlags[i + n]! & (MIGRATE_PFN_MIGRATE | without)) === MIGRATE_PFN_MIGRATE &&
-    (p0 + n * step) >>> FRAME_CHUNK_SHIFT === p0 >>> FRAME_CHUNK_SHIFT) n++;
+  for (let want = p0 + step; n < limit && src[i + n] === want && (flags[i + n]! & mask) === MIGRATE_PFN_MIGRATE; want += step) n++;
   return n;
 }
 
@@ -518,9 +534,11 @@ function destinationRun(args: MigrateVma, i: number): number {
   const d0 = args.dst[i]!;
   const step = args.dst[i + 1]! - d0;
   if (d0 === NO_PFN || (step !== 1 && step !== -1)) return 1;
+  const limit = Math.min(n, chunkRoom(d0, step));
+  const dst = args.dst;
+  const flags = args.dstFlags;
   let k = 0;
-  while (k < n && d0 + k * step >= 0 && args.dst[i + k] === d0 + k * step && (args.dstFlags[i + k]! & MIGRATE_PFN_VALID) !== 0 &&
-    (d0 + k * step) >>> FRAME_CHUNK_SHIFT === d0 >>> FRAME_CHUNK_SHIFT) k++;
+  for (let want = d0; k < limit && dst[i + k] === want && (flags[i + k]! & MIGRATE_PFN_VALID) !== 0; want += step) k++;
   return k;
 }
 
@@ -726,7 +744,7 @@ function finalizeBasePages(sim: Machine, args: MigrateVma): number {
   // Over two PTE pages only batched: page by page, such a range takes the general path, which
   // the batching tests hold this one to.
   if (!rangeBatching() && Math.floor(start / PTRS_PER_PTE) !== Math.floor((args.end - 1) / PTRS_PER_PTE)) return -1;
-  for (let i = 0; i < args.npages; i++) if ((args.srcFlags[i]! & MIGRATE_PFN_COMPOUND) !== 0) return -1;
+  if (args.anySrcFlag(MIGRATE_PFN_COMPOUND)) return -1;
   for (let v = start; v < args.end; v += PTRS_PER_PTE - pteIndex(v)) if (args.mm.pt.lookup(v) === undefined) return -1;
   const f = sim.frames;
   let moved = 0;
@@ -818,8 +836,6 @@ function finalizeRun(f: PageFrames, args: MigrateVma, t: PteTable, base: number,
   const ss = args.src[i + 1]! - src0;
   const ds = args.dst[i + 1]! - dst0;
   if ((ss !== 1 && ss !== -1) || (ds !== 1 && ds !== -1)) return 0;
-  const sc = src0 >>> FRAME_CHUNK_SHIFT;
-  const dc = dst0 >>> FRAME_CHUNK_SHIFT;
   // A form's slots from base + i hold the sources' migration entries up to its end (or one slot,
   // where its pfns step the other way): read once, not per entry.
   const formed = t.isForm;
@@ -827,13 +843,15 @@ function finalizeRun(f: PageFrames, args: MigrateVma, t: PteTable, base: number,
   const formRun = !formed || t.kindAt(s0) !== Pte.MIGRATION || t.pfnAt(s0) !== src0 ? 0 : s0 + 1 < t.formHi && t.formStep !== ss ? 1 : t.formHi - s0;
   const kinds = formed ? undefined : t.kind;
   const pfns = formed ? undefined : t.pfn;
+  // Bounded once: by `limit`, by both chunks (frames that stay in them stay at or above 0), by the form.
+  const bound = Math.min(limit - i, chunkRoom(src0, ss), chunkRoom(dst0, ds), kinds === undefined ? formRun : PTRS_PER_PTE);
+  const srcs = args.src;
+  const dsts = args.dst;
+  const flags = args.srcFlags;
   let n = 0;
-  for (; i + n < limit; n++) {
-    const src = src0 + n * ss;
-    const dst = dst0 + n * ds;
-    if (src < 0 || dst < 0 || args.src[i + n] !== src || args.dst[i + n] !== dst || (args.srcFlags[i + n]! & MIGRATE_PFN_MIGRATE) === 0 ||
-      src >>> FRAME_CHUNK_SHIFT !== sc || dst >>> FRAME_CHUNK_SHIFT !== dc) break;
-    if (kinds === undefined ? n >= formRun : kinds[s0 + n] !== Pte.MIGRATION || pfns![s0 + n] !== src) break;
+  for (let src = src0, dst = dst0; n < bound; n++, src += ss, dst += ds) {
+    if (srcs[i + n] !== src || dsts[i + n] !== dst || (flags[i + n]! & MIGRATE_PFN_MIGRATE) === 0) break;
+    if (kinds !== undefined && (kinds[s0 + n] !== Pte.MIGRATION || pfns![s0 + n] !== src)) break;
   }
   if (n < FINALIZE_RUN_MIN) return 0;
   const lo = ds === 1 ? dst0 : dst0 - n + 1;

@@ -5,7 +5,7 @@
 
 import { HPAGE_PMD_NR, MMAP_BASE_VPN } from './constants';
 import {
-  ByteField, type ChunkOwner, type FieldArray, type FieldState, FRAME_CHUNK, FRAME_CHUNK_SHIFT, type FrameField, FrameStack, Int32Field, LevelField, SmallCountField,
+  ByteField, type ChunkOwner, chunkRoom, type FieldArray, type FieldState, FRAME_CHUNK, FRAME_CHUNK_SHIFT, type FrameField, FrameStack, Int32Field, LevelField, SmallCountField,
 } from './frameStore';
 import { ScratchUint8 } from './scratch';
 
@@ -90,9 +90,15 @@ export function forEachFrameRun(pfns: Int32Array, n: number, fresh: Uint8Array |
   for (let k = 0; k < n;) {
     const a = pfns[k]!;
     const step = k + 1 < n && pfns[k + 1] === a - 1 ? -1 : 1;
+    // Bounded once by a's chunk.
+    const limit = Math.min(n, k + chunkRoom(a, step));
     let j = k + 1;
-    while (j < n && pfns[j] === a + (j - k) * step && (fresh === undefined || fresh[j] === fresh[k]) &&
-      pfns[j]! >>> FRAME_CHUNK_SHIFT === a >>> FRAME_CHUNK_SHIFT) j++;
+    if (fresh === undefined) {
+      for (let want = a + step; j < limit && pfns[j] === want; want += step) j++;
+    } else {
+      const fk = fresh[k];
+      for (let want = a + step; j < limit && pfns[j] === want && fresh[j] === fk; want += step) j++;
+    }
     const len = j - k;
     const lo = step === 1 ? a : a - len + 1;
     fn(k, len, a, step, lo, lo + len);
@@ -302,11 +308,10 @@ export class PageFrames implements ChunkOwner {
       const b = dst[k]!;
       const sa: 1 | -1 = k + 1 < n && src[srcAt + k + 1] === a - 1 ? -1 : 1;
       const sb: 1 | -1 = k + 1 < n && dst[k + 1] === b - 1 ? -1 : 1;
-      const ca = a >>> FRAME_CHUNK_SHIFT;
-      const cb = b >>> FRAME_CHUNK_SHIFT;
+      // Bounded once by both chunks.
+      const limit = Math.min(n - k, chunkRoom(a, sa), chunkRoom(b, sb));
       let len = 1;
-      while (k + len < n && src[srcAt + k + len] === a + len * sa && dst[k + len] === b + len * sb &&
-        (a + len * sa) >>> FRAME_CHUNK_SHIFT === ca && (b + len * sb) >>> FRAME_CHUNK_SHIFT === cb) len++;
+      while (len < limit && src[srcAt + k + len] === a + len * sa && dst[k + len] === b + len * sb) len++;
       this.contentId.copyRun(a, sa, b, sb, len);
       this.contentPage.copyRun(a, sa, b, sb, len);
       k += len;
@@ -315,7 +320,7 @@ export class PageFrames implements ChunkOwner {
 
   /** The base frames pfns[0..n), freed in that order, go on the system free list. */
   pushFreeSystem(pfns: Int32Array, n: number): void {
-    for (let k = 0; k < n; k++) this.freeSystem.push(pfns[k]!);
+    this.freeSystem.pushRun(pfns, n);
   }
 
   /**

@@ -7,7 +7,7 @@
 import { type Machine, SimError } from './machine';
 import { forEachFrameRun, PG_HUGETLB, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL, Zone } from './page';
 import { ScratchInt32 } from './scratch';
-import { FieldRuns, FRAME_CHUNK_SHIFT } from './frameStore';
+import { chunkRoom, FieldRuns } from './frameStore';
 
 /** What taking and dropping a page reference uses of the machine. */
 export type PageRefMachine = Pick<Machine, 'frames' | 'deviceOfPfn'>;
@@ -61,9 +61,10 @@ function frameRunLength(pfns: Int32Array, k: number, n: number): number {
   const a = pfns[k]!;
   const step = pfns[k + 1]! - a;
   if (step !== 1 && step !== -1) return 1;
-  const ci = a >>> FRAME_CHUNK_SHIFT;
+  // Bounded once by a's chunk.
+  const limit = Math.min(n, k + chunkRoom(a, step));
   let j = k + 1;
-  while (j < n && pfns[j] === a + (j - k) * step && pfns[j]! >>> FRAME_CHUNK_SHIFT === ci) j++;
+  for (let want = a + step; j < limit && pfns[j] === want; want += step) j++;
   return j - k;
 }
 
@@ -107,7 +108,8 @@ export function putPages(sim: PageRefMachine, pfns: Int32Array, n: number): void
           runZone = zone;
           runDevice = device;
           f.refcount.fill(lo, hi, 0);
-          for (let j = 0; j < len; j++) run[m++] = pfns[k + j]!;
+          run.set(pfns.subarray(k, k + len), m);
+          m += len;
           k += len - 1;
           continue;
         }
