@@ -336,7 +336,7 @@ export class DmirrorDriver {
       if (tag === prev) continue;
       if (prev !== Dpt.NONE) {
         const what = prev === Dpt.WRITE ? 'map-write' : prev === Dpt.ATOMIC ? 'map-atomic' : 'map-read';
-        this.sim.emit(m.mm.name, start + runStart, start + j, { kind: 'mirror', device: m.device.name, what }, `dpt:${m.id}:${what}`);
+        this.sim.emit(m.mm.name, start + runStart, start + j, { kind: 'mirror', device: m.device.name, what }, m.mappingKey(what));
       }
       runStart = j;
       prev = tag as Dpt;
@@ -491,7 +491,7 @@ export class DmirrorDriver {
       args.dstFlags[i] = MIGRATE_PFN_VALID | (args.srcFlags[i]! & MIGRATE_PFN_WRITE) | holeWrite | (compound ? MIGRATE_PFN_COMPOUND : 0);
       bytes += n * PAGE_SIZE;
     }
-    if (bytes > 0) this.sim.emit(m.mm.name, args.start, args.end, { kind: 'alloc', device: m.device.name, pages: bytes / PAGE_SIZE, what: 'alloc' }, `alloc:${m.id}`);
+    if (bytes > 0) this.sim.emit(m.mm.name, args.start, args.end, { kind: 'alloc', device: m.device.name, pages: bytes / PAGE_SIZE, what: 'alloc' }, m.allocKey);
     this.sim.clock.advance(this.sim.timing.dmaSetupNs + copyTimeNs(bytes, linkGBps(m.device.link, 'h2d')));
   }
 

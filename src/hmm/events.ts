@@ -88,6 +88,9 @@ export type SimEventKind = SimEvent['kind'];
 type Context = Pick<Base, 'time' | 'step' | 'loc' | 'job'>;
 
 /** Merge the counters of a coalesced occurrence into the event that stands for the run. */
+/** The event kinds whose coalesced occurrences accumulate adds into the first. */
+const ACCUMULATING: ReadonlySet<string> = new Set(['notifier', 'migrate', 'alloc', 'deviceFault']);
+
 function accumulate(prev: SimEvent, body: SimEventBody): void {
   if (prev.kind === 'notifier' && body.kind === 'notifier') {
     prev.seqAfter = body.seqAfter;
@@ -157,7 +160,8 @@ export class EventLog {
     // `e` is the open event under the key and ends at start + 1: each next page coalesces.
     e.end = start + n;
     e.count += n - 1;
-    for (let k = 1; k < n; k++) accumulate(e, body);
+    // Only these kinds sum their occurrences (accumulate); a page fault's body adds nothing.
+    if (ACCUMULATING.has(body.kind)) for (let k = 1; k < n; k++) accumulate(e, body);
     return e;
   }
 

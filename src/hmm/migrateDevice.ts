@@ -27,12 +27,13 @@ import { evictRunAfter } from './evictRun';
 /** Reusable backing stores for MigrateVma arrays (chunks are at most 512 pages). */
 const bufferPool: ArrayBuffer[] = [];
 
-function takeBuffer(bytes: number): ArrayBuffer {
+/** A buffer of `bytes`, zeros from byte `zeroFrom` on (the caller fills what lies before). */
+function takeBuffer(bytes: number, zeroFrom: number): ArrayBuffer {
   for (let i = bufferPool.length - 1; i >= 0; i--) {
     const b = bufferPool[i]!;
     if (b.byteLength === bytes) {
       bufferPool.splice(i, 1);
-      new Uint8Array(b).fill(0);
+      new Uint8Array(b, zeroFrom).fill(0);
       return b;
     }
   }
@@ -50,6 +51,33 @@ export interface MigrateMachine extends Machine {
   /** migrate_vma calls between setup and finalize (the debugger shows them while paused inside). */
   readonly pendingMigrations: MigrateVma[];
 }
+
+/**
+ * The coalescing keys of a migration's setup, pages and finalize events, made once for the
+ * (cause, process, device) of a run of chunks instead of a new string per chunk and phase.
+ */
+class MigrationKeys {
+  private cause = '';
+  private mm = -1;
+  private device = -1;
+  setup = '';
+  pages = '';
+  fin = '';
+
+  of(args: MigrateVma): this {
+    if (args.cause !== this.cause || args.mm.id !== this.mm || args.pgmapOwner.index !== this.device) {
+      this.cause = args.cause;
+      this.mm = args.mm.id;
+      this.device = args.pgmapOwner.index;
+      const tail = `${args.cause}:${args.mm.id}:${args.pgmapOwner.index}`;
+      this.setup = `mig-setup:${tail}`;
+      this.pages = `mig-pages:${tail}`;
+      this.fin = `mig-fin:${tail}`;
+    }
+    return this;
+  }
+}
+const migrationKeys = new MigrationKeys();
 
 /** Pages migrated into (`in`) or out of a device's memory, for `stats.DEV`. */
 function countMigration(sim: Machine, d: Device, dir: 'in' | 'out', pages: number): void {
@@ -95,7 +123,8 @@ export class MigrateVma {
     const n = (this.npages = Math.max(0, end - start));
     // One backing store for all five arrays, reused across migrations: allocating buffers
     // (and the garbage collections they cause) dominated chunked migrations.
-    const buf = takeBuffer(n * 11);
+    // src and dst are filled below; the flags and skip codes start at zero.
+    const buf = takeBuffer(n * 11, n * 8);
     this.buffer = buf;
     this.src = new Int32Array(buf, 0, n).fill(NO_PFN);
     this.dst = new Int32Array(buf, n * 4, n).fill(NO_PFN);
@@ -435,7 +464,7 @@ export function* migrateVmaSetup(sim: MigrateMachine, args: MigrateVma): KernelW
     sim.emit(mm.name, args.start, args.end, {
       kind: 'migrate', phase: 'setup', device: args.pgmapOwner.name, direction: args.direction,
       collected: args.cpages, migrated: 0, skipped: args.skippedRuns(), cause: args.cause,
-    }, `mig-setup:${args.cause}:${mm.id}:${args.pgmapOwner.index}`);
+    }, migrationKeys.of(args).setup);
     return 0;
   } finally {
     sim.kstack.pop();
@@ -666,7 +695,7 @@ export function* migrateVmaPages(sim: Machine, args: MigrateVma): KernelWork<voi
     sim.emit(args.mm.name, args.start, args.end, {
       kind: 'migrate', phase: 'pages', device: args.pgmapOwner.name, direction: args.direction,
       collected: args.cpages, migrated: countMigrating(args), skipped: args.skippedRuns(), cause: args.cause,
-    }, `mig-pages:${args.cause}:${args.mm.id}:${args.pgmapOwner.index}`);
+    }, migrationKeys.of(args).pages);
   } finally {
     sim.kstack.pop();
   }
@@ -931,7 +960,7 @@ function finishFinalize(sim: Machine, args: MigrateVma, moved: number): void {
     sim.emit(args.mm.name, args.start, args.end, {
       kind: 'migrate', phase: 'finalize', device: args.pgmapOwner.name, direction: args.direction,
       collected: args.cpages, migrated: moved, skipped: args.skippedRuns(), cause: args.cause,
-    }, `mig-fin:${args.cause}:${args.mm.id}:${args.pgmapOwner.index}`);
+    }, migrationKeys.of(args).fin);
   }
 }
 

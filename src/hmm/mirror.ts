@@ -148,6 +148,21 @@ export class Dmirror implements MmuIntervalNotifierOps {
     this.notifier = new MmuIntervalNotifier<Mm>(0, ADDRESS_SPACE_PAGES, this, device.name);
   }
 
+  /** The coalescing key of this mirror's allocation events (made once). */
+  get allocKey(): string {
+    return (this.allocKeyMade ??= `alloc:${this.id}`);
+  }
+
+  /** The coalescing key of this mirror's `what` mapping events (made once per `what`). */
+  mappingKey(what: string): string {
+    let k = this.mappingKeys.get(what);
+    if (k === undefined) this.mappingKeys.set(what, (k = `dpt:${this.id}:${what}`));
+    return k;
+  }
+
+  private allocKeyMade: string | undefined;
+  private readonly mappingKeys = new Map<string, string>();
+
   get label(): string {
     return `${this.device.name}/${this.mm.name}`;
   }
