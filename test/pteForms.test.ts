@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as fc from 'fast-check';
 import { PTRS_PER_PTE } from '../src/hmm/constants';
 import { Dpt, DptPage } from '../src/hmm/mirror';
-import { ChangedPages, Pte, PteTable } from '../src/hmm/pgtable';
+import { ChangedPages, PageTable, Pte, PteTable } from '../src/hmm/pgtable';
 import { runScriptText } from '../src/hmm/lang/runner';
 import { runBoth } from './reference/batchingOutcome';
 
@@ -164,5 +164,27 @@ describe('changed page-table pages (ChangedPages)', () => {
       }
       assert.deepEqual([...pages], [...model]);
     }), { numRuns: 300, seed: 20261207 });
+  });
+});
+
+describe('page tables by PMD index (PageTable leaves)', () => {
+  it('table() finds what the map of tables holds, across leaves, frees and clones', () => {
+    const idx = fc.oneof(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 2 ** 26 - 600, max: 2 ** 26 + 600 }));
+    const op = fc.oneof(fc.record({ alloc: idx }), fc.record({ free: idx }), fc.constant({ clone: true as const }));
+    fc.assert(fc.property(fc.array(op, { maxLength: 80 }), fc.array(idx, { minLength: 1, maxLength: 20 }), (ops, probes) => {
+      let pt = new PageTable();
+      const seen = new Set<number>();
+      for (const o of ops) {
+        if ('alloc' in o) {
+          pt.alloc(o.alloc * PTRS_PER_PTE + 7);
+          seen.add(o.alloc);
+        } else if ('free' in o) {
+          pt.freeTable(o.free);
+        } else {
+          pt = pt.clone();
+        }
+        for (const i of [...probes, ...seen]) assert.equal(pt.table(i), pt.tables.get(i), `index ${i}`);
+      }
+    }), { numRuns: 200, seed: 20261207 });
   });
 });

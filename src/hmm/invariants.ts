@@ -115,7 +115,7 @@ export function checkInvariants(sim: Machine, mirrors: readonly Dmirror[]): stri
     // The VMA of the entry looked at last (entries of a PTE page mostly share one).
     let vma: Vma | undefined;
     for (const idx of mm.pt.dirty) {
-      const t = mm.pt.tables.get(idx);
+      const t = mm.pt.table(idx);
       if (t === undefined) continue;
       if (t.pmd === t.ptePage && (t.pmd || t.used > 0)) {
         problems.push(`${where(sim, mm.name, idx, 0)}: the PMD entry is ${t.pmd ? 'huge and a PTE page' : 'none, but entries are mapped under it'}`);
@@ -205,7 +205,7 @@ function checkMirror(sim: Machine, m: Dmirror, problems: string[]): void {
 function checkMirrorPage(sim: Machine, m: Dmirror, idx: number, problems: string[]): void {
   const d = m.pt.get(idx);
   if (d === undefined) return;
-  const t = m.mm.pt.tables.get(idx);
+  const t = m.mm.pt.table(idx);
   const raw = d.raw;
   // Both tables' forms read as they are (no arrays made): a form on each side that maps the
   // same frames with entries that fit every tag is checked at once.

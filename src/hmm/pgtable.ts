@@ -422,8 +422,19 @@ export class ChangedPages implements Iterable<number> {
   }
 }
 
+/** PTE pages per leaf of PageTable's index by PMD index. */
+const LEAF = 512;
+
 export class PageTable {
-  readonly tables = new Map<number, PteTable>();
+  /** Every PTE page by PMD index, in the order made (written only here: see put and freeTable). */
+  readonly tables: ReadonlyMap<number, PteTable> = new Map<number, PteTable>();
+  /**
+   * The same pages in leaves of LEAF PMD indices, for lookups: a walk over a whole GPU's tables
+   * went to a hash map of ~100k entries once per PTE page and statement (a cache miss each).
+   */
+  private readonly leaves = new Map<number, (PteTable | undefined)[]>();
+  private leafKey = -1;
+  private leaf: (PteTable | undefined)[] | undefined;
   /** PMD indices whose entries changed since the last invariant check. */
   readonly dirty = new ChangedPages();
   /** The PTE page looked up last: page walks go a page at a time, so most lookups repeat it. */
@@ -432,15 +443,33 @@ export class PageTable {
 
   clone(): PageTable {
     const c = new PageTable();
-    for (const [idx, t] of this.tables) c.tables.set(idx, t.clone());
+    for (const [idx, t] of this.tables) c.put(idx, t.clone());
     return c;
+  }
+
+  /** The leaf holding PMD index `idx` (made when `make`). */
+  private leafOf(idx: number, make: boolean): (PteTable | undefined)[] | undefined {
+    const key = Math.floor(idx / LEAF);
+    if (key !== this.leafKey) {
+      let leaf = this.leaves.get(key);
+      if (leaf === undefined && make) this.leaves.set(key, (leaf = new Array<PteTable | undefined>(LEAF).fill(undefined)));
+      if (leaf === undefined) return undefined;
+      this.leafKey = key;
+      this.leaf = leaf;
+    }
+    return this.leaf;
+  }
+
+  private put(idx: number, t: PteTable): void {
+    (this.tables as Map<number, PteTable>).set(idx, t);
+    this.leafOf(idx, true)![idx - Math.floor(idx / LEAF) * LEAF] = t;
   }
 
   /** The PTE page of PMD index `idx`. */
   table(idx: number): PteTable | undefined {
     if (idx !== this.cachedIdx) {
       this.cachedIdx = idx;
-      this.cachedTable = this.tables.get(idx);
+      this.cachedTable = this.leafOf(idx, false)?.[idx - Math.floor(idx / LEAF) * LEAF];
     }
     return this.cachedTable;
   }
@@ -455,7 +484,7 @@ export class PageTable {
     let t = this.table(idx);
     if (t === undefined) {
       t = new PteTable();
-      this.tables.set(idx, t);
+      this.put(idx, t);
       this.cachedTable = t;
     }
     return t;
@@ -463,7 +492,9 @@ export class PageTable {
 
   /** free_pte_range: the PTE page of PMD index `idx` goes. */
   freeTable(idx: number): void {
-    this.tables.delete(idx);
+    (this.tables as Map<number, PteTable>).delete(idx);
+    const leaf = this.leafOf(idx, false);
+    if (leaf !== undefined) leaf[idx - Math.floor(idx / LEAF) * LEAF] = undefined;
     if (idx === this.cachedIdx) this.cachedTable = undefined;
   }
 
