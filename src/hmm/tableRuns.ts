@@ -85,9 +85,11 @@ export class SlotRuns {
  */
 export function scanCpuTable(f: PageFrames, t: PteTable): number[] {
   const runs = new SlotRuns();
-  const kinds = t.kind;
-  const pfns = t.pfn;
-  const bits = t.bits;
+  // A form's entries are read as it holds them (its slots only; no arrays made).
+  const formed = t.isForm;
+  const kinds = formed ? undefined : t.kind;
+  const pfns = formed ? undefined : t.pfn;
+  const bits = formed ? undefined : t.bits;
   const pmd = t.pmd;
   const fixed = pmd ? CPU_KEY.huge : 0;
   let ci = -1;
@@ -96,10 +98,10 @@ export function scanCpuTable(f: PageFrames, t: PteTable): number[] {
   let flags = ZERO_CHUNK;
   let mapcount = ZERO_CHUNK;
   let pincount = ZERO_CHUNK;
-  for (let s = 0; s < PTRS_PER_PTE; s++) {
-    const kind = kinds[s]!;
+  for (let s = formed ? t.formLo : 0, end = formed ? t.formHi : PTRS_PER_PTE; s < end; s++) {
+    const kind = kinds === undefined ? t.formKind : kinds[s]!;
     if (kind === Pte.NONE) continue;
-    const pfn = pfns[s]!;
+    const pfn = pfns === undefined ? t.pfnAt(s) : pfns[s]!;
     if (pfn >>> FRAME_CHUNK_SHIFT !== ci) {
       ci = pfn >>> FRAME_CHUNK_SHIFT;
       zone = f.zone.chunkAt(ci) ?? ZERO_CHUNK;
@@ -117,7 +119,7 @@ export function scanCpuTable(f: PageFrames, t: PteTable): number[] {
     const m = pmd ? head : i;
     const mc = mapcount[m] === LARGE ? f.mapcount.get(base + m) : mapcount[m]!;
     const pc = pincount[holder] === LARGE ? f.pincount.get(base + holder) : pincount[holder]!;
-    const b = bits[s]!;
+    const b = bits === undefined ? t.formBits : bits[s]!;
     const k = kind | ((zone[i]! & 7) << CPU_KEY.zoneShift) | ((b & PTE_WRITE) !== 0 ? CPU_KEY.writable : 0) |
       (mc > 1 ? CPU_KEY.shared : 0) | (pc > 0 ? CPU_KEY.pinned : 0) | fixed | (((b >> 4) & 0xf) << CPU_KEY.makerShift) |
       (device[i]! << CPU_KEY.deviceShift);
@@ -129,15 +131,17 @@ export function scanCpuTable(f: PageFrames, t: PteTable): number[] {
 /** A fresh pass over device page-table page `p` of device index `device` (deviceKey of test/reference/tableRuns.ts). */
 export function scanDptPage(f: PageFrames, p: DptPage, deviceIndex: number): number[] {
   const runs = new SlotRuns();
-  const tags = p.tag;
-  const pfns = p.pfn;
+  // A form's entries are read as it holds them (its slots only; no arrays made).
+  const formed = p.isForm;
+  const tags = formed ? undefined : p.tag;
+  const pfns = formed ? undefined : p.pfn;
   let ci = -1;
   let zone = ZERO_CHUNK;
   let device = ZERO_CHUNK;
-  for (let s = 0; s < PTRS_PER_PTE; s++) {
-    const tag = tags[s]!;
+  for (let s = formed ? p.formLo : 0, end = formed ? p.formHi : PTRS_PER_PTE; s < end; s++) {
+    const tag = tags === undefined ? p.formTag : tags[s]!;
     if (tag === 0) continue;
-    const pfn = pfns[s]!;
+    const pfn = pfns === undefined ? p.pfnAt(s) : pfns[s]!;
     if (pfn >>> FRAME_CHUNK_SHIFT !== ci) {
       ci = pfn >>> FRAME_CHUNK_SHIFT;
       zone = f.zone.chunkAt(ci) ?? ZERO_CHUNK;

@@ -42,9 +42,9 @@ export function pageDetails(sim: Simulator, mm: Mm, vpn: number): PageDetails {
   const state = sim.pageState(mm, vpn);
   const t = mm.pt.lookup(vpn);
   const s = pteIndex(vpn);
-  const kind = t === undefined ? Pte.NONE : (t.kind[s] as Pte);
+  const kind = t === undefined ? Pte.NONE : t.kindAt(s);
   const f = sim.frames;
-  const pfn = kind === Pte.NONE ? undefined : t!.pfn[s]!;
+  const pfn = kind === Pte.NONE ? undefined : t!.pfnAt(s);
   const head = pfn === undefined ? undefined : f.head(pfn);
   const content = sim.pageContent(mm, vpn);
   const firstWords: number[] = [];
@@ -53,7 +53,7 @@ export function pageDetails(sim: Simulator, mm: Mm, vpn: number): PageDetails {
     state,
     address: vpn * PAGE_SIZE,
     entry: (t?.pmd ? 'PMD ' : '') + ENTRY[kind]!,
-    entryWritable: t !== undefined && (t.bits[s]! & PTE_WRITE) !== 0,
+    entryWritable: t !== undefined && (t.bitsAt(s) & PTE_WRITE) !== 0,
     pfn,
     zone: pfn === undefined ? undefined : ZONE[f.zone.get(pfn) as Zone],
     refcount: head === undefined ? undefined : f.refcount.get(f.folioHead(pfn!)),
