@@ -15,7 +15,7 @@ import type { DmirrorDriver } from './dmirror';
 import type { SourceLoc } from './events';
 import type { Device, VmFault } from './memremap';
 import { type MigrateMachine, migrateDeviceRange } from './migrateDevice';
-import { type Dmirror, Dpt } from './mirror';
+import { type Dmirror, Dpt, type DptPage } from './mirror';
 import { rangeBatching } from './batching';
 import type { Mm } from './mm';
 import { Zone } from './page';
@@ -23,7 +23,7 @@ import { Pte, pteIndex, setExpected } from './pgtable';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { copyTimeNs, linkGBps } from './timing';
 import { VM_READ, VM_WRITE } from './vma';
-import { AdviceMap, blockOf, decideFault, prefetchExpansion, ThrashingDetector, THRASH_THROTTLE_NS } from './uvm';
+import { AdviceMap, blockOf, decideFault, prefetchExpansion, prefetchTake, ThrashingDetector, THRASH_THROTTLE_NS } from './uvm';
 
 /** UVM services up to this many faults per batch (uvm_perf_fault_batch_count). */
 export const FAULT_BATCH_PAGES = 256;
@@ -489,8 +489,7 @@ export class GpuEngine {
       return;
     }
     // A fault batch: the next unmapped pages, up to the batch size.
-    const batch: number[] = [];
-    for (let p = v; p < op.end && batch.length < FAULT_BATCH_PAGES; p++) if (!this.mapped(m, p, op.access)) batch.push(p);
+    const batch = this.unmappedPages(m, v, op);
     job.batch = batch;
     yield* this.serviceBatch(job, m, op, batch);
     job.batch = [];
@@ -531,6 +530,54 @@ export class GpuEngine {
   private finish(job: GpuJob): void {
     job.endTime = this.sim.clock.now;
     this.sim.emit(job.mm.name, 0, 0, { kind: 'job', what: 'end', job: job.name, device: job.device.name });
+  }
+
+  /**
+   * The next fault batch: the pages from `v` the device does not map well enough for the access,
+   * ascending, at most FAULT_BATCH_PAGES of them (reads and writes: from the dpt pages' tags).
+   */
+  private unmappedPages(m: Dmirror, v: number, op: KernelOp & { kind: 'access' }): number[] {
+    const batch: number[] = [];
+    const end = op.end;
+    if (op.access === 'atomic' || !rangeBatching()) {
+      for (let p = v; p < end && batch.length < FAULT_BATCH_PAGES; p++) if (!this.mapped(m, p, op.access)) batch.push(p);
+      return batch;
+    }
+    const read = op.access === 'read';
+    for (let p = v; p < end && batch.length < FAULT_BATCH_PAGES;) {
+      const idx = Math.floor(p / PTRS_PER_PTE);
+      const page = m.pt.get(idx);
+      const base = idx * PTRS_PER_PTE;
+      const stop = Math.min(end - base, PTRS_PER_PTE);
+      let s = p - base;
+      if (page === undefined) for (; s < stop && batch.length < FAULT_BATCH_PAGES; s++) batch.push(base + s);
+      else if (read) for (; s < stop && batch.length < FAULT_BATCH_PAGES; s++) { if (page.tag[s] === Dpt.NONE) batch.push(base + s); }
+      else for (; s < stop && batch.length < FAULT_BATCH_PAGES; s++) { if (page.tag[s] !== Dpt.WRITE) batch.push(base + s); }
+      p = base + s;
+    }
+    return batch;
+  }
+
+  /** The runs (start, end, start, end, …) of the batch's pages (ascending) still not mapped well enough for the access. */
+  private unmappedRuns(m: Dmirror, batch: readonly number[], access: 'read' | 'write' | 'atomic'): number[] {
+    if (access === 'atomic' || !rangeBatching()) return runs(batch.filter((v) => !this.mapped(m, v, access)));
+    const out: number[] = [];
+    const read = access === 'read';
+    let idx = -1;
+    let page: DptPage | undefined;
+    for (const v of batch) {
+      const i = Math.floor(v / PTRS_PER_PTE);
+      if (i !== idx) {
+        idx = i;
+        page = m.pt.get(i);
+      }
+      const tag = page === undefined ? Dpt.NONE : page.tag[pteIndex(v)]!;
+      if (read ? tag !== Dpt.NONE : tag === Dpt.WRITE) continue;
+      const n = out.length;
+      if (n > 0 && out[n - 1] === v) out[n - 1] = v + 1;
+      else out.push(v, v + 1);
+    }
+    return out;
   }
 
   private mapped(m: Dmirror, vpn: number, access: 'read' | 'write' | 'atomic'): boolean {
@@ -607,8 +654,9 @@ export class GpuEngine {
     try {
       const advice = this.adviceOf(job.mm);
       let migrate: number[] = [];
-      // No advice and no page pinned by thrashing: every page of the batch migrates (decideFault).
-      if (rangeBatching() && dev.policy === 'migrate' && advice.segments.length === 0 && !this.thrashing.anyPinned) migrate = batch.slice();
+      // No advice and no page pinned by thrashing: every page of the batch migrates (decideFault;
+      // nothing changes the batch, so it is used as it is).
+      if (rangeBatching() && dev.policy === 'migrate' && advice.segments.length === 0 && !this.thrashing.anyPinned) migrate = batch;
       else {
         for (const v of batch) {
           const pinned = this.thrashing.isPinned(job.mm.id, v);
@@ -617,7 +665,9 @@ export class GpuEngine {
       }
       const toMigrate = this.expandWithPrefetcher(m, migrate);
       const copyBefore = sim.clock.now;
-      for (const [s, e] of runs(toMigrate)) {
+      for (let r = 0; r < toMigrate.length; r += 2) {
+        const s = toMigrate[r]!;
+        const e = toMigrate[r + 1]!;
         yield* this.makeRoom(dev, e - s);
         const tl = this.timeline(dev);
         sim.clock.now = Math.max(sim.clock.now, tl.h2dBusyUntil);
@@ -630,8 +680,10 @@ export class GpuEngine {
       line.copyNs += sim.clock.now - copyBefore;
       // Whatever is still not mapped (remote decision, or a page migration could not move)
       // is mapped where it lives: hmm_range_fault through the mirror.
-      const rest = batch.filter((v) => !this.mapped(m, v, op.access));
-      for (const [s, e] of runs(rest)) {
+      const rest = this.unmappedRuns(m, batch, op.access);
+      for (let r = 0; r < rest.length; r += 2) {
+        const s = rest[r]!;
+        const e = rest[r + 1]!;
         const rc = op.access === 'atomic' ? yield* this.driver.makeExclusive(m, s, e) : yield* this.driver.faultRange(m, s, e, write);
         if (rc < 0) this.fail(job, op, s, `${op.access === 'atomic' ? 'make_device_exclusive' : 'hmm_range_fault'} failed with ${errnoName(rc)}`);
         // Read-mostly pages are mapped read-only, so a device write faults (and migrates).
@@ -639,6 +691,8 @@ export class GpuEngine {
       }
       // Thrashing bookkeeping per page; a throttled batch waits once (not once per page).
       let throttle = false;
+      // A detector with no history and nothing throttled answers 'none' for every page, changing nothing.
+      if (this.thrashing.quiet) migrate = [];
       for (const v of migrate) {
         const verdict = this.thrashing.recordIfBouncing(job.mm.id, v, sim.clock.now);
         if (verdict === 'throttle') throttle = true;
@@ -658,31 +712,36 @@ export class GpuEngine {
 
   /**
    * The prefetcher: grow each 2 MiB block's migration by subtree density. Returns the pages to
-   * migrate, ascending, each once.
+   * migrate, ascending, each once, as runs: start, end, start, end, … (the caller migrates a run
+   * at a time).
    */
   private expandWithPrefetcher(m: Dmirror, faulted: number[]): number[] {
-    if (faulted.length === 0 || !this.sim.prefetcherEnabled) return faulted;
+    if (faulted.length === 0 || !this.sim.prefetcherEnabled) return runs(faulted);
     // A batch lists its pages in ascending order: a block's pages are then consecutive.
-    for (let k = 1; k < faulted.length; k++) if (faulted[k]! <= faulted[k - 1]!) return this.expandUnordered(m, faulted);
+    for (let k = 1; k < faulted.length; k++) if (faulted[k]! <= faulted[k - 1]!) return runs(this.expandUnordered(m, faulted));
     const out: number[] = [];
     const picked = this.pickedPages;
     for (let i = 0; i < faulted.length;) {
       const b = blockOf(faulted[i]!);
       const base = b * HPAGE_PMD_NR;
-      const rel: number[] = [];
-      for (; i < faulted.length && faulted[i]! - base < HPAGE_PMD_NR; i++) rel.push(faulted[i]! - base);
-      const vma = m.mm.vmas.find(base + rel[0]!);
+      const from = i;
+      for (; i < faulted.length && faulted[i]! - base < HPAGE_PMD_NR; i++);
+      const vma = m.mm.vmas.find(faulted[from]!);
       const resident = this.localPages(m, b);
       picked.fill(0);
-      for (const r of rel) {
+      for (let k = from; k < i; k++) {
+        const r = faulted[k]! - base;
         resident[r] = 1;
         picked[r] = 1;
       }
-      for (const p of prefetchExpansion(resident, rel)) {
-        const v = base + p;
-        if (vma !== undefined && v >= vma.start && v < vma.end && vma.isPrivateAnon) picked[p] = 1;
+      const take = prefetchTake(resident, faulted, from, i, base);
+      // The expansion: taken pages not resident, inside the faulting page's VMA when it is private anonymous.
+      if (vma !== undefined && vma.isPrivateAnon) {
+        const lo = Math.max(0, vma.start - base);
+        const hi = Math.min(HPAGE_PMD_NR, vma.end - base);
+        for (let p = lo; p < hi; p++) if (take[p] === 1 && resident[p] === 0) picked[p] = 1;
       }
-      for (let p = 0; p < HPAGE_PMD_NR; p++) if (picked[p] === 1) out.push(base + p);
+      appendRuns(out, picked, base);
     }
     return out;
   }
@@ -797,13 +856,29 @@ export interface GpuState {
   readonly nextId: number;
 }
 
-/** Sorted pages → [start, end) runs. */
-function runs(pages: readonly number[]): [number, number][] {
-  const out: [number, number][] = [];
+/** Sorted pages → their runs: start, end, start, end, … */
+function runs(pages: readonly number[]): number[] {
+  const out: number[] = [];
   for (const v of pages) {
-    const last = out[out.length - 1];
-    if (last !== undefined && last[1] === v) last[1] = v + 1;
-    else out.push([v, v + 1]);
+    const n = out.length;
+    if (n > 0 && out[n - 1] === v) out[n - 1] = v + 1;
+    else out.push(v, v + 1);
   }
   return out;
+}
+
+/** The runs of the pages marked 1 in `picked` (a block from `base`) added to `out`, joining its last run when they follow it. */
+function appendRuns(out: number[], picked: Uint8Array, base: number): void {
+  for (let p = 0; p < HPAGE_PMD_NR;) {
+    if (picked[p] !== 1) {
+      p++;
+      continue;
+    }
+    let q = p + 1;
+    while (q < HPAGE_PMD_NR && picked[q] === 1) q++;
+    const n = out.length;
+    if (n > 0 && out[n - 1] === base + p) out[n - 1] = base + q;
+    else out.push(base + p, base + q);
+    p = q;
+  }
 }

@@ -88,19 +88,31 @@ export const PREFETCH_THRESHOLD_PERCENT = 51;
  */
 /** prefetchExpansion's working arrays (it keeps nothing between calls). */
 const prefetchSum = new Int32Array(HPAGE_PMD_NR + 1);
-const prefetchTake = new Uint8Array(HPAGE_PMD_NR);
+const prefetchTaken = new Uint8Array(HPAGE_PMD_NR);
 const prefetchSeen = new Uint8Array(HPAGE_PMD_NR / PREFETCH_LEAF_PAGES);
 
 export function prefetchExpansion(resident: Uint8Array, faulted: readonly number[]): number[] {
+  const take = prefetchTake(resident, faulted, 0, faulted.length, 0);
+  const out: number[] = [];
+  for (let p = 0; p < HPAGE_PMD_NR; p++) if (take[p] && !resident[p]) out.push(p);
+  return out;
+}
+
+/**
+ * prefetchExpansion's subtrees for the faulted pages faulted[from..to) less `base` (block-relative
+ * pages), as 1s in an array the next call reuses: the expansion is what it marks and `resident` does not.
+ */
+export function prefetchTake(resident: Uint8Array, faulted: readonly number[], from: number, to: number, base: number): Uint8Array {
   // Prefix sums make every subtree's occupancy one subtraction.
   const sum = prefetchSum;
   for (let p = 0; p < HPAGE_PMD_NR; p++) sum[p + 1] = sum[p]! + resident[p]!;
-  const take = prefetchTake;
+  const take = prefetchTaken;
   take.fill(0);
   // Leaves already looked at (a faulted page's leaf decides for every page of it).
   const seen = prefetchSeen;
   seen.fill(0);
-  for (const f of faulted) {
+  for (let k = from; k < to; k++) {
+    const f = faulted[k]! - base;
     const leaf = (f / PREFETCH_LEAF_PAGES) | 0;
     if (seen[leaf] === 1) continue;
     seen[leaf] = 1;
@@ -115,9 +127,7 @@ export function prefetchExpansion(resident: Uint8Array, faulted: readonly number
     }
     if (best >= 0) take.fill(1, best, best + bestSize);
   }
-  const out: number[] = [];
-  for (let p = 0; p < HPAGE_PMD_NR; p++) if (take[p] && !resident[p]) out.push(p);
-  return out;
+  return take;
 }
 
 /** Thrashing detection: 3 migrations of one page within 500 µs → throttle, again → pin. */
@@ -186,6 +196,11 @@ export class ThrashingDetector {
       if (h.length === 0 || now - h[h.length - 1]! > THRASH_WINDOW_NS) this.history.delete(k);
     }
     this.sweepAt = Math.max(1024, 2 * this.history.size);
+  }
+
+  /** No history and nothing throttled: recordIfBouncing answers 'none' for every page and changes nothing. */
+  get quiet(): boolean {
+    return this.history.size === 0 && this.throttled.size === 0;
   }
 
   /** Whether any page is pinned (isPinned is false for every page while not). */
