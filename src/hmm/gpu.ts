@@ -10,6 +10,7 @@
 // (collected, serviced, and its effects applied at the batch's start time), or a compute.
 
 import { errnoName, HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE } from './constants';
+import { FRAME_CHUNK_SHIFT } from './frameStore';
 import type { PatternFn } from './content';
 import type { DmirrorDriver } from './dmirror';
 import type { SourceLoc } from './events';
@@ -447,7 +448,6 @@ export class GpuEngine {
     const advice = this.adviceOf(job.mm);
     // Reads, a dpt page at a time (mapped and isLocal of each page, from the page's arrays).
     if (op.access === 'read' && rangeBatching()) {
-      const f = sim.frames;
       const me = m.device.index;
       for (;;) {
         const idx = Math.floor(v / PTRS_PER_PTE);
@@ -456,14 +456,14 @@ export class GpuEngine {
         const base = idx * PTRS_PER_PTE;
         const stop = Math.min(op.end - base, PTRS_PER_PTE);
         let s = v - base;
-        for (; s < stop && page.tag[s] !== Dpt.NONE; s++) {
-          const pfn = page.pfn[s]!;
-          const zone = f.zone.get(pfn);
-          if (f.device.get(pfn) === me && (zone === Zone.DEVICE_PRIVATE || zone === Zone.DEVICE_COHERENT)) local++;
+        while (s < stop && page.tag[s] !== Dpt.NONE) {
+          const n = this.localRun(page, s, stop, me);
+          if (this.runIsLocal) local += n;
           else {
-            remote++;
-            if (advice.get(base + s).readMostly) job.stats.bytesRemoteReadMostly += PAGE_SIZE;
+            remote += n;
+            if (advice.segments.length > 0) for (let k = s; k < s + n; k++) if (advice.get(base + k).readMostly) job.stats.bytesRemoteReadMostly += PAGE_SIZE;
           }
+          s += n;
         }
         v = base + s;
         if (s < stop || stop < PTRS_PER_PTE) break;
@@ -604,6 +604,18 @@ export class GpuEngine {
     const page = m.pt.get(b);
     if (page === undefined) return out;
     const f = this.sim.frames;
+    if (rangeBatching()) {
+      for (let s = 0; s < PTRS_PER_PTE;) {
+        if (page.tag[s] === Dpt.NONE) {
+          s++;
+          continue;
+        }
+        const n = this.localRun(page, s, PTRS_PER_PTE, m.device.index);
+        if (this.runIsLocal) out.fill(1, s, s + n);
+        s += n;
+      }
+      return out;
+    }
     for (let s = 0; s < PTRS_PER_PTE; s++) {
       if (page.tag[s] === Dpt.NONE) continue;
       const pfn = page.pfn[s]!;
@@ -611,6 +623,37 @@ export class GpuEngine {
       if (f.device.get(pfn) === m.device.index && (zone === Zone.DEVICE_PRIVATE || zone === Zone.DEVICE_COHERENT)) out[s] = 1;
     }
     return out;
+  }
+
+  /** localRun's answer for the run it measured. */
+  private runIsLocal = false;
+
+  /**
+   * isLocal of the mapped slots of `page` from `s` (mapped) before `stop`, a run at a time: the
+   * slots whose frames follow one another (up or down) in one frame chunk, all of one zone and
+   * device, answer alike. Returns how many slots it answered for (at least one) and sets runIsLocal.
+   */
+  private localRun(page: DptPage, s: number, stop: number, me: number): number {
+    const f = this.sim.frames;
+    const p0 = page.pfn[s]!;
+    let n = 1;
+    let zone: number | undefined;
+    let dev: number | undefined;
+    if (p0 >= 0) {
+      const step = s + 1 < stop && page.pfn[s + 1] === p0 - 1 ? -1 : 1;
+      const ci = p0 >>> FRAME_CHUNK_SHIFT;
+      for (let want = p0 + step; s + n < stop && page.tag[s + n] !== Dpt.NONE && page.pfn[s + n] === want && want >>> FRAME_CHUNK_SHIFT === ci; want += step) n++;
+      const lo = step === 1 ? p0 : p0 - n + 1;
+      zone = f.zone.levelOf(lo, lo + n);
+      dev = f.device.levelOf(lo, lo + n);
+    }
+    if (zone === undefined || dev === undefined) {
+      n = 1;
+      zone = f.zone.get(p0);
+      dev = f.device.get(p0);
+    }
+    this.runIsLocal = dev === me && (zone === Zone.DEVICE_PRIVATE || zone === Zone.DEVICE_COHERENT);
+    return n;
   }
 
   /** A kernel write (or atomic) changes the page's words. */
