@@ -1,9 +1,11 @@
 // Layer: eviction a run at a time (src/hmm/evictRun.ts) against page-by-page eviction. fast-check
 // generates scripts whose GPU kernels evict (device memory smaller than what they touch) over
 // mappings that pages are missing from, written with different patterns and protections, forked,
-// mremapped, mirrored by a second device: each runs with range batching on and forced off, and the
-// outcome, the event stream, the notifier callbacks, the page tables and the frames must be the
-// same. The runs must have been taken (a counter of the pages they evicted).
+// mremapped, mirrored by a second device, kernels that read, write or do atomics over pages with
+// advice (mapped remotely beside local ones; the fault batches' run-wise paths in gpu.ts): each
+// runs with range batching on and forced off, and the outcome, the event stream, the notifier
+// callbacks, the page tables and the frames must be the same. The runs must have been taken (a
+// counter of the pages they evicted).
 
 import * as assert from 'node:assert/strict';
 import * as fc from 'fast-check';
@@ -11,11 +13,11 @@ import { evictedInRuns } from '../src/hmm/evictRun';
 import { assertBothWaysAgree, runBoth } from './reference/batchingOutcome';
 
 type Op =
-  | { readonly k: 'write' | 'read' | 'migDev' | 'devRead' | 'dontneed' | 'ro' | 'rw' | 'stream' | 'streamWrite' | 'other'; readonly m: number; readonly s: number; readonly n: number; readonly K: number }
+  | { readonly k: 'write' | 'read' | 'migDev' | 'devRead' | 'dontneed' | 'ro' | 'rw' | 'stream' | 'streamWrite' | 'streamAtomic' | 'advise' | 'other'; readonly m: number; readonly s: number; readonly n: number; readonly K: number }
   | { readonly k: 'fork' | 'mremap'; readonly m: number; readonly s: number; readonly n: number; readonly K: number };
 
 const opArb: fc.Arbitrary<Op> = fc.record({
-  k: fc.constantFrom('write', 'write', 'read', 'migDev', 'devRead', 'dontneed', 'ro', 'rw', 'stream', 'stream', 'stream', 'streamWrite', 'other', 'fork', 'mremap'),
+  k: fc.constantFrom('write', 'write', 'read', 'migDev', 'devRead', 'dontneed', 'ro', 'rw', 'stream', 'stream', 'stream', 'streamWrite', 'streamAtomic', 'advise', 'other', 'fork', 'mremap'),
   m: fc.nat(2), s: fc.nat(3000), n: fc.nat(3000), K: fc.integer({ min: 0, max: 5 }),
 });
 
@@ -36,7 +38,7 @@ const scriptArb: fc.Arbitrary<Script> = fc.record({
 function render(sc: Script): string {
   const out = [`device gpu0 memory ${sc.capacity} pages`];
   if (sc.twoDevices) out.push('device gpu1 memory 4096 pages');
-  out.push('kernel stream(x) {', '  read x', '}', 'kernel scribble(x) {', '  write x = i + 7', '}');
+  out.push('kernel stream(x) {', '  read x', '}', 'kernel scribble(x) {', '  write x = i + 7', '}', 'kernel count(x) {', '  atomic x', '}');
   sc.pages.forEach((p, i) => out.push(`m${i} = mmap ${p} pages rw`));
   let forked = false;
   let jobs = 0;
@@ -66,6 +68,9 @@ function render(sc: Script): string {
       case 'rw': out.push(`mprotect ${r} rw`); break;
       case 'stream': out.push(`launch stream(${op.K % 2 === 0 ? `m${mi}` : r}) on gpu0 as j${jobs}`, `wait j${jobs}`); jobs++; break;
       case 'streamWrite': out.push(`launch scribble(${r}) on gpu0 as j${jobs}`, `wait j${jobs}`); jobs++; break;
+      case 'streamAtomic': out.push(`launch count(${r}) on gpu0 as j${jobs}`, `wait j${jobs}`); jobs++; break;
+      // Pages a kernel then maps remotely (read-mostly, accessed-by, preferred elsewhere) beside local ones.
+      case 'advise': out.push(`advise ${r} ${['read-mostly', 'accessed-by gpu0', 'preferred system', 'unset', 'preferred gpu0'][op.K % 5]}`); break;
     }
   }
   return out.join('\n') + '\n';
