@@ -24,10 +24,15 @@ import { Pte, pteIndex, setExpected } from './pgtable';
 import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { copyTimeNs, linkGBps } from './timing';
 import { VM_READ, VM_WRITE } from './vma';
-import { AdviceMap, blockOf, decideFault, prefetchExpansion, prefetchTake, ThrashingDetector, THRASH_THROTTLE_NS } from './uvm';
+import {
+  AdviceMap, blockOf, decideFault, prefetchExpansion, prefetchTake, PREFETCH_LEAF_PAGES, PREFETCH_THRESHOLD_PERCENT, ThrashingDetector, THRASH_THROTTLE_NS,
+} from './uvm';
 
 /** UVM services up to this many faults per batch (uvm_perf_fault_batch_count). */
 export const FAULT_BATCH_PAGES = 256;
+
+/** Prefetcher leaves in a 2 MiB block. */
+const LEAVES = HPAGE_PMD_NR / PREFETCH_LEAF_PAGES;
 
 export interface SourcePos {
   readonly line: number;
@@ -198,7 +203,11 @@ export class GpuEngine {
   private nextId = 1;
   /** localPages' answer, and expandWithPrefetcher's pages of a block (reused: one per fault batch). */
   private readonly residentPages = new Uint8Array(HPAGE_PMD_NR);
+  /** residentPages four to a word (pickSubtrees' leaf sums). */
+  private readonly residentWords = new Uint32Array(this.residentPages.buffer);
   private readonly pickedPages = new Uint8Array(HPAGE_PMD_NR);
+  /** pickSubtrees' pages resident before each leaf of a block. */
+  private readonly leafPrefix = new Int32Array(LEAVES + 1);
 
   constructor(
     private readonly sim: GpuMachine,
@@ -563,19 +572,19 @@ export class GpuEngine {
     if (access === 'atomic' || !rangeBatching()) return runs(batch.filter((v) => !this.mapped(m, v, access)));
     const out: number[] = [];
     const read = access === 'read';
-    let idx = -1;
-    let page: DptPage | undefined;
-    for (const v of batch) {
-      const i = Math.floor(v / PTRS_PER_PTE);
-      if (i !== idx) {
-        idx = i;
-        page = m.pt.get(i);
+    // A dpt page at a time: the batch's pages in it, by slot.
+    for (let k = 0; k < batch.length;) {
+      const idx = Math.floor(batch[k]! / PTRS_PER_PTE);
+      const base = idx * PTRS_PER_PTE;
+      const page = m.pt.get(idx);
+      for (; k < batch.length && batch[k]! - base < PTRS_PER_PTE; k++) {
+        const v = batch[k]!;
+        const tag = page === undefined ? Dpt.NONE : page.tag[(v - base) | 0]!;
+        if (read ? tag !== Dpt.NONE : tag === Dpt.WRITE) continue;
+        const n = out.length;
+        if (n > 0 && out[n - 1] === v) out[n - 1] = v + 1;
+        else out.push(v, v + 1);
       }
-      const tag = page === undefined ? Dpt.NONE : page.tag[pteIndex(v)]!;
-      if (read ? tag !== Dpt.NONE : tag === Dpt.WRITE) continue;
-      const n = out.length;
-      if (n > 0 && out[n - 1] === v) out[n - 1] = v + 1;
-      else out.push(v, v + 1);
     }
     return out;
   }
@@ -777,16 +786,54 @@ export class GpuEngine {
         resident[r] = 1;
         picked[r] = 1;
       }
-      const take = prefetchTake(resident, faulted, from, i, base);
-      // The expansion: taken pages not resident, inside the faulting page's VMA when it is private anonymous.
+      // The expansion (taken pages not resident) stays inside the faulting page's VMA, and only a private anonymous one.
       if (vma !== undefined && vma.isPrivateAnon) {
         const lo = Math.max(0, vma.start - base);
         const hi = Math.min(HPAGE_PMD_NR, vma.end - base);
-        for (let p = lo; p < hi; p++) if (take[p] === 1 && resident[p] === 0) picked[p] = 1;
+        if (rangeBatching()) this.pickSubtrees(resident, picked, faulted, from, i, base, lo, hi);
+        else {
+          const take = prefetchTake(resident, faulted, from, i, base);
+          for (let p = lo; p < hi; p++) if (take[p] === 1 && resident[p] === 0) picked[p] = 1;
+        }
       }
       appendRuns(out, picked, base);
     }
     return out;
+  }
+
+  /**
+   * What prefetchTake decides, from the occupancy of each 16-page leaf (PREFETCH_LEAF_PAGES)
+   * rather than of each page: every subtree it weighs is whole leaves, and the pages it takes
+   * that are not resident, within [lo, hi), are marked in `picked`. The faulted pages are
+   * ascending, so a leaf's pages are consecutive and its first decides for all of them.
+   */
+  private pickSubtrees(resident: Uint8Array, picked: Uint8Array, faulted: readonly number[], from: number, to: number, base: number, lo: number, hi: number): void {
+    // Leaf sums, four pages (bytes of 0 or 1) to a word: the byte sum of a word is its top byte times 0x01010101.
+    const words = this.residentWords;
+    const leaves = this.leafPrefix;
+    for (let j = 0; j < LEAVES; j++) {
+      const w = 4 * j;
+      leaves[j + 1] = leaves[j]! + (Math.imul(words[w]!, 0x01010101) >>> 24) + (Math.imul(words[w + 1]!, 0x01010101) >>> 24) +
+        (Math.imul(words[w + 2]!, 0x01010101) >>> 24) + (Math.imul(words[w + 3]!, 0x01010101) >>> 24);
+    }
+    let lastLeaf = -1;
+    for (let k = from; k < to; k++) {
+      const leaf = ((faulted[k]! - base) / PREFETCH_LEAF_PAGES) | 0;
+      if (leaf === lastLeaf) continue;
+      lastLeaf = leaf;
+      let best = -1;
+      let bestLeaves = 0;
+      for (let n = 1; n <= LEAVES; n *= 2) {
+        const first = leaf - (leaf % n);
+        if ((leaves[first + n]! - leaves[first]!) * 100 > n * PREFETCH_LEAF_PAGES * PREFETCH_THRESHOLD_PERCENT) {
+          best = first;
+          bestLeaves = n;
+        }
+      }
+      if (best < 0) continue;
+      const end = Math.min(hi, (best + bestLeaves) * PREFETCH_LEAF_PAGES);
+      for (let p = Math.max(lo, best * PREFETCH_LEAF_PAGES); p < end; p++) if (resident[p] === 0) picked[p] = 1;
+    }
   }
 
   /** expandWithPrefetcher for pages in any order. */
@@ -912,13 +959,9 @@ function runs(pages: readonly number[]): number[] {
 
 /** The runs of the pages marked 1 in `picked` (a block from `base`) added to `out`, joining its last run when they follow it. */
 function appendRuns(out: number[], picked: Uint8Array, base: number): void {
-  for (let p = 0; p < HPAGE_PMD_NR;) {
-    if (picked[p] !== 1) {
-      p++;
-      continue;
-    }
-    let q = p + 1;
-    while (q < HPAGE_PMD_NR && picked[q] === 1) q++;
+  for (let p = picked.indexOf(1); p >= 0; p = picked.indexOf(1, p)) {
+    let q = picked.indexOf(0, p);
+    if (q < 0) q = HPAGE_PMD_NR;
     const n = out.length;
     if (n > 0 && out[n - 1] === base + p) out[n - 1] = base + q;
     else out.push(base + p, base + q);
