@@ -208,6 +208,8 @@ export class GpuEngine {
   private readonly pickedPages = new Uint8Array(HPAGE_PMD_NR);
   /** pickSubtrees' pages resident before each leaf of a block. */
   private readonly leafPrefix = new Int32Array(LEAVES + 1);
+  /** pickSubtrees' leaves already taken by a subtree. */
+  private readonly leavesTaken = new Uint8Array(LEAVES);
 
   constructor(
     private readonly sim: GpuMachine,
@@ -781,10 +783,16 @@ export class GpuEngine {
       const vma = m.mm.vmas.find(faulted[from]!);
       const resident = this.localPages(m, b);
       picked.fill(0);
-      for (let k = from; k < i; k++) {
-        const r = faulted[k]! - base;
-        resident[r] = 1;
-        picked[r] = 1;
+      if (faulted[i - 1]! - faulted[from]! === i - 1 - from) {
+        // One run of pages (a stream's batch).
+        resident.fill(1, faulted[from]! - base, faulted[i - 1]! - base + 1);
+        picked.fill(1, faulted[from]! - base, faulted[i - 1]! - base + 1);
+      } else {
+        for (let k = from; k < i; k++) {
+          const r = faulted[k]! - base;
+          resident[r] = 1;
+          picked[r] = 1;
+        }
       }
       // The expansion (taken pages not resident) stays inside the faulting page's VMA, and only a private anonymous one.
       if (vma !== undefined && vma.isPrivateAnon) {
@@ -816,12 +824,16 @@ export class GpuEngine {
       leaves[j + 1] = leaves[j]! + (Math.imul(words[w]!, 0x01010101) >>> 24) + (Math.imul(words[w + 1]!, 0x01010101) >>> 24) +
         (Math.imul(words[w + 2]!, 0x01010101) >>> 24) + (Math.imul(words[w + 3]!, 0x01010101) >>> 24);
     }
+    const done = this.leavesTaken;
+    done.fill(0);
+    let takenFrom = 0;
+    let takenTo = 0;
     let lastLeaf = -1;
     for (let k = from; k < to; k++) {
       const leaf = ((faulted[k]! - base) / PREFETCH_LEAF_PAGES) | 0;
       if (leaf === lastLeaf) continue;
       lastLeaf = leaf;
-      let best = -1;
+      let best = 0;
       let bestLeaves = 0;
       for (let n = 1; n <= LEAVES; n *= 2) {
         const first = leaf - (leaf % n);
@@ -830,9 +842,18 @@ export class GpuEngine {
           bestLeaves = n;
         }
       }
-      if (best < 0) continue;
-      const end = Math.min(hi, (best + bestLeaves) * PREFETCH_LEAF_PAGES);
-      for (let p = Math.max(lo, best * PREFETCH_LEAF_PAGES); p < end; p++) if (resident[p] === 0) picked[p] = 1;
+      // Inside the subtree taken last (consecutive leaves mostly take the same one): nothing new.
+      if (best >= takenFrom && best + bestLeaves <= takenTo) continue;
+      takenFrom = best;
+      takenTo = best + bestLeaves;
+      // The subtree's leaves not looked at yet, and of those only the ones with a page not resident.
+      for (let j = best; j < best + bestLeaves; j++) {
+        if (done[j] === 1) continue;
+        done[j] = 1;
+        if (leaves[j + 1]! - leaves[j]! === PREFETCH_LEAF_PAGES) continue;
+        const end = Math.min(hi, (j + 1) * PREFETCH_LEAF_PAGES);
+        for (let p = Math.max(lo, j * PREFETCH_LEAF_PAGES); p < end; p++) if (resident[p] === 0) picked[p] = 1;
+      }
     }
   }
 
