@@ -254,6 +254,8 @@ type FieldOp =
   | { readonly k: 'seq'; readonly at: number; readonly n: number; readonly down: boolean; readonly value: number }
   | { readonly k: 'copy'; readonly src: number; readonly dst: number; readonly n: number; readonly srcDown: boolean; readonly dstDown: boolean }
   | { readonly k: 'next'; readonly value: number; readonly step: number }
+  | { readonly k: 'punch'; readonly at: number; readonly n: number }
+  | { readonly k: 'refill'; readonly at: number; readonly n: number; readonly down: boolean; readonly run: boolean }
   | { readonly k: 'save' }
   | { readonly k: 'load'; readonly which: number }
   | { readonly k: 'release'; readonly chunk: number };
@@ -268,6 +270,9 @@ const fieldOp: fc.Arbitrary<FieldOp> = fc.oneof(
   fc.record({ k: fc.constant('seq' as const), at, n: small, down: fc.boolean(), value: fc.integer({ min: -5, max: 5 }) }),
   fc.record({ k: fc.constant('copy' as const), src: at, dst: at, n: small, srcDown: fc.boolean(), dstDown: fc.boolean() }),
   fc.record({ k: fc.constant('next' as const), value: fc.integer({ min: 0, max: 3 }), step: fc.constantFrom(-1, 0, 1) }),
+  // Frames freed in the middle of what was written, then written again with what they held (eviction's hole, opened and closed).
+  fc.record({ k: fc.constant('punch' as const), at, n: small }),
+  fc.record({ k: fc.constant('refill' as const), at, n: small, down: fc.boolean(), run: fc.boolean() }),
   fc.constant({ k: 'save' as const }),
   fc.record({ k: fc.constant('load' as const), which: fc.nat() }),
   fc.record({ k: fc.constant('release' as const), chunk: fc.nat(3) }),
@@ -285,6 +290,8 @@ function runField(name: 'contentPage' | 'mapcount' | 'flags', ops: readonly Fiel
   const saves: { state: FieldState; flat: Int32Array | Uint8Array }[] = [];
   /** Where `next` writes: one slot after the last one it wrote, as a per-page loop does. */
   let cursor = 3 * HPAGE_PMD_NR;
+  /** The values before the last punch (refill writes them back). */
+  let punched = flat.slice();
   const put = (p: number, v: number): void => {
     field.set(p, v);
     flat[p] = v;
@@ -321,6 +328,29 @@ function runField(name: 'contentPage' | 'mapcount' | 'flags', ops: readonly Fiel
         const v = name === 'contentPage' ? o.value + k * o.step : o.value;
         put(cursor, v);
       }
+    } else if (o.k === 'punch') {
+      const end = Math.min(FIELD_FRAMES, o.at + o.n);
+      punched = flat.slice();
+      field.fill(o.at, end, 0);
+      flat.fill(0, o.at, end);
+    } else if (o.k === 'refill') {
+      // What the frames held before the last punch, a frame at a time from either end, or a run a chunk at a time.
+      const end = Math.min(FIELD_FRAMES, o.at + o.n);
+      if (o.run) {
+        for (let p = o.at; p < end;) {
+          const stop = Math.min(end, (Math.floor(p / CHUNK) + 1) * CHUNK);
+          const d = stop - p > 1 ? punched[p + 1]! - punched[p]! : 0;
+          let line = true;
+          for (let q = p + 1; q < stop; q++) if (punched[q]! - punched[q - 1]! !== d) line = false;
+          if (line && d === 0) field.fill(p, stop, punched[p]!);
+          else if (line && d === 1 && name === 'contentPage') field.setSequence(p, stop - p, 1, punched[p]!);
+          else for (let q = p; q < stop; q++) field.set(q, punched[q]!);
+          for (let q = p; q < stop; q++) flat[q] = punched[q]!;
+          p = stop;
+        }
+      } else {
+        for (let k = 0; k < end - o.at; k++) put(o.down ? end - 1 - k : o.at + k, punched[o.down ? end - 1 - k : o.at + k]!);
+      }
     } else if (o.k === 'save') {
       saves.push({ state: field.share().state, flat: flat.slice() });
     } else if (o.k === 'load') {
@@ -343,6 +373,7 @@ function runField(name: 'contentPage' | 'mapcount' | 'flags', ops: readonly Fiel
     // it, and always does so for a chunk in memory whose frames read one value.
     const windows: [number, number][] = [[CHUNK - 40, CHUNK], [2 * CHUNK + 3, 2 * CHUNK + 600], [3 * CHUNK, 3 * CHUNK + 1], [3 * HPAGE_PMD_NR, cursor]];
     if (o.k === 'fill' || o.k === 'seq') windows.push([o.at, o.at + o.n]);
+    if (o.k === 'punch' || o.k === 'refill') windows.push([o.at, o.at + o.n], [Math.max(0, o.at - 3), o.at + 2], [o.at + o.n - 2, o.at + o.n + 3]);
     for (const [a, b] of windows) {
       const lo = Math.min(a, FIELD_FRAMES - 1);
       const hi = Math.min(b, (lo >>> FRAME_CHUNK_SHIFT) * CHUNK + CHUNK);
@@ -353,6 +384,11 @@ function runField(name: 'contentPage' | 'mapcount' | 'flags', ops: readonly Fiel
       // (A count's 255 and above are kept beside the chunk: levelOf leaves them to get().)
       const exact = name !== 'mapcount' || flat[lo]! < 255;
       if (level === undefined && one && exact && field.peek(lo) !== undefined) assert.fail(`${name}.levelOf(${lo}, ${hi}) missed ${flat[lo]} after ${JSON.stringify(o)}`);
+      // isLine (the invariant checker's) only for frames that read as one line, climbing, falling or level.
+      if (field.isLine(lo, hi)) {
+        const d = hi - lo > 1 ? flat[lo + 1]! - flat[lo]! : 0;
+        for (let p = lo + 1; p < hi; p++) if (flat[p]! - flat[p - 1]! !== d || (d !== 0 && d !== 1 && d !== -1)) assert.fail(`${name}.isLine(${lo}, ${hi}) after ${JSON.stringify(o)}`);
+      }
     }
     // What chunkAt spells out for readers going chunk by chunk reads the same.
     for (let ci = 0; ci < 4; ci++) {
@@ -372,6 +408,25 @@ describe('frame store: a chunk written as one line is kept as its form', () => {
     });
   }
 
+  it('holes: frames freed in the middle of a chunk written as one line, and written again, read as a flat array', function () {
+    this.timeout(300_000);
+    // Near the start of chunk 1, so that holes meet, join, and reach the form's end.
+    const near = fc.integer({ min: CHUNK - 4, max: CHUNK + 1500 });
+    const holeOp: fc.Arbitrary<FieldOp> = fc.oneof(
+      fc.record({ k: fc.constant('punch' as const), at: near, n: small }),
+      fc.record({ k: fc.constant('punch' as const), at: near, n: fc.constant(1) }),
+      fc.record({ k: fc.constant('refill' as const), at: near, n: small, down: fc.boolean(), run: fc.boolean() }),
+      fc.record({ k: fc.constant('refill' as const), at: near, n: fc.integer({ min: 1, max: 4 }), down: fc.boolean(), run: fc.boolean() }),
+      fc.record({ k: fc.constant('copy' as const), src: near, dst: at, n: small, srcDown: fc.boolean(), dstDown: fc.boolean() }),
+      fc.constant({ k: 'save' as const }),
+      fc.record({ k: fc.constant('load' as const), which: fc.nat() }),
+    );
+    for (const name of ['contentPage', 'mapcount', 'flags'] as const) {
+      const line: FieldOp = name === 'contentPage' ? { k: 'seq', at: CHUNK, n: CHUNK, down: false, value: 9 } : { k: 'fill', at: CHUNK, n: CHUNK, value: 2 };
+      fc.assert(fc.property(fc.array(holeOp, { minLength: 1, maxLength: 30 }), (ops) => runField(name, [line, ...ops])), { numRuns: 60 });
+    }
+  });
+
   it('a range written in address order, climbing or falling, takes no chunk memory', () => {
     const s = new PageFrames();
     const start = s.reserve(3 * CHUNK);
@@ -387,10 +442,48 @@ describe('frame store: a chunk written as one line is kept as its form', () => {
     assert.equal(s.indexOffset.get(start + CHUNK + 150), 54);
     assert.equal(s.mapcount.get(start + CHUNK - 1), 0);
     assert.equal(s.mapcount.get(start + CHUNK), 1);
-    // A write off the line makes the chunk.
+    // A page freed in the middle is the form's hole; a write off the line makes the chunk.
     s.contentPage.set(start + 5, 0);
-    assert.equal(s.bytes, before + 4 * CHUNK);
+    assert.equal(s.bytes, before);
+    assert.equal(s.contentPage.get(start + 5), 0);
     assert.equal(s.contentPage.get(start + 6), 13);
+    s.contentPage.set(start + 7, 99);
+    assert.equal(s.bytes, before + 4 * CHUNK);
+    assert.equal(s.contentPage.get(start + 5), 0);
+    assert.equal(s.contentPage.get(start + 6), 13);
+    assert.equal(s.contentPage.get(start + 7), 99);
+  });
+
+  it('frames freed in the middle of a chunk of one value and handed out again (eviction) take no chunk memory', () => {
+    const s = new PageFrames();
+    // A whole chunk of frames (chunk 1: the store hands out frames from the zero pages' end).
+    const start = CHUNK;
+    assert.ok(s.reserve(2 * CHUNK) <= start);
+    s.mapcount.fill(start, start + CHUNK, 1);
+    s.contentPage.setSequence(start, CHUNK, 1, 3);
+    const before = s.bytes;
+    // A block freed a page, then the rest of it, as eviction does; then handed out again downwards, in two runs.
+    const b = start + 1024;
+    s.mapcount.set(b, 0);
+    s.mapcount.fill(b + 1, b + 512, 0);
+    s.contentPage.fill(b, b + 512, 0);
+    assert.equal(s.mapcount.get(b + 300), 0);
+    assert.equal(s.mapcount.levelOf(b, b + 512), 0);
+    assert.equal(s.mapcount.levelOf(b - 1, b + 1), undefined);
+    assert.ok(s.contentPage.isLine(b, b + 512) && s.contentPage.isLine(b - 10, b) && !s.contentPage.isLine(b - 1, b + 1));
+    for (let p = b + 511; p >= b + 256; p--) s.mapcount.set(p, 1);
+    s.mapcount.fill(b, b + 256, 1);
+    s.contentPage.setSequence(b + 256, 256, 1, 3 + 1024 + 256);
+    s.contentPage.setSequence(b, 256, 1, 3 + 1024);
+    assert.equal(s.bytes, before);
+    assert.equal(s.mapcount.levelOf(start, start + CHUNK), 1);
+    assert.equal(s.contentPage.get(b + 300), 3 + 1024 + 300);
+    assert.ok(s.contentPage.isLine(start, start + CHUNK));
+    // Frames handed out again off the line make the chunk, with what the hole held.
+    s.contentPage.fill(b, b + 4, 0);
+    s.contentPage.set(b + 1, 7);
+    assert.equal(s.bytes, before + 4 * CHUNK);
+    assert.deepEqual([0, 1, 2, 3, 4].map((k) => s.contentPage.get(b + k)), [0, 7, 0, 0, 3 + 1024 + 4]);
   });
 });
 

@@ -163,6 +163,13 @@ export class FrameField<T extends FieldArray> {
    */
   protected room = 0;
   /**
+   * A hole in a form: slots [holeLo, holeHi), strictly inside the form's [lo, hi), read 0
+   * (holeLo === holeHi: none). Frames freed in the middle of a chunk of one value and handed out
+   * again (eviction's free list) then leave the chunk a form: the hole opens, then closes again.
+   */
+  protected holeLo = new Int32Array(0);
+  protected holeHi = new Int32Array(0);
+  /**
    * False while every frame has read 0 since the field was made or loaded (nothing pinned, say):
    * per-page loops that look for a non-zero value may then skip the pages (set by the first
    * non-zero write, and left set).
@@ -189,7 +196,7 @@ export class FrameField<T extends FieldArray> {
   protected formAt(ci: number, i: number): number {
     const lo = this.formLo[ci]!;
     // Written so that a chunk beyond the arrays (undefined bounds) reads 0.
-    if (!(i >= lo && i < this.formHi[ci]!)) return 0;
+    if (!(i >= lo && i < this.formHi[ci]!) || (i >= this.holeLo[ci]! && i < this.holeHi[ci]!)) return 0;
     return this.formV[ci]! + (i - lo) * this.formB[ci]!;
   }
 
@@ -200,6 +207,7 @@ export class FrameField<T extends FieldArray> {
   protected absorb(ci: number, x: number, y: number, vx: number, slope: number): boolean {
     // A chunk the store never made room for: own() refuses it.
     if (ci >= this.room) return false;
+    if (this.holeLo[ci] !== this.holeHi[ci]) return this.absorbWithHole(ci, x, y, vx, slope);
     const lo = this.formLo[ci]!;
     const hi = this.formHi[ci]!;
     const n = y - x;
@@ -226,7 +234,9 @@ export class FrameField<T extends FieldArray> {
       if (x <= lo && y >= hi) return this.setForm(ci, 0, 0, 0, 0);
       if (x <= lo) return this.setForm(ci, y, hi, this.formV[ci]! + (y - lo) * this.formB[ci]!, this.formB[ci]!);
       if (y >= hi) return this.setForm(ci, lo, x, this.formV[ci]!, this.formB[ci]!);
-      return false;
+      // Inside: the form's hole.
+      this.setHole(ci, x, y);
+      return true;
     }
     // What the element type would not store as it is (it wraps, or a count goes to the overflow map).
     if ((vx | 0) !== vx || vx < this.lowest || vx > this.highest || vEnd < this.lowest || vEnd > this.highest) return false;
@@ -255,8 +265,62 @@ export class FrameField<T extends FieldArray> {
     return this.setForm(ci, nlo, nhi, nv, b);
   }
 
+  /**
+   * absorb for a form with a hole: zeros that meet the hole join it (a hole reaching an end of the
+   * form cuts the form there) or cut an end; values on the form's line fill the hole from an end
+   * or extend the form. Anything else (a second hole, a value off the line) is refused.
+   */
+  private absorbWithHole(ci: number, x: number, y: number, vx: number, slope: number): boolean {
+    const lo = this.formLo[ci]!;
+    const hi = this.formHi[ci]!;
+    const hl = this.holeLo[ci]!;
+    const hh = this.holeHi[ci]!;
+    const v = this.formV[ci]!;
+    const b = this.formB[ci]!;
+    const n = y - x;
+    if (n <= 0) return true;
+    if (vx === 0 && (n === 1 || slope === 0)) {
+      if (y <= lo || x >= hi) return true;
+      if (x <= hh && y >= hl) {
+        const nl = Math.min(x, hl);
+        const nh = Math.max(y, hh);
+        if (nl > lo && nh < hi) {
+          this.setHole(ci, nl, nh);
+          return true;
+        }
+        this.setHole(ci, 0, 0);
+        if (nl <= lo && nh >= hi) return this.setForm(ci, 0, 0, 0, 0);
+        return nl <= lo ? this.setForm(ci, nh, hi, v + (nh - lo) * b, b) : this.setForm(ci, lo, nl, v, b);
+      }
+      if (x <= lo) return this.setForm(ci, y, hi, v + (y - lo) * b, b);
+      if (y >= hi) return this.setForm(ci, lo, x, v, b);
+      return false;
+    }
+    // Values: on the form's line, meeting the form, not splitting the hole.
+    if ((n > 1 && slope !== b) || vx !== v + (x - lo) * b || x > hi || y < lo || (x > hl && y < hh)) return false;
+    const nlo = Math.min(lo, x);
+    const nhi = Math.max(hi, y);
+    const nv = v + (nlo - lo) * b;
+    const last = nv + (nhi - 1 - nlo) * b;
+    if ((nv | 0) !== nv || nv < this.lowest || nv > this.highest || last < this.lowest || last > this.highest) return false;
+    if (x <= hl && y >= hh) this.setHole(ci, 0, 0);
+    else if (x <= hl && y > hl) this.setHole(ci, y, hh);
+    else if (x < hh && y >= hh) this.setHole(ci, hl, x);
+    return this.setForm(ci, nlo, nhi, nv, b);
+  }
+
+  private setHole(ci: number, lo: number, hi: number): void {
+    this.holeLo[ci] = lo;
+    this.holeHi[ci] = hi;
+    this.formChanged(ci);
+  }
+
   private setForm(ci: number, lo: number, hi: number, v: number, b: number): true {
     if (lo !== hi) this.written = true;
+    else {
+      this.holeLo[ci] = 0;
+      this.holeHi[ci] = 0;
+    }
     this.formLo[ci] = lo;
     this.formHi[ci] = hi;
     this.formV[ci] = lo === hi ? 0 : v;
@@ -312,7 +376,10 @@ export class FrameField<T extends FieldArray> {
     const j = i + (hi - lo);
     const fLo = this.formLo[ci]!;
     const fHi = this.formHi[ci]!;
-    return (i >= fLo && j <= fHi) || j <= fLo || i >= fHi;
+    const hLo = this.holeLo[ci]!;
+    const hHi = this.holeHi[ci]!;
+    // Inside the form and apart from its hole, or zeros: outside the form, or inside the hole.
+    return (i >= fLo && j <= fHi && (j <= hLo || i >= hHi)) || j <= fLo || i >= fHi || (i >= hLo && j <= hHi);
   }
 
   /**
@@ -329,6 +396,9 @@ export class FrameField<T extends FieldArray> {
       const fLo = ci < this.room ? this.formLo[ci]! : 0;
       const fHi = ci < this.room ? this.formHi[ci]! : 0;
       if (fHi <= fLo || j <= fLo || i >= fHi) return 0;
+      const hLo = this.holeLo[ci]!;
+      const hHi = this.holeHi[ci]!;
+      if (i < hHi && j > hLo) return i >= hLo && j <= hHi ? 0 : undefined;
       return i >= fLo && j <= fHi && (this.formB[ci] === 0 || j - i === 1) ? this.formAt(ci, i) : undefined;
     }
     const v = c[i]!;
@@ -349,6 +419,7 @@ export class FrameField<T extends FieldArray> {
     const b = this.formB[ci]!;
     if (b === 0) to.fill(v, lo, hi);
     else for (let s = lo; s < hi; s++) to[s] = v + (s - lo) * b;
+    if (this.holeLo[ci]! < this.holeHi[ci]!) to.fill(0, this.holeLo[ci], this.holeHi[ci]);
   }
 
   set(pfn: number, value: number): void {
@@ -417,8 +488,11 @@ export class FrameField<T extends FieldArray> {
       const fLo = this.formLo[sc]!;
       const fHi = this.formHi[sc]!;
       const lo = dstStep === 1 ? dst : dst - n + 1;
-      const inside = sLo >= fLo && sLo + n <= fHi;
-      if (inside || !(sLo < fHi && sLo + n > fLo)) {
+      const hLo = this.holeLo[sc]!;
+      const hHi = this.holeHi[sc]!;
+      const inside = sLo >= fLo && sLo + n <= fHi && (sLo + n <= hLo || sLo >= hHi);
+      const zeros = !(sLo < fHi && sLo + n > fLo) || (hLo < hHi && sLo >= hLo && sLo + n <= hHi);
+      if (inside || zeros) {
         const slope = inside ? this.formB[sc]! * srcStep * dstStep : 0;
         // The value at the destination's lowest slot: that of source entry 0 or n - 1.
         const vx = inside ? this.formAt(sc, dstStep === 1 ? first : first + (n - 1) * srcStep) : 0;
@@ -497,6 +571,8 @@ export class FrameField<T extends FieldArray> {
       this.formHi = grown(this.formHi, (k) => new Int32Array(k));
       this.formV = grown(this.formV, (k) => new Int32Array(k));
       this.formB = grown(this.formB, (k) => new Int8Array(k));
+      this.holeLo = grown(this.holeLo, (k) => new Int32Array(k));
+      this.holeHi = grown(this.holeHi, (k) => new Int32Array(k));
     }
     this.room = n;
   }
@@ -509,8 +585,11 @@ export class FrameField<T extends FieldArray> {
     });
     this.owned.fill(0);
     const n = this.room;
-    const forms = { lo: this.formLo.slice(0, n), hi: this.formHi.slice(0, n), v: this.formV.slice(0, n), b: this.formB.slice(0, n) };
-    return { state: { chunks: this.chunks.slice(), forms }, newBytes: newBytes + 13 * n };
+    const forms = {
+      lo: this.formLo.slice(0, n), hi: this.formHi.slice(0, n), v: this.formV.slice(0, n), b: this.formB.slice(0, n),
+      holeLo: this.holeLo.slice(0, n), holeHi: this.holeHi.slice(0, n),
+    };
+    return { state: { chunks: this.chunks.slice(), forms }, newBytes: newBytes + 21 * n };
   }
 
   /** Take a checkpoint's chunks (shared: copied before the first write to each). */
@@ -523,6 +602,8 @@ export class FrameField<T extends FieldArray> {
     this.formHi = new Int32Array(0);
     this.formV = new Int32Array(0);
     this.formB = new Int8Array(0);
+    this.holeLo = new Int32Array(0);
+    this.holeHi = new Int32Array(0);
     this.room = 0;
     this.grow(n);
     if (state.forms !== undefined) {
@@ -530,6 +611,8 @@ export class FrameField<T extends FieldArray> {
       this.formHi.set(state.forms.hi);
       this.formV.set(state.forms.v);
       this.formB.set(state.forms.b);
+      this.holeLo.set(state.forms.holeLo);
+      this.holeHi.set(state.forms.holeHi);
     }
     this.decodedCi = -1;
   }
@@ -558,7 +641,7 @@ export class ByteField extends FrameField<Uint8Array> {
     if (c !== undefined) return c[i]!;
     // formAt, written out: this is the hottest read of a per-page loop.
     const lo = this.formLo[ci]!;
-    return i >= lo && i < this.formHi[ci]! ? this.formV[ci]! + (i - lo) * this.formB[ci]! : 0;
+    return i >= lo && i < this.formHi[ci]! && !(i >= this.holeLo[ci]! && i < this.holeHi[ci]!) ? this.formV[ci]! + (i - lo) * this.formB[ci]! : 0;
   }
 
   override set(pfn: number, value: number): void {
@@ -584,7 +667,7 @@ export class Int32Field extends FrameField<Int32Array> {
     if (c !== undefined) return c[i]!;
     // formAt, written out: this is the hottest read of a per-page loop.
     const lo = this.formLo[ci]!;
-    return i >= lo && i < this.formHi[ci]! ? this.formV[ci]! + (i - lo) * this.formB[ci]! : 0;
+    return i >= lo && i < this.formHi[ci]! && !(i >= this.holeLo[ci]! && i < this.holeHi[ci]!) ? this.formV[ci]! + (i - lo) * this.formB[ci]! : 0;
   }
 
   override set(pfn: number, value: number): void {
@@ -618,7 +701,7 @@ export class LevelField extends FrameField<Int32Array> {
     const i = pfn & FRAME_MASK;
     if (c !== undefined) return c[i]!;
     const lo = this.formLo[ci]!;
-    return i >= lo && i < this.formHi[ci]! ? this.formV[ci]! + (i - lo) * this.formB[ci]! : 0;
+    return i >= lo && i < this.formHi[ci]! && !(i >= this.holeLo[ci]! && i < this.holeHi[ci]!) ? this.formV[ci]! + (i - lo) * this.formB[ci]! : 0;
   }
 
   override set(pfn: number, value: number): void {
@@ -657,7 +740,7 @@ export class LevelField extends FrameField<Int32Array> {
 export interface FieldState {
   readonly chunks: readonly (FieldArray | undefined)[];
   /** The forms of the absent chunks (FrameField). */
-  readonly forms?: { readonly lo: Int32Array; readonly hi: Int32Array; readonly v: Int32Array; readonly b: Int8Array };
+  readonly forms?: { readonly lo: Int32Array; readonly hi: Int32Array; readonly v: Int32Array; readonly b: Int8Array; readonly holeLo: Int32Array; readonly holeHi: Int32Array };
   /** SmallCountField: the values that did not fit a byte. */
   readonly large?: ReadonlyMap<number, number>;
 }
@@ -691,7 +774,7 @@ export class SmallCountField extends FrameField<Uint8Array> {
     if (c === undefined) {
       const i = pfn & FRAME_MASK;
       const lo = this.formLo[ci]!;
-      return i >= lo && i < this.formHi[ci]! ? this.formV[ci]! + (i - lo) * this.formB[ci]! : 0;
+      return i >= lo && i < this.formHi[ci]! && !(i >= this.holeLo[ci]! && i < this.holeHi[ci]!) ? this.formV[ci]! + (i - lo) * this.formB[ci]! : 0;
     }
     const v = c[pfn & FRAME_MASK]!;
     return v === LARGE ? this.large.get(pfn)! : v;
@@ -705,7 +788,11 @@ export class SmallCountField extends FrameField<Uint8Array> {
       const hi = this.formHi[ci]!;
       const after = vx > this.crossAt;
       if (x < lo || y > hi || lo === hi) crossed = (0 > this.crossAt) !== after;
-      if (lo < hi && x < hi && y > lo) crossed ||= (this.formV[ci]! > this.crossAt) !== after;
+      // The form's slots read its count before, its hole's 0.
+      const hl = this.holeLo[ci]!;
+      const hh = this.holeHi[ci]!;
+      if (lo < hi && x < hi && y > lo && !(x >= hl && y <= hh)) crossed ||= (this.formV[ci]! > this.crossAt) !== after;
+      if (hl < hh && x < hh && y > hl) crossed ||= (0 > this.crossAt) !== after;
     }
     if (!super.absorb(ci, x, y, vx, slope)) return false;
     if (crossed) this.crossings++;
