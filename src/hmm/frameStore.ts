@@ -241,8 +241,19 @@ export class FrameField<T extends FieldArray> {
     // What the element type would not store as it is (it wraps, or a count goes to the overflow map).
     if ((vx | 0) !== vx || vx < this.lowest || vx > this.highest || vEnd < this.lowest || vEnd > this.highest) return false;
     if (lo === hi || (x <= lo && y >= hi)) return this.setForm(ci, x, y, vx, slope);
-    // Apart from the form by a gap of zeros: not one line.
-    if (x > hi || y < lo) return false;
+    // Apart from the form by a gap of zeros: on the form's line, the gap becomes its hole
+    // (frames freed at a chunk's end and handed out again from the far end).
+    if (x > hi || y < lo) {
+      const ob = this.formB[ci]!;
+      if (hi - lo < 2 || (n > 1 && slope !== ob) || vx !== this.formV[ci]! + (x - lo) * ob) return false;
+      const nlo = Math.min(lo, x);
+      const nv = this.formV[ci]! + (nlo - lo) * ob;
+      const last = nv + (Math.max(hi, y) - 1 - nlo) * ob;
+      if (nv < this.lowest || nv > this.highest || last < this.lowest || last > this.highest) return false;
+      if (x > hi) this.setHole(ci, hi, x);
+      else this.setHole(ci, y, lo);
+      return this.setForm(ci, nlo, Math.max(hi, y), nv, ob);
+    }
     let b = slope;
     if (n === 1) {
       if (hi - lo >= 2) b = this.formB[ci]!;
