@@ -378,13 +378,16 @@ export class FrameField<T extends FieldArray> {
   /**
    * Whether frames [lo, hi) (one chunk) read as one line, climbing, falling or level (inside the
    * chunk's form, or apart from it: zeros), so that two values tell them all: the invariant
-   * checker then checks a run of entries at its ends. False for a chunk in memory.
+   * checker then checks a run of entries at its ends. A chunk in memory is read through (frames
+   * handed out in an order no form takes still hold lines a run of entries long).
    */
   isLine(lo: number, hi: number): boolean {
     const ci = lo >>> FRAME_CHUNK_SHIFT;
-    if (this.chunks[ci] !== undefined || ci >= this.room) return false;
     const i = lo & FRAME_MASK;
     const j = i + (hi - lo);
+    const c = this.chunks[ci];
+    if (c !== undefined) return this.linear(c, i, j);
+    if (ci >= this.room) return false;
     const fLo = this.formLo[ci]!;
     const fHi = this.formHi[ci]!;
     const hLo = this.holeLo[ci]!;
@@ -415,6 +418,15 @@ export class FrameField<T extends FieldArray> {
     const v = c[i]!;
     for (let s = i + 1; s < j; s++) if (c[s] !== v) return undefined;
     return this.exact(v);
+  }
+
+  /** Whether slots [i, j) of chunk `c` in memory climb, fall or stay level by one a slot. */
+  protected linear(c: T, i: number, j: number): boolean {
+    if (j - i < 2) return true;
+    const d = c[i + 1]! - c[i]!;
+    if (d !== 0 && d !== 1 && d !== -1) return false;
+    for (let s = i + 2; s < j; s++) if (c[s]! - c[s - 1]! !== d) return false;
+    return true;
   }
 
   /** What a chunk's stored element `v` reads as, or undefined when get() must look elsewhere. */
@@ -845,6 +857,12 @@ export class SmallCountField extends FrameField<Uint8Array> {
       }
     }
     this.set(pfn, this.get(pfn) + delta);
+  }
+
+  /** A byte LARGE reads from the overflow map: no line to read through. */
+  protected override linear(c: Uint8Array, i: number, j: number): boolean {
+    for (let s = i; s < j; s++) if (c[s] === LARGE) return false;
+    return super.linear(c, i, j);
   }
 
   /** A byte LARGE reads from the overflow map: not one value a run-wise path may take. */
