@@ -739,7 +739,12 @@ export class LevelField extends FrameField<Int32Array> {
 
   protected override absorb(ci: number, x: number, y: number, vx: number, slope: number): boolean {
     if (ci >= this.room) return false;
-    if (y - x > 1 && slope !== 0) return super.absorb(ci, x, y, vx, slope);
+    if (y - x > 1 && slope !== 0) {
+      // Not apart from the form by a gap: the base class would keep the gap as a hole, which this
+      // field's level writes (setLevel) do not know of.
+      if (ci < this.room && this.formLo[ci] !== this.formHi[ci] && (x > this.formHi[ci]! || y < this.formLo[ci]!)) return false;
+      return super.absorb(ci, x, y, vx, slope);
+    }
     if (vx === 0) return true;
     const lo = this.formLo[ci]!;
     const hi = this.formHi[ci]!;

@@ -816,7 +816,7 @@ export class GpuEngine {
    * ascending, so a leaf's pages are consecutive and its first decides for all of them.
    */
   private pickSubtrees(resident: Uint8Array, picked: Uint8Array, faulted: readonly number[], from: number, to: number, base: number, lo: number, hi: number): void {
-    // Leaf sums, four pages (bytes of 0 or 1) to a word: the byte sum of a word is its top byte times 0x01010101.
+    // Leaf sums, four pages (bytes of 0 or 1) to a word: a word's byte sum is the top byte of the word times 0x01010101.
     const words = this.residentWords;
     const leaves = this.leafPrefix;
     for (let j = 0; j < LEAVES; j++) {
