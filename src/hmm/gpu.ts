@@ -467,7 +467,7 @@ export class GpuEngine {
         const base = idx * PTRS_PER_PTE;
         const stop = Math.min(op.end - base, PTRS_PER_PTE);
         let s = v - base;
-        while (s < stop && page.tag[s] !== Dpt.NONE) {
+        while (s < stop && page.tagAt(s) !== Dpt.NONE) {
           const n = this.localRun(page, s, stop, me);
           if (this.runIsLocal) local += n;
           else {
@@ -562,8 +562,8 @@ export class GpuEngine {
       const stop = Math.min(end - base, PTRS_PER_PTE);
       let s = p - base;
       if (page === undefined) for (; s < stop && batch.length < FAULT_BATCH_PAGES; s++) batch.push(base + s);
-      else if (read) for (; s < stop && batch.length < FAULT_BATCH_PAGES; s++) { if (page.tag[s] === Dpt.NONE) batch.push(base + s); }
-      else for (; s < stop && batch.length < FAULT_BATCH_PAGES; s++) { if (page.tag[s] !== Dpt.WRITE) batch.push(base + s); }
+      else if (read) for (; s < stop && batch.length < FAULT_BATCH_PAGES; s++) { if (page.tagAt(s) === Dpt.NONE) batch.push(base + s); }
+      else for (; s < stop && batch.length < FAULT_BATCH_PAGES; s++) { if (page.tagAt(s) !== Dpt.WRITE) batch.push(base + s); }
       p = base + s;
     }
     return batch;
@@ -581,7 +581,7 @@ export class GpuEngine {
       const page = m.pt.get(idx);
       for (; k < batch.length && batch[k]! - base < PTRS_PER_PTE; k++) {
         const v = batch[k]!;
-        const tag = page === undefined ? Dpt.NONE : page.tag[(v - base) | 0]!;
+        const tag = page === undefined ? Dpt.NONE : page.tagAt((v - base) | 0);
         if (read ? tag !== Dpt.NONE : tag === Dpt.WRITE) continue;
         const n = out.length;
         if (n > 0 && out[n - 1] === v) out[n - 1] = v + 1;
@@ -617,7 +617,7 @@ export class GpuEngine {
     const f = this.sim.frames;
     if (rangeBatching()) {
       for (let s = 0; s < PTRS_PER_PTE;) {
-        if (page.tag[s] === Dpt.NONE) {
+        if (page.tagAt(s) === Dpt.NONE) {
           s++;
           continue;
         }
@@ -628,8 +628,8 @@ export class GpuEngine {
       return out;
     }
     for (let s = 0; s < PTRS_PER_PTE; s++) {
-      if (page.tag[s] === Dpt.NONE) continue;
-      const pfn = page.pfn[s]!;
+      if (page.tagAt(s) === Dpt.NONE) continue;
+      const pfn = page.pfnAt(s);
       const zone = f.zone.get(pfn);
       if (f.device.get(pfn) === m.device.index && (zone === Zone.DEVICE_PRIVATE || zone === Zone.DEVICE_COHERENT)) out[s] = 1;
     }
@@ -646,14 +646,14 @@ export class GpuEngine {
    */
   private localRun(page: DptPage, s: number, stop: number, me: number): number {
     const f = this.sim.frames;
-    const p0 = page.pfn[s]!;
+    const p0 = page.pfnAt(s);
     let n = 1;
     let zone: number | undefined;
     let dev: number | undefined;
     if (p0 >= 0) {
-      const step = s + 1 < stop && page.pfn[s + 1] === p0 - 1 ? -1 : 1;
+      const step = s + 1 < stop && page.pfnAt(s + 1) === p0 - 1 ? -1 : 1;
       const ci = p0 >>> FRAME_CHUNK_SHIFT;
-      for (let want = p0 + step; s + n < stop && page.tag[s + n] !== Dpt.NONE && page.pfn[s + n] === want && want >>> FRAME_CHUNK_SHIFT === ci; want += step) n++;
+      for (let want = p0 + step; s + n < stop && page.tagAt(s + n) !== Dpt.NONE && page.pfnAt(s + n) === want && want >>> FRAME_CHUNK_SHIFT === ci; want += step) n++;
       const lo = step === 1 ? p0 : p0 - n + 1;
       zone = f.zone.levelOf(lo, lo + n);
       dev = f.device.levelOf(lo, lo + n);
