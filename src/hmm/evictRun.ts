@@ -7,13 +7,13 @@
 
 import { rangeBatching } from './batching';
 import { PTRS_PER_PTE } from './constants';
-import { FieldRuns } from './frameStore';
+import { chunkRoom, FieldRuns } from './frameStore';
 import type { Machine } from './machine';
 import type { Device } from './memremap';
 import type { Mm } from './mm';
 import { invalidateRangesDone, invalidatesNow } from './mmuNotifier';
 import { indexOffsetOf, PG_HEAD, PG_HUGETLB, PG_LARGE_HEAD, PG_LARGE_TAIL, PG_TAIL } from './page';
-import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex } from './pgtable';
+import { Pte, PTE_DIRTY, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
 import { ScratchInt32 } from './scratch';
 import { putPages } from './swap';
 import { vmaRange, vmPgoffDelta } from './vmaAddress';
@@ -26,6 +26,20 @@ let runPages = 0;
 
 export function evictedInRuns(): number {
   return runPages;
+}
+
+/**
+ * How many of the `max` entries from slot `s` of PTE page `t` are device-private entries of
+ * pfns[at], pfns[at + 1], …, frames one after the other (up or down) in one frame chunk.
+ */
+function deviceEntryRun(t: PteTable, pfns: readonly number[], at: number, s: number, max: number): number {
+  const p0 = pfns[at]!;
+  if (p0 < 0) return 0;
+  const step = max > 1 && pfns[at + 1] === p0 - 1 ? -1 : 1;
+  const n = Math.min(max, chunkRoom(p0, step));
+  let k = 0;
+  for (let want = p0; k < n && pfns[at + k] === want && t.kind[s + k] === Pte.DEVICE_PRIVATE && t.pfn[s + k] === want; want += step) k++;
+  return k;
 }
 
 /**
@@ -58,12 +72,33 @@ export function evictRunAfter(sim: Machine, device: Device, pfns: readonly numbe
   if ((flags & (PG_HEAD | PG_TAIL | PG_LARGE_HEAD | PG_LARGE_TAIL | PG_HUGETLB)) !== 0) return 0;
   const src = srcRun.get(limit);
   let n = 0;
-  for (; n < limit; n++) {
-    const p = pfns[from + n]!;
-    const s = s0 + n;
-    if (t.kind[s] !== Pte.DEVICE_PRIVATE || t.pfn[s] !== p || f.zone.get(p) !== device.zone || f.flags.get(p) !== flags ||
-      f.order.get(p) !== 0 || f.mapcount.get(p) !== 1 || f.indexOf(p) !== start + n + delta) break;
-    src[n] = p;
+  while (n < limit) {
+    // Entries mapping the next pfns, frames one after the other in one chunk: their fields
+    // checked a run at a time where each reads one value and page->index climbs page by page.
+    const k = deviceEntryRun(t, pfns, from + n, s0 + n, limit - n);
+    if (k > 1) {
+      const p0 = pfns[from + n]!;
+      const p1 = pfns[from + n + k - 1]!;
+      const lo = Math.min(p0, p1);
+      const hi = Math.max(p0, p1) + 1;
+      if (f.zone.levelOf(lo, hi) === device.zone && f.flags.levelOf(lo, hi) === flags && f.order.levelOf(lo, hi) === 0 &&
+        f.mapcount.levelOf(lo, hi) === 1 && f.indexOf(p0) === start + n + delta && f.indexOf(p1) === start + n + k - 1 + delta &&
+        f.indexOffset.get(p1) - f.indexOffset.get(p0) === k - 1 && f.indexOffset.isLine(lo, hi)) {
+        for (let j = 0; j < k; j++) src[n + j] = pfns[from + n + j]!;
+        n += k;
+        continue;
+      }
+    }
+    // Else page by page over those entries (at least one), up to the first that does not qualify.
+    const stop = n + Math.max(k, 1);
+    for (; n < stop; n++) {
+      const p = pfns[from + n]!;
+      const s = s0 + n;
+      if (t.kind[s] !== Pte.DEVICE_PRIVATE || t.pfn[s] !== p || f.zone.get(p) !== device.zone || f.flags.get(p) !== flags ||
+        f.order.get(p) !== 0 || f.mapcount.get(p) !== 1 || f.indexOf(p) !== start + n + delta) break;
+      src[n] = p;
+    }
+    if (n < stop) break;
   }
   if (n === 0) return 0;
   // Only `ref` maps the run's offsets: an rmap walk visits only VMAs that cover a page's offset
