@@ -35,7 +35,7 @@ import { kernelFrame, pushFrame, type KernelWork } from './kernelWork';
 import { copyTimeNs, linkGBps } from './timing';
 import { VM_READ, VM_WRITE } from './vma';
 import { ScratchInt32, ScratchUint8 } from './scratch';
-import { chunkRoom, FieldRuns, FRAME_CHUNK } from './frameStore';
+import { chunkRoom, FieldRuns } from './frameStore';
 
 /** mapBaseRun's tags. */
 const mapTags = new ScratchUint8();
@@ -199,11 +199,11 @@ export class DmirrorDriver {
     const step = p.formStep;
     while (s < e) {
       const pfn0 = p.pfnAt(s);
-      const slot = pfn0 & (FRAME_CHUNK - 1);
-      const n = Math.min(e - s, step === 1 ? FRAME_CHUNK - slot : slot + 1);
+      // The piece of the form's line in pfn0's chunk: frames [lo, lo + n), walked from pfn0 by step.
+      const n = Math.min(e - s, chunkRoom(pfn0, step));
       const last = pfn0 + (n - 1) * step;
-      const lo = Math.min(pfn0, last);
-      const hi = Math.max(pfn0, last) + 1;
+      const lo = step === 1 ? pfn0 : last;
+      const hi = lo + n;
       const id = n > 1 ? ids.levelOf(lo, hi) : undefined;
       const page0 = pages.get(pfn0);
       if (id !== undefined && pages.isLine(lo, hi) && pages.get(last) === page0 + n - 1) {

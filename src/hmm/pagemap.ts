@@ -8,7 +8,7 @@ import { Zone } from './page';
 import { PTRS_PER_PTE } from './constants';
 import { exclusiveMaker, Pte, PTE_WRITE, pteIndex, type PteTable } from './pgtable';
 import { rangeBatching } from './batching';
-import { type FieldArray, FRAME_CHUNK, type FrameField } from './frameStore';
+import { chunkRoom, type FieldArray, type FrameField } from './frameStore';
 
 /** What one page is, in the terms of `expect RANGE is STATE`. */
 export interface PageState {
@@ -75,11 +75,10 @@ function formRunEnd(ids: FrameField<FieldArray>, pages: FrameField<FieldArray>, 
   const step = t.formStep;
   while (s < e) {
     const pfn0 = t.pfnAt(s);
-    const slot = pfn0 & (FRAME_CHUNK - 1);
-    const n = Math.min(e - s, step === 1 ? FRAME_CHUNK - slot : slot + 1);
+    const n = Math.min(e - s, chunkRoom(pfn0, step));
     const last = pfn0 + (n - 1) * step;
-    const lo = Math.min(pfn0, last);
-    const hi = Math.max(pfn0, last) + 1;
+    const lo = step === 1 ? pfn0 : last;
+    const hi = lo + n;
     if (ids.levelOf(lo, hi) !== id) return s;
     const want0 = (first + s) | 0;
     const want1 = (first + s + n - 1) | 0;
